@@ -1,0 +1,117 @@
+// The one validated configuration model. Every loader (YAML, nginx) produces it; the
+// balancer consumes only it. Names follow nginx's directives; times are milliseconds.
+
+export interface SourceLoc {
+  readonly file: string;
+  readonly line: number; // 1-based
+  readonly col: number; // 1-based; 0 when the loader only knows the line (nginx reports lines)
+}
+
+export const LOG_LEVELS = ["debug", "info", "notice", "warn", "error", "crit", "alert", "emerg"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  /** The file the config came from (or "<embedded default>"), for messages. */
+  readonly file: string;
+  readonly pid: string | null;
+  readonly workerProcesses: number | "auto";
+  /** worker_shutdown_timeout: how long live sessions may drain on quit/reload; 0 = no limit. */
+  readonly workerShutdownTimeoutMs: number;
+  readonly errorLog: ErrorLogConfig;
+  readonly stream: StreamConfig;
+}
+
+export interface ErrorLogConfig {
+  readonly path: string; // "stderr" or a file
+  readonly level: LogLevel;
+}
+
+export interface StreamConfig {
+  /** Every upstream, including the implicit ones made for `proxy_pass host:port`. */
+  readonly upstreams: ReadonlyMap<string, UpstreamConfig>;
+  readonly servers: readonly ServerConfig[];
+}
+
+/** The proxy_* settings a `server {}` inherits from `stream {}` (nginx's merge rules). */
+export interface ProxySettings {
+  readonly proxyConnectTimeoutMs: number;
+  /** proxy_timeout: idle time across both directions before the session is closed. */
+  readonly proxyTimeoutMs: number;
+  readonly proxyNextUpstream: boolean;
+  /** 0 = as many tries as the upstream has servers. */
+  readonly proxyNextUpstreamTries: number;
+  /** 0 = no limit. */
+  readonly proxyNextUpstreamTimeoutMs: number;
+  readonly proxyBufferSize: number;
+  readonly tcpNodelay: boolean;
+  readonly proxyHalfClose: boolean;
+  readonly proxySocketKeepalive: boolean;
+}
+
+export const DEFAULT_PROXY_SETTINGS: ProxySettings = {
+  proxyConnectTimeoutMs: 60_000,
+  proxyTimeoutMs: 600_000,
+  proxyNextUpstream: true,
+  proxyNextUpstreamTries: 0,
+  proxyNextUpstreamTimeoutMs: 0,
+  proxyBufferSize: 16 * 1024,
+  tcpNodelay: true,
+  proxyHalfClose: false,
+  proxySocketKeepalive: false,
+};
+
+export interface ListenConfig {
+  /** null listens on every address, as nginx's `listen 8000` does. */
+  readonly host: string | null;
+  readonly port: number;
+  readonly loc: SourceLoc;
+}
+
+export interface ServerConfig {
+  readonly listen: readonly ListenConfig[];
+  /** The upstream this server balances over (implicit upstreams are named "host:port"). */
+  readonly proxyPass: string;
+  readonly proxy: ProxySettings;
+  readonly loc: SourceLoc;
+}
+
+export type BalanceMethod =
+  | { readonly kind: "round_robin" }
+  | { readonly kind: "least_conn" }
+  | { readonly kind: "hash"; readonly key: string; readonly consistent: boolean }
+  | { readonly kind: "random"; readonly two: boolean; readonly leastConn: boolean };
+
+export interface UpstreamConfig {
+  readonly name: string;
+  readonly method: BalanceMethod;
+  readonly servers: readonly UpstreamServerConfig[];
+  /** True for the upstream nginx makes for `proxy_pass host:port`. */
+  readonly implicit: boolean;
+  readonly loc: SourceLoc;
+}
+
+export interface UpstreamServerConfig {
+  /** The address as written (`127.0.0.1:6000`): it is the server's identity and its ketama seed. */
+  readonly address: string;
+  readonly host: string;
+  readonly port: number;
+  readonly weight: number;
+  /** 0 disables passive failure accounting. */
+  readonly maxFails: number;
+  /** nginx keeps fail_timeout in whole seconds. */
+  readonly failTimeoutMs: number;
+  /** 0 = unlimited. */
+  readonly maxConns: number;
+  readonly backup: boolean;
+  readonly down: boolean;
+  readonly loc: SourceLoc;
+}
+
+export const DEFAULT_SERVER = {
+  weight: 1,
+  maxFails: 1,
+  failTimeoutMs: 10_000,
+  maxConns: 0,
+  backup: false,
+  down: false,
+} as const;

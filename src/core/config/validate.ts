@@ -1,0 +1,69 @@
+// Whole-config checks shared by every loader: what can only be judged once everything is read.
+import { parseHostPort } from "./address.ts";
+import { ConfigError } from "./errors.ts";
+import {
+  DEFAULT_SERVER,
+  type Config,
+  type ErrorLogConfig,
+  type ServerConfig,
+  type SourceLoc,
+  type UpstreamConfig,
+} from "./model.ts";
+
+/** What a loader hands over: the model before cross-references are resolved. */
+export interface ConfigDraft {
+  readonly file: string;
+  readonly pid: string | null;
+  readonly workerProcesses: number | "auto";
+  readonly workerShutdownTimeoutMs: number;
+  readonly errorLog: ErrorLogConfig;
+  readonly upstreams: readonly UpstreamConfig[];
+  readonly servers: ReadonlyArray<ServerConfig & { readonly proxyPassLoc: SourceLoc }>;
+}
+
+export function finalizeConfig(draft: ConfigDraft): Config {
+  const upstreams = new Map<string, UpstreamConfig>();
+  for (const up of draft.upstreams) {
+    if (upstreams.has(up.name)) throw new ConfigError(`duplicate upstream "${up.name}"`, up.loc);
+    if (!up.servers.some((s) => !s.backup)) throw new ConfigError(`no servers in upstream "${up.name}"`, up.loc);
+    upstreams.set(up.name, up);
+  }
+
+  const listening = new Map<string, SourceLoc>();
+  const servers: ServerConfig[] = [];
+  for (const { proxyPassLoc, ...server } of draft.servers) {
+    if (server.listen.length === 0) throw new ConfigError(`no "listen" is defined for server`, server.loc);
+    for (const l of server.listen) {
+      const key = `${l.host ?? "*"}:${l.port}`;
+      if (listening.has(key)) throw new ConfigError(`duplicate "${key}" address and port pair`, l.loc);
+      listening.set(key, l.loc);
+    }
+    if (!upstreams.has(server.proxyPass)) {
+      const hp = parseHostPort(server.proxyPass);
+      if (!hp) {
+        throw new ConfigError(
+          `proxy_pass "${server.proxyPass}" is neither an upstream name nor host:port`,
+          proxyPassLoc,
+        );
+      }
+      // nginx makes an implicit one-server upstream for proxy_pass host:port.
+      upstreams.set(server.proxyPass, {
+        name: server.proxyPass,
+        method: { kind: "round_robin" },
+        implicit: true,
+        loc: proxyPassLoc,
+        servers: [{ ...DEFAULT_SERVER, address: server.proxyPass, host: hp.host, port: hp.port, loc: proxyPassLoc }],
+      });
+    }
+    servers.push(server);
+  }
+
+  return {
+    file: draft.file,
+    pid: draft.pid,
+    workerProcesses: draft.workerProcesses,
+    workerShutdownTimeoutMs: draft.workerShutdownTimeoutMs,
+    errorLog: draft.errorLog,
+    stream: { upstreams, servers },
+  };
+}

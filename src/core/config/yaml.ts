@@ -1,0 +1,230 @@
+// The native config spelling: YAML whose keys are nginx's directive names.
+import { isMap, isScalar, LineCounter, parseDocument, type Node } from "yaml";
+import { parseHostPort, parseListen } from "./address.ts";
+import { ConfigError } from "./errors.ts";
+import {
+  DEFAULT_PROXY_SETTINGS,
+  DEFAULT_SERVER,
+  LOG_LEVELS,
+  type BalanceMethod,
+  type Config,
+  type ListenConfig,
+  type LogLevel,
+  type ProxySettings,
+  type ServerConfig,
+  type SourceLoc,
+  type UpstreamConfig,
+  type UpstreamServerConfig,
+} from "./model.ts";
+import { finalizeConfig } from "./validate.ts";
+import { YamlWalker, type Entries } from "./yaml-walker.ts";
+
+const PROXY_KEYS = [
+  "proxy_connect_timeout",
+  "proxy_timeout",
+  "proxy_next_upstream",
+  "proxy_next_upstream_tries",
+  "proxy_next_upstream_timeout",
+  "proxy_buffer_size",
+  "tcp_nodelay",
+  "proxy_half_close",
+  "proxy_socket_keepalive",
+] as const;
+
+const TOP_KEYS = ["pid", "worker_processes", "worker_shutdown_timeout", "error_log", "stream"];
+const STREAM_KEYS = [...PROXY_KEYS, "upstreams", "servers"];
+const SERVER_KEYS = [...PROXY_KEYS, "listen", "proxy_pass"];
+const UPSTREAM_KEYS = ["servers", "least_conn", "hash", "random"];
+const UPSTREAM_SERVER_KEYS = ["address", "weight", "max_fails", "fail_timeout", "max_conns", "backup", "down"];
+
+export function loadYamlConfig(text: string, file: string): Config {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const first = doc.errors[0];
+  if (first) {
+    const pos = first.linePos?.[0] ?? { line: 1, col: 1 };
+    const problem = first.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+    throw new ConfigError(`YAML syntax error: ${problem}`, { file, line: pos.line, col: pos.col });
+  }
+  const w = new YamlWalker(file, lines);
+  const root = doc.contents as Node | null;
+  if (root === null) throw new ConfigError("the config is empty: it needs a stream section", { file, line: 1, col: 1 });
+  const top = w.entries(root, "the config", TOP_KEYS);
+
+  const streamNode = top.get("stream")?.value ?? null;
+  if (!streamNode) w.fail(root, `the config needs a "stream" section`);
+  const stream = w.entries(streamNode, "stream", STREAM_KEYS);
+  const inherited = proxySettings(w, stream, DEFAULT_PROXY_SETTINGS);
+
+  const upstreams: UpstreamConfig[] = [];
+  const upstreamsNode = stream.get("upstreams")?.value ?? null;
+  if (upstreamsNode) {
+    for (const { name, key, value } of w.namedEntries(upstreamsNode, "stream.upstreams")) {
+      upstreams.push(upstream(w, name, w.loc(key), value));
+    }
+  }
+
+  const serversNode = stream.get("servers")?.value ?? null;
+  const servers = serversNode
+    ? w.list(serversNode, "stream.servers").map((node, i) => server(w, node, i, inherited))
+    : [];
+
+  const errorLogNode = top.get("error_log")?.value ?? null;
+  return finalizeConfig({
+    file,
+    pid: top.has("pid") ? w.string(top.get("pid")!.value, "pid") : null,
+    workerProcesses: workerProcesses(w, top.get("worker_processes")?.value ?? null),
+    workerShutdownTimeoutMs: top.has("worker_shutdown_timeout")
+      ? w.time(top.get("worker_shutdown_timeout")!.value, "worker_shutdown_timeout", "ms")
+      : 0,
+    errorLog: errorLogNode ? errorLog(w, errorLogNode) : { path: "stderr", level: "error" },
+    upstreams,
+    servers,
+  });
+}
+
+function workerProcesses(w: YamlWalker, node: Node | null): number | "auto" {
+  if (!node) return 1;
+  if (isScalar(node) && node.value === "auto") return "auto";
+  return w.int(node, "worker_processes", 1, 1024);
+}
+
+function errorLog(w: YamlWalker, node: Node): { path: string; level: LogLevel } {
+  const e = w.entries(node, "error_log", ["path", "level"]);
+  const path = e.has("path") ? w.string(e.get("path")!.value, "error_log path") : "stderr";
+  let level: LogLevel = "error";
+  if (e.has("level")) {
+    const v = w.string(e.get("level")!.value, "error_log level");
+    if (!(LOG_LEVELS as readonly string[]).includes(v)) {
+      w.fail(e.get("level")!.value, `invalid error_log level "${v}" (expected one of: ${LOG_LEVELS.join(", ")})`);
+    }
+    level = v as LogLevel;
+  }
+  return { path, level };
+}
+
+function proxySettings(w: YamlWalker, e: Entries, base: ProxySettings): ProxySettings {
+  const get = (k: (typeof PROXY_KEYS)[number]) => e.get(k)?.value ?? null;
+  const has = (k: (typeof PROXY_KEYS)[number]) => e.has(k);
+  return {
+    proxyConnectTimeoutMs: has("proxy_connect_timeout")
+      ? w.time(get("proxy_connect_timeout"), "proxy_connect_timeout", "ms")
+      : base.proxyConnectTimeoutMs,
+    proxyTimeoutMs: has("proxy_timeout") ? w.time(get("proxy_timeout"), "proxy_timeout", "ms") : base.proxyTimeoutMs,
+    proxyNextUpstream: has("proxy_next_upstream")
+      ? w.flag(get("proxy_next_upstream"), "proxy_next_upstream")
+      : base.proxyNextUpstream,
+    proxyNextUpstreamTries: has("proxy_next_upstream_tries")
+      ? w.int(get("proxy_next_upstream_tries"), "proxy_next_upstream_tries", 0)
+      : base.proxyNextUpstreamTries,
+    proxyNextUpstreamTimeoutMs: has("proxy_next_upstream_timeout")
+      ? w.time(get("proxy_next_upstream_timeout"), "proxy_next_upstream_timeout", "ms")
+      : base.proxyNextUpstreamTimeoutMs,
+    proxyBufferSize: has("proxy_buffer_size")
+      ? w.size(get("proxy_buffer_size"), "proxy_buffer_size")
+      : base.proxyBufferSize,
+    tcpNodelay: has("tcp_nodelay") ? w.flag(get("tcp_nodelay"), "tcp_nodelay") : base.tcpNodelay,
+    proxyHalfClose: has("proxy_half_close") ? w.flag(get("proxy_half_close"), "proxy_half_close") : base.proxyHalfClose,
+    proxySocketKeepalive: has("proxy_socket_keepalive")
+      ? w.flag(get("proxy_socket_keepalive"), "proxy_socket_keepalive")
+      : base.proxySocketKeepalive,
+  };
+}
+
+function server(
+  w: YamlWalker,
+  node: Node,
+  index: number,
+  inherited: ProxySettings,
+): ServerConfig & { proxyPassLoc: SourceLoc } {
+  const what = `stream.servers[${index}]`;
+  const e = w.entries(node, what, SERVER_KEYS);
+  if (!e.has("listen")) w.fail(node, `no "listen" is defined for ${what}`);
+  if (!e.has("proxy_pass")) w.fail(node, `no "proxy_pass" is defined for ${what}`);
+  const listen: ListenConfig[] = w.listOrOne(e.get("listen")!.value).map((n) => {
+    const text = String(w.scalar(n, "listen"));
+    const parsed = parseListen(text);
+    if (!parsed) w.fail(n, `invalid listen "${text}": expected a port, host:port or [v6]:port`);
+    return { ...parsed, loc: w.loc(n) };
+  });
+  const proxyPassNode = e.get("proxy_pass")!.value;
+  return {
+    listen,
+    proxyPass: w.string(proxyPassNode, "proxy_pass"),
+    proxyPassLoc: w.loc(proxyPassNode),
+    proxy: proxySettings(w, e, inherited),
+    loc: w.loc(node),
+  };
+}
+
+function upstream(w: YamlWalker, name: string, loc: SourceLoc, node: Node | null): UpstreamConfig {
+  const what = `upstream "${name}"`;
+  const e = w.entries(node, what, UPSTREAM_KEYS);
+  const methods = (["least_conn", "hash", "random"] as const).filter((k) => e.has(k));
+  if (methods.length > 1) w.fail(e.get(methods[1]!)!.key, `${what} names more than one balancing method`);
+  const method = balanceMethod(w, e);
+  if (!e.has("servers")) w.fail(node, `no servers in ${what}`);
+  const servers = w.list(e.get("servers")!.value, `${what} servers`).map((n) => upstreamServer(w, n, what));
+  if (method.kind === "hash" || method.kind === "random") {
+    const backup = servers.find((s) => s.backup);
+    if (backup) throw new ConfigError(`balancing method does not support parameter "backup"`, backup.loc);
+  }
+  return { name, method, servers, implicit: false, loc };
+}
+
+function balanceMethod(w: YamlWalker, e: Entries): BalanceMethod {
+  const leastConn = e.get("least_conn");
+  if (leastConn && w.flag(leastConn.value, "least_conn")) return { kind: "least_conn" };
+  const hash = e.get("hash");
+  if (hash) {
+    // `hash: $remote_addr` or `hash: { key: $remote_addr, consistent: true }`
+    if (isScalar(hash.value)) return { kind: "hash", key: w.string(hash.value, "hash key"), consistent: false };
+    const h = w.entries(hash.value, "hash", ["key", "consistent"]);
+    if (!h.has("key")) w.fail(hash.value, `hash needs a key, such as $remote_addr`);
+    const consistent = h.has("consistent") ? w.flag(h.get("consistent")!.value, "hash consistent") : false;
+    return { kind: "hash", key: w.string(h.get("key")!.value, "hash key"), consistent };
+  }
+  const random = e.get("random");
+  if (random) {
+    // `random: true` or `random: { two: true, method: least_conn }`
+    if (!isMap(random.value)) {
+      return w.flag(random.value, "random") ? { kind: "random", two: false, leastConn: false } : { kind: "round_robin" };
+    }
+    const r = w.entries(random.value, "random", ["two", "method"]);
+    const two = r.has("two") ? w.flag(r.get("two")!.value, "random two") : false;
+    let leastConn = false;
+    if (r.has("method")) {
+      const m = w.string(r.get("method")!.value, "random method");
+      if (m !== "least_conn") w.fail(r.get("method")!.value, `invalid random method "${m}": only least_conn is known`);
+      if (!two) w.fail(r.get("method")!.value, `random method needs two: true`);
+      leastConn = true;
+    }
+    return { kind: "random", two, leastConn };
+  }
+  return { kind: "round_robin" };
+}
+
+function upstreamServer(w: YamlWalker, node: Node, what: string): UpstreamServerConfig {
+  // A bare string is an address with every parameter at nginx's default.
+  const e: Entries = isScalar(node)
+    ? new Map([["address", { key: node, value: node }]])
+    : w.entries(node, `a server of ${what}`, UPSTREAM_SERVER_KEYS);
+  const addressNode = e.get("address")?.value ?? null;
+  if (!addressNode) w.fail(node, `a server of ${what} needs an address`);
+  const address = w.string(addressNode, "server address");
+  const hp = parseHostPort(address);
+  if (!hp) w.fail(addressNode, `invalid server address "${address}": expected host:port or [v6]:port`);
+  const get = (k: string) => e.get(k)?.value ?? null;
+  return {
+    address,
+    host: hp.host,
+    port: hp.port,
+    weight: e.has("weight") ? w.int(get("weight"), "weight", 1, 1_000_000) : DEFAULT_SERVER.weight,
+    maxFails: e.has("max_fails") ? w.int(get("max_fails"), "max_fails", 0) : DEFAULT_SERVER.maxFails,
+    failTimeoutMs: e.has("fail_timeout") ? w.time(get("fail_timeout"), "fail_timeout", "s") : DEFAULT_SERVER.failTimeoutMs,
+    maxConns: e.has("max_conns") ? w.int(get("max_conns"), "max_conns", 0) : DEFAULT_SERVER.maxConns,
+    backup: e.has("backup") ? w.flag(get("backup"), "backup") : false,
+    down: e.has("down") ? w.flag(get("down"), "down") : false,
+    loc: w.loc(node),
+  };
+}

@@ -1,0 +1,34 @@
+// A running streamlb bound to one runtime: the library API and the CLI both drive this.
+import { Balancer, type BoundAddress } from "./balancer.ts";
+import type { Config } from "./config/model.ts";
+import type { Logger } from "./log.ts";
+import type { Runtime } from "./runtime.ts";
+
+export interface RunningBalancer {
+  /** Resolves once every listener is open; rejects if one cannot be (the port is taken...). */
+  readonly ready: Promise<void>;
+  /** Where it listens (the real port when the config asked for port 0). */
+  addresses(): BoundAddress[];
+  /** Applies a new config; on error the old one keeps running and the promise rejects. */
+  reload(config: Config): Promise<void>;
+  /** Stops listening and closes every live session. */
+  close(): Promise<void>;
+}
+
+export function startInstance(runtime: Runtime, config: Config, logger: Logger): RunningBalancer {
+  const balancer = new Balancer(runtime, logger);
+  let queue: Promise<unknown> = balancer.apply(config);
+  const ready = queue.then(() => undefined);
+  // Reloads run one at a time, in order.
+  const serially = (job: () => Promise<void>): Promise<void> => {
+    const next = queue.then(job, job);
+    queue = next.catch(() => undefined);
+    return next;
+  };
+  return {
+    ready,
+    addresses: () => balancer.addresses(),
+    reload: (next) => serially(() => balancer.apply(next)),
+    close: () => serially(() => balancer.close()),
+  };
+}

@@ -1,0 +1,31 @@
+// The error log: nginx's levels and line shape, so operators' greps keep working.
+import { LOG_LEVELS, type LogLevel } from "./config/model.ts";
+
+export interface Logger {
+  enabled(level: LogLevel): boolean;
+  log(level: LogLevel, message: string): void;
+}
+
+const RANK: Record<LogLevel, number> = Object.fromEntries(LOG_LEVELS.map((l, i) => [l, i])) as Record<
+  LogLevel,
+  number
+>;
+
+/** `2026/11/21 05:20:00 [warn] 4242#0: message`, as nginx writes it. */
+export function createLogger(write: (line: string) => void, level: LogLevel, pid: number): Logger {
+  const min = RANK[level];
+  return {
+    enabled: (l) => RANK[l] >= min,
+    log(l, message) {
+      if (RANK[l] < min) return;
+      write(`${timestamp(new Date())} [${l}] ${pid}#0: ${message}\n`);
+    },
+  };
+}
+
+function timestamp(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(
+    d.getSeconds(),
+  )}`;
+}

@@ -1,0 +1,113 @@
+// The only door between the core and the world. Each runtime adapter implements it with its
+// own fastest socket API; the core never touches node:*, Deno or Bun directly.
+
+export type RuntimeName = "node" | "deno" | "bun";
+
+export interface Runtime {
+  readonly name: RuntimeName;
+  readonly version: string;
+  readonly pid: number;
+
+  /** Opens a TCP listener; `onConnection` gets each accepted client, not yet read from. */
+  listen(options: ListenOptions, onConnection: (client: ClientConnection) => void): Promise<Listener>;
+
+  /** Connects to a backend; rejects with a ConnectFailure (refused, timed out, ...). */
+  connect(target: ConnectTarget, options: ConnectOptions): Promise<UpstreamConnection>;
+
+  /**
+   * Moves bytes both ways until the session ends: backpressure (a slow reader slows the
+   * writer), EOF as proxy_half_close says, errors on one side end both, and the idle timeout.
+   */
+  relay(client: ClientConnection, upstream: UpstreamConnection, options: RelayOptions): Promise<RelayResult>;
+
+  readTextFile(path: string): Promise<string>;
+  /** Appends lines to a file (error log); reopen() starts a fresh handle after rotation. */
+  openLogFile(path: string): Promise<LogFile>;
+  writeStderr(text: string): void;
+  writeStdout(text: string): void;
+  onSignal(signal: SignalName, handler: () => void): void;
+  exit(code: number): never;
+}
+
+export type SignalName = "SIGINT" | "SIGTERM" | "SIGHUP" | "SIGQUIT" | "SIGUSR1";
+
+export interface ListenOptions {
+  /** null = every address (`listen 8000`). */
+  readonly host: string | null;
+  /** 0 asks the system for a free port (tests). */
+  readonly port: number;
+  readonly noDelay: boolean;
+}
+
+export interface Listener {
+  readonly host: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export interface ConnectTarget {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface ConnectOptions {
+  readonly timeoutMs: number;
+  readonly noDelay: boolean;
+  readonly keepAlive: boolean;
+}
+
+/** Why a connect failed, in the words nginx's error log uses. */
+export type ConnectFailureKind = "refused" | "timeout" | "unreachable" | "other";
+
+export class ConnectFailure extends Error {
+  constructor(
+    readonly kind: ConnectFailureKind,
+    /** The system's code when there is one (ECONNREFUSED...). */
+    readonly code: string,
+    detail: string,
+  ) {
+    super(detail);
+    this.name = "ConnectFailure";
+  }
+}
+
+export interface Connection {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+  /** Closes at once, dropping anything unsent; ends a running relay. */
+  close(): void;
+}
+
+export type ClientConnection = Connection & { readonly __side: "client" };
+export type UpstreamConnection = Connection & { readonly __side: "upstream" };
+
+export interface RelayOptions {
+  /** proxy_timeout; 0 = none. */
+  readonly idleTimeoutMs: number;
+  readonly halfClose: boolean;
+  readonly bufferSize: number;
+}
+
+export type RelayEnd =
+  | "client_closed" // the client sent EOF (or both did, with half-close)
+  | "upstream_closed"
+  | "idle_timeout"
+  | "client_error"
+  | "upstream_error"
+  | "aborted"; // close() from the core (drain, stop)
+
+export interface RelayResult {
+  readonly end: RelayEnd;
+  readonly bytesFromClient: number;
+  readonly bytesToClient: number;
+  readonly bytesFromUpstream: number;
+  readonly bytesToUpstream: number;
+}
+
+export interface LogFile {
+  write(text: string): void;
+  reopen(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,154 @@
+// One client connection's life: pick a peer, connect (next upstream on failure), relay,
+// release. Failures end this session only; they are logged in nginx's words.
+import type { ServerConfig } from "./config/model.ts";
+import type { Logger } from "./log.ts";
+import type { Picker } from "./balance/picker.ts";
+import {
+  ConnectFailure,
+  type ClientConnection,
+  type RelayResult,
+  type Runtime,
+  type UpstreamConnection,
+} from "./runtime.ts";
+import { PeerSelection, type Upstream } from "./upstream.ts";
+
+/** Where a listener's sessions go: the server block and its upstream, as of one config. */
+export interface Route {
+  readonly server: ServerConfig;
+  readonly upstream: Upstream;
+  readonly picker: Picker;
+  /** `0.0.0.0:8000`, for log lines. */
+  readonly listenName: string;
+}
+
+/** nginx's stream $status values. */
+export type SessionStatus = 200 | 400 | 403 | 500 | 502 | 503;
+
+export interface SessionOutcome {
+  readonly status: SessionStatus;
+  /** Every address tried, in order ($upstream_addr). */
+  readonly upstreamAddrs: readonly string[];
+  readonly relay: RelayResult | null;
+}
+
+export class Session {
+  private upstreamConn: UpstreamConnection | null = null;
+  private aborted = false;
+
+  constructor(
+    readonly id: number,
+    readonly client: ClientConnection,
+    readonly route: Route,
+    private readonly runtime: Runtime,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Ends the session now, whatever it is doing (stop, drain timeout). */
+  abort(): void {
+    this.aborted = true;
+    this.client.close();
+    this.upstreamConn?.close();
+  }
+
+  async run(): Promise<SessionOutcome> {
+    const { server, upstream, picker } = this.route;
+    const proxy = server.proxy;
+    const selection = new PeerSelection(upstream, proxy.proxyNextUpstreamTries);
+    const tried: string[] = [];
+    const started = Date.now();
+    const ctx = {
+      remoteAddress: this.client.remoteAddress,
+      remotePort: this.client.remotePort,
+      serverAddress: this.client.localAddress,
+      serverPort: this.client.localPort,
+    };
+
+    for (;;) {
+      const peer = picker.pick(selection, ctx);
+      if (!peer) {
+        this.error(`no live upstreams while connecting to upstream`, `"${upstream.name}"`);
+        return this.fail(502, tried);
+      }
+      tried.push(peer.address);
+      try {
+        this.upstreamConn = await this.runtime.connect(peer.config, {
+          timeoutMs: proxy.proxyConnectTimeoutMs,
+          noDelay: proxy.tcpNodelay,
+          keepAlive: proxy.proxySocketKeepalive,
+        });
+      } catch (err) {
+        const disabled = selection.failed();
+        this.logConnectFailure(err, peer.address);
+        if (disabled) this.log("warn", `upstream server temporarily disabled while connecting to upstream`, peer.address);
+        const outOfTime =
+          proxy.proxyNextUpstreamTimeoutMs > 0 && Date.now() - started >= proxy.proxyNextUpstreamTimeoutMs;
+        if (this.aborted || selection.tries === 0 || !proxy.proxyNextUpstream || outOfTime) {
+          return this.fail(502, tried);
+        }
+        continue;
+      }
+      if (this.aborted) {
+        this.upstreamConn.close();
+        selection.release();
+        return this.fail(502, tried);
+      }
+      selection.connected();
+      break;
+    }
+
+    const upstreamConn = this.upstreamConn;
+    if (this.logger.enabled("info")) {
+      this.log(
+        "info",
+        `proxy ${upstreamConn.localAddress}:${upstreamConn.localPort} connected to ${upstreamConn.remoteAddress}:${upstreamConn.remotePort}`,
+      );
+    }
+    let relay: RelayResult;
+    try {
+      relay = await this.runtime.relay(this.client, upstreamConn, {
+        idleTimeoutMs: proxy.proxyTimeoutMs,
+        halfClose: proxy.proxyHalfClose,
+        bufferSize: proxy.proxyBufferSize,
+      });
+    } finally {
+      selection.release();
+    }
+    if (relay.end === "idle_timeout") this.log("info", `upstream timed out (110: Connection timed out) while proxying connection`);
+    if (this.logger.enabled("info")) {
+      this.log(
+        "info",
+        `client disconnected, bytes from/to client:${relay.bytesFromClient}/${relay.bytesToClient}, bytes from/to upstream:${relay.bytesFromUpstream}/${relay.bytesToUpstream}`,
+      );
+    }
+    return { status: 200, upstreamAddrs: tried, relay };
+  }
+
+  private fail(status: SessionStatus, tried: string[]): SessionOutcome {
+    this.client.close();
+    return { status, upstreamAddrs: tried, relay: null };
+  }
+
+  private logConnectFailure(err: unknown, address: string): void {
+    if (err instanceof ConnectFailure && err.kind === "timeout") {
+      this.error(`upstream timed out (110: Connection timed out) while connecting to upstream`, `"${address}"`);
+    } else if (err instanceof ConnectFailure && err.kind === "refused") {
+      this.error(`connect() failed (111: Connection refused) while connecting to upstream`, `"${address}"`);
+    } else {
+      const detail = err instanceof Error ? err.message : String(err);
+      this.error(`connect() failed (${detail}) while connecting to upstream`, `"${address}"`);
+    }
+  }
+
+  private error(message: string, upstream: string): void {
+    this.logger.log(
+      "error",
+      `*${this.id} ${message}, client: ${this.client.remoteAddress}, server: ${this.route.listenName}, upstream: ${upstream}`,
+    );
+  }
+
+  private log(level: "info" | "warn", message: string, upstream?: string): void {
+    if (!this.logger.enabled(level)) return;
+    const tail = upstream ? `, client: ${this.client.remoteAddress}, server: ${this.route.listenName}, upstream: "${upstream}"` : "";
+    this.logger.log(level, `*${this.id} ${message}${tail}`);
+  }
+}

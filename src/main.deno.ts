@@ -1,0 +1,7 @@
+// Deno entry.
+import defaultConfig from "./default.yaml" with { type: "text" };
+import { runCli } from "./cli.ts";
+import { denoRuntime } from "./runtime/deno.ts";
+
+const code = await runCli({ runtime: denoRuntime, argv: Deno.args, defaultConfig });
+Deno.exit(code);

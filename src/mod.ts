@@ -1,0 +1,54 @@
+// The library API: put a real streamlb in front of your own servers, from Node, Deno or Bun.
+//   const lb = startBalancer(yamlText); await lb.ready; ... await lb.close();
+import { parseConfig } from "./core/config/load.ts";
+import type { Config, LogLevel } from "./core/config/model.ts";
+import { startInstance, type RunningBalancer } from "./core/instance.ts";
+import { createLogger, type Logger } from "./core/log.ts";
+import type { Runtime } from "./core/runtime.ts";
+import { detectRuntime } from "./runtime/detect.ts";
+
+export { parseConfig } from "./core/config/load.ts";
+export { ConfigError } from "./core/config/errors.ts";
+export type { Config } from "./core/config/model.ts";
+export type { RunningBalancer } from "./core/instance.ts";
+export type { BoundAddress } from "./core/balancer.ts";
+export type { Logger } from "./core/log.ts";
+export { VERSION } from "./version.ts";
+
+export interface StartOptions {
+  /** Where error-log lines go; by default stderr at the config's level. */
+  readonly logger?: Logger;
+  readonly logLevel?: LogLevel;
+  /** Defaults to the runtime this code runs on. */
+  readonly runtime?: Runtime;
+}
+
+/** A running balancer as the library hands it out; reload also takes config text. */
+export interface StreamBalancer extends Omit<RunningBalancer, "reload"> {
+  reload(config: Config | string): Promise<void>;
+}
+
+/** Starts a balancer from a Config or from config text (YAML). */
+export function startBalancer(config: Config | string, options: StartOptions = {}): StreamBalancer {
+  const parsed = asConfig(config);
+  let instance: RunningBalancer | null = null;
+  const pending = (options.runtime ? Promise.resolve(options.runtime) : detectRuntime()).then((runtime) => {
+    const logger =
+      options.logger ??
+      createLogger((line) => runtime.writeStderr(line), options.logLevel ?? parsed.errorLog.level, runtime.pid);
+    return (instance = startInstance(runtime, parsed, logger));
+  });
+  return {
+    ready: pending.then((i) => i.ready),
+    addresses() {
+      if (!instance) throw new Error("addresses() is available once ready has resolved");
+      return instance.addresses();
+    },
+    reload: (next) => pending.then((i) => i.reload(asConfig(next))),
+    close: () => pending.then((i) => i.close()),
+  };
+}
+
+function asConfig(config: Config | string): Config {
+  return typeof config === "string" ? parseConfig(config, "<inline config>") : config;
+}

@@ -1,0 +1,214 @@
+// Runtime on Deno's native sockets: one read/write loop per direction with a buffer of
+// proxy_buffer_size, and closeWrite() to forward FIN. Never readable.pipeTo: it closes the
+// whole connection at EOF (breaking half-close) and is slow on small messages.
+import { IdleSweeper } from "../core/idle.ts";
+import {
+  ConnectFailure,
+  type ClientConnection,
+  type Connection,
+  type LogFile,
+  type RelayEnd,
+  type RelayOptions,
+  type RelayResult,
+  type Runtime,
+  type UpstreamConnection,
+} from "../core/runtime.ts";
+
+const sweeper = new IdleSweeper();
+const encoder = new TextEncoder();
+
+class DenoConnection implements Connection {
+  declare readonly __side: "client" & "upstream";
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+  private closed = false;
+
+  constructor(readonly conn: Deno.TcpConn) {
+    const remote = conn.remoteAddr;
+    const local = conn.localAddr;
+    this.remoteAddress = remote.hostname;
+    this.remotePort = remote.port;
+    this.localAddress = local.hostname;
+    this.localPort = local.port;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.conn.close();
+    } catch {
+      // already closed by the peer
+    }
+  }
+}
+
+async function writeAll(conn: Deno.TcpConn, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.byteLength) off += await conn.write(data.subarray(off));
+}
+
+function relay(client: ClientConnection, upstream: UpstreamConnection, opts: RelayOptions): Promise<RelayResult> {
+  const c = client as unknown as DenoConnection;
+  const u = upstream as unknown as DenoConnection;
+  const bytes = { fromClient: 0, toUpstream: 0, fromUpstream: 0, toClient: 0 };
+  return new Promise<RelayResult>((resolve) => {
+    let ended: RelayEnd | null = null;
+    let halfDone = 0;
+    const watch = sweeper.watch(opts.idleTimeoutMs, () => finish("idle_timeout"));
+
+    function finish(end: RelayEnd): void {
+      if (ended) return;
+      ended = end;
+      sweeper.unwatch(opts.idleTimeoutMs, watch);
+      c.close();
+      u.close();
+      resolve({
+        end,
+        bytesFromClient: bytes.fromClient,
+        bytesToClient: bytes.toClient,
+        bytesFromUpstream: bytes.fromUpstream,
+        bytesToUpstream: bytes.toUpstream,
+      });
+    }
+
+    async function pump(src: DenoConnection, dst: DenoConnection, fromClient: boolean): Promise<void> {
+      const eofEnd: RelayEnd = fromClient ? "client_closed" : "upstream_closed";
+      const readError: RelayEnd = fromClient ? "client_error" : "upstream_error";
+      const writeError: RelayEnd = fromClient ? "upstream_error" : "client_error";
+      const buf = new Uint8Array(opts.bufferSize);
+      for (;;) {
+        let n: number | null;
+        try {
+          n = await src.conn.read(buf);
+        } catch {
+          return finish(readError);
+        }
+        if (ended) return;
+        if (n === null) {
+          // The write side is flushed (writes are awaited), so the EOF can go on at once.
+          if (!opts.halfClose) return finish(eofEnd);
+          try {
+            await dst.conn.closeWrite();
+          } catch {
+            return finish(writeError);
+          }
+          if (++halfDone === 2) finish(eofEnd);
+          return;
+        }
+        watch.active = true;
+        if (fromClient) bytes.fromClient += n;
+        else bytes.fromUpstream += n;
+        try {
+          await writeAll(dst.conn, buf.subarray(0, n));
+        } catch {
+          return finish(writeError);
+        }
+        if (fromClient) bytes.toUpstream += n;
+        else bytes.toClient += n;
+      }
+    }
+
+    void pump(c, u, true);
+    void pump(u, c, false);
+  });
+}
+
+export const denoRuntime: Runtime = {
+  name: "deno",
+  version: Deno.version.deno,
+  pid: Deno.pid,
+
+  async listen(options, onConnection) {
+    const listener = Deno.listen({ hostname: options.host ?? "0.0.0.0", port: options.port, transport: "tcp" });
+    let closing = false;
+    void (async () => {
+      for (;;) {
+        let conn: Deno.TcpConn;
+        try {
+          conn = await listener.accept();
+        } catch (err) {
+          if (closing || err instanceof Deno.errors.BadResource) return;
+          continue; // EMFILE and friends: keep accepting
+        }
+        try {
+          conn.setNoDelay(options.noDelay);
+        } catch {
+          // the client already went away; the relay will see it
+        }
+        onConnection(new DenoConnection(conn) as unknown as ClientConnection);
+      }
+    })();
+    return {
+      host: options.host ?? "0.0.0.0",
+      port: listener.addr.port,
+      close: async () => {
+        closing = true;
+        listener.close();
+      },
+    };
+  },
+
+  async connect(target, options) {
+    let conn: Deno.TcpConn;
+    try {
+      conn = await Deno.connect({
+        hostname: target.host,
+        port: target.port,
+        transport: "tcp",
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
+    } catch (err) {
+      throw toConnectFailure(err);
+    }
+    conn.setNoDelay(options.noDelay);
+    if (options.keepAlive) conn.setKeepAlive(true);
+    return new DenoConnection(conn) as unknown as UpstreamConnection;
+  },
+
+  relay,
+
+  readTextFile: (path) => Deno.readTextFile(path),
+
+  async openLogFile(path) {
+    const open = () => Deno.openSync(path, { append: true, create: true });
+    let file = open();
+    const log: LogFile = {
+      write: (text) => {
+        const data = encoder.encode(text);
+        let off = 0;
+        while (off < data.byteLength) off += file.writeSync(data.subarray(off));
+      },
+      reopen: async () => {
+        const next = open();
+        file.close();
+        file = next;
+      },
+      close: async () => file.close(),
+    };
+    return log;
+  },
+
+  writeStderr: (text) => writeAllSync(Deno.stderr, text),
+  writeStdout: (text) => writeAllSync(Deno.stdout, text),
+  onSignal: (signal, handler) => Deno.addSignalListener(signal, handler),
+  exit: (code) => Deno.exit(code),
+};
+
+function writeAllSync(out: { writeSync(p: Uint8Array): number }, text: string): void {
+  const data = encoder.encode(text);
+  let off = 0;
+  while (off < data.byteLength) off += out.writeSync(data.subarray(off));
+}
+
+function toConnectFailure(err: unknown): ConnectFailure {
+  if (err instanceof DOMException && (err.name === "TimeoutError" || err.name === "AbortError")) {
+    return new ConnectFailure("timeout", "ETIMEDOUT", "Connection timed out");
+  }
+  if (err instanceof Deno.errors.ConnectionRefused) return new ConnectFailure("refused", "ECONNREFUSED", "Connection refused");
+  if (err instanceof Deno.errors.TimedOut) return new ConnectFailure("timeout", "ETIMEDOUT", "Connection timed out");
+  const message = err instanceof Error ? err.message : String(err);
+  return new ConnectFailure("other", "EIO", message);
+}

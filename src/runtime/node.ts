@@ -1,0 +1,180 @@
+// Runtime on Node's `net`: the relay is a hand-written pipe (pause on a full write buffer,
+// resume on drain) so it can also mark idle activity and forward EOF as nginx does.
+import { readFile } from "node:fs/promises";
+import net from "node:net";
+import process from "node:process";
+import { IdleSweeper } from "../core/idle.ts";
+import { openAppendFile } from "./log-file.ts";
+import {
+  ConnectFailure,
+  type ClientConnection,
+  type Connection,
+  type RelayEnd,
+  type RelayResult,
+  type Runtime,
+  type UpstreamConnection,
+} from "../core/runtime.ts";
+
+const sweeper = new IdleSweeper();
+
+class NodeConnection implements Connection {
+  declare readonly __side: "client" & "upstream";
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+
+  constructor(readonly socket: net.Socket) {
+    this.remoteAddress = unmapV4(socket.remoteAddress ?? "");
+    this.remotePort = socket.remotePort ?? 0;
+    this.localAddress = unmapV4(socket.localAddress ?? "");
+    this.localPort = socket.localPort ?? 0;
+    // Errors before the relay starts must not crash the process; the relay reports them.
+    socket.on("error", ignore);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+function ignore(): void {}
+
+/** `::ffff:127.0.0.1` (a v4 client on a dual-stack listener) reads as nginx shows it. */
+function unmapV4(address: string): string {
+  return address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address;
+}
+
+function relay(client: ClientConnection, upstream: UpstreamConnection, opts: { idleTimeoutMs: number; halfClose: boolean }): Promise<RelayResult> {
+  const c = (client as unknown as NodeConnection).socket;
+  const u = (upstream as unknown as NodeConnection).socket;
+  return new Promise<RelayResult>((resolve) => {
+    let ended: RelayEnd | null = null;
+    let flushedEofs = 0;
+    const watch = sweeper.watch(opts.idleTimeoutMs, () => finish("idle_timeout"));
+
+    function finish(end: RelayEnd): void {
+      if (ended) return;
+      ended = end;
+      sweeper.unwatch(opts.idleTimeoutMs, watch);
+      c.destroy();
+      u.destroy();
+      resolve({
+        end,
+        bytesFromClient: c.bytesRead,
+        bytesToClient: c.bytesWritten,
+        bytesFromUpstream: u.bytesRead,
+        bytesToUpstream: u.bytesWritten,
+      });
+    }
+
+    function pipe(src: net.Socket, dst: net.Socket, eofEnd: RelayEnd, errorEnd: RelayEnd): void {
+      src.on("data", (chunk: Buffer) => {
+        watch.active = true;
+        if (!dst.write(chunk)) src.pause();
+      });
+      dst.on("drain", () => src.resume());
+      src.on("end", () => {
+        // nginx: with proxy_half_close off the session ends once the EOF side's data is flushed;
+        // with it on, the FIN is forwarded and the session ends when both directions are done.
+        dst.end(() => {
+          if (!opts.halfClose || ++flushedEofs === 2) finish(eofEnd);
+        });
+      });
+      src.on("error", () => finish(errorEnd));
+      src.on("close", () => {
+        if (!ended && !src.readableEnded) finish(errorEnd);
+      });
+    }
+
+    if (c.destroyed) return finish("client_error");
+    if (u.destroyed) return finish("upstream_error");
+    pipe(c, u, "client_closed", "client_error");
+    pipe(u, c, "upstream_closed", "upstream_error");
+    c.resume();
+    u.resume();
+  });
+}
+
+export const nodeRuntime: Runtime = {
+  name: "node",
+  version: process.versions.node,
+  pid: process.pid,
+
+  listen(options, onConnection) {
+    return new Promise((resolve, reject) => {
+      const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: options.noDelay }, (socket) => {
+        onConnection(new NodeConnection(socket) as unknown as ClientConnection);
+      });
+      server.once("error", reject);
+      // nginx's `listen 8000` is 0.0.0.0:8000 (IPv4 only); [::]:8000 must be asked for.
+      server.listen({ port: options.port, host: options.host ?? "0.0.0.0", backlog: 511 }, () => {
+        server.off("error", reject);
+        server.on("error", ignore);
+        const addr = server.address() as net.AddressInfo;
+        resolve({
+          host: options.host ?? "0.0.0.0",
+          port: addr.port,
+          close: () =>
+            new Promise<void>((done) => {
+              server.close(() => done());
+            }),
+        });
+      });
+    });
+  },
+
+  connect(target, options) {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({
+        host: target.host,
+        port: target.port,
+        allowHalfOpen: true,
+        noDelay: options.noDelay,
+        keepAlive: options.keepAlive,
+      });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new ConnectFailure("timeout", "ETIMEDOUT", "Connection timed out"));
+      }, options.timeoutMs);
+      socket.once("connect", () => {
+        clearTimeout(timer);
+        socket.off("error", onError);
+        socket.pause();
+        resolve(new NodeConnection(socket) as unknown as UpstreamConnection);
+      });
+      const onError = (err: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        socket.destroy();
+        reject(toConnectFailure(err));
+      };
+      socket.once("error", onError);
+    });
+  },
+
+  relay,
+
+  readTextFile: (path) => readFile(path, "utf8"),
+
+  openLogFile: async (path) => openAppendFile(path),
+
+  writeStderr: (text) => void process.stderr.write(text),
+  writeStdout: (text) => void process.stdout.write(text),
+  onSignal: (signal, handler) => void process.on(signal, handler),
+  exit: (code) => process.exit(code),
+};
+
+function toConnectFailure(err: NodeJS.ErrnoException): ConnectFailure {
+  switch (err.code) {
+    case "ECONNREFUSED":
+      return new ConnectFailure("refused", err.code, "Connection refused");
+    case "ETIMEDOUT":
+      return new ConnectFailure("timeout", err.code, "Connection timed out");
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return new ConnectFailure("unreachable", err.code, err.message);
+    default:
+      return new ConnectFailure("other", err.code ?? "EIO", err.message);
+  }
+}
+
