@@ -71,3 +71,21 @@ export function firstLine(port: number, host = "127.0.0.1", localAddress?: strin
     socket.on("close", () => reject(new Error(`connection to ${port} closed before a line arrived (got "${text}")`)));
   });
 }
+
+/** Ports free right now (bound, then released), for configs that need fixed numbers. */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<net.Server>((resolve, reject) => {
+          const s = net.createServer();
+          s.once("error", reject);
+          s.listen(0, "127.0.0.1", () => resolve(s));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}

@@ -42,8 +42,8 @@ export function loadYamlConfig(text: string, file: string): Config {
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const first = doc.errors[0];
   if (first) {
-    const pos = first.linePos?.[0] ?? { line: 1, col: 1 };
-    const problem = first.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+    const pos = lines.linePos(first.pos[0]);
+    const problem = first.message.split("\n")[0]!;
     throw new ConfigError(`YAML syntax error: ${problem}`, { file, line: pos.line, col: pos.col });
   }
   const w = new YamlWalker(file, lines);
