@@ -98,6 +98,17 @@ export class PeerSelection {
   current: Peer | null = null;
   currentGroup: PeerGroup;
   tries: number;
+  /**
+   * hash and random keep state across one session's retries (nginx's hp->tries, hp->rehash,
+   * hp->hash): picks made so far by the method, after 20 of which it falls back to round robin.
+   */
+  methodTries = 0;
+  /** hash: the rehash counter (crc32 of `n ‖ key`). */
+  hashRehash = 0;
+  /** hash: the running sum; ketama: the ring position. */
+  hashValue = 0;
+  /** ketama: the key was looked up on the ring (nginx does it once, when the session starts). */
+  hashStarted = false;
 
   constructor(
     readonly upstream: Upstream,

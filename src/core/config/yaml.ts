@@ -1,5 +1,6 @@
 // The native config spelling: YAML whose keys are nginx's directive names.
 import { isMap, isScalar, LineCounter, parseDocument, type Node } from "yaml";
+import { hashKeyError } from "../balance/key.ts";
 import { parseHostPort, parseListen } from "./address.ts";
 import { ConfigError } from "./errors.ts";
 import {
@@ -178,11 +179,11 @@ function balanceMethod(w: YamlWalker, e: Entries): BalanceMethod {
   const hash = e.get("hash");
   if (hash) {
     // `hash: $remote_addr` or `hash: { key: $remote_addr, consistent: true }`
-    if (isScalar(hash.value)) return { kind: "hash", key: w.string(hash.value, "hash key"), consistent: false };
+    if (isScalar(hash.value)) return { kind: "hash", key: hashKey(w, hash.value), consistent: false };
     const h = w.entries(hash.value, "hash", ["key", "consistent"]);
     if (!h.has("key")) w.fail(hash.value, `hash needs a key, such as $remote_addr`);
     const consistent = h.has("consistent") ? w.flag(h.get("consistent")!.value, "hash consistent") : false;
-    return { kind: "hash", key: w.string(h.get("key")!.value, "hash key"), consistent };
+    return { kind: "hash", key: hashKey(w, h.get("key")!.value), consistent };
   }
   const random = e.get("random");
   if (random) {
@@ -202,6 +203,14 @@ function balanceMethod(w: YamlWalker, e: Entries): BalanceMethod {
     return { kind: "random", two, leastConn };
   }
   return { kind: "round_robin" };
+}
+
+/** A key that compiles (known variables, closed brackets), so a typo fails the load with its place. */
+function hashKey(w: YamlWalker, node: Node | null): string {
+  const key = w.string(node, "hash key");
+  const problem = hashKeyError(key);
+  if (problem) w.fail(node, problem);
+  return key;
 }
 
 function upstreamServer(w: YamlWalker, node: Node, what: string): UpstreamServerConfig {
