@@ -1,0 +1,382 @@
+// The side-by-side benchmark: streamlb under Node, Deno, Bun and as the compiled binary,
+// against nginx (1 worker) and HAProxy (1 thread, mode tcp) with equivalent configs, and a
+// direct connection as the limit. Run it with `npm run bench` (test/bench/run.sh installs
+// the tools and builds first); `--help` lists the options.
+//
+// Method: the balancer under test is pinned to CPU 0, every load generator and backend to
+// CPU 1. All balancers run at once on their own ports (idle ones cost nothing), and each
+// round of a scenario visits every target in turn, so slow drifts in machine load (other
+// work on a shared VM) spread over all targets instead of hitting one.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpus, release, tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { haproxyCfg, listenPorts, nginxHttpConf, nginxStreamConf, streamlbYaml, BACKENDS, type Workload } from "./configs.ts";
+import { cpuSeconds, listening, setClockTicks, start, stopAll, waitListening, type Proc } from "./procs.ts";
+import { detailTables, summaryTable, type Results, type Sample } from "./report.ts";
+import { DIRECT_PORTS, LOAD_CPU, SCENARIO_DEFS, SCENARIOS, type ScenarioName } from "./scenarios.ts";
+
+const BALANCER_CPU = 0;
+const ALL_TARGETS = ["direct", "nginx", "haproxy", "node", "deno", "bun", "binary"] as const;
+type TargetName = (typeof ALL_TARGETS)[number];
+const STREAMLB = new Set<TargetName>(["node", "deno", "bun", "binary"]);
+/** Runtimes with a JIT get a short unmeasured run of each scenario first. */
+const NEEDS_WARMUP = STREAMLB;
+
+const USAGE = `Usage: npm run bench -- [options]      (or: bash test/bench/run.sh [options])
+
+  --quick               smoke check: 1 run of 1 s per scenario, 1000 idle connections, no warm-up
+  --runs N              runs per scenario and target (default 3; median and min–max reported)
+  --duration S          seconds per run (default 5)
+  --targets LIST        comma list of ${ALL_TARGETS.join(",")} (default all)
+  --scenarios LIST      comma list of ${SCENARIOS.join(",")} (default all)
+  --idle-conns N        connections held for the memory scenario (default 9000)
+  --out DIR             where the report (markdown + JSON) goes (default test/artifacts)
+  -h, --help            this help
+
+Environment: BENCH_QUICK=1, BENCH_TARGETS=..., BENCH_SCENARIOS=... do the same as the flags.
+`;
+
+/** The repo root, from this file's place (src: test/bench/, built: dist/js/test/bench/). */
+function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package.json")) || !existsSync(join(dir, "src/default.yaml"))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error("cannot find the streamlb repo root above " + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+  return dir;
+}
+
+interface Options {
+  runs: number;
+  durationS: number;
+  targets: TargetName[];
+  scenarios: ScenarioName[];
+  idleConns: number;
+  warmup: boolean;
+  outDir: string;
+}
+
+function options(root: string): Options {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: "boolean" },
+      runs: { type: "string" },
+      duration: { type: "string" },
+      targets: { type: "string" },
+      scenarios: { type: "string" },
+      "idle-conns": { type: "string" },
+      out: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  const quick = values.quick ?? process.env["BENCH_QUICK"] === "1";
+  const list = <T extends string>(text: string | undefined, all: readonly T[], what: string): T[] => {
+    if (!text) return [...all];
+    const picked = text.split(",").map((s) => s.trim()).filter(Boolean);
+    for (const p of picked) if (!all.includes(p as T)) throw new Error(`unknown ${what} "${p}" (expected ${all.join(", ")})`);
+    return all.filter((a) => picked.includes(a)); // canonical order
+  };
+  const num = (text: string | undefined, fallback: number, what: string): number => {
+    if (text === undefined) return fallback;
+    const n = Number(text);
+    if (!(n > 0)) throw new Error(`--${what} needs a positive number, got "${text}"`);
+    return n;
+  };
+  return {
+    runs: Math.round(num(values.runs, quick ? 1 : 3, "runs")),
+    durationS: num(values.duration, quick ? 1 : 5, "duration"),
+    targets: list(values.targets ?? process.env["BENCH_TARGETS"], ALL_TARGETS, "target"),
+    scenarios: list(values.scenarios ?? process.env["BENCH_SCENARIOS"], SCENARIOS, "scenario"),
+    idleConns: Math.round(num(values["idle-conns"], quick ? 1000 : 9000, "idle-conns")),
+    warmup: !quick,
+    outDir: resolve(values.out ?? join(root, "test/artifacts")),
+  };
+}
+
+function have(cmd: string): boolean {
+  try {
+    execFileSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A tool's version from its output (several print it to stderr, iperf exits 1). */
+function versionOf(cmd: string, args: readonly string[], pattern: RegExp): string {
+  const text = execFileSync("sh", ["-c", `"${cmd}" ${args.join(" ")} 2>&1; true`], { encoding: "utf8" });
+  return pattern.exec(text)?.[1] ?? (text.trim().split("\n")[0] || "unknown");
+}
+
+/** Compiles tcptool.c beside the build when it is missing or older than its source. */
+function buildTcptool(root: string): string {
+  const src = join(root, "test/bench/tcptool.c");
+  const exe = join(root, "dist/bench/tcptool");
+  if (existsSync(exe) && statSync(exe).mtimeMs >= statSync(src).mtimeMs) return exe;
+  mkdirSync(dirname(exe), { recursive: true });
+  execFileSync("gcc", ["-O2", "-Wall", "-o", exe, src], { stdio: "inherit" });
+  return exe;
+}
+
+function streamlbCommand(root: string, target: TargetName, config: string): string[] {
+  switch (target) {
+    case "node":
+      return [process.execPath, join(root, "dist/js/src/main.node.js"), "-c", config];
+    case "deno":
+      return [join(root, "node_modules/.bin/deno"), "run", "-A", join(root, "src/main.deno.ts"), "-c", config];
+    case "bun":
+      return [join(root, "node_modules/.bin/bun"), join(root, "src/main.bun.ts"), "-c", config];
+    case "binary":
+      return [join(root, "dist/streamlb"), "-c", config];
+    default:
+      throw new Error(`${target} is not a streamlb target`);
+  }
+}
+
+/** Base port of each balancer: its listeners are base+1 (bulk), +2 (http), +3 (echo). */
+const basePort = (i: number) => 8100 + 10 * i;
+
+function nginxStreamModule(): string | null {
+  const all = versionOf("nginx", ["-V"], /([^]*)/);
+  if (!/--with-stream=dynamic/.test(all)) return null; // built in (or absent: nginx will say so)
+  const dir = /--modules-path=(\S+)/.exec(all)?.[1] ?? "/usr/lib/nginx/modules";
+  return join(dir, "ngx_stream_module.so");
+}
+
+async function startBackends(dir: string, workloads: Set<Workload>, tcptool: string): Promise<void> {
+  const waits: Promise<void>[] = [];
+  if (workloads.has("bulk")) {
+    for (const port of BACKENDS.bulk) {
+      const p = start(`iperf -s :${port}`, LOAD_CPU, ["iperf", "-s", "-p", String(port)]);
+      waits.push(waitListening(p, [port]));
+    }
+  }
+  if (workloads.has("http")) {
+    const conf = join(dir, "nginx-http.conf");
+    writeFileSync(conf, nginxHttpConf(dir));
+    const p = start("nginx http backend", LOAD_CPU, ["nginx", "-p", dir, "-e", "stderr", "-c", conf]);
+    waits.push(waitListening(p, BACKENDS.http));
+  }
+  if (workloads.has("echo")) {
+    const p = start("tcptool echo", LOAD_CPU, [tcptool, "echo", ...BACKENDS.echo.map(String)]);
+    waits.push(waitListening(p, BACKENDS.echo));
+  }
+  await Promise.all(waits);
+}
+
+function startBalancer(root: string, dir: string, target: TargetName, base: number, nofile: number): Proc {
+  if (target === "nginx") {
+    const conf = join(dir, "nginx-lb.conf");
+    writeFileSync(conf, nginxStreamConf(base, dir, nginxStreamModule(), nofile));
+    return start("nginx", BALANCER_CPU, ["nginx", "-p", dir, "-e", "stderr", "-c", conf]);
+  }
+  if (target === "haproxy") {
+    const cfg = join(dir, "haproxy.cfg");
+    // HAProxy needs about 2 fds per connection plus its own: keep maxconn inside the fd limit.
+    writeFileSync(cfg, haproxyCfg(base, Math.floor((nofile - 100) / 2)));
+    return start("haproxy", BALANCER_CPU, ["haproxy", "-db", "-f", cfg]);
+  }
+  const yaml = join(dir, `streamlb-${target}.yaml`);
+  writeFileSync(yaml, streamlbYaml(base));
+  return start(`streamlb on ${target}`, BALANCER_CPU, streamlbCommand(root, target, yaml));
+}
+
+function nofileLimit(): number {
+  try {
+    return Number(execFileSync("sh", ["-c", "ulimit -n"], { encoding: "utf8" }).trim()) || 1024;
+  } catch {
+    return 1024;
+  }
+}
+
+function machineInfo(root: string): Record<string, string> {
+  const cpuinfo = readFileSync("/proc/cpuinfo", "utf8");
+  const bin = (n: string) => join(root, "node_modules/.bin", n);
+  return {
+    date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+    nproc: String(cpus().length),
+    cpu: /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1]?.trim() ?? "unknown",
+    kernel: release(),
+    node: process.versions.node,
+    deno: existsSync(bin("deno")) ? versionOf(bin("deno"), ["-V"], /deno (\S+)/) : "absent",
+    bun: existsSync(bin("bun")) ? versionOf(bin("bun"), ["-v"], /(\S+)/) : "absent",
+    nginx: have("nginx") ? versionOf("nginx", ["-v"], /nginx\/(\S+)/) : "absent",
+    haproxy: have("haproxy") ? versionOf("haproxy", ["-v"], /version (\S+)/) : "absent",
+    wrk: have("wrk") ? versionOf("wrk", ["-v"], /wrk (\S+)/) : "absent",
+    iperf: have("iperf") ? versionOf("iperf", ["-v"], /iperf version (\S+)/) : "absent",
+  };
+}
+
+function estimateSeconds(o: Options): number {
+  let total = 0;
+  for (const s of o.scenarios) {
+    const d = SCENARIO_DEFS[s];
+    const targets = o.targets.filter((t) => !(d.needsBalancer && t === "direct"));
+    const per = s === "idle" ? d.overheadS + o.idleConns / 5000 : o.durationS + d.overheadS;
+    total += targets.length * o.runs * per;
+    if (o.warmup && s !== "idle") total += targets.filter((t) => NEEDS_WARMUP.has(t)).length * (1 + d.overheadS);
+  }
+  return total;
+}
+
+async function main(): Promise<number> {
+  const root = repoRoot();
+  const o = options(root);
+  setClockTicks(Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()));
+
+  const workloads = new Set(o.scenarios.map((s) => SCENARIO_DEFS[s].workload));
+  const needed = ["taskset", "gcc"];
+  if (workloads.has("bulk")) needed.push("iperf");
+  if (workloads.has("http")) needed.push("wrk", "nginx");
+  if (o.targets.includes("nginx")) needed.push("nginx");
+  if (o.targets.includes("haproxy")) needed.push("haproxy");
+  const missing = needed.filter((c) => !have(c));
+  if (missing.length) throw new Error(`missing tools: ${missing.join(", ")} (test/bench/run.sh installs them)`);
+  if (workloads.has("bulk") && !/^2\./.test(versionOf("iperf", ["-v"], /iperf version (\S+)/))) {
+    throw new Error("iperf must be iperf 2 (iperf3's control and data connections split across a round-robin balancer)");
+  }
+  // Not availableParallelism(): it counts only the CPUs this process may run on (taskset).
+  if (cpus().length < 2) throw new Error("the bench pins the balancer and the load to different CPUs: it needs 2");
+  for (const t of o.targets) {
+    const need = t === "node" ? "dist/js/src/main.node.js" : t === "binary" ? "dist/streamlb" : null;
+    if (need && !existsSync(join(root, need))) throw new Error(`${need} is missing: run \`npm run build\` first`);
+  }
+
+  const nofile = nofileLimit();
+  const idleNeed = 2 * o.idleConns + 200;
+  if (o.scenarios.includes("idle") && nofile < idleNeed) {
+    throw new Error(`the idle scenario needs ${idleNeed} file descriptors, ulimit -n is ${nofile}: raise it or use --idle-conns`);
+  }
+
+  const tcptool = buildTcptool(root);
+  const balancers = o.targets.filter((t) => t !== "direct");
+  const ports = [
+    ...[...workloads].flatMap((w) => BACKENDS[w]),
+    ...balancers.flatMap((t) => Object.values(listenPorts(basePort(ALL_TARGETS.indexOf(t))))),
+  ];
+  const busy = ports.filter(listening);
+  if (busy.length) throw new Error(`ports already in use on 127.0.0.1: ${busy.join(", ")} (another bench running?)`);
+
+  const info = machineInfo(root);
+  const est = estimateSeconds(o);
+  log(
+    `streamlb bench: ${o.targets.join(", ")} × ${o.scenarios.join(", ")}; ${o.runs} run(s) of ${o.durationS} s; ` +
+      `about ${Math.ceil(est / 60)} min`,
+  );
+  log(`machine: ${info["nproc"]} CPUs (${info["cpu"]}), node ${info["node"]}, deno ${info["deno"]}, bun ${info["bun"]}, nginx ${info["nginx"]}, haproxy ${info["haproxy"]}`);
+
+  const dir = mkdtempSync(join(tmpdir(), "streamlb-bench-"));
+  const results: Results = new Map();
+  const started = Date.now();
+  try {
+    await startBackends(dir, workloads, tcptool);
+    const procs = new Map<TargetName, Proc>();
+    await Promise.all(
+      balancers.map(async (t) => {
+        const base = basePort(ALL_TARGETS.indexOf(t));
+        const p = startBalancer(root, dir, t, base, nofile);
+        procs.set(t, p);
+        await waitListening(p, [...workloads].map((w) => listenPorts(base)[w]));
+      }),
+    );
+
+    for (const s of o.scenarios) {
+      const d = SCENARIO_DEFS[s];
+      const targets = o.targets.filter((t) => !(d.needsBalancer && t === "direct"));
+      const byTarget = new Map<string, Sample[] | string>();
+      results.set(s, byTarget);
+      const portOf = (t: TargetName) =>
+        t === "direct" ? DIRECT_PORTS[d.workload] : listenPorts(basePort(ALL_TARGETS.indexOf(t)))[d.workload];
+      const runOnce = async (t: TargetName, durationS: number): Promise<Sample> => {
+        const p = procs.get(t);
+        if (p && (p.child.exitCode !== null || p.child.signalCode !== null)) {
+          throw new Error(`${p.name} is no longer running: ${p.output().slice(-500)}`);
+        }
+        const pid = p?.pid ?? null;
+        const cpu0 = pid ? cpuSeconds(pid) : 0;
+        const t0 = performance.now();
+        const m = await d.measure({ port: portOf(t), durationS, balancerPid: pid, idleConns: o.idleConns, tcptool });
+        const wall = (performance.now() - t0) / 1000;
+        const cpuPct = pid ? ((cpuSeconds(pid) - cpu0) / wall) * 100 : null;
+        return { ...m, cpuPct };
+      };
+      if (o.warmup && s !== "idle") {
+        for (const t of targets) if (NEEDS_WARMUP.has(t)) await runOnce(t, 1).catch(() => undefined);
+      }
+      for (let r = 0; r < o.runs; r++) {
+        for (const t of targets) {
+          const prev = byTarget.get(t);
+          if (typeof prev === "string") continue; // failed before: do not retry each round
+          try {
+            const sample = await runOnce(t, o.durationS);
+            byTarget.set(t, [...(prev ?? []), sample]);
+            log(`  ${s} ${t} run ${r + 1}: ${fmtSample(sample, d.unit)}`);
+          } catch (e) {
+            const why = e instanceof Error ? e.message : String(e);
+            byTarget.set(t, why);
+            log(`  ${s} ${t} run ${r + 1}: FAILED ${why.slice(0, 400)}`);
+          }
+        }
+      }
+    }
+  } finally {
+    await stopAll();
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  const elapsed = (Date.now() - started) / 1000;
+  const header = [
+    `Date: ${info["date"]}; ${info["nproc"]} CPUs (${info["cpu"]}), Linux ${info["kernel"]}`,
+    `Versions: node ${info["node"]}, deno ${info["deno"]}, bun ${info["bun"]}, nginx ${info["nginx"]}, haproxy ${info["haproxy"]}, wrk ${info["wrk"]}, iperf ${info["iperf"]}`,
+    `Method: balancer on CPU ${BALANCER_CPU}, load generators and backends on CPU ${LOAD_CPU}; ${o.runs} run(s) of ${o.durationS} s per cell, medians (ratio to nginx in parentheses; for KiB/conn and latency lower is better); ${o.idleConns} idle connections; took ${Math.round(elapsed)} s.`,
+  ].join("\n");
+  const report = `${header}\n\n## Summary\n\n${summaryTable(results, o.scenarios, o.targets)}\n\n## Details\n\n${detailTables(results, o.scenarios, o.targets)}\n`;
+  process.stdout.write(`\n${report}`);
+  mkdirSync(o.outDir, { recursive: true });
+  const stamp = info["date"]!.replace(/[:]/g, "-");
+  writeFileSync(join(o.outDir, `bench-${stamp}.md`), report);
+  writeFileSync(
+    join(o.outDir, `bench-${stamp}.json`),
+    JSON.stringify({ info, options: o, results: Object.fromEntries([...results].map(([k, v]) => [k, Object.fromEntries(v)])) }, null, 2),
+  );
+  log(`report written to ${join(o.outDir, `bench-${stamp}.md`)} (and .json)`);
+  const failed = [...results.values()].some((m) => [...m.values()].some((v) => typeof v === "string"));
+  return failed ? 1 : 0;
+}
+
+function fmtSample(s: Sample, unit: string): string {
+  const extras = Object.entries(s.extras)
+    .map(([k, v]) => `${k}=${v.toFixed(2)}`)
+    .join(" ");
+  const cpu = s.cpuPct === null ? "" : ` cpu=${s.cpuPct.toFixed(0)}%`;
+  return `${s.value.toFixed(2)} ${unit} ${extras}${cpu}${s.errors ? ` errors=${s.errors}` : ""}`;
+}
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+// Whatever happens, stop everything we started (by PID) before leaving.
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.on(sig, () => {
+    log(`bench: ${sig}, stopping`);
+    void stopAll().then(() => process.exit(130));
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  async (e: unknown) => {
+    await stopAll();
+    log(`bench: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(2);
+  },
+);

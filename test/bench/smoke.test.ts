@@ -1,0 +1,57 @@
+// Smoke check of the benchmark driver: its quickest mode against the compiled binary alone, a
+// few seconds. Skipped where the bench's tools are not installed (test/bench/run.sh installs
+// them) or the machine has a single CPU.
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+
+const tools = ["taskset", "gcc", "wrk", "nginx"];
+const missing = tools.filter((t) => {
+  try {
+    execFileSync("sh", ["-c", `command -v ${t}`], { stdio: "ignore" });
+    return false;
+  } catch {
+    return true;
+  }
+});
+const skip =
+  missing.length > 0
+    ? `bench tools missing: ${missing.join(", ")}`
+    : cpus().length < 2
+      ? "needs 2 CPUs"
+      : !existsSync("dist/streamlb")
+        ? "dist/streamlb not built"
+        : false;
+
+test("bench --quick runs end to end against the binary", { skip, timeout: 60_000 }, () => {
+  const out = mkdtempSync(join(tmpdir(), "streamlb-bench-smoke-"));
+  try {
+    const r = spawnSync(
+      process.execPath,
+      [
+        "dist/js/test/bench/bench.js",
+        "--quick",
+        "--targets",
+        "binary",
+        "--scenarios",
+        "keepalive,rtt100,idle",
+        "--idle-conns",
+        "200",
+        "--out",
+        out,
+      ],
+      { encoding: "utf8", timeout: 50_000 },
+    );
+    assert.equal(r.status, 0, `bench failed:\n${r.stderr}\n${r.stdout}`);
+    const md = readdirSync(out).find((f) => f.endsWith(".md"));
+    assert.ok(md, "no report written");
+    const report = readFileSync(join(out, md), "utf8");
+    assert.match(report, /\| binary\s+\|\s+[\d,.]+ \(–\)/, report);
+    assert.match(report, /KiB\/conn/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
