@@ -6,63 +6,88 @@ const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
-// Units in the only order nginx accepts them: each must come after the previous one.
-const UNITS: ReadonlyArray<{ suffix: string; seconds: number; secondsOnly: boolean }> = [
-  { suffix: "y", seconds: 365 * DAY, secondsOnly: true },
-  { suffix: "M", seconds: 30 * DAY, secondsOnly: true },
-  { suffix: "w", seconds: 7 * DAY, secondsOnly: false },
-  { suffix: "d", seconds: DAY, secondsOnly: false },
-  { suffix: "h", seconds: HOUR, secondsOnly: false },
-  { suffix: "m", seconds: MINUTE, secondsOnly: false },
-  { suffix: "s", seconds: SECOND, secondsOnly: false },
-  { suffix: "ms", seconds: 0.001, secondsOnly: false },
-];
-
 export type TimeGranularity = "ms" | "s";
+
+// ngx_parse_time's steps: each unit must come after the ones before it.
+const Step = { Start: 0, Year: 1, Month: 2, Week: 3, Day: 4, Hour: 5, Min: 6, Sec: 7, Msec: 8, Last: 9 } as const;
 
 /**
  * Parses an nginx time value into milliseconds, or returns null when nginx would say
  * "invalid value". A bare number means seconds. `granularity: "s"` is for directives nginx
  * keeps in seconds (fail_timeout, slow_start): they accept `M` and `y` but not `ms`;
- * millisecond directives (the *_timeout ones) accept `ms` but not `M`/`y`.
+ * millisecond directives (the *_timeout ones) accept `ms` but not `M`/`y`. As in nginx,
+ * units go in descending order, each at most once (`1h30m`); spaces may follow a unit
+ * (`1h 30m`); a space right after digits ends the value as seconds; a unit need not have
+ * digits before it (`1hm` is 1h).
  */
 export function parseTime(text: string, granularity: TimeGranularity): number | null {
-  let totalMs = 0;
+  const isSec = granularity === "s";
+  let step: number = isSec ? Step.Start : Step.Month;
+  let valid = false;
   let value = 0;
-  let digits = false;
-  let pending = false; // digits read since the last unit
-  let next = granularity === "s" ? 0 : 2; // index into UNITS of the first unit still allowed
+  let totalMs = 0;
   let i = 0;
   while (i < text.length) {
-    const ch = text[i]!;
+    const ch = text[i++]!;
     if (ch >= "0" && ch <= "9") {
       value = value * 10 + (ch.charCodeAt(0) - 48);
       if (value > Number.MAX_SAFE_INTEGER / 1000) return null;
-      digits = true;
-      pending = true;
-      i++;
+      valid = true;
       continue;
     }
-    if (ch === " ") {
-      i++;
-      continue;
+    let next: number;
+    let unitMs: number;
+    switch (ch) {
+      case "y":
+        if (step > Step.Start) return null;
+        [next, unitMs] = [Step.Year, 365 * DAY * 1000];
+        break;
+      case "M":
+        if (step >= Step.Month) return null;
+        [next, unitMs] = [Step.Month, 30 * DAY * 1000];
+        break;
+      case "w":
+        if (step >= Step.Week) return null;
+        [next, unitMs] = [Step.Week, 7 * DAY * 1000];
+        break;
+      case "d":
+        if (step >= Step.Day) return null;
+        [next, unitMs] = [Step.Day, DAY * 1000];
+        break;
+      case "h":
+        if (step >= Step.Hour) return null;
+        [next, unitMs] = [Step.Hour, HOUR * 1000];
+        break;
+      case "m":
+        if (text[i] === "s") {
+          if (isSec || step >= Step.Msec) return null;
+          i++;
+          [next, unitMs] = [Step.Msec, 1];
+          break;
+        }
+        if (step >= Step.Min) return null;
+        [next, unitMs] = [Step.Min, MINUTE * 1000];
+        break;
+      case "s":
+        if (step >= Step.Sec) return null;
+        [next, unitMs] = [Step.Sec, SECOND * 1000];
+        break;
+      case " ":
+        if (step >= Step.Sec) return null;
+        [next, unitMs] = [Step.Last, SECOND * 1000];
+        break;
+      default:
+        return null;
     }
-    const isMs = ch === "m" && text[i + 1] === "s";
-    const suffix = isMs ? "ms" : ch;
-    const index = UNITS.findIndex((u) => u.suffix === suffix);
-    if (index < 0 || index < next || !pending) return null;
-    const unit = UNITS[index]!;
-    if (unit.secondsOnly && granularity === "ms") return null;
-    if (suffix === "ms" && granularity === "s") return null;
-    totalMs += Math.round(value * unit.seconds * 1000);
+    step = next;
+    totalMs += value * unitMs;
+    if (totalMs > Number.MAX_SAFE_INTEGER) return null;
     value = 0;
-    pending = false;
-    next = index + 1;
-    i += suffix.length;
+    while (text[i] === " ") i++;
   }
-  if (!digits) return null;
+  if (!valid) return null;
   // A trailing bare number counts as seconds (nginx: `value * 1000` for ms directives).
-  if (pending) totalMs += value * 1000;
+  totalMs += value * 1000;
   return totalMs > Number.MAX_SAFE_INTEGER ? null : totalMs;
 }
 
