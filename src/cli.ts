@@ -2,11 +2,13 @@
 import { parseArgs } from "node:util";
 import { ConfigError } from "./core/config/errors.ts";
 import { parseConfig } from "./core/config/load.ts";
+import { formatWarning } from "./core/config/nginx.ts";
 import type { Config } from "./core/config/model.ts";
 import { startInstance } from "./core/instance.ts";
 import { createLogger } from "./core/log.ts";
 import type { Runtime } from "./core/runtime.ts";
 import { startChatServer } from "./demo/chat-server.ts";
+import { configFiles } from "./runtime/files.ts";
 import { VERSION } from "./version.ts";
 
 export const EMBEDDED_CONFIG_NAME = "<embedded default>";
@@ -84,7 +86,10 @@ export async function runCli(ctx: CliContext): Promise<number> {
   let config: Config;
   try {
     const text = values.c === undefined ? ctx.defaultConfig : await runtime.readTextFile(values.c);
-    config = parseConfig(text, file);
+    config = parseConfig(text, file, {
+      files: configFiles,
+      onWarning: (w) => err(`streamlb: [warn] ${formatWarning(w)}\n`),
+    });
   } catch (e) {
     err(`streamlb: [emerg] ${describe(e, file)}\n`);
     if (values.t) err(`streamlb: configuration file ${file} test failed\n`);

@@ -1,11 +1,13 @@
 // The library API: put a real streamlb in front of your own servers, from Node, Deno or Bun.
 //   const lb = startBalancer(yamlText); await lb.ready; ... await lb.close();
 import { parseConfig } from "./core/config/load.ts";
+import { formatWarning } from "./core/config/nginx.ts";
 import type { Config, LogLevel } from "./core/config/model.ts";
 import { startInstance, type RunningBalancer } from "./core/instance.ts";
 import { createLogger, type Logger } from "./core/log.ts";
 import type { Runtime } from "./core/runtime.ts";
 import { detectRuntime } from "./runtime/detect.ts";
+import { configFiles } from "./runtime/files.ts";
 
 export { parseConfig } from "./core/config/load.ts";
 export { ConfigError } from "./core/config/errors.ts";
@@ -28,7 +30,7 @@ export interface StreamBalancer extends Omit<RunningBalancer, "reload"> {
   reload(config: Config | string): Promise<void>;
 }
 
-/** Starts a balancer from a Config or from config text (YAML). */
+/** Starts a balancer from a Config or from config text (YAML or nginx.conf). */
 export function startBalancer(config: Config | string, options: StartOptions = {}): StreamBalancer {
   const parsed = asConfig(config);
   let instance: RunningBalancer | null = null;
@@ -50,5 +52,10 @@ export function startBalancer(config: Config | string, options: StartOptions = {
 }
 
 function asConfig(config: Config | string): Config {
-  return typeof config === "string" ? parseConfig(config, "<inline config>") : config;
+  if (typeof config !== "string") return config;
+  // The runtime (and its stderr) is not known yet here; console.warn reaches stderr on all three.
+  return parseConfig(config, "<inline config>", {
+    files: configFiles,
+    onWarning: (w) => console.warn(`streamlb: [warn] ${formatWarning(w)}`),
+  });
 }

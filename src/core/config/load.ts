@@ -1,7 +1,37 @@
 import type { Config } from "./model.ts";
+import { loadNginxConfig, type ConfigFiles, type ConfigWarning } from "./nginx.ts";
 import { loadYamlConfig } from "./yaml.ts";
 
+export type { ConfigFiles, ConfigWarning } from "./nginx.ts";
+
+export interface LoadOptions {
+  /** How an nginx config reads its `include`d files; without it, `include` is an error. */
+  readonly files?: ConfigFiles;
+  /** Each directive accepted without effect (nginx configs), for `[warn]` lines. */
+  readonly onWarning?: (warning: ConfigWarning) => void;
+}
+
 /** Reads a config in whichever spelling it is written. */
-export function parseConfig(text: string, file: string): Config {
-  return loadYamlConfig(text, file);
+export function parseConfig(text: string, file: string, options: LoadOptions = {}): Config {
+  if (configFormat(text, file) === "yaml") return loadYamlConfig(text, file);
+  const { config, warnings } = loadNginxConfig(text, file, { files: options.files });
+  for (const w of warnings) options.onWarning?.(w);
+  return config;
+}
+
+/**
+ * `.yaml`/`.yml` is YAML. Otherwise nginx when the text has a main block (stream, events,
+ * tcp, http) or its first statement looks like a directive (`worker_processes 1;`), not a
+ * YAML `key:`.
+ */
+export function configFormat(text: string, file: string): "yaml" | "nginx" {
+  if (/\.ya?ml$/i.test(file)) return "yaml";
+  if (/^[ \t]*(stream|events|tcp|http)\s*\{/m.test(text)) return "nginx";
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) continue;
+    if (/^[\w.-]+\s*:(\s|$)/.test(line) || line.startsWith("---") || line.startsWith("{")) return "yaml";
+    return /^[a-z_][a-z0-9_]*(\s|;|$)/.test(line) ? "nginx" : "yaml";
+  }
+  return "yaml";
 }
