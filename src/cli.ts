@@ -7,6 +7,7 @@ import type { Config } from "./core/config/model.ts";
 import { startInstance } from "./core/instance.ts";
 import { createLogger } from "./core/log.ts";
 import type { Runtime } from "./core/runtime.ts";
+import { runConvert } from "./convert.ts";
 import { startChatServer } from "./demo/chat-server.ts";
 import { configFiles } from "./runtime/files.ts";
 import { VERSION } from "./version.ts";
@@ -15,6 +16,7 @@ export const EMBEDDED_CONFIG_NAME = "<embedded default>";
 
 const USAGE = `Usage: streamlb [-?hvVt] [-c file]
        streamlb demo
+       streamlb convert FILE [--to yaml|nginx]
 
 Options:
   -?,-h         : this help
@@ -26,6 +28,8 @@ Options:
 Commands:
   demo          : start two chat servers on 127.0.0.1:6000 and :6002 and the balancer on
                   :8000 (the embedded default); then run \`nc 127.0.0.1 8000\` twice
+  convert       : print FILE (an nginx.conf or a streamlb YAML config) in the other
+                  spelling, or in the one --to names
 `;
 
 export interface CliContext {
@@ -55,6 +59,7 @@ export async function runCli(ctx: CliContext): Promise<number> {
         "?": { type: "boolean" },
         help: { type: "boolean" },
         version: { type: "boolean" },
+        to: { type: "string" },
       },
     });
   } catch (e) {
@@ -77,6 +82,7 @@ export async function runCli(ctx: CliContext): Promise<number> {
   }
 
   const command = positionals[0];
+  if (command === "convert") return runConvert(runtime, positionals.slice(1), values.to);
   if (command !== undefined && command !== "demo") {
     err(`streamlb: unknown command "${command}"\n${USAGE}`);
     return 1;

@@ -1,0 +1,43 @@
+// `streamlb convert FILE [--to yaml|nginx]`: prints FILE's config in the other spelling (an
+// nginx.conf as streamlb YAML by default, a YAML config as nginx.conf), through the one model,
+// so what is printed runs exactly as FILE does.
+import { ConfigError } from "./core/config/errors.ts";
+import { configFormat, parseConfig } from "./core/config/load.ts";
+import { formatWarning } from "./core/config/nginx.ts";
+import { writeNginxConfig } from "./core/config/write-nginx.ts";
+import { writeYamlConfig } from "./core/config/write-yaml.ts";
+import type { Runtime } from "./core/runtime.ts";
+import { configFiles } from "./runtime/files.ts";
+
+export async function runConvert(runtime: Runtime, args: readonly string[], to: string | undefined): Promise<number> {
+  const err = (s: string) => runtime.writeStderr(s);
+  const file = args[0];
+  if (file === undefined || args.length > 1) {
+    err(`streamlb: usage: streamlb convert FILE [--to yaml|nginx]\n`);
+    return 1;
+  }
+  if (to !== undefined && to !== "yaml" && to !== "nginx") {
+    err(`streamlb: invalid "--to ${to}" (expected yaml or nginx)\n`);
+    return 1;
+  }
+  let text: string;
+  try {
+    text = await runtime.readTextFile(file);
+  } catch (e) {
+    err(`streamlb: [emerg] open() "${file}" failed (${e instanceof Error ? e.message : String(e)})\n`);
+    return 1;
+  }
+  const target = to ?? (configFormat(text, file) === "nginx" ? "yaml" : "nginx");
+  try {
+    const config = parseConfig(text, file, {
+      files: configFiles,
+      onWarning: (w) => err(`streamlb: [warn] ${formatWarning(w)}\n`),
+    });
+    runtime.writeStdout(target === "yaml" ? writeYamlConfig(config, file) : writeNginxConfig(config, file));
+    return 0;
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    err(`streamlb: [emerg] ${e.message}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,105 @@
+// Config → nginx.conf, for `streamlb convert --to nginx`: what nginx.ts (and nginx itself)
+// reads back into the same Config. Only what differs from nginx's defaults is written.
+import { formatHostPort } from "./address.ts";
+import {
+  DEFAULT_PROXY_SETTINGS,
+  DEFAULT_SERVER,
+  type BalanceMethod,
+  type Config,
+  type ProxySettings,
+  type UpstreamConfig,
+  type UpstreamServerConfig,
+} from "./model.ts";
+import { formatSize, formatTime } from "./units.ts";
+import { changedFields, declaredUpstreams, streamLevelSettings, type ProxyField } from "./write-common.ts";
+
+const IN = "    ";
+
+export function writeNginxConfig(config: Config, source?: string): string {
+  const out: string[] = [`# streamlb config${source ? `, converted from ${source}` : ""}`];
+  out.push(`worker_processes ${config.workerProcesses};`);
+  if (config.pid !== null) out.push(`pid ${word(config.pid)};`);
+  if (config.workerShutdownTimeoutMs !== 0) {
+    out.push(`worker_shutdown_timeout ${formatTime(config.workerShutdownTimeoutMs)};`);
+  }
+  // Always written: nginx's own default error log is a file, streamlb's is stderr.
+  out.push(`error_log ${word(config.errorLog.path)} ${config.errorLog.level};`);
+  out.push("", "events {", "}", "", "stream {");
+
+  const level = streamLevelSettings(config);
+  const settings = changedFields(level, DEFAULT_PROXY_SETTINGS);
+  for (const f of settings) out.push(`${IN}${f.name} ${value(f, level)};`);
+
+  for (const u of declaredUpstreams(config)) {
+    out.push("", `${IN}upstream ${word(u.name)} {`, ...upstreamBody(u).map((l) => IN + IN + l), `${IN}}`);
+  }
+
+  for (const s of config.stream.servers) {
+    out.push("", `${IN}server {`);
+    for (const l of s.listen) out.push(`${IN}${IN}listen ${l.host === null ? l.port : formatHostPort(l.host, l.port)};`);
+    out.push(`${IN}${IN}proxy_pass ${word(s.proxyPass)};`);
+    for (const f of changedFields(s.proxy, level)) out.push(`${IN}${IN}${f.name} ${value(f, s.proxy)};`);
+    out.push(`${IN}}`);
+  }
+  out.push("}");
+  return `${out.join("\n")}\n`;
+}
+
+function upstreamBody(u: UpstreamConfig): string[] {
+  const method = methodDirective(u.method);
+  const servers = u.servers.map(serverLine);
+  if (!method) return servers;
+  // nginx checks `backup` only on servers after hash/random, so an upstream that has both
+  // (nginx accepts it when the servers come first) keeps that order to read back the same.
+  const backupFirst = u.method.kind !== "least_conn" && u.servers.some((s) => s.backup);
+  return backupFirst ? [...servers, method] : [method, ...servers];
+}
+
+function methodDirective(m: BalanceMethod): string | null {
+  switch (m.kind) {
+    case "round_robin":
+      return null;
+    case "least_conn":
+      return "least_conn;";
+    case "hash":
+      return `hash ${word(m.key)}${m.consistent ? " consistent" : ""};`;
+    case "random":
+      return `random${m.two ? " two" : ""}${m.leastConn ? " least_conn" : ""};`;
+  }
+}
+
+function serverLine(s: UpstreamServerConfig): string {
+  const params = [word(s.address)];
+  if (s.weight !== DEFAULT_SERVER.weight) params.push(`weight=${s.weight}`);
+  if (s.maxFails !== DEFAULT_SERVER.maxFails) params.push(`max_fails=${s.maxFails}`);
+  if (s.failTimeoutMs !== DEFAULT_SERVER.failTimeoutMs) params.push(`fail_timeout=${formatTime(s.failTimeoutMs)}`);
+  if (s.maxConns !== DEFAULT_SERVER.maxConns) params.push(`max_conns=${s.maxConns}`);
+  if (s.backup) params.push("backup");
+  if (s.down) params.push("down");
+  return `server ${params.join(" ")};`;
+}
+
+function value(f: ProxyField, settings: ProxySettings): string {
+  const v = settings[f.key];
+  switch (f.kind) {
+    case "time":
+      return formatTime(v as number);
+    case "size":
+      return formatSize(v as number);
+    case "flag":
+      return v ? "on" : "off";
+    case "int":
+      return String(v);
+  }
+}
+
+/** One nginx word: as is when the tokenizer reads it back unchanged, else double-quoted. */
+function word(text: string): string {
+  if (text !== "" && !/[\s;{}"'\\]/.test(text) && !text.startsWith("#")) return text;
+  const escaped = text
+    .replace(/[\\"]/g, "\\$&")
+    .replace(/\t/g, "\\t")
+    .replace(/\r/g, "\\r")
+    .replace(/\n/g, "\\n");
+  return `"${escaped}"`;
+}
