@@ -14,7 +14,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { haproxyCfg, listenPorts, nginxHttpConf, nginxStreamConf, streamlbYaml, BACKENDS, type Workload } from "./configs.ts";
-import { cpuSeconds, listening, setClockTicks, start, stopAll, waitListening, type Proc } from "./procs.ts";
+import { cpuSeconds, listening, setClockTicks, sleep, start, stop, stopAll, waitListening, type Proc } from "./procs.ts";
 import { detailTables, summaryTable, type Results, type Sample } from "./report.ts";
 import { DIRECT_PORTS, LOAD_CPU, SCENARIO_DEFS, SCENARIOS, type ScenarioName } from "./scenarios.ts";
 
@@ -151,26 +151,33 @@ function nginxStreamModule(): string | null {
   return join(dir, "ngx_stream_module.so");
 }
 
-async function startBackends(dir: string, workloads: Set<Workload>, tcptool: string): Promise<void> {
+async function startBackends(dir: string, workloads: Set<Workload>, tcptool: string): Promise<Proc[]> {
   const waits: Promise<void>[] = [];
+  const procs: Proc[] = [];
   if (workloads.has("bulk")) {
-    for (const port of BACKENDS.bulk) {
-      const p = start(`iperf -s :${port}`, LOAD_CPU, ["iperf", "-s", "-p", String(port)]);
-      waits.push(waitListening(p, [port]));
-    }
+    // The bulk backends discard what they get; iperf 2 is the client. (iperf 2.1.8's own
+    // server corrupts its heap when several streams from one address come and go.)
+    const p = start("tcptool sink", LOAD_CPU, [tcptool, "sink", ...BACKENDS.bulk.map(String)]);
+    procs.push(p);
+    waits.push(waitListening(p, BACKENDS.bulk));
   }
   if (workloads.has("http")) {
     const conf = join(dir, "nginx-http.conf");
     writeFileSync(conf, nginxHttpConf(dir));
     const p = start("nginx http backend", LOAD_CPU, ["nginx", "-p", dir, "-e", "stderr", "-c", conf]);
+    procs.push(p);
     waits.push(waitListening(p, BACKENDS.http));
   }
   if (workloads.has("echo")) {
     const p = start("tcptool echo", LOAD_CPU, [tcptool, "echo", ...BACKENDS.echo.map(String)]);
+    procs.push(p);
     waits.push(waitListening(p, BACKENDS.echo));
   }
   await Promise.all(waits);
+  return procs;
 }
+
+const running = (p: Proc) => p.child.exitCode === null && p.child.signalCode === null;
 
 function startBalancer(root: string, dir: string, target: TargetName, base: number, nofile: number): Proc {
   if (target === "nginx") {
@@ -277,16 +284,15 @@ async function main(): Promise<number> {
   const results: Results = new Map();
   const started = Date.now();
   try {
-    await startBackends(dir, workloads, tcptool);
+    const backends = await startBackends(dir, workloads, tcptool);
     const procs = new Map<TargetName, Proc>();
-    await Promise.all(
-      balancers.map(async (t) => {
-        const base = basePort(ALL_TARGETS.indexOf(t));
-        const p = startBalancer(root, dir, t, base, nofile);
-        procs.set(t, p);
-        await waitListening(p, [...workloads].map((w) => listenPorts(base)[w]));
-      }),
-    );
+    const launch = async (t: TargetName) => {
+      const base = basePort(ALL_TARGETS.indexOf(t));
+      const p = startBalancer(root, dir, t, base, nofile);
+      procs.set(t, p);
+      await waitListening(p, [...workloads].map((w) => listenPorts(base)[w]));
+    };
+    await Promise.all(balancers.map(launch));
 
     for (const s of o.scenarios) {
       const d = SCENARIO_DEFS[s];
@@ -297,8 +303,8 @@ async function main(): Promise<number> {
         t === "direct" ? DIRECT_PORTS[d.workload] : listenPorts(basePort(ALL_TARGETS.indexOf(t)))[d.workload];
       const runOnce = async (t: TargetName, durationS: number): Promise<Sample> => {
         const p = procs.get(t);
-        if (p && (p.child.exitCode !== null || p.child.signalCode !== null)) {
-          throw new Error(`${p.name} is no longer running: ${p.output().slice(-500)}`);
+        for (const q of p ? [p, ...backends] : backends) {
+          if (!running(q)) throw new Error(`${q.name} is no longer running: ${q.output().slice(-500)}`);
         }
         const pid = p?.pid ?? null;
         const cpu0 = pid ? cpuSeconds(pid) : 0;
@@ -316,6 +322,13 @@ async function main(): Promise<number> {
           const prev = byTarget.get(t);
           if (typeof prev === "string") continue; // failed before: do not retry each round
           try {
+            if (d.needsBalancer) {
+              // Memory is measured on a fresh process: allocators and pools keep what earlier
+              // scenarios (or runs) freed, which would hide the cost of new connections.
+              await stop(procs.get(t)!);
+              await launch(t);
+              await sleep(500);
+            }
             const sample = await runOnce(t, o.durationS);
             byTarget.set(t, [...(prev ?? []), sample]);
             log(`  ${s} ${t} run ${r + 1}: ${fmtSample(sample, d.unit)}`);

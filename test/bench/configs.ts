@@ -6,7 +6,7 @@
 
 /** Where each workload's backends listen; a balancer gets one listener per workload. */
 export const BACKENDS = {
-  bulk: [7001, 7002], // iperf 2 servers
+  bulk: [7001, 7002], // tcptool sink (iperf 2 is the client)
   http: [7011, 7012], // nginx http returning a fixed body
   echo: [7021, 7022], // tcptool echo
 } as const;

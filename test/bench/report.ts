@@ -87,13 +87,29 @@ export function detailTables(results: Results, scenarios: readonly ScenarioName[
   const out: string[] = [];
   for (const s of scenarios) {
     const d = SCENARIO_DEFS[s];
-    const head = ["target", `median ${d.unit}`, "min–max", "× nginx", ...d.extras.map((e) => `${e.label} ${e.unit}`), "balancer CPU %", "errors"];
+    // Work per balancer CPU-second: where the load generator, not the balancer, is the limit
+    // (bulk on loopback), this is the fairer comparison of the balancers' own cost.
+    const perCpu = d.higherIsBetter;
+    const head = [
+      "target",
+      `median ${d.unit}`,
+      "min–max",
+      "× nginx",
+      ...d.extras.map((e) => `${e.label} ${e.unit}`),
+      "balancer CPU %",
+      ...(perCpu ? [`${d.unit.replace("/s", "")} per CPU-s`, "× nginx"] : []),
+      "errors",
+    ];
+    const nginxEff = (() => {
+      const n = summaryOf(results.get(s)?.get("nginx"));
+      return n && n.cpu ? (n.med * 100) / n.cpu : Number.NaN;
+    })();
     const rows: string[][] = [];
     for (const t of targets) {
       const r = results.get(s)?.get(t);
       if (r === undefined) continue;
       if (typeof r === "string") {
-        rows.push([t, "error", r.slice(0, 60).replace(/\s+/g, " "), "", ...d.extras.map(() => ""), "", ""]);
+        rows.push([t, "error", r.slice(0, 60).replace(/\s+/g, " "), "", ...d.extras.map(() => ""), "", ...(perCpu ? ["", ""] : []), ""]);
         continue;
       }
       const sum = summaryOf(r)!;
@@ -104,6 +120,11 @@ export function detailTables(results: Results, scenarios: readonly ScenarioName[
         ratio(results, s, t, sum.med),
         ...d.extras.map((e) => fmt(sum.extras[e.key] ?? Number.NaN)),
         sum.cpu === null ? "–" : sum.cpu.toFixed(0),
+        ...(perCpu
+          ? sum.cpu
+            ? [fmt((sum.med * 100) / sum.cpu), (((sum.med * 100) / sum.cpu) / nginxEff).toFixed(2)]
+            : ["–", "–"]
+          : []),
         String(sum.errors),
       ]);
     }

@@ -4,6 +4,9 @@
 // it on the fly (gcc -O2), so nothing prebuilt is fetched.
 //
 //   tcptool echo PORT [PORT...]              echo server on 127.0.0.1
+//   tcptool sink PORT [PORT...]              discard server (the bulk backend: iperf 2.1.8's
+//                                             own server corrupts its heap when several
+//                                             streams from one address come and go)
 //   tcptool pingpong PORT CONNS SECONDS SIZE  CONNS connections, each SIZE-byte ping-pong for
 //                                             SECONDS; prints one JSON line
 //   tcptool hold PORT CONNS                   opens CONNS connections, one SIZE=32 echo each,
@@ -69,7 +72,7 @@ typedef struct {
   char *pending;
 } echo_conn;
 
-__attribute__((noreturn)) static void run_echo(int nports, char **ports) {
+__attribute__((noreturn)) static void run_echo(int nports, char **ports, int discard) {
   int ep = epoll_create1(0);
   if (ep < 0) die("epoll_create1");
   for (int i = 0; i < nports; i++) {
@@ -85,7 +88,7 @@ __attribute__((noreturn)) static void run_echo(int nports, char **ports) {
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
     epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
   }
-  static char buf[65536];
+  static char buf[262144];
   struct epoll_event evs[256];
   for (;;) {
     int n = epoll_wait(ep, evs, 256, -1);
@@ -123,7 +126,7 @@ __attribute__((noreturn)) static void run_echo(int nports, char **ports) {
         ssize_t r = read(c->fd, buf, sizeof buf);
         if (r <= 0) {
           if (r == 0 || errno != EAGAIN) closed = 1;
-        } else {
+        } else if (!discard) {
           ssize_t w = write(c->fd, buf, (size_t)r);
           if (w < 0) {
             if (errno != EAGAIN) closed = 1;
@@ -319,10 +322,11 @@ static int run_hold(int port, int conns) {
 int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   raise_nofile();
-  if (argc >= 3 && strcmp(argv[1], "echo") == 0) run_echo(argc - 2, argv + 2);
+  if (argc >= 3 && strcmp(argv[1], "echo") == 0) run_echo(argc - 2, argv + 2, 0);
+  if (argc >= 3 && strcmp(argv[1], "sink") == 0) run_echo(argc - 2, argv + 2, 1);
   if (argc == 6 && strcmp(argv[1], "pingpong") == 0)
     return run_pingpong(atoi(argv[2]), atoi(argv[3]), atof(argv[4]), atoi(argv[5]));
   if (argc == 4 && strcmp(argv[1], "hold") == 0) return run_hold(atoi(argv[2]), atoi(argv[3]));
-  fprintf(stderr, "usage: tcptool echo PORT... | pingpong PORT CONNS SECONDS SIZE | hold PORT CONNS\n");
+  fprintf(stderr, "usage: tcptool echo|sink PORT... | pingpong PORT CONNS SECONDS SIZE | hold PORT CONNS\n");
   return 2;
 }
