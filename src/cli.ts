@@ -1,12 +1,12 @@
-// The command line, in nginx's style (-c -t -v -V -h), plus `streamlb demo`.
+// The command line, in nginx's style (-c -p -s -t -v -V -h), plus `streamlb demo`.
+import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError } from "./core/config/errors.ts";
 import { parseConfig } from "./core/config/load.ts";
 import { formatWarning } from "./core/config/nginx.ts";
 import type { Config } from "./core/config/model.ts";
-import { startInstance } from "./core/instance.ts";
-import { createLogger } from "./core/log.ts";
-import type { Runtime } from "./core/runtime.ts";
+import { Controller } from "./core/controller.ts";
+import type { Runtime, SignalName } from "./core/runtime.ts";
 import { runConvert } from "./convert.ts";
 import { startChatServer } from "./demo/chat-server.ts";
 import { configFiles } from "./runtime/files.ts";
@@ -14,7 +14,7 @@ import { VERSION } from "./version.ts";
 
 export const EMBEDDED_CONFIG_NAME = "<embedded default>";
 
-const USAGE = `Usage: streamlb [-?hvVt] [-c file]
+const USAGE = `Usage: streamlb [-?hvVt] [-s signal] [-p prefix] [-c filename]
        streamlb demo
        streamlb convert FILE [--to yaml|nginx]
 
@@ -23,6 +23,10 @@ Options:
   -v            : show version and exit
   -V            : show version and runtime, then exit
   -t            : test configuration and exit
+  -s signal     : send signal to the running instance: stop, quit, reopen, reload
+  -p prefix     : set prefix path (default: the config file's directory, or the
+                  current directory with the embedded config); relative pid and
+                  log paths resolve against it
   -c filename   : set configuration file (default: the embedded default config)
 
 Commands:
@@ -32,11 +36,24 @@ Commands:
                   spelling, or in the one --to names
 `;
 
+/**
+ * What `-s` sends. `stop` sends INT rather than nginx's TERM: TERM drains when
+ * shutdown_grace is set (containers), and `-s stop` must always stop at once.
+ */
+const CONTROL_SIGNALS: Record<string, SignalName> = {
+  stop: "SIGINT",
+  quit: "SIGQUIT",
+  reload: "SIGHUP",
+  reopen: "SIGUSR1",
+};
+
 export interface CliContext {
   readonly runtime: Runtime;
   readonly argv: readonly string[];
   /** The config embedded in this build (src/default.yaml). */
   readonly defaultConfig: string;
+  /** Where relative paths resolve when neither -p nor -c says. */
+  readonly cwd: string;
 }
 
 /** Runs the CLI; resolves with the exit code once there is nothing left to run. */
@@ -52,6 +69,8 @@ export async function runCli(ctx: CliContext): Promise<number> {
       allowPositionals: true,
       options: {
         c: { type: "string" },
+        p: { type: "string" },
+        s: { type: "string" },
         t: { type: "boolean" },
         v: { type: "boolean" },
         V: { type: "boolean" },
@@ -87,15 +106,23 @@ export async function runCli(ctx: CliContext): Promise<number> {
     err(`streamlb: unknown command "${command}"\n${USAGE}`);
     return 1;
   }
+  if (values.s !== undefined && !(values.s in CONTROL_SIGNALS)) {
+    err(`streamlb: invalid option: "-s ${values.s}" (expected stop, quit, reopen or reload)\n`);
+    return 1;
+  }
 
-  const file = values.c ?? EMBEDDED_CONFIG_NAME;
+  const prefix = resolve(ctx.cwd, values.p ?? (values.c !== undefined ? dirname(resolve(ctx.cwd, values.c)) : "."));
+  const file = values.c === undefined ? EMBEDDED_CONFIG_NAME : resolve(values.p ? prefix : ctx.cwd, values.c);
+  const read = () => (values.c === undefined ? Promise.resolve(ctx.defaultConfig) : runtime.readTextFile(file));
+  // Used at start and again by every reload; relative log paths resolve against the prefix.
+  const load = async (warn: (message: string) => void): Promise<Config> => {
+    const parsed = parseConfig(await read(), file, { files: configFiles, onWarning: (w) => warn(formatWarning(w)) });
+    if (parsed.errorLog.path === "stderr") return parsed;
+    return { ...parsed, errorLog: { ...parsed.errorLog, path: resolve(prefix, parsed.errorLog.path) } };
+  };
   let config: Config;
   try {
-    const text = values.c === undefined ? ctx.defaultConfig : await runtime.readTextFile(values.c);
-    config = parseConfig(text, file, {
-      files: configFiles,
-      onWarning: (w) => err(`streamlb: [warn] ${formatWarning(w)}\n`),
-    });
+    config = await load((w) => err(`streamlb: [warn] ${w}\n`));
   } catch (e) {
     err(`streamlb: [emerg] ${describe(e, file)}\n`);
     if (values.t) err(`streamlb: configuration file ${file} test failed\n`);
@@ -107,48 +134,42 @@ export async function runCli(ctx: CliContext): Promise<number> {
     return 0;
   }
 
+  const pidFile = resolve(prefix, config.pid ?? "streamlb.pid");
+  if (values.s !== undefined) return signalRunning(runtime, pidFile, CONTROL_SIGNALS[values.s]!);
+
   if (command === "demo") {
     const chatLog = (line: string) => out(`${line}\n`);
-    await Promise.all([startChatServer(6000, chatLog), startChatServer(6002, chatLog)]).catch((e: unknown) => {
+    try {
+      await Promise.all([startChatServer(6000, chatLog), startChatServer(6002, chatLog)]);
+    } catch (e) {
       err(`streamlb: [emerg] demo chat servers could not start: ${e instanceof Error ? e.message : String(e)}\n`);
-      runtime.exit(1);
-    });
+      return 1;
+    }
     out(`demo: chat servers on 127.0.0.1:6000 and 127.0.0.1:6002; connect with: nc 127.0.0.1 8000\n`);
   }
-  return serve(runtime, config);
+  return new Controller({ runtime, config, load, pidFile }).run();
 }
 
-async function serve(runtime: Runtime, config: Config): Promise<number> {
-  const sink = config.errorLog.path === "stderr" ? null : await runtime.openLogFile(config.errorLog.path);
-  const logger = createLogger(
-    (line) => (sink ? sink.write(line) : runtime.writeStderr(line)),
-    config.errorLog.level,
-    runtime.pid,
-  );
-  const instance = startInstance(runtime, config, logger);
+async function signalRunning(runtime: Runtime, pidFile: string, signal: SignalName): Promise<number> {
+  let text: string;
   try {
-    await instance.ready;
-  } catch (e) {
-    runtime.writeStderr(`streamlb: [emerg] ${describe(e, config.file)}\n`);
+    text = await runtime.readTextFile(pidFile);
+  } catch {
+    runtime.writeStderr(`streamlb: [error] open() "${pidFile}" failed (2: No such file or directory)\n`);
     return 1;
   }
-  const listening = instance
-    .addresses()
-    .map((a) => `${a.host}:${a.port}`)
-    .join(", ");
-  logger.log("notice", `streamlb/${VERSION} on ${runtime.name} ${runtime.version} listening on ${listening}`);
-
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      logger.log("notice", `signal ${signal} received, exiting`);
-      void instance.close().then(() => resolve(0));
-    };
-    runtime.onSignal("SIGINT", () => stop("SIGINT"));
-    runtime.onSignal("SIGTERM", () => stop("SIGTERM"));
-  });
+  const pid = Number(text.trim());
+  if (!Number.isInteger(pid) || pid <= 0) {
+    runtime.writeStderr(`streamlb: [error] invalid PID number "${text.trim()}" in "${pidFile}"\n`);
+    return 1;
+  }
+  try {
+    runtime.sendSignal(pid, signal);
+  } catch (e) {
+    runtime.writeStderr(`streamlb: [error] kill(${pid}, ${signal}) failed (${e instanceof Error ? e.message : String(e)})\n`);
+    return 1;
+  }
+  return 0;
 }
 
 function describe(e: unknown, file: string): string {

@@ -3,5 +3,5 @@ import defaultConfig from "./default.yaml" with { type: "text" };
 import { runCli } from "./cli.ts";
 import { bunRuntime } from "./runtime/bun.ts";
 
-const code = await runCli({ runtime: bunRuntime, argv: Bun.argv.slice(2), defaultConfig });
+const code = await runCli({ runtime: bunRuntime, argv: Bun.argv.slice(2), defaultConfig, cwd: process.cwd() });
 process.exit(code);

@@ -3,5 +3,5 @@ import defaultConfig from "./default.yaml" with { type: "text" };
 import { runCli } from "./cli.ts";
 import { denoRuntime } from "./runtime/deno.ts";
 
-const code = await runCli({ runtime: denoRuntime, argv: Deno.args, defaultConfig });
+const code = await runCli({ runtime: denoRuntime, argv: Deno.args, defaultConfig, cwd: Deno.cwd() });
 Deno.exit(code);

@@ -5,5 +5,5 @@ import { runCli } from "./cli.ts";
 import { nodeRuntime } from "./runtime/node.ts";
 
 const defaultConfig = readFileSync(new URL("../../../src/default.yaml", import.meta.url), "utf8");
-const code = await runCli({ runtime: nodeRuntime, argv: process.argv.slice(2), defaultConfig });
+const code = await runCli({ runtime: nodeRuntime, argv: process.argv.slice(2), defaultConfig, cwd: process.cwd() });
 process.exit(code);

@@ -26,7 +26,7 @@ export interface StartOptions {
 }
 
 /** A running balancer as the library hands it out; reload also takes config text. */
-export interface StreamBalancer extends Omit<RunningBalancer, "reload"> {
+export interface StreamBalancer extends Omit<RunningBalancer, "reload" | "balancer"> {
   reload(config: Config | string): Promise<void>;
 }
 
@@ -47,6 +47,7 @@ export function startBalancer(config: Config | string, options: StartOptions = {
       return instance.addresses();
     },
     reload: (next) => pending.then((i) => i.reload(asConfig(next))),
+    shutdown: (graceMs) => pending.then((i) => i.shutdown(graceMs)),
     close: () => pending.then((i) => i.close()),
   };
 }

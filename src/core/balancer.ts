@@ -1,12 +1,14 @@
-// Listeners and upstreams of one running streamlb. apply() starts it and reloads it:
-// listeners that stay are kept open, new ones open, removed ones close.
+// Listeners and upstreams of one running streamlb. apply() starts it and reloads it in place:
+// listeners that stay are never closed (no refused connect during a reload), new ones open,
+// removed ones close; upstreams keep each server's state by identity; live sessions finish
+// on whatever they were using.
 import { createPicker } from "./balance/picker.ts";
 import { formatHostPort } from "./config/address.ts";
-import type { Config, ServerConfig } from "./config/model.ts";
+import type { Config } from "./config/model.ts";
 import type { Logger } from "./log.ts";
 import type { ClientConnection, Listener, Runtime } from "./runtime.ts";
 import { Session, type Route } from "./session.ts";
-import { Upstream } from "./upstream.ts";
+import { Upstream, type UpstreamChange } from "./upstream.ts";
 
 interface ListenerSlot {
   readonly key: string;
@@ -18,15 +20,19 @@ interface ListenerSlot {
 export interface BoundAddress {
   readonly host: string;
   readonly port: number;
-  /** As configured (`8000`, `127.0.0.1:0`), to find a listener from its config. */
+  /** As configured (`*:8000`, `127.0.0.1:9000`). */
   readonly configured: string;
 }
 
 export class Balancer {
   private readonly slots = new Map<string, ListenerSlot>();
+  private upstreams = new Map<string, Upstream>();
   private readonly sessions = new Set<Session>();
   private nextSessionId = 1;
   private config: Config | null = null;
+  private onIdle: (() => void) | null = null;
+  /** 1 after the first start, +1 for every applied reload. */
+  generation = 0;
 
   constructor(
     private readonly runtime: Runtime,
@@ -41,70 +47,114 @@ export class Balancer {
     return this.sessions.size;
   }
 
-  addresses(): BoundAddress[] {
-    return [...this.slots.values()].map((s) => ({
-      host: s.listener.host,
-      port: s.listener.port,
-      configured: s.key,
-    }));
+  upstream(name: string): Upstream | undefined {
+    return this.upstreams.get(name);
   }
 
-  /** Starts or reloads. On a listen error nothing of the new config is kept. */
+  addresses(): BoundAddress[] {
+    return [...this.slots.values()].map((s) => ({ host: s.listener.host, port: s.listener.port, configured: s.key }));
+  }
+
+  /**
+   * Starts or reloads. Everything that can fail (opening new listeners) happens before any
+   * state changes, so a failed apply leaves the running config untouched.
+   */
   async apply(config: Config): Promise<void> {
     const upstreams = new Map<string, Upstream>();
-    for (const [name, up] of config.stream.upstreams) upstreams.set(name, new Upstream(up));
+    const fresh = new Set<string>();
+    for (const [name, cfg] of config.stream.upstreams) {
+      const existing = this.upstreams.get(name);
+      if (existing) {
+        upstreams.set(name, existing);
+      } else {
+        upstreams.set(name, new Upstream(cfg));
+        fresh.add(name);
+      }
+    }
 
     const wanted = new Map<string, Route>();
     for (const server of config.stream.servers) {
       const upstream = upstreams.get(server.proxyPass)!;
+      const picker = createPicker(config.stream.upstreams.get(server.proxyPass)!.method);
       for (const l of server.listen) {
         const key = formatHostPort(l.host ?? "*", l.port);
-        wanted.set(key, {
-          server,
-          upstream,
-          picker: createPicker(upstream.config.method),
-          listenName: formatHostPort(l.host ?? "0.0.0.0", l.port),
-        });
+        wanted.set(key, { server, upstream, picker, listenName: formatHostPort(l.host ?? "0.0.0.0", l.port) });
       }
     }
 
     const opened: ListenerSlot[] = [];
     try {
       for (const [key, route] of wanted) {
-        if (this.slots.has(key)) continue;
-        opened.push(await this.open(key, route.server, route));
+        if (!this.slots.has(key)) opened.push(await this.open(key, route));
       }
     } catch (err) {
       await Promise.all(opened.map((s) => s.listener.close()));
       throw err;
     }
 
+    // Nothing can fail from here on.
+    const changes = new Map<string, UpstreamChange>();
+    for (const [name, up] of upstreams) {
+      if (!fresh.has(name)) changes.set(name, up.update(config.stream.upstreams.get(name)!));
+    }
     for (const slot of opened) this.slots.set(slot.key, slot);
+    const closed: string[] = [];
     for (const [key, slot] of this.slots) {
       const route = wanted.get(key);
       if (route) {
         slot.route = route;
       } else {
         this.slots.delete(key);
+        closed.push(key);
         await slot.listener.close();
       }
     }
+    const removedUpstreams = [...this.upstreams.keys()].filter((n) => !upstreams.has(n));
+    this.upstreams = upstreams;
     this.config = config;
+    this.generation++;
+    if (this.generation > 1) {
+      this.logger.log("notice", reloadSummary(this.generation, opened.map((s) => s.key), closed, fresh, removedUpstreams, changes));
+    }
   }
 
   /** Stops listening and ends every live session at once. */
   async close(): Promise<void> {
-    const slots = [...this.slots.values()];
-    this.slots.clear();
-    await Promise.all(slots.map((s) => s.listener.close()));
+    await this.closeListeners();
     for (const s of this.sessions) s.abort();
   }
 
-  private async open(key: string, server: ServerConfig, route: Route): Promise<ListenerSlot> {
-    const listen = server.listen.find((l) => formatHostPort(l.host ?? "*", l.port) === key)!;
+  /**
+   * Graceful stop: no new connections; live sessions may finish, for at most `graceMs`
+   * (0 = as long as they take), then the rest are closed.
+   */
+  async shutdown(graceMs: number): Promise<void> {
+    await this.closeListeners();
+    if (this.sessions.size === 0) return;
+    this.logger.log("notice", `gracefully shutting down, ${this.sessions.size} active session(s)`);
+    const idle = new Promise<void>((resolve) => (this.onIdle = resolve));
+    if (graceMs <= 0) return idle;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<"expired">((resolve) => (timer = setTimeout(() => resolve("expired"), graceMs)));
+    const outcome = await Promise.race([idle, expired]);
+    clearTimeout(timer);
+    if (outcome === "expired") {
+      this.logger.log("notice", `shutdown timeout: closing ${this.sessions.size} active session(s)`);
+      for (const s of this.sessions) s.abort();
+    }
+  }
+
+  private async closeListeners(): Promise<void> {
+    const slots = [...this.slots.values()];
+    this.slots.clear();
+    await Promise.all(slots.map((s) => s.listener.close()));
+  }
+
+  private async open(key: string, route: Route): Promise<ListenerSlot> {
+    const listen = route.server.listen.find((l) => formatHostPort(l.host ?? "*", l.port) === key)!;
     let slot: ListenerSlot | null = null;
     const listener = await this.runtime
-      .listen({ host: listen.host, port: listen.port, noDelay: server.proxy.tcpNodelay }, (client) =>
+      .listen({ host: listen.host, port: listen.port, noDelay: route.server.proxy.tcpNodelay }, (client) =>
         this.accept(client, slot!),
       )
       .catch((err: unknown) => {
@@ -125,6 +175,32 @@ export class Balancer {
         this.logger.log("error", `*${session.id} session failed: ${err instanceof Error ? err.stack : String(err)}`);
         session.abort();
       })
-      .finally(() => this.sessions.delete(session));
+      .finally(() => {
+        this.sessions.delete(session);
+        if (this.sessions.size === 0) this.onIdle?.();
+      });
   }
+}
+
+function reloadSummary(
+  generation: number,
+  opened: string[],
+  closed: string[],
+  addedUpstreams: Set<string>,
+  removedUpstreams: string[],
+  changes: Map<string, UpstreamChange>,
+): string {
+  const parts = [`reconfigured (generation ${generation})`];
+  if (opened.length) parts.push(`listening on ${opened.join(" ")}`);
+  if (closed.length) parts.push(`stopped listening on ${closed.join(" ")}`);
+  if (addedUpstreams.size) parts.push(`new upstreams ${[...addedUpstreams].join(" ")}`);
+  if (removedUpstreams.length) parts.push(`removed upstreams ${removedUpstreams.join(" ")}`);
+  for (const [name, c] of changes) {
+    if (c.added.length || c.removed.length) {
+      const detail = [...c.added.map((a) => `+${a}`), ...c.removed.map((a) => `-${a}`)].join(" ");
+      parts.push(`upstream ${name}: ${detail}`);
+    }
+  }
+  if (parts.length === 1) parts.push("no changes to listeners or servers");
+  return parts.join("; ");
 }

@@ -11,15 +11,19 @@ export interface RunningBalancer {
   addresses(): BoundAddress[];
   /** Applies a new config; on error the old one keeps running and the promise rejects. */
   reload(config: Config): Promise<void>;
+  /** Stops accepting; live sessions may finish for up to graceMs (0 = no limit). */
+  shutdown(graceMs: number): Promise<void>;
   /** Stops listening and closes every live session. */
   close(): Promise<void>;
+  /** The balancer itself, for status and runtime changes. */
+  readonly balancer: Balancer;
 }
 
 export function startInstance(runtime: Runtime, config: Config, logger: Logger): RunningBalancer {
   const balancer = new Balancer(runtime, logger);
   let queue: Promise<unknown> = balancer.apply(config);
   const ready = queue.then(() => undefined);
-  // Reloads run one at a time, in order.
+  // Reloads and stops run one at a time, in the order they were asked for.
   const serially = (job: () => Promise<void>): Promise<void> => {
     const next = queue.then(job, job);
     queue = next.catch(() => undefined);
@@ -27,8 +31,10 @@ export function startInstance(runtime: Runtime, config: Config, logger: Logger):
   };
   return {
     ready,
+    balancer,
     addresses: () => balancer.addresses(),
     reload: (next) => serially(() => balancer.apply(next)),
+    shutdown: (graceMs) => serially(() => balancer.shutdown(graceMs)),
     close: () => serially(() => balancer.close()),
   };
 }

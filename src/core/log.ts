@@ -6,15 +6,21 @@ export interface Logger {
   log(level: LogLevel, message: string): void;
 }
 
+/** A logger whose level a reload can change. */
+export interface LevelLogger extends Logger {
+  setLevel(level: LogLevel): void;
+}
+
 const RANK: Record<LogLevel, number> = Object.fromEntries(LOG_LEVELS.map((l, i) => [l, i])) as Record<
   LogLevel,
   number
 >;
 
 /** `2026/11/21 05:20:00 [warn] 4242#0: message`, as nginx writes it. */
-export function createLogger(write: (line: string) => void, level: LogLevel, pid: number): Logger {
-  const min = RANK[level];
+export function createLogger(write: (line: string) => void, level: LogLevel, pid: number): LevelLogger {
+  let min = RANK[level];
   return {
+    setLevel: (l) => void (min = RANK[l]),
     enabled: (l) => RANK[l] >= min,
     log(l, message) {
       if (RANK[l] < min) return;

@@ -21,6 +21,10 @@ export interface Runtime {
   relay(client: ClientConnection, upstream: UpstreamConnection, options: RelayOptions): Promise<RelayResult>;
 
   readTextFile(path: string): Promise<string>;
+  writeTextFile(path: string, text: string): Promise<void>;
+  removeFile(path: string): Promise<void>;
+  /** Signals another process (`streamlb -s reload` → the running instance). */
+  sendSignal(pid: number, signal: SignalName): void;
   /** Appends lines to a file (error log); reopen() starts a fresh handle after rotation. */
   openLogFile(path: string): Promise<LogFile>;
   writeStderr(text: string): void;

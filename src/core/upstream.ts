@@ -7,26 +7,46 @@ export type Clock = () => number; // whole seconds, like ngx_time()
 
 export const systemClock: Clock = () => Math.floor(Date.now() / 1000);
 
+/**
+ * One server of an upstream. The object lives as long as the server stays in the config, so
+ * a reload keeps its connection count, failures and weights (nginx resets them all).
+ */
 export class Peer {
-  readonly weight: number;
+  config: UpstreamServerConfig;
+  /** Position in its group: the bit in a session's "tried" set. */
+  index: number;
+  weight: number;
   effectiveWeight: number;
   currentWeight = 0;
   conns = 0;
   fails = 0;
   accessedSec = 0;
   checkedSec = 0;
-  readonly maxFails: number;
-  readonly failTimeoutSec: number;
-  readonly maxConns: number;
+  maxFails: number;
+  failTimeoutSec: number;
+  maxConns: number;
   down: boolean;
 
-  constructor(
-    readonly config: UpstreamServerConfig,
-    /** Position in its group: the bit in a session's "tried" set. */
-    readonly index: number,
-  ) {
+  constructor(config: UpstreamServerConfig, index: number) {
+    this.config = config;
+    this.index = index;
     this.weight = config.weight;
     this.effectiveWeight = config.weight;
+    this.maxFails = config.maxFails;
+    this.failTimeoutSec = Math.floor(config.failTimeoutMs / 1000);
+    this.maxConns = config.maxConns;
+    this.down = config.down;
+  }
+
+  /** Takes a reloaded server line, keeping live state; a new weight restarts the smooth cycle. */
+  reconfigure(config: UpstreamServerConfig, index: number): void {
+    if (config.weight !== this.weight) {
+      this.weight = config.weight;
+      this.effectiveWeight = config.weight;
+      this.currentWeight = 0;
+    }
+    this.config = config;
+    this.index = index;
     this.maxFails = config.maxFails;
     this.failTimeoutSec = Math.floor(config.failTimeoutMs / 1000);
     this.maxConns = config.maxConns;
@@ -59,35 +79,76 @@ export class PeerGroup {
   }
 }
 
+/** What a reload changed in one upstream, for the reload's log line. */
+export interface UpstreamChange {
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+  readonly kept: number;
+}
+
 export class Upstream {
-  readonly primary: PeerGroup;
-  readonly backup: PeerGroup | null;
+  config!: UpstreamConfig;
+  primary!: PeerGroup;
+  backup!: PeerGroup | null;
   /** nginx's default tries: every primary plus every backup address. */
-  readonly tries: number;
+  tries!: number;
 
   constructor(
-    readonly config: UpstreamConfig,
+    config: UpstreamConfig,
     readonly clock: Clock = systemClock,
   ) {
-    const primaries = config.servers.filter((s) => !s.backup);
-    const backups = config.servers.filter((s) => s.backup);
-    this.primary = new PeerGroup(
-      primaries.map((s, i) => new Peer(s, i)),
-      false,
-      backups.length > 0,
-    );
-    this.backup = backups.length ? new PeerGroup(backups.map((s, i) => new Peer(s, i)), true, true) : null;
-    this.tries = primaries.length + backups.length;
+    this.update(config);
   }
 
   get name(): string {
     return this.config.name;
   }
 
+  /**
+   * Applies a (re)loaded config. Servers are matched by address as written (the n-th
+   * occurrence of an address matches the n-th): a server that stays keeps its Peer and so its
+   * state; sessions already running keep the peers and groups they picked from.
+   */
+  update(config: UpstreamConfig): UpstreamChange {
+    const previous = new Map<string, Peer>();
+    if (this.config) for (const p of this.allPeers()) previous.set(identity(p.config, previous), p);
+    const seen = new Map<string, Peer>();
+    const added: string[] = [];
+    const build = (servers: UpstreamServerConfig[]) =>
+      servers.map((s, i) => {
+        const old = previous.get(identity(s, seen));
+        let peer: Peer;
+        if (old) {
+          old.reconfigure(s, i);
+          peer = old;
+        } else {
+          peer = new Peer(s, i);
+          added.push(s.address);
+        }
+        seen.set(identity(s, seen), peer);
+        return peer;
+      });
+    const primaries = build(config.servers.filter((s) => !s.backup));
+    const backups = build(config.servers.filter((s) => s.backup));
+    this.config = config;
+    this.primary = new PeerGroup(primaries, false, backups.length > 0);
+    this.backup = backups.length ? new PeerGroup(backups, true, true) : null;
+    this.tries = primaries.length + backups.length;
+    const removed = [...previous].filter(([key]) => !seen.has(key)).map(([, p]) => p.address);
+    return { added, removed, kept: seen.size - added.length };
+  }
+
   *allPeers(): Iterable<Peer> {
     yield* this.primary.peers;
     if (this.backup) yield* this.backup.peers;
   }
+}
+
+/** `address#n` for the n-th line naming that address (nginx allows repeats). */
+function identity(server: UpstreamServerConfig, taken: ReadonlyMap<string, unknown>): string {
+  let n = 0;
+  while (taken.has(`${server.address}#${n}`)) n++;
+  return `${server.address}#${n}`;
 }
 
 /** One session's walk through an upstream's peers (nginx's per-request rr peer data). */

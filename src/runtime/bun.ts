@@ -13,6 +13,7 @@ import {
   type Runtime,
   type UpstreamConnection,
 } from "../core/runtime.ts";
+import { rm } from "node:fs/promises";
 import { openAppendFile } from "./log-file.ts";
 
 const sweeper = new IdleSweeper();
@@ -301,6 +302,9 @@ export const bunRuntime: Runtime = {
   relay,
 
   readTextFile: (path) => Bun.file(path).text(),
+  writeTextFile: async (path, text) => void (await Bun.write(path, text)),
+  removeFile: (path) => rm(path, { force: true }),
+  sendSignal: (pid, signal) => void process.kill(pid, signal),
 
   openLogFile: async (path) => openAppendFile(path),
 

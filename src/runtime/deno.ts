@@ -171,6 +171,15 @@ export const denoRuntime: Runtime = {
   relay,
 
   readTextFile: (path) => Deno.readTextFile(path),
+  writeTextFile: (path, text) => Deno.writeTextFile(path, text),
+  removeFile: async (path) => {
+    try {
+      await Deno.remove(path);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
+  },
+  sendSignal: (pid, signal) => Deno.kill(pid, signal),
 
   async openLogFile(path) {
     const open = () => Deno.openSync(path, { append: true, create: true });

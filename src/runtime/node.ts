@@ -1,6 +1,6 @@
 // Runtime on Node's `net`: the relay is a hand-written pipe (pause on a full write buffer,
 // resume on drain) so it can also mark idle activity and forward EOF as nginx does.
-import { readFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import process from "node:process";
 import { IdleSweeper } from "../core/idle.ts";
@@ -115,10 +115,8 @@ export const nodeRuntime: Runtime = {
         resolve({
           host: options.host ?? "0.0.0.0",
           port: addr.port,
-          close: () =>
-            new Promise<void>((done) => {
-              server.close(() => done());
-            }),
+          // Stops accepting at once; close()'s callback would wait for every live session.
+          close: async () => void server.close(),
         });
       });
     });
@@ -155,6 +153,9 @@ export const nodeRuntime: Runtime = {
   relay,
 
   readTextFile: (path) => readFile(path, "utf8"),
+  writeTextFile: (path, text) => writeFile(path, text),
+  removeFile: (path) => rm(path, { force: true }),
+  sendSignal: (pid, signal) => void process.kill(pid, signal),
 
   openLogFile: async (path) => openAppendFile(path),
 

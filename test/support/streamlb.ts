@@ -56,12 +56,18 @@ export interface Streamlb {
 }
 
 /** Runs `streamlb -c FILE` and waits until it says it listens. */
-export async function startStreamlb(target: Target, configFile: string, extraArgs: string[] = []): Promise<Streamlb> {
+export async function startStreamlb(
+  target: Target,
+  configFile: string,
+  extraArgs: string[] = [],
+  /** When error_log goes to a file, the listening notice is read from there. */
+  logFile?: string,
+): Promise<Streamlb> {
   const [exe, ...args] = command(target);
   const child = spawn(exe!, [...args, "-c", configFile, ...extraArgs], { stdio: ["ignore", "pipe", "pipe"] });
   const proc = wrap(child);
   try {
-    const line = await proc.waitForLog(/listening on (.*)$/m, 20_000);
+    const line = logFile ? await waitForFile(logFile, /listening on (.*)$/m, 20_000) : await proc.waitForLog(/listening on (.*)$/m, 20_000);
     const ports = [...line.matchAll(/:(\d+)(?:,|$)/g)].map((m) => Number(m[1]));
     return Object.assign(proc, { ports });
   } catch (err) {
@@ -150,6 +156,22 @@ export function wrap(child: ChildProcess): Omit<Streamlb, "ports"> {
       clearTimeout(timer);
     },
   };
+}
+
+async function waitForFile(path: string, pattern: RegExp, timeoutMs: number): Promise<string> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    let text = "";
+    try {
+      text = readFileSync(path, "utf8");
+    } catch {
+      // not created yet
+    }
+    const m = pattern.exec(text);
+    if (m) return m[0];
+    if (Date.now() > until) throw new Error(`no line matching ${pattern} in ${path} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }
 
 function readProc(pid: number): string {

@@ -17,6 +17,11 @@ export interface Config {
   readonly workerProcesses: number | "auto";
   /** worker_shutdown_timeout: how long live sessions may drain on quit/reload; 0 = no limit. */
   readonly workerShutdownTimeoutMs: number;
+  /**
+   * streamlb's own: when set, SIGTERM drains like SIGQUIT for at most this long (containers
+   * send TERM on stop); when null, TERM is nginx's fast stop.
+   */
+  readonly shutdownGraceMs: number | null;
   readonly errorLog: ErrorLogConfig;
   readonly stream: StreamConfig;
 }

@@ -16,6 +16,7 @@ export interface ConfigDraft {
   readonly pid: string | null;
   readonly workerProcesses: number | "auto";
   readonly workerShutdownTimeoutMs: number;
+  readonly shutdownGraceMs?: number | null;
   readonly errorLog: ErrorLogConfig;
   readonly upstreams: readonly UpstreamConfig[];
   readonly servers: ReadonlyArray<ServerConfig & { readonly proxyPassLoc: SourceLoc }>;
@@ -63,6 +64,7 @@ export function finalizeConfig(draft: ConfigDraft): Config {
     pid: draft.pid,
     workerProcesses: draft.workerProcesses,
     workerShutdownTimeoutMs: draft.workerShutdownTimeoutMs,
+    shutdownGraceMs: draft.shutdownGraceMs ?? null,
     errorLog: draft.errorLog,
     stream: { upstreams, servers },
   };

@@ -32,7 +32,7 @@ const PROXY_KEYS = [
   "proxy_socket_keepalive",
 ] as const;
 
-const TOP_KEYS = ["pid", "worker_processes", "worker_shutdown_timeout", "error_log", "stream"];
+const TOP_KEYS = ["pid", "worker_processes", "worker_shutdown_timeout", "shutdown_grace", "error_log", "stream"];
 const STREAM_KEYS = [...PROXY_KEYS, "upstreams", "servers"];
 const SERVER_KEYS = [...PROXY_KEYS, "listen", "proxy_pass"];
 const UPSTREAM_KEYS = ["servers", "least_conn", "hash", "random"];
@@ -78,6 +78,7 @@ export function loadYamlConfig(text: string, file: string): Config {
     workerShutdownTimeoutMs: top.has("worker_shutdown_timeout")
       ? w.time(top.get("worker_shutdown_timeout")!.value, "worker_shutdown_timeout", "ms")
       : 0,
+    shutdownGraceMs: top.has("shutdown_grace") ? w.time(top.get("shutdown_grace")!.value, "shutdown_grace", "ms") : null,
     errorLog: errorLogNode ? errorLog(w, errorLogNode) : { path: "stderr", level: "error" },
     upstreams,
     servers,

@@ -1,0 +1,166 @@
+// nginx's process control for one running streamlb: reload (HUP), graceful quit (QUIT),
+// fast stop (TERM/INT), log reopen (USR1), and the pid file `streamlb -s` finds it by.
+import { ConfigError } from "./config/errors.ts";
+import type { Config, ErrorLogConfig } from "./config/model.ts";
+import { startInstance, type RunningBalancer } from "./instance.ts";
+import { createLogger, type LevelLogger } from "./log.ts";
+import type { LogFile, Runtime } from "./runtime.ts";
+import { VERSION } from "../version.ts";
+
+export interface ControllerOptions {
+  readonly runtime: Runtime;
+  readonly config: Config;
+  /** Reads and parses the config again for a reload (the -c file, or the embedded default). */
+  readonly load: (warn: (message: string) => void) => Promise<Config>;
+  /** Where the pid file goes; null writes none. */
+  readonly pidFile: string | null;
+}
+
+type State = "running" | "stopping";
+
+export class Controller {
+  private readonly runtime: Runtime;
+  private config: Config;
+  private instance: RunningBalancer | null = null;
+  private logFile: LogFile | null = null;
+  private logPath = "stderr";
+  private state: State = "running";
+  /** A reload asked for while one runs waits here; more asks join it. */
+  private pendingReload: Promise<void> | null = null;
+  private reloading: Promise<void> = Promise.resolve();
+  private stopped!: (code: number) => void;
+  readonly logger: LevelLogger;
+
+  constructor(private readonly options: ControllerOptions) {
+    this.runtime = options.runtime;
+    this.config = options.config;
+    // Writes go wherever error_log points now: reload and reopen swap the file.
+    const write = (line: string) => (this.logFile ? this.logFile.write(line) : this.runtime.writeStderr(line));
+    this.logger = createLogger(write, options.config.errorLog.level, this.runtime.pid);
+  }
+
+  get running(): RunningBalancer | null {
+    return this.instance;
+  }
+
+  /** Starts listening; resolves with the exit code once stopped (1 if it cannot start). */
+  async run(): Promise<number> {
+    const done = new Promise<number>((resolve) => (this.stopped = resolve));
+    // Handlers first: a signal that arrives as soon as we listen must not find the default
+    // action (which would kill the process).
+    const on = (signal: Parameters<Runtime["onSignal"]>[0], what: () => void) => this.runtime.onSignal(signal, what);
+    on("SIGHUP", () => void this.reload());
+    on("SIGQUIT", () => void this.quit(this.config.workerShutdownTimeoutMs, "SIGQUIT"));
+    on("SIGTERM", () =>
+      this.config.shutdownGraceMs === null
+        ? void this.stop("SIGTERM")
+        : void this.quit(this.config.shutdownGraceMs, "SIGTERM"),
+    );
+    on("SIGINT", () => void this.stop("SIGINT"));
+    on("SIGUSR1", () => void this.reopen());
+    try {
+      await this.openLog(this.config.errorLog);
+      this.instance = startInstance(this.runtime, this.config, this.logger);
+      await this.instance.ready;
+    } catch (e) {
+      this.runtime.writeStderr(`streamlb: [emerg] ${e instanceof Error ? e.message : String(e)}\n`);
+      return 1;
+    }
+    await this.writePid();
+    const listening = this.instance
+      .addresses()
+      .map((a) => `${a.host}:${a.port}`)
+      .join(", ");
+    this.logger.log("notice", `streamlb/${VERSION} on ${this.runtime.name} ${this.runtime.version} listening on ${listening}`);
+
+    return done;
+  }
+
+  /** Re-reads and applies the config; a bad one is logged and the running one kept. */
+  reload(): Promise<void> {
+    if (this.state !== "running") return Promise.resolve();
+    // One reload at a time; asks that arrive meanwhile share a single follow-up reload.
+    if (this.pendingReload) return this.pendingReload;
+    const next = this.reloading.then(async () => {
+      this.pendingReload = null;
+      await this.reloadNow();
+    });
+    this.pendingReload = next;
+    this.reloading = next;
+    return next;
+  }
+
+  private async reloadNow(): Promise<void> {
+    if (this.state !== "running" || !this.instance) return;
+    this.logger.log("notice", "signal process started: reloading configuration");
+    let next: Config;
+    try {
+      next = await this.options.load((w) => this.logger.log("warn", w));
+    } catch (e) {
+      const why = e instanceof ConfigError ? e.message : e instanceof Error ? e.message : String(e);
+      this.logger.log("emerg", `${why}; reload failed, the running configuration is kept`);
+      return;
+    }
+    try {
+      await this.instance.reload(next);
+    } catch (e) {
+      this.logger.log("emerg", `${e instanceof Error ? e.message : String(e)}; reload failed, the running configuration is kept`);
+      return;
+    }
+    this.config = next;
+    this.logger.setLevel(next.errorLog.level);
+    if (next.errorLog.path !== this.logPath) await this.openLog(next.errorLog);
+  }
+
+  /** Graceful stop: stop accepting, let sessions finish for up to graceMs (0 = no limit). */
+  async quit(graceMs: number, signal: string): Promise<void> {
+    if (this.state !== "running" || !this.instance) return;
+    this.state = "stopping";
+    this.logger.log("notice", `signal ${signal} received, shutting down gracefully`);
+    await this.instance.shutdown(graceMs);
+    await this.exit();
+  }
+
+  /** Fast stop: close everything now. */
+  async stop(signal: string): Promise<void> {
+    if (this.state !== "running" && signal !== "SIGINT") return;
+    this.state = "stopping";
+    this.logger.log("notice", `signal ${signal} received, exiting`);
+    await this.instance?.close();
+    await this.exit();
+  }
+
+  /** USR1: reopen log files (after logrotate moved them). */
+  async reopen(): Promise<void> {
+    this.logger.log("notice", "reopening logs");
+    await this.logFile?.reopen();
+  }
+
+  private async openLog(config: ErrorLogConfig): Promise<void> {
+    const previous = this.logFile;
+    this.logFile = config.path === "stderr" ? null : await this.runtime.openLogFile(config.path);
+    this.logPath = config.path;
+    await previous?.close();
+  }
+
+  private async writePid(): Promise<void> {
+    const path = this.options.pidFile;
+    if (!path) return;
+    try {
+      await this.runtime.writeTextFile(path, `${this.runtime.pid}\n`);
+    } catch (e) {
+      this.logger.log("warn", `open() "${path}" failed (${e instanceof Error ? e.message : String(e)}): no pid file written`);
+    }
+  }
+
+  private async exit(): Promise<void> {
+    const path = this.options.pidFile;
+    if (path) {
+      const text = await this.runtime.readTextFile(path).catch(() => "");
+      if (text.trim() === String(this.runtime.pid)) await this.runtime.removeFile(path).catch(() => undefined);
+    }
+    this.logger.log("notice", "exit");
+    await this.logFile?.close();
+    this.stopped(0);
+  }
+}
