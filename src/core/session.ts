@@ -10,7 +10,7 @@ import {
   type Runtime,
   type UpstreamConnection,
 } from "./runtime.ts";
-import { PeerSelection, type Upstream } from "./upstream.ts";
+import { PeerSelection, type Peer, type Upstream } from "./upstream.ts";
 
 /** Where a listener's sessions go: the server block and its upstream, as of one config. */
 export interface Route {
@@ -34,6 +34,8 @@ export interface SessionOutcome {
 export class Session {
   private upstreamConn: UpstreamConnection | null = null;
   private aborted = false;
+  /** The server this session is connected to, once it is (for session drop and status). */
+  peer: Peer | null = null;
 
   constructor(
     readonly id: number,
@@ -78,6 +80,8 @@ export class Session {
         });
       } catch (err) {
         const disabled = selection.failed();
+        peer.stats.connectFailures++;
+        if (disabled) peer.stats.disabled++;
         this.logConnectFailure(err, peer.address);
         if (disabled) this.log("warn", `upstream server temporarily disabled while connecting to upstream`, peer.address);
         const outOfTime =
@@ -93,6 +97,9 @@ export class Session {
         return this.fail(502, tried);
       }
       selection.connected();
+      this.peer = peer;
+      peer.stats.sessions++;
+      peer.stats.lastSessionMs = Date.now();
       break;
     }
 
@@ -113,6 +120,8 @@ export class Session {
     } finally {
       selection.release();
     }
+    this.peer!.stats.bytesToServer += relay.bytesToUpstream;
+    this.peer!.stats.bytesFromServer += relay.bytesFromUpstream;
     if (relay.end === "idle_timeout") this.log("info", `upstream timed out (110: Connection timed out) while proxying connection`);
     if (this.logger.enabled("info")) {
       this.log(

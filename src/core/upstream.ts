@@ -7,6 +7,24 @@ export type Clock = () => number; // whole seconds, like ngx_time()
 
 export const systemClock: Clock = () => Math.floor(Date.now() / 1000);
 
+/** Active health of a server as its checks last judged it ("unchecked" before any check). */
+export type HealthState = "unchecked" | "healthy" | "unhealthy";
+
+/** Lifetime counters for status and metrics: plain increments, nothing more on the hot path. */
+export class PeerStats {
+  /** Sessions that connected to this server. */
+  sessions = 0;
+  /** Connect errors and timeouts (nginx's passive failures). */
+  connectFailures = 0;
+  /** Times max_fails took it out ("upstream server temporarily disabled"). */
+  disabled = 0;
+  /** Bytes relayed from clients to this server, and back. */
+  bytesToServer = 0;
+  bytesFromServer = 0;
+  /** Epoch ms of the last session start, 0 = never. */
+  lastSessionMs = 0;
+}
+
 /**
  * One server of an upstream. The object lives as long as the server stays in the config, so
  * a reload keeps its connection count, failures and weights (nginx resets them all).
@@ -25,7 +43,15 @@ export class Peer {
   maxFails: number;
   failTimeoutSec: number;
   maxConns: number;
-  down: boolean;
+  /** `down` in the config. */
+  configDown: boolean;
+  /** Taken out through the admin API until put back. */
+  adminDown = false;
+  /** No new sessions; live ones finish (admin API `drain`). */
+  draining = false;
+  /** Set by active health checks; a server without checks stays "unchecked" and usable. */
+  health: HealthState = "unchecked";
+  readonly stats = new PeerStats();
 
   constructor(config: UpstreamServerConfig, index: number) {
     this.config = config;
@@ -35,7 +61,15 @@ export class Peer {
     this.maxFails = config.maxFails;
     this.failTimeoutSec = Math.floor(config.failTimeoutMs / 1000);
     this.maxConns = config.maxConns;
-    this.down = config.down;
+    this.configDown = config.down;
+  }
+
+  /**
+   * Takes no new sessions for any reason other than passive failures: every balancing
+   * method skips it exactly as nginx skips a `down` server.
+   */
+  get down(): boolean {
+    return this.configDown || this.adminDown || this.draining || this.health === "unhealthy";
   }
 
   /** Takes a reloaded server line, keeping live state; a new weight restarts the smooth cycle. */
@@ -50,7 +84,7 @@ export class Peer {
     this.maxFails = config.maxFails;
     this.failTimeoutSec = Math.floor(config.failTimeoutMs / 1000);
     this.maxConns = config.maxConns;
-    this.down = config.down;
+    this.configDown = config.down;
   }
 
   get address(): string {
