@@ -1,0 +1,88 @@
+// The command line on every target: version, -t, bad configs, and the embedded default.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { firstLine, startNamedEcho } from "../support/backends.ts";
+import { command, runStreamlb, TARGETS, wrap, writeConfig, type Target } from "../support/streamlb.ts";
+import { spawn } from "node:child_process";
+
+const GOOD = `stream:\n  servers:\n    - { listen: "127.0.0.1:1", proxy_pass: "127.0.0.1:2" }\n`;
+
+for (const target of TARGETS) {
+  describe(`CLI on ${target}`, () => {
+    test("-v prints the version", async () => {
+      const r = await runStreamlb(target, ["-v"]);
+      assert.equal(r.code, 0);
+      assert.match(r.stdout, /^streamlb version: streamlb\/\d+\.\d+\.\d+\n$/);
+    });
+
+    test("-t on a good config prints nginx's two lines and exits 0", async () => {
+      const file = writeConfig(GOOD);
+      const r = await runStreamlb(target, ["-t", "-c", file]);
+      assert.equal(r.code, 0);
+      assert.equal(
+        r.stderr,
+        `streamlb: the configuration file ${file} syntax is ok\nstreamlb: configuration file ${file} test is successful\n`,
+      );
+    });
+
+    test("-t on a broken YAML names file:line:col and says the test failed, exit 1", async () => {
+      const file = writeConfig("stream:\n  servers:\n    - { listen: 8000, proxy_pass: [ }\n");
+      const r = await runStreamlb(target, ["-t", "-c", file]);
+      assert.equal(r.code, 1);
+      const lines = r.stderr.trim().split("\n");
+      assert.match(lines[0]!, new RegExp(`^streamlb: \\[emerg\\] .* in ${file.replace(/[.\\/]/g, "\\$&")}:3:\\d+$`));
+      assert.equal(lines[1], `streamlb: configuration file ${file} test failed`);
+    });
+
+    test("a bad config stops startup with exit 1 before anything listens", async () => {
+      const file = writeConfig(GOOD.replace("proxy_pass", "proxy_pas"));
+      const r = await runStreamlb(target, ["-c", file]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /unknown key "proxy_pas" in stream\.servers\[0\].* in .*:3:\d+/);
+      assert.doesNotMatch(r.stderr, /listening on/);
+    });
+
+    test("a missing config file is a one-line error", async () => {
+      const r = await runStreamlb(target, ["-c", "/nonexistent/streamlb.yaml"]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /^streamlb: \[emerg\] open\(\) "\/nonexistent\/streamlb.yaml" failed \(2: No such file or directory\)\n$/);
+    });
+
+    test("a port already in use is reported, exit 1", async () => {
+      const taken = await startNamedEcho("taken");
+      try {
+        const file = writeConfig(`stream:\n  servers:\n    - { listen: "${taken.address}", proxy_pass: "127.0.0.1:2" }\n`);
+        const r = await runStreamlb(target, ["-c", file]);
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, new RegExp(`bind\\(\\) to ${taken.address} failed`));
+      } finally {
+        await taken.close();
+      }
+    });
+  });
+}
+
+/**
+ * The embedded default listens on the seed's fixed ports (8000 → 6000/6002), so this runs for
+ * one target at a time and only where the binary is in the matrix.
+ */
+describe("the binary with no arguments", () => {
+  const target: Target = "binary";
+  test("serves the embedded default: 8000 balances round robin to 6000 and 6002", { skip: !TARGETS.includes(target) }, async () => {
+    const s1 = await startNamedEcho("chat-6000", 6000);
+    const s2 = await startNamedEcho("chat-6002", 6002);
+    const [exe, ...args] = command(target);
+    const child = spawn(exe!, args, { stdio: ["ignore", "pipe", "pipe"], cwd: writeConfig("").replace(/\/[^/]+$/, "") });
+    const lb = wrap(child);
+    try {
+      await lb.waitForLog(/listening on 0\.0\.0\.0:8000/, 20_000);
+      const got = [];
+      for (let i = 0; i < 4; i++) got.push(await firstLine(8000));
+      assert.deepEqual(got, ["chat-6000", "chat-6002", "chat-6000", "chat-6002"]);
+    } finally {
+      await lb.stop();
+      await Promise.all([s1.close(), s2.close()]);
+    }
+  });
+});
+
