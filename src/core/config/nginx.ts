@@ -62,6 +62,9 @@ export function loadNginxConfig(text: string, file: string, options: NginxLoadOp
 }
 
 /** yaoweibin's tcp{} defaults differ from stream{}'s: `timeout` 60000 ms, `proxy_buffer` 4k. */
+/** yaoweibin's tcp{} spelling of stream's settings. */
+const TCP_PROXY_ALIASES: Readonly<Record<string, string>> = { timeout: "proxy_timeout", proxy_buffer: "proxy_buffer_size" };
+
 const TCP_PROXY_SETTINGS: ProxySettings = { ...DEFAULT_PROXY_SETTINGS, proxyTimeoutMs: 60_000, proxyBufferSize: 4096 };
 
 /** A guard against a file that includes itself (nginx would run out of file descriptors). */
@@ -360,28 +363,19 @@ class NginxReader {
 
   /** The proxy_* settings streamlb runs; they may be set in stream{} and per server{}. */
   private proxySetting(d: NginxDirective, family: Family, into: ProxyOverrides): boolean {
+    let name = d.name;
     if (family === "tcp") {
-      switch (d.name) {
-        case "timeout":
-          into.proxyTimeoutMs = this.time(d, "ms");
-          return true;
-        case "proxy_connect_timeout":
-          into.proxyConnectTimeoutMs = this.time(d, "ms");
-          return true;
-        case "proxy_buffer":
-          into.proxyBufferSize = this.size(d);
-          return true;
-        case "tcp_nodelay":
-          into.tcpNodelay = this.flag(d);
-          return true;
-        case "proxy_read_timeout":
-        case "proxy_send_timeout":
-          this.warn(d, `"${d.name}" is not supported yet and is ignored: streamlb's idle timeout is "timeout", across both directions`);
-          return true;
+      if (name === "proxy_read_timeout" || name === "proxy_send_timeout") {
+        this.warn(d, `"${name}" is not supported yet and is ignored: streamlb's idle timeout is "timeout", across both directions`);
+        return true;
       }
-      return false;
+      // yaoweibin's tcp{} knows only these, two of them under other names.
+      name = TCP_PROXY_ALIASES[name] ?? name;
+      if (name !== "proxy_timeout" && name !== "proxy_buffer_size" && name !== "proxy_connect_timeout" && name !== "tcp_nodelay") {
+        return false;
+      }
     }
-    switch (d.name) {
+    switch (name) {
       case "proxy_connect_timeout":
         into.proxyConnectTimeoutMs = this.time(d, "ms");
         return true;
