@@ -2,7 +2,7 @@
 // release. Failures end this session only; they are logged in nginx's words.
 import type { ServerConfig } from "./config/model.ts";
 import type { Logger } from "./log.ts";
-import type { Picker } from "./balance/picker.ts";
+import type { PickContext, Picker } from "./balance/picker.ts";
 import {
   ConnectFailure,
   type ClientConnection,
@@ -58,11 +58,22 @@ export class Session {
     const selection = new PeerSelection(upstream, proxy.proxyNextUpstreamTries);
     const tried: string[] = [];
     const started = Date.now();
-    const ctx = {
-      remoteAddress: this.client.remoteAddress,
-      remotePort: this.client.remotePort,
-      serverAddress: this.client.localAddress,
-      serverPort: this.client.localPort,
+    // Getters: reading an address can be a system call (getpeername), and only hash keys
+    // look at them, so round robin and least_conn never pay for it.
+    const client = this.client;
+    const ctx: PickContext = {
+      get remoteAddress() {
+        return client.remoteAddress;
+      },
+      get remotePort() {
+        return client.remotePort;
+      },
+      get serverAddress() {
+        return client.localAddress;
+      },
+      get serverPort() {
+        return client.localPort;
+      },
     };
 
     for (;;) {

@@ -24,6 +24,9 @@ interface Side {
   relay: Relay | null;
   /** Bytes that arrived before the relay started. */
   early: Uint8Array[] | null;
+  earlyBytes: number;
+  /** Reading is paused (backpressure, or a full early buffer): resume() only then. */
+  paused: boolean;
   earlyEof: boolean;
   earlyClose: boolean;
   /** Bytes the kernel did not take yet, oldest first. */
@@ -38,19 +41,32 @@ interface Side {
 
 type BunSocket = Socket<Side>;
 
+/** Bun's socket also has these (bun-types 1.4.5 does not declare them). */
+type SocketAddresses = { remotePort?: number; localAddress?: string };
+
 class BunConnection implements Connection {
   declare readonly __side: "client" & "upstream";
-  readonly remoteAddress: string;
-  readonly remotePort: number;
-  readonly localAddress: string;
-  readonly localPort: number;
   closed = false;
+  // Read when first asked for, then kept: Bun answers each with a getpeername/getsockname
+  // system call, and a round-robin session logging at "error" never asks.
+  private remoteAddr: string | undefined;
+  private remotePortNo: number | undefined;
+  private localAddr: string | undefined;
+  private localPortNo: number | undefined;
 
-  constructor(readonly socket: BunSocket) {
-    this.remoteAddress = socket.remoteAddress;
-    this.remotePort = (socket as unknown as { remotePort?: number }).remotePort ?? 0;
-    this.localAddress = (socket as unknown as { localAddress?: string }).localAddress ?? "";
-    this.localPort = socket.localPort;
+  constructor(readonly socket: BunSocket) {}
+
+  get remoteAddress(): string {
+    return (this.remoteAddr ??= this.socket.remoteAddress ?? "");
+  }
+  get remotePort(): number {
+    return (this.remotePortNo ??= (this.socket as unknown as SocketAddresses).remotePort ?? 0);
+  }
+  get localAddress(): string {
+    return (this.localAddr ??= (this.socket as unknown as SocketAddresses).localAddress ?? "");
+  }
+  get localPort(): number {
+    return (this.localPortNo ??= this.socket.localPort ?? 0);
   }
 
   close(): void {
@@ -67,6 +83,8 @@ function newSide(socket: BunSocket): Side {
     conn: new BunConnection(socket),
     relay: null,
     early: null,
+    earlyBytes: 0,
+    paused: false,
     earlyEof: false,
     earlyClose: false,
     queue: [],
@@ -101,8 +119,10 @@ class Relay {
       if (side.earlyClose) return this.finish(s === this.client ? "client_error" : "upstream_error");
       if (side.earlyEof) this.onEnd(s);
     }
-    this.client.resume();
-    this.upstream.resume();
+    // Only what was paused: each pause/resume is an epoll change, and a resume also arms a
+    // writable wake-up (uncork + another epoll change) in Bun.
+    if (this.ended) return;
+    for (const s of [this.client, this.upstream]) if (s.data.paused && this.peer(s).data.queue.length === 0) resume(s);
   }
 
   private peer(s: BunSocket): BunSocket {
@@ -116,7 +136,7 @@ class Relay {
     const q = dst.data.queue;
     if (q.length > 0) {
       q.push(new Uint8Array(buf));
-      src.pause();
+      pause(src);
       return;
     }
     const n = dst.write(buf);
@@ -127,7 +147,7 @@ class Relay {
     } else {
       dst.data.bytesOut += n;
       q.push(buf.slice(n)); // Uint8Array#slice copies: Bun may reuse `buf`
-      src.pause();
+      pause(src);
     }
   }
 
@@ -147,7 +167,7 @@ class Relay {
     }
     const src = this.peer(dst);
     if (src.data.eof) this.afterFlushedEof(src);
-    else src.resume();
+    else if (src.data.paused) resume(src);
   }
 
   onEnd(src: BunSocket): void {
@@ -196,13 +216,32 @@ class Relay {
   }
 }
 
+function pause(s: BunSocket): void {
+  if (s.data.paused) return;
+  s.data.paused = true;
+  s.pause();
+}
+
+function resume(s: BunSocket): void {
+  s.data.paused = false;
+  s.resume();
+}
+
+/**
+ * What a socket may read before its relay starts (the client while the upstream connects),
+ * like nginx reading into its proxy buffer meanwhile; past it, reading pauses.
+ */
+const EARLY_LIMIT = 16 * 1024;
+
 // One handler set for every socket: the state lives in socket.data, not in closures.
 const relayHandlers: SocketHandler<Side> = {
   data(s, buf) {
-    const relay = s.data.relay;
+    const side = s.data;
+    const relay = side.relay;
     if (relay) return relay.onData(s, buf);
-    (s.data.early ??= []).push(new Uint8Array(buf));
-    s.pause();
+    (side.early ??= []).push(new Uint8Array(buf)); // a copy: Bun may reuse `buf`
+    side.earlyBytes += buf.byteLength;
+    if (side.earlyBytes >= EARLY_LIMIT) pause(s);
   },
   drain(s) {
     s.data.relay?.onDrain(s);
@@ -247,7 +286,8 @@ export const bunRuntime: Runtime = {
         ...relayHandlers,
         open(s) {
           s.data = newSide(s);
-          s.setNoDelay(options.noDelay);
+          // Bun sets TCP_NODELAY on every socket it accepts or connects: only "off" needs a call.
+          if (!options.noDelay) s.setNoDelay(false);
           onConnection(s.data.conn as unknown as ClientConnection);
         },
       },
@@ -286,9 +326,10 @@ export const bunRuntime: Runtime = {
             }
             settled = true;
             clearTimeout(timer);
-            s.setNoDelay(options.noDelay);
+            if (!options.noDelay) s.setNoDelay(false);
             if (options.keepAlive) s.setKeepAlive(true, 0);
-            s.pause();
+            // Not paused: the relay starts in this same turn of the event loop, and anything
+            // the upstream sends before that waits in `early`.
             resolve(s.data.conn as unknown as UpstreamConnection);
           },
           connectError(_s, err) {

@@ -19,18 +19,25 @@ const sweeper = new IdleSweeper();
 
 class NodeConnection implements Connection {
   declare readonly __side: "client" & "upstream";
-  readonly remoteAddress: string;
-  readonly remotePort: number;
-  readonly localAddress: string;
-  readonly localPort: number;
 
   constructor(readonly socket: net.Socket) {
-    this.remoteAddress = unmapV4(socket.remoteAddress ?? "");
-    this.remotePort = socket.remotePort ?? 0;
-    this.localAddress = unmapV4(socket.localAddress ?? "");
-    this.localPort = socket.localPort ?? 0;
     // Errors before the relay starts must not crash the process; the relay reports them.
     socket.on("error", ignore);
+  }
+
+  // Addresses are read when asked for: each is a getpeername/getsockname system call (Node
+  // caches the answer), and a round-robin session with logging at "error" asks for none.
+  get remoteAddress(): string {
+    return unmapV4(this.socket.remoteAddress ?? "");
+  }
+  get remotePort(): number {
+    return this.socket.remotePort ?? 0;
+  }
+  get localAddress(): string {
+    return unmapV4(this.socket.localAddress ?? "");
+  }
+  get localPort(): number {
+    return this.socket.localPort ?? 0;
   }
 
   close(): void {
@@ -75,10 +82,17 @@ function relay(client: ClientConnection, upstream: UpstreamConnection, opts: { i
       });
       dst.on("drain", () => src.resume());
       src.on("end", () => {
-        // nginx: with proxy_half_close off the session ends once the EOF side's data is flushed;
-        // with it on, the FIN is forwarded and the session ends when both directions are done.
+        if (!opts.halfClose) {
+          // nginx: with proxy_half_close off the session ends once the EOF side's data is
+          // flushed. Data the kernel already took is still delivered by close(), so when Node
+          // holds nothing back there is no need for a FIN (shutdown) before the close.
+          if (dst.writableLength === 0) finish(eofEnd);
+          else dst.end(() => finish(eofEnd));
+          return;
+        }
+        // With it on, the FIN is forwarded and the session ends when both directions are done.
         dst.end(() => {
-          if (!opts.halfClose || ++flushedEofs === 2) finish(eofEnd);
+          if (++flushedEofs === 2) finish(eofEnd);
         });
       });
       src.on("error", () => finish(errorEnd));
@@ -103,7 +117,9 @@ export const nodeRuntime: Runtime = {
 
   listen(options, onConnection) {
     return new Promise((resolve, reject) => {
-      const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: options.noDelay }, (socket) => {
+      // Not pauseOnConnect: a paused socket costs an extra epoll change to start reading, and
+      // what a client sends before the relay starts simply waits in the socket's buffer.
+      const server = net.createServer({ allowHalfOpen: true, noDelay: options.noDelay }, (socket) => {
         onConnection(new NodeConnection(socket) as unknown as ClientConnection);
       });
       server.once("error", reject);
@@ -138,7 +154,6 @@ export const nodeRuntime: Runtime = {
       socket.once("connect", () => {
         clearTimeout(timer);
         socket.off("error", onError);
-        socket.pause();
         resolve(new NodeConnection(socket) as unknown as UpstreamConnection);
       });
       const onError = (err: NodeJS.ErrnoException) => {

@@ -18,7 +18,7 @@ class Stream {
   error: Error | null = null;
   closed = false;
   private timer: ReturnType<typeof setInterval> | null = null;
-  private readonly opened: Promise<void>;
+  readonly opened: Promise<void>;
 
   constructor(port: number) {
     this.socket = net.connect(port, "127.0.0.1");
@@ -41,7 +41,10 @@ class Stream {
         reject(e);
       });
     });
-    this.socket.on("close", () => (this.closed = true));
+    this.socket.on("close", () => {
+      this.closed = true;
+      if (this.timer) clearInterval(this.timer);
+    });
   }
 
   async start(): Promise<this> {
@@ -62,10 +65,10 @@ class Stream {
   }
 }
 
-/** Opens a session and learns which backend it reached (it stays open). */
+/** Opens a session and learns which backend it reached (it stays open, quiet). */
 async function hold(port: number): Promise<{ backend: string; socket: net.Socket }> {
   const s = new Stream(port);
-  await s.start();
+  await s.opened;
   return { backend: s.backend, socket: s.socket };
 }
 
