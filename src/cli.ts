@@ -117,8 +117,7 @@ export async function runCli(ctx: CliContext): Promise<number> {
   // Used at start and again by every reload; relative log paths resolve against the prefix.
   const load = async (warn: (message: string) => void): Promise<Config> => {
     const parsed = parseConfig(await read(), file, { files: configFiles, onWarning: (w) => warn(formatWarning(w)) });
-    if (parsed.errorLog.path === "stderr") return parsed;
-    return { ...parsed, errorLog: { ...parsed.errorLog, path: resolve(prefix, parsed.errorLog.path) } };
+    return withPrefix(parsed, prefix);
   };
   let config: Config;
   try {
@@ -148,6 +147,20 @@ export async function runCli(ctx: CliContext): Promise<number> {
     out(`demo: chat servers on 127.0.0.1:6000 and 127.0.0.1:6002; connect with: nc 127.0.0.1 8000\n`);
   }
   return new Controller({ runtime, config, load, pidFile }).run();
+}
+
+/** Relative log and state paths resolve against the prefix, as nginx's do. */
+function withPrefix(config: Config, prefix: string): Config {
+  const at = (path: string) => resolve(prefix, path);
+  const upstreams = new Map([...config.stream.upstreams].map(([name, u]) => [name, u.state ? { ...u, state: at(u.state) } : u]));
+  const servers = config.stream.servers.map((s) =>
+    s.accessLog.length ? { ...s, accessLog: s.accessLog.map((l) => ({ ...l, path: at(l.path) })) } : s,
+  );
+  return {
+    ...config,
+    errorLog: config.errorLog.path === "stderr" ? config.errorLog : { ...config.errorLog, path: at(config.errorLog.path) },
+    stream: { ...config.stream, upstreams, servers },
+  };
 }
 
 async function signalRunning(runtime: Runtime, pidFile: string, signal: SignalName): Promise<number> {

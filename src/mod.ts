@@ -26,7 +26,7 @@ export interface StartOptions {
 }
 
 /** A running balancer as the library hands it out; reload also takes config text. */
-export interface StreamBalancer extends Omit<RunningBalancer, "reload" | "balancer"> {
+export interface StreamBalancer extends Omit<RunningBalancer, "reload" | "balancer" | "exclusive"> {
   reload(config: Config | string): Promise<void>;
 }
 

@@ -2,12 +2,14 @@
 // listeners that stay are never closed (no refused connect during a reload), new ones open,
 // removed ones close; upstreams keep each server's state by identity; live sessions finish
 // on whatever they were using.
+import { AccessLogs } from "./access-log.ts";
 import { createPicker } from "./balance/picker.ts";
 import { formatHostPort } from "./config/address.ts";
 import type { Config } from "./config/model.ts";
 import type { Logger } from "./log.ts";
 import type { ClientConnection, Listener, Runtime } from "./runtime.ts";
-import { Session, type Route } from "./session.ts";
+import { Session, type Route, type SessionOutcome } from "./session.ts";
+import { ListenerStats } from "./stats.ts";
 import { Upstream, type UpstreamChange } from "./upstream.ts";
 
 interface ListenerSlot {
@@ -15,6 +17,14 @@ interface ListenerSlot {
   readonly listener: Listener;
   /** Swapped on reload; the listener itself stays open. */
   route: Route;
+  /** Lives as long as the listener, across reloads. */
+  readonly stats: ListenerStats;
+}
+
+/** One open listener, for status and metrics. */
+export interface ListenerInfo extends BoundAddress {
+  readonly upstream: string;
+  readonly stats: ListenerStats;
 }
 
 export interface BoundAddress {
@@ -33,11 +43,14 @@ export class Balancer {
   private onIdle: (() => void) | null = null;
   /** 1 after the first start, +1 for every applied reload. */
   generation = 0;
+  private readonly accessLogs: AccessLogs;
 
   constructor(
     private readonly runtime: Runtime,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.accessLogs = new AccessLogs(runtime, logger);
+  }
 
   get current(): Config | null {
     return this.config;
@@ -50,6 +63,27 @@ export class Balancer {
   upstream(name: string): Upstream | undefined {
     return this.upstreams.get(name);
   }
+
+  /** Every upstream, in config order (implicit ones included). */
+  upstreamList(): Upstream[] {
+    return [...this.upstreams.values()];
+  }
+
+  listeners(): ListenerInfo[] {
+    return [...this.slots.values()].map((s) => ({
+      host: s.listener.host,
+      port: s.listener.port,
+      configured: s.key,
+      upstream: s.route.upstream.name,
+      stats: s.stats,
+    }));
+  }
+
+  /** `-s reopen`: the access logs too (the error log is the controller's). */
+  reopenLogs(): Promise<void> {
+    return this.accessLogs.reopen();
+  }
+
 
   addresses(): BoundAddress[] {
     return [...this.slots.values()].map((s) => ({ host: s.listener.host, port: s.listener.port, configured: s.key }));
@@ -72,13 +106,17 @@ export class Balancer {
       }
     }
 
+    // Access log files open (and formats compile) before anything changes: a log that
+    // cannot be opened fails the start or reload, as in nginx.
+    const logs = await this.accessLogs.prepare(config);
     const wanted = new Map<string, Route>();
     for (const server of config.stream.servers) {
       const upstream = upstreams.get(server.proxyPass)!;
       const picker = createPicker(config.stream.upstreams.get(server.proxyPass)!.method);
+      const accessLog = logs.forServer(server);
       for (const l of server.listen) {
         const key = formatHostPort(l.host ?? "*", l.port);
-        wanted.set(key, { server, upstream, picker, listenName: formatHostPort(l.host ?? "0.0.0.0", l.port) });
+        wanted.set(key, { server, upstream, picker, listenName: formatHostPort(l.host ?? "0.0.0.0", l.port), accessLog });
       }
     }
 
@@ -89,6 +127,7 @@ export class Balancer {
       }
     } catch (err) {
       await Promise.all(opened.map((s) => s.listener.close()));
+      await logs.abort();
       throw err;
     }
 
@@ -113,6 +152,7 @@ export class Balancer {
     this.upstreams = upstreams;
     this.config = config;
     this.generation++;
+    await logs.commit();
     if (this.generation > 1) {
       this.logger.log("notice", reloadSummary(this.generation, opened.map((s) => s.key), closed, fresh, removedUpstreams, changes));
     }
@@ -122,6 +162,7 @@ export class Balancer {
   async close(): Promise<void> {
     await this.closeListeners();
     for (const s of this.sessions) s.abort();
+    await this.accessLogs.close();
   }
 
   /**
@@ -129,6 +170,11 @@ export class Balancer {
    * (0 = as long as they take), then the rest are closed.
    */
   async shutdown(graceMs: number): Promise<void> {
+    await this.drainSessions(graceMs);
+    await this.accessLogs.close();
+  }
+
+  private async drainSessions(graceMs: number): Promise<void> {
     await this.closeListeners();
     if (this.sessions.size === 0) return;
     this.logger.log("notice", `gracefully shutting down, ${this.sessions.size} active session(s)`);
@@ -161,21 +207,32 @@ export class Balancer {
         const detail = err instanceof Error ? err.message : String(err);
         throw new Error(`bind() to ${route.listenName} failed (${detail})`);
       });
-    slot = { key, listener, route };
+    slot = { key, listener, route, stats: new ListenerStats() };
     return slot;
   }
 
   private accept(client: ClientConnection, slot: ListenerSlot): void {
     const session = new Session(this.nextSessionId++, client, slot.route, this.runtime, this.logger);
     this.sessions.add(session);
+    slot.stats.started();
+    let outcome: SessionOutcome | null = null;
+    // With an access log, the addresses are read now: a closed socket may no longer know them.
+    const addresses = slot.route.accessLog
+      ? { remoteAddress: client.remoteAddress, remotePort: client.remotePort, localAddress: client.localAddress, localPort: client.localPort }
+      : client;
     session
       .run()
+      .then((o) => {
+        outcome = o;
+        slot.route.accessLog?.log({ id: session.id, client: addresses, startMs: session.startMs, endMs: Date.now(), outcome: o });
+      })
       .catch((err: unknown) => {
         // The core never throws past a connection: log it, end this session only.
         this.logger.log("error", `*${session.id} session failed: ${err instanceof Error ? err.stack : String(err)}`);
         session.abort();
       })
       .finally(() => {
+        slot.stats.finished(outcome);
         this.sessions.delete(session);
         if (this.sessions.size === 0) this.onIdle?.();
       });

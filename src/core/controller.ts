@@ -1,5 +1,6 @@
 // nginx's process control for one running streamlb: reload (HUP), graceful quit (QUIT),
 // fast stop (TERM/INT), log reopen (USR1), and the pid file `streamlb -s` finds it by.
+import { AdminEndpoint, createAdminHandler } from "./admin.ts";
 import { ConfigError } from "./config/errors.ts";
 import type { Config, ErrorLogConfig } from "./config/model.ts";
 import { startInstance, type RunningBalancer } from "./instance.ts";
@@ -30,6 +31,8 @@ export class Controller {
   private reloading: Promise<void> = Promise.resolve();
   private stopped!: (code: number) => void;
   readonly logger: LevelLogger;
+  /** The admin HTTP endpoint (off unless the config has `admin`). */
+  readonly admin: AdminEndpoint;
 
   constructor(private readonly options: ControllerOptions) {
     this.runtime = options.runtime;
@@ -37,6 +40,16 @@ export class Controller {
     // Writes go wherever error_log points now: reload and reopen swap the file.
     const write = (line: string) => (this.logFile ? this.logFile.write(line) : this.runtime.writeStderr(line));
     this.logger = createLogger(write, options.config.errorLog.level, this.runtime.pid);
+    const handler = createAdminHandler({
+      runtime: this.runtime,
+      version: VERSION,
+      startedMs: Date.now(),
+      instance: () => this.instance,
+      token: () => this.config.admin?.token ?? null,
+      accepting: () => this.state === "running",
+      logger: this.logger,
+    });
+    this.admin = new AdminEndpoint(this.runtime, handler, this.logger);
   }
 
   get running(): RunningBalancer | null {
@@ -62,7 +75,9 @@ export class Controller {
       await this.openLog(this.config.errorLog);
       this.instance = startInstance(this.runtime, this.config, this.logger);
       await this.instance.ready;
+      await this.admin.apply(this.config.admin);
     } catch (e) {
+      await this.instance?.close().catch(() => undefined);
       this.runtime.writeStderr(`streamlb: [emerg] ${e instanceof Error ? e.message : String(e)}\n`);
       return 1;
     }
@@ -109,6 +124,10 @@ export class Controller {
     }
     this.config = next;
     this.logger.setLevel(next.errorLog.level);
+    // A new admin address that cannot be bound leaves the old endpoint up (the reload stands).
+    await this.admin.apply(next.admin).catch((e: unknown) => {
+      this.logger.log("emerg", `${e instanceof Error ? e.message : String(e)}; the admin endpoint stays where it was`);
+    });
     if (next.errorLog.path !== this.logPath) await this.openLog(next.errorLog);
   }
 
@@ -134,6 +153,7 @@ export class Controller {
   async reopen(): Promise<void> {
     this.logger.log("notice", "reopening logs");
     await this.logFile?.reopen();
+    await this.instance?.balancer.reopenLogs();
   }
 
   private async openLog(config: ErrorLogConfig): Promise<void> {
@@ -159,6 +179,8 @@ export class Controller {
       const text = await this.runtime.readTextFile(path).catch(() => "");
       if (text.trim() === String(this.runtime.pid)) await this.runtime.removeFile(path).catch(() => undefined);
     }
+    // Last, so probes see "not ready" for as long as sessions drain.
+    await this.admin.close();
     this.logger.log("notice", "exit");
     await this.logFile?.close();
     this.stopped(0);

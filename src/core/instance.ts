@@ -3,6 +3,7 @@ import { Balancer, type BoundAddress } from "./balancer.ts";
 import type { Config } from "./config/model.ts";
 import type { Logger } from "./log.ts";
 import type { Runtime } from "./runtime.ts";
+import { withUpstreamState } from "./state.ts";
 
 export interface RunningBalancer {
   /** Resolves once every listener is open; rejects if one cannot be (the port is taken...). */
@@ -17,14 +18,21 @@ export interface RunningBalancer {
   close(): Promise<void>;
   /** The balancer itself, for status and runtime changes. */
   readonly balancer: Balancer;
+  /**
+   * Runs a runtime change (admin API) in turn with reloads and stops, so a reload never
+   * reads a state file that a change is still writing.
+   */
+  exclusive<T>(job: () => Promise<T>): Promise<T>;
 }
 
 export function startInstance(runtime: Runtime, config: Config, logger: Logger): RunningBalancer {
   const balancer = new Balancer(runtime, logger);
-  let queue: Promise<unknown> = balancer.apply(config);
+  // Upstreams with a `state` file take their servers from it, on start and on every reload.
+  const apply = async (next: Config) => balancer.apply(await withUpstreamState(runtime, next));
+  let queue: Promise<unknown> = apply(config);
   const ready = queue.then(() => undefined);
   // Reloads and stops run one at a time, in the order they were asked for.
-  const serially = (job: () => Promise<void>): Promise<void> => {
+  const serially = <T>(job: () => Promise<T>): Promise<T> => {
     const next = queue.then(job, job);
     queue = next.catch(() => undefined);
     return next;
@@ -33,7 +41,8 @@ export function startInstance(runtime: Runtime, config: Config, logger: Logger):
     ready,
     balancer,
     addresses: () => balancer.addresses(),
-    reload: (next) => serially(() => balancer.apply(next)),
+    reload: (next) => serially(() => apply(next)),
+    exclusive: (job) => serially(job),
     shutdown: (graceMs) => serially(() => balancer.shutdown(graceMs)),
     close: () => serially(() => balancer.close()),
   };

@@ -25,8 +25,14 @@ export interface Runtime {
   removeFile(path: string): Promise<void>;
   /** Signals another process (`streamlb -s reload` → the running instance). */
   sendSignal(pid: number, signal: SignalName): void;
-  /** Appends lines to a file (error log); reopen() starts a fresh handle after rotation. */
+  /** Appends lines to a file (error and access logs); reopen() starts a fresh handle after rotation. */
   openLogFile(path: string): Promise<LogFile>;
+  /**
+   * Serves HTTP/1.1 on host:port with one fetch-style handler (the admin endpoint). Resolves
+   * once listening; rejects when the address cannot be bound.
+   */
+  serveHttp(options: HttpServeOptions, handler: (request: Request) => Promise<Response>): Promise<HttpServer>;
+
   writeStderr(text: string): void;
   writeStdout(text: string): void;
   onSignal(signal: SignalName, handler: () => void): void;
@@ -110,8 +116,29 @@ export interface RelayResult {
   readonly bytesToUpstream: number;
 }
 
+export interface HttpServeOptions {
+  readonly host: string;
+  /** 0 asks the system for a free port. */
+  readonly port: number;
+}
+
+export interface HttpServer {
+  readonly host: string;
+  /** The real port (when 0 was asked for). */
+  readonly port: number;
+  /** Stops listening and drops open connections (keep-alive ones included). */
+  close(): Promise<void>;
+}
+
 export interface LogFile {
+  /** Writes at once, synchronously: error-log lines are few and must not be lost on a crash. */
   write(text: string): void;
+  /**
+   * Writes without blocking the event loop (access logs, in batches). Callers wait for one
+   * append before starting the next, so lines keep their order.
+   */
+  append(text: string): Promise<void>;
+
   reopen(): Promise<void>;
   close(): Promise<void>;
 }

@@ -1,5 +1,6 @@
 // One client connection's life: pick a peer, connect (next upstream on failure), relay,
 // release. Failures end this session only; they are logged in nginx's words.
+import type { SessionLogger } from "./access-log.ts";
 import type { ServerConfig } from "./config/model.ts";
 import type { Logger } from "./log.ts";
 import type { PickContext, Picker } from "./balance/picker.ts";
@@ -19,6 +20,8 @@ export interface Route {
   readonly picker: Picker;
   /** `0.0.0.0:8000`, for log lines. */
   readonly listenName: string;
+  /** The server's access_log (the balancer writes it when a session ends); null/absent = off. */
+  readonly accessLog?: SessionLogger | null;
 }
 
 /** nginx's stream $status values. */
@@ -26,8 +29,15 @@ export type SessionStatus = 200 | 400 | 403 | 500 | 502 | 503;
 
 export interface SessionOutcome {
   readonly status: SessionStatus;
-  /** Every address tried, in order ($upstream_addr). */
+  /**
+   * Every address tried, in order ($upstream_addr); a pick that found no live server adds
+   * the upstream's name, as nginx does.
+   */
   readonly upstreamAddrs: readonly string[];
+  /** Per entry of upstreamAddrs: ms to connect, -1 where it did not ($upstream_connect_time). */
+  readonly upstreamConnectMs: readonly number[];
+  /** Per entry: ms from the connect attempt to the end of that try ($upstream_session_time). */
+  readonly upstreamSessionMs: readonly number[];
   readonly relay: RelayResult | null;
 }
 
@@ -36,6 +46,12 @@ export class Session {
   private aborted = false;
   /** The server this session is connected to, once it is (for session drop and status). */
   peer: Peer | null = null;
+  /** When the client was accepted ($session_time counts from here). */
+  readonly startMs = Date.now();
+  // The upstream states of nginx's access log variables, one entry per try.
+  private readonly connectMs: number[] = [];
+  private readonly tryMs: number[] = [];
+  private lastTryStart = 0;
 
   constructor(
     readonly id: number,
@@ -80,9 +96,13 @@ export class Session {
       const peer = picker.pick(selection, ctx);
       if (!peer) {
         this.error(`no live upstreams while connecting to upstream`, `"${upstream.name}"`);
+        tried.push(upstream.name);
+        this.connectMs.push(-1);
+        this.tryMs.push(0);
         return this.fail(502, tried);
       }
       tried.push(peer.address);
+      const tryStart = (this.lastTryStart = Date.now());
       try {
         this.upstreamConn = await this.runtime.connect(peer.config, {
           timeoutMs: proxy.proxyConnectTimeoutMs,
@@ -90,6 +110,8 @@ export class Session {
           keepAlive: proxy.proxySocketKeepalive,
         });
       } catch (err) {
+        this.connectMs.push(-1);
+        this.tryMs.push(Date.now() - tryStart);
         const disabled = selection.failed();
         peer.stats.connectFailures++;
         if (disabled) peer.stats.disabled++;
@@ -102,7 +124,9 @@ export class Session {
         }
         continue;
       }
+      this.connectMs.push(Date.now() - tryStart);
       if (this.aborted) {
+        this.tryMs.push(Date.now() - tryStart);
         this.upstreamConn.close();
         selection.release();
         return this.fail(502, tried);
@@ -130,6 +154,7 @@ export class Session {
       });
     } finally {
       selection.release();
+      this.tryMs.push(Date.now() - this.lastTryStart);
     }
     this.peer!.stats.bytesToServer += relay.bytesToUpstream;
     this.peer!.stats.bytesFromServer += relay.bytesFromUpstream;
@@ -137,15 +162,15 @@ export class Session {
     if (this.logger.enabled("info")) {
       this.log(
         "info",
-        `client disconnected, bytes from/to client:${relay.bytesFromClient}/${relay.bytesToClient}, bytes from/to upstream:${relay.bytesFromUpstream}/${relay.bytesToUpstream}`,
+        `${relay.end.startsWith("upstream") ? "upstream" : "client"} disconnected, bytes from/to client:${relay.bytesFromClient}/${relay.bytesToClient}, bytes from/to upstream:${relay.bytesFromUpstream}/${relay.bytesToUpstream}`,
       );
     }
-    return { status: 200, upstreamAddrs: tried, relay };
+    return { status: 200, upstreamAddrs: tried, upstreamConnectMs: this.connectMs, upstreamSessionMs: this.tryMs, relay };
   }
 
   private fail(status: SessionStatus, tried: string[]): SessionOutcome {
     this.client.close();
-    return { status, upstreamAddrs: tried, relay: null };
+    return { status, upstreamAddrs: tried, upstreamConnectMs: this.connectMs, upstreamSessionMs: this.tryMs, relay: null };
   }
 
   private logConnectFailure(err: unknown, address: string): void {

@@ -62,6 +62,7 @@ export class Peer {
     this.failTimeoutSec = Math.floor(config.failTimeoutMs / 1000);
     this.maxConns = config.maxConns;
     this.configDown = config.down;
+    this.draining = config.drain;
   }
 
   /**
@@ -85,6 +86,7 @@ export class Peer {
     this.failTimeoutSec = Math.floor(config.failTimeoutMs / 1000);
     this.maxConns = config.maxConns;
     this.configDown = config.down;
+    this.draining = config.drain;
   }
 
   get address(): string {
@@ -170,6 +172,28 @@ export class Upstream {
     this.tries = primaries.length + backups.length;
     const removed = [...previous].filter(([key]) => !seen.has(key)).map(([, p]) => p.address);
     return { added, removed, kept: seen.size - added.length };
+  }
+
+  // Runtime changes (the admin API): each is the server list edited and applied as a reload
+  // would apply it, so servers that stay keep their state and live sessions are untouched.
+
+  /** Adds a server (it takes sessions at once, unless down or draining). */
+  addServer(server: UpstreamServerConfig): UpstreamChange {
+    return this.update({ ...this.config, servers: [...this.config.servers, server] });
+  }
+
+  /** Removes the first server with this address; its live sessions finish. Null if none has it. */
+  removeServer(address: string): UpstreamChange | null {
+    const i = this.config.servers.findIndex((s) => s.address === address);
+    if (i < 0) return null;
+    return this.update({ ...this.config, servers: this.config.servers.filter((_, j) => j !== i) });
+  }
+
+  /** Replaces the parameters of the first server with this address (weight, down, drain...). */
+  replaceServer(address: string, server: UpstreamServerConfig): UpstreamChange | null {
+    const i = this.config.servers.findIndex((s) => s.address === address);
+    if (i < 0) return null;
+    return this.update({ ...this.config, servers: this.config.servers.map((s, j) => (j === i ? server : s)) });
   }
 
   *allPeers(): Iterable<Peer> {

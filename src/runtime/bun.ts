@@ -348,6 +348,11 @@ export const bunRuntime: Runtime = {
   sendSignal: (pid, signal) => void process.kill(pid, signal),
 
   openLogFile: async (path) => openAppendFile(path),
+  serveHttp: async (options, handler) => {
+    const server = Bun.serve({ hostname: options.host, port: options.port, fetch: handler });
+    return { host: options.host, port: server.port ?? options.port, close: () => server.stop(true) };
+  },
+
 
   writeStderr: (text) => void process.stderr.write(text),
   writeStdout: (text) => void process.stdout.write(text),

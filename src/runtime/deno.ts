@@ -214,6 +214,12 @@ export const denoRuntime: Runtime = {
         let off = 0;
         while (off < data.byteLength) off += file.writeSync(data.subarray(off));
       },
+      append: async (text) => {
+        const data = encoder.encode(text);
+        const target = file;
+        let off = 0;
+        while (off < data.byteLength) off += await target.write(data.subarray(off));
+      },
       reopen: async () => {
         const next = open();
         file.close();
@@ -222,6 +228,13 @@ export const denoRuntime: Runtime = {
       close: async () => file.close(),
     };
     return log;
+  },
+
+  async serveHttp(options, handler) {
+    // Deno.serve binds before it returns (a taken port throws here); onListen replaces
+    // Deno's own "Listening on" line on stdout.
+    const server = Deno.serve({ hostname: options.host, port: options.port, onListen: () => undefined }, handler);
+    return { host: options.host, port: server.addr.port, close: () => server.shutdown() };
   },
 
   writeStderr: (text) => writeAllSync(Deno.stderr, text),

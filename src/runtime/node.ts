@@ -5,6 +5,7 @@ import net from "node:net";
 import process from "node:process";
 import { IdleSweeper } from "../core/idle.ts";
 import { openAppendFile } from "./log-file.ts";
+import { serveNodeHttp } from "./node-http.ts";
 import {
   ConnectFailure,
   type ClientConnection,
@@ -173,6 +174,7 @@ export const nodeRuntime: Runtime = {
   sendSignal: (pid, signal) => void process.kill(pid, signal),
 
   openLogFile: async (path) => openAppendFile(path),
+  serveHttp: serveNodeHttp,
 
   writeStderr: (text) => void process.stderr.write(text),
   writeStdout: (text) => void process.stdout.write(text),

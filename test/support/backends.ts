@@ -89,3 +89,45 @@ export async function freePorts(n: number): Promise<number[]> {
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   return ports;
 }
+
+/**
+ * A listener whose accept queue is full, so a connect to it hangs until the connector's own
+ * timeout (proxy_connect_timeout), all on loopback. A child process listens with backlog 1
+ * and then blocks its event loop (Atomics.wait, no CPU), so it never accepts; two raw
+ * connects fill the queue and Linux drops the SYNs that follow.
+ */
+export async function startUnaccepting(): Promise<{ address: string; port: number; close(): Promise<void> }> {
+  const { spawn } = await import("node:child_process");
+  const child = spawn(
+    process.execPath,
+    [
+      "-e",
+      `const s = require("node:net").createServer();
+       s.listen({ port: 0, host: "127.0.0.1", backlog: 1 }, () => {
+         process.stdout.write(s.address().port + "\\n");
+         setTimeout(() => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0), 20);
+       });`,
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.once("data", (d: Buffer) => resolve(Number(String(d).trim())));
+    child.once("error", reject);
+  });
+  await new Promise((r) => setTimeout(r, 100));
+  const fillers: net.Socket[] = [];
+  for (let i = 0; i < 3; i++) {
+    const s = net.connect(port, "127.0.0.1");
+    s.on("error", () => undefined);
+    fillers.push(s);
+  }
+  await new Promise((r) => setTimeout(r, 100));
+  return {
+    port,
+    address: `127.0.0.1:${port}`,
+    close: async () => {
+      for (const s of fillers) s.destroy();
+      child.kill("SIGKILL");
+    },
+  };
+}

@@ -50,7 +50,7 @@ function setup(script: Script, proxy: Partial<ProxySettings> = {}, connectDelayM
   });
   const upstream = new Upstream({ name: "up", method: { kind: "round_robin" }, servers, implicit: false, loc });
   const route = {
-    server: { listen: [], proxyPass: "up", proxy: { ...DEFAULT_PROXY_SETTINGS, ...proxy }, loc },
+    server: { listen: [], proxyPass: "up", proxy: { ...DEFAULT_PROXY_SETTINGS, ...proxy }, accessLog: [], loc },
     upstream,
     picker: createPicker({ kind: "round_robin" }),
     listenName: "0.0.0.0:8000",

@@ -23,8 +23,21 @@ export interface Config {
    */
   readonly shutdownGraceMs: number | null;
   readonly errorLog: ErrorLogConfig;
+  /** The status/metrics/runtime-API endpoint (streamlb's own); null = none. */
+  readonly admin: AdminConfig | null;
   readonly stream: StreamConfig;
 }
+
+export interface AdminConfig {
+  /** Loopback unless the config names another address: the API can change upstreams. */
+  readonly host: string;
+  /** 0 asks the system for a free port (tests). */
+  readonly port: number;
+  /** When set, every endpoint but /healthz needs `Authorization: Bearer TOKEN`. */
+  readonly token: string | null;
+  readonly loc: SourceLoc;
+}
+
 
 export interface ErrorLogConfig {
   readonly path: string; // "stderr" or a file
@@ -35,7 +48,32 @@ export interface StreamConfig {
   /** Every upstream, including the implicit ones made for `proxy_pass host:port`. */
   readonly upstreams: ReadonlyMap<string, UpstreamConfig>;
   readonly servers: readonly ServerConfig[];
+  /** `log_format`s the config defines (the built-in ones are not listed here). */
+  readonly logFormats: ReadonlyMap<string, LogFormatConfig>;
 }
+
+/** nginx's stream `log_format NAME [escape=default|json|none] STRING...`. */
+export interface LogFormatConfig {
+  readonly name: string;
+  readonly escape: LogEscape;
+  /** The strings of the directive, joined (nginx concatenates them). */
+  readonly format: string;
+  readonly loc: SourceLoc;
+}
+
+export type LogEscape = "default" | "json" | "none";
+
+/** One `access_log PATH FORMAT [buffer=SIZE] [flush=TIME]` (nginx writes every one that applies). */
+export interface AccessLogConfig {
+  readonly path: string;
+  /** A log_format name or a built-in one. */
+  readonly format: string;
+  /** Written only when set; streamlb always buffers (see access-log.ts for the defaults). */
+  readonly bufferSize: number | null;
+  readonly flushMs: number | null;
+  readonly loc: SourceLoc;
+}
+
 
 /** The proxy_* settings a `server {}` inherits from `stream {}` (nginx's merge rules). */
 export interface ProxySettings {
@@ -77,6 +115,8 @@ export interface ServerConfig {
   /** The upstream this server balances over (implicit upstreams are named "host:port"). */
   readonly proxyPass: string;
   readonly proxy: ProxySettings;
+  /** access_log as nginx merges it: the server's own, else stream{}'s; [] = off (the default). */
+  readonly accessLog: readonly AccessLogConfig[];
   readonly loc: SourceLoc;
 }
 
@@ -92,6 +132,11 @@ export interface UpstreamConfig {
   readonly servers: readonly UpstreamServerConfig[];
   /** True for the upstream nginx makes for `proxy_pass host:port`. */
   readonly implicit: boolean;
+  /**
+   * NGINX Plus's `state FILE`: the server list the admin API changes at run time is kept
+   * there and, once the file exists, used instead of the config's servers on start and reload.
+   */
+  readonly state?: string | null;
   readonly loc: SourceLoc;
 }
 
@@ -109,6 +154,8 @@ export interface UpstreamServerConfig {
   readonly maxConns: number;
   readonly backup: boolean;
   readonly down: boolean;
+  /** No new sessions, live ones finish (NGINX Plus's `drain`; the admin API sets it). */
+  readonly drain: boolean;
   readonly loc: SourceLoc;
 }
 
@@ -119,4 +166,5 @@ export const DEFAULT_SERVER = {
   maxConns: 0,
   backup: false,
   down: false,
+  drain: false,
 } as const;

@@ -99,6 +99,8 @@ def("worker_rlimit_core worker_priority lock_file working_directory ssl_engine d
   unique,
 });
 def("load_module", "core", M, [1]);
+// streamlb's own: the status, metrics and runtime API endpoint.
+def("admin", "core", M, [1, 2], { unique });
 def("daemon master_process", "core", M, "flag", {
   unique,
   note: "streamlb runs in the foreground as one process; let the service manager daemonize it",

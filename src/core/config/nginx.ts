@@ -5,14 +5,26 @@
 // never silently, and a directive nginx would reject is an error here too.
 import { hashKeyError } from "../balance/key.ts";
 import { parseHostPort } from "./address.ts";
+import { parseAdminListen } from "./admin.ts";
 import { ConfigError, formatLoc } from "./errors.ts";
+import {
+  BUILTIN_LOG_FORMATS,
+  DEFAULT_ACCESS_LOG_FORMAT,
+  emptyLogVariables,
+  logFormatError,
+  sameAsBuiltin,
+} from "./log-format.ts";
 import {
   DEFAULT_PROXY_SETTINGS,
   DEFAULT_SERVER,
   LOG_LEVELS,
+  type AccessLogConfig,
+  type AdminConfig,
   type BalanceMethod,
   type Config,
   type ErrorLogConfig,
+  type LogEscape,
+  type LogFormatConfig,
   type ListenConfig,
   type LogLevel,
   type ProxySettings,
@@ -61,6 +73,14 @@ export function loadNginxConfig(text: string, file: string, options: NginxLoadOp
   return new NginxReader(file, options.files ?? null).read(text);
 }
 
+/**
+ * An upstream's `state` file: `server` lines as NGINX Plus writes them (and streamlb's admin
+ * API does), with nginx's checks and messages.
+ */
+export function parseUpstreamState(text: string, file: string): UpstreamServerConfig[] {
+  return new NginxReader(file, null).readState(text);
+}
+
 /** yaoweibin's tcp{} defaults differ from stream{}'s: `timeout` 60000 ms, `proxy_buffer` 4k. */
 /** yaoweibin's tcp{} spelling of stream's settings. */
 const TCP_PROXY_ALIASES: Readonly<Record<string, string>> = { timeout: "proxy_timeout", proxy_buffer: "proxy_buffer_size" };
@@ -74,8 +94,15 @@ type Family = "stream" | "tcp";
 type ServerParams = { -readonly [K in keyof typeof DEFAULT_SERVER]: (typeof DEFAULT_SERVER)[K] extends boolean ? boolean : number };
 type ProxyOverrides = { -readonly [K in keyof ProxySettings]?: ProxySettings[K] };
 
+/** The access_log directives of one level (stream{} or server{}): `off` there wins over all. */
+interface AccessLogLevel {
+  readonly logs: AccessLogConfig[];
+  off: boolean;
+}
+
 interface ServerDraft {
   readonly listen: ListenConfig[];
+  readonly accessLog: AccessLogLevel;
   proxyPass: { readonly name: string; readonly loc: SourceLoc } | null;
   /** `return` or `pass`: a handler streamlb cannot run yet. */
   otherHandler: string | null;
@@ -86,6 +113,7 @@ interface ServerDraft {
 interface BlockDraft {
   readonly family: Family;
   readonly overrides: ProxyOverrides;
+  readonly accessLog: AccessLogLevel;
   readonly servers: ServerDraft[];
 }
 
@@ -99,6 +127,9 @@ class NginxReader {
   private workerProcesses: number | "auto" = 1;
   private workerShutdownTimeoutMs = 0;
   private errorLog: ErrorLogConfig | null = null;
+  private admin: AdminConfig | null = null;
+  /** log_format definitions, by name (nginx's access_log finds them case-insensitively). */
+  private readonly logFormats = new Map<string, LogFormatConfig>();
   private sawEvents = false;
   private readonly upstreams: UpstreamConfig[] = [];
   /** Upstream names by their lower case: nginx matches them case-insensitively. */
@@ -126,10 +157,21 @@ class NginxReader {
       workerProcesses: this.workerProcesses,
       workerShutdownTimeoutMs: this.workerShutdownTimeoutMs,
       errorLog: this.errorLog ?? { path: "stderr", level: "error" },
+      admin: this.admin,
+      logFormats: [...this.logFormats.values()],
       upstreams: this.upstreams,
       servers,
     });
     return { config, warnings: this.warnings };
+  }
+
+  readState(text: string): UpstreamServerConfig[] {
+    const servers: UpstreamServerConfig[] = [];
+    this.walk(tokenizeNginx(text, this.file), "stream_upstream", (d) => {
+      if (d.name !== "server") this.fail(d, `"${d.name}" does not belong in a state file: it holds "server" lines only`);
+      servers.push(this.streamUpstreamServer(d, true));
+    });
+    return servers;
   }
 
   // --- walking ---
@@ -253,6 +295,9 @@ class NginxReader {
       case "error_log":
         this.mainErrorLog(d);
         return;
+      case "admin":
+        this.admin = this.adminDirective(d);
+        return;
       case "events":
         this.sawEvents = true;
         this.walk(d.block!, "events", (e, s) => this.ignore(e, s));
@@ -313,13 +358,28 @@ class NginxReader {
     this.errorLog = { path, level: level ?? "error" };
   }
 
+  /** streamlb's own `admin ADDRESS [token=TOKEN];`: the status, metrics and runtime API endpoint. */
+  private adminDirective(d: NginxDirective): AdminConfig {
+    const [address, ...params] = d.args as [string, ...string[]];
+    const at = parseAdminListen(address);
+    if (!at) this.fail(d, `invalid address "${address}" in "admin" directive: expected a port, host:port or [v6]:port`);
+    let token: string | null = null;
+    for (const p of params) {
+      if (!p.startsWith("token=") || p.length === "token=".length) this.fail(d, `invalid parameter "${p}"`);
+      token = p.slice("token=".length);
+    }
+    return { ...at, token, loc: this.loc(d) };
+  }
+
   // --- stream{} and tcp{} ---
 
   private streamBlock(d: NginxDirective, family: Family): void {
-    const block: BlockDraft = { family, overrides: {}, servers: [] };
+    const block: BlockDraft = { family, overrides: {}, accessLog: { logs: [], off: false }, servers: [] };
     this.walk(d.block!, family, (e, spec) => {
       if (e.name === "upstream") this.upstreams.push(this.upstream(e, family));
       else if (e.name === "server") block.servers.push(this.server(e, family));
+      else if (e.name === "log_format" && family === "stream") this.logFormat(e);
+      else if (e.name === "access_log" && family === "stream") this.accessLog(e, block.accessLog);
       else if (!this.proxySetting(e, family, block.overrides)) this.ignore(e, spec);
     });
     // nginx merges each server with stream{} once the block is read, and checks it then.
@@ -334,7 +394,8 @@ class NginxReader {
   }
 
   private server(d: NginxDirective, family: Family): ServerDraft {
-    const s: ServerDraft = { listen: [], proxyPass: null, otherHandler: null, overrides: {}, loc: this.loc(d) };
+    const s: ServerDraft = {
+      accessLog: { logs: [], off: false }, listen: [], proxyPass: null, otherHandler: null, overrides: {}, loc: this.loc(d) };
     this.walk(d.block!, family === "stream" ? "stream_server" : "tcp_server", (e, spec) => {
       switch (e.name) {
         case "listen":
@@ -347,12 +408,95 @@ class NginxReader {
         case "pass":
           s.otherHandler ??= e.name;
           break;
+        case "access_log":
+          if (family === "stream") {
+            this.accessLog(e, s.accessLog);
+            return;
+          }
+          break;
       }
       if (!this.proxySetting(e, family, s.overrides)) this.ignore(e, spec);
     });
     if (s.listen.length === 0) throw new ConfigError(`no "listen" is defined for server`, s.loc);
     return s;
   }
+
+  /** `log_format NAME [escape=default|json|none] STRING...` (ngx_stream_log_set_format). */
+  private logFormat(d: NginxDirective): void {
+    const [name, ...rest] = d.args as [string, ...string[]];
+    if (this.logFormats.has(name)) this.fail(d, `duplicate "log_format" name "${name}"`);
+    let escape: LogEscape = "default";
+    if (rest[0]?.startsWith("escape=")) {
+      const value = rest.shift()!.slice("escape=".length);
+      if (value !== "default" && value !== "json" && value !== "none") this.fail(d, `unknown log format escaping "${value}"`);
+      escape = value;
+    }
+    const format = rest.join("");
+    const problem = logFormatError(format);
+    if (problem) this.fail(d, problem);
+    const empty = emptyLogVariables(format);
+    if (empty.length) {
+      this.warn(d, `streamlb has no value for ${empty.map((v) => `"$${v}"`).join(", ")} yet: it is logged as "-"`);
+    }
+    // A copy of a built-in format (what `streamlb convert` writes for nginx) is that format.
+    if (sameAsBuiltin(name, escape, format)) return;
+    this.logFormats.set(name, { name, escape, format, loc: this.loc(d) });
+  }
+
+  /** `access_log PATH [FORMAT] [buffer=SIZE] [flush=TIME] [gzip[=N]] [if=COND]` or `access_log off`. */
+  private accessLog(d: NginxDirective, level: AccessLogLevel): void {
+    const [path, ...params] = d.args as [string, ...string[]];
+    if (path === "off") {
+      if (params.length > 0) this.fail(d, `invalid parameter "${params[0]}"`);
+      level.off = true;
+      return;
+    }
+    // nginx requires the format; streamlb falls back to the built-in "basic".
+    let format = DEFAULT_ACCESS_LOG_FORMAT;
+    if (params.length > 0 && !/^(buffer=|flush=|gzip(=|$)|if=)/.test(params[0]!)) {
+      const name = params.shift()!;
+      const found = this.findLogFormat(name);
+      if (!found) this.fail(d, `unknown log format "${name}"`);
+      format = found;
+    }
+    let bufferSize: number | null = null;
+    let flushMs: number | null = null;
+    for (const p of params) {
+      if (p.startsWith("buffer=")) {
+        const size = parseSize(p.slice("buffer=".length));
+        if (!size) this.fail(d, `invalid buffer size "${p.slice("buffer=".length)}"`);
+        bufferSize = size;
+      } else if (p.startsWith("flush=")) {
+        const ms = parseTime(p.slice("flush=".length), "ms");
+        if (!ms) this.fail(d, `invalid flush time "${p.slice("flush=".length)}"`);
+        flushMs = ms;
+      } else if (p === "gzip" || p.startsWith("gzip=")) {
+        const n = p === "gzip" ? 1 : atoi(p.slice("gzip=".length));
+        if (n === null || n < 1 || n > 9) this.fail(d, `invalid compression level "${p.slice("gzip=".length)}"`);
+        this.warn(d, `the "gzip" parameter of "access_log" is not supported yet and is ignored: lines are written uncompressed`);
+      } else if (p.startsWith("if=")) {
+        this.warn(d, `the "if" parameter of "access_log" is not supported yet and is ignored: every session is logged`);
+      } else {
+        this.fail(d, `invalid parameter "${p}"`);
+      }
+    }
+    if (flushMs !== null && bufferSize === null) this.fail(d, `no buffer is defined for access_log "${path}"`);
+    if (path.startsWith("syslog:")) {
+      this.warn(d, `access_log to syslog is not supported yet and is ignored`);
+      return;
+    }
+    if (path.includes("$")) this.fail(d, `"access_log" with variables in the path is not supported yet`);
+    level.logs.push({ path, format, bufferSize, flushMs, loc: this.loc(d) });
+  }
+
+  /** A log_format defined so far, or a built-in one, by nginx's case-insensitive match. */
+  private findLogFormat(name: string): string | null {
+    const lower = name.toLowerCase();
+    for (const f of this.logFormats.keys()) if (f.toLowerCase() === lower) return f;
+    for (const f of BUILTIN_LOG_FORMATS.keys()) if (f === lower) return f;
+    return null;
+  }
+
 
   private proxyPass(d: NginxDirective): string {
     const target = d.args[0]!;
@@ -423,6 +567,8 @@ class NginxReader {
       listen: s.listen,
       proxyPass,
       proxy: { ...base, ...block.overrides, ...s.overrides },
+      // nginx's merge: a server{} with its own access_log (or `off`) uses only that.
+      accessLog: effectiveAccessLog(s.accessLog.logs.length || s.accessLog.off ? s.accessLog : block.accessLog),
       loc: s.loc,
       proxyPassLoc: pass.loc,
     };
@@ -541,6 +687,7 @@ class NginxReader {
     // that come after it (nginx sets the upstream's flags when it reads the method).
     let backupAllowed = true;
     const servers: UpstreamServerConfig[] = [];
+    let state: string | null = null;
     this.walk(d.block!, family === "stream" ? "stream_upstream" : "tcp_upstream", (e, spec) => {
       switch (e.name) {
         case "server":
@@ -558,13 +705,19 @@ class NginxReader {
         case "check":
           this.healthCheck(e);
           return;
+        case "state":
+          if (e.args[0]!.includes("$")) this.fail(e, `"state" with variables is not supported`);
+          state = e.args[0]!;
+          return;
       }
       this.ignore(e, spec);
     });
-    if (servers.length === 0) {
+    // With `state`, the servers come from the file (NGINX Plus allows no `server` then);
+    // streamlb also takes `server` lines, as the list to start from while the file does not exist.
+    if (servers.length === 0 && state === null) {
       throw new ConfigError(`no servers are inside upstream`, { file: d.file, line: d.endLine, col: 0 });
     }
-    return { name, method, servers, implicit: false, loc: this.loc(d) };
+    return { name, method, servers, implicit: false, ...(state !== null && { state }), loc: this.loc(d) };
   }
 
   private method(d: NginxDirective): BalanceMethod {
@@ -618,7 +771,9 @@ class NginxReader {
       } else if (p.startsWith("slow_start=")) {
         if (parseTime(p.slice("slow_start=".length), "s") === null) this.fail(d, `invalid parameter "${p}"`);
         this.warn(d, `the "slow_start" parameter of "server" is not supported yet and is ignored`);
-      } else if (p === "resolve" || p === "drain" || p.startsWith("service=")) {
+      } else if (p === "drain") {
+        s.drain = true;
+      } else if (p === "resolve" || p.startsWith("service=")) {
         this.warn(d, `the "${p.replace(/=.*$/, "")}" parameter of "server" is not supported yet and is ignored`);
       } else {
         this.fail(d, `invalid parameter "${p}"`);
@@ -753,6 +908,10 @@ class NginxReader {
   private fail(d: NginxDirective, problem: string): never {
     throw new ConfigError(problem, this.loc(d));
   }
+}
+
+function effectiveAccessLog(level: AccessLogLevel): AccessLogConfig[] {
+  return level.off ? [] : level.logs;
 }
 
 /** ngx_atoi: digits only, not empty; null where nginx returns NGX_ERROR. */

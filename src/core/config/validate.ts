@@ -1,10 +1,13 @@
 // Whole-config checks shared by every loader: what can only be judged once everything is read.
 import { parseHostPort } from "./address.ts";
 import { ConfigError } from "./errors.ts";
+import { BUILTIN_LOG_FORMATS } from "./log-format.ts";
 import {
   DEFAULT_SERVER,
+  type AdminConfig,
   type Config,
   type ErrorLogConfig,
+  type LogFormatConfig,
   type ServerConfig,
   type SourceLoc,
   type UpstreamConfig,
@@ -18,6 +21,8 @@ export interface ConfigDraft {
   readonly workerShutdownTimeoutMs: number;
   readonly shutdownGraceMs?: number | null;
   readonly errorLog: ErrorLogConfig;
+  readonly admin?: AdminConfig | null;
+  readonly logFormats?: readonly LogFormatConfig[];
   readonly upstreams: readonly UpstreamConfig[];
   readonly servers: ReadonlyArray<ServerConfig & { readonly proxyPassLoc: SourceLoc }>;
 }
@@ -26,14 +31,26 @@ export function finalizeConfig(draft: ConfigDraft): Config {
   const upstreams = new Map<string, UpstreamConfig>();
   for (const up of draft.upstreams) {
     if (upstreams.has(up.name)) throw new ConfigError(`duplicate upstream "${up.name}"`, up.loc);
-    if (!up.servers.some((s) => !s.backup)) throw new ConfigError(`no servers in upstream "${up.name}"`, up.loc);
+    // An upstream with a `state` file may start empty: the admin API fills it.
+    if (!up.state && !up.servers.some((s) => !s.backup)) throw new ConfigError(`no servers in upstream "${up.name}"`, up.loc);
     upstreams.set(up.name, up);
+  }
+
+  const logFormats = new Map<string, LogFormatConfig>();
+  for (const f of draft.logFormats ?? []) {
+    if (logFormats.has(f.name)) throw new ConfigError(`duplicate "log_format" name "${f.name}"`, f.loc);
+    logFormats.set(f.name, f);
   }
 
   const listening = new Map<string, SourceLoc>();
   const servers: ServerConfig[] = [];
   for (const { proxyPassLoc, ...server } of draft.servers) {
     if (server.listen.length === 0) throw new ConfigError(`no "listen" is defined for server`, server.loc);
+    for (const log of server.accessLog) {
+      if (!logFormats.has(log.format) && !BUILTIN_LOG_FORMATS.has(log.format)) {
+        throw new ConfigError(`unknown log format "${log.format}"`, log.loc);
+      }
+    }
     for (const l of server.listen) {
       const key = `${l.host ?? "*"}:${l.port}`;
       if (listening.has(key)) throw new ConfigError(`duplicate "${key}" address and port pair`, l.loc);
@@ -66,6 +83,7 @@ export function finalizeConfig(draft: ConfigDraft): Config {
     workerShutdownTimeoutMs: draft.workerShutdownTimeoutMs,
     shutdownGraceMs: draft.shutdownGraceMs ?? null,
     errorLog: draft.errorLog,
-    stream: { upstreams, servers },
+    admin: draft.admin ?? null,
+    stream: { upstreams, servers, logFormats },
   };
 }

@@ -11,6 +11,13 @@ import {
   type UpstreamServerConfig,
 } from "./model.ts";
 import { formatSize, formatTime } from "./units.ts";
+import {
+  nginxAccessLog,
+  nginxAdminLine,
+  nginxLogFormats,
+  serverAccessLog,
+  streamLevelAccessLog,
+} from "./write-observability.ts";
 import { changedFields, declaredUpstreams, streamLevelSettings, type ProxyField } from "./write-common.ts";
 
 const IN = "    ";
@@ -24,11 +31,16 @@ export function writeNginxConfig(config: Config, source?: string): string {
   }
   // Always written: nginx's own default error log is a file, streamlb's is stderr.
   out.push(`error_log ${word(config.errorLog.path)} ${config.errorLog.level};`);
+  if (config.admin) out.push(nginxAdminLine(config.admin, word));
   out.push("", "events {", "}", "", "stream {");
 
   const level = streamLevelSettings(config);
   const settings = changedFields(level, DEFAULT_PROXY_SETTINGS);
   for (const f of settings) out.push(`${IN}${f.name} ${value(f, level)};`);
+  // log_format before any access_log: nginx looks formats up as it reads.
+  for (const l of nginxLogFormats(config, word)) out.push(`${IN}${l}`);
+  const accessLevel = streamLevelAccessLog(config);
+  if (accessLevel.length > 0) for (const l of nginxAccessLog(accessLevel, word)) out.push(`${IN}${l}`);
 
   for (const u of declaredUpstreams(config)) {
     out.push("", `${IN}upstream ${word(u.name)} {`, ...upstreamBody(u).map((l) => IN + IN + l), `${IN}}`);
@@ -39,6 +51,8 @@ export function writeNginxConfig(config: Config, source?: string): string {
     for (const l of s.listen) out.push(`${IN}${IN}listen ${l.host === null ? l.port : formatHostPort(l.host, l.port)};`);
     out.push(`${IN}${IN}proxy_pass ${word(s.proxyPass)};`);
     for (const f of changedFields(s.proxy, level)) out.push(`${IN}${IN}${f.name} ${value(f, s.proxy)};`);
+    const own = serverAccessLog(s, accessLevel);
+    if (own) for (const l of nginxAccessLog(own, word)) out.push(`${IN}${IN}${l}`);
     out.push(`${IN}}`);
   }
   out.push("}");
@@ -47,7 +61,7 @@ export function writeNginxConfig(config: Config, source?: string): string {
 
 function upstreamBody(u: UpstreamConfig): string[] {
   const method = methodDirective(u.method);
-  const servers = u.servers.map(serverLine);
+  const servers = [...(u.state ? [`state ${word(u.state)};`] : []), ...u.servers.map(serverLine)];
   if (!method) return servers;
   // nginx checks `backup` only on servers after hash/random, so an upstream that has both
   // (nginx accepts it when the servers come first) keeps that order to read back the same.
@@ -68,7 +82,8 @@ function methodDirective(m: BalanceMethod): string | null {
   }
 }
 
-function serverLine(s: UpstreamServerConfig): string {
+/** `server ADDRESS [params];` as an upstream{} or a `state` file holds it. */
+export function serverLine(s: UpstreamServerConfig): string {
   const params = [word(s.address)];
   if (s.weight !== DEFAULT_SERVER.weight) params.push(`weight=${s.weight}`);
   if (s.maxFails !== DEFAULT_SERVER.maxFails) params.push(`max_fails=${s.maxFails}`);
@@ -76,6 +91,7 @@ function serverLine(s: UpstreamServerConfig): string {
   if (s.maxConns !== DEFAULT_SERVER.maxConns) params.push(`max_conns=${s.maxConns}`);
   if (s.backup) params.push("backup");
   if (s.down) params.push("down");
+  if (s.drain) params.push("drain");
   return `server ${params.join(" ")};`;
 }
 

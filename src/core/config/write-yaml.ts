@@ -13,6 +13,13 @@ import {
 } from "./model.ts";
 import { changedFields, declaredUpstreams, streamLevelSettings, type ProxyField } from "./write-common.ts";
 import { formatSize, formatTime } from "./units.ts";
+import {
+  serverAccessLog,
+  streamLevelAccessLog,
+  yamlAccessLog,
+  yamlAdminLine,
+  yamlLogFormats,
+} from "./write-observability.ts";
 
 export function writeYamlConfig(config: Config, source?: string): string {
   const out: string[] = [`# streamlb config${source ? `, converted from ${source}` : ""}`];
@@ -25,10 +32,14 @@ export function writeYamlConfig(config: Config, source?: string): string {
   if (log.path !== "stderr" || log.level !== "error") {
     out.push(`error_log: { path: ${scalar(log.path)}, level: ${log.level} }`);
   }
+  if (config.admin) out.push(yamlAdminLine(config.admin, scalar));
 
   const stream: string[] = [];
   const level = streamLevelSettings(config);
   for (const f of changedFields(level, DEFAULT_PROXY_SETTINGS)) stream.push(`  ${f.name}: ${value(f, level)}`);
+  stream.push(...yamlLogFormats(config, scalar));
+  const accessLevel = streamLevelAccessLog(config);
+  if (accessLevel.length > 0) stream.push(...yamlAccessLog(accessLevel, "  ", scalar));
 
   const upstreams = declaredUpstreams(config);
   if (upstreams.length > 0) stream.push("  upstreams:");
@@ -36,7 +47,9 @@ export function writeYamlConfig(config: Config, source?: string): string {
     stream.push(`    ${scalar(u.name)}:`);
     const method = methodLine(u.method);
     if (method) stream.push(`      ${method}`);
-    stream.push("      servers:");
+    if (u.state) stream.push(`      state: ${scalar(u.state)}`);
+    // An upstream kept in a state file may have no servers of its own.
+    if (u.servers.length > 0) stream.push("      servers:");
     for (const s of u.servers) stream.push(`        - ${serverItem(s)}`);
   }
 
@@ -45,6 +58,8 @@ export function writeYamlConfig(config: Config, source?: string): string {
     stream.push(`    - listen: ${listenValue(s.listen)}`);
     stream.push(`      proxy_pass: ${scalar(s.proxyPass)}`);
     for (const f of changedFields(s.proxy, level)) stream.push(`      ${f.name}: ${value(f, s.proxy)}`);
+    const own = serverAccessLog(s, accessLevel);
+    if (own) stream.push(...yamlAccessLog(own, "      ", scalar));
   }
 
   if (stream.length === 0) out.push("stream: {}");
@@ -88,6 +103,7 @@ function serverItem(s: UpstreamServerConfig): string {
   if (s.maxConns !== DEFAULT_SERVER.maxConns) params.push(`max_conns: ${s.maxConns}`);
   if (s.backup) params.push("backup: true");
   if (s.down) params.push("down: true");
+  if (s.drain) params.push("drain: true");
   if (params.length === 0) return scalar(s.address);
   return `{ address: ${scalar(s.address)}, ${params.join(", ")} }`;
 }

@@ -9,7 +9,9 @@ import {
   LOG_LEVELS,
   type BalanceMethod,
   type Config,
+  type AccessLogConfig,
   type ListenConfig,
+  type LogFormatConfig,
   type LogLevel,
   type ProxySettings,
   type ServerConfig,
@@ -18,6 +20,7 @@ import {
   type UpstreamServerConfig,
 } from "./model.ts";
 import { finalizeConfig } from "./validate.ts";
+import { yamlAccessLog, yamlAdmin, yamlLogFormats } from "./yaml-observability.ts";
 import { YamlWalker, type Entries } from "./yaml-walker.ts";
 
 const PROXY_KEYS = [
@@ -32,11 +35,11 @@ const PROXY_KEYS = [
   "proxy_socket_keepalive",
 ] as const;
 
-const TOP_KEYS = ["pid", "worker_processes", "worker_shutdown_timeout", "shutdown_grace", "error_log", "stream"];
-const STREAM_KEYS = [...PROXY_KEYS, "upstreams", "servers"];
-const SERVER_KEYS = [...PROXY_KEYS, "listen", "proxy_pass"];
-const UPSTREAM_KEYS = ["servers", "least_conn", "hash", "random"];
-const UPSTREAM_SERVER_KEYS = ["address", "weight", "max_fails", "fail_timeout", "max_conns", "backup", "down"];
+const TOP_KEYS = ["pid", "worker_processes", "worker_shutdown_timeout", "shutdown_grace", "error_log", "admin", "stream"];
+const STREAM_KEYS = [...PROXY_KEYS, "upstreams", "servers", "log_formats", "access_log"];
+const SERVER_KEYS = [...PROXY_KEYS, "listen", "proxy_pass", "access_log"];
+const UPSTREAM_KEYS = ["servers", "least_conn", "hash", "random", "state"];
+const UPSTREAM_SERVER_KEYS = ["address", "weight", "max_fails", "fail_timeout", "max_conns", "backup", "down", "drain"];
 
 export function loadYamlConfig(text: string, file: string): Config {
   const lines = new LineCounter();
@@ -56,6 +59,8 @@ export function loadYamlConfig(text: string, file: string): Config {
   if (!streamNode) w.fail(root, `the config needs a "stream" section`);
   const stream = w.entries(streamNode, "stream", STREAM_KEYS);
   const inherited = proxySettings(w, stream, DEFAULT_PROXY_SETTINGS);
+  const logFormats = stream.has("log_formats") ? yamlLogFormats(w, stream.get("log_formats")!.value) : [];
+  const accessLog = stream.has("access_log") ? yamlAccessLog(w, stream.get("access_log")!.value, "stream", logFormats) : [];
 
   const upstreams: UpstreamConfig[] = [];
   const upstreamsNode = stream.get("upstreams")?.value ?? null;
@@ -67,7 +72,7 @@ export function loadYamlConfig(text: string, file: string): Config {
 
   const serversNode = stream.get("servers")?.value ?? null;
   const servers = serversNode
-    ? w.list(serversNode, "stream.servers").map((node, i) => server(w, node, i, inherited))
+    ? w.list(serversNode, "stream.servers").map((node, i) => server(w, node, i, inherited, accessLog, logFormats))
     : [];
 
   const errorLogNode = top.get("error_log")?.value ?? null;
@@ -80,6 +85,8 @@ export function loadYamlConfig(text: string, file: string): Config {
       : 0,
     shutdownGraceMs: top.has("shutdown_grace") ? w.time(top.get("shutdown_grace")!.value, "shutdown_grace", "ms") : null,
     errorLog: errorLogNode ? errorLog(w, errorLogNode) : { path: "stderr", level: "error" },
+    admin: top.has("admin") ? yamlAdmin(w, top.get("admin")!.value) : null,
+    logFormats,
     upstreams,
     servers,
   });
@@ -138,6 +145,8 @@ function server(
   node: Node,
   index: number,
   inherited: ProxySettings,
+  inheritedAccessLog: AccessLogConfig[],
+  logFormats: LogFormatConfig[],
 ): ServerConfig & { proxyPassLoc: SourceLoc } {
   const what = `stream.servers[${index}]`;
   const e = w.entries(node, what, SERVER_KEYS);
@@ -155,6 +164,7 @@ function server(
     proxyPass: w.string(proxyPassNode, "proxy_pass"),
     proxyPassLoc: w.loc(proxyPassNode),
     proxy: proxySettings(w, e, inherited),
+    accessLog: e.has("access_log") ? yamlAccessLog(w, e.get("access_log")!.value, what, logFormats) : inheritedAccessLog,
     loc: w.loc(node),
   };
 }
@@ -165,13 +175,17 @@ function upstream(w: YamlWalker, name: string, loc: SourceLoc, node: Node | null
   const methods = (["least_conn", "hash", "random"] as const).filter((k) => e.has(k));
   if (methods.length > 1) w.fail(e.get(methods[1]!)!.key, `${what} names more than one balancing method`);
   const method = balanceMethod(w, e);
-  if (!e.has("servers")) w.fail(node, `no servers in ${what}`);
-  const servers = w.list(e.get("servers")!.value, `${what} servers`).map((n) => upstreamServer(w, n, what));
+  // With a state file, the servers may come from it alone.
+  const state = e.has("state") ? w.string(e.get("state")!.value, "state") : null;
+  if (!e.has("servers") && state === null) w.fail(node, `no servers in ${what}`);
+  const servers = e.has("servers")
+    ? w.list(e.get("servers")!.value, `${what} servers`).map((n) => upstreamServer(w, n, what))
+    : [];
   if (method.kind === "hash" || method.kind === "random") {
     const backup = servers.find((s) => s.backup);
     if (backup) throw new ConfigError(`balancing method does not support parameter "backup"`, backup.loc);
   }
-  return { name, method, servers, implicit: false, loc };
+  return { name, method, servers, implicit: false, ...(state !== null && { state }), loc };
 }
 
 function balanceMethod(w: YamlWalker, e: Entries): BalanceMethod {
@@ -235,6 +249,7 @@ function upstreamServer(w: YamlWalker, node: Node, what: string): UpstreamServer
     maxConns: e.has("max_conns") ? w.int(get("max_conns"), "max_conns", 0) : DEFAULT_SERVER.maxConns,
     backup: e.has("backup") ? w.flag(get("backup"), "backup") : false,
     down: e.has("down") ? w.flag(get("down"), "down") : false,
+    drain: e.has("drain") ? w.flag(get("drain"), "drain") : false,
     loc: w.loc(node),
   };
 }

@@ -1,0 +1,353 @@
+// nginx's stream access log (ngx_stream_log_module): one line per finished session in a
+// log_format, written in batches so a slow disk never stalls the relay. A config's formats
+// are compiled once, when it is applied; a line costs one pass over the compiled parts.
+import { BUILTIN_LOG_FORMATS, parseLogFormat, type LogVariable } from "./config/log-format.ts";
+import type { AccessLogConfig, Config, LogEscape, ServerConfig } from "./config/model.ts";
+import type { Logger } from "./log.ts";
+import type { Connection, LogFile, Runtime } from "./runtime.ts";
+import type { SessionOutcome } from "./session.ts";
+
+/** How much a log keeps before it writes, and for how long at most (`buffer=`/`flush=` override). */
+export const DEFAULT_ACCESS_LOG_BUFFER = 64 * 1024;
+export const DEFAULT_ACCESS_LOG_FLUSH_MS = 1000;
+
+/** Everything a line can say about one finished session. */
+export interface SessionRecord {
+  readonly id: number;
+  readonly client: Pick<Connection, "remoteAddress" | "remotePort" | "localAddress" | "localPort">;
+  /** Epoch ms when the client was accepted, and when the session ended. */
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly outcome: SessionOutcome;
+}
+
+/** A compiled log_format: record in, line (with its newline) out. */
+export type LineFormatter = (record: SessionRecord) => string;
+
+type Getter = (r: SessionRecord) => string | null;
+
+/** Compiles a format once; `pid` is the only process fact a line can carry. */
+export function compileLogFormat(format: string, escape: LogEscape, pid: number): LineFormatter {
+  const parts: Array<string | Getter> = [];
+  for (const part of parseLogFormat(format)) {
+    if ("text" in part) parts.push(part.text);
+    else parts.push(part.filled ? variableGetter(part.variable, pid) : () => null);
+  }
+  const esc = escape === "json" ? escapeJson : escape === "none" ? (v: string) => v : escapeDefault;
+  // nginx writes "-" for a variable with no value, and nothing in escape=json/none.
+  const empty = escape === "default" ? "-" : "";
+  return (record) => {
+    let line = "";
+    for (const p of parts) {
+      if (typeof p === "string") {
+        line += p;
+        continue;
+      }
+      const value = p(record);
+      line += value === null ? empty : esc(value);
+    }
+    return `${line}\n`;
+  };
+}
+
+function variableGetter(name: LogVariable, pid: number): Getter {
+  switch (name) {
+    case "remote_addr":
+      return (r) => r.client.remoteAddress;
+    case "remote_port":
+      return (r) => String(r.client.remotePort);
+    case "server_addr":
+      return (r) => r.client.localAddress;
+    case "server_port":
+      return (r) => String(r.client.localPort);
+    case "protocol":
+      return () => "TCP";
+    case "status":
+      return (r) => String(r.outcome.status);
+    case "bytes_sent":
+      return (r) => String(r.outcome.relay?.bytesToClient ?? 0);
+    case "bytes_received":
+      return (r) => String(r.outcome.relay?.bytesFromClient ?? 0);
+    case "session_time":
+      return (r) => seconds(r.endMs - r.startMs);
+    case "connection":
+      return (r) => String(r.id);
+    case "time_local":
+      return (r) => timeLocal(r.endMs);
+    case "time_iso8601":
+      return (r) => timeIso8601(r.endMs);
+    case "msec":
+      return (r) => seconds(r.endMs);
+    case "pid":
+      return () => String(pid);
+    // The upstream variables list one value per try, ", "-separated, as nginx does.
+    case "upstream_addr":
+      return (r) => (r.outcome.upstreamAddrs.length ? r.outcome.upstreamAddrs.join(", ") : null);
+    case "upstream_bytes_sent":
+      return (r) => perTry(r, (relay) => relay.bytesToUpstream);
+    case "upstream_bytes_received":
+      return (r) => perTry(r, (relay) => relay.bytesFromUpstream);
+    case "upstream_connect_time":
+      return (r) => times(r.outcome.upstreamConnectMs);
+    case "upstream_session_time":
+      return (r) => times(r.outcome.upstreamSessionMs);
+  }
+}
+
+/** Bytes per try: only the last try can have moved any (the others never connected). */
+function perTry(r: SessionRecord, pick: (relay: NonNullable<SessionOutcome["relay"]>) => number): string | null {
+  const n = r.outcome.upstreamAddrs.length;
+  if (n === 0) return null;
+  const last = r.outcome.relay ? pick(r.outcome.relay) : 0;
+  return n === 1 ? String(last) : `${"0, ".repeat(n - 1)}${last}`;
+}
+
+function times(ms: readonly number[]): string | null {
+  if (ms.length === 0) return null;
+  return ms.map((t) => (t < 0 ? "-" : seconds(t))).join(", ");
+}
+
+/** nginx's "%T.%03M": seconds with millisecond resolution. */
+function seconds(ms: number): string {
+  const whole = Math.max(0, Math.floor(ms));
+  return `${Math.floor(whole / 1000)}.${String(whole % 1000).padStart(3, "0")}`;
+}
+
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const p2 = (n: number) => String(n).padStart(2, "0");
+
+// Lines of one second share their time text, as nginx's cached time does.
+let localSecond = -1;
+let localText = "";
+let isoSecond = -1;
+let isoText = "";
+
+/** `21/Nov/2026:05:20:00 +0000`, local time as nginx writes it. */
+function timeLocal(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== localSecond) {
+    const d = new Date(second * 1000);
+    const off = -d.getTimezoneOffset();
+    const sign = off < 0 ? "-" : "+";
+    const abs = Math.abs(off);
+    localText =
+      `${p2(d.getDate())}/${MONTHS[d.getMonth()]}/${d.getFullYear()}:${p2(d.getHours())}:${p2(d.getMinutes())}:` +
+      `${p2(d.getSeconds())} ${sign}${p2(Math.floor(abs / 60))}${p2(abs % 60)}`;
+    localSecond = second;
+  }
+  return localText;
+}
+
+/** `2026-11-21T05:20:00+00:00`, local time. */
+function timeIso8601(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== isoSecond) {
+    const d = new Date(second * 1000);
+    const off = -d.getTimezoneOffset();
+    const sign = off < 0 ? "-" : "+";
+    const abs = Math.abs(off);
+    isoText =
+      `${d.getFullYear()}-${p2(d.getMonth() + 1)}-${p2(d.getDate())}T${p2(d.getHours())}:${p2(d.getMinutes())}:` +
+      `${p2(d.getSeconds())}${sign}${p2(Math.floor(abs / 60))}:${p2(abs % 60)}`;
+    isoSecond = second;
+  }
+  return isoText;
+}
+
+const HEX = "0123456789ABCDEF";
+
+/** ngx_stream_log_escape: `"`, `\`, control characters and bytes >= 0x7f become \xHH. */
+export function escapeDefault(value: string): string {
+  // Fast path: most values (addresses, numbers) need nothing.
+  if (!/["\\\x00-\x1f\x7f-\uffff]/.test(value)) return value;
+  let out = "";
+  for (const byte of new TextEncoder().encode(value)) {
+    if (byte === 0x22 || byte === 0x5c || byte < 0x20 || byte >= 0x7f) out += `\\x${HEX[byte >> 4]}${HEX[byte & 15]}`;
+    else out += String.fromCharCode(byte);
+  }
+  return out;
+}
+
+/** ngx_escape_json: a value that can sit inside a JSON string. */
+export function escapeJson(value: string): string {
+  if (!/["\\\x00-\x1f]/.test(value)) return value;
+  return JSON.stringify(value).slice(1, -1);
+}
+
+// --- writing ---
+
+/**
+ * One log file: lines collect in memory and go out in one append when `bufferSize` is
+ * reached or `flushMs` after the first pending line, whichever comes first. Appends are
+ * asynchronous and one at a time, so lines keep their order and the event loop (the
+ * relay) never waits for the disk.
+ */
+class BufferedLog {
+  private pending: string[] = [];
+  private size = 0;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private writing: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    readonly path: string,
+    private readonly file: LogFile,
+    public bufferSize: number,
+    public flushMs: number,
+    private readonly logger: Logger,
+  ) {}
+
+  write(line: string): void {
+    if (this.closed) return;
+    this.pending.push(line);
+    this.size += line.length;
+    if (this.size >= this.bufferSize) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), this.flushMs);
+  }
+
+  /** Starts writing what is pending; resolves once everything handed over so far is written. */
+  flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.pending.length > 0) {
+      const text = this.pending.join("");
+      this.pending = [];
+      this.size = 0;
+      this.writing = this.writing.then(() =>
+        this.file.append(text).catch((e: unknown) => {
+          this.logger.log("alert", `write() to "${this.path}" failed (${e instanceof Error ? e.message : String(e)})`);
+        }),
+      );
+    }
+    return this.writing;
+  }
+
+  async reopen(): Promise<void> {
+    await this.flush();
+    await this.file.reopen();
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+    await this.file.close();
+  }
+}
+
+/** Where one server's sessions are logged: each `access_log` that applies to it. */
+export interface SessionLogger {
+  log(record: SessionRecord): void;
+}
+
+/** The logs a config needs, opened but not yet in use (a reload can still fail). */
+export interface PreparedAccessLogs {
+  /** The logger for a server of the prepared config, or null when its access_log is off. */
+  forServer(server: ServerConfig): SessionLogger | null;
+  /** Makes the prepared config's logs the running ones; closes files it no longer names. */
+  commit(): Promise<void>;
+  /** Closes what prepare opened (the reload failed). */
+  abort(): Promise<void>;
+}
+
+/** Every access log file of a running balancer, across reloads (a file that stays stays open). */
+export class AccessLogs {
+  private files = new Map<string, BufferedLog>();
+
+  constructor(
+    private readonly runtime: Pick<Runtime, "openLogFile" | "pid">,
+    private readonly logger: Logger,
+  ) {}
+
+  async prepare(config: Config): Promise<PreparedAccessLogs> {
+    const opened = new Map<string, BufferedLog>();
+    const used = new Map<string, AccessLogConfig>();
+    const formatters = new Map<string, LineFormatter>();
+    const loggers = new Map<ServerConfig, SessionLogger | null>();
+    try {
+      for (const server of config.stream.servers) {
+        const targets: Array<{ log: AccessLogConfig; format: LineFormatter }> = [];
+        for (const log of server.accessLog) {
+          if (!used.has(log.path)) used.set(log.path, log);
+          if (!this.files.has(log.path) && !opened.has(log.path)) {
+            const file = await this.runtime.openLogFile(log.path).catch((e: unknown) => {
+              throw new Error(`open() "${log.path}" failed (${e instanceof Error ? e.message : String(e)})`);
+            });
+            opened.set(log.path, this.buffered(log, file));
+          }
+          let format = formatters.get(log.format);
+          if (!format) {
+            format = this.compile(config, log.format);
+            formatters.set(log.format, format);
+          }
+          targets.push({ log, format });
+        }
+        loggers.set(server, targets.length ? this.sessionLogger(targets) : null);
+      }
+    } catch (e) {
+      await Promise.all([...opened.values()].map((f) => f.close()));
+      throw e;
+    }
+    return {
+      forServer: (server) => loggers.get(server) ?? null,
+      commit: async () => {
+        for (const [path, f] of opened) this.files.set(path, f);
+        const gone: BufferedLog[] = [];
+        for (const [path, f] of this.files) {
+          const log = used.get(path);
+          if (!log) {
+            this.files.delete(path);
+            gone.push(f);
+            continue;
+          }
+          f.bufferSize = log.bufferSize ?? DEFAULT_ACCESS_LOG_BUFFER;
+          f.flushMs = log.flushMs ?? DEFAULT_ACCESS_LOG_FLUSH_MS;
+        }
+        await Promise.all(gone.map((f) => f.close()));
+      },
+      abort: async () => {
+        await Promise.all([...opened.values()].map((f) => f.close()));
+      },
+    };
+  }
+
+  /** `-s reopen`: writes what is pending, then reopens every file (after logrotate moved them). */
+  async reopen(): Promise<void> {
+    await Promise.all([...this.files.values()].map((f) => f.reopen()));
+  }
+
+  /** Writes everything pending and closes the files (stop). */
+  async close(): Promise<void> {
+    const files = [...this.files.values()];
+    this.files.clear();
+    await Promise.all(files.map((f) => f.close()));
+  }
+
+  private buffered(log: AccessLogConfig, file: LogFile): BufferedLog {
+    return new BufferedLog(
+      log.path,
+      file,
+      log.bufferSize ?? DEFAULT_ACCESS_LOG_BUFFER,
+      log.flushMs ?? DEFAULT_ACCESS_LOG_FLUSH_MS,
+      this.logger,
+    );
+  }
+
+  private compile(config: Config, name: string): LineFormatter {
+    const own = config.stream.logFormats.get(name);
+    const def = own ?? BUILTIN_LOG_FORMATS.get(name);
+    // The loaders check every name; this is for a Config built by hand.
+    if (!def) throw new Error(`unknown log format "${name}"`);
+    return compileLogFormat(def.format, def.escape, this.runtime.pid);
+  }
+
+  private sessionLogger(targets: ReadonlyArray<{ log: AccessLogConfig; format: LineFormatter }>): SessionLogger {
+    const files = this.files;
+    return {
+      log: (record) => {
+        for (const t of targets) files.get(t.log.path)?.write(t.format(record));
+      },
+    };
+  }
+}

@@ -1,0 +1,414 @@
+// The admin endpoint as one fetch-style handler (each runtime serves it with its own HTTP
+// server): status JSON, Prometheus metrics, container probes, the live status page, and
+// NGINX Plus-like runtime changes to upstream servers. Off unless the config has `admin`;
+// loopback unless it names another address; an optional bearer token guards all but /healthz.
+import { parseHostPort } from "./config/address.ts";
+import { DEFAULT_SERVER, type AdminConfig, type UpstreamServerConfig } from "./config/model.ts";
+import { parseTime } from "./config/units.ts";
+import type { RunningBalancer } from "./instance.ts";
+import type { Logger } from "./log.ts";
+import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
+import type { HttpServer, Runtime } from "./runtime.ts";
+import { saveUpstreamState } from "./state.ts";
+import { snapshot, upstreamStatus, serverStatus, type StatusSnapshot } from "./status.ts";
+import { STATUS_PAGE_HTML } from "./status-page.ts";
+import type { Upstream } from "./upstream.ts";
+
+export interface AdminContext {
+  readonly runtime: Pick<Runtime, "name" | "version" | "pid" | "writeTextFile">;
+  readonly version: string;
+  /** Epoch ms of the start, for uptime. */
+  readonly startedMs: number;
+  /** The running balancer; null before it listens. */
+  instance(): RunningBalancer | null;
+  /** The token of the config in force (a reload can change it); null = none. */
+  token(): string | null;
+  /** False once a stop has begun: /readyz then says so, so probes stop sending traffic. */
+  accepting(): boolean;
+  readonly logger: Logger;
+}
+
+export type AdminHandler = (request: Request) => Promise<Response>;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export function createAdminHandler(ctx: AdminContext): AdminHandler {
+  return async (request) => {
+    try {
+      return await route(ctx, request);
+    } catch (e) {
+      if (e instanceof HttpError) return json({ error: e.message }, e.status, e.headers);
+      ctx.logger.log("error", `admin: ${request.method} ${new URL(request.url).pathname} failed: ${e instanceof Error ? e.message : String(e)}`);
+      return json({ error: "internal error" }, 500);
+    }
+  };
+}
+
+async function route(ctx: AdminContext, request: Request): Promise<Response> {
+  const url = new URL(request.url);
+  const path = url.pathname.replace(/\/+$/, "") || "/";
+  const method = request.method === "HEAD" ? "GET" : request.method;
+
+  // Liveness needs no token: a probe only learns that the process answers.
+  if (path === "/healthz") {
+    allow(method, ["GET"]);
+    return text("ok\n");
+  }
+  authorize(ctx, request, url, method);
+
+  const instance = ctx.instance();
+  if (!instance) throw new HttpError(503, "starting");
+
+  switch (path) {
+    case "/":
+      allow(method, ["GET"]);
+      return new Response(STATUS_PAGE_HTML, {
+        headers: {
+          "content-type": "text/html; charset=utf-8",
+          "cache-control": "no-store",
+          // Everything is inline; the page only talks back to this endpoint.
+          "content-security-policy":
+            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:",
+        },
+      });
+    case "/status":
+      allow(method, ["GET"]);
+      return json(currentSnapshot(ctx, instance));
+    case "/metrics":
+      allow(method, ["GET"]);
+      return new Response(renderMetrics(currentSnapshot(ctx, instance)), {
+        headers: { "content-type": METRICS_CONTENT_TYPE, "cache-control": "no-store" },
+      });
+    case "/readyz":
+      allow(method, ["GET"]);
+      return readiness(currentSnapshot(ctx, instance));
+  }
+
+  const api = /^\/api\/upstreams(?:\/([^/]+)(?:\/servers(?:\/([^/]+))?)?)?$/.exec(path);
+  if (!api) throw new HttpError(404, `no such endpoint: ${path}`);
+  const [, rawName, rawServer] = api;
+  const isServers = path.includes("/servers");
+  if (rawName === undefined) {
+    allow(method, ["GET"]);
+    const all: Record<string, unknown> = {};
+    for (const u of instance.balancer.upstreamList()) all[u.name] = upstreamStatus(u);
+    return json(all);
+  }
+  const upstream = findUpstream(instance, decode(rawName));
+  if (!isServers) {
+    allow(method, ["GET"]);
+    return json(upstreamStatus(upstream));
+  }
+  if (rawServer === undefined) {
+    allow(method, ["GET", "POST"]);
+    if (method === "GET") return json(upstreamStatus(upstream).servers);
+    return addServer(ctx, instance, upstream, await body(request));
+  }
+  const address = decode(rawServer);
+  allow(method, ["GET", "PATCH", "DELETE"]);
+  if (method === "GET") return json(serverJson(upstream, address));
+  if (method === "PATCH") return patchServer(ctx, instance, upstream, address, await body(request));
+  return removeServer(ctx, instance, upstream, address);
+}
+
+function currentSnapshot(ctx: AdminContext, instance: RunningBalancer): StatusSnapshot {
+  return snapshot({
+    version: ctx.version,
+    runtime: { name: ctx.runtime.name, version: ctx.runtime.version, pid: ctx.runtime.pid },
+    startedMs: ctx.startedMs,
+    accepting: ctx.accepting(),
+    balancer: instance.balancer,
+  });
+}
+
+/** Ready: listening, and every upstream has a server that takes sessions. */
+function readiness(s: StatusSnapshot): Response {
+  const problems: string[] = [];
+  if (!s.accepting) problems.push("stopping");
+  if (s.listeners.length === 0) problems.push("not listening");
+  for (const u of Object.values(s.upstreams)) {
+    if (u.servers_up === 0) problems.push(`upstream "${u.name}" has no server up`);
+  }
+  return json({ ready: problems.length === 0, problems }, problems.length === 0 ? 200 : 503);
+}
+
+// --- auth ---
+
+/**
+ * With a token, every request needs it: `Authorization: Bearer TOKEN`, or for reads
+ * `?token=TOKEN` (a browser cannot add a header to the page it opens). Without one, writes
+ * still need what a web page cannot forge: a JSON body (a cross-site form cannot send one
+ * without a preflight this endpoint never answers) and a Host that is an address or
+ * localhost (a page that rebinds its name to 127.0.0.1 keeps its own name in Host).
+ */
+function authorize(ctx: AdminContext, request: Request, url: URL, method: string): void {
+  const token = ctx.token();
+  const write = method !== "GET";
+  if (token !== null) {
+    const header = /^Bearer\s+(.+)$/i.exec(request.headers.get("authorization") ?? "")?.[1]?.trim();
+    const given = header ?? (write ? undefined : url.searchParams.get("token") ?? undefined);
+    if (given === undefined || !sameSecret(given, token)) {
+      throw new HttpError(401, "a bearer token is required (Authorization: Bearer TOKEN)", {
+        "www-authenticate": 'Bearer realm="streamlb"',
+      });
+    }
+    return;
+  }
+  if (write && !localHost(request.headers.get("host") ?? "")) {
+    throw new HttpError(403, "without a token, changes are taken only with Host set to an IP address or localhost");
+  }
+}
+
+/** Compares in time independent of where the strings differ. */
+function sameSecret(a: string, b: string): boolean {
+  const ea = new TextEncoder().encode(a);
+  const eb = new TextEncoder().encode(b);
+  let diff = ea.length ^ eb.length;
+  for (let i = 0; i < Math.max(ea.length, eb.length); i++) diff |= (ea[i] ?? 0) ^ (eb[i] ?? 0);
+  return diff === 0;
+}
+
+function localHost(host: string): boolean {
+  const name = host.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  return name === "localhost" || /^[\d.]+$/.test(name) || name.includes(":");
+}
+
+// --- runtime changes ---
+
+type Json = Record<string, unknown>;
+
+async function body(request: Request): Promise<Json> {
+  if (!/^application\/json\b/i.test(request.headers.get("content-type") ?? "")) {
+    throw new HttpError(415, "send the body as JSON (Content-Type: application/json)");
+  }
+  let parsed: unknown;
+  try {
+    parsed = await request.json();
+  } catch {
+    throw new HttpError(400, "the body is not valid JSON");
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new HttpError(400, "the body must be a JSON object");
+  return parsed as Json;
+}
+
+const PARAMS = ["weight", "max_fails", "fail_timeout", "max_conns", "backup", "down", "drain"] as const;
+
+/** The server parameters of a request body, checked as nginx checks the `server` directive's. */
+function serverParams(b: Json, base: UpstreamServerConfig, upstream: Upstream): UpstreamServerConfig {
+  const int = (key: string, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+    const v = b[key];
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+      throw new HttpError(400, `"${key}" must be a whole number from ${min} to ${max}`);
+    }
+    return v;
+  };
+  const flag = (key: string): boolean => {
+    if (typeof b[key] !== "boolean") throw new HttpError(400, `"${key}" must be true or false`);
+    return b[key] as boolean;
+  };
+  const s = { ...base };
+  if ("weight" in b) s.weight = int("weight", 1, 1_000_000);
+  if ("max_fails" in b) s.maxFails = int("max_fails", 0);
+  if ("max_conns" in b) s.maxConns = int("max_conns", 0);
+  if ("fail_timeout" in b) {
+    const v = b["fail_timeout"];
+    const ms = typeof v === "number" && Number.isInteger(v) && v >= 0 ? v * 1000 : typeof v === "string" ? parseTime(v, "s") : null;
+    if (ms === null) throw new HttpError(400, `"fail_timeout" must be a time such as "10s" (or whole seconds)`);
+    s.failTimeoutMs = ms;
+  }
+  if ("backup" in b) {
+    s.backup = flag("backup");
+    const kind = upstream.config.method.kind;
+    if (s.backup && (kind === "hash" || kind === "random")) {
+      throw new HttpError(400, `balancing method does not support parameter "backup"`);
+    }
+  }
+  if ("down" in b) s.down = flag("down");
+  if ("drain" in b) s.drain = flag("drain");
+  return s;
+}
+
+function unknownKeys(b: Json, allowed: readonly string[]): void {
+  const bad = Object.keys(b).filter((k) => !allowed.includes(k));
+  if (bad.length) throw new HttpError(400, `unknown field "${bad[0]}" (expected: ${allowed.join(", ")})`);
+}
+
+async function addServer(ctx: AdminContext, instance: RunningBalancer, upstream: Upstream, b: Json): Promise<Response> {
+  unknownKeys(b, ["server", "address", ...PARAMS]);
+  const address = b["server"] ?? b["address"];
+  if (typeof address !== "string") throw new HttpError(400, `"server" must be the address, as "host:port"`);
+  const hp = parseHostPort(address);
+  if (!hp) throw new HttpError(400, `invalid server address "${address}": expected host:port or [v6]:port`);
+  const loc = { file: "admin API", line: 0, col: 0 };
+  const server = serverParams(b, { ...DEFAULT_SERVER, address, host: hp.host, port: hp.port, loc }, upstream);
+  await change(ctx, instance, upstream, `+${address}`, () => {
+    if (upstream.config.servers.some((s) => s.address === address)) {
+      throw new HttpError(409, `upstream "${upstream.name}" already has server ${address}`);
+    }
+    upstream.addServer(server);
+  });
+  return json(serverJson(upstream, address), 201);
+}
+
+async function patchServer(
+  ctx: AdminContext,
+  instance: RunningBalancer,
+  upstream: Upstream,
+  address: string,
+  b: Json,
+): Promise<Response> {
+  unknownKeys(b, PARAMS);
+  await change(ctx, instance, upstream, `${address} ${JSON.stringify(b)}`, () => {
+    const current = configOf(upstream, address);
+    upstream.replaceServer(address, serverParams(b, current, upstream));
+  });
+  return json(serverJson(upstream, address));
+}
+
+async function removeServer(ctx: AdminContext, instance: RunningBalancer, upstream: Upstream, address: string): Promise<Response> {
+  await change(ctx, instance, upstream, `-${address}`, () => {
+    configOf(upstream, address);
+    upstream.removeServer(address);
+  });
+  return json(upstreamStatus(upstream).servers);
+}
+
+/**
+ * Applies a change in turn with reloads, then writes the upstream's state file; if that
+ * write fails the change is undone, so what runs is what a reload would bring back.
+ */
+async function change(ctx: AdminContext, instance: RunningBalancer, upstream: Upstream, what: string, edit: () => void): Promise<void> {
+  await instance.exclusive(async () => {
+    const before = upstream.config;
+    edit();
+    try {
+      await saveUpstreamState(ctx.runtime, upstream.config);
+    } catch (e) {
+      upstream.update(before);
+      throw new HttpError(500, `the change was undone: writing "${before.state}" failed (${e instanceof Error ? e.message : String(e)})`);
+    }
+  });
+  const kept = upstream.config.state ? `, kept in ${upstream.config.state}` : ", until the next reload";
+  ctx.logger.log("notice", `admin API: upstream ${upstream.name}: ${what}${kept}`);
+}
+
+function findUpstream(instance: RunningBalancer, name: string): Upstream {
+  const u = instance.balancer.upstream(name);
+  if (!u) throw new HttpError(404, `no upstream "${name}"`);
+  return u;
+}
+
+function configOf(upstream: Upstream, address: string): UpstreamServerConfig {
+  const found = upstream.config.servers.filter((s) => s.address === address);
+  if (found.length === 0) throw new HttpError(404, `upstream "${upstream.name}" has no server ${address}`);
+  if (found.length > 1) throw new HttpError(409, `upstream "${upstream.name}" has ${found.length} servers ${address}: change them in the config`);
+  return found[0]!;
+}
+
+function serverJson(upstream: Upstream, address: string): unknown {
+  configOf(upstream, address);
+  const peer = [...upstream.allPeers()].find((p) => p.address === address)!;
+  const checked = (upstream.config as { readonly healthCheck?: unknown }).healthCheck != null;
+  return serverStatus(peer, upstream.clock(), checked);
+}
+
+// --- responses ---
+
+function allow(method: string, methods: readonly string[]): void {
+  if (!methods.includes(method)) {
+    throw new HttpError(405, `${method} is not allowed here`, { allow: [...methods, ...(methods.includes("GET") ? ["HEAD"] : [])].join(", ") });
+  }
+}
+
+function decode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(400, `invalid path segment "${segment}"`);
+  }
+}
+
+function json(value: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(`${JSON.stringify(value, null, 2)}\n`, {
+    status,
+    headers: { "content-type": "application/json", "cache-control": "no-store", ...headers },
+  });
+}
+
+function text(body: string): Response {
+  return new Response(body, { headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" } });
+}
+
+// --- the endpoint's lifetime ---
+
+/**
+ * Runs the admin HTTP server for the config in force: starts it, moves it when a reload
+ * changes its address, stops it when the config drops it. A token change needs no restart
+ * (the handler reads the current one).
+ */
+export class AdminEndpoint {
+  private server: HttpServer | null = null;
+  private at: string | null = null;
+
+  constructor(
+    private readonly runtime: Pick<Runtime, "serveHttp">,
+    private readonly handler: AdminHandler,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Where it listens (the real port when 0 was asked for); null when off. */
+  get address(): { host: string; port: number } | null {
+    return this.server ? { host: this.server.host, port: this.server.port } : null;
+  }
+
+  /** Starts, moves or stops the endpoint; rejects (leaving the old one running) if it cannot bind. */
+  async apply(config: AdminConfig | null): Promise<void> {
+    const key = config ? `${config.host}:${config.port}` : null;
+    if (key === this.at) return;
+    let previous = this.server;
+    let next: HttpServer | null = null;
+    if (config) {
+      const serve = () => this.runtime.serveHttp({ host: config.host, port: config.port }, this.handler);
+      try {
+        next = await serve().catch(async (e: unknown) => {
+          // Same port, another address (127.0.0.1:9000 → 0.0.0.0:9000): the old one holds it.
+          if (!previous || previous.port !== config.port) throw e;
+          await previous.close();
+          previous = null;
+          this.server = null;
+          this.at = null;
+          return serve();
+        });
+      } catch (e) {
+        throw new Error(`admin: bind() to ${key} failed (${e instanceof Error ? e.message : String(e)})`);
+      }
+      const shown = next.host.includes(":") ? `[${next.host}]` : next.host;
+      this.logger.log("notice", `admin endpoint on http://${shown}:${next.port}/ (status page, /status, /metrics, /api)`);
+      if (config.token === null && !isLoopback(config.host)) {
+        this.logger.log("warn", `admin endpoint on ${key} has no token: anyone who reaches it can change upstreams`);
+      }
+    }
+    this.server = next;
+    this.at = key;
+    await previous?.close();
+  }
+
+  async close(): Promise<void> {
+    const s = this.server;
+    this.server = null;
+    this.at = null;
+    await s?.close();
+  }
+}
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host.startsWith("127.");
+}
