@@ -289,10 +289,13 @@ async function change(ctx: AdminContext, instance: RunningBalancer, upstream: Up
   await instance.exclusive(async () => {
     const before = upstream.config;
     edit();
+    // At once, before any await: an added server starts in its health check's initial state.
+    instance.balancer.health.sync(upstream);
     try {
       await saveUpstreamState(ctx.runtime, upstream.config);
     } catch (e) {
       upstream.update(before);
+      instance.balancer.health.sync(upstream);
       throw new HttpError(500, `the change was undone: writing "${before.state}" failed (${e instanceof Error ? e.message : String(e)})`);
     }
   });

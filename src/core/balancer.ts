@@ -5,12 +5,13 @@
 import { AccessLogs } from "./access-log.ts";
 import { createPicker } from "./balance/picker.ts";
 import { formatHostPort } from "./config/address.ts";
+import { HealthMonitor, primeHealth } from "./health.ts";
 import type { Config } from "./config/model.ts";
 import type { Logger } from "./log.ts";
 import type { ClientConnection, Listener, Runtime } from "./runtime.ts";
 import { Session, type Route, type SessionOutcome } from "./session.ts";
 import { ListenerStats } from "./stats.ts";
-import { Upstream, type UpstreamChange } from "./upstream.ts";
+import { Upstream, type Peer, type UpstreamChange } from "./upstream.ts";
 
 interface ListenerSlot {
   readonly key: string;
@@ -44,12 +45,15 @@ export class Balancer {
   /** 1 after the first start, +1 for every applied reload. */
   generation = 0;
   private readonly accessLogs: AccessLogs;
+  /** Active health checks; `sync(upstream)` after changing an upstream's servers outside apply(). */
+  readonly health: HealthMonitor;
 
   constructor(
     private readonly runtime: Runtime,
     private readonly logger: Logger,
   ) {
     this.accessLogs = new AccessLogs(runtime, logger);
+    this.health = new HealthMonitor(runtime, logger, (peer) => this.dropSessions(peer));
   }
 
   get current(): Config | null {
@@ -84,7 +88,6 @@ export class Balancer {
     return this.accessLogs.reopen();
   }
 
-
   addresses(): BoundAddress[] {
     return [...this.slots.values()].map((s) => ({ host: s.listener.host, port: s.listener.port, configured: s.key }));
   }
@@ -101,7 +104,7 @@ export class Balancer {
       if (existing) {
         upstreams.set(name, existing);
       } else {
-        upstreams.set(name, new Upstream(cfg));
+        upstreams.set(name, primeHealth(new Upstream(cfg)));
         fresh.add(name);
       }
     }
@@ -136,6 +139,8 @@ export class Balancer {
     for (const [name, up] of upstreams) {
       if (!fresh.has(name)) changes.set(name, up.update(config.stream.upstreams.get(name)!));
     }
+    // Right after the update: a new mandatory server must not take a session before its check.
+    this.health.apply(upstreams, config);
     for (const slot of opened) this.slots.set(slot.key, slot);
     const closed: string[] = [];
     for (const [key, slot] of this.slots) {
@@ -160,6 +165,7 @@ export class Balancer {
 
   /** Stops listening and ends every live session at once. */
   async close(): Promise<void> {
+    this.health.stop();
     await this.closeListeners();
     for (const s of this.sessions) s.abort();
     await this.accessLogs.close();
@@ -170,6 +176,7 @@ export class Balancer {
    * (0 = as long as they take), then the rest are closed.
    */
   async shutdown(graceMs: number): Promise<void> {
+    this.health.stop();
     await this.drainSessions(graceMs);
     await this.accessLogs.close();
   }
@@ -188,6 +195,21 @@ export class Balancer {
       this.logger.log("notice", `shutdown timeout: closing ${this.sessions.size} active session(s)`);
       for (const s of this.sessions) s.abort();
     }
+  }
+
+  /**
+   * Ends the live sessions to `peer` of every server{} with proxy_session_drop on (NGINX
+   * Plus); returns how many. Health checks call it when they mark the server down.
+   */
+  dropSessions(peer: Peer): number {
+    let dropped = 0;
+    for (const s of this.sessions) {
+      if (s.peer === peer && s.route.server.proxy.proxySessionDrop) {
+        s.abort();
+        dropped++;
+      }
+    }
+    return dropped;
   }
 
   private async closeListeners(): Promise<void> {

@@ -20,6 +20,13 @@ export interface Runtime {
    */
   relay(client: ClientConnection, upstream: UpstreamConnection, options: RelayOptions): Promise<RelayResult>;
 
+  /**
+   * One active health check: connect, send `options.send` if any, read until `enough` says
+   * so, `maxBytes` arrived or the server closed, then close. Never rejects: every outcome is
+   * a ProbeResult. Cheap by design: no read buffer unless a reply is expected, one timer.
+   */
+  probe(target: ConnectTarget, options: ProbeOptions): Promise<ProbeResult>;
+
   readTextFile(path: string): Promise<string>;
   writeTextFile(path: string, text: string): Promise<void>;
   removeFile(path: string): Promise<void>;
@@ -32,7 +39,6 @@ export interface Runtime {
    * once listening; rejects when the address cannot be bound.
    */
   serveHttp(options: HttpServeOptions, handler: (request: Request) => Promise<Response>): Promise<HttpServer>;
-
   writeStderr(text: string): void;
   writeStdout(text: string): void;
   onSignal(signal: SignalName, handler: () => void): void;
@@ -108,6 +114,26 @@ export type RelayEnd =
   | "upstream_error"
   | "aborted"; // close() from the core (drain, stop)
 
+export interface ProbeOptions {
+  /** For the whole probe: connect, send and the reply. */
+  readonly timeoutMs: number;
+  readonly send: Uint8Array | null;
+  /** Read at most this many reply bytes; 0 = expect no reply (close once connected and sent). */
+  readonly maxBytes: number;
+  /** Called with every byte received so far; true ends the read (the reply matched). */
+  enough(received: Uint8Array): boolean;
+  /** Ends the probe at once (balancer stop), resolving with `aborted`. */
+  readonly signal?: AbortSignal;
+}
+
+export type ProbeResult =
+  /** Connected and sent; `received` is what arrived before enough/maxBytes/EOF (may be empty). */
+  | { readonly kind: "ok"; readonly received: Uint8Array }
+  | { readonly kind: "refused" }
+  | { readonly kind: "timeout"; readonly stage: "connect" | "reply" }
+  | { readonly kind: "error"; readonly code: string; readonly detail: string }
+  | { readonly kind: "aborted" };
+
 export interface RelayResult {
   readonly end: RelayEnd;
   readonly bytesFromClient: number;
@@ -138,7 +164,6 @@ export interface LogFile {
    * append before starting the next, so lines keep their order.
    */
   append(text: string): Promise<void>;
-
   reopen(): Promise<void>;
   close(): Promise<void>;
 }

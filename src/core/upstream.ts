@@ -23,6 +23,20 @@ export class PeerStats {
   bytesFromServer = 0;
   /** Epoch ms of the last session start, 0 = never. */
   lastSessionMs = 0;
+  /** Active health checks run, and how many of them failed. */
+  checks = 0;
+  checkFailures = 0;
+  /** Times active checks marked it unhealthy (NGINX Plus's health_checks.unhealthy). */
+  unhealthyCount = 0;
+}
+
+/** How the last active health check of a server went. */
+export interface CheckOutcome {
+  readonly ok: boolean;
+  /** "connected", "reply matched", or why it failed ("connect() failed (111: Connection refused)"). */
+  readonly detail: string;
+  /** Epoch ms when it ended. */
+  readonly atMs: number;
 }
 
 /**
@@ -49,8 +63,13 @@ export class Peer {
   adminDown = false;
   /** No new sessions; live ones finish (admin API `drain`). */
   draining = false;
-  /** Set by active health checks; a server without checks stays "unchecked" and usable. */
+  /**
+   * Set by active health checks; a server without checks stays "unchecked" and usable. A
+   * `mandatory` check starts a server "unhealthy" until it passes (Plus's "checking").
+   */
   health: HealthState = "unchecked";
+  /** The last active health check; null before the first. */
+  lastCheck: CheckOutcome | null = null;
   readonly stats = new PeerStats();
 
   constructor(config: UpstreamServerConfig, index: number) {

@@ -15,6 +15,7 @@ import {
 } from "../core/runtime.ts";
 import { rm } from "node:fs/promises";
 import { openAppendFile } from "./log-file.ts";
+import { probeBun } from "./bun-probe.ts";
 
 const sweeper = new IdleSweeper();
 
@@ -341,6 +342,7 @@ export const bunRuntime: Runtime = {
   },
 
   relay,
+  probe: probeBun,
 
   readTextFile: (path) => Bun.file(path).text(),
   writeTextFile: async (path, text) => void (await Bun.write(path, text)),
@@ -352,7 +354,6 @@ export const bunRuntime: Runtime = {
     const server = Bun.serve({ hostname: options.host, port: options.port, fetch: handler });
     return { host: options.host, port: server.port ?? options.port, close: () => server.stop(true) };
   },
-
 
   writeStderr: (text) => void process.stderr.write(text),
   writeStdout: (text) => void process.stdout.write(text),

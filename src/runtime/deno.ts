@@ -2,6 +2,7 @@
 // proxy_buffer_size, and closeWrite() to forward FIN. Never readable.pipeTo: it closes the
 // whole connection at EOF (breaking half-close) and is slow on small messages.
 import { IdleSweeper } from "../core/idle.ts";
+import { probeDeno } from "./deno-probe.ts";
 import {
   ConnectFailure,
   type ClientConnection,
@@ -193,6 +194,7 @@ export const denoRuntime: Runtime = {
   },
 
   relay,
+  probe: probeDeno,
 
   readTextFile: (path) => Deno.readTextFile(path),
   writeTextFile: (path, text) => Deno.writeTextFile(path, text),

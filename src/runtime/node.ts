@@ -5,6 +5,7 @@ import net from "node:net";
 import process from "node:process";
 import { IdleSweeper } from "../core/idle.ts";
 import { openAppendFile } from "./log-file.ts";
+import { probeNode } from "./node-probe.ts";
 import { serveNodeHttp } from "./node-http.ts";
 import {
   ConnectFailure,
@@ -167,6 +168,7 @@ export const nodeRuntime: Runtime = {
   },
 
   relay,
+  probe: probeNode,
 
   readTextFile: (path) => readFile(path, "utf8"),
   writeTextFile: (path, text) => writeFile(path, text),

@@ -27,7 +27,7 @@ export function upstream(
   method: BalanceMethod = { kind: "round_robin" },
   clock: () => number = () => 1000,
 ): Upstream {
-  const config: UpstreamConfig = { name: "u", method, servers, implicit: false, loc };
+  const config: UpstreamConfig = { name: "u", method, servers, implicit: false, healthCheck: null, loc };
   return new Upstream(config, clock);
 }
 

@@ -236,7 +236,8 @@ describe("nginx config: proxy_* inheritance", () => {
     proxy_next_upstream_timeout 10s;
     proxy_buffer_size 32k;
     proxy_half_close on;
-    proxy_socket_keepalive ON;`),
+    proxy_socket_keepalive ON;
+    proxy_session_drop on;`),
     );
     const [a, b] = config.stream.servers.map((s) => s.proxy);
     assert.deepEqual(a, {
@@ -249,6 +250,7 @@ describe("nginx config: proxy_* inheritance", () => {
       tcpNodelay: false,
       proxyHalfClose: true,
       proxySocketKeepalive: true,
+      proxySessionDrop: true,
     });
     assert.deepEqual(b, { ...a, proxyTimeoutMs: 60_000, tcpNodelay: true });
   });
@@ -265,6 +267,7 @@ describe("nginx config: proxy_* inheritance", () => {
       tcpNodelay: true,
       proxyHalfClose: false,
       proxySocketKeepalive: false,
+      proxySessionDrop: false,
     });
     // proxy_pass host:port makes the implicit one-server upstream
     const implicit = config.stream.upstreams.get("127.0.0.1:9")!;
@@ -557,10 +560,9 @@ tcp {
     assert.equal(b!.proxyPass, "10.0.0.9:80");
   });
 
-  test("check is parsed and, for now, ignored with a warning", () => {
-    assert.deepEqual(warnings(TCP), [
-      `"check" is not supported yet and is ignored: active health checks are still being built in ${MAIN}:7`,
-    ]);
+  test("check takes effect, without a warning, and its mistakes are nginx's errors", () => {
+    assert.deepEqual(warnings(TCP), []);
+    assert.equal(load(TCP).config.stream.upstreams.get("cluster")!.healthCheck?.intervalMs, 3000);
     assert.equal(
       errorOf(TCP.replace("type=tcp", "type=tcp bogus=1")),
       `invalid parameter "bogus=1" in ${MAIN}:7`,

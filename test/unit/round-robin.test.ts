@@ -14,7 +14,7 @@ function server(address: string, extra: Partial<UpstreamServerConfig> = {}): Ups
 }
 
 function upstream(servers: UpstreamServerConfig[], clock: () => number = () => 1000): Upstream {
-  const config: UpstreamConfig = { name: "u", method: { kind: "round_robin" }, servers, implicit: false, loc };
+  const config: UpstreamConfig = { name: "u", method: { kind: "round_robin" }, servers, implicit: false, healthCheck: null, loc };
   return new Upstream(config, clock);
 }
 

@@ -48,7 +48,7 @@ function setup(script: Script, proxy: Partial<ProxySettings> = {}, connectDelayM
     const [host, port] = address.split(":");
     return { ...DEFAULT_SERVER, address, host: host!, port: Number(port), loc };
   });
-  const upstream = new Upstream({ name: "up", method: { kind: "round_robin" }, servers, implicit: false, loc });
+  const upstream = new Upstream({ name: "up", method: { kind: "round_robin" }, servers, implicit: false, healthCheck: null, loc });
   const route = {
     server: { listen: [], proxyPass: "up", proxy: { ...DEFAULT_PROXY_SETTINGS, ...proxy }, accessLog: [], loc },
     upstream,

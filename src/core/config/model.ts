@@ -38,7 +38,6 @@ export interface AdminConfig {
   readonly loc: SourceLoc;
 }
 
-
 export interface ErrorLogConfig {
   readonly path: string; // "stderr" or a file
   readonly level: LogLevel;
@@ -74,7 +73,6 @@ export interface AccessLogConfig {
   readonly loc: SourceLoc;
 }
 
-
 /** The proxy_* settings a `server {}` inherits from `stream {}` (nginx's merge rules). */
 export interface ProxySettings {
   readonly proxyConnectTimeoutMs: number;
@@ -89,6 +87,11 @@ export interface ProxySettings {
   readonly tcpNodelay: boolean;
   readonly proxyHalfClose: boolean;
   readonly proxySocketKeepalive: boolean;
+  /**
+   * NGINX Plus's proxy_session_drop: when a server is marked down by its health check, the
+   * sessions this server{} has open to it are closed instead of left to finish.
+   */
+  readonly proxySessionDrop: boolean;
 }
 
 export const DEFAULT_PROXY_SETTINGS: ProxySettings = {
@@ -101,6 +104,7 @@ export const DEFAULT_PROXY_SETTINGS: ProxySettings = {
   tcpNodelay: true,
   proxyHalfClose: false,
   proxySocketKeepalive: false,
+  proxySessionDrop: false,
 };
 
 export interface ListenConfig {
@@ -132,6 +136,8 @@ export interface UpstreamConfig {
   readonly servers: readonly UpstreamServerConfig[];
   /** True for the upstream nginx makes for `proxy_pass host:port`. */
   readonly implicit: boolean;
+  /** The active health check every server of the group gets; null = none (passive only). */
+  readonly healthCheck: HealthCheckConfig | null;
   /**
    * NGINX Plus's `state FILE`: the server list the admin API changes at run time is kept
    * there and, once the file exists, used instead of the config's servers on start and reload.
@@ -168,3 +174,53 @@ export const DEFAULT_SERVER = {
   down: false,
   drain: false,
 } as const;
+
+/**
+ * An active health check, as NGINX Plus's `health_check` + `match {}` and yaoweibin's `check`
+ * say it. Every server of the upstream is probed on its own schedule.
+ */
+export interface HealthCheckConfig {
+  /** Between the end of one check of a server and the start of its next. */
+  readonly intervalMs: number;
+  /** Each check is delayed by a random 0..jitter, so many servers are not probed at once. */
+  readonly jitterMs: number;
+  /** For the whole check: connect, send and the expected reply (health_check_timeout). */
+  readonly timeoutMs: number;
+  /** Consecutive failed checks that mark a server unhealthy (HAProxy's fall). */
+  readonly fails: number;
+  /** Consecutive passed checks that mark an unhealthy server healthy again (HAProxy's rise). */
+  readonly passes: number;
+  /** Probe this port instead of the server's. */
+  readonly port: number | null;
+  /**
+   * A server starts unhealthy ("checking") until `passes` checks pass, when it first
+   * appears and, unless persistent, after every reload.
+   */
+  readonly mandatory: boolean;
+  /** A reload keeps the health of the servers that stay (only with mandatory, as in Plus). */
+  readonly persistent: boolean;
+  /** Bytes to send once connected, one character per byte (0-255); null sends nothing. */
+  readonly send: string | null;
+  /** What the reply must hold, within the first proxy_buffer_size bytes; null = connecting is enough. */
+  readonly expect: HealthExpect | null;
+}
+
+export type HealthExpect =
+  /** The reply contains these bytes (one character per byte), anywhere. */
+  | { readonly kind: "bytes"; readonly bytes: string }
+  /** The reply matches this regular expression (nginx `expect ~` / `~*`), matched bytewise. */
+  | { readonly kind: "regex"; readonly pattern: string; readonly caseless: boolean };
+
+/** NGINX Plus's defaults: every 5s, no jitter, 5s timeout, one failure down, one pass up. */
+export const DEFAULT_HEALTH_CHECK: HealthCheckConfig = {
+  intervalMs: 5000,
+  jitterMs: 0,
+  timeoutMs: 5000,
+  fails: 1,
+  passes: 1,
+  port: null,
+  mandatory: false,
+  persistent: false,
+  send: null,
+  expect: null,
+};

@@ -10,6 +10,7 @@ export type Context =
   | "stream"
   | "stream_server"
   | "stream_upstream"
+  | "stream_match"
   | "tcp"
   | "tcp_server"
   | "tcp_upstream";
@@ -84,7 +85,7 @@ const T: Context[] = ["tcp"];
 const TS: Context[] = ["tcp_server"];
 const TU: Context[] = ["tcp_upstream"];
 const T_TS: Context[] = ["tcp", "tcp_server"];
-const ALL: Context[] = ["main", "events", "stream", "stream_server", "stream_upstream", "tcp", "tcp_server", "tcp_upstream"];
+const ALL: Context[] = ["main", "events", "stream", "stream_server", "stream_upstream", "stream_match", "tcp", "tcp_server", "tcp_upstream"];
 const unique = true;
 const block = true;
 
@@ -130,7 +131,7 @@ def("server", "stream", SU, "1more");
 def("listen", "stream", SS, "1more");
 def("proxy_pass", "stream", SS, [1], { unique });
 def("proxy_connect_timeout proxy_timeout proxy_next_upstream_timeout", "stream", S_SS, [1], { unique, value: "time" });
-def("proxy_next_upstream proxy_half_close proxy_socket_keepalive tcp_nodelay", "stream", S_SS, "flag", { unique });
+def("proxy_next_upstream proxy_half_close proxy_socket_keepalive tcp_nodelay proxy_session_drop", "stream", S_SS, "flag", { unique });
 def("proxy_next_upstream_tries", "stream", S_SS, [1], { unique, value: "number" });
 def("proxy_buffer_size proxy_downstream_buffer proxy_upstream_buffer", "stream", S_SS, [1], {
   unique,
@@ -185,6 +186,8 @@ def("map", "stream", S, [2], { block });
 def("geo", "stream", S, [1, 2], { block });
 def("split_clients", "stream", S, [2], { block });
 def("match", "stream", S, [1], { block });
+def("send", "stream", ["stream_match"], [1], { unique });
+def("expect", "stream", ["stream_match"], [1, 2], { unique });
 def("keyval_zone", "stream", S, "1more");
 def("keyval", "stream", S, [3]);
 def("geoip_country geoip_city geoip_org", "stream", S, [1, 2], { unique });
@@ -206,6 +209,9 @@ def("hash", "stream", SU, [1, 2]);
 def("least_conn", "stream", SU, [0]);
 def("random", "stream", SU, [0, 1, 2]);
 def("least_time", "stream", SU, [1, 2]);
+// The check module's `check` (yaoweibin's, as its stream port spells it in stream upstreams).
+def("check check_http_expect_alive", "stream", SU, "1more");
+def("check_http_send", "stream", SU, [1]);
 
 // --- tcp{} (yaoweibin/nginx_tcp_proxy_module) ---
 def("upstream", "tcp", T, [1], { block });
@@ -225,7 +231,7 @@ def("server_name", "tcp", T_TS, [1], { unique });
 def("resolver", "tcp", T_TS, "1more", { unique });
 def("allow deny", "tcp", T_TS, [1]);
 def("access_log", "tcp", T_TS, [1, 2], { quietWhen: ["off"] });
-def("check_shm_size", "tcp", T, [1], { value: "size" });
+def("check_shm_size", "tcp", T, [1], { value: "size", note: "streamlb keeps health-check state in its own memory" });
 def("check check_http_expect_alive check_smtp_expect_alive", "tcp", TU, "1more");
 def("check_http_send check_smtp_send", "tcp", TU, [1]);
 def("ip_hash busyness", "tcp", TU, [0]);

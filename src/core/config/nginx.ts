@@ -34,6 +34,7 @@ import {
   type UpstreamServerConfig,
 } from "./model.ts";
 import { directiveSpecs, knownFamilies, type Context, type DirectiveSpec } from "./nginx-directives.ts";
+import { NginxHealthChecks, type HealthScope } from "./nginx-health.ts";
 import { tokenizeNginx, type NginxDirective, type NginxNode } from "./nginx-tokenizer.ts";
 import { parseSize, parseTime, type TimeGranularity } from "./units.ts";
 import { finalizeConfig } from "./validate.ts";
@@ -107,6 +108,8 @@ interface ServerDraft {
   /** `return` or `pass`: a handler streamlb cannot run yet. */
   otherHandler: string | null;
   readonly overrides: ProxyOverrides;
+  /** health_check lines and health_check_timeout. */
+  readonly health: HealthScope;
   readonly loc: SourceLoc;
 }
 
@@ -115,6 +118,8 @@ interface BlockDraft {
   readonly overrides: ProxyOverrides;
   readonly accessLog: AccessLogLevel;
   readonly servers: ServerDraft[];
+  /** health_check_timeout, inherited by its servers. */
+  readonly health: HealthScope;
 }
 
 class NginxReader {
@@ -135,6 +140,11 @@ class NginxReader {
   /** Upstream names by their lower case: nginx matches them case-insensitively. */
   private readonly upstreamNames = new Map<string, string>();
   private readonly blocks: BlockDraft[] = [];
+  private readonly health = new NginxHealthChecks({
+    fail: (d, problem) => this.fail(d, problem),
+    warn: (d, message) => this.warn(d, message),
+    loc: (d) => this.loc(d),
+  });
 
   constructor(
     private readonly file: string,
@@ -151,6 +161,17 @@ class NginxReader {
       throw new ConfigError(`no "stream" section in configuration: streamlb runs stream {} (or tcp {}) servers`, null);
     }
     const servers = this.blocks.flatMap((b) => b.servers.map((s) => this.finishServer(s, b)));
+    // A health_check checks its server's proxy_pass upstream: known once every block is read.
+    const checks = this.health.resolve(
+      this.blocks.flatMap((b) =>
+        b.servers.map((s) => ({
+          scope: s.health,
+          block: b.health,
+          upstream: this.upstreamNames.get(s.proxyPass!.name.toLowerCase()) ?? null,
+        })),
+      ),
+    );
+    const upstreams = this.upstreams.map((u) => (checks.has(u.name) ? { ...u, healthCheck: checks.get(u.name)! } : u));
     const config = finalizeConfig({
       file: this.file,
       pid: this.pid,
@@ -159,7 +180,7 @@ class NginxReader {
       errorLog: this.errorLog ?? { path: "stderr", level: "error" },
       admin: this.admin,
       logFormats: [...this.logFormats.values()],
-      upstreams: this.upstreams,
+      upstreams,
       servers,
     });
     return { config, warnings: this.warnings };
@@ -374,12 +395,14 @@ class NginxReader {
   // --- stream{} and tcp{} ---
 
   private streamBlock(d: NginxDirective, family: Family): void {
-    const block: BlockDraft = { family, overrides: {}, accessLog: { logs: [], off: false }, servers: [] };
+    const block: BlockDraft = { family, overrides: {}, accessLog: { logs: [], off: false }, servers: [], health: this.health.scope() };
     this.walk(d.block!, family, (e, spec) => {
       if (e.name === "upstream") this.upstreams.push(this.upstream(e, family));
       else if (e.name === "server") block.servers.push(this.server(e, family));
       else if (e.name === "log_format" && family === "stream") this.logFormat(e);
       else if (e.name === "access_log" && family === "stream") this.accessLog(e, block.accessLog);
+      else if (e.name === "match" && family === "stream") this.match(e);
+      else if (family === "stream" && this.health.directive(e, block.health)) return;
       else if (!this.proxySetting(e, family, block.overrides)) this.ignore(e, spec);
     });
     // nginx merges each server with stream{} once the block is read, and checks it then.
@@ -395,7 +418,14 @@ class NginxReader {
 
   private server(d: NginxDirective, family: Family): ServerDraft {
     const s: ServerDraft = {
-      accessLog: { logs: [], off: false }, listen: [], proxyPass: null, otherHandler: null, overrides: {}, loc: this.loc(d) };
+      accessLog: { logs: [], off: false },
+      listen: [],
+      proxyPass: null,
+      otherHandler: null,
+      overrides: {},
+      health: this.health.scope(),
+      loc: this.loc(d),
+    };
     this.walk(d.block!, family === "stream" ? "stream_server" : "tcp_server", (e, spec) => {
       switch (e.name) {
         case "listen":
@@ -404,6 +434,10 @@ class NginxReader {
         case "proxy_pass":
           s.proxyPass = { name: this.proxyPass(e), loc: this.loc(e) };
           return;
+        case "health_check":
+        case "health_check_timeout":
+          if (family === "stream" && this.health.directive(e, s.health)) return;
+          break;
         case "return":
         case "pass":
           s.otherHandler ??= e.name;
@@ -419,6 +453,13 @@ class NginxReader {
     });
     if (s.listen.length === 0) throw new ConfigError(`no "listen" is defined for server`, s.loc);
     return s;
+  }
+
+  /** NGINX Plus's `match NAME { send ...; expect ...; }`, for health_check match=NAME. */
+  private match(d: NginxDirective): void {
+    const body: NginxDirective[] = [];
+    this.walk(d.block!, "stream_match", (e) => body.push(e));
+    this.health.match(d, body);
   }
 
   /** `log_format NAME [escape=default|json|none] STRING...` (ngx_stream_log_set_format). */
@@ -551,6 +592,9 @@ class NginxReader {
         return true;
       case "proxy_socket_keepalive":
         into.proxySocketKeepalive = this.flag(d);
+        return true;
+      case "proxy_session_drop":
+        into.proxySessionDrop = this.flag(d);
         return true;
     }
     return false;
@@ -688,6 +732,7 @@ class NginxReader {
     let backupAllowed = true;
     const servers: UpstreamServerConfig[] = [];
     let state: string | null = null;
+    const tcpCheck = this.health.tcpScope();
     this.walk(d.block!, family === "stream" ? "stream_upstream" : "tcp_upstream", (e, spec) => {
       switch (e.name) {
         case "server":
@@ -703,8 +748,10 @@ class NginxReader {
           backupAllowed = method.kind === "least_conn";
           return;
         case "check":
-          this.healthCheck(e);
-          return;
+        case "check_http_send":
+        case "check_http_expect_alive":
+          if (this.health.tcpDirective(e, tcpCheck)) return;
+          break;
         case "state":
           if (e.args[0]!.includes("$")) this.fail(e, `"state" with variables is not supported`);
           state = e.args[0]!;
@@ -717,7 +764,8 @@ class NginxReader {
     if (servers.length === 0 && state === null) {
       throw new ConfigError(`no servers are inside upstream`, { file: d.file, line: d.endLine, col: 0 });
     }
-    return { name, method, servers, implicit: false, ...(state !== null && { state }), loc: this.loc(d) };
+    const healthCheck = this.health.tcpCheck(tcpCheck, name);
+    return { name, method, servers, implicit: false, healthCheck, ...(state !== null && { state }), loc: this.loc(d) };
   }
 
   private method(d: NginxDirective): BalanceMethod {
@@ -842,22 +890,6 @@ class NginxReader {
       this.fail(d, `invalid port ${where}`);
     }
     this.fail(d, `invalid host ${where}`);
-  }
-
-  /** yaoweibin's active check: parsed so its mistakes are reported, then ignored for now. */
-  private healthCheck(d: NginxDirective): void {
-    for (const p of d.args) {
-      const m = /^(interval|rise|fall|timeout|port|type|default_down)=(.*)$/.exec(p);
-      const ok =
-        m !== null &&
-        (m[1] === "type"
-          ? ["tcp", "ssl_hello", "http", "smtp", "mysql", "pop3", "imap"].includes(m[2]!)
-          : m[1] === "default_down"
-            ? m[2] === "true" || m[2] === "false"
-            : atoi(m[2]!) !== null);
-      if (!ok) this.fail(d, `invalid parameter "${p}"`);
-    }
-    this.warn(d, `"check" is not supported yet and is ignored: active health checks are still being built`);
   }
 
   // --- values, warnings, errors ---

@@ -23,7 +23,8 @@ export interface ConfigDraft {
   readonly errorLog: ErrorLogConfig;
   readonly admin?: AdminConfig | null;
   readonly logFormats?: readonly LogFormatConfig[];
-  readonly upstreams: readonly UpstreamConfig[];
+  /** A loader that knows no health checks may leave `healthCheck` out: none. */
+  readonly upstreams: ReadonlyArray<Omit<UpstreamConfig, "healthCheck"> & { readonly healthCheck?: UpstreamConfig["healthCheck"] }>;
   readonly servers: ReadonlyArray<ServerConfig & { readonly proxyPassLoc: SourceLoc }>;
 }
 
@@ -33,7 +34,7 @@ export function finalizeConfig(draft: ConfigDraft): Config {
     if (upstreams.has(up.name)) throw new ConfigError(`duplicate upstream "${up.name}"`, up.loc);
     // An upstream with a `state` file may start empty: the admin API fills it.
     if (!up.state && !up.servers.some((s) => !s.backup)) throw new ConfigError(`no servers in upstream "${up.name}"`, up.loc);
-    upstreams.set(up.name, up);
+    upstreams.set(up.name, { ...up, healthCheck: up.healthCheck ?? null });
   }
 
   const logFormats = new Map<string, LogFormatConfig>();
@@ -69,6 +70,7 @@ export function finalizeConfig(draft: ConfigDraft): Config {
         name: server.proxyPass,
         method: { kind: "round_robin" },
         implicit: true,
+        healthCheck: null,
         loc: proxyPassLoc,
         servers: [{ ...DEFAULT_SERVER, address: server.proxyPass, host: hp.host, port: hp.port, loc: proxyPassLoc }],
       });

@@ -15,6 +15,7 @@ export const PROXY_FIELDS: ReadonlyArray<{ key: keyof ProxySettings; name: strin
   { key: "tcpNodelay", name: "tcp_nodelay", kind: "flag" },
   { key: "proxyHalfClose", name: "proxy_half_close", kind: "flag" },
   { key: "proxySocketKeepalive", name: "proxy_socket_keepalive", kind: "flag" },
+  { key: "proxySessionDrop", name: "proxy_session_drop", kind: "flag" },
 ];
 
 export type ProxyField = (typeof PROXY_FIELDS)[number];

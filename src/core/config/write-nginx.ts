@@ -19,6 +19,7 @@ import {
   streamLevelAccessLog,
 } from "./write-observability.ts";
 import { changedFields, declaredUpstreams, streamLevelSettings, type ProxyField } from "./write-common.ts";
+import { nginxHealthChecks } from "./write-health.ts";
 
 const IN = "    ";
 
@@ -42,9 +43,12 @@ export function writeNginxConfig(config: Config, source?: string): string {
   const accessLevel = streamLevelAccessLog(config);
   if (accessLevel.length > 0) for (const l of nginxAccessLog(accessLevel, word)) out.push(`${IN}${l}`);
 
+  const health = nginxHealthChecks(config, word);
   for (const u of declaredUpstreams(config)) {
-    out.push("", `${IN}upstream ${word(u.name)} {`, ...upstreamBody(u).map((l) => IN + IN + l), `${IN}}`);
+    const body = [...upstreamBody(u), ...(health.orphans.get(u.name) ?? [])];
+    out.push("", `${IN}upstream ${word(u.name)} {`, ...body.map((l) => IN + IN + l), `${IN}}`);
   }
+  for (const block of health.matches) out.push("", ...block.map((l) => IN + l));
 
   for (const s of config.stream.servers) {
     out.push("", `${IN}server {`);
@@ -53,6 +57,7 @@ export function writeNginxConfig(config: Config, source?: string): string {
     for (const f of changedFields(s.proxy, level)) out.push(`${IN}${IN}${f.name} ${value(f, s.proxy)};`);
     const own = serverAccessLog(s, accessLevel);
     if (own) for (const l of nginxAccessLog(own, word)) out.push(`${IN}${IN}${l}`);
+    for (const l of health.inServer.get(s) ?? []) out.push(`${IN}${IN}${l}`);
     out.push(`${IN}}`);
   }
   out.push("}");

@@ -12,6 +12,7 @@ import {
   type UpstreamServerConfig,
 } from "./model.ts";
 import { changedFields, declaredUpstreams, streamLevelSettings, type ProxyField } from "./write-common.ts";
+import { yamlHealthCheckValue } from "./write-health.ts";
 import { formatSize, formatTime } from "./units.ts";
 import {
   serverAccessLog,
@@ -51,6 +52,7 @@ export function writeYamlConfig(config: Config, source?: string): string {
     // An upstream kept in a state file may have no servers of its own.
     if (u.servers.length > 0) stream.push("      servers:");
     for (const s of u.servers) stream.push(`        - ${serverItem(s)}`);
+    if (u.healthCheck) stream.push(`      health_check: ${yamlHealthCheckValue(u.healthCheck)}`);
   }
 
   if (config.stream.servers.length > 0) stream.push("  servers:");

@@ -20,6 +20,7 @@ import {
   type UpstreamServerConfig,
 } from "./model.ts";
 import { finalizeConfig } from "./validate.ts";
+import { yamlHealthCheck } from "./yaml-health.ts";
 import { yamlAccessLog, yamlAdmin, yamlLogFormats } from "./yaml-observability.ts";
 import { YamlWalker, type Entries } from "./yaml-walker.ts";
 
@@ -33,12 +34,13 @@ const PROXY_KEYS = [
   "tcp_nodelay",
   "proxy_half_close",
   "proxy_socket_keepalive",
+  "proxy_session_drop",
 ] as const;
 
 const TOP_KEYS = ["pid", "worker_processes", "worker_shutdown_timeout", "shutdown_grace", "error_log", "admin", "stream"];
 const STREAM_KEYS = [...PROXY_KEYS, "upstreams", "servers", "log_formats", "access_log"];
 const SERVER_KEYS = [...PROXY_KEYS, "listen", "proxy_pass", "access_log"];
-const UPSTREAM_KEYS = ["servers", "least_conn", "hash", "random", "state"];
+const UPSTREAM_KEYS = ["servers", "least_conn", "hash", "random", "health_check", "state"];
 const UPSTREAM_SERVER_KEYS = ["address", "weight", "max_fails", "fail_timeout", "max_conns", "backup", "down", "drain"];
 
 export function loadYamlConfig(text: string, file: string): Config {
@@ -137,6 +139,9 @@ function proxySettings(w: YamlWalker, e: Entries, base: ProxySettings): ProxySet
     proxySocketKeepalive: has("proxy_socket_keepalive")
       ? w.flag(get("proxy_socket_keepalive"), "proxy_socket_keepalive")
       : base.proxySocketKeepalive,
+    proxySessionDrop: has("proxy_session_drop")
+      ? w.flag(get("proxy_session_drop"), "proxy_session_drop")
+      : base.proxySessionDrop,
   };
 }
 
@@ -185,7 +190,9 @@ function upstream(w: YamlWalker, name: string, loc: SourceLoc, node: Node | null
     const backup = servers.find((s) => s.backup);
     if (backup) throw new ConfigError(`balancing method does not support parameter "backup"`, backup.loc);
   }
-  return { name, method, servers, implicit: false, ...(state !== null && { state }), loc };
+  const check = e.get("health_check");
+  const healthCheck = check ? yamlHealthCheck(w, check.value, what) : null;
+  return { name, method, servers, implicit: false, healthCheck, ...(state !== null && { state }), loc };
 }
 
 function balanceMethod(w: YamlWalker, e: Entries): BalanceMethod {

@@ -1,0 +1,406 @@
+// Active health checks (NGINX Plus's health_check, yaoweibin's check): every server of an
+// upstream that has one is probed on its own schedule, and `fails` consecutive failures take
+// it out of balancing (peer.health = "unhealthy", which every method skips as `down`) until
+// `passes` consecutive passes bring it back.
+//
+// Cost: one timer per upstream, whatever its size. The timer wakes at the earliest due check
+// and starts every check due within a few ms of it; a finished check only moves the timer
+// earlier when it has to. The probe options are built once per upstream and shared, and the
+// sockets are the runtime's (Runtime.probe). Nothing here touches the relay path.
+//
+// Reloads (Balancer.apply): servers are matched by identity as Upstream.update keeps them.
+// New servers start in the initial state (mandatory: "unhealthy" until it passes, Plus's
+// "checking"; otherwise "unchecked", which is usable). Servers that stay keep their health
+// with `persistent`; without it they restart from the initial state, as NGINX Plus does.
+// Every server is checked again within `jitter` of the reload.
+import { byteRegex, bytesOf } from "./config/health-check.ts";
+import { DEFAULT_PROXY_SETTINGS, type Config, type HealthCheckConfig } from "./config/model.ts";
+import type { Logger } from "./log.ts";
+import type { ConnectTarget, ProbeOptions, ProbeResult, Runtime } from "./runtime.ts";
+import type { Peer, PeerGroup, Upstream } from "./upstream.ts";
+
+/** Time and randomness, so the state machine can be tested with fake timers. */
+export interface HealthClock {
+  /** Epoch milliseconds. */
+  now(): number;
+  setTimer(fn: () => void, ms: number): unknown;
+  clearTimer(handle: unknown): void;
+  /** In [0, 1): the jitter. */
+  random(): number;
+}
+
+export const systemHealthClock: HealthClock = {
+  now: () => Date.now(),
+  setTimer: (fn, ms) => setTimeout(fn, ms),
+  clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  random: () => Math.random(),
+};
+
+/** The runtime part the checks need. */
+export type Prober = Pick<Runtime, "probe">;
+
+/**
+ * Called when checks mark a server down; returns how many live sessions it closed
+ * (proxy_session_drop). The Balancer owns the sessions.
+ */
+export type OnServerDown = (peer: Peer, upstream: Upstream) => number;
+
+/** Sets the initial health of a new upstream's servers before any listener can route to it. */
+export function primeHealth(upstream: Upstream): Upstream {
+  if (upstream.config.healthCheck?.mandatory) for (const p of upstream.allPeers()) p.health = "unhealthy";
+  return upstream;
+}
+
+/** Every upstream's checker, kept in step with the config by Balancer.apply. */
+export class HealthMonitor {
+  private readonly checkers = new Map<Upstream, UpstreamHealth>();
+
+  constructor(
+    private readonly prober: Prober,
+    private readonly logger: Logger,
+    private readonly onDown: OnServerDown,
+    private readonly clock: HealthClock = systemHealthClock,
+  ) {}
+
+  /**
+   * Starts, updates or stops the checks for a (re)loaded config. `upstreams` are the
+   * Upstream objects the balancer runs now, already updated to `config`.
+   */
+  apply(upstreams: ReadonlyMap<string, Upstream>, config: Config): void {
+    const live = new Set(upstreams.values());
+    for (const [up, checker] of this.checkers) {
+      if (!live.has(up)) {
+        checker.stop();
+        this.checkers.delete(up);
+      }
+    }
+    for (const [name, up] of upstreams) {
+      const check = up.config.healthCheck;
+      const existing = this.checkers.get(up);
+      if (!check) {
+        if (existing) {
+          // The check was removed: nothing will bring its verdicts back, so forget them.
+          existing.stop();
+          this.checkers.delete(up);
+          for (const p of up.allPeers()) p.health = "unchecked";
+        }
+        continue;
+      }
+      const maxBytes = check.expect ? replyLimit(config, name) : 0;
+      if (existing) {
+        existing.update(check, maxBytes, true);
+      } else {
+        const checker = new UpstreamHealth(up, this.prober, this.logger, this.onDown, this.clock);
+        this.checkers.set(up, checker);
+        checker.update(check, maxBytes, false);
+      }
+    }
+  }
+
+  /**
+   * Picks up servers added or removed outside a reload (the admin API edits an Upstream):
+   * new ones start in the initial state and are checked at once, removed ones stop.
+   */
+  sync(upstream: Upstream): void {
+    this.checkers.get(upstream)?.sync();
+  }
+
+  /** Stops every check: no timer is left, probes in flight are aborted. */
+  stop(): void {
+    for (const c of this.checkers.values()) c.stop();
+    this.checkers.clear();
+  }
+
+  /** How many timers the checks hold (at most one per upstream), for tests and status. */
+  get timers(): number {
+    let n = 0;
+    for (const c of this.checkers.values()) n += c.hasTimer ? 1 : 0;
+    return n;
+  }
+}
+
+/** proxy_buffer_size of the first server{} that proxy_passes to the upstream (the bytes examined). */
+function replyLimit(config: Config, upstream: string): number {
+  const server = config.stream.servers.find((s) => s.proxyPass === upstream);
+  return server?.proxy.proxyBufferSize ?? DEFAULT_PROXY_SETTINGS.proxyBufferSize;
+}
+
+/** Where one server is in its schedule. */
+type Phase = "waiting" | "probing" | "stopped";
+
+class Entry {
+  phase: Phase = "waiting";
+  dueMs = 0;
+  /** Consecutive passes and failures; one of them is always 0. */
+  passes = 0;
+  fails = 0;
+  /** Started unhealthy by `mandatory` and not judged yet (Plus's "checking"). */
+  checking = false;
+  target: ConnectTarget;
+
+  constructor(readonly peer: Peer) {
+    this.target = peer.config;
+  }
+}
+
+/** A check's config turned into what each probe needs, built once per (re)load. */
+interface Compiled {
+  readonly config: HealthCheckConfig;
+  readonly options: ProbeOptions;
+  /** Checks due within this much of the timer run together: fewer wake-ups, same schedule. */
+  readonly slackMs: number;
+  readonly passDetail: string;
+  /** Why the check failed, or null when it passed. */
+  judge(result: ProbeResult): string | null;
+}
+
+class UpstreamHealth {
+  private compiled!: Compiled;
+  private readonly entries = new Map<Peer, Entry>();
+  private readonly abort = new AbortController();
+  private timer: unknown = null;
+  private timerAtMs = Infinity;
+  private stopped = false;
+  /** The groups last reconciled: Upstream.update replaces them when servers change. */
+  private primary: PeerGroup | null = null;
+  private backup: PeerGroup | null = null;
+
+  constructor(
+    private readonly upstream: Upstream,
+    private readonly prober: Prober,
+    private readonly logger: Logger,
+    private readonly onDown: OnServerDown,
+    private readonly clock: HealthClock,
+  ) {}
+
+  get hasTimer(): boolean {
+    return this.timer !== null;
+  }
+
+  /** A (re)load: new settings, the server set reconciled, every server checked again soon. */
+  update(config: HealthCheckConfig, maxBytes: number, reload: boolean): void {
+    this.compiled = compile(config, maxBytes, this.abort.signal);
+    this.reconcile(reload && !config.persistent, true);
+  }
+
+  /** The server set changed outside a reload: only new servers are checked at once. */
+  sync(): void {
+    if (!this.stopped) this.reconcile(false, false);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.disarm();
+    this.abort.abort();
+    for (const e of this.entries.values()) e.phase = "stopped";
+    this.entries.clear();
+  }
+
+  private reconcile(resetKept: boolean, recheckAll: boolean): void {
+    const { config } = this.compiled;
+    const now = this.clock.now();
+    const seen = new Set<Peer>();
+    for (const peer of this.upstream.allPeers()) {
+      seen.add(peer);
+      let e = this.entries.get(peer);
+      const fresh = !e;
+      if (!e) {
+        e = new Entry(peer);
+        this.entries.set(peer, e);
+      }
+      if (fresh || resetKept) this.initial(e);
+      // peer.config is replaced when a reload changes the server line.
+      e.target = config.port === null ? peer.config : { host: peer.config.host, port: config.port };
+      if (e.phase === "waiting" && (fresh || recheckAll)) e.dueMs = now + this.jitter();
+    }
+    for (const [peer, e] of this.entries) {
+      if (!seen.has(peer)) {
+        e.phase = "stopped"; // a probe in flight finds this and drops its result
+        this.entries.delete(peer);
+      }
+    }
+    this.primary = this.upstream.primary;
+    this.backup = this.upstream.backup;
+    this.disarm();
+    this.arm();
+  }
+
+  private initial(e: Entry): void {
+    e.passes = 0;
+    e.fails = 0;
+    e.checking = this.compiled.config.mandatory;
+    e.peer.health = e.checking ? "unhealthy" : "unchecked";
+  }
+
+  private jitter(): number {
+    const j = this.compiled.config.jitterMs;
+    return j > 0 ? Math.floor(this.clock.random() * j) : 0;
+  }
+
+  /** Sets the timer for the earliest waiting check, unless it is already set early enough. */
+  private arm(): void {
+    if (this.stopped) return;
+    let next = Infinity;
+    for (const e of this.entries.values()) if (e.phase === "waiting" && e.dueMs < next) next = e.dueMs;
+    this.armAt(next);
+  }
+
+  private armAt(atMs: number): void {
+    if (atMs === Infinity || atMs >= this.timerAtMs) return;
+    this.disarm();
+    this.timerAtMs = atMs;
+    this.timer = this.clock.setTimer(() => this.tick(), Math.max(0, atMs - this.clock.now()));
+  }
+
+  private disarm(): void {
+    if (this.timer !== null) this.clock.clearTimer(this.timer);
+    this.timer = null;
+    this.timerAtMs = Infinity;
+  }
+
+  private tick(): void {
+    this.timer = null;
+    this.timerAtMs = Infinity;
+    if (this.stopped) return;
+    // Servers added or removed by the admin API since the last look.
+    if (this.upstream.primary !== this.primary || this.upstream.backup !== this.backup) return this.sync();
+    const horizon = this.clock.now() + this.compiled.slackMs;
+    for (const e of this.entries.values()) if (e.phase === "waiting" && e.dueMs <= horizon) this.start(e);
+    this.arm();
+  }
+
+  private start(e: Entry): void {
+    const compiled = this.compiled;
+    if (e.peer.configDown) {
+      // `down` in the config: out anyway, and a check would only log noise.
+      e.dueMs = this.clock.now() + compiled.config.intervalMs;
+      return;
+    }
+    e.phase = "probing";
+    this.prober.probe(e.target, compiled.options).then(
+      (result) => this.finished(e, compiled, result),
+      (err: unknown) => this.finished(e, compiled, { kind: "error", code: "EIO", detail: String(err) }),
+    );
+  }
+
+  private finished(e: Entry, compiled: Compiled, result: ProbeResult): void {
+    if (e.phase !== "probing" || result.kind === "aborted") return; // removed or stopped meanwhile
+    const now = this.clock.now();
+    this.judged(e, compiled, compiled.judge(result), now);
+    e.phase = "waiting";
+    e.dueMs = now + this.compiled.config.intervalMs + this.jitter();
+    this.armAt(e.dueMs);
+  }
+
+  /** The state machine: consecutive results against the fails/passes thresholds. */
+  private judged(e: Entry, compiled: Compiled, failure: string | null, now: number): void {
+    const peer = e.peer;
+    const { fails, passes } = this.compiled.config;
+    peer.stats.checks++;
+    peer.lastCheck = { ok: failure === null, detail: failure ?? compiled.passDetail, atMs: now };
+    if (failure === null) {
+      e.fails = 0;
+      e.passes++;
+      if (peer.health === "unchecked") {
+        peer.health = "healthy"; // usable already: confirmed, not a change to log
+      } else if (peer.health === "unhealthy" && e.passes >= passes) {
+        peer.health = "healthy";
+        e.checking = false;
+        this.logger.log("notice", `server ${peer.address} of upstream ${this.upstream.name} is up`);
+      }
+      return;
+    }
+    peer.stats.checkFailures++;
+    e.passes = 0;
+    e.fails++;
+    const wasChecking = e.checking;
+    e.checking = false;
+    if (peer.health === "unhealthy" ? wasChecking : e.fails >= fails) {
+      peer.health = "unhealthy";
+      peer.stats.unhealthyCount++;
+      this.logger.log("warn", `server ${peer.address} of upstream ${this.upstream.name} is down: ${failure}`);
+      const dropped = this.onDown(peer, this.upstream);
+      if (dropped > 0) {
+        this.logger.log(
+          "notice",
+          `closed ${dropped} session(s) to server ${peer.address} of upstream ${this.upstream.name} (proxy_session_drop)`,
+        );
+      }
+    }
+  }
+}
+
+function compile(config: HealthCheckConfig, maxBytes: number, signal: AbortSignal): Compiled {
+  const expect = config.expect;
+  let matches: (received: Uint8Array) => boolean = () => true;
+  let wanted = "";
+  if (expect?.kind === "bytes") {
+    const needle = bytesOf(expect.bytes);
+    matches = (received) => contains(received, needle);
+    wanted = quote(expect.bytes);
+  } else if (expect?.kind === "regex") {
+    const regex = byteRegex(expect.pattern, expect.caseless);
+    matches = (received) => regex.test(latin1(received));
+    wanted = `${expect.caseless ? "~*" : "~"} ${quote(expect.pattern)}`;
+  }
+  const send = config.send === null ? null : bytesOf(config.send);
+  return {
+    config,
+    options: { timeoutMs: config.timeoutMs, send, maxBytes: expect ? maxBytes : 0, enough: matches, signal },
+    slackMs: Math.min(20, Math.max(1, Math.floor(config.intervalMs / 50))),
+    passDetail: expect ? "reply matched" : send ? "sent" : "connected",
+    judge(result) {
+      switch (result.kind) {
+        case "ok":
+          if (!expect || matches(result.received)) return null;
+          if (result.received.byteLength === 0) return `the server closed the connection without a reply matching ${wanted}`;
+          return `the reply did not match ${wanted}: got ${quote(latin1(result.received.subarray(0, 48)))}`;
+        case "refused":
+          return "connect() failed (111: Connection refused)";
+        case "timeout":
+          return result.stage === "connect"
+            ? "connect() timed out (110: Connection timed out)"
+            : `timed out (110: Connection timed out) waiting for a reply matching ${wanted}`;
+        case "error":
+          return `failed (${result.code}: ${result.detail})`;
+        case "aborted":
+          return "aborted";
+      }
+    },
+  };
+}
+
+/** Bytes as characters 0-255, the form byteRegex patterns match against. */
+function latin1(bytes: Uint8Array): string {
+  let out = "";
+  for (let i = 0; i < bytes.byteLength; i += 4096) {
+    out += String.fromCharCode.apply(null, bytes.subarray(i, i + 4096) as unknown as number[]);
+  }
+  return out;
+}
+
+function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
+  const n = needle.byteLength;
+  if (n === 0) return true;
+  const first = needle[0];
+  outer: for (let i = 0; i + n <= haystack.byteLength; i++) {
+    if (haystack[i] !== first) continue;
+    for (let j = 1; j < n; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+/** A byte string for a log line: printable ASCII as is, the rest escaped. */
+function quote(bytes: string): string {
+  let out = '"';
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes.charCodeAt(i);
+    if (c === 0x0d) out += "\\r";
+    else if (c === 0x0a) out += "\\n";
+    else if (c === 0x22 || c === 0x5c) out += `\\${bytes[i]}`;
+    else if (c >= 0x20 && c < 0x7f) out += bytes[i];
+    else out += `\\x${c.toString(16).padStart(2, "0")}`;
+  }
+  return `${out}"`;
+}
