@@ -156,7 +156,7 @@ type CheckedPeer = Peer & {
 };
 
 export function serverState(p: Peer, nowSec: number): ServerState {
-  if (p.configDown || p.adminDown) return "down";
+  if (p.configDown) return "down";
   if (p.draining) return "draining";
   if (p.health === "unhealthy") return "unhealthy";
   if (p.failedOut(nowSec)) return "unavail";
@@ -172,7 +172,7 @@ export function serverStatus(peer: Peer, nowSec: number, checked: boolean): Serv
     backup: p.config.backup,
     weight: p.weight,
     state: serverState(p, nowSec),
-    down: p.configDown || p.adminDown,
+    down: p.configDown,
     drain: p.draining,
     health: p.health,
     last_check: check ? { ok: check.ok, detail: check.detail, at: new Date(check.atMs).toISOString() } : null,

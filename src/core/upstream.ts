@@ -57,10 +57,8 @@ export class Peer {
   maxFails: number;
   failTimeoutSec: number;
   maxConns: number;
-  /** `down` in the config. */
+  /** `down` in the config (or set through the admin API, which edits the server line). */
   configDown: boolean;
-  /** Taken out through the admin API until put back. */
-  adminDown = false;
   /** No new sessions; live ones finish (admin API `drain`). */
   draining = false;
   /**
@@ -89,7 +87,7 @@ export class Peer {
    * method skips it exactly as nginx skips a `down` server.
    */
   get down(): boolean {
-    return this.configDown || this.adminDown || this.draining || this.health === "unhealthy";
+    return this.configDown || this.draining || this.health === "unhealthy";
   }
 
   /** Takes a reloaded server line, keeping live state; a new weight restarts the smooth cycle. */
