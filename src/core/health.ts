@@ -305,6 +305,7 @@ class UpstreamHealth {
         peer.health = "healthy"; // usable already: confirmed, not a change to log
       } else if (peer.health === "unhealthy" && e.passes >= passes) {
         peer.health = "healthy";
+        peer.recovered(this.upstream.clock());
         e.checking = false;
         this.logger.log("notice", `server ${peer.address} of upstream ${this.upstream.name} is up`);
       }

@@ -61,6 +61,8 @@ export class Peer {
   configDown: boolean;
   /** No new sessions; live ones finish (admin API `drain`). */
   draining = false;
+  /** When (upstream clock, seconds) this server came back and began its slow_start ramp; 0 = not ramping. */
+  recoveredAtSec = 0;
   /**
    * Set by active health checks; a server without checks stays "unchecked" and usable. A
    * `mandatory` check starts a server "unhealthy" until it passes (Plus's "checking").
@@ -88,6 +90,40 @@ export class Peer {
    */
   get down(): boolean {
     return this.configDown || this.draining || this.health === "unhealthy";
+  }
+
+  /**
+   * The server came back (its passive probe connected, or its active checks passed again):
+   * with slow_start it restarts from weight 1 and ramps up (NGINX Plus).
+   */
+  recovered(nowSec: number): void {
+    if (this.config.slowStartMs <= 0) return;
+    this.recoveredAtSec = nowSec;
+    this.effectiveWeight = 1;
+  }
+
+  /**
+   * nginx's `if (effective_weight < weight) effective_weight++` on every pick it takes part
+   * in, with the weight capped while slow_start ramps it up.
+   */
+  grow(nowSec: number): void {
+    const cap = this.recoveredAtSec === 0 ? this.weight : this.weightCap(nowSec);
+    if (this.effectiveWeight < cap) this.effectiveWeight++;
+    else if (this.effectiveWeight > cap) this.effectiveWeight = cap;
+  }
+
+  /**
+   * The most effective_weight may grow to now: the configured weight, or during slow_start
+   * its share of the ramp (at least 1).
+   */
+  weightCap(nowSec: number): number {
+    const elapsed = (nowSec - this.recoveredAtSec) * 1000;
+    const ramp = this.config.slowStartMs;
+    if (elapsed >= ramp) {
+      this.recoveredAtSec = 0;
+      return this.weight;
+    }
+    return Math.max(1, Math.floor((this.weight * elapsed) / ramp));
   }
 
   /** Takes a reloaded server line, keeping live state; a new weight restarts the smooth cycle. */
@@ -276,7 +312,7 @@ export class PeerSelection {
   /** The backend accepted: a peer that was on probation is live again. */
   connected(): void {
     const peer = this.current;
-    if (peer && !this.currentGroup.single && peer.accessedSec < peer.checkedSec) peer.fails = 0;
+    if (peer && !this.currentGroup.single && peer.accessedSec < peer.checkedSec) revive(peer, this.upstream.clock());
   }
 
   /**
@@ -316,7 +352,13 @@ export class PeerSelection {
       this.tries = 0;
       return;
     }
-    if (peer.accessedSec < peer.checkedSec) peer.fails = 0;
+    if (peer.accessedSec < peer.checkedSec) revive(peer, this.upstream.clock());
     if (this.tries) this.tries--;
   }
+}
+
+/** nginx's "mark peer live if check passed"; a peer that max_fails had taken out came back. */
+function revive(peer: Peer, nowSec: number): void {
+  if (peer.maxFails > 0 && peer.fails >= peer.maxFails) peer.recovered(nowSec);
+  peer.fails = 0;
 }

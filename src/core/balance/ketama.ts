@@ -143,7 +143,7 @@ export class KetamaPicker implements Picker {
         if (ring.peerServer[i] !== server) continue;
         peer.currentWeight += peer.effectiveWeight;
         total += peer.effectiveWeight;
-        if (peer.effectiveWeight < peer.weight) peer.effectiveWeight++;
+        peer.grow(now);
         if (best === null || peer.currentWeight > best.currentWeight) {
           best = peer;
           bestPos = i;

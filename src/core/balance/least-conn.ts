@@ -63,7 +63,7 @@ function pickFromGroup(sel: PeerSelection, group: PeerGroup): Peer | null {
       if (!usable(peer, now)) continue;
       peer.currentWeight += peer.effectiveWeight;
       total += peer.effectiveWeight;
-      if (peer.effectiveWeight < peer.weight) peer.effectiveWeight++;
+      peer.grow(now);
       if (peer.currentWeight > best.currentWeight) {
         best = peer;
         bestPos = i;

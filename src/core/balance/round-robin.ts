@@ -39,7 +39,7 @@ export function pickSmooth(sel: PeerSelection, group: PeerGroup): Peer | null {
     if (tried[peer.index] || peer.down || peer.failedOut(now) || peer.atMaxConns()) continue;
     peer.currentWeight += peer.effectiveWeight;
     total += peer.effectiveWeight;
-    if (peer.effectiveWeight < peer.weight) peer.effectiveWeight++;
+    peer.grow(now);
     if (best === null || peer.currentWeight > best.currentWeight) best = peer;
   }
   if (best === null) return null;

@@ -162,6 +162,11 @@ export interface UpstreamServerConfig {
   readonly down: boolean;
   /** No new sessions, live ones finish (NGINX Plus's `drain`; the admin API sets it). */
   readonly drain: boolean;
+  /**
+   * NGINX Plus's slow_start: a server that comes back (after max_fails took it out, or an
+   * active check found it unhealthy) ramps its weight up from 1 over this time; 0 = at once.
+   */
+  readonly slowStartMs: number;
   readonly loc: SourceLoc;
 }
 
@@ -173,6 +178,7 @@ export const DEFAULT_SERVER = {
   backup: false,
   down: false,
   drain: false,
+  slowStartMs: 0,
 } as const;
 
 /**

@@ -817,8 +817,11 @@ class NginxReader {
       } else if (p === "down") {
         s.down = true;
       } else if (p.startsWith("slow_start=")) {
-        if (parseTime(p.slice("slow_start=".length), "s") === null) this.fail(d, `invalid parameter "${p}"`);
-        this.warn(d, `the "slow_start" parameter of "server" is not supported yet and is ignored`);
+        // Plus refuses it with hash and random, like backup (the same after-the-method rule).
+        if (!backupAllowed) this.fail(d, `balancing method does not support parameter "${p}"`);
+        const ms = parseTime(p.slice("slow_start=".length), "s");
+        if (ms === null) this.fail(d, `invalid parameter "${p}"`);
+        s.slowStartMs = ms;
       } else if (p === "drain") {
         s.drain = true;
       } else if (p === "resolve" || p.startsWith("service=")) {

@@ -97,6 +97,7 @@ export function serverLine(s: UpstreamServerConfig): string {
   if (s.backup) params.push("backup");
   if (s.down) params.push("down");
   if (s.drain) params.push("drain");
+  if (s.slowStartMs !== DEFAULT_SERVER.slowStartMs) params.push(`slow_start=${formatTime(s.slowStartMs)}`);
   return `server ${params.join(" ")};`;
 }
 

@@ -106,6 +106,7 @@ function serverItem(s: UpstreamServerConfig): string {
   if (s.backup) params.push("backup: true");
   if (s.down) params.push("down: true");
   if (s.drain) params.push("drain: true");
+  if (s.slowStartMs !== DEFAULT_SERVER.slowStartMs) params.push(`slow_start: ${formatTime(s.slowStartMs)}`);
   if (params.length === 0) return scalar(s.address);
   return `{ address: ${scalar(s.address)}, ${params.join(", ")} }`;
 }

@@ -41,7 +41,17 @@ const TOP_KEYS = ["pid", "worker_processes", "worker_shutdown_timeout", "shutdow
 const STREAM_KEYS = [...PROXY_KEYS, "upstreams", "servers", "log_formats", "access_log"];
 const SERVER_KEYS = [...PROXY_KEYS, "listen", "proxy_pass", "access_log"];
 const UPSTREAM_KEYS = ["servers", "least_conn", "hash", "random", "health_check", "state"];
-const UPSTREAM_SERVER_KEYS = ["address", "weight", "max_fails", "fail_timeout", "max_conns", "backup", "down", "drain"];
+const UPSTREAM_SERVER_KEYS = [
+  "address",
+  "weight",
+  "max_fails",
+  "fail_timeout",
+  "max_conns",
+  "backup",
+  "down",
+  "drain",
+  "slow_start",
+];
 
 export function loadYamlConfig(text: string, file: string): Config {
   const lines = new LineCounter();
@@ -189,6 +199,8 @@ function upstream(w: YamlWalker, name: string, loc: SourceLoc, node: Node | null
   if (method.kind === "hash" || method.kind === "random") {
     const backup = servers.find((s) => s.backup);
     if (backup) throw new ConfigError(`balancing method does not support parameter "backup"`, backup.loc);
+    const slow = servers.find((s) => s.slowStartMs > 0);
+    if (slow) throw new ConfigError(`balancing method does not support parameter "slow_start"`, slow.loc);
   }
   const check = e.get("health_check");
   const healthCheck = check ? yamlHealthCheck(w, check.value, what) : null;
@@ -257,6 +269,7 @@ function upstreamServer(w: YamlWalker, node: Node, what: string): UpstreamServer
     backup: e.has("backup") ? w.flag(get("backup"), "backup") : false,
     down: e.has("down") ? w.flag(get("down"), "down") : false,
     drain: e.has("drain") ? w.flag(get("drain"), "drain") : false,
+    slowStartMs: e.has("slow_start") ? w.time(get("slow_start"), "slow_start", "s") : DEFAULT_SERVER.slowStartMs,
     loc: w.loc(node),
   };
 }
