@@ -4,6 +4,7 @@ import { describe, test } from "node:test";
 import { firstLine, startNamedEcho } from "../support/backends.ts";
 import { command, runStreamlb, TARGETS, wrap, writeConfig, type Target } from "../support/streamlb.ts";
 import { spawn } from "node:child_process";
+import net from "node:net";
 
 const GOOD = `stream:\n  servers:\n    - { listen: "127.0.0.1:1", proxy_pass: "127.0.0.1:2" }\n`;
 
@@ -86,3 +87,33 @@ describe("the binary with no arguments", () => {
   });
 });
 
+/** The seed's demonstration: two chat servers behind the embedded default (fixed ports too). */
+describe("streamlb demo", () => {
+  const target: Target = TARGETS[0] ?? "node";
+  test(`on ${target}: the first client lands on chat server 6000, the second on 6002`, async () => {
+    const [exe, ...args] = command(target);
+    const child = spawn(exe!, [...args, "demo"], { stdio: ["ignore", "pipe", "pipe"], cwd: writeConfig("").replace(/\/[^/]+$/, "") });
+    const lb = wrap(child);
+    const login = (name: string) =>
+      new Promise<string>((resolve, reject) => {
+        const s = net.connect(8000, "127.0.0.1", () => s.write(`login ${name}\n`));
+        let text = "";
+        s.on("data", (d) => {
+          text += d;
+          const m = /\S+ logged in on chat server \d+/.exec(text);
+          if (m) {
+            s.destroy();
+            resolve(m[0]);
+          }
+        });
+        s.on("error", reject);
+      });
+    try {
+      await lb.waitForLog(/listening on 0\.0\.0\.0:8000/, 20_000);
+      assert.equal(await login("alice"), "alice logged in on chat server 6000");
+      assert.equal(await login("bob"), "bob logged in on chat server 6002");
+    } finally {
+      await lb.stop();
+    }
+  });
+});
