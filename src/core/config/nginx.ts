@@ -795,22 +795,9 @@ class NginxReader {
     const s: ServerParams = { ...DEFAULT_SERVER };
     // nginx reads the parameters before the address, so a bad parameter is reported first.
     for (const p of params) {
-      const int = (prefix: string) => {
-        const n = atoi(p.slice(prefix.length));
-        if (n === null) this.fail(d, `invalid parameter "${p}"`);
-        return n;
-      };
-      if (p.startsWith("weight=")) {
-        s.weight = int("weight=");
-        if (s.weight === 0) this.fail(d, `invalid parameter "${p}"`);
-      } else if (p.startsWith("max_fails=")) {
-        s.maxFails = int("max_fails=");
-      } else if (p.startsWith("max_conns=")) {
-        s.maxConns = int("max_conns=");
-      } else if (p.startsWith("fail_timeout=")) {
-        const ms = parseTime(p.slice("fail_timeout=".length), "s");
-        if (ms === null) this.fail(d, `invalid parameter "${p}"`);
-        s.failTimeoutMs = ms;
+      if (this.commonServerParam(d, p, s)) continue;
+      if (p.startsWith("max_conns=")) {
+        s.maxConns = this.paramInt(d, p, "max_conns=");
       } else if (p === "backup") {
         if (!backupAllowed) this.fail(d, `balancing method does not support parameter "${p}"`);
         s.backup = true;
@@ -841,23 +828,10 @@ class NginxReader {
     const address = hp.defaulted ? `${written}:80` : written;
     const s: ServerParams = { ...DEFAULT_SERVER };
     for (const p of params) {
-      const int = (prefix: string) => {
-        const n = atoi(p.slice(prefix.length));
-        if (n === null) this.fail(d, `invalid parameter "${p}"`);
-        return n;
-      };
-      if (p.startsWith("weight=")) {
-        s.weight = int("weight=");
-        if (s.weight === 0) this.fail(d, `invalid parameter "${p}"`);
-      } else if (p.startsWith("max_fails=")) {
-        s.maxFails = int("max_fails=");
-      } else if (p.startsWith("max_busy=")) {
-        int("max_busy=");
+      if (this.commonServerParam(d, p, s)) continue;
+      if (p.startsWith("max_busy=")) {
+        this.paramInt(d, p, "max_busy=");
         this.warn(d, `the "max_busy" parameter of "server" is not supported yet and is ignored`);
-      } else if (p.startsWith("fail_timeout=")) {
-        const ms = parseTime(p.slice("fail_timeout=".length), "s");
-        if (ms === null) this.fail(d, `invalid parameter "${p}"`);
-        s.failTimeoutMs = ms;
       } else if (p.startsWith("backup") && backupAllowed) {
         s.backup = true;
       } else if (p.startsWith("down")) {
@@ -867,6 +841,29 @@ class NginxReader {
       }
     }
     return { ...s, address, host: hp.host, port: hp.port, loc: this.loc(d) };
+  }
+
+  /** weight=, max_fails= and fail_timeout= read the same in stream{} and tcp{}; false: not one of them. */
+  private commonServerParam(d: NginxDirective, p: string, s: ServerParams): boolean {
+    if (p.startsWith("weight=")) {
+      s.weight = this.paramInt(d, p, "weight=");
+      if (s.weight === 0) this.fail(d, `invalid parameter "${p}"`);
+    } else if (p.startsWith("max_fails=")) {
+      s.maxFails = this.paramInt(d, p, "max_fails=");
+    } else if (p.startsWith("fail_timeout=")) {
+      const ms = parseTime(p.slice("fail_timeout=".length), "s");
+      if (ms === null) this.fail(d, `invalid parameter "${p}"`);
+      s.failTimeoutMs = ms;
+    } else {
+      return false;
+    }
+    return true;
+  }
+
+  private paramInt(d: NginxDirective, p: string, prefix: string): number {
+    const n = atoi(p.slice(prefix.length));
+    if (n === null) this.fail(d, `invalid parameter "${p}"`);
+    return n;
   }
 
   /** host:port or [v6]:port, in ngx_parse_url's words when it is not. */

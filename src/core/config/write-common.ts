@@ -1,6 +1,7 @@
 // What the YAML and nginx writers share: the proxy_* settings by directive name, and how
 // each server's settings split into stream-level defaults and per-server overrides.
 import { DEFAULT_PROXY_SETTINGS, type Config, type ProxySettings, type UpstreamConfig } from "./model.ts";
+import { formatSize, formatTime } from "./units.ts";
 
 export type ProxyValueKind = "time" | "flag" | "int" | "size";
 
@@ -19,6 +20,21 @@ export const PROXY_FIELDS: ReadonlyArray<{ key: keyof ProxySettings; name: strin
 ];
 
 export type ProxyField = (typeof PROXY_FIELDS)[number];
+
+/** A proxy setting's value as text; the two spellings differ only in how a flag reads. */
+export function proxyValue(f: ProxyField, settings: ProxySettings, flag: { on: string; off: string }): string {
+  const v = settings[f.key];
+  switch (f.kind) {
+    case "time":
+      return formatTime(v as number);
+    case "size":
+      return formatSize(v as number);
+    case "flag":
+      return v ? flag.on : flag.off;
+    case "int":
+      return String(v);
+  }
+}
 
 /**
  * The settings to write in stream{}: a value every server shares and that differs from

@@ -10,7 +10,7 @@ import {
   type UpstreamConfig,
   type UpstreamServerConfig,
 } from "./model.ts";
-import { formatSize, formatTime } from "./units.ts";
+import { formatTime } from "./units.ts";
 import {
   nginxAccessLog,
   nginxAdminLine,
@@ -18,7 +18,7 @@ import {
   serverAccessLog,
   streamLevelAccessLog,
 } from "./write-observability.ts";
-import { changedFields, declaredUpstreams, streamLevelSettings, type ProxyField } from "./write-common.ts";
+import { changedFields, declaredUpstreams, proxyValue, streamLevelSettings, type ProxyField } from "./write-common.ts";
 import { nginxHealthChecks } from "./write-health.ts";
 
 const IN = "    ";
@@ -102,17 +102,7 @@ export function serverLine(s: UpstreamServerConfig): string {
 }
 
 function value(f: ProxyField, settings: ProxySettings): string {
-  const v = settings[f.key];
-  switch (f.kind) {
-    case "time":
-      return formatTime(v as number);
-    case "size":
-      return formatSize(v as number);
-    case "flag":
-      return v ? "on" : "off";
-    case "int":
-      return String(v);
-  }
+  return proxyValue(f, settings, { on: "on", off: "off" });
 }
 
 /** One nginx word: as is when the tokenizer reads it back unchanged, else double-quoted. */

@@ -11,9 +11,9 @@ import {
   type ProxySettings,
   type UpstreamServerConfig,
 } from "./model.ts";
-import { changedFields, declaredUpstreams, streamLevelSettings, type ProxyField } from "./write-common.ts";
+import { changedFields, declaredUpstreams, proxyValue, streamLevelSettings, type ProxyField } from "./write-common.ts";
 import { yamlHealthCheckValue } from "./write-health.ts";
-import { formatSize, formatTime } from "./units.ts";
+import { formatTime } from "./units.ts";
 import {
   serverAccessLog,
   streamLevelAccessLog,
@@ -70,17 +70,7 @@ export function writeYamlConfig(config: Config, source?: string): string {
 }
 
 function value(f: ProxyField, settings: ProxySettings): string {
-  const v = settings[f.key];
-  switch (f.kind) {
-    case "time":
-      return formatTime(v as number);
-    case "size":
-      return formatSize(v as number);
-    case "flag":
-      return v ? "true" : "false";
-    case "int":
-      return String(v);
-  }
+  return proxyValue(f, settings, { on: "true", off: "false" });
 }
 
 function methodLine(m: BalanceMethod): string | null {
