@@ -6,6 +6,7 @@ import { parseConfig } from "./core/config/load.ts";
 import { formatWarning } from "./core/config/nginx.ts";
 import type { Config } from "./core/config/model.ts";
 import { Controller } from "./core/controller.ts";
+import { Master, workerCount } from "./core/workers.ts";
 import type { Runtime, SignalName } from "./core/runtime.ts";
 import { runConvert } from "./convert.ts";
 import { startChatServer } from "./demo/chat-server.ts";
@@ -136,7 +137,7 @@ export async function runCli(ctx: CliContext): Promise<number> {
   const pidFile = resolve(prefix, config.pid ?? "streamlb.pid");
   if (values.s !== undefined) return signalRunning(runtime, pidFile, CONTROL_SIGNALS[values.s]!);
 
-  if (command === "demo") {
+  if (command === "demo" && !runtime.processes?.worker) {
     const chatLog = (line: string) => out(`${line}\n`);
     try {
       await Promise.all([startChatServer(6000, chatLog), startChatServer(6002, chatLog)]);
@@ -146,6 +147,11 @@ export async function runCli(ctx: CliContext): Promise<number> {
     }
     out(`demo: chat servers on 127.0.0.1:6000 and 127.0.0.1:6002; connect with: nc 127.0.0.1 8000\n`);
   }
+  const processes = runtime.processes;
+  const worker = processes?.worker ?? null;
+  if (worker) return new Controller({ runtime, config, load, pidFile: null, worker }).run();
+  const count = workerCount(config, processes);
+  if (processes && count > 1) return new Master({ runtime, processes, config, count, load, pidFile }).run();
   return new Controller({ runtime, config, load, pidFile }).run();
 }
 

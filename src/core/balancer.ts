@@ -5,7 +5,7 @@
 import { AccessLogs } from "./access-log.ts";
 import { createPicker } from "./balance/picker.ts";
 import { formatHostPort } from "./config/address.ts";
-import { HealthMonitor, primeHealth } from "./health.ts";
+import { HealthMonitor, primeHealth, systemHealthClock, type HealthShare } from "./health.ts";
 import type { Config } from "./config/model.ts";
 import type { Logger } from "./log.ts";
 import type { ClientConnection, Listener, Runtime } from "./runtime.ts";
@@ -35,6 +35,10 @@ export interface BoundAddress {
   readonly configured: string;
 }
 
+export interface BalancerWorkerOptions {
+  readonly health: HealthShare;
+}
+
 export class Balancer {
   private readonly slots = new Map<string, ListenerSlot>();
   private upstreams = new Map<string, Upstream>();
@@ -51,9 +55,16 @@ export class Balancer {
   constructor(
     private readonly runtime: Runtime,
     private readonly logger: Logger,
+    /** Set in a worker process: listen with SO_REUSEPORT and share health verdicts. */
+    private readonly worker: BalancerWorkerOptions | null = null,
   ) {
     this.accessLogs = new AccessLogs(runtime, logger);
-    this.health = new HealthMonitor(runtime, logger, (peer) => this.dropSessions(peer));
+    this.health = new HealthMonitor(runtime, logger, (peer) => this.dropSessions(peer), systemHealthClock, worker?.health ?? null);
+  }
+
+  /** A health verdict from the worker that runs the checks. */
+  receiveHealth(upstream: string, server: string, health: "healthy" | "unhealthy" | "unchecked"): void {
+    this.health.receive(this.upstreams, upstream, server, health);
   }
 
   get current(): Config | null {
@@ -222,7 +233,7 @@ export class Balancer {
     const listen = route.server.listen.find((l) => formatHostPort(l.host ?? "*", l.port) === key)!;
     let slot: ListenerSlot | null = null;
     const listener = await this.runtime
-      .listen({ host: listen.host, port: listen.port, noDelay: route.server.proxy.tcpNodelay }, (client) =>
+      .listen({ host: listen.host, port: listen.port, noDelay: route.server.proxy.tcpNodelay, reusePort: this.worker !== null }, (client) =>
         this.accept(client, slot!),
       )
       .catch((err: unknown) => {

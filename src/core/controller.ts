@@ -5,7 +5,7 @@ import { ConfigError } from "./config/errors.ts";
 import type { Config, ErrorLogConfig } from "./config/model.ts";
 import { startInstance, type RunningBalancer } from "./instance.ts";
 import { createLogger, type LevelLogger } from "./log.ts";
-import type { LogFile, Runtime } from "./runtime.ts";
+import type { LogFile, Runtime, WorkerSide } from "./runtime.ts";
 import { VERSION } from "../version.ts";
 
 export interface ControllerOptions {
@@ -15,6 +15,8 @@ export interface ControllerOptions {
   readonly load: (warn: (message: string) => void) => Promise<Config>;
   /** Where the pid file goes; null writes none. */
   readonly pidFile: string | null;
+  /** Set in a worker process: the master owns the pid file, worker 0 the admin endpoint and the checks. */
+  readonly worker?: WorkerSide | null;
 }
 
 type State = "running" | "stopping";
@@ -73,15 +75,36 @@ export class Controller {
     on("SIGUSR1", () => void this.reopen());
     try {
       await this.openLog(this.config.errorLog);
-      this.instance = startInstance(this.runtime, this.config, this.logger);
+      const worker = this.options.worker ?? null;
+      this.instance = startInstance(
+        this.runtime,
+        this.config,
+        this.logger,
+        worker && {
+          health: {
+            probes: worker.index === 0,
+            publish: (upstream, server, health) => worker.send({ type: "health", upstream, server, health }),
+          },
+        },
+      );
       await this.instance.ready;
-      await this.admin.apply(this.config.admin);
+      if (worker) {
+        // Only now: verdicts name upstreams and servers, which exist once the config is applied
+        // (the adapters hold the messages that come earlier, such as the master's replay).
+        worker.onMessage((m) => {
+          if (m.type === "health") this.instance?.balancer.receiveHealth(m.upstream, m.server, m.health);
+        });
+        // An orphan (the master was killed) must not hold the ports forever.
+        worker.onClose(() => void this.stop("SIGTERM"));
+      }
+      await this.admin.apply(this.adminConfig(this.config));
     } catch (e) {
       await this.instance?.close().catch(() => undefined);
       this.runtime.writeStderr(`streamlb: [emerg] ${e instanceof Error ? e.message : String(e)}\n`);
       return 1;
     }
     await this.writePid();
+    this.options.worker?.send({ type: "ready" });
     const listening = this.instance
       .addresses()
       .map((a) => `${a.host}:${a.port}`)
@@ -125,10 +148,16 @@ export class Controller {
     this.config = next;
     this.logger.setLevel(next.errorLog.level);
     // A new admin address that cannot be bound leaves the old endpoint up (the reload stands).
-    await this.admin.apply(next.admin).catch((e: unknown) => {
+    await this.admin.apply(this.adminConfig(next)).catch((e: unknown) => {
       this.logger.log("emerg", `${e instanceof Error ? e.message : String(e)}; the admin endpoint stays where it was`);
     });
     if (next.errorLog.path !== this.logPath) await this.openLog(next.errorLog);
+  }
+
+  /** Only one process may bind the admin address: the lone process, or worker 0. */
+  private adminConfig(config: Config): Config["admin"] {
+    const worker = this.options.worker;
+    return worker && worker.index > 0 ? null : config.admin;
   }
 
   /** Graceful stop: stop accepting, let sessions finish for up to graceMs (0 = no limit). */

@@ -51,6 +51,17 @@ export function primeHealth(upstream: Upstream): Upstream {
   return upstream;
 }
 
+/**
+ * With worker processes, one process probes and the others follow its verdicts, so every
+ * worker agrees on who is down (and a server is not probed N times per interval).
+ */
+export interface HealthShare {
+  /** false: run no probes here; verdicts arrive through HealthMonitor.receive(). */
+  readonly probes: boolean;
+  /** A verdict changed here (in the probing process): tell the others. */
+  publish(upstream: string, server: string, health: Peer["health"]): void;
+}
+
 /** Every upstream's checker, kept in step with the config by Balancer.apply. */
 export class HealthMonitor {
   private readonly checkers = new Map<Upstream, UpstreamHealth>();
@@ -60,7 +71,26 @@ export class HealthMonitor {
     private readonly logger: Logger,
     private readonly onDown: OnServerDown,
     private readonly clock: HealthClock = systemHealthClock,
+    private readonly share: HealthShare | null = null,
   ) {}
+
+  /** A verdict from the probing process (this one only follows). */
+  receive(upstreams: ReadonlyMap<string, Upstream>, name: string, server: string, health: Peer["health"]): void {
+    if (!this.share || this.share.probes) return;
+    const up = upstreams.get(name);
+    const peer = up ? [...up.allPeers()].find((p) => p.address === server) : undefined;
+    if (!up || !peer || peer.health === health) return;
+    const was = peer.health;
+    peer.health = health;
+    if (health === "unhealthy") {
+      peer.stats.unhealthyCount++;
+      this.logger.log("info", `server ${server} of upstream ${name} is down (checked by worker 0)`);
+      this.onDown(peer, up);
+    } else if (was === "unhealthy") {
+      peer.recovered(up.clock());
+      this.logger.log("info", `server ${server} of upstream ${name} is up (checked by worker 0)`);
+    }
+  }
 
   /**
    * Starts, updates or stops the checks for a (re)loaded config. `upstreams` are the
@@ -90,7 +120,7 @@ export class HealthMonitor {
       if (existing) {
         existing.update(check, maxBytes, true);
       } else {
-        const checker = new UpstreamHealth(up, this.prober, this.logger, this.onDown, this.clock);
+        const checker = new UpstreamHealth(up, this.prober, this.logger, this.onDown, this.clock, this.share);
         this.checkers.set(up, checker);
         checker.update(check, maxBytes, false);
       }
@@ -171,6 +201,7 @@ class UpstreamHealth {
     private readonly logger: Logger,
     private readonly onDown: OnServerDown,
     private readonly clock: HealthClock,
+    private readonly share: HealthShare | null,
   ) {}
 
   get hasTimer(): boolean {
@@ -239,7 +270,8 @@ class UpstreamHealth {
 
   /** Sets the timer for the earliest waiting check, unless it is already set early enough. */
   private arm(): void {
-    if (this.stopped) return;
+    // A follower keeps the entries (initial states on reload) but leaves probing to worker 0.
+    if (this.stopped || (this.share && !this.share.probes)) return;
     let next = Infinity;
     for (const e of this.entries.values()) if (e.phase === "waiting" && e.dueMs < next) next = e.dueMs;
     this.armAt(next);
@@ -294,6 +326,13 @@ class UpstreamHealth {
 
   /** The state machine: consecutive results against the fails/passes thresholds. */
   private judged(e: Entry, compiled: Compiled, failure: string | null, now: number): void {
+    const peer = e.peer;
+    const before = peer.health;
+    this.verdict(e, compiled, failure, now);
+    if (peer.health !== before) this.share?.publish(this.upstream.name, peer.address, peer.health);
+  }
+
+  private verdict(e: Entry, compiled: Compiled, failure: string | null, now: number): void {
     const peer = e.peer;
     const { fails, passes } = this.compiled.config;
     peer.stats.checks++;

@@ -1,5 +1,5 @@
 // A running streamlb bound to one runtime: the library API and the CLI both drive this.
-import { Balancer, type BoundAddress } from "./balancer.ts";
+import { Balancer, type BalancerWorkerOptions, type BoundAddress } from "./balancer.ts";
 import type { Config } from "./config/model.ts";
 import type { Logger } from "./log.ts";
 import type { Runtime } from "./runtime.ts";
@@ -25,8 +25,14 @@ export interface RunningBalancer {
   exclusive<T>(job: () => Promise<T>): Promise<T>;
 }
 
-export function startInstance(runtime: Runtime, config: Config, logger: Logger): RunningBalancer {
-  const balancer = new Balancer(runtime, logger);
+export function startInstance(
+  runtime: Runtime,
+  config: Config,
+  logger: Logger,
+  /** In a worker process (worker_processes > 1); null in a lone process. */
+  worker: BalancerWorkerOptions | null = null,
+): RunningBalancer {
+  const balancer = new Balancer(runtime, logger, worker);
   // Upstreams with a `state` file take their servers from it, on start and on every reload.
   const apply = async (next: Config) => balancer.apply(await withUpstreamState(runtime, next));
   let queue: Promise<unknown> = apply(config);

@@ -43,6 +43,43 @@ export interface Runtime {
   writeStdout(text: string): void;
   onSignal(signal: SignalName, handler: () => void): void;
   exit(code: number): never;
+  /**
+   * Worker processes (worker_processes > 1). Optional so test fakes need not have it; an
+   * adapter without it runs single-process whatever the config says.
+   */
+  readonly processes?: ProcessSupport;
+}
+
+/** What a master and its workers need from the OS: spawning, and one message channel each way. */
+export interface ProcessSupport {
+  /** Logical CPUs, for `worker_processes auto`. */
+  cpuCount(): number;
+  /** In a worker: its index and its channel to the master; null in a master or a lone process. */
+  readonly worker: WorkerSide | null;
+  /** Starts worker `index`: this same program with the same arguments, marked as that worker. */
+  spawnWorker(index: number): WorkerHandle;
+}
+
+/** Master ↔ worker messages; small and rare (health verdicts, readiness), so JSON is fine. */
+export type WorkerMessage =
+  | { readonly type: "ready" }
+  | { readonly type: "health"; readonly upstream: string; readonly server: string; readonly health: "healthy" | "unhealthy" | "unchecked" };
+
+export interface WorkerSide {
+  readonly index: number;
+  send(message: WorkerMessage): void;
+  onMessage(handler: (message: WorkerMessage) => void): void;
+  /** The master went away (its end of the channel closed): an orphan worker should stop. */
+  onClose(handler: () => void): void;
+}
+
+export interface WorkerHandle {
+  readonly pid: number;
+  send(message: WorkerMessage): void;
+  onMessage(handler: (message: WorkerMessage) => void): void;
+  signal(signal: SignalName): void;
+  /** Resolves with the exit code (null when a signal ended it). */
+  readonly exited: Promise<number | null>;
 }
 
 export type SignalName = "SIGINT" | "SIGTERM" | "SIGHUP" | "SIGQUIT" | "SIGUSR1";
@@ -53,6 +90,11 @@ export interface ListenOptions {
   /** 0 asks the system for a free port (tests). */
   readonly port: number;
   readonly noDelay: boolean;
+  /**
+   * SO_REUSEPORT, so each worker process binds the same port and the kernel spreads
+   * connections; Node 20 has none and shares through node:cluster instead.
+   */
+  readonly reusePort?: boolean;
 }
 
 export interface Listener {

@@ -12,9 +12,14 @@ import {
   type RelayResult,
   type Runtime,
   type UpstreamConnection,
+  type WorkerHandle,
+  type WorkerMessage,
+  type WorkerSide,
 } from "../core/runtime.ts";
 import { rm } from "node:fs/promises";
 import { openAppendFile } from "./log-file.ts";
+import { encodeMessage, readMessages, WORKER_ENV, workerIndex } from "./pipe-channel.ts";
+import { availableParallelism } from "node:os";
 import { probeBun } from "./bun-probe.ts";
 
 const sweeper = new IdleSweeper();
@@ -273,6 +278,66 @@ function relay(client: ClientConnection, upstream: UpstreamConnection, opts: Rel
   return r.done;
 }
 
+type MessageHandler = (message: WorkerMessage) => void;
+
+/** This process as worker N: messages come on stdin, go out on stdout. */
+function bunWorkerSide(): WorkerSide | null {
+  const index = workerIndex(process.env[WORKER_ENV]);
+  if (index === null) return null;
+  const handlers: MessageHandler[] = [];
+  const closers: (() => void)[] = [];
+  // Started at once so no message waits on a handler; those that come first are kept.
+  const early: WorkerMessage[] = [];
+  void readMessages(
+    Bun.stdin.stream(),
+    (m) => (handlers.length ? handlers.forEach((h) => h(m)) : early.push(m)),
+    () => undefined,
+  ).then(() => closers.forEach((c) => c()));
+  return {
+    index,
+    send: (m) => void process.stdout.write(encodeMessage(m)),
+    onMessage: (h) => {
+      handlers.push(h);
+      early.splice(0).forEach(h);
+    },
+    onClose: (h) => void closers.push(h),
+  };
+}
+
+/** Worker N: this program again. A compiled binary is its own executable; argv[1] is internal. */
+function bunSpawnWorker(index: number): WorkerHandle {
+  const compiled = Bun.argv[1]?.startsWith("/$bunfs/") ?? false;
+  const cmd = compiled ? [process.execPath, ...Bun.argv.slice(2)] : [process.execPath, ...Bun.argv.slice(1)];
+  const proc = Bun.spawn(cmd, {
+    env: { ...process.env, [WORKER_ENV]: String(index) },
+    stdin: "pipe",
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  const handlers: MessageHandler[] = [];
+  void readMessages(proc.stdout, (m) => handlers.forEach((h) => h(m)), (line) => void process.stdout.write(line));
+  return {
+    pid: proc.pid,
+    send: (m) => {
+      try {
+        proc.stdin.write(encodeMessage(m));
+        void proc.stdin.flush();
+      } catch {
+        // it is exiting; the master learns that from `exited`
+      }
+    },
+    onMessage: (h) => void handlers.push(h),
+    signal: (sig) => {
+      try {
+        process.kill(proc.pid, sig);
+      } catch {
+        // already gone
+      }
+    },
+    exited: proc.exited.then((code) => (proc.signalCode ? null : code)),
+  };
+}
+
 export const bunRuntime: Runtime = {
   name: "bun",
   version: Bun.version,
@@ -283,6 +348,8 @@ export const bunRuntime: Runtime = {
       hostname: options.host ?? "0.0.0.0",
       port: options.port,
       allowHalfOpen: true,
+      // Works at runtime, but bun-types declares reusePort on connect options only.
+      ...({ reusePort: options.reusePort === true } as object),
       socket: {
         ...relayHandlers,
         open(s) {
@@ -357,6 +424,7 @@ export const bunRuntime: Runtime = {
 
   writeStderr: (text) => void process.stderr.write(text),
   writeStdout: (text) => void process.stdout.write(text),
+  processes: { cpuCount: () => availableParallelism(), worker: bunWorkerSide(), spawnWorker: bunSpawnWorker },
   onSignal: (signal, handler) => void process.on(signal, handler),
   exit: (code) => process.exit(code),
 };

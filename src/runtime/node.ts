@@ -1,7 +1,9 @@
 // Runtime on Node's `net`: the relay is a hand-written pipe (pause on a full write buffer,
 // resume on drain) so it can also mark idle activity and forward EOF as nginx does.
 import { readFile, rm, writeFile } from "node:fs/promises";
+import cluster from "node:cluster";
 import net from "node:net";
+import { availableParallelism } from "node:os";
 import process from "node:process";
 import { IdleSweeper } from "../core/idle.ts";
 import { openAppendFile } from "./log-file.ts";
@@ -15,7 +17,11 @@ import {
   type RelayResult,
   type Runtime,
   type UpstreamConnection,
+  type WorkerHandle,
+  type WorkerMessage,
+  type WorkerSide,
 } from "../core/runtime.ts";
+import { WORKER_ENV, workerIndex } from "./pipe-channel.ts";
 
 const sweeper = new IdleSweeper();
 
@@ -112,6 +118,59 @@ function relay(client: ClientConnection, upstream: UpstreamConnection, opts: { i
   });
 }
 
+/** Messages through node:cluster's IPC: anything else on it (cluster's own) is not ours. */
+function isWorkerMessage(m: unknown): m is WorkerMessage {
+  return typeof m === "object" && m !== null && ((m as { type?: unknown }).type === "ready" || (m as { type?: unknown }).type === "health");
+}
+
+/**
+ * A cluster worker: Node 20 has no SO_REUSEPORT, but a worker's server.listen() is handed
+ * the primary's socket, so all workers share the port (the primary passes each accepted
+ * connection on, round-robin: Node's default on Linux).
+ */
+function nodeWorkerSide(): WorkerSide | null {
+  if (!cluster.isWorker) return null;
+  const index = workerIndex(process.env[WORKER_ENV]);
+  if (index === null) return null;
+  // Listening from the start: an 'message' event without a listener would be lost, and the
+  // master's replay arrives before the config is applied.
+  const handlers: ((m: WorkerMessage) => void)[] = [];
+  const early: WorkerMessage[] = [];
+  process.on("message", (m: unknown) => {
+    if (!isWorkerMessage(m)) return;
+    if (handlers.length) for (const h of handlers) h(m);
+    else early.push(m);
+  });
+  return {
+    index,
+    send: (m) => void process.send?.(m),
+    onMessage: (h) => {
+      handlers.push(h);
+      early.splice(0).forEach(h);
+    },
+    onClose: (h) => void process.on("disconnect", h),
+  };
+}
+
+function nodeSpawnWorker(index: number): WorkerHandle {
+  const worker = cluster.fork({ [WORKER_ENV]: String(index) });
+  return {
+    pid: worker.process.pid ?? 0,
+    send: (m) => {
+      if (worker.isConnected()) worker.send(m);
+    },
+    onMessage: (h) => void worker.on("message", (m: unknown) => isWorkerMessage(m) && h(m)),
+    signal: (sig) => {
+      try {
+        worker.process.kill(sig);
+      } catch {
+        // already gone
+      }
+    },
+    exited: new Promise((resolve) => worker.once("exit", (code: number, signal: string | null) => resolve(signal ? null : code))),
+  };
+}
+
 export const nodeRuntime: Runtime = {
   name: "node",
   version: process.versions.node,
@@ -180,6 +239,7 @@ export const nodeRuntime: Runtime = {
 
   writeStderr: (text) => void process.stderr.write(text),
   writeStdout: (text) => void process.stdout.write(text),
+  processes: { cpuCount: () => availableParallelism(), worker: nodeWorkerSide(), spawnWorker: nodeSpawnWorker },
   onSignal: (signal, handler) => void process.on(signal, handler),
   exit: (code) => process.exit(code),
 };
