@@ -4,6 +4,7 @@ import { AdminEndpoint, createAdminHandler } from "./admin.ts";
 import { ConfigError } from "./config/errors.ts";
 import type { Config, ErrorLogConfig } from "./config/model.ts";
 import { startInstance, type RunningBalancer } from "./instance.ts";
+import { removePidFile, writePidFile } from "./pid-file.ts";
 import { createLogger, type LevelLogger } from "./log.ts";
 import type { LogFile, Runtime, WorkerSide } from "./runtime.ts";
 import { VERSION } from "../version.ts";
@@ -103,7 +104,7 @@ export class Controller {
       this.runtime.writeStderr(`streamlb: [emerg] ${e instanceof Error ? e.message : String(e)}\n`);
       return 1;
     }
-    await this.writePid();
+    await writePidFile(this.runtime, this.options.pidFile, this.logger);
     this.options.worker?.send({ type: "ready" });
     const listening = this.instance
       .addresses()
@@ -192,22 +193,8 @@ export class Controller {
     await previous?.close();
   }
 
-  private async writePid(): Promise<void> {
-    const path = this.options.pidFile;
-    if (!path) return;
-    try {
-      await this.runtime.writeTextFile(path, `${this.runtime.pid}\n`);
-    } catch (e) {
-      this.logger.log("warn", `open() "${path}" failed (${e instanceof Error ? e.message : String(e)}): no pid file written`);
-    }
-  }
-
   private async exit(): Promise<void> {
-    const path = this.options.pidFile;
-    if (path) {
-      const text = await this.runtime.readTextFile(path).catch(() => "");
-      if (text.trim() === String(this.runtime.pid)) await this.runtime.removeFile(path).catch(() => undefined);
-    }
+    await removePidFile(this.runtime, this.options.pidFile);
     // Last, so probes see "not ready" for as long as sessions drain.
     await this.admin.close();
     this.logger.log("notice", "exit");

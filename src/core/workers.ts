@@ -4,6 +4,7 @@
 // health verdicts of worker 0 (the only one that probes) to the others.
 import { ConfigError } from "./config/errors.ts";
 import type { Config } from "./config/model.ts";
+import { removePidFile, writePidFile } from "./pid-file.ts";
 import { createLogger, type LevelLogger } from "./log.ts";
 import type { LogFile, ProcessSupport, Runtime, SignalName, WorkerHandle, WorkerMessage } from "./runtime.ts";
 import { VERSION } from "../version.ts";
@@ -62,7 +63,7 @@ export class Master {
     const path = this.options.config.errorLog.path;
     if (path !== "stderr") this.logFile = await this.runtime.openLogFile(path);
     for (let i = 0; i < this.options.count; i++) this.spawn(i);
-    await this.writePid();
+    await writePidFile(this.runtime, this.options.pidFile, this.logger);
     this.logger.log("notice", `streamlb/${VERSION} master on ${this.runtime.name}: ${this.options.count} worker processes`);
     return finished;
   }
@@ -133,24 +134,10 @@ export class Master {
     for (const w of this.workers.values()) w.handle.signal("SIGHUP");
   }
 
-  private async writePid(): Promise<void> {
-    const path = this.options.pidFile;
-    if (!path) return;
-    try {
-      await this.runtime.writeTextFile(path, `${this.runtime.pid}\n`);
-    } catch (e) {
-      this.logger.log("warn", `open() "${path}" failed (${e instanceof Error ? e.message : String(e)}): no pid file written`);
-    }
-  }
-
   private async exit(code: number): Promise<void> {
     if (this.ended) return;
     this.ended = true;
-    const path = this.options.pidFile;
-    if (path) {
-      const text = await this.runtime.readTextFile(path).catch(() => "");
-      if (text.trim() === String(this.runtime.pid)) await this.runtime.removeFile(path).catch(() => undefined);
-    }
+    await removePidFile(this.runtime, this.options.pidFile);
     this.logger.log("notice", "exit");
     await this.logFile?.close();
     this.done(code);

@@ -4,13 +4,7 @@
 // to `data`, so reply bytes are copied, and only when a reply is expected.
 import type { Socket, SocketHandler } from "bun";
 import type { ConnectTarget, ProbeOptions, ProbeResult } from "../core/runtime.ts";
-
-const EMPTY = new Uint8Array(0);
-const OK_EMPTY: ProbeResult = { kind: "ok", received: EMPTY };
-const REFUSED: ProbeResult = { kind: "refused" };
-const CONNECT_TIMEOUT: ProbeResult = { kind: "timeout", stage: "connect" };
-const REPLY_TIMEOUT: ProbeResult = { kind: "timeout", stage: "reply" };
-const ABORTED: ProbeResult = { kind: "aborted" };
+import { EMPTY, OK_EMPTY, REFUSED, CONNECT_TIMEOUT, REPLY_TIMEOUT, ABORTED } from "./probe-results.ts";
 
 class ProbeState {
   socket: Socket<ProbeState> | null = null;

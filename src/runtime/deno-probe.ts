@@ -2,13 +2,7 @@
 // pooled buffer (a thousand checks a second must not allocate a proxy_buffer_size each), and
 // one timer that ends whatever stage the probe is in by closing the connection.
 import type { ConnectTarget, ProbeOptions, ProbeResult } from "../core/runtime.ts";
-
-const EMPTY = new Uint8Array(0);
-const OK_EMPTY: ProbeResult = { kind: "ok", received: EMPTY };
-const REFUSED: ProbeResult = { kind: "refused" };
-const CONNECT_TIMEOUT: ProbeResult = { kind: "timeout", stage: "connect" };
-const REPLY_TIMEOUT: ProbeResult = { kind: "timeout", stage: "reply" };
-const ABORTED: ProbeResult = { kind: "aborted" };
+import { OK_EMPTY, REFUSED, CONNECT_TIMEOUT, REPLY_TIMEOUT, ABORTED } from "./probe-results.ts";
 
 /** Free read buffers by size; a probe takes one and gives it back when it ends. */
 const pool = new Map<number, Uint8Array[]>();

@@ -3,13 +3,7 @@
 import { setMaxListeners } from "node:events";
 import net from "node:net";
 import type { ConnectTarget, ProbeOptions, ProbeResult } from "../core/runtime.ts";
-
-const EMPTY = new Uint8Array(0);
-const OK_EMPTY: ProbeResult = { kind: "ok", received: EMPTY };
-const REFUSED: ProbeResult = { kind: "refused" };
-const CONNECT_TIMEOUT: ProbeResult = { kind: "timeout", stage: "connect" };
-const REPLY_TIMEOUT: ProbeResult = { kind: "timeout", stage: "reply" };
-const ABORTED: ProbeResult = { kind: "aborted" };
+import { EMPTY, OK_EMPTY, REFUSED, CONNECT_TIMEOUT, REPLY_TIMEOUT, ABORTED } from "./probe-results.ts";
 
 /**
  * Every probe of an upstream listens on its checker's one abort signal; Node would warn about
