@@ -134,6 +134,9 @@ export interface Connection {
   readonly remotePort: number;
   readonly localAddress: string;
   readonly localPort: number;
+  /** Bytes read from and written to this socket so far (live; status reads them, the relay counts anyway). */
+  readonly bytesIn: number;
+  readonly bytesOut: number;
   /** Closes at once, dropping anything unsent; ends a running relay. */
   close(): void;
 }

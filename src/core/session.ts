@@ -145,6 +145,9 @@ export class Session {
         `proxy ${upstreamConn.localAddress}:${upstreamConn.localPort} connected to ${upstreamConn.remoteAddress}:${upstreamConn.remotePort}`,
       );
     }
+    const peer = this.peer!;
+    // Status adds the live counts of these to the totals, so long sessions show traffic.
+    peer.live.add(upstreamConn);
     let relay: RelayResult;
     try {
       relay = await this.runtime.relay(this.client, upstreamConn, {
@@ -155,9 +158,10 @@ export class Session {
     } finally {
       selection.release();
       this.tryMs.push(Date.now() - this.lastTryStart);
+      peer.live.delete(upstreamConn);
     }
-    this.peer!.stats.bytesToServer += relay.bytesToUpstream;
-    this.peer!.stats.bytesFromServer += relay.bytesFromUpstream;
+    peer.stats.bytesToServer += relay.bytesToUpstream;
+    peer.stats.bytesFromServer += relay.bytesFromUpstream;
     if (relay.end === "idle_timeout") this.log("info", `upstream timed out (110: Connection timed out) while proxying connection`);
     if (this.logger.enabled("info")) {
       this.log(

@@ -185,7 +185,7 @@ export function serverStatus(peer: Peer, nowSec: number, checked: boolean): Serv
     unavailable_total: p.stats.disabled,
     max_fails: p.maxFails,
     fail_timeout: formatTime(p.config.failTimeoutMs),
-    bytes: { sent: p.stats.bytesToServer, received: p.stats.bytesFromServer },
+    bytes: p.bytes(),
     last_session: p.stats.lastSessionMs ? new Date(p.stats.lastSessionMs).toISOString() : null,
   };
 }

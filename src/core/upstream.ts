@@ -2,6 +2,7 @@
 // (ngx_stream_upstream_round_robin.c): weights, connection counts, fails and the
 // accessed/checked clock with nginx's one-second resolution.
 import type { UpstreamConfig, UpstreamServerConfig } from "./config/model.ts";
+import type { Connection } from "./runtime.ts";
 
 export type Clock = () => number; // whole seconds, like ngx_time()
 
@@ -71,6 +72,19 @@ export class Peer {
   /** The last active health check; null before the first. */
   lastCheck: CheckOutcome | null = null;
   readonly stats = new PeerStats();
+  /** Connections to this server being relayed now: their bytes are not in `stats` yet. */
+  readonly live = new Set<Connection>();
+
+  /** Bytes to and from this server: ended sessions' totals plus what live ones moved so far. */
+  bytes(): { sent: number; received: number } {
+    let sent = this.stats.bytesToServer;
+    let received = this.stats.bytesFromServer;
+    for (const c of this.live) {
+      sent += c.bytesOut;
+      received += c.bytesIn;
+    }
+    return { sent, received };
+  }
 
   constructor(config: UpstreamServerConfig, index: number) {
     this.config = config;

@@ -62,6 +62,13 @@ class BunConnection implements Connection {
 
   constructor(readonly socket: BunSocket) {}
 
+  get bytesIn(): number {
+    return this.socket.data.bytesIn;
+  }
+  get bytesOut(): number {
+    return this.socket.data.bytesOut;
+  }
+
   get remoteAddress(): string {
     return (this.remoteAddr ??= this.socket.remoteAddress ?? "");
   }

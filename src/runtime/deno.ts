@@ -28,6 +28,8 @@ class DenoConnection implements Connection {
   readonly remotePort: number;
   readonly localAddress: string;
   readonly localPort: number;
+  bytesIn = 0;
+  bytesOut = 0;
   private closed = false;
 
   constructor(readonly conn: Deno.TcpConn) {
@@ -77,7 +79,6 @@ function giveLarge(buf: Uint8Array): void {
 function relay(client: ClientConnection, upstream: UpstreamConnection, opts: RelayOptions): Promise<RelayResult> {
   const c = client as unknown as DenoConnection;
   const u = upstream as unknown as DenoConnection;
-  const bytes = { fromClient: 0, toUpstream: 0, fromUpstream: 0, toClient: 0 };
   return new Promise<RelayResult>((resolve) => {
     let ended: RelayEnd | null = null;
     let halfDone = 0;
@@ -91,10 +92,10 @@ function relay(client: ClientConnection, upstream: UpstreamConnection, opts: Rel
       u.close();
       resolve({
         end,
-        bytesFromClient: bytes.fromClient,
-        bytesToClient: bytes.toClient,
-        bytesFromUpstream: bytes.fromUpstream,
-        bytesToUpstream: bytes.toUpstream,
+        bytesFromClient: c.bytesIn,
+        bytesToClient: c.bytesOut,
+        bytesFromUpstream: u.bytesIn,
+        bytesToUpstream: u.bytesOut,
       });
     }
 
@@ -125,15 +126,13 @@ function relay(client: ClientConnection, upstream: UpstreamConnection, opts: Rel
           return;
         }
         watch.active = true;
-        if (fromClient) bytes.fromClient += n;
-        else bytes.fromUpstream += n;
+        src.bytesIn += n;
         try {
           await writeAll(dst.conn, n === buf.byteLength ? buf : buf.subarray(0, n));
         } catch {
           return finish(writeError);
         }
-        if (fromClient) bytes.toUpstream += n;
-        else bytes.toClient += n;
+        dst.bytesOut += n;
         const full = n === buf.byteLength;
         if (buf !== small) giveLarge(buf);
         buf = full ? takeLarge(large) : small;

@@ -33,6 +33,13 @@ class NodeConnection implements Connection {
     socket.on("error", ignore);
   }
 
+  get bytesIn(): number {
+    return this.socket.bytesRead;
+  }
+  get bytesOut(): number {
+    return this.socket.bytesWritten;
+  }
+
   // Addresses are read when asked for: each is a getpeername/getsockname system call (Node
   // caches the answer), and a round-robin session with logging at "error" asks for none.
   get remoteAddress(): string {

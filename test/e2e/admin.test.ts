@@ -197,6 +197,27 @@ stream:
       assert.equal(value("streamlb_info", { runtime: target === "binary" ? "bun" : target }), 1);
     });
 
+    test("a long-lived session's bytes show in /status while it is still open", async () => {
+      const bytesOf = async (server: string) => {
+        const st = (await (await api("GET", "/status")).json()) as {
+          upstreams: Record<string, { servers: Array<{ address: string; bytes: { sent: number; received: number } }> }>;
+        };
+        return st.upstreams["u"]!.servers.find((x) => x.address === server)!.bytes;
+      };
+      const h = await Held.open(port);
+      const server = [a, b].find((x) => x.name === h.backend)!.address;
+      const before = await bytesOf(server);
+      const payload = "chat message\n".repeat(500);
+      assert.equal(await h.echo(payload), payload);
+      const during = await bytesOf(server);
+      assert.equal(during.sent - before.sent, payload.length, "sent counts the live session");
+      // The greeting was already counted in `before`: the session was live then too.
+      assert.equal(during.received - before.received, payload.length, "received too");
+      await h.close();
+      await idle();
+      assert.deepEqual(await bytesOf(server), during, "no double count once the session ends");
+    });
+
     test("drain: no new sessions to the server, a live one goes on; add: the new server gets traffic; no reload", async () => {
       const live = await Held.open(port);
       const drained = live.backend === "a" ? a : b;
