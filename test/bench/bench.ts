@@ -4,9 +4,11 @@
 // the tools and builds first); `--help` lists the options.
 //
 // Method: the balancer under test is pinned to CPU 0, every load generator and backend to
-// CPU 1. All balancers run at once on their own ports (idle ones cost nothing), and each
-// round of a scenario visits every target in turn, so slow drifts in machine load (other
-// work on a shared VM) spread over all targets instead of hitting one.
+// CPU 1. nginx-w2 and binary-w2 (a master and 2 workers) may use both CPUs, so their second
+// worker shares CPU 1 with the load: what 2 workers give on this 2-core machine. All
+// balancers run at once on their own ports (idle ones cost nothing), and each round of a
+// scenario visits every target in turn, so slow drifts in machine load (other work on a
+// shared VM) spread over all targets instead of hitting one.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, release, tmpdir } from "node:os";
@@ -14,14 +16,34 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { haproxyCfg, listenPorts, nginxHttpConf, nginxStreamConf, streamlbYaml, BACKENDS, type Workload } from "./configs.ts";
-import { cpuSeconds, listening, setClockTicks, sleep, start, stop, stopAll, waitListening, type Proc } from "./procs.ts";
+import {
+  cpuSeconds,
+  listening,
+  setClockTicks,
+  sleep,
+  start,
+  stop,
+  stopAll,
+  treeCpuSeconds,
+  waitListening,
+  type Cpus,
+  type Proc,
+} from "./procs.ts";
 import { detailTables, summaryTable, type Results, type Sample } from "./report.ts";
 import { DIRECT_PORTS, LOAD_CPU, SCENARIO_DEFS, SCENARIOS, type ScenarioName } from "./scenarios.ts";
 
 const BALANCER_CPU = 0;
-const ALL_TARGETS = ["direct", "nginx", "haproxy", "node", "deno", "bun", "binary"] as const;
+const ALL_TARGETS = ["direct", "nginx", "haproxy", "node", "deno", "bun", "binary", "nginx-w2", "binary-w2"] as const;
 type TargetName = (typeof ALL_TARGETS)[number];
-const STREAMLB = new Set<TargetName>(["node", "deno", "bun", "binary"]);
+const STREAMLB = new Set<TargetName>(["node", "deno", "bun", "binary", "binary-w2"]);
+/**
+ * Targets run as a master and this many workers. They may use both CPUs (the second worker
+ * shares CPU 1 with the load), and their CPU and memory are summed over all their processes.
+ * Every other target is one process on CPU 0, measured by its PID alone.
+ */
+const WORKERS: Partial<Record<TargetName, number>> = { "nginx-w2": 2, "binary-w2": 2 };
+const workersOf = (t: TargetName) => WORKERS[t] ?? 1;
+const cpusOf = (t: TargetName): Cpus => (workersOf(t) > 1 ? [BALANCER_CPU, LOAD_CPU] : BALANCER_CPU);
 /** Runtimes with a JIT get a short unmeasured run of each scenario first. */
 const NEEDS_WARMUP = STREAMLB;
 
@@ -135,6 +157,7 @@ function streamlbCommand(root: string, target: TargetName, config: string): stri
     case "bun":
       return [join(root, "node_modules/.bin/bun"), join(root, "src/main.bun.ts"), "-c", config];
     case "binary":
+    case "binary-w2":
       return [join(root, "dist/streamlb"), "-c", config];
     default:
       throw new Error(`${target} is not a streamlb target`);
@@ -180,10 +203,12 @@ async function startBackends(dir: string, workloads: Set<Workload>, tcptool: str
 const running = (p: Proc) => p.child.exitCode === null && p.child.signalCode === null;
 
 function startBalancer(root: string, dir: string, target: TargetName, base: number, nofile: number): Proc {
-  if (target === "nginx") {
-    const conf = join(dir, "nginx-lb.conf");
-    writeFileSync(conf, nginxStreamConf(base, dir, nginxStreamModule(), nofile));
-    return start("nginx", BALANCER_CPU, ["nginx", "-p", dir, "-e", "stderr", "-c", conf]);
+  const workers = workersOf(target);
+  if (target === "nginx" || target === "nginx-w2") {
+    const name = workers > 1 ? `nginx-lb-w${workers}` : "nginx-lb";
+    const conf = join(dir, `${name}.conf`);
+    writeFileSync(conf, nginxStreamConf(base, dir, nginxStreamModule(), nofile, name, workers));
+    return start(target, cpusOf(target), ["nginx", "-p", dir, "-e", "stderr", "-c", conf]);
   }
   if (target === "haproxy") {
     const cfg = join(dir, "haproxy.cfg");
@@ -192,8 +217,8 @@ function startBalancer(root: string, dir: string, target: TargetName, base: numb
     return start("haproxy", BALANCER_CPU, ["haproxy", "-db", "-f", cfg]);
   }
   const yaml = join(dir, `streamlb-${target}.yaml`);
-  writeFileSync(yaml, streamlbYaml(base));
-  return start(`streamlb on ${target}`, BALANCER_CPU, streamlbCommand(root, target, yaml));
+  writeFileSync(yaml, streamlbYaml(base, `streamlb-${target}.pid`, workers));
+  return start(`streamlb on ${target}`, cpusOf(target), streamlbCommand(root, target, yaml));
 }
 
 function nofileLimit(): number {
@@ -243,7 +268,7 @@ async function main(): Promise<number> {
   const needed = ["taskset", "gcc"];
   if (workloads.has("bulk")) needed.push("iperf");
   if (workloads.has("http")) needed.push("wrk", "nginx");
-  if (o.targets.includes("nginx")) needed.push("nginx");
+  if (o.targets.includes("nginx") || o.targets.includes("nginx-w2")) needed.push("nginx");
   if (o.targets.includes("haproxy")) needed.push("haproxy");
   const missing = needed.filter((c) => !have(c));
   if (missing.length) throw new Error(`missing tools: ${missing.join(", ")} (test/bench/run.sh installs them)`);
@@ -253,7 +278,7 @@ async function main(): Promise<number> {
   // Not availableParallelism(): it counts only the CPUs this process may run on (taskset).
   if (cpus().length < 2) throw new Error("the bench pins the balancer and the load to different CPUs: it needs 2");
   for (const t of o.targets) {
-    const need = t === "node" ? "dist/js/src/main.node.js" : t === "binary" ? "dist/streamlb" : null;
+    const need = t === "node" ? "dist/js/src/main.node.js" : t === "binary" || t === "binary-w2" ? "dist/streamlb" : null;
     if (need && !existsSync(join(root, need))) throw new Error(`${need} is missing: run \`npm run build\` first`);
   }
 
@@ -290,7 +315,8 @@ async function main(): Promise<number> {
       const base = basePort(ALL_TARGETS.indexOf(t));
       const p = startBalancer(root, dir, t, base, nofile);
       procs.set(t, p);
-      await waitListening(p, [...workloads].map((w) => listenPorts(base)[w]));
+      const workers = workersOf(t);
+      await waitListening(p, [...workloads].map((w) => listenPorts(base)[w]), 20_000, workers > 1 ? workers : 0);
     };
     await Promise.all(balancers.map(launch));
 
@@ -307,12 +333,17 @@ async function main(): Promise<number> {
           if (!running(q)) throw new Error(`${q.name} is no longer running: ${q.output().slice(-500)}`);
         }
         const pid = p?.pid ?? null;
-        const cpu0 = pid ? cpuSeconds(pid) : 0;
+        const tree = workersOf(t) > 1;
+        const cpu0 = pid ? balancerCpu(pid, tree) : null;
         const t0 = performance.now();
-        const m = await d.measure({ port: portOf(t), durationS, balancerPid: pid, idleConns: o.idleConns, tcptool });
+        const ctx = { port: portOf(t), durationS, balancerPid: pid, balancerTree: tree, idleConns: o.idleConns, tcptool };
+        const m = await d.measure(ctx);
         const wall = (performance.now() - t0) / 1000;
-        const cpuPct = pid ? ((cpuSeconds(pid) - cpu0) / wall) * 100 : null;
-        return { ...m, cpuPct };
+        if (!pid || !cpu0) return { ...m, cpuPct: null };
+        // Per process: a worker started during the run counts from zero, one that ended is lost.
+        const perProcess = [...balancerCpu(pid, tree)].map(([k, s]) => ((s - (cpu0.get(k) ?? 0)) / wall) * 100);
+        const cpuPct = perProcess.reduce((a, b) => a + b, 0);
+        return { ...m, cpuPct, ...(tree ? { processCpuPct: perProcess } : {}) };
       };
       if (o.warmup && s !== "idle") {
         for (const t of targets) if (NEEDS_WARMUP.has(t)) await runOnce(t, 1).catch(() => undefined);
@@ -333,9 +364,12 @@ async function main(): Promise<number> {
             byTarget.set(t, [...(prev ?? []), sample]);
             log(`  ${s} ${t} run ${r + 1}: ${fmtSample(sample, d.unit)}`);
           } catch (e) {
-            const why = e instanceof Error ? e.message : String(e);
+            const p = procs.get(t);
+            // A balancer that died mid-run: what it said last is the reason, not the /proc miss.
+            const died = p && !running(p) ? ` (${p.name} exited: ${p.output().slice(-800).trim() || "no output"})` : "";
+            const why = (e instanceof Error ? e.message : String(e)) + died;
             byTarget.set(t, why);
-            log(`  ${s} ${t} run ${r + 1}: FAILED ${why.slice(0, 400)}`);
+            log(`  ${s} ${t} run ${r + 1}: FAILED ${why.slice(0, 1200)}`);
           }
         }
       }
@@ -346,10 +380,13 @@ async function main(): Promise<number> {
   }
 
   const elapsed = (Date.now() - started) / 1000;
+  const multi = o.targets.some((t) => workersOf(t) > 1)
+    ? ` (-w2 targets: a master and 2 workers on CPUs ${BALANCER_CPU} and ${LOAD_CPU}, CPU and RSS summed over all their processes)`
+    : "";
   const header = [
     `Date: ${info["date"]}; ${info["nproc"]} CPUs (${info["cpu"]}), Linux ${info["kernel"]}`,
     `Versions: node ${info["node"]}, deno ${info["deno"]}, bun ${info["bun"]}, nginx ${info["nginx"]}, haproxy ${info["haproxy"]}, wrk ${info["wrk"]}, iperf ${info["iperf"]}`,
-    `Method: balancer on CPU ${BALANCER_CPU}, load generators and backends on CPU ${LOAD_CPU}; ${o.runs} run(s) of ${o.durationS} s per cell, medians (ratio to nginx in parentheses; for KiB/conn and latency lower is better); ${o.idleConns} idle connections; took ${Math.round(elapsed)} s.`,
+    `Method: balancer on CPU ${BALANCER_CPU}, load generators and backends on CPU ${LOAD_CPU}${multi}; ${o.runs} run(s) of ${o.durationS} s per cell, medians (ratio to nginx in parentheses; for KiB/conn and latency lower is better); ${o.idleConns} idle connections; took ${Math.round(elapsed)} s.`,
   ].join("\n");
   const report = `${header}\n\n## Summary\n\n${summaryTable(results, o.scenarios, o.targets)}\n\n## Details\n\n${detailTables(results, o.scenarios, o.targets)}\n`;
   process.stdout.write(`\n${report}`);
@@ -365,11 +402,20 @@ async function main(): Promise<number> {
   return failed ? 1 : 0;
 }
 
+/**
+ * CPU seconds of a balancer by "pid start-time": its one process (what the 1-process targets
+ * have always measured), or each process of a master's tree.
+ */
+function balancerCpu(pid: number, tree: boolean): Map<string, number> {
+  return tree ? treeCpuSeconds(pid) : new Map([[String(pid), cpuSeconds(pid)]]);
+}
+
 function fmtSample(s: Sample, unit: string): string {
   const extras = Object.entries(s.extras)
     .map(([k, v]) => `${k}=${v.toFixed(2)}`)
     .join(" ");
-  const cpu = s.cpuPct === null ? "" : ` cpu=${s.cpuPct.toFixed(0)}%`;
+  const each = s.processCpuPct ? ` (master+workers ${s.processCpuPct.map((c) => c.toFixed(0)).join("+")})` : "";
+  const cpu = s.cpuPct === null ? "" : ` cpu=${s.cpuPct.toFixed(0)}%${each}`;
   return `${s.value.toFixed(2)} ${unit} ${extras}${cpu}${s.errors ? ` errors=${s.errors}` : ""}`;
 }
 

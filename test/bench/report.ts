@@ -6,8 +6,13 @@ export interface Sample {
   readonly value: number;
   readonly extras: Readonly<Record<string, number>>;
   readonly errors: number;
-  /** Balancer CPU (utime+stime) over the run's wall time, in % of one core; null when direct. */
+  /**
+   * Balancer CPU (utime+stime) over the run's wall time, in % of one core; null when direct.
+   * For a master and its workers, the sum over all of them (up to 200 % on 2 CPUs).
+   */
   readonly cpuPct: number | null;
+  /** For a master and its workers: each one's share of cpuPct, the master first. */
+  readonly processCpuPct?: readonly number[];
 }
 
 export type Results = Map<ScenarioName, Map<string, Sample[] | string>>; // string = why it failed
@@ -80,7 +85,24 @@ export function summaryTable(results: Results, scenarios: readonly ScenarioName[
     }
     return row;
   });
-  return table(head, rows);
+  const note = multiWorkerNote(targets);
+  return note ? `${table(head, rows)}\n\n${note}` : table(head, rows);
+}
+
+/** Targets that run as a master and 2 workers (bench.ts's WORKERS). */
+const isMultiWorker = (t: string) => /-w\d+$/.test(t);
+
+/** What the -w2 rows are, for under the tables that hold them (empty when none does). */
+export function multiWorkerNote(targets: readonly string[]): string {
+  const multi = targets.filter(isMultiWorker);
+  if (!multi.length) return "";
+  return (
+    `${multi.join(" and ")}: 2 worker processes under a master (nginx \`worker_processes 2\` with \`reuseport\`; ` +
+    `streamlb \`worker_processes: 2\`, SO_REUSEPORT), allowed on both CPUs, so the second worker shares CPU 1 ` +
+    `with the load generators and backends: what 2 workers give on this 2-core machine, not on 2 free cores. ` +
+    `Their balancer CPU % (up to 200) and RSS are summed over the master and the workers. ` +
+    `"× nginx" is always against nginx with 1 worker on CPU 0 alone.`
+  );
 }
 
 export function detailTables(results: Results, scenarios: readonly ScenarioName[], targets: readonly string[]): string {

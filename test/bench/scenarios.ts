@@ -1,7 +1,7 @@
 // The workloads, each one load-generator run against one port. Load generators (and the
 // backends) run on CPU 1; the balancer under test has CPU 0 to itself.
 import { BACKENDS, type Workload } from "./configs.ts";
-import { rssBytes, run, sleep, start, stop } from "./procs.ts";
+import { rssBytes, run, sleep, start, stop, treeRssBytes } from "./procs.ts";
 
 export const LOAD_CPU = 1;
 
@@ -13,6 +13,8 @@ export interface RunContext {
   readonly durationS: number;
   /** The balancer's PID, null for the direct connection. */
   readonly balancerPid: number | null;
+  /** The balancer is a master with workers: its memory is that of all its processes. */
+  readonly balancerTree: boolean;
   readonly idleConns: number;
   readonly tcptool: string;
 }
@@ -100,10 +102,12 @@ function pingpong(conns: number): Scenario["measure"] {
 /**
  * RSS of the balancer before and while it holds `idleConns` proxied connections, each proven
  * with one 32-byte echo (so a balancer that allocates buffers on first data has done so).
+ * For a master and its workers, the sum over all of them.
  */
 const idle: Scenario["measure"] = async (ctx) => {
   const pid = ctx.balancerPid!;
-  const before = rssBytes(pid);
+  const rss = () => (ctx.balancerTree ? treeRssBytes(pid) : rssBytes(pid));
+  const before = rss();
   const holder = start("tcptool hold", LOAD_CPU, [ctx.tcptool, "hold", String(ctx.port), String(ctx.idleConns)], {
     stdin: true,
   });
@@ -116,7 +120,7 @@ const idle: Scenario["measure"] = async (ctx) => {
       await sleep(50);
     }
     await sleep(1000); // let the balancer finish whatever it does after the last echo
-    const during = rssBytes(pid);
+    const during = rss();
     const ready = Number(m[1]);
     return {
       value: (during - before) / Math.max(1, ready) / 1024,

@@ -1,6 +1,7 @@
-// Smoke check of the benchmark driver: its quickest mode against the compiled binary alone, a
-// few seconds. Skipped where the bench's tools are not installed (test/bench/run.sh installs
-// them) or the machine has a single CPU.
+// Smoke check of the benchmark driver: its quickest mode against the compiled binary, as one
+// process and as a master with 2 workers (binary-w2), a few seconds. Skipped where the
+// bench's tools are not installed (test/bench/run.sh installs them) or the machine has a
+// single CPU.
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -26,7 +27,7 @@ const skip =
         ? "dist/streamlb not built"
         : false;
 
-test("bench --quick runs end to end against the binary", { skip, timeout: 60_000 }, () => {
+test("bench --quick runs end to end against the binary, with 1 and 2 workers", { skip, timeout: 60_000 }, () => {
   const out = mkdtempSync(join(tmpdir(), "streamlb-bench-smoke-"));
   try {
     const r = spawnSync(
@@ -35,7 +36,7 @@ test("bench --quick runs end to end against the binary", { skip, timeout: 60_000
         "dist/js/test/bench/bench.js",
         "--quick",
         "--targets",
-        "binary",
+        "binary,binary-w2",
         "--scenarios",
         "keepalive,rtt100,idle",
         "--idle-conns",
@@ -50,6 +51,11 @@ test("bench --quick runs end to end against the binary", { skip, timeout: 60_000
     assert.ok(md, "no report written");
     const report = readFileSync(join(out, md), "utf8");
     assert.match(report, /\| binary\s+\|\s+[\d,.]+ \(–\)/, report);
+    assert.match(report, /\| binary-w2\s+\|\s+[\d,.]+ \(–\)/, report);
+    // Both workers carried load: the driver logs each process's CPU, the master first.
+    const shares = /keepalive binary-w2 run 1: .*\(master\+workers (\d+)\+(\d+)\+(\d+)\)/.exec(r.stderr);
+    assert.ok(shares, r.stderr);
+    assert.ok(Number(shares[2]) > 0 && Number(shares[3]) > 0, `a worker had no CPU: ${shares[0]}`);
     assert.match(report, /KiB\/conn/);
   } finally {
     rmSync(out, { recursive: true, force: true });
