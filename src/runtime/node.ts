@@ -1,19 +1,23 @@
-// Runtime on Node's `net`: the relay is a hand-written pipe (pause on a full write buffer,
-// resume on drain) so it can also mark idle activity and forward EOF as nginx does.
+// Runtime on Node: net.Server listens (and shares ports under node:cluster), but sessions run
+// on the TCP handles under it (node-tcp.ts), and the relay is a hand-written pipe on them.
 import { readFile, rm, writeFile } from "node:fs/promises";
 import cluster from "node:cluster";
+import { lookup } from "node:dns/promises";
 import net from "node:net";
 import { availableParallelism } from "node:os";
 import process from "node:process";
-import { IdleSweeper } from "../core/idle.ts";
+import { IdleSweeper, type IdleWatch } from "../core/idle.ts";
 import { openAppendFile } from "./log-file.ts";
 import { probeNode } from "./node-probe.ts";
 import { serveNodeHttp } from "./node-http.ts";
+import { connectTcp, lastReadBytes, lastReadResult, shutdown, takeAccepts, UV_EOF, write, type SocketName, type TcpHandle } from "./node-tcp.ts";
 import {
   ConnectFailure,
   type ClientConnection,
+  type ConnectOptions,
   type Connection,
   type RelayEnd,
+  type RelayOptions,
   type RelayResult,
   type Runtime,
   type UpstreamConnection,
@@ -27,36 +31,57 @@ const sweeper = new IdleSweeper();
 
 class NodeConnection implements Connection {
   declare readonly __side: "client" & "upstream";
+  bytesIn = 0;
+  bytesOut = 0;
+  closed = false;
+  /** The relay moving this connection's bytes, once it runs: close() ends it. */
+  relay: Relay | null = null;
+  private peer: SocketName | null = null;
+  private local: SocketName | null = null;
 
-  constructor(readonly socket: net.Socket) {
-    // Errors before the relay starts must not crash the process; the relay reports them.
-    socket.on("error", ignore);
-  }
+  constructor(readonly handle: TcpHandle) {}
 
-  get bytesIn(): number {
-    return this.socket.bytesRead;
-  }
-  get bytesOut(): number {
-    return this.socket.bytesWritten;
-  }
-
-  // Addresses are read when asked for: each is a getpeername/getsockname system call (Node
-  // caches the answer), and a round-robin session with logging at "error" asks for none.
+  // Addresses are read when asked for: each is a getpeername/getsockname system call, and a
+  // round-robin session with logging at "error" asks for none.
   get remoteAddress(): string {
-    return unmapV4(this.socket.remoteAddress ?? "");
+    return unmapV4(this.peerName().address ?? "");
   }
   get remotePort(): number {
-    return this.socket.remotePort ?? 0;
+    return this.peerName().port ?? 0;
   }
   get localAddress(): string {
-    return unmapV4(this.socket.localAddress ?? "");
+    return unmapV4(this.sockName().address ?? "");
   }
   get localPort(): number {
-    return this.socket.localPort ?? 0;
+    return this.sockName().port ?? 0;
+  }
+
+  private peerName(): SocketName {
+    if (!this.peer) {
+      this.peer = {};
+      if (!this.closed) this.handle.getpeername(this.peer);
+    }
+    return this.peer;
+  }
+  private sockName(): SocketName {
+    if (!this.local) {
+      this.local = {};
+      if (!this.closed) this.handle.getsockname(this.local);
+    }
+    return this.local;
   }
 
   close(): void {
-    this.socket.destroy();
+    if (this.relay) this.relay.finish("aborted");
+    else this.destroy();
+  }
+
+  /** Closes the socket; anything the kernel already took is still delivered. */
+  destroy(): void {
+    if (this.closed) return;
+    this.closed = true;
+    // (onread is left as it is: Node's setter aborts the process on anything but a function.)
+    this.handle.close();
   }
 }
 
@@ -67,62 +92,117 @@ function unmapV4(address: string): string {
   return address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address;
 }
 
-function relay(client: ClientConnection, upstream: UpstreamConnection, opts: { idleTimeoutMs: number; halfClose: boolean }): Promise<RelayResult> {
-  const c = (client as unknown as NodeConnection).socket;
-  const u = (upstream as unknown as NodeConnection).socket;
-  return new Promise<RelayResult>((resolve) => {
-    let ended: RelayEnd | null = null;
-    let flushedEofs = 0;
-    const watch = sweeper.watch(opts.idleTimeoutMs, () => finish("idle_timeout"));
+/**
+ * One direction of a session. Each read is written on at once; when the kernel cannot take
+ * all of it, reading stops until the rest is flushed (one buffer in flight, as nginx).
+ */
+class Direction {
+  private writing = false;
+  private eof = false;
 
-    function finish(end: RelayEnd): void {
-      if (ended) return;
-      ended = end;
-      sweeper.unwatch(opts.idleTimeoutMs, watch);
-      c.destroy();
-      u.destroy();
-      resolve({
-        end,
-        bytesFromClient: c.bytesRead,
-        bytesToClient: c.bytesWritten,
-        bytesFromUpstream: u.bytesRead,
-        bytesToUpstream: u.bytesWritten,
-      });
+  constructor(
+    private readonly relay: Relay,
+    private readonly src: NodeConnection,
+    private readonly dst: NodeConnection,
+    private readonly eofEnd: RelayEnd,
+    private readonly srcError: RelayEnd,
+    private readonly dstError: RelayEnd,
+  ) {}
+
+  start(): void {
+    this.src.handle.onread = (buffer) => this.onRead(buffer);
+    if (this.src.handle.readStart() !== 0) this.relay.finish(this.srcError);
+  }
+
+  private onRead(buffer: ArrayBuffer | undefined): void {
+    const n = lastReadResult();
+    if (n > 0) {
+      this.relay.watch.active = true;
+      this.src.bytesIn += n;
+      const status = write(this.dst.handle, lastReadBytes(buffer!, n), this.onFlushed);
+      if (status < 0) return this.relay.finish(this.dstError);
+      this.dst.bytesOut += n;
+      if (status === 1) {
+        this.writing = true;
+        this.src.handle.readStop();
+      }
+    } else if (n === UV_EOF) {
+      // libuv stops reading after EOF by itself.
+      this.eof = true;
+      if (!this.writing) this.forwardEof();
+    } else if (n < 0) {
+      this.relay.finish(this.srcError);
     }
+  }
 
-    function pipe(src: net.Socket, dst: net.Socket, eofEnd: RelayEnd, errorEnd: RelayEnd): void {
-      src.on("data", (chunk: Buffer) => {
-        watch.active = true;
-        if (!dst.write(chunk)) src.pause();
-      });
-      dst.on("drain", () => src.resume());
-      src.on("end", () => {
-        if (!opts.halfClose) {
-          // nginx: with proxy_half_close off the session ends once the EOF side's data is
-          // flushed. Data the kernel already took is still delivered by close(), so when Node
-          // holds nothing back there is no need for a FIN (shutdown) before the close.
-          if (dst.writableLength === 0) finish(eofEnd);
-          else dst.end(() => finish(eofEnd));
-          return;
-        }
-        // With it on, the FIN is forwarded and the session ends when both directions are done.
-        dst.end(() => {
-          if (++flushedEofs === 2) finish(eofEnd);
-        });
-      });
-      src.on("error", () => finish(errorEnd));
-      src.on("close", () => {
-        if (!ended && !src.readableEnded) finish(errorEnd);
-      });
-    }
+  private readonly onFlushed = (status: number): void => {
+    this.writing = false;
+    if (this.relay.ended) return;
+    if (status < 0) this.relay.finish(this.dstError);
+    else if (this.eof) this.forwardEof();
+    else if (this.src.handle.readStart() !== 0) this.relay.finish(this.srcError);
+  };
 
-    if (c.destroyed) return finish("client_error");
-    if (u.destroyed) return finish("upstream_error");
-    pipe(c, u, "client_closed", "client_error");
-    pipe(u, c, "upstream_closed", "upstream_error");
-    c.resume();
-    u.resume();
-  });
+  private forwardEof(): void {
+    // nginx: with proxy_half_close off the session ends once the EOF side's data is flushed
+    // (close() still delivers what the kernel took, so no FIN round is needed first).
+    if (!this.relay.halfClose) return this.relay.finish(this.eofEnd);
+    // With it on, the FIN is forwarded and the session ends when both directions are done.
+    const err = shutdown(this.dst.handle, (status) => {
+      if (this.relay.ended) return;
+      if (status < 0) this.relay.finish(this.dstError);
+      else if (++this.relay.finishedDirections === 2) this.relay.finish(this.eofEnd);
+    });
+    if (err < 0) this.relay.finish(this.dstError);
+  }
+}
+
+class Relay {
+  ended: RelayEnd | null = null;
+  finishedDirections = 0;
+  readonly watch: IdleWatch;
+  readonly result: Promise<RelayResult>;
+  private resolve!: (result: RelayResult) => void;
+
+  constructor(
+    private readonly client: NodeConnection,
+    private readonly upstream: NodeConnection,
+    private readonly idleTimeoutMs: number,
+    readonly halfClose: boolean,
+  ) {
+    this.result = new Promise((resolve) => (this.resolve = resolve));
+    this.watch = sweeper.watch(idleTimeoutMs, () => this.finish("idle_timeout"));
+  }
+
+  start(): void {
+    if (this.client.closed) return this.finish("client_error");
+    if (this.upstream.closed) return this.finish("upstream_error");
+    this.client.relay = this;
+    this.upstream.relay = this;
+    new Direction(this, this.client, this.upstream, "client_closed", "client_error", "upstream_error").start();
+    if (!this.ended) new Direction(this, this.upstream, this.client, "upstream_closed", "upstream_error", "client_error").start();
+  }
+
+  finish(end: RelayEnd): void {
+    if (this.ended) return;
+    this.ended = end;
+    sweeper.unwatch(this.idleTimeoutMs, this.watch);
+    this.client.destroy();
+    this.upstream.destroy();
+    this.resolve({
+      end,
+      bytesFromClient: this.client.bytesIn,
+      bytesToClient: this.client.bytesOut,
+      bytesFromUpstream: this.upstream.bytesIn,
+      bytesToUpstream: this.upstream.bytesOut,
+    });
+  }
+}
+
+function relay(client: ClientConnection, upstream: UpstreamConnection, opts: RelayOptions): Promise<RelayResult> {
+  const r = new Relay(client as unknown as NodeConnection, upstream as unknown as NodeConnection, opts.idleTimeoutMs, opts.halfClose);
+  r.start();
+  return r.result;
 }
 
 /** Messages through node:cluster's IPC: anything else on it (cluster's own) is not ours. */
@@ -187,14 +267,16 @@ export const nodeRuntime: Runtime = {
     return new Promise((resolve, reject) => {
       // Not pauseOnConnect: a paused socket costs an extra epoll change to start reading, and
       // what a client sends before the relay starts simply waits in the socket's buffer.
-      const server = net.createServer({ allowHalfOpen: true, noDelay: options.noDelay }, (socket) => {
-        onConnection(new NodeConnection(socket) as unknown as ClientConnection);
-      });
+      const server = net.createServer();
       server.once("error", reject);
       // nginx's `listen 8000` is 0.0.0.0:8000 (IPv4 only); [::]:8000 must be asked for.
       server.listen({ port: options.port, host: options.host ?? "0.0.0.0", backlog: 511 }, () => {
         server.off("error", reject);
         server.on("error", ignore);
+        takeAccepts(server, (handle) => {
+          if (options.noDelay) handle.setNoDelay(true);
+          onConnection(new NodeConnection(handle) as unknown as ClientConnection);
+        });
         const addr = server.address() as net.AddressInfo;
         resolve({
           host: options.host ?? "0.0.0.0",
@@ -207,30 +289,9 @@ export const nodeRuntime: Runtime = {
   },
 
   connect(target, options) {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({
-        host: target.host,
-        port: target.port,
-        allowHalfOpen: true,
-        noDelay: options.noDelay,
-        keepAlive: options.keepAlive,
-      });
-      const timer = setTimeout(() => {
-        socket.destroy();
-        reject(new ConnectFailure("timeout", "ETIMEDOUT", "Connection timed out"));
-      }, options.timeoutMs);
-      socket.once("connect", () => {
-        clearTimeout(timer);
-        socket.off("error", onError);
-        resolve(new NodeConnection(socket) as unknown as UpstreamConnection);
-      });
-      const onError = (err: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        socket.destroy();
-        reject(toConnectFailure(err));
-      };
-      socket.once("error", onError);
-    });
+    return isIpLiteral(target.host)
+      ? connectTo(target.host, target.port, options)
+      : resolveHost(target.host).then((host) => connectTo(host, target.port, options));
   },
 
   relay,
@@ -250,6 +311,45 @@ export const nodeRuntime: Runtime = {
   onSignal: (signal, handler) => void process.on(signal, handler),
   exit: (code) => process.exit(code),
 };
+
+/** net.isIP runs a long regular expression; a balancer connects to the same few hosts all day. */
+const ipLiterals = new Map<string, boolean>();
+function isIpLiteral(host: string): boolean {
+  let literal = ipLiterals.get(host);
+  if (literal === undefined) ipLiterals.set(host, (literal = net.isIP(host) !== 0));
+  return literal;
+}
+
+function connectTo(host: string, port: number, options: ConnectOptions): Promise<UpstreamConnection> {
+  return new Promise((resolve, reject) => {
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      handle.close();
+      reject(new ConnectFailure("timeout", "ETIMEDOUT", "Connection timed out"));
+    }, options.timeoutMs);
+    const handle = connectTcp(host, port, (err) => {
+      if (timedOut) return;
+      clearTimeout(timer);
+      if (err !== null) {
+        handle.close();
+        return reject(toConnectFailure(err));
+      }
+      if (options.noDelay) handle.setNoDelay(true);
+      // Like net's keepAlive option: SO_KEEPALIVE with the system's timers.
+      if (options.keepAlive) handle.setKeepAlive(true, 0);
+      resolve(new NodeConnection(handle) as unknown as UpstreamConnection);
+    });
+  });
+}
+
+async function resolveHost(host: string): Promise<string> {
+  try {
+    return (await lookup(host)).address;
+  } catch (err) {
+    throw new ConnectFailure("other", (err as NodeJS.ErrnoException).code ?? "ENOTFOUND", `${host} could not be resolved`);
+  }
+}
 
 function toConnectFailure(err: NodeJS.ErrnoException): ConnectFailure {
   switch (err.code) {
