@@ -248,27 +248,37 @@ export class Balancer {
     const session = new Session(this.nextSessionId++, client, slot.route, this.runtime, this.logger);
     this.sessions.add(session);
     slot.stats.started();
-    let outcome: SessionOutcome | null = null;
     // With an access log, the addresses are read now: a closed socket may no longer know them.
     const addresses = slot.route.accessLog
       ? { remoteAddress: client.remoteAddress, remotePort: client.remotePort, localAddress: client.localAddress, localPort: client.localPort }
       : client;
-    session
-      .run()
-      .then((o) => {
-        outcome = o;
-        slot.route.accessLog?.log({ id: session.id, client: addresses, startMs: session.startMs, endMs: Date.now(), outcome: o });
-      })
-      .catch((err: unknown) => {
-        // The core never throws past a connection: log it, end this session only.
-        this.logger.log("error", `*${session.id} session failed: ${err instanceof Error ? err.stack : String(err)}`);
-        session.abort();
-      })
-      .finally(() => {
-        slot.stats.finished(outcome);
-        this.sessions.delete(session);
-        if (this.sessions.size === 0) this.onIdle?.();
-      });
+    // One reaction for each outcome (not then/catch/finally): three promises fewer per session.
+    session.run().then(
+      (outcome) => {
+        try {
+          slot.route.accessLog?.log({ id: session.id, client: addresses, startMs: session.startMs, endMs: Date.now(), outcome });
+        } catch (err) {
+          this.sessionFailed(session, err);
+        }
+        this.ended(session, slot, outcome);
+      },
+      (err: unknown) => {
+        this.sessionFailed(session, err);
+        this.ended(session, slot, null);
+      },
+    );
+  }
+
+  /** The core never throws past a connection: log it, end this session only. */
+  private sessionFailed(session: Session, err: unknown): void {
+    this.logger.log("error", `*${session.id} session failed: ${err instanceof Error ? err.stack : String(err)}`);
+    session.abort();
+  }
+
+  private ended(session: Session, slot: ListenerSlot, outcome: SessionOutcome | null): void {
+    slot.stats.finished(outcome);
+    this.sessions.delete(session);
+    if (this.sessions.size === 0) this.onIdle?.();
   }
 }
 
