@@ -54,16 +54,22 @@ interface StreamWrapBinding {
   kLastWriteWasAsync: number;
 }
 
-function binding<T>(name: string): T {
+function loadBindings(): { tcp: TcpWrapBinding; stream: StreamWrapBinding } | Error {
   try {
-    return (process as unknown as { binding(name: string): T }).binding(name);
+    const binding = (process as unknown as { binding(name: string): unknown }).binding;
+    return { tcp: binding("tcp_wrap") as TcpWrapBinding, stream: binding("stream_wrap") as StreamWrapBinding };
   } catch (err) {
-    throw new Error(`streamlb on Node needs process.binding("${name}") (Node's TCP handles), which this Node refuses: ${(err as Error).message}`);
+    return new Error(
+      `streamlb on Node needs Node's TCP handles (process.binding("tcp_wrap")), which this Node refuses (${(err as Error).message}); the permission model blocks them`,
+    );
   }
 }
 
-const tcpWrap = binding<TcpWrapBinding>("tcp_wrap");
-const streamWrap = binding<StreamWrapBinding>("stream_wrap");
+const loaded = loadBindings();
+/** Why sessions cannot run here (the permission model blocks process.binding), or null. */
+export const tcpHandlesUnavailable: Error | null = loaded instanceof Error ? loaded : null;
+// Only used once takeAccepts/connectTcp have checked tcpHandlesUnavailable.
+const { tcp: tcpWrap, stream: streamWrap } = loaded instanceof Error ? ({ tcp: {}, stream: {} } as { tcp: TcpWrapBinding; stream: StreamWrapBinding }) : loaded;
 const { TCP, TCPConnectWrap } = tcpWrap;
 const { WriteWrap, ShutdownWrap, streamBaseState, kReadBytesOrError, kArrayBufferOffset, kLastWriteWasAsync } = streamWrap;
 
@@ -84,7 +90,7 @@ export function lastReadBytes(buffer: ArrayBuffer, length: number): Uint8Array {
  * A write request object is only bound to a native request when the write cannot finish at
  * once, so one spare serves every write that completes synchronously (nearly all of them).
  */
-let spareWrite = new WriteWrap();
+let spareWrite = tcpHandlesUnavailable ? (null as unknown as WriteRequest) : new WriteWrap();
 
 /**
  * Writes `data`: 0 when it was all written at once, 1 when the rest is queued (`done` runs
@@ -115,6 +121,7 @@ export function shutdown(handle: TcpHandle, done: (status: number) => void): num
  * node:cluster's port sharing; in a cluster worker its handle is the one the primary feeds.
  */
 export function takeAccepts(server: net.Server, onHandle: (handle: TcpHandle) => void): void {
+  if (tcpHandlesUnavailable) throw tcpHandlesUnavailable;
   const listening = (server as unknown as { _handle: { onconnection: (err: number, handle: TcpHandle | undefined) => void } | null })._handle;
   if (!listening) throw new Error("takeAccepts: the server is not listening");
   listening.onconnection = (err, handle) => {
@@ -128,6 +135,7 @@ export function takeAccepts(server: net.Server, onHandle: (handle: TcpHandle) =>
  * the handle is closed first: ECANCELED).
  */
 export function connectTcp(host: string, port: number, done: (err: NodeJS.ErrnoException | null) => void): TcpHandle {
+  if (tcpHandlesUnavailable) throw tcpHandlesUnavailable;
   const handle = new TCP(tcpWrap.constants.SOCKET);
   const req = new TCPConnectWrap();
   req.oncomplete = (status) => done(status === 0 ? null : systemError("connect", status, `${host}:${port}`));

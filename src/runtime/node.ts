@@ -10,7 +10,7 @@ import { IdleSweeper, type IdleWatch } from "../core/idle.ts";
 import { openAppendFile } from "./log-file.ts";
 import { probeNode } from "./node-probe.ts";
 import { serveNodeHttp } from "./node-http.ts";
-import { connectTcp, lastReadBytes, lastReadResult, shutdown, takeAccepts, UV_EOF, write, type SocketName, type TcpHandle } from "./node-tcp.ts";
+import { connectTcp, tcpHandlesUnavailable, lastReadBytes, lastReadResult, shutdown, takeAccepts, UV_EOF, write, type SocketName, type TcpHandle } from "./node-tcp.ts";
 import {
   ConnectFailure,
   type ClientConnection,
@@ -264,6 +264,7 @@ export const nodeRuntime: Runtime = {
   pid: process.pid,
 
   listen(options, onConnection) {
+    if (tcpHandlesUnavailable) return Promise.reject(tcpHandlesUnavailable);
     return new Promise((resolve, reject) => {
       // Not pauseOnConnect: a paused socket costs an extra epoll change to start reading, and
       // what a client sends before the relay starts simply waits in the socket's buffer.

@@ -117,3 +117,20 @@ describe("streamlb demo", () => {
     }
   });
 });
+
+/** Node's permission model blocks process.binding, which the Node relay's TCP handles need. */
+describe("streamlb on Node under the permission model", { skip: !TARGETS.includes("node") }, () => {
+  test("says why it cannot listen, exit 1", async () => {
+    const [node, main] = command("node");
+    const file = writeConfig(GOOD);
+    const child = spawn(node!, ["--experimental-permission", "--allow-fs-read=*", "--no-warnings", main!, "-c", file], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr!.on("data", (d: Buffer) => (stderr += d));
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    assert.equal(code, 1);
+    assert.match(stderr, /^streamlb: \[emerg\] bind\(\) to 127\.0\.0\.1:1 failed \(streamlb on Node needs Node's TCP handles .*permission model/m);
+    assert.doesNotMatch(stderr, /at \S+ \(/, "no stack trace");
+  });
+});
