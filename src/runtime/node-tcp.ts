@@ -7,7 +7,6 @@
 // callbacks per write) costs more than the bytes. tcp_wrap and stream_wrap are on Node's
 // process.binding allow-list (DEP0111 is documentation-only); the permission model blocks them.
 import net from "node:net";
-import { getSystemErrorMap, getSystemErrorName } from "node:util";
 
 /** A uv_tcp_t as Node's tcp_wrap exposes it. Methods return 0 or a negative errno. */
 export interface TcpHandle {
@@ -68,7 +67,7 @@ function loadBindings(): { tcp: TcpWrapBinding; stream: StreamWrapBinding } | Er
 const loaded = loadBindings();
 /** Why sessions cannot run here (the permission model blocks process.binding), or null. */
 export const tcpHandlesUnavailable: Error | null = loaded instanceof Error ? loaded : null;
-// Only used once takeAccepts/connectTcp have checked tcpHandlesUnavailable.
+// Only used once node.ts's listen() has checked tcpHandlesUnavailable: no session exists before.
 const { tcp: tcpWrap, stream: streamWrap } = loaded instanceof Error ? ({ tcp: {}, stream: {} } as { tcp: TcpWrapBinding; stream: StreamWrapBinding }) : loaded;
 const { TCP, TCPConnectWrap } = tcpWrap;
 const { WriteWrap, ShutdownWrap, streamBaseState, kReadBytesOrError, kArrayBufferOffset, kLastWriteWasAsync } = streamWrap;
@@ -121,7 +120,6 @@ export function shutdown(handle: TcpHandle, done: (status: number) => void): num
  * node:cluster's port sharing; in a cluster worker its handle is the one the primary feeds.
  */
 export function takeAccepts(server: net.Server, onHandle: (handle: TcpHandle) => void): void {
-  if (tcpHandlesUnavailable) throw tcpHandlesUnavailable;
   const listening = (server as unknown as { _handle: { onconnection: (err: number, handle: TcpHandle | undefined) => void } | null })._handle;
   if (!listening) throw new Error("takeAccepts: the server is not listening");
   listening.onconnection = (err, handle) => {
@@ -131,26 +129,15 @@ export function takeAccepts(server: net.Server, onHandle: (handle: TcpHandle) =>
 }
 
 /**
- * Starts connecting a new handle; `done` gets null once connected, or the error (also when
- * the handle is closed first: ECANCELED).
+ * Starts connecting a new handle to an address literal; `done` gets 0 once connected or a
+ * negative errno (UV_ECANCELED when the handle is closed first).
  */
-export function connectTcp(host: string, port: number, done: (err: NodeJS.ErrnoException | null) => void): TcpHandle {
-  if (tcpHandlesUnavailable) throw tcpHandlesUnavailable;
+export function connectTcp(host: string, port: number, done: (status: number) => void): TcpHandle {
   const handle = new TCP(tcpWrap.constants.SOCKET);
   const req = new TCPConnectWrap();
-  req.oncomplete = (status) => done(status === 0 ? null : systemError("connect", status, `${host}:${port}`));
-  // `host` is an address literal here (the caller resolved names), so a colon means IPv6.
+  req.oncomplete = done;
+  // The caller resolved names, so a colon means IPv6.
   const err = host.includes(":") ? handle.connect6(req, host, port) : handle.connect(req, host, port);
-  if (err !== 0) queueMicrotask(() => done(systemError("connect", err, `${host}:${port}`)));
+  if (err !== 0) queueMicrotask(() => done(err));
   return handle;
-}
-
-/** An error shaped like Node's own (code ECONNREFUSED, message "connect ECONNREFUSED 1.2.3.4:80"). */
-export function systemError(syscall: string, errno: number, where: string): NodeJS.ErrnoException {
-  const code = getSystemErrorName(errno);
-  const err: NodeJS.ErrnoException = new Error(`${syscall} ${code} ${where}`);
-  err.code = code;
-  err.errno = errno;
-  err.syscall = syscall;
-  return err;
 }

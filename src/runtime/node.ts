@@ -6,6 +6,7 @@ import { lookup } from "node:dns/promises";
 import net from "node:net";
 import { availableParallelism } from "node:os";
 import process from "node:process";
+import { getSystemErrorName } from "node:util";
 import { IdleSweeper, type IdleWatch } from "../core/idle.ts";
 import { openAppendFile } from "./log-file.ts";
 import { probeNode } from "./node-probe.ts";
@@ -329,12 +330,12 @@ function connectTo(host: string, port: number, options: ConnectOptions): Promise
       handle.close();
       reject(new ConnectFailure("timeout", "ETIMEDOUT", "Connection timed out"));
     }, options.timeoutMs);
-    const handle = connectTcp(host, port, (err) => {
+    const handle = connectTcp(host, port, (status) => {
       if (timedOut) return;
       clearTimeout(timer);
-      if (err !== null) {
+      if (status !== 0) {
         handle.close();
-        return reject(toConnectFailure(err));
+        return reject(toConnectFailure(status, `${host}:${port}`));
       }
       if (options.noDelay) handle.setNoDelay(true);
       // Like net's keepAlive option: SO_KEEPALIVE with the system's timers.
@@ -352,17 +353,18 @@ async function resolveHost(host: string): Promise<string> {
   }
 }
 
-function toConnectFailure(err: NodeJS.ErrnoException): ConnectFailure {
-  switch (err.code) {
+/** A libuv errno from a connect, in the words nginx's error log uses. */
+function toConnectFailure(errno: number, where: string): ConnectFailure {
+  const code = getSystemErrorName(errno);
+  switch (code) {
     case "ECONNREFUSED":
-      return new ConnectFailure("refused", err.code, "Connection refused");
+      return new ConnectFailure("refused", code, "Connection refused");
     case "ETIMEDOUT":
-      return new ConnectFailure("timeout", err.code, "Connection timed out");
+      return new ConnectFailure("timeout", code, "Connection timed out");
     case "EHOSTUNREACH":
     case "ENETUNREACH":
-      return new ConnectFailure("unreachable", err.code, err.message);
+      return new ConnectFailure("unreachable", code, `connect ${code} ${where}`);
     default:
-      return new ConnectFailure("other", err.code ?? "EIO", err.message);
+      return new ConnectFailure("other", code, `connect ${code} ${where}`);
   }
 }
-

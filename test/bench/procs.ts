@@ -102,8 +102,12 @@ function statFields(pid: number): string[] | null {
 export function cpuSeconds(pid: number): number {
   const fields = statFields(pid);
   if (!fields) throw new Error(`no /proc/${pid}/stat`);
-  const ticks = Number(fields[11]) + Number(fields[12]); // fields 14 and 15 of proc(5)
-  return ticks / CLOCK_TICKS;
+  return statCpuSeconds(fields);
+}
+
+/** utime + stime from statFields(), in seconds: fields 14 and 15 of proc(5). */
+function statCpuSeconds(fields: string[]): number {
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
 /** Field 22 of proc(5): with the PID, it names one process even when PIDs are reused. */
@@ -135,7 +139,7 @@ export function treeCpuSeconds(pid: number): Map<string, number> {
   const out = new Map<string, number>();
   for (const p of processTree(pid)) {
     const f = statFields(p);
-    if (f) out.set(`${p} ${f[19]}`, (Number(f[11]) + Number(f[12])) / CLOCK_TICKS);
+    if (f) out.set(`${p} ${f[19]}`, statCpuSeconds(f));
   }
   return out;
 }
