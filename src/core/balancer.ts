@@ -5,9 +5,11 @@
 import { AccessLogs } from "./access-log.ts";
 import { createPicker } from "./balance/picker.ts";
 import { formatHostPort } from "./config/address.ts";
+import { ConnectionBudget } from "./connections.ts";
 import { HealthMonitor, primeHealth, systemHealthClock, type HealthShare } from "./health.ts";
 import type { Config } from "./config/model.ts";
 import type { Logger } from "./log.ts";
+import { AccessRules } from "./phases/access.ts";
 import type { ClientConnection, Listener, Runtime } from "./runtime.ts";
 import { Session, type Route, type SessionOutcome } from "./session.ts";
 import { ListenerStats } from "./stats.ts";
@@ -51,6 +53,8 @@ export class Balancer {
   private readonly accessLogs: AccessLogs;
   /** Active health checks; `sync(upstream)` after changing an upstream's servers outside apply(). */
   readonly health: HealthMonitor;
+  /** worker_connections, for this process. */
+  private readonly budget: ConnectionBudget;
 
   constructor(
     private readonly runtime: Runtime,
@@ -59,6 +63,8 @@ export class Balancer {
     private readonly worker: BalancerWorkerOptions | null = null,
   ) {
     this.accessLogs = new AccessLogs(runtime, logger);
+    // A worker holds one more socket than a lone process: its channel to the master.
+    this.budget = new ConnectionBudget(logger, worker !== null);
     this.health = new HealthMonitor(runtime, logger, (peer) => this.dropSessions(peer), systemHealthClock, worker?.health ?? null);
   }
 
@@ -128,9 +134,10 @@ export class Balancer {
       const upstream = upstreams.get(server.proxyPass)!;
       const picker = createPicker(config.stream.upstreams.get(server.proxyPass)!.method);
       const accessLog = logs.forServer(server);
+      const access = AccessRules.compile(server.access);
       for (const l of server.listen) {
         const key = formatHostPort(l.host ?? "*", l.port);
-        wanted.set(key, { server, upstream, picker, listenName: formatHostPort(l.host ?? "0.0.0.0", l.port), accessLog });
+        wanted.set(key, { server, upstream, picker, listenName: formatHostPort(l.host ?? "0.0.0.0", l.port), accessLog, access });
       }
     }
 
@@ -164,6 +171,7 @@ export class Balancer {
         await slot.listener.close();
       }
     }
+    this.budget.configure(config.workerConnections, this.slots.size);
     const removedUpstreams = [...this.upstreams.keys()].filter((n) => !upstreams.has(n));
     this.upstreams = upstreams;
     this.config = config;
@@ -245,7 +253,12 @@ export class Balancer {
   }
 
   private accept(client: ClientConnection, slot: ListenerSlot): void {
-    const session = new Session(this.nextSessionId++, client, slot.route, this.runtime, this.logger);
+    // nginx takes a connection for every accepted socket; with none left it closes the client.
+    if (!this.budget.take("", "")) {
+      client.close();
+      return;
+    }
+    const session = new Session(this.nextSessionId++, client, slot.route, this.runtime, this.logger, this.budget);
     this.sessions.add(session);
     slot.stats.started();
     // With an access log, the addresses are read now: a closed socket may no longer know them.
@@ -276,6 +289,7 @@ export class Balancer {
   }
 
   private ended(session: Session, slot: ListenerSlot, outcome: SessionOutcome | null): void {
+    this.budget.release();
     slot.stats.finished(outcome);
     this.sessions.delete(session);
     if (this.sessions.size === 0) this.onIdle?.();

@@ -1,8 +1,10 @@
-// One client connection's life: pick a peer, connect (next upstream on failure), relay,
-// release. Failures end this session only; they are logged in nginx's words.
+// One client connection's life: access rules, pick a peer, connect (next upstream on
+// failure), relay, release. Failures end this session only; they are logged in nginx's words.
 import type { SessionLogger } from "./access-log.ts";
 import type { ServerConfig } from "./config/model.ts";
+import type { ConnectionBudget } from "./connections.ts";
 import type { Logger } from "./log.ts";
+import type { AccessRules } from "./phases/access.ts";
 import type { PickContext, Picker } from "./balance/picker.ts";
 import {
   ConnectFailure,
@@ -22,6 +24,8 @@ export interface Route {
   readonly listenName: string;
   /** The server's access_log (the balancer writes it when a session ends); null/absent = off. */
   readonly accessLog?: SessionLogger | null;
+  /** allow/deny; null/absent = no rules, and the phase costs nothing. */
+  readonly access?: AccessRules | null;
 }
 
 /** nginx's stream $status values. */
@@ -80,6 +84,8 @@ export class Session {
     readonly route: Route,
     private readonly runtime: Runtime,
     private readonly logger: Logger,
+    /** worker_connections: the upstream socket of each try is taken from it. */
+    private readonly budget: ConnectionBudget,
   ) {}
 
   /** Ends the session now, whatever it is doing (stop, drain timeout). */
@@ -97,6 +103,12 @@ export class Session {
     const started = Date.now();
     const ctx = new ClientContext(this.client);
 
+    // The access phase (ngx_stream_access_handler): a denied client never reaches the upstream.
+    if (this.route.access && !this.route.access.allows(this.client.remoteAddress)) {
+      this.logger.log("error", `*${this.id} access forbidden by rule, client: ${this.client.remoteAddress}, server: ${this.route.listenName}`);
+      return this.fail(403, tried);
+    }
+
     for (;;) {
       const peer = picker.pick(selection, ctx);
       if (!peer) {
@@ -105,6 +117,12 @@ export class Session {
         this.connectMs.push(-1);
         this.tryMs.push(0);
         return this.fail(502, tried);
+      }
+      // nginx picks the peer, then takes a connection for its socket; none left ends the session.
+      const where = `, client: ${this.client.remoteAddress}, server: ${this.route.listenName}, upstream: "${peer.address}"`;
+      if (!this.budget.take(`*${this.id} `, ` while connecting to upstream${where}`)) {
+        selection.release();
+        return this.fail(500, tried);
       }
       tried.push(peer.address);
       const tryStart = (this.lastTryStart = Date.now());
@@ -115,6 +133,7 @@ export class Session {
           keepAlive: proxy.proxySocketKeepalive,
         });
       } catch (err) {
+        this.budget.release();
         this.connectMs.push(-1);
         this.tryMs.push(Date.now() - tryStart);
         const disabled = selection.failed();
@@ -133,6 +152,7 @@ export class Session {
       if (this.aborted) {
         this.tryMs.push(Date.now() - tryStart);
         this.upstreamConn.close();
+        this.budget.release();
         selection.release();
         return this.fail(502, tried);
       }
@@ -161,6 +181,7 @@ export class Session {
         bufferSize: proxy.proxyBufferSize,
       });
     } finally {
+      this.budget.release();
       selection.release();
       this.tryMs.push(Date.now() - this.lastTryStart);
       peer.live.delete(upstreamConn);

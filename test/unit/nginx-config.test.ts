@@ -140,7 +140,6 @@ describe("nginx config: a Debian nginx.conf", () => {
       // glob matches come in sorted order
       `"load_module" is ignored: streamlb does not load nginx modules in /etc/nginx/modules-enabled/10-mod-http-geoip.conf:1`,
       `"load_module" is ignored: the stream module is part of streamlb in /etc/nginx/modules-enabled/50-mod-stream.conf:1`,
-      `"worker_connections" is not supported yet and is ignored in ${MAIN}:8`,
       `the "http" section is ignored: streamlb proxies TCP streams only in ${MAIN}:12`,
     ]);
   });
@@ -379,7 +378,7 @@ describe("nginx config: server{} and listen", () => {
 
   test("listen forms", () => {
     const { config } = load(
-      server("listen 8000;\nlisten 127.0.0.1:8001 reuseport backlog=511;\nlisten [::1]:8002;\nlisten *:8003;\nlisten 9000-9002;\nproxy_pass 127.0.0.1:9;"),
+      server("listen 8000;\nlisten 127.0.0.1:8001 reuseport rcvbuf=64k;\nlisten [::1]:8002;\nlisten *:8003;\nlisten 9000-9002;\nproxy_pass 127.0.0.1:9;"),
     );
     assert.deepEqual(
       config.stream.servers[0]!.listen.map((l) => [l.host, l.port]),
@@ -410,19 +409,26 @@ describe("nginx config: server{} and listen", () => {
     }
   });
 
-  test("listen parameters streamlb does not apply are warned about", () => {
+  test("harmless listen parameters streamlb does not apply are warned about, with the reason", () => {
     assert.deepEqual(warnings(server("listen 8000 reuseport default_server;\nproxy_pass 127.0.0.1:9;")), [
-      `the "reuseport" parameter of "listen" is not supported yet and is ignored in ${MAIN}:4`,
+      `the "reuseport" parameter of "listen" is ignored: one process needs none, and streamlb's workers always use SO_REUSEPORT in ${MAIN}:4`,
     ]);
+  });
+
+  test("listen parameters that limit or shape connections are refused, after nginx's own checks", () => {
+    for (const p of ["backlog=511", "so_keepalive=on", "ipv6only=on", "multipath"]) {
+      const name = p.replace(/=.*$/, "");
+      assert.equal(
+        errorOf(server(`listen [::]:8000 ${p};\nproxy_pass 127.0.0.1:9;`)),
+        `the "${name}" parameter of "listen" is not supported yet in ${MAIN}:4`,
+      );
+    }
   });
 
   test("a server needs listen and proxy_pass", () => {
     assert.equal(errorOf(server("proxy_pass 127.0.0.1:9;")), `no "listen" is defined for server in ${MAIN}:3`);
     assert.equal(errorOf(server("listen 1;")), `no handler for server in ${MAIN}:3`);
-    assert.equal(
-      errorOf(server("listen 1;\nreturn 200;")),
-      `"return" is not supported yet: the server needs "proxy_pass" in ${MAIN}:3`,
-    );
+    assert.equal(errorOf(server("listen 1;\nreturn 200;")), `"return" directive is not supported yet in ${MAIN}:5`);
     assert.equal(errorOf(server("listen 1;\nproxy_pass $upstream;")), `"proxy_pass" with variables is not supported yet in ${MAIN}:5`);
   });
 });
@@ -471,7 +477,7 @@ describe("nginx config: main context", () => {
     assert.equal(config.workerShutdownTimeoutMs, 30_000);
   });
 
-  test("the others are accepted with one warning each, never an error", () => {
+  test("the harmless others are accepted with one warning each, with the reason", () => {
     const text = `
 daemon off;
 master_process on;
@@ -480,41 +486,56 @@ thread_pool default threads=32 max_queue=65536;
 timer_resolution 100ms;
 worker_cpu_affinity auto;
 worker_priority -5;
-worker_rlimit_nofile 65535;
 lock_file /var/lock/nginx.lock;
 pcre_jit on;
-events { use epoll; multi_accept on; accept_mutex off; }
+events { use epoll; multi_accept on; accept_mutex off; worker_connections 64; }
 stream {}
 `;
     const w = warnings(text);
-    assert.equal(w.length, 13, w.join("\n"));
+    assert.equal(w.length, 12, w.join("\n"));
     assert.ok(w.every((m) => / in \/etc\/nginx\/nginx\.conf:\d+$/.test(m)));
-    assert.match(w[2]!, /^"env" is not supported yet and is ignored in .*:4$/);
+    assert.equal(w[2], `"env" is ignored: environment variables kept for nginx's workers in ${MAIN}:4`);
+    assert.equal(load(text).config.workerConnections, 64);
   });
 
-  test("unsupported stream directives warn; ones that match streamlb's behaviour do not", () => {
+  test("a resource limit streamlb cannot set is refused, not ignored", () => {
+    assert.equal(errorOf("worker_rlimit_nofile 65535;\nevents {}\nstream {}\n"), `"worker_rlimit_nofile" directive is not supported yet in ${MAIN}:1`);
+  });
+
+  test("directives whose value is what streamlb does anyway are accepted without a word", () => {
     const text = withStream(`
 log_format basic '$remote_addr [$time_local] $status';
 access_log /var/log/nginx/stream.log basic;
-limit_conn_zone $binary_remote_addr zone=addr:10m;
-map $ssl_preread_server_name $name { default backend; }
 server {
     listen 1;
     proxy_pass 127.0.0.1:9;
     access_log off;
     proxy_protocol off;
+    proxy_ssl off;
     ssl_preread off;
     proxy_upload_rate 0;
     allow 127.0.0.1;
-    limit_conn addr 10;
 }`);
-    // log_format and access_log take effect (access-log.ts), so they warn no more.
-    assert.deepEqual(warnings(text), [
-      `"limit_conn_zone" is not supported yet and is ignored in ${MAIN}:6`,
-      `"map" is not supported yet and is ignored in ${MAIN}:7`,
-      `"allow" is not supported yet and is ignored in ${MAIN}:15`,
-      `"limit_conn" is not supported yet and is ignored in ${MAIN}:16`,
-    ]);
+    assert.deepEqual(warnings(text), []);
+  });
+
+  test("unsupported stream directives that guard access or shape traffic are refused with their place", () => {
+    const inServer = (line: string) => `server { listen 1; proxy_pass 127.0.0.1:9;\n${line} }`;
+    const cases: Array<[string, string, number]> = [
+      ["limit_conn_zone", "limit_conn_zone $binary_remote_addr zone=addr:10m;", 3],
+      ["map", "map $ssl_preread_server_name $name { default backend; }", 3],
+      ["limit_conn", inServer("limit_conn addr 10;"), 4],
+      ["proxy_protocol", inServer("proxy_protocol on;"), 4],
+      ["proxy_ssl", inServer("proxy_ssl on;"), 4],
+      ["proxy_ssl_verify", "proxy_ssl_verify on;", 3],
+      ["resolver", "resolver 127.0.0.1;", 3],
+      ["set_real_ip_from", inServer("set_real_ip_from 127.0.0.1;"), 4],
+      ["proxy_upload_rate", "proxy_upload_rate 10k;", 3],
+      ["proxy_bind", "proxy_bind 127.0.0.2;", 3],
+    ];
+    for (const [name, text, at] of cases) {
+      assert.equal(errorOf(withStream(text)), `"${name}" directive is not supported yet in ${MAIN}:${at}`, text);
+    }
   });
 
   test("a config without stream{} has nothing for streamlb to run", () => {

@@ -2,8 +2,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { createPicker } from "../../src/core/balance/picker.ts";
-import { DEFAULT_PROXY_SETTINGS, DEFAULT_SERVER, type ProxySettings } from "../../src/core/config/model.ts";
+import { DEFAULT_PROXY_SETTINGS, DEFAULT_SERVER, type AccessRuleConfig, type ProxySettings } from "../../src/core/config/model.ts";
+import { ConnectionBudget } from "../../src/core/connections.ts";
 import type { Logger } from "../../src/core/log.ts";
+import { AccessRules } from "../../src/core/phases/access.ts";
 import {
   ConnectFailure,
   type ClientConnection,
@@ -17,7 +19,14 @@ import { Upstream } from "../../src/core/upstream.ts";
 const loc = { file: "t", line: 1, col: 1 };
 type Script = Record<string, "ok" | "refused" | "timeout">;
 
-function setup(script: Script, proxy: Partial<ProxySettings> = {}, connectDelayMs = 0) {
+interface Extra {
+  readonly access?: readonly AccessRuleConfig[];
+  /** worker_connections, with one listener open. */
+  readonly workerConnections?: number;
+  readonly client?: string;
+}
+
+function setup(script: Script, proxy: Partial<ProxySettings> = {}, connectDelayMs = 0, extra: Extra = {}) {
   const attempts: string[] = [];
   const lines: string[] = [];
   const conn = (addr: string) =>
@@ -50,15 +59,18 @@ function setup(script: Script, proxy: Partial<ProxySettings> = {}, connectDelayM
   });
   const upstream = new Upstream({ name: "up", method: { kind: "round_robin" }, servers, implicit: false, healthCheck: null, loc });
   const route = {
-    server: { listen: [], proxyPass: "up", proxy: { ...DEFAULT_PROXY_SETTINGS, ...proxy }, accessLog: [], loc },
+    server: { listen: [], proxyPass: "up", proxy: { ...DEFAULT_PROXY_SETTINGS, ...proxy }, accessLog: [], access: [], loc },
     upstream,
     picker: createPicker({ kind: "round_robin" }),
     listenName: "0.0.0.0:8000",
+    access: AccessRules.compile(extra.access ?? []),
   };
+  const budget = new ConnectionBudget(logger, false);
+  budget.configure(extra.workerConnections ?? 512, 1);
   let id = 1;
   const run = () =>
-    new Session(id++, conn("127.0.0.9") as ClientConnection, route, runtime, logger).run();
-  return { attempts, lines, run, upstream };
+    new Session(id++, conn(extra.client ?? "127.0.0.9") as ClientConnection, route, runtime, logger, budget).run();
+  return { attempts, lines, run, upstream, budget };
 }
 
 describe("session", () => {
@@ -119,5 +131,55 @@ describe("session", () => {
     const second = await s.run();
     assert.equal(second.status, 502);
     assert.ok(s.lines.some((l) => l.includes(`*2 no live upstreams while connecting to upstream, client: 127.0.0.9, server: 0.0.0.0:8000, upstream: "up"`)));
+  });
+
+  test("deny: the client is closed with 403 before any upstream is tried, with nginx's error line", async () => {
+    const rules: AccessRuleConfig[] = [
+      { action: "allow", address: "127.0.0.2", loc },
+      { action: "deny", address: "all", loc },
+    ];
+    const s = setup({ "127.0.0.1:1": "ok" }, {}, 0, { access: rules, client: "127.0.0.9" });
+    const out = await s.run();
+    assert.equal(out.status, 403);
+    assert.deepEqual(s.attempts, []);
+    assert.deepEqual(out.upstreamAddrs, []);
+    assert.ok(s.lines.includes(`[error] *1 access forbidden by rule, client: 127.0.0.9, server: 0.0.0.0:8000`), s.lines.join("\n"));
+  });
+
+  test("allow: a client an allow rule matches first is proxied", async () => {
+    const rules: AccessRuleConfig[] = [
+      { action: "allow", address: "127.0.0.2", loc },
+      { action: "deny", address: "all", loc },
+    ];
+    const s = setup({ "127.0.0.1:1": "ok" }, {}, 0, { access: rules, client: "127.0.0.2" });
+    const out = await s.run();
+    assert.equal(out.status, 200);
+    assert.deepEqual(s.attempts, ["127.0.0.1:1"]);
+  });
+
+  test("worker_connections: no socket left for the upstream ends the session with 500 and nginx's alert", async () => {
+    // 2 = the listener and this client: nothing left for the upstream.
+    const s = setup({ "127.0.0.1:1": "ok" }, {}, 0, { workerConnections: 2 });
+    assert.equal(s.budget.used, 1);
+    assert.ok(s.budget.take("", ""), "the client's socket");
+    const out = await s.run();
+    assert.equal(out.status, 500);
+    assert.deepEqual(s.attempts, []);
+    assert.equal(s.budget.used, 2, "the failed try gave nothing back it had not taken");
+    assert.ok(
+      s.lines.includes(
+        `[alert] *1 2 worker_connections are not enough while connecting to upstream, client: 127.0.0.9, server: 0.0.0.0:8000, upstream: "127.0.0.1:1"`,
+      ),
+      s.lines.join("\n"),
+    );
+    assert.equal(s.upstream.primary.peers[0]!.conns, 0, "the picked peer was released");
+  });
+
+  test("worker_connections: each try's upstream socket is given back, after a refused connect and after the relay", async () => {
+    const s = setup({ "127.0.0.1:1": "refused", "127.0.0.1:2": "ok" }, {}, 0, { workerConnections: 3 });
+    const out = await s.run();
+    assert.equal(out.status, 200);
+    assert.deepEqual(s.attempts, ["127.0.0.1:1", "127.0.0.1:2"]);
+    assert.equal(s.budget.used, 1, "only the listener is still held");
   });
 });

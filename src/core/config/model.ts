@@ -22,6 +22,11 @@ export interface Config {
    * send TERM on stop); when null, TERM is nginx's fast stop.
    */
   readonly shutdownGraceMs: number | null;
+  /**
+   * events { worker_connections }: the sockets one process may hold, listeners and both ends
+   * of every session counted, as nginx counts them.
+   */
+  readonly workerConnections: number;
   readonly errorLog: ErrorLogConfig;
   /** The status/metrics/runtime-API endpoint (streamlb's own); null = none. */
   readonly admin: AdminConfig | null;
@@ -94,6 +99,9 @@ export interface ProxySettings {
   readonly proxySessionDrop: boolean;
 }
 
+/** nginx's default worker_connections. */
+export const DEFAULT_WORKER_CONNECTIONS = 512;
+
 export const DEFAULT_PROXY_SETTINGS: ProxySettings = {
   proxyConnectTimeoutMs: 60_000,
   proxyTimeoutMs: 600_000,
@@ -121,6 +129,15 @@ export interface ServerConfig {
   readonly proxy: ProxySettings;
   /** access_log as nginx merges it: the server's own, else stream{}'s; [] = off (the default). */
   readonly accessLog: readonly AccessLogConfig[];
+  /** allow/deny as nginx merges them: the server's own rules, else stream{}'s; [] = everyone. */
+  readonly access: readonly AccessRuleConfig[];
+  readonly loc: SourceLoc;
+}
+
+/** One `allow` or `deny` line: an address, a CIDR, `all` or `unix:`, as written. */
+export interface AccessRuleConfig {
+  readonly action: "allow" | "deny";
+  readonly address: string;
   readonly loc: SourceLoc;
 }
 

@@ -40,8 +40,6 @@ export interface DirectiveSpec {
   readonly value: ValueKind | null;
   /** streamlb already behaves so with these arguments: accepting them needs no warning. */
   readonly quietWhen: readonly string[];
-  /** Why the directive is ignored, when "not supported yet" would mislead. */
-  readonly note: string | null;
 }
 
 interface Options {
@@ -50,7 +48,6 @@ interface Options {
   slot?: string;
   value?: ValueKind;
   quietWhen?: readonly string[];
-  note?: string;
 }
 
 const SPECS = new Map<string, DirectiveSpec[]>();
@@ -67,7 +64,6 @@ function def(names: string, family: Family, contexts: readonly Context[], args: 
       slot: o.slot ?? name,
       value: o.value ?? null,
       quietWhen: o.quietWhen ?? [],
-      note: o.note ?? null,
     };
     const list = SPECS.get(name);
     if (list) list.push(spec);
@@ -92,7 +88,7 @@ const block = true;
 // --- core (main context) ---
 def("include", "core", ALL, [1]);
 def("worker_processes pid", "core", M, [1], { unique });
-def("user", "core", M, [1, 2], { unique, note: "streamlb does not switch users (start it as the user it should run as)" });
+def("user", "core", M, [1, 2], { unique });
 def("worker_shutdown_timeout timer_resolution", "core", M, [1], { unique, value: "time" });
 def("error_log", "core", [...M, ...S_SS], "1more");
 def("worker_rlimit_nofile", "core", M, [1], { unique, value: "number" });
@@ -102,10 +98,7 @@ def("worker_rlimit_core worker_priority lock_file working_directory ssl_engine d
 def("load_module", "core", M, [1]);
 // streamlb's own: the status, metrics and runtime API endpoint.
 def("admin", "core", M, [1, 2], { unique });
-def("daemon master_process", "core", M, "flag", {
-  unique,
-  note: "streamlb runs in the foreground as one process; let the service manager daemonize it",
-});
+def("daemon master_process", "core", M, "flag", { unique });
 def("pcre_jit quic_bpf", "core", M, "flag", { unique });
 def("env google_perftools_profiles", "core", M, [1]);
 def("thread_pool", "core", M, [2, 3]);
@@ -231,7 +224,7 @@ def("server_name", "tcp", T_TS, [1], { unique });
 def("resolver", "tcp", T_TS, "1more", { unique });
 def("allow deny", "tcp", T_TS, [1]);
 def("access_log", "tcp", T_TS, [1, 2], { quietWhen: ["off"] });
-def("check_shm_size", "tcp", T, [1], { value: "size", note: "streamlb keeps health-check state in its own memory" });
+def("check_shm_size", "tcp", T, [1], { value: "size" });
 def("check check_http_expect_alive check_smtp_expect_alive", "tcp", TU, "1more");
 def("check_http_send check_smtp_send", "tcp", TU, [1]);
 def("ip_hash busyness", "tcp", TU, [0]);
@@ -262,6 +255,11 @@ def(
 /** The specs of every directive named `name`, across families. */
 export function directiveSpecs(name: string): readonly DirectiveSpec[] {
   return SPECS.get(name) ?? [];
+}
+
+/** Every directive of the table, for tests that walk it. */
+export function allDirectiveSpecs(): readonly DirectiveSpec[] {
+  return [...SPECS.values()].flat();
 }
 
 /** Families whose names count as known in a context (for "not allowed here" vs "unknown"). */

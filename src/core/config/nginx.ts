@@ -1,12 +1,16 @@
 // Reads an nginx.conf, so `streamlb -c /etc/nginx/nginx.conf` runs the stream{} servers of
 // the file an nginx user already has (and yaoweibin's tcp{} ones), into the same Config the
 // YAML loader makes. Directives are checked against nginx's tables in file order with nginx's
-// messages; the ones streamlb acts on take effect, the others are accepted with a warning,
-// never silently, and a directive nginx would reject is an error here too.
+// messages; the ones streamlb acts on take effect. One it does not act on is accepted, with a
+// warning, only when ignoring it is provably harmless (harmless.ts); every other is an error
+// ("not supported yet"), so nothing that guards access or shapes traffic is ever ignored.
+// A directive nginx would reject is an error here too.
 import { hashKeyError } from "../balance/key.ts";
+import { parseAccessRule } from "../phases/access.ts";
 import { parseHostPort } from "./address.ts";
 import { parseAdminListen } from "./admin.ts";
 import { ConfigError, formatLoc } from "./errors.ts";
+import { HARMLESS_DIRECTIVES, HARMLESS_LISTEN_PARAMS } from "./harmless.ts";
 import {
   BUILTIN_LOG_FORMATS,
   DEFAULT_ACCESS_LOG_FORMAT,
@@ -17,8 +21,10 @@ import {
 import {
   DEFAULT_PROXY_SETTINGS,
   DEFAULT_SERVER,
+  DEFAULT_WORKER_CONNECTIONS,
   LOG_LEVELS,
   type AccessLogConfig,
+  type AccessRuleConfig,
   type AdminConfig,
   type BalanceMethod,
   type Config,
@@ -104,9 +110,9 @@ interface AccessLogLevel {
 interface ServerDraft {
   readonly listen: ListenConfig[];
   readonly accessLog: AccessLogLevel;
+  /** allow/deny in this server{}, in order. */
+  readonly access: AccessRuleConfig[];
   proxyPass: { readonly name: string; readonly loc: SourceLoc } | null;
-  /** `return` or `pass`: a handler streamlb cannot run yet. */
-  otherHandler: string | null;
   readonly overrides: ProxyOverrides;
   /** health_check lines and health_check_timeout. */
   readonly health: HealthScope;
@@ -117,6 +123,8 @@ interface BlockDraft {
   readonly family: Family;
   readonly overrides: ProxyOverrides;
   readonly accessLog: AccessLogLevel;
+  /** allow/deny in stream{}, for the servers that have none of their own. */
+  readonly access: AccessRuleConfig[];
   readonly servers: ServerDraft[];
   /** health_check_timeout, inherited by its servers. */
   readonly health: HealthScope;
@@ -131,6 +139,9 @@ class NginxReader {
   private pid: string | null = null;
   private workerProcesses: number | "auto" = 1;
   private workerShutdownTimeoutMs = 0;
+  private workerConnections = DEFAULT_WORKER_CONNECTIONS;
+  /** Upstreams with `zone`, checked against worker_processes once the file is read. */
+  private readonly zones: { readonly upstream: UpstreamConfig; readonly d: NginxDirective }[] = [];
   private errorLog: ErrorLogConfig | null = null;
   private admin: AdminConfig | null = null;
   /** log_format definitions, by name (nginx's access_log finds them case-insensitively). */
@@ -172,11 +183,13 @@ class NginxReader {
       ),
     );
     const upstreams = this.upstreams.map((u) => (checks.has(u.name) ? { ...u, healthCheck: checks.get(u.name)! } : u));
+    this.checkZones();
     const config = finalizeConfig({
       file: this.file,
       pid: this.pid,
       workerProcesses: this.workerProcesses,
       workerShutdownTimeoutMs: this.workerShutdownTimeoutMs,
+      workerConnections: this.workerConnections,
       errorLog: this.errorLog ?? { path: "stderr", level: "error" },
       admin: this.admin,
       logFormats: [...this.logFormats.values()],
@@ -321,13 +334,17 @@ class NginxReader {
         return;
       case "events":
         this.sawEvents = true;
-        this.walk(d.block!, "events", (e, s) => this.ignore(e, s));
+        this.walk(d.block!, "events", (e, s) => {
+          if (e.name === "worker_connections") this.workerConnections = this.number(e);
+          else this.ignore(e, s);
+        });
         return;
       case "stream":
       case "tcp":
         this.streamBlock(d, d.name);
         return;
       case "load_module":
+        // Listed as harmless too (harmless.ts); the message says which kind of module.
         this.warn(
           d,
           /stream/.test(d.args[0]!)
@@ -395,9 +412,17 @@ class NginxReader {
   // --- stream{} and tcp{} ---
 
   private streamBlock(d: NginxDirective, family: Family): void {
-    const block: BlockDraft = { family, overrides: {}, accessLog: { logs: [], off: false }, servers: [], health: this.health.scope() };
+    const block: BlockDraft = {
+      family,
+      overrides: {},
+      accessLog: { logs: [], off: false },
+      access: [],
+      servers: [],
+      health: this.health.scope(),
+    };
     this.walk(d.block!, family, (e, spec) => {
       if (e.name === "upstream") this.upstreams.push(this.upstream(e, family));
+      else if (e.name === "allow" || e.name === "deny") block.access.push(this.accessRule(e));
       else if (e.name === "server") block.servers.push(this.server(e, family));
       else if (e.name === "log_format" && family === "stream") this.logFormat(e);
       else if (e.name === "access_log" && family === "stream") this.accessLog(e, block.accessLog);
@@ -406,22 +431,16 @@ class NginxReader {
       else if (!this.proxySetting(e, family, block.overrides)) this.ignore(e, spec);
     });
     // nginx merges each server with stream{} once the block is read, and checks it then.
-    for (const s of block.servers) {
-      if (s.proxyPass) continue;
-      if (s.otherHandler) {
-        throw new ConfigError(`"${s.otherHandler}" is not supported yet: the server needs "proxy_pass"`, s.loc);
-      }
-      throw new ConfigError(`no handler for server`, s.loc);
-    }
+    for (const s of block.servers) if (!s.proxyPass) throw new ConfigError(`no handler for server`, s.loc);
     this.blocks.push(block);
   }
 
   private server(d: NginxDirective, family: Family): ServerDraft {
     const s: ServerDraft = {
       accessLog: { logs: [], off: false },
+      access: [],
       listen: [],
       proxyPass: null,
-      otherHandler: null,
       overrides: {},
       health: this.health.scope(),
       loc: this.loc(d),
@@ -438,10 +457,10 @@ class NginxReader {
         case "health_check_timeout":
           if (family === "stream" && this.health.directive(e, s.health)) return;
           break;
-        case "return":
-        case "pass":
-          s.otherHandler ??= e.name;
-          break;
+        case "allow":
+        case "deny":
+          s.access.push(this.accessRule(e));
+          return;
         case "access_log":
           if (family === "stream") {
             this.accessLog(e, s.accessLog);
@@ -453,6 +472,32 @@ class NginxReader {
     });
     if (s.listen.length === 0) throw new ConfigError(`no "listen" is defined for server`, s.loc);
     return s;
+  }
+
+  /**
+   * `allow|deny ADDRESS|CIDR|unix:|all` (ngx_stream_access_rule): checked now, compiled by
+   * the access phase when the config is applied.
+   */
+  private accessRule(d: NginxDirective): AccessRuleConfig {
+    const address = d.args[0]!;
+    const parsed = parseAccessRule(address);
+    if (!parsed.ok) this.fail(d, `invalid parameter "${address}"`);
+    if (parsed.lowBits) this.warn(d, `low address bits of ${address} are meaningless`);
+    return { action: d.name === "allow" ? "allow" : "deny", address, loc: this.loc(d) };
+  }
+
+  /**
+   * `zone` shares an upstream's state between worker processes. One process shares it
+   * anyway; several without shared state would each count max_conns on their own, a limit
+   * other than the one written, so that is refused until issue "shared state" lands.
+   */
+  private checkZones(): void {
+    if (this.workerProcesses === 1) return;
+    for (const { upstream, d } of this.zones) {
+      if (upstream.servers.some((s) => s.maxConns > 0)) {
+        this.fail(d, `"zone" is not supported yet with worker_processes other than 1: max_conns would be counted per worker`);
+      }
+    }
   }
 
   /** NGINX Plus's `match NAME { send ...; expect ...; }`, for health_check match=NAME. */
@@ -550,10 +595,6 @@ class NginxReader {
   private proxySetting(d: NginxDirective, family: Family, into: ProxyOverrides): boolean {
     let name = d.name;
     if (family === "tcp") {
-      if (name === "proxy_read_timeout" || name === "proxy_send_timeout") {
-        this.warn(d, `"${name}" is not supported yet and is ignored: streamlb's idle timeout is "timeout", across both directions`);
-        return true;
-      }
       // yaoweibin's tcp{} knows only these, two of them under other names.
       name = TCP_PROXY_ALIASES[name] ?? name;
       if (name !== "proxy_timeout" && name !== "proxy_buffer_size" && name !== "proxy_connect_timeout" && name !== "tcp_nodelay") {
@@ -610,6 +651,8 @@ class NginxReader {
     return {
       listen: s.listen,
       proxyPass,
+      // nginx's merge: a server{} with rules of its own does not inherit stream{}'s.
+      access: s.access.length > 0 ? s.access : block.access,
       proxy: { ...base, ...block.overrides, ...s.overrides },
       // nginx's merge: a server{} with its own access_log (or `off`) uses only that.
       accessLog: effectiveAccessLog(s.accessLog.logs.length || s.accessLog.off ? s.accessLog : block.accessLog),
@@ -671,7 +714,7 @@ class NginxReader {
     switch (key) {
       case "default_server":
       case "bind":
-        return; // streamlb binds every listen address on its own and has one server per address.
+        return; // harmless, and so common that a warning would be noise
       case "udp":
         this.fail(d, `UDP is not supported yet ("listen … udp")`);
       case "ssl":
@@ -705,7 +748,14 @@ class NginxReader {
       default:
         this.fail(d, `the invalid "${p}" parameter`);
     }
-    this.warn(d, `the "${key.replace(/=$/, "")}" parameter of "listen" is not supported yet and is ignored`);
+    this.listenParamIgnored(d, key.replace(/=$/, ""));
+  }
+
+  /** A valid listen parameter streamlb does not act on: a warning if harmless, else refused. */
+  private listenParamIgnored(d: NginxDirective, name: string): void {
+    const why = HARMLESS_LISTEN_PARAMS.get(name);
+    if (why === undefined) this.fail(d, `the "${name}" parameter of "listen" is not supported yet`);
+    this.warn(d, `the "${name}" parameter of "listen" is ignored: ${why}`);
   }
 
   private tcpListenParam(d: NginxDirective, p: string): void {
@@ -713,8 +763,7 @@ class NginxReader {
     if (p === "ssl") this.fail(d, `the "ssl" parameter of "listen" is not supported yet: streamlb does not terminate TLS`);
     if (p.startsWith("ipv6only=o")) {
       if (p !== "ipv6only=on" && p !== "ipv6only=off") this.fail(d, `invalid ipv6only flags "${p.slice(9)}"`);
-      this.warn(d, `the "ipv6only" parameter of "listen" is not supported yet and is ignored`);
-      return;
+      this.listenParamIgnored(d, "ipv6only");
     }
     this.fail(d, `the invalid "${p}" parameter`);
   }
@@ -732,6 +781,7 @@ class NginxReader {
     let backupAllowed = true;
     const servers: UpstreamServerConfig[] = [];
     let state: string | null = null;
+    let zone: NginxDirective | null = null;
     const tcpCheck = this.health.tcpScope();
     this.walk(d.block!, family === "stream" ? "stream_upstream" : "tcp_upstream", (e, spec) => {
       switch (e.name) {
@@ -756,6 +806,9 @@ class NginxReader {
           if (e.args[0]!.includes("$")) this.fail(e, `"state" with variables is not supported`);
           state = e.args[0]!;
           return;
+        case "zone":
+          zone = e;
+          break;
       }
       this.ignore(e, spec);
     });
@@ -765,7 +818,9 @@ class NginxReader {
       throw new ConfigError(`no servers are inside upstream`, { file: d.file, line: d.endLine, col: 0 });
     }
     const healthCheck = this.health.tcpCheck(tcpCheck, name);
-    return { name, method, servers, implicit: false, healthCheck, ...(state !== null && { state }), loc: this.loc(d) };
+    const upstream = { name, method, servers, implicit: false, healthCheck, ...(state !== null && { state }), loc: this.loc(d) };
+    if (zone) this.zones.push({ upstream, d: zone });
+    return upstream;
   }
 
   private method(d: NginxDirective): BalanceMethod {
@@ -812,7 +867,8 @@ class NginxReader {
       } else if (p === "drain") {
         s.drain = true;
       } else if (p === "resolve" || p.startsWith("service=")) {
-        this.warn(d, `the "${p.replace(/=.*$/, "")}" parameter of "server" is not supported yet and is ignored`);
+        // Re-resolving moves sessions to other addresses: never silently skipped.
+        this.fail(d, `the "${p.replace(/=.*$/, "")}" parameter of "server" is not supported yet`);
       } else {
         this.fail(d, `invalid parameter "${p}"`);
       }
@@ -831,7 +887,7 @@ class NginxReader {
       if (this.commonServerParam(d, p, s)) continue;
       if (p.startsWith("max_busy=")) {
         this.paramInt(d, p, "max_busy=");
-        this.warn(d, `the "max_busy" parameter of "server" is not supported yet and is ignored`);
+        this.fail(d, `the "max_busy" parameter of "server" is not supported yet`);
       } else if (p.startsWith("backup") && backupAllowed) {
         s.backup = true;
       } else if (p.startsWith("down")) {
@@ -894,11 +950,16 @@ class NginxReader {
 
   // --- values, warnings, errors ---
 
-  /** A directive streamlb accepts without acting on it: one warning, unless it changes nothing. */
+  /**
+   * A directive streamlb does not act on. Silent where its value is what streamlb does anyway
+   * (`proxy_protocol off`); one warning where ignoring it is harmless; else fail closed.
+   */
   private ignore(d: NginxDirective, spec: DirectiveSpec): void {
     const quiet = d.args.length === 1 && spec.quietWhen.includes(d.args[0]!.toLowerCase());
     if (!quiet) {
-      this.warn(d, spec.note ? `"${d.name}" is ignored: ${spec.note}` : `"${d.name}" is not supported yet and is ignored`);
+      const why = HARMLESS_DIRECTIVES.get(d.name);
+      if (why === undefined) this.fail(d, `"${d.name}" directive is not supported yet`);
+      this.warn(d, `"${d.name}" is ignored: ${why}`);
     }
     if (d.block) this.skip(d.block);
   }

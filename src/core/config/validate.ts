@@ -4,6 +4,7 @@ import { ConfigError } from "./errors.ts";
 import { BUILTIN_LOG_FORMATS } from "./log-format.ts";
 import {
   DEFAULT_SERVER,
+  DEFAULT_WORKER_CONNECTIONS,
   type AdminConfig,
   type Config,
   type ErrorLogConfig,
@@ -20,6 +21,7 @@ export interface ConfigDraft {
   readonly workerProcesses: number | "auto";
   readonly workerShutdownTimeoutMs: number;
   readonly shutdownGraceMs?: number | null;
+  readonly workerConnections?: number;
   readonly errorLog: ErrorLogConfig;
   readonly admin?: AdminConfig | null;
   readonly logFormats?: readonly LogFormatConfig[];
@@ -78,12 +80,19 @@ export function finalizeConfig(draft: ConfigDraft): Config {
     servers.push(server);
   }
 
+  // ngx_event_init_conf: a connection for each listening socket, and one more to serve with.
+  const workerConnections = draft.workerConnections ?? DEFAULT_WORKER_CONNECTIONS;
+  if (workerConnections < listening.size + 1) {
+    throw new ConfigError(`${workerConnections} worker_connections are not enough for ${listening.size} listening sockets`, null);
+  }
+
   return {
     file: draft.file,
     pid: draft.pid,
     workerProcesses: draft.workerProcesses,
     workerShutdownTimeoutMs: draft.workerShutdownTimeoutMs,
     shutdownGraceMs: draft.shutdownGraceMs ?? null,
+    workerConnections,
     errorLog: draft.errorLog,
     admin: draft.admin ?? null,
     stream: { upstreams, servers, logFormats },

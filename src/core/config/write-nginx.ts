@@ -4,6 +4,7 @@ import { formatHostPort } from "./address.ts";
 import {
   DEFAULT_PROXY_SETTINGS,
   DEFAULT_SERVER,
+  DEFAULT_WORKER_CONNECTIONS,
   type BalanceMethod,
   type Config,
   type ProxySettings,
@@ -33,7 +34,9 @@ export function writeNginxConfig(config: Config, source?: string): string {
   // Always written: nginx's own default error log is a file, streamlb's is stderr.
   out.push(`error_log ${word(config.errorLog.path)} ${config.errorLog.level};`);
   if (config.admin) out.push(nginxAdminLine(config.admin, word));
-  out.push("", "events {", "}", "", "stream {");
+  out.push("", "events {");
+  if (config.workerConnections !== DEFAULT_WORKER_CONNECTIONS) out.push(`${IN}worker_connections ${config.workerConnections};`);
+  out.push("}", "", "stream {");
 
   const level = streamLevelSettings(config);
   const settings = changedFields(level, DEFAULT_PROXY_SETTINGS);
@@ -54,6 +57,8 @@ export function writeNginxConfig(config: Config, source?: string): string {
     out.push("", `${IN}server {`);
     for (const l of s.listen) out.push(`${IN}${IN}listen ${l.host === null ? l.port : formatHostPort(l.host, l.port)};`);
     out.push(`${IN}${IN}proxy_pass ${word(s.proxyPass)};`);
+    // Each server writes its merged rules: the same as nginx's inheritance, read back.
+    for (const r of s.access) out.push(`${IN}${IN}${r.action} ${word(r.address)};`);
     for (const f of changedFields(s.proxy, level)) out.push(`${IN}${IN}${f.name} ${value(f, s.proxy)};`);
     const own = serverAccessLog(s, accessLevel);
     if (own) for (const l of nginxAccessLog(own, word)) out.push(`${IN}${IN}${l}`);

@@ -5,6 +5,7 @@ import { formatHostPort } from "./address.ts";
 import {
   DEFAULT_PROXY_SETTINGS,
   DEFAULT_SERVER,
+  DEFAULT_WORKER_CONNECTIONS,
   type BalanceMethod,
   type Config,
   type ListenConfig,
@@ -34,6 +35,9 @@ export function writeYamlConfig(config: Config, source?: string): string {
     out.push(`error_log: { path: ${scalar(log.path)}, level: ${log.level} }`);
   }
   if (config.admin) out.push(yamlAdminLine(config.admin, scalar));
+  if (config.workerConnections !== DEFAULT_WORKER_CONNECTIONS) {
+    out.push(`events: { worker_connections: ${config.workerConnections} }`);
+  }
 
   const stream: string[] = [];
   const level = streamLevelSettings(config);
@@ -59,6 +63,9 @@ export function writeYamlConfig(config: Config, source?: string): string {
   for (const s of config.stream.servers) {
     stream.push(`    - listen: ${listenValue(s.listen)}`);
     stream.push(`      proxy_pass: ${scalar(s.proxyPass)}`);
+    if (s.access.length > 0) {
+      stream.push(`      access: [${s.access.map((r) => `{ ${r.action}: ${scalar(r.address)} }`).join(", ")}]`);
+    }
     for (const f of changedFields(s.proxy, level)) stream.push(`      ${f.name}: ${value(f, s.proxy)}`);
     const own = serverAccessLog(s, accessLevel);
     if (own) stream.push(...yamlAccessLog(own, "      ", scalar));

@@ -6,7 +6,9 @@ import { ConfigError } from "./errors.ts";
 import {
   DEFAULT_PROXY_SETTINGS,
   DEFAULT_SERVER,
+  DEFAULT_WORKER_CONNECTIONS,
   LOG_LEVELS,
+  type AccessRuleConfig,
   type BalanceMethod,
   type Config,
   type AccessLogConfig,
@@ -20,6 +22,7 @@ import {
   type UpstreamServerConfig,
 } from "./model.ts";
 import { finalizeConfig } from "./validate.ts";
+import { yamlAccess } from "./yaml-access.ts";
 import { yamlHealthCheck } from "./yaml-health.ts";
 import { yamlAccessLog, yamlAdmin, yamlLogFormats } from "./yaml-observability.ts";
 import { YamlWalker, type Entries } from "./yaml-walker.ts";
@@ -37,9 +40,10 @@ const PROXY_KEYS = [
   "proxy_session_drop",
 ] as const;
 
-const TOP_KEYS = ["pid", "worker_processes", "worker_shutdown_timeout", "shutdown_grace", "error_log", "admin", "stream"];
-const STREAM_KEYS = [...PROXY_KEYS, "upstreams", "servers", "log_formats", "access_log"];
-const SERVER_KEYS = [...PROXY_KEYS, "listen", "proxy_pass", "access_log"];
+const TOP_KEYS = ["pid", "worker_processes", "worker_shutdown_timeout", "shutdown_grace", "error_log", "admin", "events", "stream"];
+const EVENTS_KEYS = ["worker_connections"];
+const STREAM_KEYS = [...PROXY_KEYS, "upstreams", "servers", "log_formats", "access_log", "access"];
+const SERVER_KEYS = [...PROXY_KEYS, "listen", "proxy_pass", "access_log", "access"];
 const UPSTREAM_KEYS = ["servers", "least_conn", "hash", "random", "health_check", "state"];
 const UPSTREAM_SERVER_KEYS = [
   "address",
@@ -73,6 +77,7 @@ export function loadYamlConfig(text: string, file: string): Config {
   const inherited = proxySettings(w, stream, DEFAULT_PROXY_SETTINGS);
   const logFormats = stream.has("log_formats") ? yamlLogFormats(w, stream.get("log_formats")!.value) : [];
   const accessLog = stream.has("access_log") ? yamlAccessLog(w, stream.get("access_log")!.value, "stream", logFormats) : [];
+  const access = stream.has("access") ? yamlAccess(w, stream.get("access")!.value, "stream") : [];
 
   const upstreams: UpstreamConfig[] = [];
   const upstreamsNode = stream.get("upstreams")?.value ?? null;
@@ -84,7 +89,7 @@ export function loadYamlConfig(text: string, file: string): Config {
 
   const serversNode = stream.get("servers")?.value ?? null;
   const servers = serversNode
-    ? w.list(serversNode, "stream.servers").map((node, i) => server(w, node, i, inherited, accessLog, logFormats))
+    ? w.list(serversNode, "stream.servers").map((node, i) => server(w, node, i, inherited, accessLog, access, logFormats))
     : [];
 
   const errorLogNode = top.get("error_log")?.value ?? null;
@@ -96,6 +101,7 @@ export function loadYamlConfig(text: string, file: string): Config {
       ? w.time(top.get("worker_shutdown_timeout")!.value, "worker_shutdown_timeout", "ms")
       : 0,
     shutdownGraceMs: top.has("shutdown_grace") ? w.time(top.get("shutdown_grace")!.value, "shutdown_grace", "ms") : null,
+    workerConnections: workerConnections(w, top.get("events")?.value ?? null),
     errorLog: errorLogNode ? errorLog(w, errorLogNode) : { path: "stderr", level: "error" },
     admin: top.has("admin") ? yamlAdmin(w, top.get("admin")!.value) : null,
     logFormats,
@@ -108,6 +114,14 @@ function workerProcesses(w: YamlWalker, node: Node | null): number | "auto" {
   if (!node) return 1;
   if (isScalar(node) && node.value === "auto") return "auto";
   return w.int(node, "worker_processes", 1, 1024);
+}
+
+/** `events: { worker_connections: N }`, nginx's nesting. */
+function workerConnections(w: YamlWalker, node: Node | null): number {
+  if (!node) return DEFAULT_WORKER_CONNECTIONS;
+  const e = w.entries(node, "events", EVENTS_KEYS);
+  const n = e.get("worker_connections");
+  return n ? w.int(n.value, "worker_connections", 1) : DEFAULT_WORKER_CONNECTIONS;
 }
 
 function errorLog(w: YamlWalker, node: Node): { path: string; level: LogLevel } {
@@ -161,6 +175,7 @@ function server(
   index: number,
   inherited: ProxySettings,
   inheritedAccessLog: AccessLogConfig[],
+  inheritedAccess: AccessRuleConfig[],
   logFormats: LogFormatConfig[],
 ): ServerConfig & { proxyPassLoc: SourceLoc } {
   const what = `stream.servers[${index}]`;
@@ -180,6 +195,8 @@ function server(
     proxyPassLoc: w.loc(proxyPassNode),
     proxy: proxySettings(w, e, inherited),
     accessLog: e.has("access_log") ? yamlAccessLog(w, e.get("access_log")!.value, what, logFormats) : inheritedAccessLog,
+    // As nginx merges allow/deny: a server with rules of its own does not inherit stream's.
+    access: e.has("access") ? yamlAccess(w, e.get("access")!.value, what) : inheritedAccess,
     loc: w.loc(node),
   };
 }
