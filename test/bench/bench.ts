@@ -217,7 +217,7 @@ function startBalancer(root: string, dir: string, target: TargetName, base: numb
     return start("haproxy", BALANCER_CPU, ["haproxy", "-db", "-f", cfg]);
   }
   const yaml = join(dir, `streamlb-${target}.yaml`);
-  writeFileSync(yaml, streamlbYaml(base, `streamlb-${target}.pid`, workers));
+  writeFileSync(yaml, streamlbYaml(base, `streamlb-${target}.pid`, nofile, workers));
   return start(`streamlb on ${target}`, cpusOf(target), streamlbCommand(root, target, yaml));
 }
 

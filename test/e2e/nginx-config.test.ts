@@ -99,11 +99,12 @@ for (const target of TARGETS) {
       for (const line of [
         `[warn] "user" is ignored: streamlb does not switch users (start it as the user it should run as) in ${file}:1`,
         `[warn] "load_module" is ignored: the stream module is part of streamlb in ${dir}/modules-enabled/50-mod-stream.conf:1`,
-        `[warn] "worker_connections" is not supported yet and is ignored in ${file}:8`,
         `[warn] the "http" section is ignored: streamlb proxies TCP streams only in ${file}:12`,
       ]) {
         assert.ok(log.includes(line), `missing ${line} in:\n${log}`);
       }
+      // worker_connections (line 8) takes effect now, and no [warn] names anything that guards access.
+      assert.ok(!log.includes("worker_connections"), log);
     });
 
     test("-t checks it the way nginx -t does", async () => {
