@@ -162,4 +162,22 @@ stream:
     }
     assert.doesNotMatch(lb.log(), /at \S+ \(/, "no stack trace");
   });
+
+  test("with --pending-deprecation --throw-deprecation, where process.binding would end it, also falls back", async () => {
+    const [node, main] = command("node");
+    const echo = await startNamedEcho("echo");
+    const [port] = await freePorts(1);
+    const file = writeConfig(`error_log: { path: stderr, level: info }\nstream:\n  servers:\n    - { listen: "127.0.0.1:${port}", proxy_pass: "${echo.address}" }\n`);
+    const child = spawn(node!, ["--pending-deprecation", "--throw-deprecation", main!, "-c", file], { stdio: ["ignore", "pipe", "pipe"] });
+    const lb = wrap(child);
+    try {
+      await lb.waitForLog(/listening on/, 20_000);
+      assert.match(lb.log(), /\[notice\] \d+#0: Node's TCP handles \(process\.binding\) are deprecated under --pending-deprecation.*; sessions run on net\.Socket streams instead/);
+      assert.equal(await firstLine(port!), "echo");
+      assert.equal(child.exitCode, null, "still running");
+    } finally {
+      await lb.stop();
+      await echo.close();
+    }
+  });
 });
