@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole suite (README's test command runs it after `npm ci`): type checks, the builds,
-# unit and library tests under Node, Bun and Deno, then end-to-end tests that start
-# streamlb under Node, Deno, Bun and as the compiled binary (test/support/streamlb.ts).
+# unit and library tests under Node (24 and the machine's own), Bun and Deno, then end-to-end
+# tests that start streamlb under Node 24, Deno, Bun and as the compiled binary
+# (test/support/streamlb.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=node_modules/.bin
@@ -21,11 +22,21 @@ step "unit and library tests on Bun"
 step "unit and library tests on Deno"
 "$bin/deno" test -A test/unit/ test/lib/
 
-step "unit and library tests on Node"
-node --test dist/js/test/unit/ dist/js/test/lib/
+# Node: the LTS that npm ci installs (the node devDependency), and the machine's own Node
+# while the image still has an older one. Files are listed by the shell: Node 22 and later
+# take --test arguments as files or globs, not directories.
+node24="$bin/node"
+system_node=$(type -ap node | grep -v '/node_modules/' | head -n 1 || true)
+step "unit and library tests on Node $("$node24" --version)"
+"$node24" --test dist/js/test/unit/*.test.js dist/js/test/lib/*.test.js
+if [ -n "$system_node" ] && [ "$("$system_node" --version)" != "$("$node24" --version)" ]; then
+  step "unit and library tests on the machine's Node $("$system_node" --version)"
+  "$system_node" --test dist/js/test/unit/*.test.js dist/js/test/lib/*.test.js
+fi
 
 # Last, so the closing summary is the end-to-end one. One file at a time: several tests
 # measure timing and memory, and this machine has two cores. The timeout is per file (the
 # longest takes well under a minute): a test that hangs fails the run instead of stalling it.
-step "end-to-end tests against node, deno, bun and the binary"
-node --test --test-concurrency=1 --test-timeout=300000 dist/js/test/e2e/
+# The runner's Node is the `node` target's (test/support/streamlb.ts): e2e runs once, on Node 24.
+step "end-to-end tests against node ($("$node24" --version)), deno, bun and the binary"
+"$node24" --test --test-concurrency=1 --test-timeout=300000 dist/js/test/e2e/*.test.js

@@ -32,6 +32,7 @@ export function startInstance(
   /** In a worker process (worker_processes > 1); null in a lone process. */
   worker: BalancerWorkerOptions | null = null,
 ): RunningBalancer {
+  for (const notice of runtime.notices ?? []) logger.log("notice", notice);
   const balancer = new Balancer(runtime, logger, worker);
   // Upstreams with a `state` file take their servers from it, on start and on every reload.
   const apply = async (next: Config) => balancer.apply(await withUpstreamState(runtime, next));

@@ -48,6 +48,11 @@ export interface Runtime {
    * adapter without it runs single-process whatever the config says.
    */
   readonly processes?: ProcessSupport;
+  /**
+   * What the operator should know about how this runtime runs here (a slower fallback the
+   * adapter had to take...): each is logged once as a [notice] when a balancer starts.
+   */
+  readonly notices?: readonly string[];
 }
 
 /** What a master and its workers need from the OS: spawning, and one message channel each way. */
@@ -58,6 +63,8 @@ export interface ProcessSupport {
   readonly worker: WorkerSide | null;
   /** Starts worker `index`: this same program with the same arguments, marked as that worker. */
   spawnWorker(index: number): WorkerHandle;
+  /** How workers share a port (SO_REUSEPORT, node:cluster), for the master's start notice. */
+  readonly portSharing?: string;
 }
 
 /** Master ↔ worker messages; small and rare (health verdicts, readiness), so JSON is fine. */
@@ -92,7 +99,7 @@ export interface ListenOptions {
   readonly noDelay: boolean;
   /**
    * SO_REUSEPORT, so each worker process binds the same port and the kernel spreads
-   * connections; Node 20 has none and shares through node:cluster instead.
+   * connections; where Node's listen() ignores it (Node 20), workers share through node:cluster.
    */
   readonly reusePort?: boolean;
 }

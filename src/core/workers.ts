@@ -64,7 +64,8 @@ export class Master {
     if (path !== "stderr") this.logFile = await this.runtime.openLogFile(path);
     for (let i = 0; i < this.options.count; i++) this.spawn(i);
     await writePidFile(this.runtime, this.options.pidFile, this.logger);
-    this.logger.log("notice", `streamlb/${VERSION} master on ${this.runtime.name}: ${this.options.count} worker processes`);
+    const sharing = this.options.processes.portSharing;
+    this.logger.log("notice", `streamlb/${VERSION} master on ${this.runtime.name}: ${this.options.count} worker processes${sharing ? ` sharing ports through ${sharing}` : ""}`);
     return finished;
   }
 

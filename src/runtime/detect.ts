@@ -1,9 +1,11 @@
 import type { Runtime } from "../core/runtime.ts";
 
-// Held in variables so tsc does not pull Bun's and Deno's adapters into Node's build; under
-// Bun and Deno this file runs from source, where the .ts paths are right.
-const BUN_ADAPTER = "./bun.ts";
-const DENO_ADAPTER = "./deno.ts";
+// Held in variables so tsc does not pull Bun's and Deno's adapters into Node's type check. This
+// file runs as source (.ts: Bun, Deno in a checkout) or built (.js: Node, and Deno from an npm
+// install, which refuses to strip types under node_modules); the adapters sit beside it either way.
+const EXT = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+const BUN_ADAPTER = `./bun${EXT}`;
+const DENO_ADAPTER = `./deno${EXT}`;
 
 /** The adapter for the runtime this code is running on. */
 export async function detectRuntime(): Promise<Runtime> {

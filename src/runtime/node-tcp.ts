@@ -5,7 +5,9 @@
 // where the same proxy on these handles does 10k, and 100-connection round trips go from 52k
 // to 60k/s: the stream machinery (Readable/Writable state, 'data' events, a WriteWrap and
 // callbacks per write) costs more than the bytes. tcp_wrap and stream_wrap are on Node's
-// process.binding allow-list (DEP0111 is documentation-only); the permission model blocks them.
+// process.binding allow-list on Node 20 to 24 (DEP0111 is documentation-only, a warning only
+// under --pending-deprecation); the permission model blocks them, and then node.ts falls back
+// to net.Socket (node-socket.ts).
 import net from "node:net";
 
 /** A uv_tcp_t as Node's tcp_wrap exposes it. Methods return 0 or a negative errno. */
@@ -53,24 +55,44 @@ interface StreamWrapBinding {
   kLastWriteWasAsync: number;
 }
 
+/**
+ * Whether `process.binding` would end the process: with --pending-deprecation it emits DEP0111,
+ * and with --throw-deprecation that warning is thrown from the next tick, where no try reaches.
+ */
+function bindingWouldThrow(): boolean {
+  if (!process.throwDeprecation) return false;
+  const flags = [...process.execArgv, ...(process.env["NODE_OPTIONS"] ?? "").split(/\s+/)];
+  return flags.includes("--pending-deprecation") || process.env["NODE_PENDING_DEPRECATION"] === "1";
+}
+
 function loadBindings(): { tcp: TcpWrapBinding; stream: StreamWrapBinding } | Error {
+  if (bindingWouldThrow()) {
+    return new Error("Node's TCP handles (process.binding) are deprecated under --pending-deprecation, and --throw-deprecation would end the process");
+  }
   try {
     const binding = (process as unknown as { binding(name: string): unknown }).binding;
     return { tcp: binding("tcp_wrap") as TcpWrapBinding, stream: binding("stream_wrap") as StreamWrapBinding };
   } catch (err) {
-    return new Error(
-      `streamlb on Node needs Node's TCP handles (process.binding("tcp_wrap")), which this Node refuses (${(err as Error).message}); the permission model blocks them`,
-    );
+    // The permission model (--permission) refuses process.binding with ERR_ACCESS_DENIED.
+    const e = err as NodeJS.ErrnoException;
+    return new Error(`Node refuses its TCP handles: process.binding("tcp_wrap") failed (${e.code ?? e.message})`);
   }
 }
 
 const loaded = loadBindings();
-/** Why sessions cannot run here (the permission model blocks process.binding), or null. */
+/** Why sessions cannot run on TCP handles here (node.ts then uses net.Socket), or null. */
 export const tcpHandlesUnavailable: Error | null = loaded instanceof Error ? loaded : null;
-// Only used once node.ts's listen() has checked tcpHandlesUnavailable: no session exists before.
+// Only used when tcpHandlesUnavailable is null: node.ts runs sessions on net.Socket otherwise.
 const { tcp: tcpWrap, stream: streamWrap } = loaded instanceof Error ? ({ tcp: {}, stream: {} } as { tcp: TcpWrapBinding; stream: StreamWrapBinding }) : loaded;
 const { TCP, TCPConnectWrap } = tcpWrap;
 const { WriteWrap, ShutdownWrap, streamBaseState, kReadBytesOrError, kArrayBufferOffset, kLastWriteWasAsync } = streamWrap;
+
+/**
+ * Whether this Node's listen() honours `reusePort` (libuv's UV_TCP_REUSEPORT, Node 22.12 and
+ * later). Node 20 accepts the option and silently ignores it, so the option itself cannot
+ * tell; the flag's constant in tcp_wrap can. Without the bindings, no: node:cluster works everywhere.
+ */
+export const listenHonoursReusePort: boolean = !(loaded instanceof Error) && typeof (tcpWrap.constants as Record<string, unknown>)["UV_TCP_REUSEPORT"] === "number";
 
 /** libuv's UV_EOF: what a read reports when the peer sent FIN. */
 export const UV_EOF = -4095;

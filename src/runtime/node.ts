@@ -1,10 +1,10 @@
-// Runtime on Node: net.Server listens (and shares ports under node:cluster), but sessions run
-// on the TCP handles under it (node-tcp.ts), and the relay is a hand-written pipe on them.
+// Runtime on Node: net.Server listens (workers share ports as node-processes.ts says), but
+// sessions run on the TCP handles under it (node-tcp.ts), and the relay is a hand-written pipe
+// on them. Where Node refuses the handles (the permission model), sessions run on net.Socket
+// streams instead (node-socket.ts), and the runtime says so in a notice.
 import { readFile, rm, writeFile } from "node:fs/promises";
-import cluster from "node:cluster";
 import { lookup } from "node:dns/promises";
 import net from "node:net";
-import { availableParallelism } from "node:os";
 import process from "node:process";
 import { getSystemErrorName } from "node:util";
 import { IdleSweeper, type IdleWatch } from "../core/idle.ts";
@@ -22,11 +22,9 @@ import {
   type RelayResult,
   type Runtime,
   type UpstreamConnection,
-  type WorkerHandle,
-  type WorkerMessage,
-  type WorkerSide,
 } from "../core/runtime.ts";
-import { WORKER_ENV, workerIndex } from "./pipe-channel.ts";
+import { listensWithReusePort, nodeProcesses } from "./node-processes.ts";
+import { connectSocket, relaySockets, socketServer, SocketConnection, unmapV4 } from "./node-socket.ts";
 
 const sweeper = new IdleSweeper();
 
@@ -87,11 +85,6 @@ class NodeConnection implements Connection {
 }
 
 function ignore(): void {}
-
-/** `::ffff:127.0.0.1` (a v4 client on a dual-stack listener) reads as nginx shows it. */
-function unmapV4(address: string): string {
-  return address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address;
-}
 
 /**
  * One direction of a session. Each read is written on at once; when the kernel cannot take
@@ -201,62 +194,10 @@ class Relay {
 }
 
 function relay(client: ClientConnection, upstream: UpstreamConnection, opts: RelayOptions): Promise<RelayResult> {
+  if (client instanceof SocketConnection) return relaySockets(client, upstream as unknown as SocketConnection, opts);
   const r = new Relay(client as unknown as NodeConnection, upstream as unknown as NodeConnection, opts.idleTimeoutMs, opts.halfClose);
   r.start();
   return r.result;
-}
-
-/** Messages through node:cluster's IPC: anything else on it (cluster's own) is not ours. */
-function isWorkerMessage(m: unknown): m is WorkerMessage {
-  return typeof m === "object" && m !== null && ((m as { type?: unknown }).type === "ready" || (m as { type?: unknown }).type === "health");
-}
-
-/**
- * A cluster worker: Node 20 has no SO_REUSEPORT, but a worker's server.listen() is handed
- * the primary's socket, so all workers share the port (the primary passes each accepted
- * connection on, round-robin: Node's default on Linux).
- */
-function nodeWorkerSide(): WorkerSide | null {
-  if (!cluster.isWorker) return null;
-  const index = workerIndex(process.env[WORKER_ENV]);
-  if (index === null) return null;
-  // Listening from the start: an 'message' event without a listener would be lost, and the
-  // master's replay arrives before the config is applied.
-  const handlers: ((m: WorkerMessage) => void)[] = [];
-  const early: WorkerMessage[] = [];
-  process.on("message", (m: unknown) => {
-    if (!isWorkerMessage(m)) return;
-    if (handlers.length) for (const h of handlers) h(m);
-    else early.push(m);
-  });
-  return {
-    index,
-    send: (m) => void process.send?.(m),
-    onMessage: (h) => {
-      handlers.push(h);
-      early.splice(0).forEach(h);
-    },
-    onClose: (h) => void process.on("disconnect", h),
-  };
-}
-
-function nodeSpawnWorker(index: number): WorkerHandle {
-  const worker = cluster.fork({ [WORKER_ENV]: String(index) });
-  return {
-    pid: worker.process.pid ?? 0,
-    send: (m) => {
-      if (worker.isConnected()) worker.send(m);
-    },
-    onMessage: (h) => void worker.on("message", (m: unknown) => isWorkerMessage(m) && h(m)),
-    signal: (sig) => {
-      try {
-        worker.process.kill(sig);
-      } catch {
-        // already gone
-      }
-    },
-    exited: new Promise((resolve) => worker.once("exit", (code: number, signal: string | null) => resolve(signal ? null : code))),
-  };
 }
 
 export const nodeRuntime: Runtime = {
@@ -265,20 +206,27 @@ export const nodeRuntime: Runtime = {
   pid: process.pid,
 
   listen(options, onConnection) {
-    if (tcpHandlesUnavailable) return Promise.reject(tcpHandlesUnavailable);
     return new Promise((resolve, reject) => {
       // Not pauseOnConnect: a paused socket costs an extra epoll change to start reading, and
       // what a client sends before the relay starts simply waits in the socket's buffer.
-      const server = net.createServer();
+      const server = tcpHandlesUnavailable ? socketServer() : net.createServer();
       server.once("error", reject);
+      const reusePort = options.reusePort === true && listensWithReusePort();
       // nginx's `listen 8000` is 0.0.0.0:8000 (IPv4 only); [::]:8000 must be asked for.
-      server.listen({ port: options.port, host: options.host ?? "0.0.0.0", backlog: 511 }, () => {
+      server.listen({ port: options.port, host: options.host ?? "0.0.0.0", backlog: 511, reusePort }, () => {
         server.off("error", reject);
         server.on("error", ignore);
-        takeAccepts(server, (handle) => {
-          if (options.noDelay) handle.setNoDelay(true);
-          onConnection(new NodeConnection(handle) as unknown as ClientConnection);
-        });
+        if (tcpHandlesUnavailable) {
+          server.on("connection", (socket) => {
+            if (options.noDelay) socket.setNoDelay(true);
+            onConnection(new SocketConnection(socket) as unknown as ClientConnection);
+          });
+        } else {
+          takeAccepts(server, (handle) => {
+            if (options.noDelay) handle.setNoDelay(true);
+            onConnection(new NodeConnection(handle) as unknown as ClientConnection);
+          });
+        }
         const addr = server.address() as net.AddressInfo;
         resolve({
           host: options.host ?? "0.0.0.0",
@@ -309,7 +257,8 @@ export const nodeRuntime: Runtime = {
 
   writeStderr: (text) => void process.stderr.write(text),
   writeStdout: (text) => void process.stdout.write(text),
-  processes: { cpuCount: () => availableParallelism(), worker: nodeWorkerSide(), spawnWorker: nodeSpawnWorker },
+  processes: nodeProcesses,
+  notices: tcpHandlesUnavailable ? [`${tcpHandlesUnavailable.message}; sessions run on net.Socket streams instead, which is slower`] : [],
   onSignal: (signal, handler) => void process.on(signal, handler),
   exit: (code) => process.exit(code),
 };
@@ -323,6 +272,7 @@ function isIpLiteral(host: string): boolean {
 }
 
 function connectTo(host: string, port: number, options: ConnectOptions): Promise<UpstreamConnection> {
+  if (tcpHandlesUnavailable) return connectSocket(host, port, options, toConnectFailure) as unknown as Promise<UpstreamConnection>;
   return new Promise((resolve, reject) => {
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -335,7 +285,7 @@ function connectTo(host: string, port: number, options: ConnectOptions): Promise
       clearTimeout(timer);
       if (status !== 0) {
         handle.close();
-        return reject(toConnectFailure(status, `${host}:${port}`));
+        return reject(toConnectFailure(getSystemErrorName(status), `${host}:${port}`));
       }
       if (options.noDelay) handle.setNoDelay(true);
       // Like net's keepAlive option: SO_KEEPALIVE with the system's timers.
@@ -353,9 +303,8 @@ async function resolveHost(host: string): Promise<string> {
   }
 }
 
-/** A libuv errno from a connect, in the words nginx's error log uses. */
-function toConnectFailure(errno: number, where: string): ConnectFailure {
-  const code = getSystemErrorName(errno);
+/** A connect's error code (ECONNREFUSED...), in the words nginx's error log uses. */
+function toConnectFailure(code: string, where: string): ConnectFailure {
   switch (code) {
     case "ECONNREFUSED":
       return new ConnectFailure("refused", code, "Connection refused");

@@ -1,7 +1,7 @@
 // The command line on every target: version, -t, bad configs, and the embedded default.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { firstLine, startNamedEcho } from "../support/backends.ts";
+import { firstLine, freePorts, startNamedEcho } from "../support/backends.ts";
 import { command, runStreamlb, TARGETS, wrap, writeConfig, type Target } from "../support/streamlb.ts";
 import { spawn } from "node:child_process";
 import net from "node:net";
@@ -118,19 +118,66 @@ describe("streamlb demo", () => {
   });
 });
 
-/** Node's permission model blocks process.binding, which the Node relay's TCP handles need. */
+/**
+ * Node's permission model blocks process.binding, so the TCP handles the Node relay runs on
+ * are out of reach: streamlb says so and runs its sessions on net.Socket streams instead.
+ */
 describe("streamlb on Node under the permission model", { skip: !TARGETS.includes("node") }, () => {
-  test("says why it cannot listen, exit 1", async () => {
+  test("falls back to net.Socket with a notice, and relays both ways with half-close", async () => {
     const [node, main] = command("node");
-    const file = writeConfig(GOOD);
-    const child = spawn(node!, ["--experimental-permission", "--allow-fs-read=*", "--no-warnings", main!, "-c", file], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stderr = "";
-    child.stderr!.on("data", (d: Buffer) => (stderr += d));
-    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
-    assert.equal(code, 1);
-    assert.match(stderr, /^streamlb: \[emerg\] bind\(\) to 127\.0\.0\.1:1 failed \(streamlb on Node needs Node's TCP handles .*permission model/m);
-    assert.doesNotMatch(stderr, /at \S+ \(/, "no stack trace");
+    // Node 20 spells it --experimental-permission; Node 22.13 and later, --permission.
+    const flag = process.allowedNodeEnvironmentFlags.has("--permission") ? "--permission" : "--experimental-permission";
+    const echo = await startNamedEcho("echo");
+    const [port] = await freePorts(1);
+    const file = writeConfig(`error_log: { path: stderr, level: info }
+stream:
+  servers:
+    - { listen: "127.0.0.1:${port}", proxy_pass: "${echo.address}", proxy_half_close: on }
+`);
+    const child = spawn(node!, [flag, "--allow-fs-read=*", "--no-warnings", main!, "-c", file], { stdio: ["ignore", "pipe", "pipe"] });
+    const lb = wrap(child);
+    try {
+      await lb.waitForLog(/listening on/, 20_000);
+      assert.match(lb.log(), /\[notice\] \d+#0: Node refuses its TCP handles: process\.binding\("tcp_wrap"\) failed \(ERR_ACCESS_DENIED\); sessions run on net\.Socket streams instead/);
+      // 4 MiB out and back: more than the socket buffers hold, so backpressure has to work,
+      // and the reply's end comes only after the client's FIN went through (half-close).
+      const payload = new Uint8Array(4 << 20).map((_, i) => (i * 7) & 0xff);
+      const reply = await new Promise<Buffer>((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        const socket = net.connect({ port: port!, host: "127.0.0.1", allowHalfOpen: true });
+        socket.on("data", (d: Buffer) => chunks.push(d));
+        socket.on("end", () => {
+          socket.destroy();
+          resolve(Buffer.concat(chunks));
+        });
+        socket.on("error", reject);
+        socket.end(payload);
+      });
+      assert.equal(reply.subarray(0, 5).toString(), "echo\n");
+      assert.ok(Buffer.from(payload).equals(reply.subarray(5)), `the ${payload.length} bytes came back intact (got ${reply.length - 5})`);
+      assert.equal(await firstLine(port!), "echo");
+    } finally {
+      await lb.stop();
+      await echo.close();
+    }
+    assert.doesNotMatch(lb.log(), /at \S+ \(/, "no stack trace");
+  });
+
+  test("with --pending-deprecation --throw-deprecation, where process.binding would end it, also falls back", async () => {
+    const [node, main] = command("node");
+    const echo = await startNamedEcho("echo");
+    const [port] = await freePorts(1);
+    const file = writeConfig(`error_log: { path: stderr, level: info }\nstream:\n  servers:\n    - { listen: "127.0.0.1:${port}", proxy_pass: "${echo.address}" }\n`);
+    const child = spawn(node!, ["--pending-deprecation", "--throw-deprecation", main!, "-c", file], { stdio: ["ignore", "pipe", "pipe"] });
+    const lb = wrap(child);
+    try {
+      await lb.waitForLog(/listening on/, 20_000);
+      assert.match(lb.log(), /\[notice\] \d+#0: Node's TCP handles \(process\.binding\) are deprecated under --pending-deprecation.*; sessions run on net\.Socket streams instead/);
+      assert.equal(await firstLine(port!), "echo");
+      assert.equal(child.exitCode, null, "still running");
+    } finally {
+      await lb.stop();
+      await echo.close();
+    }
   });
 });

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { firstLine, freePorts, startNamedEcho, type Backend } from "../support/backends.ts";
+import { listenersByPid, nodeHonoursReusePort } from "../support/listeners.ts";
 import { runStreamlb, startStreamlb, TARGETS, tempDir, type Streamlb } from "../support/streamlb.ts";
 import { writeFileSync } from "node:fs";
 
@@ -86,6 +87,18 @@ stream {
         await waitFor("two workers listening", () => listeningPids(log()).length >= 2, 15_000);
         for (const p of listeningPids(log())) workers.add(p);
         assert.ok(!workers.has(lb.pid), "the master does not listen");
+
+        // (0) Ports are shared as the master says: by SO_REUSEPORT, each worker holds its own
+        // listening socket and the master none; by node:cluster, the master holds the only one.
+        const sharing = /worker processes sharing ports through (\S+)/.exec(log())?.[1] ?? "SO_REUSEPORT";
+        if (target === "node") {
+          const expected = (await nodeHonoursReusePort()) ? "SO_REUSEPORT" : "node:cluster";
+          assert.equal(sharing, expected, "Node's workers use SO_REUSEPORT exactly where its listen() honours it");
+        }
+        const held = listenersByPid(port!, [lb.pid, ...workers]);
+        const byWorkers = [...workers].map((p) => held.get(p));
+        if (sharing === "node:cluster") assert.deepEqual([held.get(lb.pid), ...byWorkers], [1, 0, 0], "the master holds the one listener");
+        else assert.deepEqual([held.get(lb.pid), ...byWorkers], [0, 1, 1], "each worker holds its own listener");
 
         // (1) Sessions spread over both workers.
         let mark = log().length;
