@@ -6,7 +6,7 @@
 import { hashKeyError } from "../balance/key.ts";
 import { parseHostPort } from "./address.ts";
 import { parseAdminListen } from "./admin.ts";
-import { ConfigError, formatLoc } from "./errors.ts";
+import { COMMAND_LINE, ConfigError, formatLoc } from "./errors.ts";
 import {
   BUILTIN_LOG_FORMATS,
   DEFAULT_ACCESS_LOG_FORMAT,
@@ -63,6 +63,10 @@ export function formatWarning(w: ConfigWarning): string {
 export interface NginxLoadOptions {
   /** Without it, an `include` is an error. */
   readonly files?: ConfigFiles;
+  /** `-g`: main-context directives read before the file, as nginx does, from "command line". */
+  readonly globals?: string;
+  /** `-e`: the error log when the config names none. */
+  readonly defaultErrorLog?: ErrorLogConfig;
 }
 
 export interface NginxLoadResult {
@@ -71,7 +75,7 @@ export interface NginxLoadResult {
 }
 
 export function loadNginxConfig(text: string, file: string, options: NginxLoadOptions = {}): NginxLoadResult {
-  return new NginxReader(file, options.files ?? null).read(text);
+  return new NginxReader(file, options.files ?? null).read(text, options);
 }
 
 /**
@@ -154,8 +158,11 @@ class NginxReader {
     this.prefix = slash < 0 ? "" : file.slice(0, slash + 1);
   }
 
-  read(text: string): NginxLoadResult {
-    this.walk(tokenizeNginx(text, this.file), "main", (d, spec) => this.main(d, spec));
+  read(text: string, options: NginxLoadOptions = {}): NginxLoadResult {
+    const seen = new Set<string>(); // -g and the file share the main context
+    const main = (d: NginxDirective, spec: DirectiveSpec) => this.main(d, spec);
+    if (options.globals !== undefined) this.walk(tokenizeNginx(options.globals, COMMAND_LINE), "main", main, seen);
+    this.walk(tokenizeNginx(text, this.file), "main", main, seen);
     if (!this.sawEvents) throw new ConfigError(`no "events" section in configuration`, null);
     if (this.blocks.length === 0) {
       throw new ConfigError(`no "stream" section in configuration: streamlb runs stream {} (or tcp {}) servers`, null);
@@ -177,7 +184,7 @@ class NginxReader {
       pid: this.pid,
       workerProcesses: this.workerProcesses,
       workerShutdownTimeoutMs: this.workerShutdownTimeoutMs,
-      errorLog: this.errorLog ?? { path: "stderr", level: "error" },
+      errorLog: this.errorLog ?? options.defaultErrorLog ?? { path: "stderr", level: "error" },
       admin: this.admin,
       logFormats: [...this.logFormats.values()],
       upstreams,
@@ -198,8 +205,12 @@ class NginxReader {
   // --- walking ---
 
   /** Handles a block's directives in order, each checked against nginx's tables first. */
-  private walk(nodes: readonly NginxNode[], ctx: Context, handle: (d: NginxDirective, spec: DirectiveSpec) => void): void {
-    const seen = new Set<string>();
+  private walk(
+    nodes: readonly NginxNode[],
+    ctx: Context,
+    handle: (d: NginxDirective, spec: DirectiveSpec) => void,
+    seen = new Set<string>(),
+  ): void {
     for (const d of this.expand(nodes)) handle(d, this.check(d, ctx, seen));
   }
 
@@ -962,7 +973,7 @@ function validKeepalive(v: string): boolean {
 }
 
 /** The errno text nginx prints after a failed open(): `2: No such file or directory`. */
-function describeFileError(e: unknown): string {
+export function describeFileError(e: unknown): string {
   const code = (e as { code?: unknown } | null)?.code;
   const known: Record<string, string> = {
     ENOENT: "2: No such file or directory",

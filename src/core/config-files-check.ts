@@ -1,0 +1,26 @@
+// What `nginx -t` opens beyond the config itself, so a path in a missing or unwritable
+// directory fails the test rather than the start: the pid file (created, not written, as
+// nginx does), the error log and every access log (created if absent, like a start would).
+import { describeFileError } from "./config/nginx.ts";
+import type { Config } from "./config/model.ts";
+import type { Runtime } from "./runtime.ts";
+
+/** Opens and closes each file; the first failure in nginx's words, or null when all open. */
+export async function openConfiguredFiles(runtime: Runtime, config: Config, pidFile: string | null): Promise<string | null> {
+  const paths: string[] = [];
+  if (pidFile) paths.push(pidFile);
+  if (config.errorLog.path !== "stderr") paths.push(config.errorLog.path);
+  for (const server of config.stream.servers) {
+    // A path with variables is opened per session, as in nginx; nothing to open now.
+    for (const log of server.accessLog) if (!log.path.includes("$")) paths.push(log.path);
+  }
+  for (const path of new Set(paths)) {
+    try {
+      const file = await runtime.openLogFile(path);
+      await file.close();
+    } catch (e) {
+      return `open() "${path}" failed (${describeFileError(e)})`;
+    }
+  }
+  return null;
+}
