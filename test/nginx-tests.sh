@@ -59,7 +59,10 @@ for f in "${files[@]}"; do
     passed=$((passed + 1)); echo "PASS $name"
   else
     failed=$((failed + 1))
-    why=$([ $rc -ge 124 ] && echo "timed out after ${limit}s" || grep -m1 -E "^not ok|Failed|Dubious|Bailout|died" <<<"$out")
+    # The first reason found: a hang, streamlb refusing the config, a failed check, prove's verdict.
+    if [ $rc -ge 124 ]; then why="timed out after ${limit}s"
+    else why=$( (grep -m1 -o "\[emerg\].*" <<<"$out" || grep -m1 -o "Failed test .*" <<<"$out" ||
+      grep -m1 -E "Dubious|Bailout|died" <<<"$out") | sed "s#/tmp/nginx-test-[^/]*/##g"); fi
     echo "FAIL $name: $why"
   fi
 done
