@@ -1,47 +1,29 @@
-// The command line, in nginx's style (-c -p -s -t -v -V -h), plus `streamlb demo`.
+// The command line, nginx's (-c -p -e -g -s -t -T -q -v -V -h), plus `streamlb demo` and
+// `streamlb convert`.
 import { dirname, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseCliArgs, type SignalRequest } from "./cli-args.ts";
+import { configureText, USAGE, versionLine } from "./cli-info.ts";
 import { ConfigError } from "./core/config/errors.ts";
 import { parseConfig } from "./core/config/load.ts";
-import { formatWarning } from "./core/config/nginx.ts";
-import type { Config } from "./core/config/model.ts";
+import type { Config, ErrorLogConfig, LogLevel } from "./core/config/model.ts";
+import { describeFileError, formatWarning } from "./core/config/nginx.ts";
+import { dumpFiles, RecordedFiles } from "./core/config/recorded-files.ts";
+import { openConfiguredFiles } from "./core/config-files-check.ts";
 import { Controller } from "./core/controller.ts";
+import { createLogger } from "./core/log.ts";
 import { Master, workerCount } from "./core/workers.ts";
-import type { Runtime, SignalName } from "./core/runtime.ts";
+import type { LogFile, Runtime, SignalName } from "./core/runtime.ts";
 import { runConvert } from "./convert.ts";
 import { startChatServer } from "./demo/chat-server.ts";
 import { configFiles } from "./runtime/files.ts";
-import { VERSION } from "./version.ts";
 
 export const EMBEDDED_CONFIG_NAME = "<embedded default>";
-
-const USAGE = `Usage: streamlb [-?hvVt] [-s signal] [-p prefix] [-c filename]
-       streamlb demo
-       streamlb convert FILE [--to yaml|nginx]
-
-Options:
-  -?,-h         : this help
-  -v            : show version and exit
-  -V            : show version and runtime, then exit
-  -t            : test configuration and exit
-  -s signal     : send signal to the running instance: stop, quit, reopen, reload
-  -p prefix     : set prefix path (default: the config file's directory, or the
-                  current directory with the embedded config); relative pid and
-                  log paths resolve against it
-  -c filename   : set configuration file (default: the embedded default config)
-
-Commands:
-  demo          : start two chat servers on 127.0.0.1:6000 and :6002 and the balancer on
-                  :8000 (the embedded default); then run \`nc 127.0.0.1 8000\` twice
-  convert       : print FILE (an nginx.conf or a streamlb YAML config) in the other
-                  spelling, or in the one --to names
-`;
 
 /**
  * What `-s` sends. `stop` sends INT rather than nginx's TERM: TERM drains when
  * shutdown_grace is set (containers), and `-s stop` must always stop at once.
  */
-const CONTROL_SIGNALS: Record<string, SignalName> = {
+const CONTROL_SIGNALS: Record<SignalRequest, SignalName> = {
   stop: "SIGINT",
   quit: "SIGQUIT",
   reload: "SIGHUP",
@@ -63,81 +45,76 @@ export async function runCli(ctx: CliContext): Promise<number> {
   const out = (s: string) => runtime.writeStdout(s);
   const err = (s: string) => runtime.writeStderr(s);
 
-  let args;
-  try {
-    args = parseArgs({
-      args: [...ctx.argv],
-      allowPositionals: true,
-      options: {
-        c: { type: "string" },
-        p: { type: "string" },
-        s: { type: "string" },
-        t: { type: "boolean" },
-        v: { type: "boolean" },
-        V: { type: "boolean" },
-        h: { type: "boolean" },
-        "?": { type: "boolean" },
-        help: { type: "boolean" },
-        version: { type: "boolean" },
-        to: { type: "string" },
-      },
-    });
-  } catch (e) {
-    err(`streamlb: ${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
+  const parsed = parseCliArgs(ctx.argv);
+  if (!parsed.ok) {
+    err(`streamlb: ${parsed.error}\n`);
     return 1;
   }
-  const { values, positionals } = args;
+  const opts = parsed.options;
 
-  if (values.h || values["?"] || values.help) {
-    out(USAGE);
+  // As nginx: -h and -v/-V print to stderr and exit, whatever else the line asks.
+  if (opts.version) {
+    err(opts.configure ? configureText(runtime) : versionLine());
+    if (opts.help) err(USAGE);
     return 0;
   }
-  if (values.v || values.version) {
-    out(`streamlb version: streamlb/${VERSION}\n`);
-    return 0;
-  }
-  if (values.V) {
-    out(`streamlb version: streamlb/${VERSION}\nruntime: ${runtime.name} ${runtime.version}\n`);
-    return 0;
-  }
+  if (opts.command === "convert") return runConvert(runtime, opts.commandArgs);
 
-  const command = positionals[0];
-  if (command === "convert") return runConvert(runtime, positionals.slice(1), values.to);
-  if (command !== undefined && command !== "demo") {
-    err(`streamlb: unknown command "${command}"\n${USAGE}`);
-    return 1;
-  }
-  if (values.s !== undefined && !(values.s in CONTROL_SIGNALS)) {
-    err(`streamlb: invalid option: "-s ${values.s}" (expected stop, quit, reopen or reload)\n`);
-    return 1;
-  }
+  const prefix = resolve(ctx.cwd, opts.prefix ?? (opts.config !== null ? dirname(resolve(ctx.cwd, opts.config)) : "."));
+  const file = opts.config === null ? EMBEDDED_CONFIG_NAME : resolve(opts.prefix !== null ? prefix : ctx.cwd, opts.config);
 
-  const prefix = resolve(ctx.cwd, values.p ?? (values.c !== undefined ? dirname(resolve(ctx.cwd, values.c)) : "."));
-  const file = values.c === undefined ? EMBEDDED_CONFIG_NAME : resolve(values.p ? prefix : ctx.cwd, values.c);
-  const read = () => (values.c === undefined ? Promise.resolve(ctx.defaultConfig) : runtime.readTextFile(file));
+  // -e: the log for what happens before the config's own error log is up, and the config's
+  // error log when it names none. Problems go to stderr as well, as nginx's do.
+  const early = await openEarlyLog(runtime, opts.errorLog, prefix);
+  const report = (level: LogLevel, message: string) => {
+    err(`streamlb: [${level}] ${message}\n`);
+    early.logger?.log(level, message);
+  };
+  const defaultErrorLog: ErrorLogConfig | undefined = early.path === null ? undefined : { path: early.path, level: "error" };
+
+  const read = () => (opts.config === null ? Promise.resolve(ctx.defaultConfig) : runtime.readTextFile(file));
+  let recorded = new RecordedFiles(configFiles);
   // Used at start and again by every reload; relative log paths resolve against the prefix.
   const load = async (warn: (message: string) => void): Promise<Config> => {
-    const parsed = parseConfig(await read(), file, { files: configFiles, onWarning: (w) => warn(formatWarning(w)) });
-    return withPrefix(parsed, prefix);
+    const text = await read();
+    recorded = new RecordedFiles(configFiles);
+    recorded.add(file, text);
+    const config = parseConfig(text, file, {
+      files: recorded,
+      onWarning: (w) => warn(formatWarning(w)),
+      globals: opts.globals ?? undefined,
+      defaultErrorLog,
+    });
+    return withPrefix(config, prefix);
   };
   let config: Config;
   try {
-    config = await load((w) => err(`streamlb: [warn] ${w}\n`));
+    config = await load((w) => report("warn", w));
   } catch (e) {
-    err(`streamlb: [emerg] ${describe(e, file)}\n`);
-    if (values.t) err(`streamlb: configuration file ${file} test failed\n`);
+    report("emerg", describe(e, file));
+    if (opts.test) err(`streamlb: configuration file ${file} test failed\n`);
+    await early.close();
     return 1;
   }
-  if (values.t) {
-    err(`streamlb: the configuration file ${file} syntax is ok\n`);
-    err(`streamlb: configuration file ${file} test is successful\n`);
+  await early.close();
+
+  const pidFile = resolve(prefix, config.pid ?? "streamlb.pid");
+  if (opts.test) {
+    if (!opts.quiet) err(`streamlb: the configuration file ${file} syntax is ok\n`);
+    const failed = await openConfiguredFiles(runtime, config, pidFile);
+    if (failed !== null) {
+      err(`streamlb: [emerg] ${failed}\n`);
+      err(`streamlb: configuration file ${file} test failed\n`);
+      return 1;
+    }
+    if (!opts.quiet) err(`streamlb: configuration file ${file} test is successful\n`);
+    if (opts.dump) out(dumpFiles(recorded.files()));
     return 0;
   }
 
-  const pidFile = resolve(prefix, config.pid ?? "streamlb.pid");
-  if (values.s !== undefined) return signalRunning(runtime, pidFile, CONTROL_SIGNALS[values.s]!);
+  if (opts.signal !== null) return signalRunning(runtime, pidFile, CONTROL_SIGNALS[opts.signal]);
 
-  if (command === "demo" && !runtime.processes?.worker) {
+  if (opts.command === "demo" && !runtime.processes?.worker) {
     const chatLog = (line: string) => out(`${line}\n`);
     try {
       await Promise.all([startChatServer(6000, chatLog), startChatServer(6002, chatLog)]);
@@ -193,6 +170,30 @@ async function signalRunning(runtime: Runtime, pidFile: string, signal: SignalNa
 
 function describe(e: unknown, file: string): string {
   if (e instanceof ConfigError) return e.message;
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code === "string") return `open() "${file}" failed (${describeFileError(e)})`;
   const msg = e instanceof Error ? e.message : String(e);
   return /\bno such file|ENOENT|NotFound/i.test(msg) ? `open() "${file}" failed (2: No such file or directory)` : msg;
+}
+
+interface EarlyLog {
+  /** The -e file, absolute; null for stderr (or no -e). */
+  readonly path: string | null;
+  readonly logger: ReturnType<typeof createLogger> | null;
+  close(): Promise<void>;
+}
+
+/** Opens -e's file; one that cannot be opened is an alert, and stderr serves, as in nginx. */
+async function openEarlyLog(runtime: Runtime, arg: string | null, prefix: string): Promise<EarlyLog> {
+  const none: EarlyLog = { path: null, logger: null, close: async () => undefined };
+  if (arg === null || arg === "stderr") return none;
+  const path = resolve(prefix, arg);
+  let file: LogFile;
+  try {
+    file = await runtime.openLogFile(path);
+  } catch (e) {
+    runtime.writeStderr(`streamlb: [alert] could not open error log file: open() "${path}" failed (${describeFileError(e)})\n`);
+    return { ...none, path };
+  }
+  return { path, logger: createLogger((line) => file.write(line), "notice", runtime.pid), close: () => file.close() };
 }

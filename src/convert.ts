@@ -9,8 +9,16 @@ import { writeYamlConfig } from "./core/config/write-yaml.ts";
 import type { Runtime } from "./core/runtime.ts";
 import { configFiles } from "./runtime/files.ts";
 
-export async function runConvert(runtime: Runtime, args: readonly string[], to: string | undefined): Promise<number> {
+export async function runConvert(runtime: Runtime, argv: readonly string[]): Promise<number> {
   const err = (s: string) => runtime.writeStderr(s);
+  const args: string[] = [];
+  let to: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--to") to = argv[++i] ?? "";
+    else if (a.startsWith("--to=")) to = a.slice("--to=".length);
+    else args.push(a);
+  }
   const file = args[0];
   if (file === undefined || args.length > 1) {
     err(`streamlb: usage: streamlb convert FILE [--to yaml|nginx]\n`);

@@ -16,6 +16,15 @@ step "build: JavaScript for Node, and the standalone binary dist/streamlb"
 "$bin/tsc" -p tsconfig.build.json
 "$bin/bun" build/compile.ts
 
+# nginx's own stream tests against the binary (about 90 s; most files skip for modules
+# streamlb lacks); fails when fewer files pass than test/nginx-tests.floor.
+step "nginx's stream tests (nginx-tests) against dist/streamlb"
+if [ -d "${NGINX_TESTS_DIR:-../shared/nginx-tests}/lib/Test" ]; then
+  bash test/nginx-tests.sh binary
+else
+  echo "skipped: no nginx-tests checkout at ${NGINX_TESTS_DIR:-../shared/nginx-tests} (set NGINX_TESTS_DIR)"
+fi
+
 step "unit and library tests on Bun"
 "$bin/bun" test ./test/unit/ ./test/lib/
 

@@ -101,7 +101,11 @@ export class Controller {
       await this.admin.apply(this.adminConfig(this.config));
     } catch (e) {
       await this.instance?.close().catch(() => undefined);
-      this.runtime.writeStderr(`streamlb: [emerg] ${e instanceof Error ? e.message : String(e)}\n`);
+      const why = e instanceof Error ? e.message : String(e);
+      // Into the error log as well, as nginx does: whoever reads only the log learns why.
+      if (this.logFile) this.logger.log("emerg", why);
+      this.runtime.writeStderr(`streamlb: [emerg] ${why}\n`);
+      await this.logFile?.close();
       return 1;
     }
     await writePidFile(this.runtime, this.options.pidFile, this.logger);

@@ -1,19 +1,128 @@
-// The command line on every target: version, -t, bad configs, and the embedded default.
+// The command line on every target: nginx's flags and messages, -t, -T, -e, -g, bad configs,
+// and the embedded default.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { firstLine, freePorts, startNamedEcho } from "../support/backends.ts";
 import { command, runStreamlb, TARGETS, wrap, writeConfig, type Target } from "../support/streamlb.ts";
 import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import net from "node:net";
+import { configureArguments } from "../../src/core/config/modules.ts";
 
 const GOOD = `stream:\n  servers:\n    - { listen: "127.0.0.1:1", proxy_pass: "127.0.0.1:2" }\n`;
 
 for (const target of TARGETS) {
   describe(`CLI on ${target}`, () => {
-    test("-v prints the version", async () => {
+    test("-v prints the version to stderr, as nginx", async () => {
       const r = await runStreamlb(target, ["-v"]);
       assert.equal(r.code, 0);
-      assert.match(r.stdout, /^streamlb version: streamlb\/\d+\.\d+\.\d+\n$/);
+      assert.match(r.stderr, /^streamlb version: streamlb\/\d+\.\d+\.\d+\n$/);
+      assert.equal(r.stdout, "");
+    });
+
+    test("-V: nginx's version line, the runtime, the configure arguments of the modules there, nothing about TLS", async () => {
+      const r = await runStreamlb(target, ["-V"]);
+      assert.equal(r.code, 0);
+      const lines = r.stderr.split("\n");
+      assert.match(lines[1]!, /^nginx version: nginx\/\d+\.\d+\.\d+ \(compatible; streamlb\/\d+\.\d+\.\d+\)$/);
+      assert.match(lines[2]!, new RegExp(`^runtime: ${target === "binary" ? "bun" : target} \\S+$`));
+      assert.equal(lines[3], `configure arguments: ${configureArguments()}`);
+      assert.doesNotMatch(r.stderr, /OpenSSL|TLS SNI|--with-stream_ssl/);
+    });
+
+    test("option mistakes in nginx's words, exit 1", async () => {
+      for (const [args, message] of [
+        [["-x"], 'invalid option: "x"'],
+        [["-c"], 'option "-c" requires file name'],
+        [["-p"], 'option "-p" requires directory name'],
+        [["-s", "foo"], 'invalid option: "-s foo"'],
+      ] as const) {
+        const r = await runStreamlb(target, [...args]);
+        assert.equal(r.code, 1, args.join(" "));
+        assert.equal(r.stderr, `streamlb: ${message}\n`);
+      }
+    });
+
+    test("-T tests, then prints the main file and each include under nginx's header", async () => {
+      const main = writeConfig(`events {}\nstream {\n  include extra.conf;\n  server { listen 127.0.0.1:1; proxy_pass 127.0.0.1:2; }\n}\n`, "nginx.conf");
+      const extra = join(dirname(main), "extra.conf");
+      writeFileSync(extra, "proxy_timeout 5s;\n");
+      const r = await runStreamlb(target, ["-T", "-c", main]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `# configuration file ${main}:\n${readFileSync(main, "utf8")}\n# configuration file ${extra}:\nproxy_timeout 5s;\n\n`);
+      assert.match(r.stderr, /test is successful\n$/);
+    });
+
+    test("-q: -t says nothing on success", async () => {
+      const r = await runStreamlb(target, ["-t", "-q", "-c", writeConfig(GOOD)]);
+      assert.equal(r.code, 0);
+      assert.equal(r.stderr, "");
+    });
+
+    test("-t opens the logs and the pid file's directory: one in a missing directory fails the test", async () => {
+      const dir = dirname(writeConfig(""));
+      for (const [what, text] of [
+        ["access log", `stream:\n  servers:\n    - { listen: "127.0.0.1:1", proxy_pass: "127.0.0.1:2", access_log: { path: ${dir}/no/a.log } }\n`],
+        ["error log", `error_log: { path: ${dir}/no/e.log }\n${GOOD}`],
+        ["pid file", `pid: ${dir}/no/s.pid\n${GOOD}`],
+      ]) {
+        const file = writeConfig(text!);
+        const r = await runStreamlb(target, ["-t", "-c", file]);
+        assert.equal(r.code, 1, what);
+        assert.match(r.stderr, new RegExp(`\\[emerg\\] open\\(\\) "${dir}/no/[aes]\\.(log|pid)" failed \\(2: No such file or directory\\)\n`), what);
+        assert.match(r.stderr, /test failed\n$/, what);
+      }
+      const ok = writeConfig(`pid: ${dir}/s.pid\n${GOOD}`);
+      assert.equal((await runStreamlb(target, ["-t", "-c", ok])).code, 0);
+      assert.ok(!existsSync(`${dir}/s.pid`), "-t leaves no pid file behind");
+    });
+
+    test("-g adds global directives; a mistake in them is in the command line", async () => {
+      const file = writeConfig(`events {}\nstream {\n  server { listen 127.0.0.1:1; proxy_pass 127.0.0.1:2; }\n}\n`, "nginx.conf");
+      const bad = await runStreamlb(target, ["-t", "-c", file, "-g", "foo x;"]);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /^streamlb: \[emerg\] unknown directive "foo" in command line\n/);
+      const dir = dirname(file);
+      const missing = await runStreamlb(target, ["-t", "-c", file, "-g", `pid ${dir}/no/x.pid;`]);
+      assert.equal(missing.code, 1, "-g's pid is the one -t checks");
+      assert.match(missing.stderr, /open\(\) ".*\/no\/x\.pid" failed/);
+    });
+
+    test("-e: a bad config is written to that log as well as to stderr", async () => {
+      const file = writeConfig(GOOD.replace("proxy_pass", "proxy_pas"));
+      const log = join(dirname(file), "early.log");
+      const r = await runStreamlb(target, ["-c", file, "-e", log]);
+      assert.equal(r.code, 1);
+      assert.match(readFileSync(log, "utf8"), /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d \[emerg\] \d+#0: unknown key "proxy_pas"/);
+      assert.match(r.stderr, /^streamlb: \[emerg\] unknown key "proxy_pas"/);
+    });
+
+    test("as nginx's test harness runs it: -p DIR/ -c nginx.conf -e error.log -g pid; stopped by -s quit", async () => {
+      const [port] = await freePorts(1);
+      const file = writeConfig(`daemon off;\nevents {}\nstream {\n  server { listen 127.0.0.1:${port}; proxy_pass 127.0.0.1:2; }\n}\n`, "nginx.conf");
+      const dir = dirname(file);
+      mkdirSync(join(dir, "logs"));
+      const flags = ["-p", `${dir}/`, "-e", "logs/error.log", "-g", "pid logs/g.pid;"];
+      const [exe, ...args] = command(target);
+      const lb = wrap(spawn(exe!, [...args, "-c", "nginx.conf", ...flags], { stdio: ["ignore", "pipe", "pipe"] }));
+      try {
+        // The harness, too, knows it is up when the pid file appears.
+        const pidFile = join(dir, "logs/g.pid");
+        for (let i = 0; i < 200 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 100));
+        assert.equal(readFileSync(pidFile, "utf8").trim(), String(lb.pid));
+        // The config names no error_log, so -e's file is the error log: a refused upstream shows there.
+        await new Promise<void>((resolve) => net.connect(port!, "127.0.0.1").on("close", () => resolve()).on("error", () => undefined));
+        const log = join(dir, "logs/error.log");
+        for (let i = 0; i < 100 && !/connect\(\) failed/.test(readFileSync(log, "utf8")); i++) await new Promise((r) => setTimeout(r, 50));
+        assert.match(readFileSync(log, "utf8"), /\[error\] \d+#0: \*1 connect\(\) failed \(111: Connection refused\)/);
+        const quit = await runStreamlb(target, ["-c", "nginx.conf", ...flags, "-s", "quit"]);
+        assert.equal(quit.code, 0, quit.stderr);
+        assert.equal(await lb.exited(10_000), 0);
+        assert.ok(!existsSync(pidFile), "the pid file is removed on exit");
+      } finally {
+        await lb.stop();
+      }
     });
 
     test("-t on a good config prints nginx's two lines and exits 0", async () => {

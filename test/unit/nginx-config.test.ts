@@ -492,10 +492,16 @@ events { use epoll; multi_accept on; accept_mutex off; worker_connections 64; }
 stream {}
 `;
     const w = warnings(text);
-    assert.equal(w.length, 12, w.join("\n"));
+    // daemon off and master_process on are what streamlb does: no word about them.
+    assert.equal(w.length, 10, w.join("\n"));
     assert.ok(w.every((m) => / in \/etc\/nginx\/nginx\.conf:\d+$/.test(m)));
-    assert.equal(w[2], `"env" is ignored: environment variables kept for nginx's workers in ${MAIN}:4`);
+    assert.equal(w[0], `"env" is ignored: environment variables kept for nginx's workers in ${MAIN}:4`);
     assert.equal(load(text).config.workerConnections, 64);
+  });
+
+  test("master_process off runs one process, as nginx's single-process mode", () => {
+    assert.equal(load("worker_processes 4;\nmaster_process off;\nevents {}\nstream {}\n").config.workerProcesses, 1);
+    assert.equal(load("worker_processes 4;\nmaster_process on;\nevents {}\nstream {}\n").config.workerProcesses, 4);
   });
 
   test("a resource limit streamlb cannot set is refused, not ignored", () => {

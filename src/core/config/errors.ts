@@ -13,6 +13,10 @@ export class ConfigError extends Error {
   }
 }
 
+/** Where `-g` directives come from, named as nginx names it in messages. */
+export const COMMAND_LINE = "command line";
+
 export function formatLoc(loc: SourceLoc): string {
+  if (loc.file === COMMAND_LINE) return COMMAND_LINE;
   return loc.col > 0 ? `${loc.file}:${loc.line}:${loc.col}` : `${loc.file}:${loc.line}`;
 }

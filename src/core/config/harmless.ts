@@ -12,7 +12,6 @@ export const HARMLESS_DIRECTIVES: ReadonlyMap<string, string> = new Map([
   // main
   ["user", "streamlb does not switch users (start it as the user it should run as)"],
   ["daemon", "streamlb runs in the foreground; let the service manager daemonize it"],
-  ["master_process", "streamlb runs in the foreground; let the service manager daemonize it"],
   ["timer_resolution", "a timing hint for nginx's event loop"],
   ["worker_rlimit_core", "the size of core dumps"],
   ["worker_priority", "the scheduling priority of the process"],

@@ -1,4 +1,5 @@
-import type { Config } from "./model.ts";
+import { COMMAND_LINE, ConfigError } from "./errors.ts";
+import type { Config, ErrorLogConfig } from "./model.ts";
 import { loadNginxConfig, type ConfigFiles, type ConfigWarning } from "./nginx.ts";
 import { loadYamlConfig } from "./yaml.ts";
 
@@ -9,12 +10,30 @@ export interface LoadOptions {
   readonly files?: ConfigFiles;
   /** Each directive accepted without effect (nginx configs), for `[warn]` lines. */
   readonly onWarning?: (warning: ConfigWarning) => void;
+  /** `-g`: main-context directives in nginx's syntax, read before the file. */
+  readonly globals?: string;
+  /** `-e`: the error log when the config names none. */
+  readonly defaultErrorLog?: ErrorLogConfig;
 }
 
 /** Reads a config in whichever spelling it is written. */
 export function parseConfig(text: string, file: string, options: LoadOptions = {}): Config {
-  if (configFormat(text, file) === "yaml") return loadYamlConfig(text, file);
-  const { config, warnings } = loadNginxConfig(text, file, { files: options.files });
+  if (configFormat(text, file) === "yaml") {
+    // Fail closed: global directives that would be dropped must not look accepted.
+    if (options.globals !== undefined) {
+      throw new ConfigError(`global directives apply to nginx configs only: set them in the YAML config ${file}`, {
+        file: COMMAND_LINE,
+        line: 1,
+        col: 0,
+      });
+    }
+    return loadYamlConfig(text, file, options.defaultErrorLog);
+  }
+  const { config, warnings } = loadNginxConfig(text, file, {
+    files: options.files,
+    globals: options.globals,
+    defaultErrorLog: options.defaultErrorLog,
+  });
   for (const w of warnings) options.onWarning?.(w);
   return config;
 }

@@ -98,7 +98,9 @@ def("worker_rlimit_core worker_priority lock_file working_directory ssl_engine d
 def("load_module", "core", M, [1]);
 // streamlb's own: the status, metrics and runtime API endpoint.
 def("admin", "core", M, [1, 2], { unique });
-def("daemon master_process", "core", M, "flag", { unique });
+// streamlb never daemonizes: `daemon off` is what it does anyway.
+def("daemon", "core", M, "flag", { unique, quietWhen: ["off"] });
+def("master_process", "core", M, "flag", { unique });
 def("pcre_jit quic_bpf", "core", M, "flag", { unique });
 def("env google_perftools_profiles", "core", M, [1]);
 def("thread_pool", "core", M, [2, 3]);

@@ -9,7 +9,7 @@ import { hashKeyError } from "../balance/key.ts";
 import { parseAccessRule } from "../phases/access.ts";
 import { parseHostPort } from "./address.ts";
 import { parseAdminListen } from "./admin.ts";
-import { ConfigError, formatLoc } from "./errors.ts";
+import { COMMAND_LINE, ConfigError, formatLoc } from "./errors.ts";
 import { HARMLESS_DIRECTIVES, HARMLESS_LISTEN_PARAMS } from "./harmless.ts";
 import {
   BUILTIN_LOG_FORMATS,
@@ -69,6 +69,10 @@ export function formatWarning(w: ConfigWarning): string {
 export interface NginxLoadOptions {
   /** Without it, an `include` is an error. */
   readonly files?: ConfigFiles;
+  /** `-g`: main-context directives read before the file, as nginx does, from "command line". */
+  readonly globals?: string;
+  /** `-e`: the error log when the config names none. */
+  readonly defaultErrorLog?: ErrorLogConfig;
 }
 
 export interface NginxLoadResult {
@@ -77,7 +81,7 @@ export interface NginxLoadResult {
 }
 
 export function loadNginxConfig(text: string, file: string, options: NginxLoadOptions = {}): NginxLoadResult {
-  return new NginxReader(file, options.files ?? null).read(text);
+  return new NginxReader(file, options.files ?? null).read(text, options);
 }
 
 /**
@@ -140,6 +144,7 @@ class NginxReader {
   private workerProcesses: number | "auto" = 1;
   private workerShutdownTimeoutMs = 0;
   private workerConnections = DEFAULT_WORKER_CONNECTIONS;
+  private masterProcess = true;
   /** Upstreams with `zone`, checked against worker_processes once the file is read. */
   private readonly zones: { readonly upstream: UpstreamConfig; readonly d: NginxDirective }[] = [];
   private errorLog: ErrorLogConfig | null = null;
@@ -165,8 +170,11 @@ class NginxReader {
     this.prefix = slash < 0 ? "" : file.slice(0, slash + 1);
   }
 
-  read(text: string): NginxLoadResult {
-    this.walk(tokenizeNginx(text, this.file), "main", (d, spec) => this.main(d, spec));
+  read(text: string, options: NginxLoadOptions = {}): NginxLoadResult {
+    const seen = new Set<string>(); // -g and the file share the main context
+    const main = (d: NginxDirective, spec: DirectiveSpec) => this.main(d, spec);
+    if (options.globals !== undefined) this.walk(tokenizeNginx(options.globals, COMMAND_LINE), "main", main, seen);
+    this.walk(tokenizeNginx(text, this.file), "main", main, seen);
     if (!this.sawEvents) throw new ConfigError(`no "events" section in configuration`, null);
     if (this.blocks.length === 0) {
       throw new ConfigError(`no "stream" section in configuration: streamlb runs stream {} (or tcp {}) servers`, null);
@@ -187,10 +195,10 @@ class NginxReader {
     const config = finalizeConfig({
       file: this.file,
       pid: this.pid,
-      workerProcesses: this.workerProcesses,
+      workerProcesses: this.masterProcess ? this.workerProcesses : 1,
       workerShutdownTimeoutMs: this.workerShutdownTimeoutMs,
       workerConnections: this.workerConnections,
-      errorLog: this.errorLog ?? { path: "stderr", level: "error" },
+      errorLog: this.errorLog ?? options.defaultErrorLog ?? { path: "stderr", level: "error" },
       admin: this.admin,
       logFormats: [...this.logFormats.values()],
       upstreams,
@@ -211,8 +219,12 @@ class NginxReader {
   // --- walking ---
 
   /** Handles a block's directives in order, each checked against nginx's tables first. */
-  private walk(nodes: readonly NginxNode[], ctx: Context, handle: (d: NginxDirective, spec: DirectiveSpec) => void): void {
-    const seen = new Set<string>();
+  private walk(
+    nodes: readonly NginxNode[],
+    ctx: Context,
+    handle: (d: NginxDirective, spec: DirectiveSpec) => void,
+    seen = new Set<string>(),
+  ): void {
     for (const d of this.expand(nodes)) handle(d, this.check(d, ctx, seen));
   }
 
@@ -322,6 +334,10 @@ class NginxReader {
         return;
       case "pid":
         this.pid = d.args[0]!;
+        return;
+      case "master_process":
+        // Off: one process serves, whatever worker_processes says (nginx's single-process mode).
+        this.masterProcess = this.flag(d);
         return;
       case "worker_shutdown_timeout":
         this.workerShutdownTimeoutMs = this.time(d, "ms");
@@ -492,7 +508,7 @@ class NginxReader {
    * other than the one written, so that is refused until issue "shared state" lands.
    */
   private checkZones(): void {
-    if (this.workerProcesses === 1) return;
+    if (this.workerProcesses === 1 || !this.masterProcess) return;
     for (const { upstream, d } of this.zones) {
       if (upstream.servers.some((s) => s.maxConns > 0)) {
         this.fail(d, `"zone" is not supported yet with worker_processes other than 1: max_conns would be counted per worker`);
@@ -1023,7 +1039,7 @@ function validKeepalive(v: string): boolean {
 }
 
 /** The errno text nginx prints after a failed open(): `2: No such file or directory`. */
-function describeFileError(e: unknown): string {
+export function describeFileError(e: unknown): string {
   const code = (e as { code?: unknown } | null)?.code;
   const known: Record<string, string> = {
     ENOENT: "2: No such file or directory",

@@ -12,6 +12,7 @@ import {
   type BalanceMethod,
   type Config,
   type AccessLogConfig,
+  type ErrorLogConfig,
   type ListenConfig,
   type LogFormatConfig,
   type LogLevel,
@@ -57,7 +58,8 @@ const UPSTREAM_SERVER_KEYS = [
   "slow_start",
 ];
 
-export function loadYamlConfig(text: string, file: string): Config {
+/** `defaultErrorLog` (`-e`) is the error log when the config names none. */
+export function loadYamlConfig(text: string, file: string, defaultErrorLog?: ErrorLogConfig): Config {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const first = doc.errors[0];
@@ -102,7 +104,7 @@ export function loadYamlConfig(text: string, file: string): Config {
       : 0,
     shutdownGraceMs: top.has("shutdown_grace") ? w.time(top.get("shutdown_grace")!.value, "shutdown_grace", "ms") : null,
     workerConnections: workerConnections(w, top.get("events")?.value ?? null),
-    errorLog: errorLogNode ? errorLog(w, errorLogNode) : { path: "stderr", level: "error" },
+    errorLog: errorLogNode ? errorLog(w, errorLogNode) : (defaultErrorLog ?? { path: "stderr", level: "error" }),
     admin: top.has("admin") ? yamlAdmin(w, top.get("admin")!.value) : null,
     logFormats,
     upstreams,

@@ -1,0 +1,29 @@
+// What `nginx -t` opens beyond the config itself, so a path in a missing or unwritable
+// directory fails the test rather than the start: the pid file, the error log and every
+// access log. Logs are created if absent, as nginx and a start would; a pid file -t had to
+// create is removed again (nginx leaves it empty, which only confuses a later `-s`).
+import { describeFileError } from "./config/nginx.ts";
+import type { Config } from "./config/model.ts";
+import type { Runtime } from "./runtime.ts";
+
+/** Opens and closes each file; the first failure in nginx's words, or null when all open. */
+export async function openConfiguredFiles(runtime: Runtime, config: Config, pidFile: string | null): Promise<string | null> {
+  const paths: string[] = [];
+  if (pidFile) paths.push(pidFile);
+  if (config.errorLog.path !== "stderr") paths.push(config.errorLog.path);
+  for (const server of config.stream.servers) {
+    // A path with variables is opened per session, as in nginx; nothing to open now.
+    for (const log of server.accessLog) if (!log.path.includes("$")) paths.push(log.path);
+  }
+  const pidExisted = pidFile !== null && (await runtime.readTextFile(pidFile).then(() => true, () => false));
+  for (const path of new Set(paths)) {
+    try {
+      const file = await runtime.openLogFile(path);
+      await file.close();
+      if (path === pidFile && !pidExisted) await runtime.removeFile(path);
+    } catch (e) {
+      return `open() "${path}" failed (${describeFileError(e)})`;
+    }
+  }
+  return null;
+}
