@@ -193,7 +193,10 @@ export class Upstream {
   config!: UpstreamConfig;
   primary!: PeerGroup;
   backup!: PeerGroup | null;
-  /** nginx's default tries: every primary plus every backup address. */
+  /**
+   * nginx's default tries: every primary plus every backup address that is not `down` in the
+   * config (ngx_stream_upstream_init_round_robin counts only those), so a down server is not a try.
+   */
   tries!: number;
 
   constructor(
@@ -236,7 +239,7 @@ export class Upstream {
     this.config = config;
     this.primary = new PeerGroup(primaries, false, backups.length > 0);
     this.backup = backups.length ? new PeerGroup(backups, true, true) : null;
-    this.tries = primaries.length + backups.length;
+    this.tries = config.servers.filter((s) => !s.down).length;
     const removed = [...previous].filter(([key]) => !seen.has(key)).map(([, p]) => p.address);
     return { added, removed, kept: seen.size - added.length };
   }

@@ -24,6 +24,8 @@ interface Extra {
   /** worker_connections, with one listener open. */
   readonly workerConnections?: number;
   readonly client?: string;
+  /** Servers `down` in the config. */
+  readonly down?: readonly string[];
 }
 
 function setup(script: Script, proxy: Partial<ProxySettings> = {}, connectDelayMs = 0, extra: Extra = {}) {
@@ -55,7 +57,7 @@ function setup(script: Script, proxy: Partial<ProxySettings> = {}, connectDelayM
   const logger: Logger = { enabled: () => true, log: (level, m) => lines.push(`[${level}] ${m}`) };
   const servers = Object.keys(script).map((address) => {
     const [host, port] = address.split(":");
-    return { ...DEFAULT_SERVER, address, host: host!, port: Number(port), loc };
+    return { ...DEFAULT_SERVER, address, host: host!, port: Number(port), down: extra.down?.includes(address) ?? false, loc };
   });
   const upstream = new Upstream({ name: "up", method: { kind: "round_robin" }, servers, implicit: false, healthCheck: null, loc });
   const route = {
@@ -181,5 +183,12 @@ describe("session", () => {
     assert.equal(out.status, 200);
     assert.deepEqual(s.attempts, ["127.0.0.1:1", "127.0.0.1:2"]);
     assert.equal(s.budget.used, 1, "only the listener is still held");
+  });
+
+  test("a server down in the config is not a try: one refused connect ends the session there (nginx-tests' next down log)", async () => {
+    const s = setup({ "127.0.0.1:1": "refused", "127.0.0.1:2": "ok" }, {}, 0, { down: ["127.0.0.1:2"] });
+    const out = await s.run();
+    assert.equal(out.status, 502);
+    assert.deepEqual(out.upstreamAddrs, ["127.0.0.1:1"], "not followed by the upstream's name");
   });
 });
