@@ -5,6 +5,7 @@
 import { AccessLogs } from "./access-log.ts";
 import { createPicker } from "./balance/picker.ts";
 import { formatHostPort } from "./config/address.ts";
+import { systemReason } from "./errno.ts";
 import { HealthMonitor, primeHealth, systemHealthClock, type HealthShare } from "./health.ts";
 import type { Config } from "./config/model.ts";
 import type { Logger } from "./log.ts";
@@ -237,8 +238,7 @@ export class Balancer {
         this.accept(client, slot!),
       )
       .catch((err: unknown) => {
-        const detail = err instanceof Error ? err.message : String(err);
-        throw new Error(`bind() to ${route.listenName} failed (${detail})`);
+        throw new Error(`bind() to ${route.listenName} failed (${systemReason(err)})`);
       });
     slot = { key, listener, route, stats: new ListenerStats() };
     return slot;
