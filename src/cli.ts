@@ -11,6 +11,7 @@ import type { Runtime, SignalName } from "./core/runtime.ts";
 import { runConvert } from "./convert.ts";
 import { startChatServer } from "./demo/chat-server.ts";
 import { configFiles } from "./runtime/files.ts";
+import { readConfigFile } from "./runtime/config-file.ts";
 import { VERSION } from "./version.ts";
 
 export const EMBEDDED_CONFIG_NAME = "<embedded default>";
@@ -112,12 +113,17 @@ export async function runCli(ctx: CliContext): Promise<number> {
     return 1;
   }
 
+  // nginx would read the prefix directory as the file; an empty name is a slip, said as one.
+  if (values.c === "") {
+    err(`streamlb: option "-c" requires file name\n`);
+    return 1;
+  }
   const prefix = resolve(ctx.cwd, values.p ?? (values.c !== undefined ? dirname(resolve(ctx.cwd, values.c)) : "."));
   const file = values.c === undefined ? EMBEDDED_CONFIG_NAME : resolve(values.p ? prefix : ctx.cwd, values.c);
-  const read = () => (values.c === undefined ? Promise.resolve(ctx.defaultConfig) : runtime.readTextFile(file));
+  const read = () => (values.c === undefined ? ctx.defaultConfig : readConfigFile(file));
   // Used at start and again by every reload; relative log paths resolve against the prefix.
   const load = async (warn: (message: string) => void): Promise<Config> => {
-    const parsed = parseConfig(await read(), file, { files: configFiles, onWarning: (w) => warn(formatWarning(w)) });
+    const parsed = parseConfig(read(), file, { files: configFiles, onWarning: (w) => warn(formatWarning(w)) });
     return withPrefix(parsed, prefix);
   };
   let config: Config;
