@@ -41,6 +41,7 @@ export interface Runtime {
   serveHttp(options: HttpServeOptions, handler: (request: Request) => Promise<Response>): Promise<HttpServer>;
   writeStderr(text: string): void;
   writeStdout(text: string): void;
+  /** Throws when this runtime cannot catch `signal`. */
   onSignal(signal: SignalName, handler: () => void): void;
   exit(code: number): never;
   /**
@@ -82,7 +83,24 @@ export interface WorkerHandle {
   readonly exited: Promise<number | null>;
 }
 
-export type SignalName = "SIGINT" | "SIGTERM" | "SIGHUP" | "SIGQUIT" | "SIGUSR1";
+/** The signals nginx acts on, then those that would kill the process by default (core/signals.ts). */
+export type SignalName =
+  | "SIGINT"
+  | "SIGTERM"
+  | "SIGHUP"
+  | "SIGQUIT"
+  | "SIGUSR1"
+  | "SIGUSR2"
+  | "SIGWINCH"
+  | "SIGALRM"
+  | "SIGPIPE"
+  | "SIGVTALRM"
+  | "SIGPROF"
+  | "SIGIO"
+  | "SIGPWR"
+  | "SIGXCPU"
+  | "SIGXFSZ"
+  | "SIGSTKFLT";
 
 export interface ListenOptions {
   /** null = every address (`listen 8000`). */

@@ -16,7 +16,7 @@ import {
   type WorkerMessage,
   type WorkerSide,
 } from "../core/runtime.ts";
-import { rm } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import { openAppendFile } from "./log-file.ts";
 import { encodeMessage, readMessages, WORKER_ENV, workerIndex } from "./pipe-channel.ts";
 import { availableParallelism } from "node:os";
@@ -419,7 +419,9 @@ export const bunRuntime: Runtime = {
   probe: probeBun,
 
   readTextFile: (path) => Bun.file(path).text(),
-  writeTextFile: async (path, text) => void (await Bun.write(path, text)),
+  // Not Bun.write: it creates missing directories, and a pid path in one that does not exist
+  // must fail as nginx's open() does.
+  writeTextFile: (path, text) => writeFile(path, text),
   removeFile: (path) => rm(path, { force: true }),
   sendSignal: (pid, signal) => void process.kill(pid, signal),
 
