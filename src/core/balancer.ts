@@ -2,6 +2,7 @@
 // listeners that stay are never closed (no refused connect during a reload), new ones open,
 // removed ones close; upstreams keep each server's state by identity; live sessions finish
 // on whatever they were using.
+import { AcceptGuard } from "./accept-guard.ts";
 import { AccessLogs } from "./access-log.ts";
 import { createPicker } from "./balance/picker.ts";
 import { formatHostPort } from "./config/address.ts";
@@ -44,6 +45,8 @@ export class Balancer {
   private readonly slots = new Map<string, ListenerSlot>();
   private upstreams = new Map<string, Upstream>();
   private readonly sessions = new Set<Session>();
+  /** Pauses accepting while descriptors run out (null where the runtime cannot count them). */
+  private readonly acceptGuard: AcceptGuard | null;
   private nextSessionId = 1;
   private config: Config | null = null;
   private onIdle: (() => void) | null = null;
@@ -60,6 +63,7 @@ export class Balancer {
     private readonly worker: BalancerWorkerOptions | null = null,
   ) {
     this.accessLogs = new AccessLogs(runtime, logger);
+    this.acceptGuard = runtime.fds ? new AcceptGuard(runtime.fds, logger, () => [...this.slots.values()].map((s) => s.listener)) : null;
     this.health = new HealthMonitor(runtime, logger, (peer) => this.dropSessions(peer), systemHealthClock, worker?.health ?? null);
   }
 
@@ -225,6 +229,7 @@ export class Balancer {
   }
 
   private async closeListeners(): Promise<void> {
+    this.acceptGuard?.stop();
     const slots = [...this.slots.values()];
     this.slots.clear();
     await Promise.all(slots.map((s) => s.listener.close()));
@@ -247,6 +252,7 @@ export class Balancer {
   private accept(client: ClientConnection, slot: ListenerSlot): void {
     const session = new Session(this.nextSessionId++, client, slot.route, this.runtime, this.logger);
     this.sessions.add(session);
+    this.acceptGuard?.afterAccept(this.sessions.size);
     slot.stats.started();
     // With an access log, the addresses are read now: a closed socket may no longer know them.
     const addresses = slot.route.accessLog

@@ -49,6 +49,16 @@ export interface Runtime {
    * adapter without it runs single-process whatever the config says.
    */
   readonly processes?: ProcessSupport;
+  /** The process's descriptors, for the accept guard; absent where the system does not say. */
+  readonly fds?: FdUsage;
+}
+
+/** How many file descriptors this process has open, and may. */
+export interface FdUsage {
+  /** RLIMIT_NOFILE's soft limit; null when unknown. */
+  limit(): number | null;
+  /** Descriptors open now (costs a read of the descriptor table: call it rarely). */
+  open(): number;
 }
 
 /** What a master and its workers need from the OS: spawning, and one message channel each way. */
@@ -119,6 +129,12 @@ export interface Listener {
   readonly host: string;
   readonly port: number;
   close(): Promise<void>;
+  /**
+   * Stops taking new connections for a while (descriptors ran out) without touching live
+   * sessions; resume() takes them again. Optional so test fakes need not have them.
+   */
+  pause?(): void;
+  resume?(): void;
 }
 
 export interface ConnectTarget {
