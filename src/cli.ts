@@ -16,6 +16,7 @@ import type { LogFile, Runtime, SignalName } from "./core/runtime.ts";
 import { runConvert } from "./convert.ts";
 import { startChatServer } from "./demo/chat-server.ts";
 import { configFiles } from "./runtime/files.ts";
+import { readConfigFile } from "./runtime/config-file.ts";
 
 export const EMBEDDED_CONFIG_NAME = "<embedded default>";
 
@@ -60,6 +61,11 @@ export async function runCli(ctx: CliContext): Promise<number> {
   }
   if (opts.command === "convert") return runConvert(runtime, opts.commandArgs);
 
+  // nginx would read the prefix directory as the file; an empty name is a slip, said as one.
+  if (opts.config === "") {
+    err(`streamlb: option "-c" requires file name\n`);
+    return 1;
+  }
   const prefix = resolve(ctx.cwd, opts.prefix ?? (opts.config !== null ? dirname(resolve(ctx.cwd, opts.config)) : "."));
   const file = opts.config === null ? EMBEDDED_CONFIG_NAME : resolve(opts.prefix !== null ? prefix : ctx.cwd, opts.config);
 
@@ -72,11 +78,11 @@ export async function runCli(ctx: CliContext): Promise<number> {
   };
   const defaultErrorLog: ErrorLogConfig | undefined = early.path === null ? undefined : { path: early.path, level: "error" };
 
-  const read = () => (opts.config === null ? Promise.resolve(ctx.defaultConfig) : runtime.readTextFile(file));
+  const read = () => (opts.config === null ? ctx.defaultConfig : readConfigFile(file));
   let recorded = new RecordedFiles(configFiles);
   // Used at start and again by every reload; relative log paths resolve against the prefix.
   const load = async (warn: (message: string) => void): Promise<Config> => {
-    const text = await read();
+    const text = read();
     recorded = new RecordedFiles(configFiles);
     recorded.add(file, text);
     const config = parseConfig(text, file, {

@@ -8,6 +8,7 @@ import { writeNginxConfig } from "./core/config/write-nginx.ts";
 import { writeYamlConfig } from "./core/config/write-yaml.ts";
 import type { Runtime } from "./core/runtime.ts";
 import { configFiles } from "./runtime/files.ts";
+import { readConfigFile } from "./runtime/config-file.ts";
 
 export async function runConvert(runtime: Runtime, argv: readonly string[]): Promise<number> {
   const err = (s: string) => runtime.writeStderr(s);
@@ -30,13 +31,13 @@ export async function runConvert(runtime: Runtime, argv: readonly string[]): Pro
   }
   let text: string;
   try {
-    text = await runtime.readTextFile(file);
+    text = readConfigFile(file);
   } catch (e) {
-    err(`streamlb: [emerg] open() "${file}" failed (${e instanceof Error ? e.message : String(e)})\n`);
+    err(`streamlb: [emerg] ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
   }
-  const target = to ?? (configFormat(text, file) === "nginx" ? "yaml" : "nginx");
   try {
+    const target = to ?? (configFormat(text, file) === "nginx" ? "yaml" : "nginx");
     const config = parseConfig(text, file, {
       files: configFiles,
       onWarning: (w) => err(`streamlb: [warn] ${formatWarning(w)}\n`),

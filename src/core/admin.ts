@@ -4,6 +4,7 @@
 // loopback unless it names another address; an optional bearer token guards all but /healthz.
 import { parseHostPort } from "./config/address.ts";
 import { DEFAULT_SERVER, type AdminConfig, type UpstreamServerConfig } from "./config/model.ts";
+import { systemReason } from "./errno.ts";
 import { parseTime } from "./config/units.ts";
 import type { RunningBalancer } from "./instance.ts";
 import type { Logger } from "./log.ts";
@@ -391,7 +392,7 @@ export class AdminEndpoint {
           return serve();
         });
       } catch (e) {
-        throw new Error(`admin: bind() to ${key} failed (${e instanceof Error ? e.message : String(e)})`);
+        throw new Error(`admin: bind() to ${key} failed (${systemReason(e)})`);
       }
       const shown = next.host.includes(":") ? `[${next.host}]` : next.host;
       this.logger.log("notice", `admin endpoint on http://${shown}:${next.port}/ (status page, /status, /metrics, /api)`);

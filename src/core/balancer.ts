@@ -2,10 +2,12 @@
 // listeners that stay are never closed (no refused connect during a reload), new ones open,
 // removed ones close; upstreams keep each server's state by identity; live sessions finish
 // on whatever they were using.
+import { AcceptGuard } from "./accept-guard.ts";
 import { AccessLogs } from "./access-log.ts";
 import { createPicker } from "./balance/picker.ts";
 import { formatHostPort } from "./config/address.ts";
 import { ConnectionBudget } from "./connections.ts";
+import { systemReason } from "./errno.ts";
 import { HealthMonitor, primeHealth, systemHealthClock, type HealthShare } from "./health.ts";
 import type { Config } from "./config/model.ts";
 import type { Logger } from "./log.ts";
@@ -45,6 +47,8 @@ export class Balancer {
   private readonly slots = new Map<string, ListenerSlot>();
   private upstreams = new Map<string, Upstream>();
   private readonly sessions = new Set<Session>();
+  /** Pauses accepting while descriptors run out (null where the runtime cannot count them). */
+  private readonly acceptGuard: AcceptGuard | null;
   private nextSessionId = 1;
   private config: Config | null = null;
   private onIdle: (() => void) | null = null;
@@ -65,6 +69,7 @@ export class Balancer {
     this.accessLogs = new AccessLogs(runtime, logger);
     // A worker holds one more socket than a lone process: its channel to the master.
     this.budget = new ConnectionBudget(logger, worker !== null);
+    this.acceptGuard = runtime.fds ? new AcceptGuard(runtime.fds, logger, () => [...this.slots.values()].map((s) => s.listener)) : null;
     this.health = new HealthMonitor(runtime, logger, (peer) => this.dropSessions(peer), systemHealthClock, worker?.health ?? null);
   }
 
@@ -232,6 +237,7 @@ export class Balancer {
   }
 
   private async closeListeners(): Promise<void> {
+    this.acceptGuard?.stop();
     const slots = [...this.slots.values()];
     this.slots.clear();
     await Promise.all(slots.map((s) => s.listener.close()));
@@ -245,8 +251,7 @@ export class Balancer {
         this.accept(client, slot!),
       )
       .catch((err: unknown) => {
-        const detail = err instanceof Error ? err.message : String(err);
-        throw new Error(`bind() to ${route.listenName} failed (${detail})`);
+        throw new Error(`bind() to ${route.listenName} failed (${systemReason(err)})`);
       });
     slot = { key, listener, route, stats: new ListenerStats() };
     return slot;
@@ -260,6 +265,7 @@ export class Balancer {
     }
     const session = new Session(this.nextSessionId++, client, slot.route, this.runtime, this.logger, this.budget);
     this.sessions.add(session);
+    this.acceptGuard?.afterAccept(this.sessions.size);
     slot.stats.started();
     // With an access log, the addresses are read now: a closed socket may no longer know them.
     const addresses = slot.route.accessLog

@@ -5,6 +5,7 @@ import { ConfigError } from "./config/errors.ts";
 import type { Config, ErrorLogConfig } from "./config/model.ts";
 import { startInstance, type RunningBalancer } from "./instance.ts";
 import { removePidFile, writePidFile } from "./pid-file.ts";
+import { keepAliveOnSignals } from "./signals.ts";
 import { createLogger, type LevelLogger } from "./log.ts";
 import type { LogFile, Runtime, WorkerSide } from "./runtime.ts";
 import { VERSION } from "../version.ts";
@@ -74,6 +75,7 @@ export class Controller {
     );
     on("SIGINT", () => void this.stop("SIGINT"));
     on("SIGUSR1", () => void this.reopen());
+    keepAliveOnSignals(this.runtime, this.logger);
     try {
       await this.openLog(this.config.errorLog);
       const worker = this.options.worker ?? null;
@@ -99,8 +101,10 @@ export class Controller {
         worker.onClose(() => void this.stop("SIGTERM"));
       }
       await this.admin.apply(this.adminConfig(this.config));
+      await writePidFile(this.runtime, this.options.pidFile);
     } catch (e) {
       await this.instance?.close().catch(() => undefined);
+      await this.admin.close().catch(() => undefined);
       const why = e instanceof Error ? e.message : String(e);
       // Into the error log as well, as nginx does: whoever reads only the log learns why.
       if (this.logFile) this.logger.log("emerg", why);
@@ -108,7 +112,6 @@ export class Controller {
       await this.logFile?.close();
       return 1;
     }
-    await writePidFile(this.runtime, this.options.pidFile, this.logger);
     this.options.worker?.send({ type: "ready" });
     const listening = this.instance
       .addresses()

@@ -1,13 +1,17 @@
 // The pid file `streamlb -s` finds the running instance by (the master's, with workers).
-import type { Logger } from "./log.ts";
+import { systemReason } from "./errno.ts";
 import type { Runtime } from "./runtime.ts";
 
-export async function writePidFile(runtime: Runtime, path: string | null, logger: Logger): Promise<void> {
+/**
+ * Writes our pid; throws nginx's `open() "PATH" failed (REASON)` when it cannot. As in nginx
+ * that stops the start: without the file, `-s reload` and init scripts cannot find us.
+ */
+export async function writePidFile(runtime: Runtime, path: string | null): Promise<void> {
   if (!path) return;
   try {
     await runtime.writeTextFile(path, `${runtime.pid}\n`);
   } catch (e) {
-    logger.log("warn", `open() "${path}" failed (${e instanceof Error ? e.message : String(e)}): no pid file written`);
+    throw new Error(`open() "${path}" failed (${systemReason(e)})`);
   }
 }
 

@@ -41,6 +41,7 @@ export interface Runtime {
   serveHttp(options: HttpServeOptions, handler: (request: Request) => Promise<Response>): Promise<HttpServer>;
   writeStderr(text: string): void;
   writeStdout(text: string): void;
+  /** Throws when this runtime cannot catch `signal`. */
   onSignal(signal: SignalName, handler: () => void): void;
   exit(code: number): never;
   /**
@@ -53,6 +54,16 @@ export interface Runtime {
    * adapter had to take...): each is logged once as a [notice] when a balancer starts.
    */
   readonly notices?: readonly string[];
+  /** The process's descriptors, for the accept guard; absent where the system does not say. */
+  readonly fds?: FdUsage;
+}
+
+/** How many file descriptors this process has open, and may. */
+export interface FdUsage {
+  /** RLIMIT_NOFILE's soft limit; null when unknown. */
+  limit(): number | null;
+  /** Descriptors open now (costs a read of the descriptor table: call it rarely). */
+  open(): number;
 }
 
 /** What a master and its workers need from the OS: spawning, and one message channel each way. */
@@ -89,7 +100,24 @@ export interface WorkerHandle {
   readonly exited: Promise<number | null>;
 }
 
-export type SignalName = "SIGINT" | "SIGTERM" | "SIGHUP" | "SIGQUIT" | "SIGUSR1";
+/** The signals nginx acts on, then those that would kill the process by default (core/signals.ts). */
+export type SignalName =
+  | "SIGINT"
+  | "SIGTERM"
+  | "SIGHUP"
+  | "SIGQUIT"
+  | "SIGUSR1"
+  | "SIGUSR2"
+  | "SIGWINCH"
+  | "SIGALRM"
+  | "SIGPIPE"
+  | "SIGVTALRM"
+  | "SIGPROF"
+  | "SIGIO"
+  | "SIGPWR"
+  | "SIGXCPU"
+  | "SIGXFSZ"
+  | "SIGSTKFLT";
 
 export interface ListenOptions {
   /** null = every address (`listen 8000`). */
@@ -108,6 +136,12 @@ export interface Listener {
   readonly host: string;
   readonly port: number;
   close(): Promise<void>;
+  /**
+   * Stops taking new connections for a while (descriptors ran out) without touching live
+   * sessions; resume() takes them again. Optional so test fakes need not have them.
+   */
+  pause?(): void;
+  resume?(): void;
 }
 
 export interface ConnectTarget {

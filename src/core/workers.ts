@@ -5,6 +5,7 @@
 import { ConfigError } from "./config/errors.ts";
 import type { Config } from "./config/model.ts";
 import { removePidFile, writePidFile } from "./pid-file.ts";
+import { keepAliveOnSignals } from "./signals.ts";
 import { createLogger, type LevelLogger } from "./log.ts";
 import type { LogFile, ProcessSupport, Runtime, SignalName, WorkerHandle, WorkerMessage } from "./runtime.ts";
 import { VERSION } from "../version.ts";
@@ -60,10 +61,18 @@ export class Master {
       void this.logFile?.reopen();
       for (const w of this.workers.values()) w.handle.signal("SIGUSR1");
     });
+    keepAliveOnSignals(this.runtime, this.logger);
     const path = this.options.config.errorLog.path;
     if (path !== "stderr") this.logFile = await this.runtime.openLogFile(path);
+    // Before any worker starts, as nginx: a master that cannot write it does not start.
+    try {
+      await writePidFile(this.runtime, this.options.pidFile);
+    } catch (e) {
+      this.runtime.writeStderr(`streamlb: [emerg] ${e instanceof Error ? e.message : String(e)}\n`);
+      await this.logFile?.close();
+      return 1;
+    }
     for (let i = 0; i < this.options.count; i++) this.spawn(i);
-    await writePidFile(this.runtime, this.options.pidFile, this.logger);
     const sharing = this.options.processes.portSharing;
     this.logger.log("notice", `streamlb/${VERSION} master on ${this.runtime.name}: ${this.options.count} worker processes${sharing ? ` sharing ports through ${sharing}` : ""}`);
     return finished;

@@ -16,11 +16,12 @@ import {
   type WorkerMessage,
   type WorkerSide,
 } from "../core/runtime.ts";
-import { rm } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import { openAppendFile } from "./log-file.ts";
 import { encodeMessage, readMessages, WORKER_ENV, workerIndex } from "./pipe-channel.ts";
 import { availableParallelism } from "node:os";
 import { probeBun } from "./bun-probe.ts";
+import { procFdUsage } from "./fd-usage.ts";
 
 const sweeper = new IdleSweeper();
 
@@ -351,26 +352,51 @@ export const bunRuntime: Runtime = {
   pid: process.pid,
 
   async listen(options, onConnection) {
-    const listener: TCPSocketListener<Side> = Bun.listen<Side>({
-      hostname: options.host ?? "0.0.0.0",
-      port: options.port,
-      allowHalfOpen: true,
-      // Works at runtime, but bun-types declares reusePort on connect options only.
-      ...({ reusePort: options.reusePort === true } as object),
-      socket: {
-        ...relayHandlers,
-        open(s) {
-          s.data = newSide(s);
-          // Bun sets TCP_NODELAY on every socket it accepts or connects: only "off" needs a call.
-          if (!options.noDelay) s.setNoDelay(false);
-          onConnection(s.data.conn as unknown as ClientConnection);
+    const open = (): TCPSocketListener<Side> =>
+      Bun.listen<Side>({
+        hostname: options.host ?? "0.0.0.0",
+        port,
+        allowHalfOpen: true,
+        // Works at runtime, but bun-types declares reusePort on connect options only.
+        ...({ reusePort: options.reusePort === true } as object),
+        socket: {
+          ...relayHandlers,
+          open(s) {
+            s.data = newSide(s);
+            // Bun sets TCP_NODELAY on every socket it accepts or connects: only "off" needs a call.
+            if (!options.noDelay) s.setNoDelay(false);
+            onConnection(s.data.conn as unknown as ClientConnection);
+          },
         },
-      },
-    });
+      });
+    let port = options.port;
+    let listener: TCPSocketListener<Side> | null = open();
+    port = listener.port;
+    let closed = false;
+    // Bun's loop cannot be told to stop accepting, and on EMFILE it retries the listening socket
+    // without end (100% CPU). So a pause closes the listening socket (clients still waiting in
+    // its backlog are refused) and resume opens it again on the same port.
+    const resume = () => {
+      if (closed || listener) return;
+      try {
+        listener = open();
+      } catch {
+        setTimeout(resume, 500); // the port is briefly taken, or descriptors are still short
+      }
+    };
     return {
       host: options.host ?? "0.0.0.0",
-      port: listener.port,
-      close: async () => listener.stop(false),
+      port,
+      close: async () => {
+        closed = true;
+        listener?.stop(false);
+        listener = null;
+      },
+      pause: () => {
+        listener?.stop(false);
+        listener = null;
+      },
+      resume,
     };
   },
 
@@ -419,7 +445,9 @@ export const bunRuntime: Runtime = {
   probe: probeBun,
 
   readTextFile: (path) => Bun.file(path).text(),
-  writeTextFile: async (path, text) => void (await Bun.write(path, text)),
+  // Not Bun.write: it creates missing directories, and a pid path in one that does not exist
+  // must fail as nginx's open() does.
+  writeTextFile: (path, text) => writeFile(path, text),
   removeFile: (path) => rm(path, { force: true }),
   sendSignal: (pid, signal) => void process.kill(pid, signal),
 
@@ -432,6 +460,7 @@ export const bunRuntime: Runtime = {
   writeStderr: (text) => void process.stderr.write(text),
   writeStdout: (text) => void process.stdout.write(text),
   processes: { cpuCount: () => availableParallelism(), worker: bunWorkerSide(), spawnWorker: bunSpawnWorker },
+  fds: procFdUsage,
   onSignal: (signal, handler) => void process.on(signal, handler),
   exit: (code) => process.exit(code),
 };

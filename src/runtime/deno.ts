@@ -18,6 +18,7 @@ import {
   type WorkerSide,
 } from "../core/runtime.ts";
 import { encodeMessage, readMessages, WORKER_ENV, workerIndex } from "./pipe-channel.ts";
+import { procFdUsage } from "./fd-usage.ts";
 
 const sweeper = new IdleSweeper();
 const encoder = new TextEncoder();
@@ -222,8 +223,13 @@ export const denoRuntime: Runtime = {
       ...(options.reusePort ? { reusePort: true } : {}),
     });
     let closing = false;
+    // While paused, accept() is not called: waiting clients stay in the kernel's backlog.
+    let gate: Promise<void> | null = null;
+    let open: (() => void) | null = null;
     void (async () => {
       for (;;) {
+        if (gate) await gate;
+        if (closing) return;
         let conn: Deno.TcpConn;
         try {
           conn = await listener.accept();
@@ -244,7 +250,15 @@ export const denoRuntime: Runtime = {
       port: listener.addr.port,
       close: async () => {
         closing = true;
+        open?.();
         listener.close();
+      },
+      pause: () => {
+        gate ??= new Promise((resolve) => (open = resolve));
+      },
+      resume: () => {
+        open?.();
+        gate = open = null;
       },
     };
   },
@@ -315,6 +329,7 @@ export const denoRuntime: Runtime = {
   writeStderr: (text) => writeAllSync(Deno.stderr, text),
   writeStdout: (text) => writeAllSync(Deno.stdout, text),
   processes: { cpuCount: () => navigator.hardwareConcurrency, worker: denoWorkerSide(), spawnWorker: denoSpawnWorker },
+  fds: procFdUsage,
   onSignal: (signal, handler) => Deno.addSignalListener(signal, handler),
   exit: (code) => Deno.exit(code),
 };

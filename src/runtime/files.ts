@@ -1,13 +1,27 @@
 // File access for the nginx config reader's `include`, on node:fs, which Node, Deno and Bun
 // all provide. Synchronous on purpose: a config is read once, before anything listens, and a
 // synchronous reader keeps parseConfig usable where a Config is needed at once (mod.ts).
-import { lstatSync, readdirSync, readFileSync } from "node:fs";
+import { lstatSync, readdirSync } from "node:fs";
 import type { ConfigFiles } from "../core/config/nginx.ts";
+import { ConfigFileError, readConfigFile } from "./config-file.ts";
 
 export const configFiles: ConfigFiles = {
-  readFile: (path) => readFileSync(path, "utf8"),
+  readFile: readInclude,
   glob: globPaths,
 };
+
+/**
+ * The same guards as the main file (an include of /dev/zero or a fifo must not hang either);
+ * the nginx reader writes the `open() "PATH" failed (...)` line itself, so it gets the reason.
+ */
+function readInclude(path: string): string {
+  try {
+    return readConfigFile(path);
+  } catch (e) {
+    if (!(e instanceof ConfigFileError)) throw e;
+    throw Object.assign(new Error(e.reason), e.code ? { code: e.code } : {});
+  }
+}
 
 /**
  * The paths matching `pattern` the way glob(3), which nginx uses, finds them: `*`, `?` and

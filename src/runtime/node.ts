@@ -8,6 +8,7 @@ import net from "node:net";
 import process from "node:process";
 import { getSystemErrorName } from "node:util";
 import { IdleSweeper, type IdleWatch } from "../core/idle.ts";
+import { procFdUsage } from "./fd-usage.ts";
 import { openAppendFile } from "./log-file.ts";
 import { probeNode } from "./node-probe.ts";
 import { serveNodeHttp } from "./node-http.ts";
@@ -216,13 +217,19 @@ export const nodeRuntime: Runtime = {
       server.listen({ port: options.port, host: options.host ?? "0.0.0.0", backlog: 511, reusePort }, () => {
         server.off("error", reject);
         server.on("error", ignore);
+        let paused = false;
         if (tcpHandlesUnavailable) {
           server.on("connection", (socket) => {
+            if (paused) return void socket.destroy();
             if (options.noDelay) socket.setNoDelay(true);
             onConnection(new SocketConnection(socket) as unknown as ClientConnection);
           });
         } else {
           takeAccepts(server, (handle) => {
+            // libuv cannot be told to stop accepting on a listening handle, so while paused what
+            // it accepts is closed at once: the same thing libuv does itself on EMFILE (its spare
+            // descriptor trick), only before the descriptors are all gone.
+            if (paused) return handle.close();
             if (options.noDelay) handle.setNoDelay(true);
             onConnection(new NodeConnection(handle) as unknown as ClientConnection);
           });
@@ -233,6 +240,8 @@ export const nodeRuntime: Runtime = {
           port: addr.port,
           // Stops accepting at once; close()'s callback would wait for every live session.
           close: async () => void server.close(),
+          pause: () => void (paused = true),
+          resume: () => void (paused = false),
         });
       });
     });
@@ -259,6 +268,7 @@ export const nodeRuntime: Runtime = {
   writeStdout: (text) => void process.stdout.write(text),
   processes: nodeProcesses,
   notices: tcpHandlesUnavailable ? [`${tcpHandlesUnavailable.message}; sessions run on net.Socket streams instead, which is slower`] : [],
+  fds: procFdUsage,
   onSignal: (signal, handler) => void process.on(signal, handler),
   exit: (code) => process.exit(code),
 };

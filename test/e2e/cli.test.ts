@@ -158,13 +158,13 @@ for (const target of TARGETS) {
       assert.match(r.stderr, /^streamlb: \[emerg\] open\(\) "\/nonexistent\/streamlb.yaml" failed \(2: No such file or directory\)\n$/);
     });
 
-    test("a port already in use is reported, exit 1", async () => {
+    test("a port already in use is reported with nginx's reason, exit 1", async () => {
       const taken = await startNamedEcho("taken");
       try {
         const file = writeConfig(`stream:\n  servers:\n    - { listen: "${taken.address}", proxy_pass: "127.0.0.1:2" }\n`);
         const r = await runStreamlb(target, ["-c", file]);
         assert.equal(r.code, 1);
-        assert.match(r.stderr, new RegExp(`bind\\(\\) to ${taken.address} failed`));
+        assert.match(r.stderr, new RegExp(`^streamlb: \\[emerg\\] bind\\(\\) to ${taken.address} failed \\(98: Address already in use\\)$`, "m"));
       } finally {
         await taken.close();
       }

@@ -616,13 +616,27 @@ tcp {
 });
 
 describe("parseConfig picks the spelling", () => {
-  test("nginx by its blocks or directives, YAML by keys or extension", () => {
+  test("nginx by its blocks or directives, YAML by keys; the extension first", () => {
     assert.equal(configFormat(DEBIAN, "/etc/nginx/nginx.conf"), "nginx");
     assert.equal(configFormat("# hi\nworker_processes 1;\n", "x"), "nginx");
-    assert.equal(configFormat("stream:\n  servers: []\n", "x.conf"), "yaml");
+    assert.equal(configFormat("stream:\n  servers: []\n", "x"), "yaml");
+    // .conf is nginx's: whatever it holds, the nginx reader says where it goes wrong.
+    assert.equal(configFormat("stream:\n  servers: []\n", "x.conf"), "nginx");
+    assert.equal(configFormat("\u0000\u0001garbage", "x.conf"), "nginx");
     assert.equal(configFormat("# hi\npid: /run/x.pid\n", "x"), "yaml");
     assert.equal(configFormat("{ stream: {} }", "x"), "yaml");
     assert.equal(configFormat("events {}\nstream {}\n", "x.yaml"), "yaml");
+  });
+
+  test("binary data without an extension is neither, said with the line it starts on", () => {
+    assert.throws(
+      () => configFormat("# ok\nstream:\n\u0000\u0007\u00ff", "/etc/x"),
+      /^ConfigError: "\/etc\/x" is neither an nginx config nor YAML: it holds binary data \(line 3\)/,
+    );
+    // Not UTF-8 decodes as U+FFFD.
+    assert.throws(() => configFormat("pid: \ufffd\ufffd\n", "/etc/x"), /binary data \(line 1\)/);
+    // Tabs, CR and form feeds are text.
+    assert.equal(configFormat("stream:\r\n\t# x\f\n", "/etc/x"), "yaml");
   });
 
   test("warnings reach the caller", () => {

@@ -39,12 +39,21 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
 }
 
 /**
- * `.yaml`/`.yml` is YAML. Otherwise nginx when the text has a main block (stream, events,
- * tcp, http) or its first statement looks like a directive (`worker_processes 1;`), not a
- * YAML `key:`.
+ * The name decides first: `.yaml`/`.yml` is YAML, `.conf` is nginx (whatever it holds: the
+ * nginx reader then says where it goes wrong). Otherwise the content: binary data is neither,
+ * and said so; nginx when the text has a main block (stream, events, tcp, http) or its first
+ * statement looks like a directive (`worker_processes 1;`), not a YAML `key:`.
  */
 export function configFormat(text: string, file: string): "yaml" | "nginx" {
   if (/\.ya?ml$/i.test(file)) return "yaml";
+  if (/\.conf$/i.test(file)) return "nginx";
+  const binary = binaryAt(text);
+  if (binary) {
+    throw new ConfigError(
+      `"${file}" is neither an nginx config nor YAML: it holds binary data (${binary}); name it .conf or .yaml to choose the reader`,
+      null,
+    );
+  }
   if (/^[ \t]*(stream|events|tcp|http)\s*\{/m.test(text)) return "nginx";
   for (const raw of text.split("\n")) {
     const line = raw.trim();
@@ -53,4 +62,16 @@ export function configFormat(text: string, file: string): "yaml" | "nginx" {
     return /^[a-z_][a-z0-9_]*(\s|;|$)/.test(line) ? "nginx" : "yaml";
   }
   return "yaml";
+}
+
+/**
+ * Where text stops being text: a NUL or another control byte no config has, or bytes that are
+ * not UTF-8 (decoded as U+FFFD). "line N" for the message, or null for text.
+ */
+function binaryAt(text: string): string | null {
+  const at = text.search(/[\u0000-\u0008\u000e-\u001f\ufffd]/);
+  if (at < 0) return null;
+  let line = 1;
+  for (let i = text.indexOf("\n"); i >= 0 && i < at; i = text.indexOf("\n", i + 1)) line++;
+  return `line ${line}`;
 }
