@@ -243,7 +243,9 @@ stream:
   servers:
     - { listen: "127.0.0.1:${port}", proxy_pass: "${echo.address}", proxy_half_close: on }
 `);
-    const child = spawn(node!, [flag, "--allow-fs-read=*", "--no-warnings", main!, "-c", file], { stdio: ["ignore", "pipe", "pipe"] });
+    // Writes only where its pid file goes: a pid file that cannot be written stops the start.
+    const allowWrite = `--allow-fs-write=${dirname(file)}`;
+    const child = spawn(node!, [flag, "--allow-fs-read=*", allowWrite, "--no-warnings", main!, "-c", file], { stdio: ["ignore", "pipe", "pipe"] });
     const lb = wrap(child);
     try {
       await lb.waitForLog(/listening on/, 20_000);
