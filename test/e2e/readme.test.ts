@@ -2,8 +2,9 @@
 // what the parser accepts. -t opens the logs as nginx's does, so the examples' absolute
 // directories (/var/log/streamlb/) are moved under a temporary one.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { delimiter, join, resolve } from "node:path";
 import { describe, test } from "node:test";
 import { runStreamlb, tempDir, TARGETS, writeConfig } from "../support/streamlb.ts";
 
@@ -28,6 +29,35 @@ describe("README examples", () => {
       const file = writeConfig(text, e.kind === "yaml" ? "example.yaml" : "nginx.conf");
       const r = await runStreamlb(TARGETS[0] ?? "node", ["-t", "-c", file]);
       assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /test is successful/);
+    });
+  }
+});
+
+/**
+ * The "Running it" commands, as a user types them after `npm ci`: from the repository, with a
+ * PATH that does not have node_modules/.bin (npm scripts add it; a shell does not), each with
+ * `-t` on a config of its own.
+ */
+describe("README commands", () => {
+  const commands = [...README.matchAll(/`((?:npm|npx|node|\.\/streamlb)[^`]*-c lb\.yaml)`/g)].map((m) => m[1]!);
+  const PATH = (process.env["PATH"] ?? "")
+    .split(delimiter)
+    .filter((d) => !d.includes("node_modules"))
+    .join(delimiter);
+
+  test("the README names a command for each runtime and the binary", () => {
+    for (const word of ["npm start", "start:bun", "npx bun", "start:deno", "npx deno", "./streamlb"]) {
+      assert.ok(commands.some((c) => c.includes(word)), `${word} in ${commands.join(" | ")}`);
+    }
+  });
+
+  for (const command of commands) {
+    test(`\`${command}\` works as written`, () => {
+      const file = writeConfig(`stream:\n  servers:\n    - { listen: 1, proxy_pass: "127.0.0.1:9" }\n`, "lb.yaml");
+      const line = `${command.replace("./streamlb", resolve("dist/streamlb")).replace("lb.yaml", file)} -t`;
+      const r = spawnSync("sh", ["-c", line], { encoding: "utf8", timeout: 60_000, env: { ...process.env, PATH } });
+      assert.equal(r.status, 0, `${line}\n${r.stdout}${r.stderr}`);
       assert.match(r.stderr, /test is successful/);
     });
   }
