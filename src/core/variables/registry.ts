@@ -19,9 +19,33 @@ export interface VariableDef {
   readonly suffix: string;
 }
 
-/** A config problem with a variable, in nginx's words. */
+/** Where a config line is, for messages (`in FILE:LINE`, added by the config reader). */
+export interface ConfigLoc {
+  readonly file: string;
+  readonly line: number;
+}
+
+/** A config problem with a variable, in nginx's words; `loc` when nginx names the line. */
 export class VariableError extends Error {
   override readonly name = "VariableError";
+  constructor(
+    message: string,
+    readonly loc?: ConfigLoc,
+  ) {
+    super(message);
+  }
+}
+
+/** A `[warn]` nginx logs at config time (the config is still accepted). */
+export interface ConfigWarning {
+  readonly message: string;
+  readonly loc?: ConfigLoc;
+}
+
+/** `$name` → `name`; anything else is nginx's `invalid variable name "x"`. */
+export function variableName(arg: string, loc?: ConfigLoc): string {
+  if (arg.length < 2 || arg[0] !== "$") throw new VariableError(`invalid variable name "${arg}"`, loc);
+  return arg.slice(1);
 }
 
 const BUILTINS = new Map<string, BuiltinVariable>(BUILTIN_VARIABLES.map((v) => [v.name, v]));
