@@ -6,6 +6,7 @@ import type { AccessLogConfig, Config, LogEscape, ServerConfig } from "./config/
 import type { Logger } from "./log.ts";
 import type { Connection, LogFile, Runtime } from "./runtime.ts";
 import type { SessionOutcome } from "./session.ts";
+import { seconds, timeIso8601, timeLocal } from "./variables/time-format.ts";
 
 /** How much a log keeps before it writes, and for how long at most (`buffer=`/`flush=` override). */
 export const DEFAULT_ACCESS_LOG_BUFFER = 64 * 1024;
@@ -105,53 +106,6 @@ function perTry(r: SessionRecord, pick: (relay: NonNullable<SessionOutcome["rela
 function times(ms: readonly number[]): string | null {
   if (ms.length === 0) return null;
   return ms.map((t) => (t < 0 ? "-" : seconds(t))).join(", ");
-}
-
-/** nginx's "%T.%03M": seconds with millisecond resolution. */
-function seconds(ms: number): string {
-  const whole = Math.max(0, Math.floor(ms));
-  return `${Math.floor(whole / 1000)}.${String(whole % 1000).padStart(3, "0")}`;
-}
-
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-const p2 = (n: number) => String(n).padStart(2, "0");
-
-// Lines of one second share their time text, as nginx's cached time does.
-let localSecond = -1;
-let localText = "";
-let isoSecond = -1;
-let isoText = "";
-
-/** `21/Nov/2026:05:20:00 +0000`, local time as nginx writes it. */
-function timeLocal(ms: number): string {
-  const second = Math.floor(ms / 1000);
-  if (second !== localSecond) {
-    const d = new Date(second * 1000);
-    const off = -d.getTimezoneOffset();
-    const sign = off < 0 ? "-" : "+";
-    const abs = Math.abs(off);
-    localText =
-      `${p2(d.getDate())}/${MONTHS[d.getMonth()]}/${d.getFullYear()}:${p2(d.getHours())}:${p2(d.getMinutes())}:` +
-      `${p2(d.getSeconds())} ${sign}${p2(Math.floor(abs / 60))}${p2(abs % 60)}`;
-    localSecond = second;
-  }
-  return localText;
-}
-
-/** `2026-11-21T05:20:00+00:00`, local time. */
-function timeIso8601(ms: number): string {
-  const second = Math.floor(ms / 1000);
-  if (second !== isoSecond) {
-    const d = new Date(second * 1000);
-    const off = -d.getTimezoneOffset();
-    const sign = off < 0 ? "-" : "+";
-    const abs = Math.abs(off);
-    isoText =
-      `${d.getFullYear()}-${p2(d.getMonth() + 1)}-${p2(d.getDate())}T${p2(d.getHours())}:${p2(d.getMinutes())}:` +
-      `${p2(d.getSeconds())}${sign}${p2(Math.floor(abs / 60))}:${p2(abs % 60)}`;
-    isoSecond = second;
-  }
-  return isoText;
 }
 
 const HEX = "0123456789ABCDEF";

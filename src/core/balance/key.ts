@@ -1,13 +1,23 @@
 // The `hash` key: text with nginx variables ($remote_addr:$remote_port, ${server_addr}x),
 // compiled once and evaluated per session into a reused byte buffer, because nginx hashes
 // the key's bytes and this runs on every accept.
+import { splitVariables, VariableSyntaxError, type Piece } from "../variables/complex-value.ts";
+import { BUILTIN_REGISTRY, VariableError, type VariableRegistry } from "../variables/registry.ts";
 import type { PickContext } from "./picker.ts";
 
-const VARIABLES = ["remote_addr", "remote_port", "server_addr", "server_port"] as const;
-type Variable = (typeof VARIABLES)[number];
+/** The variables a key reads straight off the connection, without the session's variable slots. */
+const DIRECT = ["remote_addr", "remote_port", "server_addr", "server_port"] as const;
+type Direct = (typeof DIRECT)[number];
 
-/** A literal (pre-encoded) or a variable; `null` is a regex capture ($1..$9), always empty here. */
-type Part = Uint8Array | Variable | null;
+/**
+ * Compiled once; tagged objects so evaluation is a switch with no lookups by name: literal
+ * bytes, a direct address variable, any other variable by registry index, or a capture.
+ */
+type Part =
+  | { readonly k: "bytes"; readonly bytes: Uint8Array }
+  | { readonly k: "direct"; readonly name: Direct }
+  | { readonly k: "index"; readonly index: number; readonly binary: boolean }
+  | { readonly k: "capture"; readonly n: number };
 
 /** A growable byte buffer the key is written into; one per picker, reused for every pick. */
 export class KeyBuffer {
@@ -33,6 +43,23 @@ export class KeyBuffer {
     for (let i = from; i < text.length; i++) this.bytes[this.length++] = text.charCodeAt(i);
   }
 
+  /** Raw bytes carried one per char (binary variables such as $binary_remote_addr). */
+  pushLatin1(text: string): void {
+    this.room(text.length);
+    for (let i = 0; i < text.length; i++) this.bytes[this.length++] = text.charCodeAt(i) & 0xff;
+  }
+
+  /** Text as UTF-8, as nginx holds it; ASCII (the usual case) without an encoder. */
+  pushText(text: string): void {
+    for (let i = 0; i < text.length; i++) {
+      if (text.charCodeAt(i) > 0x7f) {
+        this.pushBytes(new TextEncoder().encode(text));
+        return;
+      }
+    }
+    this.pushAscii(text);
+  }
+
   pushDecimal(value: number): void {
     this.room(16);
     let divisor = 1;
@@ -52,43 +79,38 @@ export class HashKey {
     private readonly parts: readonly Part[],
   ) {}
 
-  /** Compiles like ngx_stream_compile_complex_value; throws HashKeyError. */
-  static compile(source: string): HashKey {
+  /**
+   * Compiles with the one `$variable` splitter (variables/complex-value.ts); any variable
+   * `registry` knows is allowed. Throws HashKeyError in nginx's words.
+   */
+  static compile(source: string, registry: VariableRegistry = BUILTIN_REGISTRY): HashKey {
     const encoder = new TextEncoder();
     const parts: Part[] = [];
-    let i = 0;
-    while (i < source.length) {
-      if (source[i] !== "$") {
-        const next = source.indexOf("$", i);
-        const end = next < 0 ? source.length : next;
-        parts.push(encoder.encode(source.slice(i, end)));
-        i = end;
-        continue;
+    let pieces: Piece[];
+    try {
+      pieces = splitVariables(source);
+    } catch (err) {
+      if (err instanceof VariableSyntaxError) throw new HashKeyError(err.message);
+      throw err;
+    }
+    for (const p of pieces) {
+      if ("text" in p) parts.push({ k: "bytes", bytes: encoder.encode(p.text) });
+      else if ("capture" in p) parts.push({ k: "capture", n: p.capture });
+      else {
+        const lower = p.name.toLowerCase();
+        if ((DIRECT as readonly string[]).includes(lower)) {
+          parts.push({ k: "direct", name: lower as Direct });
+          continue;
+        }
+        let index: number;
+        try {
+          index = registry.resolve(lower);
+        } catch (err) {
+          if (err instanceof VariableError) throw new HashKeyError(err.message);
+          throw err;
+        }
+        parts.push({ k: "index", index, binary: registry.def(index).binary });
       }
-      if (++i === source.length) throw new HashKeyError(`invalid variable name in "${source}"`);
-      const c = source.charCodeAt(i);
-      if (c >= 0x31 && c <= 0x39) {
-        // $1..$9 are regex captures; nothing in a stream hash key sets them, so they are empty.
-        parts.push(null);
-        i++;
-        continue;
-      }
-      const bracket = source[i] === "{";
-      if (bracket && ++i === source.length) throw new HashKeyError(`invalid variable name in "${source}"`);
-      const start = i;
-      while (i < source.length && /[A-Za-z0-9_]/.test(source[i]!)) i++;
-      const name = source.slice(start, i);
-      if (bracket) {
-        if (source[i] !== "}") throw new HashKeyError(`the closing bracket in "${name}" variable is missing`);
-        i++;
-      }
-      if (!name) throw new HashKeyError(`invalid variable name in "${source}"`);
-      if (!(VARIABLES as readonly string[]).includes(name)) {
-        throw new HashKeyError(
-          `unknown "${name}" variable: a hash key may use ${VARIABLES.map((v) => `$${v}`).join(", ")}`,
-        );
-      }
-      parts.push(name as Variable);
     }
     return new HashKey(source, parts);
   }
@@ -97,26 +119,44 @@ export class HashKey {
   evaluate(ctx: PickContext, out: KeyBuffer): void {
     out.length = 0;
     for (const part of this.parts) {
-      if (part === null) continue;
-      if (typeof part !== "string") {
-        out.pushBytes(part);
-        continue;
-      }
-      switch (part) {
-        case "remote_addr":
-          pushAddress(out, ctx.remoteAddress);
+      switch (part.k) {
+        case "bytes":
+          out.pushBytes(part.bytes);
           break;
-        case "remote_port":
-          out.pushDecimal(ctx.remotePort);
+        case "direct":
+          pushDirect(out, ctx, part.name);
           break;
-        case "server_addr":
-          pushAddress(out, ctx.serverAddress);
+        case "index": {
+          // A session without variable slots (nothing wired them) reads as nginx's "not found": "".
+          const value = ctx.variables?.get(part.index) ?? "";
+          if (part.binary) out.pushLatin1(value);
+          else out.pushText(value);
           break;
-        case "server_port":
-          out.pushDecimal(ctx.serverPort);
+        }
+        case "capture": {
+          out.pushText(ctx.variables?.captures?.[part.n] ?? "");
           break;
+        }
       }
     }
+  }
+}
+
+function pushDirect(out: KeyBuffer, ctx: PickContext, name: Direct): void {
+  switch (name) {
+    case "remote_addr":
+      pushAddress(out, ctx.remoteAddress);
+      break;
+    case "remote_port":
+      // nginx's $remote_port is empty for a port 0 (Unix sockets).
+      if (ctx.remotePort !== 0) out.pushDecimal(ctx.remotePort);
+      break;
+    case "server_addr":
+      pushAddress(out, ctx.serverAddress);
+      break;
+    case "server_port":
+      if (ctx.serverPort !== 0) out.pushDecimal(ctx.serverPort);
+      break;
   }
 }
 

@@ -1,5 +1,6 @@
 import type { BalanceMethod } from "../config/model.ts";
 import type { Peer, PeerSelection } from "../upstream.ts";
+import type { SessionVariables } from "../variables/session-variables.ts";
 import { HashPicker } from "./hash.ts";
 import { KetamaPicker } from "./ketama.ts";
 import { leastConn } from "./least-conn.ts";
@@ -12,6 +13,11 @@ export interface PickContext {
   readonly remotePort: number;
   readonly serverAddress: string;
   readonly serverPort: number;
+  /**
+   * The session's variable slots, for keys naming variables other than the four above;
+   * absent, those read as not found ("").
+   */
+  readonly variables?: SessionVariables;
 }
 
 /** A balancing method: picks the next peer for one session, or null for "no live upstreams". */

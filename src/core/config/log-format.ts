@@ -1,7 +1,9 @@
 // What a stream access-log format may say, shared by the config loaders (to reject a bad
 // format with its file and line) and the access log (to compile it): nginx's variable
-// syntax (ngx_stream_log_compile_format), the variables streamlb fills, and the built-in
-// formats.
+// syntax (ngx_stream_log_compile_format, through the shared splitter), the variables
+// streamlb fills, and the built-in formats.
+import { splitVariables, VariableSyntaxError, type Piece } from "../variables/complex-value.ts";
+import { BUILTIN_REGISTRY } from "../variables/registry.ts";
 import type { LogEscape } from "./model.ts";
 
 /** The stream variables an access log line can use, as nginx's stream modules name them. */
@@ -28,30 +30,6 @@ export const LOG_VARIABLES = [
 ] as const;
 
 export type LogVariable = (typeof LOG_VARIABLES)[number];
-
-/**
- * nginx stream variables streamlb has no value for (yet): a format may name them, as an
- * nginx.conf does, and they log as nginx logs a variable without a value ("-").
- */
-export const EMPTY_LOG_VARIABLES: ReadonlySet<string> = new Set([
-  "upstream_first_byte_time",
-  "binary_remote_addr",
-  "proxy_protocol_addr",
-  "proxy_protocol_port",
-  "proxy_protocol_server_addr",
-  "proxy_protocol_server_port",
-  "realip_remote_addr",
-  "realip_remote_port",
-  "ssl_preread_server_name",
-  "ssl_preread_protocol",
-  "ssl_preread_alpn_protocols",
-  "ssl_protocol",
-  "ssl_cipher",
-  "ssl_server_name",
-  "server_name",
-  "hostname",
-  "nginx_version",
-]);
 
 const FILLED = new Set<string>(LOG_VARIABLES);
 
@@ -101,38 +79,26 @@ export const BUILTIN_LOG_FORMATS: ReadonlyMap<string, BuiltinLogFormat> = new Ma
 export const DEFAULT_ACCESS_LOG_FORMAT = "basic";
 
 /**
- * Splits a format the way nginx reads it: `$name` runs over [A-Za-z0-9_], `${name}` ends at
- * the brace; everything else is literal. Throws nginx's message for what nginx rejects,
- * including a variable streamlb does not know.
+ * Splits a format with the one `$variable` splitter (variables/complex-value.ts), worded as
+ * ngx_stream_log_compile_format words it. Any nginx stream variable is accepted; those
+ * streamlb does not fill yet log as nginx logs a variable without a value ("-").
  */
 export function parseLogFormat(format: string): LogFormatPart[] {
-  const parts: LogFormatPart[] = [];
-  let i = 0;
-  while (i < format.length) {
-    if (format[i] !== "$") {
-      const next = format.indexOf("$", i);
-      const end = next < 0 ? format.length : next;
-      parts.push({ text: format.slice(i, end) });
-      i = end;
-      continue;
-    }
-    const start = i;
-    i++;
-    const bracket = format[i] === "{";
-    if (bracket) i++;
-    const nameStart = i;
-    while (i < format.length && /[A-Za-z0-9_]/.test(format[i]!)) i++;
-    const name = format.slice(nameStart, i);
-    if (bracket) {
-      if (format[i] !== "}") throw new Error(`the closing bracket in "${name}" variable is missing`);
-      i++;
-    }
-    if (name === "") throw new Error(`invalid parameter "${format.slice(start)}"`);
-    if (FILLED.has(name)) parts.push({ variable: name as LogVariable, filled: true });
-    else if (EMPTY_LOG_VARIABLES.has(name)) parts.push({ variable: name, filled: false });
-    else throw new Error(`unknown "${name}" variable`);
+  let pieces: Piece[];
+  try {
+    // The log module reads `$1` as a variable named "1" (unknown), not as a capture.
+    pieces = splitVariables(format, { captures: false });
+  } catch (err) {
+    if (!(err instanceof VariableSyntaxError)) throw err;
+    throw new Error(err.reason === "name" ? `invalid parameter "${format.slice(err.at)}"` : err.message);
   }
-  return parts;
+  return pieces.map((p): LogFormatPart => {
+    if ("text" in p) return { text: p.text };
+    const name = "name" in p ? p.name.toLowerCase() : String(p.capture);
+    if (FILLED.has(name)) return { variable: name as LogVariable, filled: true };
+    if (BUILTIN_REGISTRY.knows(name)) return { variable: name, filled: false };
+    throw new Error(`unknown "${name}" variable`);
+  });
 }
 
 /** The problem with a format, in nginx's words, or null when it compiles. */
