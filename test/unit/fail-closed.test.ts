@@ -135,3 +135,30 @@ describe("fail closed", () => {
     for (const name of HARMLESS_LISTEN_PARAMS.keys()) assert.ok(name in params, `${name} is walked`);
   });
 });
+
+describe("fail closed: hash keys", () => {
+  const conf = (key: string) => `events {}\nstream {\nupstream u { hash ${key}; server 127.0.0.1:1; }\nserver { listen 1; proxy_pass u; }\n}\n`;
+  const problem = (key: string) => {
+    try {
+      loadNginxConfig(conf(key), "/t.conf");
+      return null;
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      return e.problem;
+    }
+  };
+
+  test("a key reading variables no session fills yet is refused, not hashed as an empty string", () => {
+    assert.equal(
+      problem("$binary_remote_addr"),
+      `"$binary_remote_addr" in a hash key is not supported yet: a hash key may use $remote_addr, $remote_port, $server_addr, $server_port`,
+    );
+    assert.match(problem("$proxy_protocol_addr") ?? "", /^"\$proxy_protocol_addr" in a hash key is not supported yet/);
+    assert.equal(problem("$nonesuch"), `unknown "nonesuch" variable`);
+  });
+
+  test("the variables read off the connection are taken", () => {
+    assert.equal(problem("$remote_addr:$remote_port"), null);
+    assert.equal(problem("${server_addr}x$server_port"), null);
+  });
+});

@@ -16,7 +16,7 @@ type Direct = (typeof DIRECT)[number];
 type Part =
   | { readonly k: "bytes"; readonly bytes: Uint8Array }
   | { readonly k: "direct"; readonly name: Direct }
-  | { readonly k: "index"; readonly index: number; readonly binary: boolean }
+  | { readonly k: "index"; readonly index: number; readonly binary: boolean; readonly name: string }
   | { readonly k: "capture"; readonly n: number };
 
 /** A growable byte buffer the key is written into; one per picker, reused for every pick. */
@@ -109,10 +109,19 @@ export class HashKey {
           if (err instanceof VariableError) throw new HashKeyError(err.message);
           throw err;
         }
-        parts.push({ k: "index", index, binary: registry.def(index).binary });
+        parts.push({ k: "index", index, binary: registry.def(index).binary, name: lower });
       }
     }
     return new HashKey(source, parts);
+  }
+
+  /** The first part that needs the session's variable slots (`$name` or `$1`), or null. */
+  slotVariable(): string | null {
+    for (const p of this.parts) {
+      if (p.k === "index") return `$${p.name}`;
+      if (p.k === "capture") return `$${p.n}`;
+    }
+    return null;
   }
 
   /** Writes the key's bytes for this connection into `out` (from its start). */
@@ -160,15 +169,24 @@ function pushDirect(out: KeyBuffer, ctx: PickContext, name: Direct): void {
   }
 }
 
-/** The reason a key would not compile, or null: for config loaders to report with a location. */
+/**
+ * The reason a key cannot be used, or null: for config loaders to report with a location.
+ * Sessions do not fill variable slots yet, so a key may read only what comes straight off
+ * the connection; any other variable would hash as "" for every client, and put them all on
+ * one server, so it is refused rather than run.
+ */
 export function hashKeyError(source: string): string | null {
+  let key: HashKey;
   try {
-    HashKey.compile(source);
-    return null;
+    key = HashKey.compile(source);
   } catch (err) {
     if (err instanceof HashKeyError) return err.message;
     throw err;
   }
+  const other = key.slotVariable();
+  return other === null
+    ? null
+    : `"${other}" in a hash key is not supported yet: a hash key may use $remote_addr, $remote_port, $server_addr, $server_port`;
 }
 
 /**
