@@ -80,7 +80,7 @@ export function readProxyProtocol(bytes: Uint8Array, options: { readonly final?:
   let sig = 0;
   while (sig < SIGNATURE.length && sig < len && bytes[sig] === SIGNATURE[sig]) sig++;
   if (sig === SIGNATURE.length && len >= V2_HEADER) return readV2(bytes, len, final);
-  if (!final && sig === len && len < V2_HEADER) return needMore(len);
+  if (!final && sig === Math.min(len, SIGNATURE.length) && len < V2_HEADER) return needMore(len);
   const v1 = readV1(bytes, len);
   if (v1.ok) return { kind: "header", header: v1.header, consumed: v1.end };
   if (v1.short && !final) return needMore(len);
