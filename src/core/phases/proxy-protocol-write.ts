@@ -138,6 +138,8 @@ function latin1(text: string): Uint8Array {
   return out;
 }
 
+const encoder = new TextEncoder();
+
 function utf8(text: string): Uint8Array {
-  return new TextEncoder().encode(text);
+  return encoder.encode(text);
 }
