@@ -21,7 +21,6 @@ import {
 import {
   DEFAULT_PROXY_SETTINGS,
   DEFAULT_SERVER,
-  DEFAULT_WORKER_CONNECTIONS,
   LOG_LEVELS,
   type AccessLogConfig,
   type AccessRuleConfig,
@@ -44,6 +43,11 @@ import { NginxHealthChecks, type HealthScope } from "./nginx-health.ts";
 import { tokenizeNginx, type NginxDirective, type NginxNode } from "./nginx-tokenizer.ts";
 import { parseSize, parseTime, type TimeGranularity } from "./units.ts";
 import { finalizeConfig } from "./validate.ts";
+import { DEFAULT_MAIN_SETTINGS, MAIN_ROW_BY_NAME, type MainSettings } from "./schema/main.ts";
+import { proxyRowFor, TCP_PROXY_SETTINGS } from "./schema/proxy.ts";
+import { kindOf, setField, type Mutable } from "./schema/row.ts";
+import { SERVER_PARAM_BY_NAME, type ServerParams } from "./schema/upstream-server.ts";
+import type { ValueKind } from "./values/kinds.ts";
 
 /**
  * How the reader gets at `include`d files. The core cannot touch the file system itself, so
@@ -92,17 +96,11 @@ export function parseUpstreamState(text: string, file: string): UpstreamServerCo
   return new NginxReader(file, null).readState(text);
 }
 
-/** yaoweibin's tcp{} defaults differ from stream{}'s: `timeout` 60000 ms, `proxy_buffer` 4k. */
-/** yaoweibin's tcp{} spelling of stream's settings. */
-const TCP_PROXY_ALIASES: Readonly<Record<string, string>> = { timeout: "proxy_timeout", proxy_buffer: "proxy_buffer_size" };
-
-const TCP_PROXY_SETTINGS: ProxySettings = { ...DEFAULT_PROXY_SETTINGS, proxyTimeoutMs: 60_000, proxyBufferSize: 4096 };
 
 /** A guard against a file that includes itself (nginx would run out of file descriptors). */
 const MAX_INCLUDE_DEPTH = 64;
 
 type Family = "stream" | "tcp";
-type ServerParams = { -readonly [K in keyof typeof DEFAULT_SERVER]: (typeof DEFAULT_SERVER)[K] extends boolean ? boolean : number };
 type ProxyOverrides = { -readonly [K in keyof ProxySettings]?: ProxySettings[K] };
 
 /** The access_log directives of one level (stream{} or server{}): `off` there wins over all. */
@@ -140,10 +138,8 @@ class NginxReader {
   private readonly prefix: string;
   private includeDepth = 0;
 
-  private pid: string | null = null;
-  private workerProcesses: number | "auto" = 1;
-  private workerShutdownTimeoutMs = 0;
-  private workerConnections = DEFAULT_WORKER_CONNECTIONS;
+  /** The main and events{} settings of the schema's rows. */
+  private readonly settings: Mutable<MainSettings> = { ...DEFAULT_MAIN_SETTINGS };
   private masterProcess = true;
   /** Upstreams with `zone`, checked against worker_processes once the file is read. */
   private readonly zones: { readonly upstream: UpstreamConfig; readonly d: NginxDirective }[] = [];
@@ -193,11 +189,9 @@ class NginxReader {
     const upstreams = this.upstreams.map((u) => (checks.has(u.name) ? { ...u, healthCheck: checks.get(u.name)! } : u));
     this.checkZones();
     const config = finalizeConfig({
+      ...this.settings,
       file: this.file,
-      pid: this.pid,
-      workerProcesses: this.masterProcess ? this.workerProcesses : 1,
-      workerShutdownTimeoutMs: this.workerShutdownTimeoutMs,
-      workerConnections: this.workerConnections,
+      workerProcesses: this.masterProcess ? this.settings.workerProcesses : 1,
       errorLog: this.errorLog ?? options.defaultErrorLog ?? { path: "stderr", level: "error" },
       admin: this.admin,
       logFormats: [...this.logFormats.values()],
@@ -211,7 +205,7 @@ class NginxReader {
     const servers: UpstreamServerConfig[] = [];
     this.walk(tokenizeNginx(text, this.file), "stream_upstream", (d) => {
       if (d.name !== "server") this.fail(d, `"${d.name}" does not belong in a state file: it holds "server" lines only`);
-      servers.push(this.streamUpstreamServer(d, true));
+      servers.push(this.streamUpstreamServer(d, "round_robin"));
     });
     return servers;
   }
@@ -328,19 +322,15 @@ class NginxReader {
   // --- main, events ---
 
   private main(d: NginxDirective, spec: DirectiveSpec): void {
+    const row = MAIN_ROW_BY_NAME.get(d.name);
+    if (row?.context === "main") {
+      setField(this.settings, row, this.rowValue(d, row));
+      return;
+    }
     switch (d.name) {
-      case "worker_processes":
-        this.workerProcesses = this.parseWorkerProcesses(d);
-        return;
-      case "pid":
-        this.pid = d.args[0]!;
-        return;
       case "master_process":
         // Off: one process serves, whatever worker_processes says (nginx's single-process mode).
         this.masterProcess = this.flag(d);
-        return;
-      case "worker_shutdown_timeout":
-        this.workerShutdownTimeoutMs = this.time(d, "ms");
         return;
       case "error_log":
         this.mainErrorLog(d);
@@ -351,7 +341,8 @@ class NginxReader {
       case "events":
         this.sawEvents = true;
         this.walk(d.block!, "events", (e, s) => {
-          if (e.name === "worker_connections") this.workerConnections = this.number(e);
+          const r = MAIN_ROW_BY_NAME.get(e.name);
+          if (r?.context === "events") setField(this.settings, r, this.rowValue(e, r));
           else this.ignore(e, s);
         });
         return;
@@ -376,15 +367,6 @@ class NginxReader {
       default:
         this.ignore(d, spec);
     }
-  }
-
-  private parseWorkerProcesses(d: NginxDirective): number | "auto" {
-    const v = d.args[0]!;
-    if (v === "auto") return "auto";
-    const n = atoi(v);
-    // nginx takes any number; streamlb needs at least one worker and keeps YAML's bound.
-    if (n === null || n < 1 || n > 1024) this.fail(d, `"worker_processes" directive invalid value`);
-    return n;
   }
 
   private mainErrorLog(d: NginxDirective): void {
@@ -508,7 +490,7 @@ class NginxReader {
    * other than the one written, so that is refused until issue "shared state" lands.
    */
   private checkZones(): void {
-    if (this.workerProcesses === 1 || !this.masterProcess) return;
+    if (this.settings.workerProcesses === 1 || !this.masterProcess) return;
     for (const { upstream, d } of this.zones) {
       if (upstream.servers.some((s) => s.maxConns > 0)) {
         this.fail(d, `"zone" is not supported yet with worker_processes other than 1: max_conns would be counted per worker`);
@@ -607,54 +589,15 @@ class NginxReader {
     return target;
   }
 
-  /** The proxy_* settings streamlb runs; they may be set in stream{} and per server{}. */
+  /** The proxy_* settings streamlb runs (the schema's rows); in stream{} and per server{}. */
   private proxySetting(d: NginxDirective, family: Family, into: ProxyOverrides): boolean {
-    let name = d.name;
-    if (family === "tcp") {
-      // yaoweibin's tcp{} knows only these, two of them under other names.
-      name = TCP_PROXY_ALIASES[name] ?? name;
-      if (name !== "proxy_timeout" && name !== "proxy_buffer_size" && name !== "proxy_connect_timeout" && name !== "tcp_nodelay") {
-        return false;
-      }
+    const row = proxyRowFor(d.name, family);
+    if (!row) return false;
+    if (row.deprecated?.includes(d.name)) {
+      this.warn(d, `the "${d.name}" directive is deprecated, use the "${row.name}" directive instead`);
     }
-    switch (name) {
-      case "proxy_connect_timeout":
-        into.proxyConnectTimeoutMs = this.time(d, "ms");
-        return true;
-      case "proxy_timeout":
-        into.proxyTimeoutMs = this.time(d, "ms");
-        return true;
-      case "proxy_next_upstream":
-        into.proxyNextUpstream = this.flag(d);
-        return true;
-      case "proxy_next_upstream_tries":
-        into.proxyNextUpstreamTries = this.number(d);
-        return true;
-      case "proxy_next_upstream_timeout":
-        into.proxyNextUpstreamTimeoutMs = this.time(d, "ms");
-        return true;
-      case "proxy_downstream_buffer":
-      case "proxy_upstream_buffer":
-        this.warn(d, `the "${d.name}" directive is deprecated, use the "proxy_buffer_size" directive instead`);
-        into.proxyBufferSize = this.size(d);
-        return true;
-      case "proxy_buffer_size":
-        into.proxyBufferSize = this.size(d);
-        return true;
-      case "tcp_nodelay":
-        into.tcpNodelay = this.flag(d);
-        return true;
-      case "proxy_half_close":
-        into.proxyHalfClose = this.flag(d);
-        return true;
-      case "proxy_socket_keepalive":
-        into.proxySocketKeepalive = this.flag(d);
-        return true;
-      case "proxy_session_drop":
-        into.proxySessionDrop = this.flag(d);
-        return true;
-    }
-    return false;
+    (into as Record<string, unknown>)[row.field] = this.rowValue(d, row);
+    return true;
   }
 
   private finishServer(s: ServerDraft, block: BlockDraft): ServerConfig & { proxyPassLoc: SourceLoc } {
@@ -794,7 +737,7 @@ class NginxReader {
     let methodSet = false;
     // The method directive decides which server parameters are allowed, for the servers
     // that come after it (nginx sets the upstream's flags when it reads the method).
-    let backupAllowed = true;
+    let methodKind: BalanceMethod["kind"] = "round_robin";
     const servers: UpstreamServerConfig[] = [];
     let state: string | null = null;
     let zone: NginxDirective | null = null;
@@ -802,7 +745,7 @@ class NginxReader {
     this.walk(d.block!, family === "stream" ? "stream_upstream" : "tcp_upstream", (e, spec) => {
       switch (e.name) {
         case "server":
-          servers.push(family === "stream" ? this.streamUpstreamServer(e, backupAllowed) : this.tcpUpstreamServer(e, backupAllowed));
+          servers.push(family === "stream" ? this.streamUpstreamServer(e, methodKind) : this.tcpUpstreamServer(e, methodKind));
           return;
         case "hash":
         case "least_conn":
@@ -811,7 +754,7 @@ class NginxReader {
           if (methodSet) this.warn(e, `load balancing method redefined`);
           methodSet = true;
           method = this.method(e);
-          backupAllowed = method.kind === "least_conn";
+          methodKind = method.kind;
           return;
         case "check":
         case "check_http_send":
@@ -861,50 +804,36 @@ class NginxReader {
     }
   }
 
-  private streamUpstreamServer(d: NginxDirective, backupAllowed: boolean): UpstreamServerConfig {
+  private streamUpstreamServer(d: NginxDirective, method: BalanceMethod["kind"]): UpstreamServerConfig {
     const [address, ...params] = d.args as [string, ...string[]];
-    const s: ServerParams = { ...DEFAULT_SERVER };
+    const s: Mutable<ServerParams> = { ...DEFAULT_SERVER };
     // nginx reads the parameters before the address, so a bad parameter is reported first.
     for (const p of params) {
-      if (this.commonServerParam(d, p, s)) continue;
-      if (p.startsWith("max_conns=")) {
-        s.maxConns = this.paramInt(d, p, "max_conns=");
-      } else if (p === "backup") {
-        if (!backupAllowed) this.fail(d, `balancing method does not support parameter "${p}"`);
-        s.backup = true;
-      } else if (p === "down") {
-        s.down = true;
-      } else if (p.startsWith("slow_start=")) {
-        // Plus refuses it with hash and random, like backup (the same after-the-method rule).
-        if (!backupAllowed) this.fail(d, `balancing method does not support parameter "${p}"`);
-        const ms = parseTime(p.slice("slow_start=".length), "s");
-        if (ms === null) this.fail(d, `invalid parameter "${p}"`);
-        s.slowStartMs = ms;
-      } else if (p === "drain") {
-        s.drain = true;
-      } else if (p === "resolve" || p.startsWith("service=")) {
+      const row = this.serverParam(d, p, s, method);
+      if (row) continue;
+      if (p === "resolve" || p.startsWith("service=")) {
         // Re-resolving moves sessions to other addresses: never silently skipped.
         this.fail(d, `the "${p.replace(/=.*$/, "")}" parameter of "server" is not supported yet`);
-      } else {
-        this.fail(d, `invalid parameter "${p}"`);
       }
+      this.fail(d, `invalid parameter "${p}"`);
     }
     const hp = this.upstreamAddress(d, address, null);
     return { ...s, address, host: hp.host, port: hp.port, loc: this.loc(d) };
   }
 
   /** yaoweibin's server: address first, port 80 by default, and its own parameter set. */
-  private tcpUpstreamServer(d: NginxDirective, backupAllowed: boolean): UpstreamServerConfig {
+  private tcpUpstreamServer(d: NginxDirective, method: BalanceMethod["kind"]): UpstreamServerConfig {
     const [written, ...params] = d.args as [string, ...string[]];
     const hp = this.upstreamAddress(d, written, 80);
     const address = hp.defaulted ? `${written}:80` : written;
-    const s: ServerParams = { ...DEFAULT_SERVER };
+    const s: Mutable<ServerParams> = { ...DEFAULT_SERVER };
     for (const p of params) {
-      if (this.commonServerParam(d, p, s)) continue;
+      if (this.serverParam(d, p, s, method, true)) continue;
+      // yaoweibin's module matches these by prefix, and reads `backup` only where allowed.
       if (p.startsWith("max_busy=")) {
         this.paramInt(d, p, "max_busy=");
         this.fail(d, `the "max_busy" parameter of "server" is not supported yet`);
-      } else if (p.startsWith("backup") && backupAllowed) {
+      } else if (p.startsWith("backup") && !SERVER_PARAM_BY_NAME.get("backup")!.refusedWith.includes(method)) {
         s.backup = true;
       } else if (p.startsWith("down")) {
         s.down = true;
@@ -915,20 +844,21 @@ class NginxReader {
     return { ...s, address, host: hp.host, port: hp.port, loc: this.loc(d) };
   }
 
-  /** weight=, max_fails= and fail_timeout= read the same in stream{} and tcp{}; false: not one of them. */
-  private commonServerParam(d: NginxDirective, p: string, s: ServerParams): boolean {
-    if (p.startsWith("weight=")) {
-      s.weight = this.paramInt(d, p, "weight=");
-      if (s.weight === 0) this.fail(d, `invalid parameter "${p}"`);
-    } else if (p.startsWith("max_fails=")) {
-      s.maxFails = this.paramInt(d, p, "max_fails=");
-    } else if (p.startsWith("fail_timeout=")) {
-      const ms = parseTime(p.slice("fail_timeout=".length), "s");
-      if (ms === null) this.fail(d, `invalid parameter "${p}"`);
-      s.failTimeoutMs = ms;
-    } else {
-      return false;
-    }
+  /**
+   * One `name=value` (or bare flag) parameter of the schema's rows into `s`; false when `p`
+   * is none of them (in tcp{}, none of those tcp{} reads as stream{} does).
+   */
+  private serverParam(d: NginxDirective, p: string, s: Mutable<ServerParams>, method: BalanceMethod["kind"], tcp = false): boolean {
+    const eq = p.indexOf("=");
+    const row = SERVER_PARAM_BY_NAME.get(eq < 0 ? p : p.slice(0, eq));
+    if (!row || (tcp && !row.tcp)) return false;
+    const kind = kindOf<unknown>(row);
+    if (kind.flag !== (eq < 0)) this.fail(d, `invalid parameter "${p}"`);
+    // Plus refuses slow_start with hash and random like backup: the method read so far decides.
+    if (row.refusedWith.includes(method)) this.fail(d, `balancing method does not support parameter "${p}"`);
+    const value = kind.flag ? true : kind.fromWord(p.slice(eq + 1));
+    if (value === null) this.fail(d, `invalid parameter "${p}"`);
+    setField(s, row, value);
     return true;
   }
 
@@ -978,6 +908,14 @@ class NginxReader {
       this.warn(d, `"${d.name}" is ignored: ${why}`);
     }
     if (d.block) this.skip(d.block);
+  }
+
+  /** The single argument of a schema row's directive, through its value kind. */
+  private rowValue(d: NginxDirective, row: { readonly kind: ValueKind<never> }): unknown {
+    const word = d.args[0]!;
+    const value = kindOf<unknown>(row).fromWord(word);
+    if (value === null) this.fail(d, row.kind.directiveError(d.name, word));
+    return value;
   }
 
   private time(d: NginxDirective, granularity: TimeGranularity): number {
