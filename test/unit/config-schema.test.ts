@@ -1,11 +1,14 @@
-// One directive, one meaning: every setting the YAML and nginx spellings share survives
-// YAML → model → nginx.conf → model → YAML, and the two readers draw the same line between
-// a value they take and one they refuse. (Hand-listed settings for now; the schema replaces
-// the list.)
+// One directive, one meaning: generated from the schema's rows, every setting survives
+// YAML → model → nginx.conf → model → YAML with a value other than its default, and the two
+// readers draw the same line between a whole number they take and one they refuse.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { Config } from "../../src/core/config/model.ts";
 import { loadNginxConfig } from "../../src/core/config/nginx.ts";
+import { MAIN_ROWS } from "../../src/core/config/schema/main.ts";
+import { PROXY_ROWS, TCP_PROXY_SETTINGS } from "../../src/core/config/schema/proxy.ts";
+import { kindOf, type SettingRow } from "../../src/core/config/schema/row.ts";
+import { SERVER_PARAM_ROWS } from "../../src/core/config/schema/upstream-server.ts";
 import { writeNginxConfig } from "../../src/core/config/write-nginx.ts";
 import { writeYamlConfig } from "../../src/core/config/write-yaml.ts";
 import { loadYamlConfig } from "../../src/core/config/yaml.ts";
@@ -17,28 +20,23 @@ interface Case {
   readonly name: string;
   /** A value other than the default, spelled for YAML. */
   readonly yaml: string;
-  /** Whole numbers on either side of the reader's bounds. */
+  /** Whole numbers on either side of the row's bounds. */
   readonly edges?: readonly number[];
 }
 
+function caseOf(place: Place, r: SettingRow<never>): Case {
+  const kind = kindOf<unknown>(r);
+  const value = kind.samples.map((w) => kind.fromWord(w)).find((v) => v !== null && v !== r.default);
+  assert.ok(value !== undefined, `${r.name}: no sample differs from the default`);
+  const b = kind.bounds;
+  const edges = b && [b.min - 1, b.min, Math.min(b.max, 2_000_000), b.max + 1].filter((n) => n >= 0 && Number.isSafeInteger(n));
+  return { place, name: r.name, yaml: kind.toYaml(value), ...(edges && { edges }) };
+}
+
 const CASES: readonly Case[] = [
-  { place: "main", name: "pid", yaml: "/run/x.pid" },
-  { place: "main", name: "worker_processes", yaml: "3" },
-  { place: "main", name: "worker_shutdown_timeout", yaml: "10s" },
-  { place: "main", name: "shutdown_grace", yaml: "5s" },
-  { place: "events", name: "worker_connections", yaml: "64", edges: [0, 1, 2_000_000] },
-  ...["proxy_connect_timeout", "proxy_timeout", "proxy_next_upstream_timeout"].map((name) => ({ place: "stream" as const, name, yaml: "7s" })),
-  ...["proxy_next_upstream", "tcp_nodelay"].map((name) => ({ place: "stream" as const, name, yaml: "false" })),
-  ...["proxy_half_close", "proxy_socket_keepalive", "proxy_session_drop"].map((name) => ({ place: "stream" as const, name, yaml: "true" })),
-  { place: "stream", name: "proxy_next_upstream_tries", yaml: "3" },
-  { place: "stream", name: "proxy_buffer_size", yaml: "4k" },
-  { place: "server", name: "proxy_timeout", yaml: "9s" },
-  { place: "upstream_server", name: "weight", yaml: "5", edges: [0, 1, 1_000_000, 1_000_001, 2_000_000] },
-  { place: "upstream_server", name: "max_fails", yaml: "4", edges: [0, 1, 2_000_000] },
-  { place: "upstream_server", name: "fail_timeout", yaml: "20s" },
-  { place: "upstream_server", name: "max_conns", yaml: "9", edges: [0, 1, 2_000_000] },
-  ...["backup", "down", "drain"].map((name) => ({ place: "upstream_server" as const, name, yaml: "true" })),
-  { place: "upstream_server", name: "slow_start", yaml: "30s" },
+  ...MAIN_ROWS.map((r) => caseOf(r.context, r)),
+  ...PROXY_ROWS.flatMap((r) => [caseOf("stream", r), caseOf("server", r)]),
+  ...SERVER_PARAM_ROWS.map((r) => caseOf("upstream_server", r)),
 ];
 
 /** A whole config with `name: value` at its place (a second server keeps `backup` legal). */
@@ -122,5 +120,18 @@ describe("the two readers take the same whole numbers", () => {
         assert.equal(yaml, nginx, `YAML ${yaml ? "accepts" : "refuses"} it, nginx.conf ${nginx ? "accepts" : "refuses"} it`);
       });
     }
+  }
+});
+
+describe("tcp{} reads the rows it has under its own names and defaults", () => {
+  for (const r of PROXY_ROWS.filter((x) => x.tcp)) {
+    test(`${r.tcp!.name} sets ${r.field}`, () => {
+      const kind = kindOf<unknown>(r);
+      const word = kind.samples.find((w) => kind.fromWord(w) !== r.tcp!.default)!;
+      const read = (line: string) =>
+        loadNginxConfig(`events {}\ntcp {\n${line}\nserver { listen 1; proxy_pass 127.0.0.1:9; }\n}\n`, "t.conf").config.stream.servers[0]!.proxy;
+      assert.equal(read("")[r.field], TCP_PROXY_SETTINGS[r.field]);
+      assert.equal(read(`${r.tcp!.name} ${word};`)[r.field], kind.fromWord(word));
+    });
   }
 });

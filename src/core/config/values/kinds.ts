@@ -24,6 +24,10 @@ export interface ValueKind<T> {
   jsonError(key: string): string;
   toWord(v: T): string;
   toYaml(v: T): string;
+  /** nginx words of valid values, for tests generated from the schema (one differs from any default). */
+  readonly samples: readonly string[];
+  /** A whole number's bounds, the same in every spelling. */
+  readonly bounds?: { readonly min: number; readonly max: number };
 }
 
 const invalidValue = (name: string) => `"${name}" directive invalid value`;
@@ -48,6 +52,7 @@ export function timeKind(granularity: TimeGranularity): ValueKind<number> {
     jsonError: (key) => `"${key}" must be a time such as "10s" (or whole seconds)`,
     toWord: formatTime,
     toYaml: formatTime,
+    samples: ["7s", "20s"],
   };
 }
 
@@ -64,14 +69,15 @@ export const SIZE: ValueKind<number> = {
   jsonError: (key) => `"${key}" must be a size such as "16k" (or bytes)`,
   toWord: formatSize,
   toYaml: formatSize,
+  samples: ["4k", "8k"],
 };
 
 /** A whole number within bounds that every spelling shares. */
-export function intKind(min: number, max = Number.MAX_SAFE_INTEGER): ValueKind<number> & { readonly min: number; readonly max: number } {
+export function intKind(min: number, max = Number.MAX_SAFE_INTEGER): ValueKind<number> {
   const inRange = (n: number | null) => (n !== null && n >= min && n <= max ? n : null);
   return {
-    min,
-    max,
+    bounds: { min, max },
+    samples: [String(min + 3), String(min + 4)],
     flag: false,
     nginxCheck: "number",
     fromWord: (word) => inRange(atoi(word)),
@@ -95,6 +101,7 @@ export const FLAG: ValueKind<boolean> = {
   jsonError: (key) => `"${key}" must be true or false`,
   toWord: (v) => (v ? "on" : "off"),
   toYaml: (v) => (v ? "true" : "false"),
+  samples: ["on", "off"],
 };
 
 /** Free text: a path, a name. */
@@ -108,6 +115,7 @@ export const TEXT: ValueKind<string> = {
   jsonError: (key) => `"${key}" must be text`,
   toWord: nginxWord,
   toYaml: yamlScalar,
+  samples: ["/run/sample.pid"],
 };
 
 /** A whole number within bounds, or `auto` (worker_processes). */
@@ -121,6 +129,8 @@ export function intOrAutoKind(min: number, max: number): ValueKind<number | "aut
     fromYaml: (w, node, what) => (w.scalarValue(node) === "auto" ? "auto" : int.fromYaml(w, node, what)),
     fromJson: (v) => (v === "auto" ? "auto" : int.fromJson(v)),
     jsonError: (key) => `"${key}" must be "auto" or a whole number from ${min} to ${max}`,
+    samples: ["auto", ...int.samples],
+    bounds: { min, max },
     toWord: String,
     toYaml: String,
   };
