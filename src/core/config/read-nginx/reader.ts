@@ -20,21 +20,20 @@ import {
   type UpstreamConfig,
   type UpstreamServerConfig,
 } from "../model.ts";
-import { directiveSpecs, type Context, type DirectiveSpec } from "../nginx-directives.ts";
+import type { Context, DirectiveSpec } from "../nginx-directives.ts";
 import { NginxHealthChecks, type HealthScope } from "../nginx-health.ts";
 import { tokenizeNginx, type NginxDirective, type NginxNode } from "../nginx-tokenizer.ts";
 import { DEFAULT_MAIN_SETTINGS, MAIN_ROW_BY_NAME, type MainSettings } from "../schema/main.ts";
 import { DEFAULT_PROXY_SETTINGS, proxyRowFor, TCP_PROXY_SETTINGS } from "../schema/proxy.ts";
 import { setField, type Mutable } from "../schema/row.ts";
 import { finalizeConfig } from "../validate.ts";
-import { parseAccessRule } from "../../phases/access.ts";
-import { hashKeyError } from "../../balance/key.ts";
 import type { ReaderContext } from "./context.ts";
-import { describeFileError, type ConfigFiles, type ConfigWarning } from "./files.ts";
+import { Includes, type ConfigFiles, type ConfigWarning } from "./files.ts";
+import { accessRule, balanceMethod, proxyPass } from "./server-directives.ts";
 import { listen } from "./listen.ts";
 import { accessLog, adminDirective, effectiveAccessLog, logFormat, mainErrorLog, type AccessLogLevel, type LogState } from "./logs.ts";
 import { streamUpstreamServer, tcpUpstreamServer } from "./upstream-server.ts";
-import { check, checkShape, flag, rowValue } from "./values.ts";
+import { check, flag, rowValue } from "./values.ts";
 
 export interface NginxLoadOptions {
   /** Without it, an `include` is an error. */
@@ -62,9 +61,6 @@ export function parseUpstreamState(text: string, file: string): UpstreamServerCo
   return new NginxReader(file, null).readState(text);
 }
 
-
-/** A guard against a file that includes itself (nginx would run out of file descriptors). */
-const MAX_INCLUDE_DEPTH = 64;
 
 type Family = "stream" | "tcp";
 type ProxyOverrides = { -readonly [K in keyof ProxySettings]?: ProxySettings[K] };
@@ -94,9 +90,6 @@ interface BlockDraft {
 
 class NginxReader {
   private readonly warnings: ConfigWarning[] = [];
-  /** nginx's conf prefix: relative includes resolve against the main file's directory. */
-  private readonly prefix: string;
-  private includeDepth = 0;
 
   /** The main and events{} settings of the schema's rows. */
   private readonly settings: Mutable<MainSettings> = { ...DEFAULT_MAIN_SETTINGS };
@@ -116,13 +109,13 @@ class NginxReader {
     loc: (d) => this.loc(d),
   };
   private readonly health = new NginxHealthChecks(this.cx);
+  private readonly includes: Includes;
 
   constructor(
     private readonly file: string,
-    private readonly files: ConfigFiles | null,
+    files: ConfigFiles | null,
   ) {
-    const slash = file.lastIndexOf("/");
-    this.prefix = slash < 0 ? "" : file.slice(0, slash + 1);
+    this.includes = new Includes(file, files, this.cx);
   }
 
   read(text: string, options: NginxLoadOptions = {}): NginxLoadResult {
@@ -178,55 +171,12 @@ class NginxReader {
     handle: (d: NginxDirective, spec: DirectiveSpec) => void,
     seen = new Set<string>(),
   ): void {
-    for (const d of this.expand(nodes)) handle(d, check(this.cx, d, ctx, seen));
-  }
-
-  /** A block's directives with `include`s replaced by the files' directives (any context). */
-  private *expand(nodes: readonly NginxNode[]): Generator<NginxDirective> {
-    for (const node of nodes) {
-      if (node.kind === "error") throw node.error;
-      if (node.name !== "include") {
-        yield node;
-        continue;
-      }
-      checkShape(this.cx, node, directiveSpecs("include")[0]!);
-      const files = this.files;
-      if (!files) this.fail(node, `"include" needs file access, which the caller of the config reader did not give`);
-      if (this.includeDepth >= MAX_INCLUDE_DEPTH) this.fail(node, `too many nested includes (does a file include itself?)`);
-      const target = this.resolve(node.args[0]!);
-      const paths = /[*?[]/.test(target) ? this.glob(node, files, target) : [target];
-      for (const path of paths) {
-        let text: string;
-        try {
-          text = files.readFile(path);
-        } catch (e) {
-          this.fail(node, `open() "${path}" failed (${describeFileError(e)})`);
-        }
-        this.includeDepth++;
-        try {
-          yield* this.expand(tokenizeNginx(text, path));
-        } finally {
-          this.includeDepth--;
-        }
-      }
-    }
-  }
-
-  private glob(d: NginxDirective, files: ConfigFiles, pattern: string): string[] {
-    try {
-      return files.glob(pattern);
-    } catch (e) {
-      this.fail(d, `glob() "${pattern}" failed (${describeFileError(e)})`);
-    }
-  }
-
-  private resolve(path: string): string {
-    return path.startsWith("/") ? path : this.prefix + path;
+    for (const d of this.includes.expand(nodes)) handle(d, check(this.cx, d, ctx, seen));
   }
 
   /** Reads through a block streamlb does not run (http{}, map{}…): includes and syntax still count. */
   private skip(nodes: readonly NginxNode[]): void {
-    for (const d of this.expand(nodes)) if (d.block) this.skip(d.block);
+    for (const d of this.includes.expand(nodes)) if (d.block) this.skip(d.block);
   }
 
   private main(d: NginxDirective, spec: DirectiveSpec): void {
@@ -288,7 +238,7 @@ class NginxReader {
     };
     this.walk(d.block!, family, (e, spec) => {
       if (e.name === "upstream") this.upstreams.push(this.upstream(e, family));
-      else if (e.name === "allow" || e.name === "deny") block.access.push(this.accessRule(e));
+      else if (e.name === "allow" || e.name === "deny") block.access.push(accessRule(this.cx, e));
       else if (e.name === "server") block.servers.push(this.server(e, family));
       else if (e.name === "log_format" && family === "stream") logFormat(this.cx, this.logs, e);
       else if (e.name === "access_log" && family === "stream") accessLog(this.cx, this.logs, e, block.accessLog);
@@ -317,7 +267,7 @@ class NginxReader {
           s.listen.push(...listen(this.cx, e, family));
           return;
         case "proxy_pass":
-          s.proxyPass = { name: this.proxyPass(e), loc: this.loc(e) };
+          s.proxyPass = { name: proxyPass(this.cx, e), loc: this.loc(e) };
           return;
         case "health_check":
         case "health_check_timeout":
@@ -325,7 +275,7 @@ class NginxReader {
           break;
         case "allow":
         case "deny":
-          s.access.push(this.accessRule(e));
+          s.access.push(accessRule(this.cx, e));
           return;
         case "access_log":
           if (family === "stream") {
@@ -338,18 +288,6 @@ class NginxReader {
     });
     if (s.listen.length === 0) throw new ConfigError(`no "listen" is defined for server`, s.loc);
     return s;
-  }
-
-  /**
-   * `allow|deny ADDRESS|CIDR|unix:|all` (ngx_stream_access_rule): checked now, compiled by
-   * the access phase when the config is applied.
-   */
-  private accessRule(d: NginxDirective): AccessRuleConfig {
-    const address = d.args[0]!;
-    const parsed = parseAccessRule(address);
-    if (!parsed.ok) this.fail(d, `invalid parameter "${address}"`);
-    if (parsed.lowBits) this.warn(d, `low address bits of ${address} are meaningless`);
-    return { action: d.name === "allow" ? "allow" : "deny", address, loc: this.loc(d) };
   }
 
   /**
@@ -371,13 +309,6 @@ class NginxReader {
     const body: NginxDirective[] = [];
     this.walk(d.block!, "stream_match", (e) => body.push(e));
     this.health.match(d, body);
-  }
-
-  private proxyPass(d: NginxDirective): string {
-    const target = d.args[0]!;
-    if (target.includes("$")) this.fail(d, `"proxy_pass" with variables is not supported yet`);
-    if (target.startsWith("unix:")) this.fail(d, `"proxy_pass" to a unix socket is not supported yet`);
-    return target;
   }
 
   /** The proxy_* settings streamlb runs (the schema's rows); in stream{} and per server{}. */
@@ -437,7 +368,7 @@ class NginxReader {
         case "ip_hash":
           if (methodSet) this.warn(e, `load balancing method redefined`);
           methodSet = true;
-          method = this.method(e);
+          method = balanceMethod(this.cx, e);
           methodKind = method.kind;
           return;
         case "check":
@@ -464,28 +395,6 @@ class NginxReader {
     const upstream = { name, method, servers, implicit: false, healthCheck, ...(state !== null && { state }), loc: this.loc(d) };
     if (zone) this.zones.push({ upstream, d: zone });
     return upstream;
-  }
-
-  private method(d: NginxDirective): BalanceMethod {
-    const [a, b] = d.args;
-    switch (d.name) {
-      case "least_conn":
-        return { kind: "least_conn" };
-      case "hash":
-        if (b !== undefined && b !== "consistent") this.fail(d, `invalid parameter "${b}"`);
-        if (hashKeyError(a!)) this.fail(d, hashKeyError(a!)!);
-        return { kind: "hash", key: a!, consistent: b === "consistent" };
-      case "random":
-        if (a !== undefined && a !== "two") this.fail(d, `invalid parameter "${a}"`);
-        if (b !== undefined && b !== "least_conn") this.fail(d, `invalid parameter "${b}"`);
-        return { kind: "random", two: a === "two", leastConn: b === "least_conn" };
-      default:
-        this.warn(
-          d,
-          `"ip_hash" is not supported yet: "hash $remote_addr" is used instead, which keeps a client on one server, but not on the one ip_hash would pick`,
-        );
-        return { kind: "hash", key: "$remote_addr", consistent: false };
-    }
   }
 
   /**
