@@ -5,7 +5,8 @@
 import { parseHostPort } from "./config/address.ts";
 import { DEFAULT_SERVER, type AdminConfig, type UpstreamServerConfig } from "./config/model.ts";
 import { systemReason } from "./errno.ts";
-import { parseTime } from "./config/units.ts";
+import { kindOf, setField, type Mutable } from "./config/schema/row.ts";
+import { refusedParam, SERVER_PARAM_ROWS } from "./config/schema/upstream-server.ts";
 import type { RunningBalancer } from "./instance.ts";
 import type { Logger } from "./log.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
@@ -200,40 +201,23 @@ async function body(request: Request): Promise<Json> {
   return parsed as Json;
 }
 
-const PARAMS = ["weight", "max_fails", "fail_timeout", "max_conns", "backup", "down", "drain"] as const;
+/** The server parameters the API may change: the schema's rows marked for it. */
+const ADMIN_ROWS = SERVER_PARAM_ROWS.filter((r) => r.admin);
+const PARAMS = ADMIN_ROWS.map((r) => r.name);
 
 /** The server parameters of a request body, checked as nginx checks the `server` directive's. */
 function serverParams(b: Json, base: UpstreamServerConfig, upstream: Upstream): UpstreamServerConfig {
-  const int = (key: string, min: number, max = Number.MAX_SAFE_INTEGER): number => {
-    const v = b[key];
-    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
-      throw new HttpError(400, `"${key}" must be a whole number from ${min} to ${max}`);
+  const s: Mutable<UpstreamServerConfig> = { ...base };
+  for (const r of ADMIN_ROWS) {
+    if (!(r.name in b)) continue;
+    const kind = kindOf<unknown>(r);
+    const value = kind.fromJson(b[r.name]);
+    if (value === null) throw new HttpError(400, kind.jsonError(r.name));
+    if (refusedParam(r, upstream.config.method.kind, value)) {
+      throw new HttpError(400, `balancing method does not support parameter "${r.name}"`);
     }
-    return v;
-  };
-  const flag = (key: string): boolean => {
-    if (typeof b[key] !== "boolean") throw new HttpError(400, `"${key}" must be true or false`);
-    return b[key] as boolean;
-  };
-  const s = { ...base };
-  if ("weight" in b) s.weight = int("weight", 1, 1_000_000);
-  if ("max_fails" in b) s.maxFails = int("max_fails", 0);
-  if ("max_conns" in b) s.maxConns = int("max_conns", 0);
-  if ("fail_timeout" in b) {
-    const v = b["fail_timeout"];
-    const ms = typeof v === "number" && Number.isInteger(v) && v >= 0 ? v * 1000 : typeof v === "string" ? parseTime(v, "s") : null;
-    if (ms === null) throw new HttpError(400, `"fail_timeout" must be a time such as "10s" (or whole seconds)`);
-    s.failTimeoutMs = ms;
+    setField(s, r, value);
   }
-  if ("backup" in b) {
-    s.backup = flag("backup");
-    const kind = upstream.config.method.kind;
-    if (s.backup && (kind === "hash" || kind === "random")) {
-      throw new HttpError(400, `balancing method does not support parameter "backup"`);
-    }
-  }
-  if ("down" in b) s.down = flag("down");
-  if ("drain" in b) s.drain = flag("drain");
   return s;
 }
 

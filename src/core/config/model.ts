@@ -7,6 +7,11 @@ export interface SourceLoc {
   readonly col: number; // 1-based; 0 when the loader only knows the line (nginx reports lines)
 }
 
+// The defaults live in the schema's rows; re-exported here where the model's users look.
+export { DEFAULT_WORKER_CONNECTIONS } from "./schema/main.ts";
+export { DEFAULT_PROXY_SETTINGS } from "./schema/proxy.ts";
+export { DEFAULT_SERVER } from "./schema/upstream-server.ts";
+
 export const LOG_LEVELS = ["debug", "info", "notice", "warn", "error", "crit", "alert", "emerg"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -99,22 +104,6 @@ export interface ProxySettings {
   readonly proxySessionDrop: boolean;
 }
 
-/** nginx's default worker_connections. */
-export const DEFAULT_WORKER_CONNECTIONS = 512;
-
-export const DEFAULT_PROXY_SETTINGS: ProxySettings = {
-  proxyConnectTimeoutMs: 60_000,
-  proxyTimeoutMs: 600_000,
-  proxyNextUpstream: true,
-  proxyNextUpstreamTries: 0,
-  proxyNextUpstreamTimeoutMs: 0,
-  proxyBufferSize: 16 * 1024,
-  tcpNodelay: true,
-  proxyHalfClose: false,
-  proxySocketKeepalive: false,
-  proxySessionDrop: false,
-};
-
 export interface ListenConfig {
   /** null listens on every address, as nginx's `listen 8000` does. */
   readonly host: string | null;
@@ -186,17 +175,6 @@ export interface UpstreamServerConfig {
   readonly slowStartMs: number;
   readonly loc: SourceLoc;
 }
-
-export const DEFAULT_SERVER = {
-  weight: 1,
-  maxFails: 1,
-  failTimeoutMs: 10_000,
-  maxConns: 0,
-  backup: false,
-  down: false,
-  drain: false,
-  slowStartMs: 0,
-} as const;
 
 /**
  * An active health check, as NGINX Plus's `health_check` + `match {}` and yaoweibin's `check`

@@ -4,6 +4,10 @@
 // common http directives so that one misplaced into stream{} is "not allowed here", as nginx
 // says, rather than "unknown".
 
+import { MAIN_ROWS } from "./schema/main.ts";
+import { PROXY_ROWS } from "./schema/proxy.ts";
+import type { NginxValueCheck } from "./values/kinds.ts";
+
 export type Context =
   | "main"
   | "events"
@@ -24,8 +28,8 @@ export type Family = "core" | "stream" | "tcp" | "http";
  */
 export type ArgRule = readonly number[] | "flag" | "1more" | "2more" | "any";
 
-/** How the single argument of a directive streamlb only checks is validated. */
-export type ValueKind = "time" | "time_s" | "size" | "number";
+/** How the single argument of a directive is validated before any setter sees it. */
+export type ValueKind = NonNullable<NginxValueCheck>;
 
 export interface DirectiveSpec {
   readonly name: string;
@@ -46,7 +50,7 @@ interface Options {
   block?: boolean;
   unique?: boolean;
   slot?: string;
-  value?: ValueKind;
+  value?: ValueKind | null;
   quietWhen?: readonly string[];
 }
 
@@ -87,9 +91,11 @@ const block = true;
 
 // --- core (main context) ---
 def("include", "core", ALL, [1]);
-def("worker_processes pid", "core", M, [1], { unique });
+// The settings of the schema's rows (worker_processes, pid, worker_shutdown_timeout, streamlb's
+// own shutdown_grace; worker_connections) come from the rows themselves.
+for (const r of MAIN_ROWS) def(r.name, "core", r.context === "main" ? M : E, r.kind.flag ? "flag" : [1], { unique, value: r.kind.nginxCheck });
 def("user", "core", M, [1, 2], { unique });
-def("worker_shutdown_timeout timer_resolution", "core", M, [1], { unique, value: "time" });
+def("timer_resolution", "core", M, [1], { unique, value: "time" });
 def("error_log", "core", [...M, ...S_SS], "1more");
 def("worker_rlimit_nofile", "core", M, [1], { unique, value: "number" });
 def("worker_rlimit_core worker_priority lock_file working_directory ssl_engine debug_points", "core", M, [1], {
@@ -112,7 +118,6 @@ def("stream", "stream", M, [0], { block, unique });
 def("tcp", "tcp", M, [0], { block, unique });
 
 // --- events ---
-def("worker_connections", "core", E, [1], { unique, value: "number" });
 def("worker_aio_requests", "core", E, [1], { unique, value: "number" });
 def("use", "core", E, [1], { unique });
 def("multi_accept accept_mutex", "core", E, "flag", { unique });
@@ -125,14 +130,11 @@ def("server", "stream", S, [0], { block });
 def("server", "stream", SU, "1more");
 def("listen", "stream", SS, "1more");
 def("proxy_pass", "stream", SS, [1], { unique });
-def("proxy_connect_timeout proxy_timeout proxy_next_upstream_timeout", "stream", S_SS, [1], { unique, value: "time" });
-def("proxy_next_upstream proxy_half_close proxy_socket_keepalive tcp_nodelay proxy_session_drop", "stream", S_SS, "flag", { unique });
-def("proxy_next_upstream_tries", "stream", S_SS, [1], { unique, value: "number" });
-def("proxy_buffer_size proxy_downstream_buffer proxy_upstream_buffer", "stream", S_SS, [1], {
-  unique,
-  slot: "proxy_buffer_size",
-  value: "size",
-});
+for (const r of PROXY_ROWS) {
+  // A deprecated name sets the same slot: both in one block are a duplicate.
+  const options = { unique, slot: r.name, value: r.kind.nginxCheck };
+  def([r.name, ...(r.deprecated ?? [])].join(" "), "stream", S_SS, r.kind.flag ? "flag" : [1], options);
+}
 def("proxy_bind", "stream", S_SS, [1, 2], { unique });
 def("proxy_protocol", "stream", S_SS, [1], { unique, quietWhen: ["off"] });
 def("proxy_upload_rate proxy_download_rate", "stream", S_SS, [1], { unique, value: "size", quietWhen: ["0"] });

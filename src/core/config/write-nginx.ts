@@ -3,15 +3,15 @@
 import { formatHostPort } from "./address.ts";
 import {
   DEFAULT_PROXY_SETTINGS,
-  DEFAULT_SERVER,
-  DEFAULT_WORKER_CONNECTIONS,
   type BalanceMethod,
   type Config,
-  type ProxySettings,
   type UpstreamConfig,
   type UpstreamServerConfig,
 } from "./model.ts";
-import { formatTime } from "./units.ts";
+import { MAIN_ROWS } from "./schema/main.ts";
+import { kindOf } from "./schema/row.ts";
+import { SERVER_PARAM_ROWS } from "./schema/upstream-server.ts";
+import { nginxWord as word } from "./values/quote.ts";
 import {
   nginxAccessLog,
   nginxAdminLine,
@@ -19,28 +19,29 @@ import {
   serverAccessLog,
   streamLevelAccessLog,
 } from "./write-observability.ts";
-import { changedFields, declaredUpstreams, proxyValue, streamLevelSettings, type ProxyField } from "./write-common.ts";
+import { changedFields, changedRows, declaredUpstreams, rowText, streamLevelSettings } from "./write-common.ts";
 import { nginxHealthChecks } from "./write-health.ts";
 
 const IN = "    ";
 
 export function writeNginxConfig(config: Config, source?: string): string {
   const out: string[] = [`# streamlb config${source ? `, converted from ${source}` : ""}`];
-  out.push(`worker_processes ${config.workerProcesses};`);
-  if (config.pid !== null) out.push(`pid ${word(config.pid)};`);
-  if (config.workerShutdownTimeoutMs !== 0) {
-    out.push(`worker_shutdown_timeout ${formatTime(config.workerShutdownTimeoutMs)};`);
+  const top = MAIN_ROWS.filter((r) => r.context === "main");
+  for (const r of [...top.filter((r) => r.alwaysInNginx), ...changedRows(top.filter((r) => !r.alwaysInNginx), config)]) {
+    out.push(`${r.name} ${rowText(r, config, "nginx")};`);
   }
   // Always written: nginx's own default error log is a file, streamlb's is stderr.
   out.push(`error_log ${word(config.errorLog.path)} ${config.errorLog.level};`);
   if (config.admin) out.push(nginxAdminLine(config.admin, word));
   out.push("", "events {");
-  if (config.workerConnections !== DEFAULT_WORKER_CONNECTIONS) out.push(`${IN}worker_connections ${config.workerConnections};`);
+  for (const r of changedRows(MAIN_ROWS.filter((r) => r.context === "events"), config)) {
+    out.push(`${IN}${r.name} ${rowText(r, config, "nginx")};`);
+  }
   out.push("}", "", "stream {");
 
   const level = streamLevelSettings(config);
   const settings = changedFields(level, DEFAULT_PROXY_SETTINGS);
-  for (const f of settings) out.push(`${IN}${f.name} ${value(f, level)};`);
+  for (const f of settings) out.push(`${IN}${f.name} ${rowText(f, level, "nginx")};`);
   // log_format before any access_log: nginx looks formats up as it reads.
   for (const l of nginxLogFormats(config, word)) out.push(`${IN}${l}`);
   const accessLevel = streamLevelAccessLog(config);
@@ -59,7 +60,7 @@ export function writeNginxConfig(config: Config, source?: string): string {
     out.push(`${IN}${IN}proxy_pass ${word(s.proxyPass)};`);
     // Each server writes its merged rules: the same as nginx's inheritance, read back.
     for (const r of s.access) out.push(`${IN}${IN}${r.action} ${word(r.address)};`);
-    for (const f of changedFields(s.proxy, level)) out.push(`${IN}${IN}${f.name} ${value(f, s.proxy)};`);
+    for (const f of changedFields(s.proxy, level)) out.push(`${IN}${IN}${f.name} ${rowText(f, s.proxy, "nginx")};`);
     const own = serverAccessLog(s, accessLevel);
     if (own) for (const l of nginxAccessLog(own, word)) out.push(`${IN}${IN}${l}`);
     for (const l of health.inServer.get(s) ?? []) out.push(`${IN}${IN}${l}`);
@@ -95,28 +96,9 @@ function methodDirective(m: BalanceMethod): string | null {
 /** `server ADDRESS [params];` as an upstream{} or a `state` file holds it. */
 export function serverLine(s: UpstreamServerConfig): string {
   const params = [word(s.address)];
-  if (s.weight !== DEFAULT_SERVER.weight) params.push(`weight=${s.weight}`);
-  if (s.maxFails !== DEFAULT_SERVER.maxFails) params.push(`max_fails=${s.maxFails}`);
-  if (s.failTimeoutMs !== DEFAULT_SERVER.failTimeoutMs) params.push(`fail_timeout=${formatTime(s.failTimeoutMs)}`);
-  if (s.maxConns !== DEFAULT_SERVER.maxConns) params.push(`max_conns=${s.maxConns}`);
-  if (s.backup) params.push("backup");
-  if (s.down) params.push("down");
-  if (s.drain) params.push("drain");
-  if (s.slowStartMs !== DEFAULT_SERVER.slowStartMs) params.push(`slow_start=${formatTime(s.slowStartMs)}`);
+  for (const r of changedRows(SERVER_PARAM_ROWS, s)) {
+    // A flag parameter is its bare name; the others are name=value.
+    params.push(kindOf(r).flag ? r.name : `${r.name}=${rowText(r, s, "nginx")}`);
+  }
   return `server ${params.join(" ")};`;
-}
-
-function value(f: ProxyField, settings: ProxySettings): string {
-  return proxyValue(f, settings, { on: "on", off: "off" });
-}
-
-/** One nginx word: as is when the tokenizer reads it back unchanged, else double-quoted. */
-function word(text: string): string {
-  if (text !== "" && !/[\s;{}"'\\]/.test(text) && !text.startsWith("#")) return text;
-  const escaped = text
-    .replace(/[\\"]/g, "\\$&")
-    .replace(/\t/g, "\\t")
-    .replace(/\r/g, "\\r")
-    .replace(/\n/g, "\\n");
-  return `"${escaped}"`;
 }

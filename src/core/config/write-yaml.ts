@@ -4,17 +4,16 @@
 import { formatHostPort } from "./address.ts";
 import {
   DEFAULT_PROXY_SETTINGS,
-  DEFAULT_SERVER,
-  DEFAULT_WORKER_CONNECTIONS,
   type BalanceMethod,
   type Config,
   type ListenConfig,
-  type ProxySettings,
   type UpstreamServerConfig,
 } from "./model.ts";
-import { changedFields, declaredUpstreams, proxyValue, streamLevelSettings, type ProxyField } from "./write-common.ts";
+import { MAIN_ROWS } from "./schema/main.ts";
+import { SERVER_PARAM_ROWS } from "./schema/upstream-server.ts";
+import { yamlScalar as scalar } from "./values/quote.ts";
+import { changedFields, changedRows, declaredUpstreams, rowText, streamLevelSettings } from "./write-common.ts";
 import { yamlHealthCheckValue } from "./write-health.ts";
-import { formatTime } from "./units.ts";
 import {
   serverAccessLog,
   streamLevelAccessLog,
@@ -23,25 +22,23 @@ import {
   yamlLogFormats,
 } from "./write-observability.ts";
 
+const TOP_ROWS = MAIN_ROWS.filter((r) => r.context === "main");
+const EVENTS_ROWS = MAIN_ROWS.filter((r) => r.context === "events");
+
 export function writeYamlConfig(config: Config, source?: string): string {
   const out: string[] = [`# streamlb config${source ? `, converted from ${source}` : ""}`];
-  if (config.pid !== null) out.push(`pid: ${scalar(config.pid)}`);
-  if (config.workerProcesses !== 1) out.push(`worker_processes: ${config.workerProcesses}`);
-  if (config.workerShutdownTimeoutMs !== 0) {
-    out.push(`worker_shutdown_timeout: ${formatTime(config.workerShutdownTimeoutMs)}`);
-  }
+  for (const r of changedRows(TOP_ROWS, config)) out.push(`${r.name}: ${rowText(r, config, "yaml")}`);
   const log = config.errorLog;
   if (log.path !== "stderr" || log.level !== "error") {
     out.push(`error_log: { path: ${scalar(log.path)}, level: ${log.level} }`);
   }
   if (config.admin) out.push(yamlAdminLine(config.admin, scalar));
-  if (config.workerConnections !== DEFAULT_WORKER_CONNECTIONS) {
-    out.push(`events: { worker_connections: ${config.workerConnections} }`);
-  }
+  const events = changedRows(EVENTS_ROWS, config).map((r) => `${r.name}: ${rowText(r, config, "yaml")}`);
+  if (events.length > 0) out.push(`events: { ${events.join(", ")} }`);
 
   const stream: string[] = [];
   const level = streamLevelSettings(config);
-  for (const f of changedFields(level, DEFAULT_PROXY_SETTINGS)) stream.push(`  ${f.name}: ${value(f, level)}`);
+  for (const f of changedFields(level, DEFAULT_PROXY_SETTINGS)) stream.push(`  ${f.name}: ${rowText(f, level, "yaml")}`);
   stream.push(...yamlLogFormats(config, scalar));
   const accessLevel = streamLevelAccessLog(config);
   if (accessLevel.length > 0) stream.push(...yamlAccessLog(accessLevel, "  ", scalar));
@@ -66,7 +63,7 @@ export function writeYamlConfig(config: Config, source?: string): string {
     if (s.access.length > 0) {
       stream.push(`      access: [${s.access.map((r) => `{ ${r.action}: ${scalar(r.address)} }`).join(", ")}]`);
     }
-    for (const f of changedFields(s.proxy, level)) stream.push(`      ${f.name}: ${value(f, s.proxy)}`);
+    for (const f of changedFields(s.proxy, level)) stream.push(`      ${f.name}: ${rowText(f, s.proxy, "yaml")}`);
     const own = serverAccessLog(s, accessLevel);
     if (own) stream.push(...yamlAccessLog(own, "      ", scalar));
   }
@@ -74,10 +71,6 @@ export function writeYamlConfig(config: Config, source?: string): string {
   if (stream.length === 0) out.push("stream: {}");
   else out.push("stream:", ...stream);
   return `${out.join("\n")}\n`;
-}
-
-function value(f: ProxyField, settings: ProxySettings): string {
-  return proxyValue(f, settings, { on: "true", off: "false" });
 }
 
 function methodLine(m: BalanceMethod): string | null {
@@ -95,15 +88,7 @@ function methodLine(m: BalanceMethod): string | null {
 }
 
 function serverItem(s: UpstreamServerConfig): string {
-  const params: string[] = [];
-  if (s.weight !== DEFAULT_SERVER.weight) params.push(`weight: ${s.weight}`);
-  if (s.maxFails !== DEFAULT_SERVER.maxFails) params.push(`max_fails: ${s.maxFails}`);
-  if (s.failTimeoutMs !== DEFAULT_SERVER.failTimeoutMs) params.push(`fail_timeout: ${formatTime(s.failTimeoutMs)}`);
-  if (s.maxConns !== DEFAULT_SERVER.maxConns) params.push(`max_conns: ${s.maxConns}`);
-  if (s.backup) params.push("backup: true");
-  if (s.down) params.push("down: true");
-  if (s.drain) params.push("drain: true");
-  if (s.slowStartMs !== DEFAULT_SERVER.slowStartMs) params.push(`slow_start: ${formatTime(s.slowStartMs)}`);
+  const params = changedRows(SERVER_PARAM_ROWS, s).map((r) => `${r.name}: ${rowText(r, s, "yaml")}`);
   if (params.length === 0) return scalar(s.address);
   return `{ address: ${scalar(s.address)}, ${params.join(", ")} }`;
 }
@@ -111,12 +96,4 @@ function serverItem(s: UpstreamServerConfig): string {
 function listenValue(listen: readonly ListenConfig[]): string {
   const items = listen.map((l) => (l.host === null ? String(l.port) : scalar(formatHostPort(l.host, l.port))));
   return items.length === 1 ? items[0]! : `[${items.join(", ")}]`;
-}
-
-/** A YAML scalar that reads back as the same string: plain when that is safe, else quoted. */
-function scalar(text: string): string {
-  const plain =
-    /^[A-Za-z_/][A-Za-z0-9_./-]*$/.test(text) && !/^(true|false|yes|no|on|off|y|n|null)$/i.test(text);
-  // JSON's string syntax is valid YAML double-quoted syntax.
-  return plain ? text : JSON.stringify(text);
 }

@@ -66,6 +66,11 @@ export class YamlWalker {
     return node.value as string | number | boolean;
   }
 
+  /** The node's scalar value, or undefined when it is not a scalar: for kinds that peek first. */
+  scalarValue(node: Node | null): unknown {
+    return isScalar(node) ? node.value : undefined;
+  }
+
   string(node: Node | null, what: string): string {
     const v = this.scalar(node, what);
     if (typeof v === "boolean") this.fail(node, `${what} must be text, not ${v}`);

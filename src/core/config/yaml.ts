@@ -6,7 +6,6 @@ import { ConfigError } from "./errors.ts";
 import {
   DEFAULT_PROXY_SETTINGS,
   DEFAULT_SERVER,
-  DEFAULT_WORKER_CONNECTIONS,
   LOG_LEVELS,
   type AccessRuleConfig,
   type BalanceMethod,
@@ -22,41 +21,26 @@ import {
   type UpstreamConfig,
   type UpstreamServerConfig,
 } from "./model.ts";
+import { DEFAULT_MAIN_SETTINGS, MAIN_ROWS } from "./schema/main.ts";
+import { PROXY_ROWS } from "./schema/proxy.ts";
+import { refusedParam, SERVER_PARAM_ROWS } from "./schema/upstream-server.ts";
 import { finalizeConfig } from "./validate.ts";
+import { yamlRows } from "./yaml-rows.ts";
 import { yamlAccess } from "./yaml-access.ts";
 import { yamlHealthCheck } from "./yaml-health.ts";
 import { yamlAccessLog, yamlAdmin, yamlLogFormats } from "./yaml-observability.ts";
 import { YamlWalker, type Entries } from "./yaml-walker.ts";
 
-const PROXY_KEYS = [
-  "proxy_connect_timeout",
-  "proxy_timeout",
-  "proxy_next_upstream",
-  "proxy_next_upstream_tries",
-  "proxy_next_upstream_timeout",
-  "proxy_buffer_size",
-  "tcp_nodelay",
-  "proxy_half_close",
-  "proxy_socket_keepalive",
-  "proxy_session_drop",
-] as const;
+const PROXY_KEYS = PROXY_ROWS.map((r) => r.name);
+const TOP_ROWS = MAIN_ROWS.filter((r) => r.context === "main");
+const EVENTS_ROWS = MAIN_ROWS.filter((r) => r.context === "events");
 
-const TOP_KEYS = ["pid", "worker_processes", "worker_shutdown_timeout", "shutdown_grace", "error_log", "admin", "events", "stream"];
-const EVENTS_KEYS = ["worker_connections"];
+const TOP_KEYS = [...TOP_ROWS.map((r) => r.name), "error_log", "admin", "events", "stream"];
+const EVENTS_KEYS = EVENTS_ROWS.map((r) => r.name);
 const STREAM_KEYS = [...PROXY_KEYS, "upstreams", "servers", "log_formats", "access_log", "access"];
 const SERVER_KEYS = [...PROXY_KEYS, "listen", "proxy_pass", "access_log", "access"];
 const UPSTREAM_KEYS = ["servers", "least_conn", "hash", "random", "health_check", "state"];
-const UPSTREAM_SERVER_KEYS = [
-  "address",
-  "weight",
-  "max_fails",
-  "fail_timeout",
-  "max_conns",
-  "backup",
-  "down",
-  "drain",
-  "slow_start",
-];
+const UPSTREAM_SERVER_KEYS = ["address", ...SERVER_PARAM_ROWS.map((r) => r.name)];
 
 /** `defaultErrorLog` (`-e`) is the error log when the config names none. */
 export function loadYamlConfig(text: string, file: string, defaultErrorLog?: ErrorLogConfig): Config {
@@ -76,7 +60,7 @@ export function loadYamlConfig(text: string, file: string, defaultErrorLog?: Err
   const streamNode = top.get("stream")?.value ?? null;
   if (!streamNode) w.fail(root, `the config needs a "stream" section`);
   const stream = w.entries(streamNode, "stream", STREAM_KEYS);
-  const inherited = proxySettings(w, stream, DEFAULT_PROXY_SETTINGS);
+  const inherited = yamlRows(w, stream, PROXY_ROWS, DEFAULT_PROXY_SETTINGS);
   const logFormats = stream.has("log_formats") ? yamlLogFormats(w, stream.get("log_formats")!.value) : [];
   const accessLog = stream.has("access_log") ? yamlAccessLog(w, stream.get("access_log")!.value, "stream", logFormats) : [];
   const access = stream.has("access") ? yamlAccess(w, stream.get("access")!.value, "stream") : [];
@@ -95,35 +79,18 @@ export function loadYamlConfig(text: string, file: string, defaultErrorLog?: Err
     : [];
 
   const errorLogNode = top.get("error_log")?.value ?? null;
+  const eventsNode = top.get("events")?.value ?? null;
+  const events = eventsNode ? w.entries(eventsNode, "events", EVENTS_KEYS) : new Map();
+  const settings = yamlRows(w, events, EVENTS_ROWS, yamlRows(w, top, TOP_ROWS, DEFAULT_MAIN_SETTINGS));
   return finalizeConfig({
+    ...settings,
     file,
-    pid: top.has("pid") ? w.string(top.get("pid")!.value, "pid") : null,
-    workerProcesses: workerProcesses(w, top.get("worker_processes")?.value ?? null),
-    workerShutdownTimeoutMs: top.has("worker_shutdown_timeout")
-      ? w.time(top.get("worker_shutdown_timeout")!.value, "worker_shutdown_timeout", "ms")
-      : 0,
-    shutdownGraceMs: top.has("shutdown_grace") ? w.time(top.get("shutdown_grace")!.value, "shutdown_grace", "ms") : null,
-    workerConnections: workerConnections(w, top.get("events")?.value ?? null),
     errorLog: errorLogNode ? errorLog(w, errorLogNode) : (defaultErrorLog ?? { path: "stderr", level: "error" }),
     admin: top.has("admin") ? yamlAdmin(w, top.get("admin")!.value) : null,
     logFormats,
     upstreams,
     servers,
   });
-}
-
-function workerProcesses(w: YamlWalker, node: Node | null): number | "auto" {
-  if (!node) return 1;
-  if (isScalar(node) && node.value === "auto") return "auto";
-  return w.int(node, "worker_processes", 1, 1024);
-}
-
-/** `events: { worker_connections: N }`, nginx's nesting. */
-function workerConnections(w: YamlWalker, node: Node | null): number {
-  if (!node) return DEFAULT_WORKER_CONNECTIONS;
-  const e = w.entries(node, "events", EVENTS_KEYS);
-  const n = e.get("worker_connections");
-  return n ? w.int(n.value, "worker_connections", 1) : DEFAULT_WORKER_CONNECTIONS;
 }
 
 function errorLog(w: YamlWalker, node: Node): { path: string; level: LogLevel } {
@@ -138,37 +105,6 @@ function errorLog(w: YamlWalker, node: Node): { path: string; level: LogLevel } 
     level = v as LogLevel;
   }
   return { path, level };
-}
-
-function proxySettings(w: YamlWalker, e: Entries, base: ProxySettings): ProxySettings {
-  const get = (k: (typeof PROXY_KEYS)[number]) => e.get(k)?.value ?? null;
-  const has = (k: (typeof PROXY_KEYS)[number]) => e.has(k);
-  return {
-    proxyConnectTimeoutMs: has("proxy_connect_timeout")
-      ? w.time(get("proxy_connect_timeout"), "proxy_connect_timeout", "ms")
-      : base.proxyConnectTimeoutMs,
-    proxyTimeoutMs: has("proxy_timeout") ? w.time(get("proxy_timeout"), "proxy_timeout", "ms") : base.proxyTimeoutMs,
-    proxyNextUpstream: has("proxy_next_upstream")
-      ? w.flag(get("proxy_next_upstream"), "proxy_next_upstream")
-      : base.proxyNextUpstream,
-    proxyNextUpstreamTries: has("proxy_next_upstream_tries")
-      ? w.int(get("proxy_next_upstream_tries"), "proxy_next_upstream_tries", 0)
-      : base.proxyNextUpstreamTries,
-    proxyNextUpstreamTimeoutMs: has("proxy_next_upstream_timeout")
-      ? w.time(get("proxy_next_upstream_timeout"), "proxy_next_upstream_timeout", "ms")
-      : base.proxyNextUpstreamTimeoutMs,
-    proxyBufferSize: has("proxy_buffer_size")
-      ? w.size(get("proxy_buffer_size"), "proxy_buffer_size")
-      : base.proxyBufferSize,
-    tcpNodelay: has("tcp_nodelay") ? w.flag(get("tcp_nodelay"), "tcp_nodelay") : base.tcpNodelay,
-    proxyHalfClose: has("proxy_half_close") ? w.flag(get("proxy_half_close"), "proxy_half_close") : base.proxyHalfClose,
-    proxySocketKeepalive: has("proxy_socket_keepalive")
-      ? w.flag(get("proxy_socket_keepalive"), "proxy_socket_keepalive")
-      : base.proxySocketKeepalive,
-    proxySessionDrop: has("proxy_session_drop")
-      ? w.flag(get("proxy_session_drop"), "proxy_session_drop")
-      : base.proxySessionDrop,
-  };
 }
 
 function server(
@@ -195,7 +131,7 @@ function server(
     listen,
     proxyPass: w.string(proxyPassNode, "proxy_pass"),
     proxyPassLoc: w.loc(proxyPassNode),
-    proxy: proxySettings(w, e, inherited),
+    proxy: yamlRows(w, e, PROXY_ROWS, inherited),
     accessLog: e.has("access_log") ? yamlAccessLog(w, e.get("access_log")!.value, what, logFormats) : inheritedAccessLog,
     // As nginx merges allow/deny: a server with rules of its own does not inherit stream's.
     access: e.has("access") ? yamlAccess(w, e.get("access")!.value, what) : inheritedAccess,
@@ -215,11 +151,9 @@ function upstream(w: YamlWalker, name: string, loc: SourceLoc, node: Node | null
   const servers = e.has("servers")
     ? w.list(e.get("servers")!.value, `${what} servers`).map((n) => upstreamServer(w, n, what))
     : [];
-  if (method.kind === "hash" || method.kind === "random") {
-    const backup = servers.find((s) => s.backup);
-    if (backup) throw new ConfigError(`balancing method does not support parameter "backup"`, backup.loc);
-    const slow = servers.find((s) => s.slowStartMs > 0);
-    if (slow) throw new ConfigError(`balancing method does not support parameter "slow_start"`, slow.loc);
+  for (const r of SERVER_PARAM_ROWS) {
+    const refused = servers.find((s) => refusedParam(r, method.kind, s[r.field]));
+    if (refused) throw new ConfigError(`balancing method does not support parameter "${r.name}"`, refused.loc);
   }
   const check = e.get("health_check");
   const healthCheck = check ? yamlHealthCheck(w, check.value, what) : null;
@@ -276,19 +210,8 @@ function upstreamServer(w: YamlWalker, node: Node, what: string): UpstreamServer
   const address = w.string(addressNode, "server address");
   const hp = parseHostPort(address);
   if (!hp) w.fail(addressNode, `invalid server address "${address}": expected host:port or [v6]:port`);
-  const get = (k: string) => e.get(k)?.value ?? null;
   return {
-    address,
-    host: hp.host,
-    port: hp.port,
-    weight: e.has("weight") ? w.int(get("weight"), "weight", 1, 1_000_000) : DEFAULT_SERVER.weight,
-    maxFails: e.has("max_fails") ? w.int(get("max_fails"), "max_fails", 0) : DEFAULT_SERVER.maxFails,
-    failTimeoutMs: e.has("fail_timeout") ? w.time(get("fail_timeout"), "fail_timeout", "s") : DEFAULT_SERVER.failTimeoutMs,
-    maxConns: e.has("max_conns") ? w.int(get("max_conns"), "max_conns", 0) : DEFAULT_SERVER.maxConns,
-    backup: e.has("backup") ? w.flag(get("backup"), "backup") : false,
-    down: e.has("down") ? w.flag(get("down"), "down") : false,
-    drain: e.has("drain") ? w.flag(get("drain"), "drain") : false,
-    slowStartMs: e.has("slow_start") ? w.time(get("slow_start"), "slow_start", "s") : DEFAULT_SERVER.slowStartMs,
+    ...yamlRows(w, e, SERVER_PARAM_ROWS, { ...DEFAULT_SERVER, address, host: hp.host, port: hp.port, loc: w.loc(node) }),
     loc: w.loc(node),
   };
 }

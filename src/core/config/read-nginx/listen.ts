@@ -1,0 +1,123 @@
+// `listen` in stream{} and tcp{}: the address (ports and ranges) and its parameters. A valid
+// parameter streamlb does not act on is a warning only when harmless.ts says it is.
+import { HARMLESS_LISTEN_PARAMS } from "../harmless.ts";
+import type { ListenConfig } from "../model.ts";
+import type { NginxDirective } from "../nginx-tokenizer.ts";
+import { parseSize, parseTime } from "../units.ts";
+import { atoi } from "../values/kinds.ts";
+import type { ReaderContext } from "./context.ts";
+
+type Family = "stream" | "tcp";
+
+export function listen(cx: ReaderContext, d: NginxDirective, family: Family): ListenConfig[] {
+  const [address, ...params] = d.args as [string, ...string[]];
+  const { host, ports } = listenAddress(cx, d, address, family);
+  for (const p of params) {
+    if (family === "tcp") tcpListenParam(cx, d, p);
+    else streamListenParam(cx, d, p);
+  }
+  return ports.map((port) => ({ host, port, loc: cx.loc(d) }));
+}
+
+function listenAddress(cx: ReaderContext, d: NginxDirective, text: string, family: Family): { host: string | null; ports: number[] } {
+  const where = `in "${text}" of the "listen" directive`;
+  if (text.startsWith("unix:")) cx.fail(d, `unix sockets are not supported yet ${where}`);
+  let host: string | null;
+  let portText: string | null;
+  const v6 = /^\[([^\]]*)\](?::(.*))?$/.exec(text);
+  if (v6) {
+    host = v6[1]!;
+    portText = v6[2] ?? null;
+  } else if (/^\d+(-\d+)?$/.test(text)) {
+    host = null;
+    portText = text;
+  } else if (text.includes(":")) {
+    const colon = text.lastIndexOf(":");
+    host = text.slice(0, colon);
+    portText = text.slice(colon + 1);
+    if (host === "" || host.includes(":")) cx.fail(d, `invalid host ${where}`);
+    if (host === "*") host = null;
+  } else {
+    host = text;
+    portText = null;
+  }
+  if (portText === null) cx.fail(d, `no port ${where}`);
+  // stream{} takes port ranges (8000-8010) since nginx 1.15.10; tcp{} does not.
+  const range = family === "stream" ? /^(\d+)(?:-(\d+))?$/.exec(portText) : /^(\d+)$/.exec(portText);
+  const lo = range ? Number(range[1]) : NaN;
+  const hi = range?.[2] !== undefined ? Number(range[2]) : lo;
+  if (!(lo >= 1 && lo <= 65535 && hi >= 1 && hi <= 65535)) cx.fail(d, `invalid port ${where}`);
+  if (hi < lo) cx.fail(d, `invalid port range ${where}`);
+  const ports: number[] = [];
+  for (let p = lo; p <= hi; p++) ports.push(p);
+  return { host, ports };
+}
+
+function streamListenParam(cx: ReaderContext, d: NginxDirective, p: string): void {
+  const eq = p.indexOf("=");
+  const key = eq < 0 ? p : p.slice(0, eq + 1);
+  const value = eq < 0 ? "" : p.slice(eq + 1);
+  switch (key) {
+    case "default_server":
+    case "bind":
+      return; // harmless, and so common that a warning would be noise
+    case "udp":
+      cx.fail(d, `UDP is not supported yet ("listen … udp")`);
+    case "ssl":
+      cx.fail(d, `the "ssl" parameter of "listen" is not supported yet: streamlb does not terminate TLS`);
+    case "proxy_protocol":
+      cx.fail(d, `the "proxy_protocol" parameter of "listen" is not supported yet`);
+    case "backlog=":
+      if (!atoi(value)) cx.fail(d, `invalid backlog "${p}"`);
+      break;
+    case "rcvbuf=":
+    case "sndbuf=":
+      if (parseSize(value) === null) cx.fail(d, `invalid ${key.slice(0, -1)} "${p}"`);
+      break;
+    case "fastopen=":
+    case "setfib=":
+      if (atoi(value) === null) cx.fail(d, `invalid ${key.slice(0, -1)} "${p}"`);
+      break;
+    case "ipv6only=":
+      // nginx matches the prefix "ipv6only=o": anything else is an unknown parameter.
+      if (!value.startsWith("o")) cx.fail(d, `the invalid "${p}" parameter`);
+      if (value !== "on" && value !== "off") cx.fail(d, `invalid ipv6only flags "${value}"`);
+      break;
+    case "so_keepalive=":
+      if (!validKeepalive(value)) cx.fail(d, `invalid so_keepalive value: "${value}"`);
+      break;
+    case "reuseport":
+    case "deferred":
+    case "multipath":
+    case "accept_filter=":
+      break;
+    default:
+      cx.fail(d, `the invalid "${p}" parameter`);
+  }
+  listenParamIgnored(cx, d, key.replace(/=$/, ""));
+}
+
+/** A valid listen parameter streamlb does not act on: a warning if harmless, else refused. */
+function listenParamIgnored(cx: ReaderContext, d: NginxDirective, name: string): void {
+  const why = HARMLESS_LISTEN_PARAMS.get(name);
+  if (why === undefined) cx.fail(d, `the "${name}" parameter of "listen" is not supported yet`);
+  cx.warn(d, `the "${name}" parameter of "listen" is ignored: ${why}`);
+}
+
+function tcpListenParam(cx: ReaderContext, d: NginxDirective, p: string): void {
+  if (p === "bind" || p === "default") return;
+  if (p === "ssl") cx.fail(d, `the "ssl" parameter of "listen" is not supported yet: streamlb does not terminate TLS`);
+  if (p.startsWith("ipv6only=o")) {
+    if (p !== "ipv6only=on" && p !== "ipv6only=off") cx.fail(d, `invalid ipv6only flags "${p.slice(9)}"`);
+    listenParamIgnored(cx, d, "ipv6only");
+  }
+  cx.fail(d, `the invalid "${p}" parameter`);
+}
+
+/** so_keepalive=on|off|[idle]:[intvl]:[cnt] (times in seconds, any part may be empty). */
+function validKeepalive(v: string): boolean {
+  if (v === "on" || v === "off") return true;
+  const parts = v.split(":");
+  if (parts.length !== 3 || parts.every((p) => p === "")) return false;
+  return parts.every((p, i) => p === "" || (i === 2 ? atoi(p) !== null : parseTime(p, "s") !== null));
+}

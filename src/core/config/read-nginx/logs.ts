@@ -1,0 +1,155 @@
+// The logging directives: the main error_log, log_format, access_log, and streamlb's own
+// `admin` endpoint, with nginx's checks and messages.
+import { parseAdminListen } from "../admin.ts";
+import {
+  BUILTIN_LOG_FORMATS,
+  DEFAULT_ACCESS_LOG_FORMAT,
+  emptyLogVariables,
+  logFormatError,
+  sameAsBuiltin,
+} from "../log-format.ts";
+import {
+  LOG_LEVELS,
+  type AccessLogConfig,
+  type AdminConfig,
+  type ErrorLogConfig,
+  type LogEscape,
+  type LogFormatConfig,
+  type LogLevel,
+} from "../model.ts";
+import type { NginxDirective } from "../nginx-tokenizer.ts";
+import { parseSize, parseTime } from "../units.ts";
+import { atoi } from "../values/kinds.ts";
+import type { ReaderContext } from "./context.ts";
+
+/** What the logging directives of one file share as it is read. */
+export interface LogState {
+  /** The first main error_log; null until one is read. */
+  errorLog: ErrorLogConfig | null;
+  /** log_format definitions, by name (access_log finds them case-insensitively). */
+  readonly logFormats: Map<string, LogFormatConfig>;
+}
+
+/** The access_log directives of one level (stream{} or server{}): `off` there wins over all. */
+export interface AccessLogLevel {
+  readonly logs: AccessLogConfig[];
+  off: boolean;
+}
+
+export function effectiveAccessLog(level: AccessLogLevel): AccessLogConfig[] {
+  return level.off ? [] : level.logs;
+}
+
+export function mainErrorLog(cx: ReaderContext, logs: LogState, d: NginxDirective): void {
+  const [path, ...levels] = d.args as [string, ...string[]];
+  let level: LogLevel | null = null;
+  for (const l of levels) {
+    if ((LOG_LEVELS as readonly string[]).includes(l)) {
+      if (level !== null) cx.fail(d, `duplicate log level "${l}"`);
+      level = l as LogLevel;
+    } else if (/^debug_(core|alloc|mutex|event|http|mail|stream)$/.test(l)) {
+      level = "debug";
+    } else {
+      cx.fail(d, `invalid log level "${l}"`);
+    }
+  }
+  const scheme = /^(syslog|memory):/.exec(path);
+  if (scheme) {
+    cx.warn(d, `error_log to ${scheme[1]} is not supported yet and is ignored`);
+    return;
+  }
+  if (logs.errorLog) {
+    cx.warn(d, `streamlb writes one error log: this "error_log" is ignored, the first one is used`);
+    return;
+  }
+  logs.errorLog = { path, level: level ?? "error" };
+}
+
+/** streamlb's own `admin ADDRESS [token=TOKEN];`: the status, metrics and runtime API endpoint. */
+export function adminDirective(cx: ReaderContext, d: NginxDirective): AdminConfig {
+  const [address, ...params] = d.args as [string, ...string[]];
+  const at = parseAdminListen(address);
+  if (!at) cx.fail(d, `invalid address "${address}" in "admin" directive: expected a port, host:port or [v6]:port`);
+  let token: string | null = null;
+  for (const p of params) {
+    if (!p.startsWith("token=") || p.length === "token=".length) cx.fail(d, `invalid parameter "${p}"`);
+    token = p.slice("token=".length);
+  }
+  return { ...at, token, loc: cx.loc(d) };
+}
+
+/** `log_format NAME [escape=default|json|none] STRING...` (ngx_stream_log_set_format). */
+export function logFormat(cx: ReaderContext, logs: LogState, d: NginxDirective): void {
+  const [name, ...rest] = d.args as [string, ...string[]];
+  if (logs.logFormats.has(name)) cx.fail(d, `duplicate "log_format" name "${name}"`);
+  let escape: LogEscape = "default";
+  if (rest[0]?.startsWith("escape=")) {
+    const value = rest.shift()!.slice("escape=".length);
+    if (value !== "default" && value !== "json" && value !== "none") cx.fail(d, `unknown log format escaping "${value}"`);
+    escape = value;
+  }
+  const format = rest.join("");
+  const problem = logFormatError(format);
+  if (problem) cx.fail(d, problem);
+  const empty = emptyLogVariables(format);
+  if (empty.length) {
+    cx.warn(d, `streamlb has no value for ${empty.map((v) => `"$${v}"`).join(", ")} yet: it is logged as "-"`);
+  }
+  // A copy of a built-in format (what `streamlb convert` writes for nginx) is that format.
+  if (sameAsBuiltin(name, escape, format)) return;
+  logs.logFormats.set(name, { name, escape, format, loc: cx.loc(d) });
+}
+
+/** `access_log PATH [FORMAT] [buffer=SIZE] [flush=TIME] [gzip[=N]] [if=COND]` or `access_log off`. */
+export function accessLog(cx: ReaderContext, logs: LogState, d: NginxDirective, level: AccessLogLevel): void {
+  const [path, ...params] = d.args as [string, ...string[]];
+  if (path === "off") {
+    if (params.length > 0) cx.fail(d, `invalid parameter "${params[0]}"`);
+    level.off = true;
+    return;
+  }
+  // nginx requires the format; streamlb falls back to the built-in "basic".
+  let format = DEFAULT_ACCESS_LOG_FORMAT;
+  if (params.length > 0 && !/^(buffer=|flush=|gzip(=|$)|if=)/.test(params[0]!)) {
+    const name = params.shift()!;
+    const found = findLogFormat(logs, name);
+    if (!found) cx.fail(d, `unknown log format "${name}"`);
+    format = found;
+  }
+  let bufferSize: number | null = null;
+  let flushMs: number | null = null;
+  for (const p of params) {
+    if (p.startsWith("buffer=")) {
+      const size = parseSize(p.slice("buffer=".length));
+      if (!size) cx.fail(d, `invalid buffer size "${p.slice("buffer=".length)}"`);
+      bufferSize = size;
+    } else if (p.startsWith("flush=")) {
+      const ms = parseTime(p.slice("flush=".length), "ms");
+      if (!ms) cx.fail(d, `invalid flush time "${p.slice("flush=".length)}"`);
+      flushMs = ms;
+    } else if (p === "gzip" || p.startsWith("gzip=")) {
+      const n = p === "gzip" ? 1 : atoi(p.slice("gzip=".length));
+      if (n === null || n < 1 || n > 9) cx.fail(d, `invalid compression level "${p.slice("gzip=".length)}"`);
+      cx.warn(d, `the "gzip" parameter of "access_log" is not supported yet and is ignored: lines are written uncompressed`);
+    } else if (p.startsWith("if=")) {
+      cx.warn(d, `the "if" parameter of "access_log" is not supported yet and is ignored: every session is logged`);
+    } else {
+      cx.fail(d, `invalid parameter "${p}"`);
+    }
+  }
+  if (flushMs !== null && bufferSize === null) cx.fail(d, `no buffer is defined for access_log "${path}"`);
+  if (path.startsWith("syslog:")) {
+    cx.warn(d, `access_log to syslog is not supported yet and is ignored`);
+    return;
+  }
+  if (path.includes("$")) cx.fail(d, `"access_log" with variables in the path is not supported yet`);
+  level.logs.push({ path, format, bufferSize, flushMs, loc: cx.loc(d) });
+}
+
+/** A log_format defined so far, or a built-in one, by nginx's case-insensitive match. */
+function findLogFormat(logs: LogState, name: string): string | null {
+  const lower = name.toLowerCase();
+  for (const f of logs.logFormats.keys()) if (f.toLowerCase() === lower) return f;
+  for (const f of BUILTIN_LOG_FORMATS.keys()) if (f === lower) return f;
+  return null;
+}

@@ -1,0 +1,425 @@
+// Reads an nginx.conf, so `streamlb -c /etc/nginx/nginx.conf` runs the stream{} servers of
+// the file an nginx user already has (and yaoweibin's tcp{} ones), into the same Config the
+// YAML loader makes. Directives are checked against nginx's tables in file order with nginx's
+// messages; the ones streamlb acts on take effect. One it does not act on is accepted, with a
+// warning, only when ignoring it is provably harmless (harmless.ts); every other is an error
+// ("not supported yet"), so nothing that guards access or shapes traffic is ever ignored.
+// A directive nginx would reject is an error here too.
+import { COMMAND_LINE, ConfigError } from "../errors.ts";
+import { HARMLESS_DIRECTIVES } from "../harmless.ts";
+import {
+  type AccessRuleConfig,
+  type AdminConfig,
+  type BalanceMethod,
+  type Config,
+  type ErrorLogConfig,
+  type ListenConfig,
+  type ProxySettings,
+  type ServerConfig,
+  type SourceLoc,
+  type UpstreamConfig,
+  type UpstreamServerConfig,
+} from "../model.ts";
+import type { Context, DirectiveSpec } from "../nginx-directives.ts";
+import { NginxHealthChecks, type HealthScope } from "../nginx-health.ts";
+import { tokenizeNginx, type NginxDirective, type NginxNode } from "../nginx-tokenizer.ts";
+import { DEFAULT_MAIN_SETTINGS, MAIN_ROW_BY_NAME, type MainSettings } from "../schema/main.ts";
+import { DEFAULT_PROXY_SETTINGS, proxyRowFor, TCP_PROXY_SETTINGS } from "../schema/proxy.ts";
+import { setField, type Mutable } from "../schema/row.ts";
+import { finalizeConfig } from "../validate.ts";
+import type { ReaderContext } from "./context.ts";
+import { Includes, type ConfigFiles, type ConfigWarning } from "./files.ts";
+import { accessRule, balanceMethod, proxyPass } from "./server-directives.ts";
+import { listen } from "./listen.ts";
+import { accessLog, adminDirective, effectiveAccessLog, logFormat, mainErrorLog, type AccessLogLevel, type LogState } from "./logs.ts";
+import { streamUpstreamServer, tcpUpstreamServer } from "./upstream-server.ts";
+import { check, flag, rowValue } from "./values.ts";
+
+export interface NginxLoadOptions {
+  /** Without it, an `include` is an error. */
+  readonly files?: ConfigFiles;
+  /** `-g`: main-context directives read before the file, as nginx does, from "command line". */
+  readonly globals?: string;
+  /** `-e`: the error log when the config names none. */
+  readonly defaultErrorLog?: ErrorLogConfig;
+}
+
+export interface NginxLoadResult {
+  readonly config: Config;
+  readonly warnings: readonly ConfigWarning[];
+}
+
+export function loadNginxConfig(text: string, file: string, options: NginxLoadOptions = {}): NginxLoadResult {
+  return new NginxReader(file, options.files ?? null).read(text, options);
+}
+
+/**
+ * An upstream's `state` file: `server` lines as NGINX Plus writes them (and streamlb's admin
+ * API does), with nginx's checks and messages.
+ */
+export function parseUpstreamState(text: string, file: string): UpstreamServerConfig[] {
+  return new NginxReader(file, null).readState(text);
+}
+
+
+type Family = "stream" | "tcp";
+type ProxyOverrides = { -readonly [K in keyof ProxySettings]?: ProxySettings[K] };
+
+interface ServerDraft {
+  readonly listen: ListenConfig[];
+  readonly accessLog: AccessLogLevel;
+  /** allow/deny in this server{}, in order. */
+  readonly access: AccessRuleConfig[];
+  proxyPass: { readonly name: string; readonly loc: SourceLoc } | null;
+  readonly overrides: ProxyOverrides;
+  /** health_check lines and health_check_timeout. */
+  readonly health: HealthScope;
+  readonly loc: SourceLoc;
+}
+
+interface BlockDraft {
+  readonly family: Family;
+  readonly overrides: ProxyOverrides;
+  readonly accessLog: AccessLogLevel;
+  /** allow/deny in stream{}, for the servers that have none of their own. */
+  readonly access: AccessRuleConfig[];
+  readonly servers: ServerDraft[];
+  /** health_check_timeout, inherited by its servers. */
+  readonly health: HealthScope;
+}
+
+class NginxReader {
+  private readonly warnings: ConfigWarning[] = [];
+
+  /** The main and events{} settings of the schema's rows. */
+  private readonly settings: Mutable<MainSettings> = { ...DEFAULT_MAIN_SETTINGS };
+  private masterProcess = true;
+  /** Upstreams with `zone`, checked against worker_processes once the file is read. */
+  private readonly zones: { readonly upstream: UpstreamConfig; readonly d: NginxDirective }[] = [];
+  private admin: AdminConfig | null = null;
+  private readonly logs: LogState = { errorLog: null, logFormats: new Map() };
+  private sawEvents = false;
+  private readonly upstreams: UpstreamConfig[] = [];
+  /** Upstream names by their lower case: nginx matches them case-insensitively. */
+  private readonly upstreamNames = new Map<string, string>();
+  private readonly blocks: BlockDraft[] = [];
+  private readonly cx: ReaderContext = {
+    fail: (d, problem) => this.fail(d, problem),
+    warn: (d, message) => this.warn(d, message),
+    loc: (d) => this.loc(d),
+  };
+  private readonly health = new NginxHealthChecks(this.cx);
+  private readonly includes: Includes;
+
+  constructor(
+    private readonly file: string,
+    files: ConfigFiles | null,
+  ) {
+    this.includes = new Includes(file, files, this.cx);
+  }
+
+  read(text: string, options: NginxLoadOptions = {}): NginxLoadResult {
+    const seen = new Set<string>(); // -g and the file share the main context
+    const main = (d: NginxDirective, spec: DirectiveSpec) => this.main(d, spec);
+    if (options.globals !== undefined) this.walk(tokenizeNginx(options.globals, COMMAND_LINE), "main", main, seen);
+    this.walk(tokenizeNginx(text, this.file), "main", main, seen);
+    if (!this.sawEvents) throw new ConfigError(`no "events" section in configuration`, null);
+    if (this.blocks.length === 0) {
+      throw new ConfigError(`no "stream" section in configuration: streamlb runs stream {} (or tcp {}) servers`, null);
+    }
+    const servers = this.blocks.flatMap((b) => b.servers.map((s) => this.finishServer(s, b)));
+    // A health_check checks its server's proxy_pass upstream: known once every block is read.
+    const checks = this.health.resolve(
+      this.blocks.flatMap((b) =>
+        b.servers.map((s) => ({
+          scope: s.health,
+          block: b.health,
+          upstream: this.upstreamNames.get(s.proxyPass!.name.toLowerCase()) ?? null,
+        })),
+      ),
+    );
+    const upstreams = this.upstreams.map((u) => (checks.has(u.name) ? { ...u, healthCheck: checks.get(u.name)! } : u));
+    this.checkZones();
+    const config = finalizeConfig({
+      ...this.settings,
+      file: this.file,
+      workerProcesses: this.masterProcess ? this.settings.workerProcesses : 1,
+      errorLog: this.logs.errorLog ?? options.defaultErrorLog ?? { path: "stderr", level: "error" },
+      admin: this.admin,
+      logFormats: [...this.logs.logFormats.values()],
+      upstreams,
+      servers,
+    });
+    return { config, warnings: this.warnings };
+  }
+
+  readState(text: string): UpstreamServerConfig[] {
+    const servers: UpstreamServerConfig[] = [];
+    this.walk(tokenizeNginx(text, this.file), "stream_upstream", (d) => {
+      if (d.name !== "server") this.fail(d, `"${d.name}" does not belong in a state file: it holds "server" lines only`);
+      servers.push(streamUpstreamServer(this.cx, d, "round_robin"));
+    });
+    return servers;
+  }
+
+  // --- walking ---
+
+  /** Handles a block's directives in order, each checked against nginx's tables first. */
+  private walk(
+    nodes: readonly NginxNode[],
+    ctx: Context,
+    handle: (d: NginxDirective, spec: DirectiveSpec) => void,
+    seen = new Set<string>(),
+  ): void {
+    for (const d of this.includes.expand(nodes)) handle(d, check(this.cx, d, ctx, seen));
+  }
+
+  /** Reads through a block streamlb does not run (http{}, map{}…): includes and syntax still count. */
+  private skip(nodes: readonly NginxNode[]): void {
+    for (const d of this.includes.expand(nodes)) if (d.block) this.skip(d.block);
+  }
+
+  private main(d: NginxDirective, spec: DirectiveSpec): void {
+    const row = MAIN_ROW_BY_NAME.get(d.name);
+    if (row?.context === "main") {
+      setField(this.settings, row, rowValue(this.cx, d, row));
+      return;
+    }
+    switch (d.name) {
+      case "master_process":
+        // Off: one process serves, whatever worker_processes says (nginx's single-process mode).
+        this.masterProcess = flag(this.cx, d);
+        return;
+      case "error_log":
+        mainErrorLog(this.cx, this.logs, d);
+        return;
+      case "admin":
+        this.admin = adminDirective(this.cx, d);
+        return;
+      case "events":
+        this.sawEvents = true;
+        this.walk(d.block!, "events", (e, s) => {
+          const r = MAIN_ROW_BY_NAME.get(e.name);
+          if (r?.context === "events") setField(this.settings, r, rowValue(this.cx, e, r));
+          else this.ignore(e, s);
+        });
+        return;
+      case "stream":
+      case "tcp":
+        this.streamBlock(d, d.name);
+        return;
+      case "load_module":
+        // Listed as harmless too (harmless.ts); the message says which kind of module.
+        this.warn(
+          d,
+          /stream/.test(d.args[0]!)
+            ? `"load_module" is ignored: the stream module is part of streamlb`
+            : `"load_module" is ignored: streamlb does not load nginx modules`,
+        );
+        return;
+      case "http":
+      case "mail":
+        this.warn(d, `the "${d.name}" section is ignored: streamlb proxies TCP streams only`);
+        this.skip(d.block!);
+        return;
+      default:
+        this.ignore(d, spec);
+    }
+  }
+
+  private streamBlock(d: NginxDirective, family: Family): void {
+    const block: BlockDraft = {
+      family,
+      overrides: {},
+      accessLog: { logs: [], off: false },
+      access: [],
+      servers: [],
+      health: this.health.scope(),
+    };
+    this.walk(d.block!, family, (e, spec) => {
+      if (e.name === "upstream") this.upstreams.push(this.upstream(e, family));
+      else if (e.name === "allow" || e.name === "deny") block.access.push(accessRule(this.cx, e));
+      else if (e.name === "server") block.servers.push(this.server(e, family));
+      else if (e.name === "log_format" && family === "stream") logFormat(this.cx, this.logs, e);
+      else if (e.name === "access_log" && family === "stream") accessLog(this.cx, this.logs, e, block.accessLog);
+      else if (e.name === "match" && family === "stream") this.match(e);
+      else if (family === "stream" && this.health.directive(e, block.health)) return;
+      else if (!this.proxySetting(e, family, block.overrides)) this.ignore(e, spec);
+    });
+    // nginx merges each server with stream{} once the block is read, and checks it then.
+    for (const s of block.servers) if (!s.proxyPass) throw new ConfigError(`no handler for server`, s.loc);
+    this.blocks.push(block);
+  }
+
+  private server(d: NginxDirective, family: Family): ServerDraft {
+    const s: ServerDraft = {
+      accessLog: { logs: [], off: false },
+      access: [],
+      listen: [],
+      proxyPass: null,
+      overrides: {},
+      health: this.health.scope(),
+      loc: this.loc(d),
+    };
+    this.walk(d.block!, family === "stream" ? "stream_server" : "tcp_server", (e, spec) => {
+      switch (e.name) {
+        case "listen":
+          s.listen.push(...listen(this.cx, e, family));
+          return;
+        case "proxy_pass":
+          s.proxyPass = { name: proxyPass(this.cx, e), loc: this.loc(e) };
+          return;
+        case "health_check":
+        case "health_check_timeout":
+          if (family === "stream" && this.health.directive(e, s.health)) return;
+          break;
+        case "allow":
+        case "deny":
+          s.access.push(accessRule(this.cx, e));
+          return;
+        case "access_log":
+          if (family === "stream") {
+            accessLog(this.cx, this.logs, e, s.accessLog);
+            return;
+          }
+          break;
+      }
+      if (!this.proxySetting(e, family, s.overrides)) this.ignore(e, spec);
+    });
+    if (s.listen.length === 0) throw new ConfigError(`no "listen" is defined for server`, s.loc);
+    return s;
+  }
+
+  /**
+   * `zone` shares an upstream's state between worker processes. One process shares it
+   * anyway; several without shared state would each count max_conns on their own, a limit
+   * other than the one written, so that is refused until issue "shared state" lands.
+   */
+  private checkZones(): void {
+    if (this.settings.workerProcesses === 1 || !this.masterProcess) return;
+    for (const { upstream, d } of this.zones) {
+      if (upstream.servers.some((s) => s.maxConns > 0)) {
+        this.fail(d, `"zone" is not supported yet with worker_processes other than 1: max_conns would be counted per worker`);
+      }
+    }
+  }
+
+  /** NGINX Plus's `match NAME { send ...; expect ...; }`, for health_check match=NAME. */
+  private match(d: NginxDirective): void {
+    const body: NginxDirective[] = [];
+    this.walk(d.block!, "stream_match", (e) => body.push(e));
+    this.health.match(d, body);
+  }
+
+  /** The proxy_* settings streamlb runs (the schema's rows); in stream{} and per server{}. */
+  private proxySetting(d: NginxDirective, family: Family, into: ProxyOverrides): boolean {
+    const row = proxyRowFor(d.name, family);
+    if (!row) return false;
+    if (row.deprecated?.includes(d.name)) {
+      this.warn(d, `the "${d.name}" directive is deprecated, use the "${row.name}" directive instead`);
+    }
+    (into as Record<string, unknown>)[row.field] = rowValue(this.cx, d, row);
+    return true;
+  }
+
+  private finishServer(s: ServerDraft, block: BlockDraft): ServerConfig & { proxyPassLoc: SourceLoc } {
+    const base = block.family === "stream" ? DEFAULT_PROXY_SETTINGS : TCP_PROXY_SETTINGS;
+    const pass = s.proxyPass!;
+    const upstream = this.upstreamNames.get(pass.name.toLowerCase());
+    let proxyPass = upstream ?? pass.name;
+    // yaoweibin's proxy_pass defaults to port 80.
+    if (!upstream && block.family === "tcp" && !/:\d+$/.test(proxyPass)) proxyPass += ":80";
+    return {
+      listen: s.listen,
+      proxyPass,
+      // nginx's merge: a server{} with rules of its own does not inherit stream{}'s.
+      access: s.access.length > 0 ? s.access : block.access,
+      proxy: { ...base, ...block.overrides, ...s.overrides },
+      // nginx's merge: a server{} with its own access_log (or `off`) uses only that.
+      accessLog: effectiveAccessLog(s.accessLog.logs.length || s.accessLog.off ? s.accessLog : block.accessLog),
+      loc: s.loc,
+      proxyPassLoc: pass.loc,
+    };
+  }
+
+  // --- listen ---
+
+  private upstream(d: NginxDirective, family: Family): UpstreamConfig {
+    const name = d.args[0]!;
+    if (this.upstreamNames.has(name.toLowerCase())) this.fail(d, `duplicate upstream "${name}"`);
+    this.upstreamNames.set(name.toLowerCase(), name);
+    let method: BalanceMethod = { kind: "round_robin" };
+    let methodSet = false;
+    // The method directive decides which server parameters are allowed, for the servers
+    // that come after it (nginx sets the upstream's flags when it reads the method).
+    let methodKind: BalanceMethod["kind"] = "round_robin";
+    const servers: UpstreamServerConfig[] = [];
+    let state: string | null = null;
+    let zone: NginxDirective | null = null;
+    const tcpCheck = this.health.tcpScope();
+    this.walk(d.block!, family === "stream" ? "stream_upstream" : "tcp_upstream", (e, spec) => {
+      switch (e.name) {
+        case "server":
+          servers.push(family === "stream" ? streamUpstreamServer(this.cx, e, methodKind) : tcpUpstreamServer(this.cx, e, methodKind));
+          return;
+        case "hash":
+        case "least_conn":
+        case "random":
+        case "ip_hash":
+          if (methodSet) this.warn(e, `load balancing method redefined`);
+          methodSet = true;
+          method = balanceMethod(this.cx, e);
+          methodKind = method.kind;
+          return;
+        case "check":
+        case "check_http_send":
+        case "check_http_expect_alive":
+          if (this.health.tcpDirective(e, tcpCheck)) return;
+          break;
+        case "state":
+          if (e.args[0]!.includes("$")) this.fail(e, `"state" with variables is not supported`);
+          state = e.args[0]!;
+          return;
+        case "zone":
+          zone = e;
+          break;
+      }
+      this.ignore(e, spec);
+    });
+    // With `state`, the servers come from the file (NGINX Plus allows no `server` then);
+    // streamlb also takes `server` lines, as the list to start from while the file does not exist.
+    if (servers.length === 0 && state === null) {
+      throw new ConfigError(`no servers are inside upstream`, { file: d.file, line: d.endLine, col: 0 });
+    }
+    const healthCheck = this.health.tcpCheck(tcpCheck, name);
+    const upstream = { name, method, servers, implicit: false, healthCheck, ...(state !== null && { state }), loc: this.loc(d) };
+    if (zone) this.zones.push({ upstream, d: zone });
+    return upstream;
+  }
+
+  /**
+   * A directive streamlb does not act on. Silent where its value is what streamlb does anyway
+   * (`proxy_protocol off`); one warning where ignoring it is harmless; else fail closed.
+   */
+  private ignore(d: NginxDirective, spec: DirectiveSpec): void {
+    const quiet = d.args.length === 1 && spec.quietWhen.includes(d.args[0]!.toLowerCase());
+    if (!quiet) {
+      const why = HARMLESS_DIRECTIVES.get(d.name);
+      if (why === undefined) this.fail(d, `"${d.name}" directive is not supported yet`);
+      this.warn(d, `"${d.name}" is ignored: ${why}`);
+    }
+    if (d.block) this.skip(d.block);
+  }
+
+  private warn(d: NginxDirective, message: string): void {
+    this.warnings.push({ message, loc: this.loc(d) });
+  }
+
+  private loc(d: NginxDirective): SourceLoc {
+    return { file: d.file, line: d.line, col: 0 };
+  }
+
+  private fail(d: NginxDirective, problem: string): never {
+    throw new ConfigError(problem, this.loc(d));
+  }
+}

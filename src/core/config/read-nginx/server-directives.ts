@@ -1,0 +1,48 @@
+// The server{} and upstream{} directives whose arguments are read on their own: allow/deny,
+// proxy_pass, and the balancing methods.
+import type { AccessRuleConfig, BalanceMethod } from "../model.ts";
+import type { NginxDirective } from "../nginx-tokenizer.ts";
+import { parseAccessRule } from "../../phases/access.ts";
+import { hashKeyError } from "../../balance/key.ts";
+import type { ReaderContext } from "./context.ts";
+
+/**
+ * `allow|deny ADDRESS|CIDR|unix:|all` (ngx_stream_access_rule): checked now, compiled by
+ * the access phase when the config is applied.
+ */
+export function accessRule(cx: ReaderContext, d: NginxDirective): AccessRuleConfig {
+  const address = d.args[0]!;
+  const parsed = parseAccessRule(address);
+  if (!parsed.ok) cx.fail(d, `invalid parameter "${address}"`);
+  if (parsed.lowBits) cx.warn(d, `low address bits of ${address} are meaningless`);
+  return { action: d.name === "allow" ? "allow" : "deny", address, loc: cx.loc(d) };
+}
+
+export function proxyPass(cx: ReaderContext, d: NginxDirective): string {
+  const target = d.args[0]!;
+  if (target.includes("$")) cx.fail(d, `"proxy_pass" with variables is not supported yet`);
+  if (target.startsWith("unix:")) cx.fail(d, `"proxy_pass" to a unix socket is not supported yet`);
+  return target;
+}
+
+export function balanceMethod(cx: ReaderContext, d: NginxDirective): BalanceMethod {
+  const [a, b] = d.args;
+  switch (d.name) {
+    case "least_conn":
+      return { kind: "least_conn" };
+    case "hash":
+      if (b !== undefined && b !== "consistent") cx.fail(d, `invalid parameter "${b}"`);
+      if (hashKeyError(a!)) cx.fail(d, hashKeyError(a!)!);
+      return { kind: "hash", key: a!, consistent: b === "consistent" };
+    case "random":
+      if (a !== undefined && a !== "two") cx.fail(d, `invalid parameter "${a}"`);
+      if (b !== undefined && b !== "least_conn") cx.fail(d, `invalid parameter "${b}"`);
+      return { kind: "random", two: a === "two", leastConn: b === "least_conn" };
+    default:
+      cx.warn(
+        d,
+        `"ip_hash" is not supported yet: "hash $remote_addr" is used instead, which keeps a client on one server, but not on the one ip_hash would pick`,
+      );
+      return { kind: "hash", key: "$remote_addr", consistent: false };
+  }
+}

@@ -1,0 +1,56 @@
+// The proxy_* settings a server{} inherits from stream{} (nginx's merge), one row each, with
+// yaoweibin's tcp{} spelling and defaults where it has the setting.
+import type { ProxySettings } from "../model.ts";
+import { FLAG, intKind, SIZE, TIME_MS } from "../values/kinds.ts";
+import { defaultsOf, row, type SettingRow } from "./row.ts";
+
+export interface ProxyRow extends SettingRow<ProxySettings> {
+  /** Names nginx still reads for this setting, with its deprecation warning. */
+  readonly deprecated?: readonly string[];
+  /** In tcp{}: the directive's name there and its default there, when tcp{} has the setting. */
+  readonly tcp?: { readonly name: string; readonly default: unknown };
+}
+
+type Fields = Parameters<typeof row<ProxySettings, keyof ProxySettings & string>>[0];
+const proxy = (r: Fields, extra: Omit<ProxyRow, keyof SettingRow<ProxySettings>> = {}): ProxyRow => ({
+  ...row<ProxySettings, keyof ProxySettings & string>(r),
+  ...extra,
+});
+
+/** In nginx's documentation order. */
+export const PROXY_ROWS: readonly ProxyRow[] = [
+  proxy(
+    { name: "proxy_connect_timeout", field: "proxyConnectTimeoutMs", kind: TIME_MS, default: 60_000 },
+    { tcp: { name: "proxy_connect_timeout", default: 60_000 } },
+  ),
+  proxy({ name: "proxy_timeout", field: "proxyTimeoutMs", kind: TIME_MS, default: 600_000 }, { tcp: { name: "timeout", default: 60_000 } }),
+  proxy({ name: "proxy_next_upstream", field: "proxyNextUpstream", kind: FLAG, default: true }),
+  // 0 = as many tries as the upstream has servers.
+  proxy({ name: "proxy_next_upstream_tries", field: "proxyNextUpstreamTries", kind: intKind(0), default: 0 }),
+  // 0 = no limit.
+  proxy({ name: "proxy_next_upstream_timeout", field: "proxyNextUpstreamTimeoutMs", kind: TIME_MS, default: 0 }),
+  proxy(
+    { name: "proxy_buffer_size", field: "proxyBufferSize", kind: SIZE, default: 16 * 1024 },
+    { deprecated: ["proxy_downstream_buffer", "proxy_upstream_buffer"], tcp: { name: "proxy_buffer", default: 4096 } },
+  ),
+  proxy({ name: "tcp_nodelay", field: "tcpNodelay", kind: FLAG, default: true }, { tcp: { name: "tcp_nodelay", default: true } }),
+  proxy({ name: "proxy_half_close", field: "proxyHalfClose", kind: FLAG, default: false }),
+  proxy({ name: "proxy_socket_keepalive", field: "proxySocketKeepalive", kind: FLAG, default: false }),
+  proxy({ name: "proxy_session_drop", field: "proxySessionDrop", kind: FLAG, default: false }),
+];
+
+export const DEFAULT_PROXY_SETTINGS: ProxySettings = defaultsOf(PROXY_ROWS);
+
+/** tcp{}'s defaults: only what tcp{} has differs (`timeout` 60000 ms, `proxy_buffer` 4k). */
+export const TCP_PROXY_SETTINGS: ProxySettings = {
+  ...DEFAULT_PROXY_SETTINGS,
+  ...Object.fromEntries(PROXY_ROWS.flatMap((r) => (r.tcp ? [[r.field, r.tcp.default]] : []))),
+};
+
+/** The row a directive sets in stream{} (its name or a deprecated one) or in tcp{}. */
+export function proxyRowFor(name: string, family: "stream" | "tcp"): ProxyRow | null {
+  for (const r of PROXY_ROWS) {
+    if (family === "tcp" ? r.tcp?.name === name : r.name === name || r.deprecated?.includes(name)) return r;
+  }
+  return null;
+}
