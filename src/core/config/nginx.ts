@@ -418,11 +418,17 @@ class NginxReader {
     const at = parseAdminListen(address);
     if (!at) this.fail(d, `invalid address "${address}" in "admin" directive: expected a port, host:port or [v6]:port`);
     let token: string | null = null;
+    let insecure = false;
     for (const p of params) {
+      // chaos branch: `insecure` allows listening beyond loopback without a token (core/admin.ts refuses it otherwise).
+      if (p === "insecure") {
+        insecure = true;
+        continue;
+      }
       if (!p.startsWith("token=") || p.length === "token=".length) this.fail(d, `invalid parameter "${p}"`);
       token = p.slice("token=".length);
     }
-    return { ...at, token, loc: this.loc(d) };
+    return { ...at, token, ...(insecure ? { insecure } : {}), loc: this.loc(d) };
   }
 
   // --- stream{} and tcp{} ---
