@@ -3,6 +3,7 @@
 // are compiled once, when it is applied; a line costs one pass over the compiled parts.
 import { BUILTIN_LOG_FORMATS, parseLogFormat, type LogVariable } from "./config/log-format.ts";
 import type { AccessLogConfig, Config, LogEscape, ServerConfig } from "./config/model.ts";
+import { systemReason } from "./errno.ts";
 import type { Logger } from "./log.ts";
 import type { Connection, LogFile, Runtime } from "./runtime.ts";
 import type { SessionOutcome } from "./session.ts";
@@ -151,6 +152,8 @@ class BufferedLog {
     private readonly logger: Logger,
   ) {}
 
+  private lastAlertMs = -Infinity;
+
   write(line: string): void {
     if (this.closed) return;
     this.pending.push(line);
@@ -171,7 +174,11 @@ class BufferedLog {
       this.size = 0;
       this.writing = this.writing.then(() =>
         this.file.append(text).catch((e: unknown) => {
-          this.logger.log("alert", `write() to "${this.path}" failed (${e instanceof Error ? e.message : String(e)})`);
+          // As nginx: in its own words, at most once a minute (a full disk would flood the error log).
+          const now = Date.now();
+          if (now - this.lastAlertMs < 60_000) return;
+          this.lastAlertMs = now;
+          this.logger.log("alert", `write() to "${this.path}" failed (${systemReason(e)})`);
         }),
       );
     }

@@ -2,6 +2,7 @@
 // server): status JSON, Prometheus metrics, container probes, the live status page, and
 // NGINX Plus-like runtime changes to upstream servers. Off unless the config has `admin`;
 // loopback unless it names another address; an optional bearer token guards all but /healthz.
+import { limitRequests } from "./admin-limits.ts";
 import { parseHostPort } from "./config/address.ts";
 import { DEFAULT_SERVER, type AdminConfig, type UpstreamServerConfig } from "./config/model.ts";
 import { systemReason } from "./errno.ts";
@@ -364,7 +365,13 @@ export class AdminEndpoint {
     let previous = this.server;
     let next: HttpServer | null = null;
     if (config) {
-      const serve = () => this.runtime.serveHttp({ host: config.host, port: config.port }, this.handler);
+      // Fail closed: an API that changes upstreams is not opened to the network by accident.
+      if (config.token === null && !isLoopback(config.host) && config.insecure !== true) {
+        throw new Error(
+          `admin: listening on ${key} without a token is refused: add token=TOKEN, listen on loopback, or say "insecure" to allow it`,
+        );
+      }
+      const serve = () => this.runtime.serveHttp({ host: config.host, port: config.port }, limitRequests(this.handler));
       try {
         next = await serve().catch(async (e: unknown) => {
           // Same port, another address (127.0.0.1:9000 → 0.0.0.0:9000): the old one holds it.
@@ -398,5 +405,5 @@ export class AdminEndpoint {
 }
 
 function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || host.startsWith("127.");
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

@@ -2,6 +2,7 @@
 // it returns how much the kernel took, so the relay queues the rest, pauses the source and
 // flushes on `drain`. FIN is forwarded with shutdown(), never end() (end() closes both ways).
 import type { Socket, SocketHandler, TCPSocketListener } from "bun";
+import { ADMIN_LIMITS } from "../core/admin-limits.ts";
 import { IdleSweeper, type IdleWatch } from "../core/idle.ts";
 import {
   ConnectFailure,
@@ -453,7 +454,16 @@ export const bunRuntime: Runtime = {
 
   openLogFile: async (path) => openAppendFile(path),
   serveHttp: async (options, handler) => {
-    const server = Bun.serve({ hostname: options.host, port: options.port, fetch: handler });
+    // idleTimeout also bounds a request whose headers trickle in (slowloris): Bun's timer is
+    // not pushed back by a partial request. A body over the limit ends the connection (Bun
+    // closes it without a 413).
+    const server = Bun.serve({
+      hostname: options.host,
+      port: options.port,
+      fetch: handler,
+      idleTimeout: ADMIN_LIMITS.headerTimeoutMs / 1000,
+      maxRequestBodySize: ADMIN_LIMITS.maxBodyBytes,
+    });
     return { host: options.host, port: server.port ?? options.port, close: () => server.stop(true) };
   },
 

@@ -19,6 +19,7 @@ import {
 } from "../core/runtime.ts";
 import { encodeMessage, readMessages, WORKER_ENV, workerIndex } from "./pipe-channel.ts";
 import { procFdUsage } from "./fd-usage.ts";
+import { serveDenoHttp } from "./deno-http.ts";
 
 const sweeper = new IdleSweeper();
 const encoder = new TextEncoder();
@@ -319,12 +320,7 @@ export const denoRuntime: Runtime = {
     return log;
   },
 
-  async serveHttp(options, handler) {
-    // Deno.serve binds before it returns (a taken port throws here); onListen replaces
-    // Deno's own "Listening on" line on stdout.
-    const server = Deno.serve({ hostname: options.host, port: options.port, onListen: () => undefined }, handler);
-    return { host: options.host, port: server.addr.port, close: () => server.shutdown() };
-  },
+  serveHttp: serveDenoHttp,
 
   writeStderr: (text) => writeAllSync(Deno.stderr, text),
   writeStdout: (text) => writeAllSync(Deno.stdout, text),

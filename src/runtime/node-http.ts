@@ -3,16 +3,24 @@
 // so bodies are read whole, up to a limit.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { ADMIN_LIMITS } from "../core/admin-limits.ts";
 import type { HttpServeOptions, HttpServer } from "../core/runtime.ts";
 
 /** The admin API takes small JSON bodies; anything larger is refused before it is read. */
-const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_BODY_BYTES = ADMIN_LIMITS.maxBodyBytes;
 
 export function serveNodeHttp(
   options: HttpServeOptions,
   handler: (request: Request) => Promise<Response>,
 ): Promise<HttpServer> {
-  const server = http.createServer((req, res) => {
+  // Slowloris: Node answers 408 and closes when the headers (or the whole request) take too
+  // long, checking every connectionsCheckingInterval; headers past maxHeaderSize get 431.
+  const server = http.createServer({
+    maxHeaderSize: ADMIN_LIMITS.maxHeaderBytes,
+    headersTimeout: ADMIN_LIMITS.headerTimeoutMs,
+    requestTimeout: ADMIN_LIMITS.headerTimeoutMs + ADMIN_LIMITS.bodyTimeoutMs,
+    connectionsCheckingInterval: 500,
+  }, (req, res) => {
     void respond(req, res, handler, options.host);
   });
   // The admin endpoint is not a web server: keep idle keep-alive connections short.
@@ -51,9 +59,13 @@ async function respond(
     }
     let body: ArrayBuffer | undefined;
     if (method !== "GET" && method !== "HEAD") {
-      const read = await readBody(req);
+      const declared = Number(req.headers["content-length"] ?? 0);
+      const read = declared > MAX_BODY_BYTES ? null : await readBody(req);
       if (read === null) {
-        res.writeHead(413, { "content-type": "text/plain" }).end("request body too large\n");
+        // Answer, then drop the connection: the rest of the body is never read.
+        res.on("finish", () => req.socket.destroy());
+        res.writeHead(413, { "content-type": "application/json", connection: "close" });
+        res.end(`${JSON.stringify({ error: `request body larger than ${MAX_BODY_BYTES} bytes` }, null, 2)}\n`);
         return;
       }
       // A plain ArrayBuffer is a BodyInit in every lib's typings (a Buffer is not in Deno's).
@@ -80,7 +92,8 @@ function readBody(req: http.IncomingMessage): Promise<Uint8Array | null> {
     req.on("data", (chunk: Buffer) => {
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
-        req.destroy();
+        req.pause();
+        req.removeAllListeners("data");
         resolve(null);
         return;
       }

@@ -45,6 +45,8 @@ export interface AdminConfig {
   readonly port: number;
   /** When set, every endpoint but /healthz needs `Authorization: Bearer TOKEN`. */
   readonly token: string | null;
+  /** Listening beyond loopback without a token is refused unless this says so (`insecure`). */
+  readonly insecure?: boolean;
   readonly loc: SourceLoc;
 }
 

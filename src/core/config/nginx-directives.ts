@@ -103,7 +103,7 @@ def("worker_rlimit_core worker_priority lock_file working_directory ssl_engine d
 });
 def("load_module", "core", M, [1]);
 // streamlb's own: the status, metrics and runtime API endpoint.
-def("admin", "core", M, [1, 2], { unique });
+def("admin", "core", M, [1, 2, 3], { unique }); // ADDRESS [token=T] [insecure]
 // streamlb never daemonizes: `daemon off` is what it does anyway.
 def("daemon", "core", M, "flag", { unique, quietWhen: ["off"] });
 def("master_process", "core", M, "flag", { unique });

@@ -42,7 +42,8 @@ function adminAddress(admin: AdminConfig): string {
 
 export function yamlAdminLine(admin: AdminConfig, scalar: (s: string) => string): string {
   const token = admin.token === null ? "" : `, token: ${scalar(admin.token)}`;
-  return `admin: { listen: ${scalar(adminAddress(admin))}${token} }`;
+  const insecure = admin.insecure ? ", insecure: true" : "";
+  return `admin: { listen: ${scalar(adminAddress(admin))}${token}${insecure} }`;
 }
 
 /** `log_formats:` entries (indented for stream:), or nothing. */
@@ -76,7 +77,8 @@ export function yamlAccessLog(logs: readonly AccessLogConfig[], indent: string, 
 
 export function nginxAdminLine(admin: AdminConfig, word: (s: string) => string): string {
   const token = admin.token === null ? "" : ` ${word(`token=${admin.token}`)}`;
-  return `admin ${adminAddress(admin)}${token};`;
+  const insecure = admin.insecure ? " insecure" : "";
+  return `admin ${adminAddress(admin)}${token}${insecure};`;
 }
 
 /**

@@ -1,5 +1,6 @@
 // The YAML spelling of what makes streamlb observable, one to one with the nginx directives:
 //   admin: { listen: "127.0.0.1:9000", token: "..." }          # admin 127.0.0.1:9000 token=...;
+//   admin: { listen: "0.0.0.0:9000", insecure: true }          # admin 0.0.0.0:9000 insecure;
 //   stream:
 //     log_formats: { main: "$remote_addr $status" }            # log_format main '...';
 //     log_formats: { js: { escape: json, format: "..." } }     # log_format js escape=json '...';
@@ -12,7 +13,7 @@ import type { AccessLogConfig, AdminConfig, LogEscape, LogFormatConfig } from ".
 import type { YamlWalker } from "./yaml-walker.ts";
 
 export function yamlAdmin(w: YamlWalker, node: Node | null): AdminConfig {
-  const e = w.entries(node, "admin", ["listen", "token"]);
+  const e = w.entries(node, "admin", ["listen", "token", "insecure"]);
   const listenNode = e.get("listen")?.value ?? null;
   if (!listenNode) w.fail(node, `admin needs a listen address, such as "127.0.0.1:9000"`);
   const text = String(w.scalar(listenNode, "admin listen"));
@@ -23,7 +24,9 @@ export function yamlAdmin(w: YamlWalker, node: Node | null): AdminConfig {
     token = w.string(e.get("token")!.value, "admin token");
     if (token === "") w.fail(e.get("token")!.value, `admin token must not be empty (leave it out for none)`);
   }
-  return { ...at, token, loc: w.loc(node) };
+  // `insecure: true` allows listening beyond loopback without a token (core/admin.ts refuses it otherwise).
+  const insecure = e.has("insecure") && w.flag(e.get("insecure")!.value, "admin insecure");
+  return { ...at, token, ...(insecure ? { insecure } : {}), loc: w.loc(node) };
 }
 
 /** `log_formats: { NAME: "format" | { escape, format } }`; copies of a built-in one are that one. */

@@ -71,11 +71,17 @@ export function adminDirective(cx: ReaderContext, d: NginxDirective): AdminConfi
   const at = parseAdminListen(address);
   if (!at) cx.fail(d, `invalid address "${address}" in "admin" directive: expected a port, host:port or [v6]:port`);
   let token: string | null = null;
+  let insecure = false;
   for (const p of params) {
+    // Listening beyond loopback without a token must be asked for (core/admin.ts refuses it otherwise).
+    if (p === "insecure") {
+      insecure = true;
+      continue;
+    }
     if (!p.startsWith("token=") || p.length === "token=".length) cx.fail(d, `invalid parameter "${p}"`);
     token = p.slice("token=".length);
   }
-  return { ...at, token, loc: cx.loc(d) };
+  return { ...at, token, ...(insecure ? { insecure } : {}), loc: cx.loc(d) };
 }
 
 /** `log_format NAME [escape=default|json|none] STRING...` (ngx_stream_log_set_format). */
