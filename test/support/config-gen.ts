@@ -99,9 +99,13 @@ function serverParams(m: Method): fc.Arbitrary<string[]> {
 const upstreamBody = method.chain((m) =>
   fc.record({
     method: methodLine(m),
-    servers: fc.array(fc.tuple(address, serverParams(m)), { minLength: 1, maxLength: 4 }),
+    servers: fc.array(fc.tuple(address, serverParams(m)), { minLength: 1, maxLength: 3 }),
   }),
-);
+).map((body) => {
+  // nginx needs a server that is not a backup: the first one never is.
+  const [[addr, params], ...rest] = body.servers as [[string, string[]], ...Array<[string, string[]]>];
+  return { ...body, servers: [[addr, params.filter((p) => p !== "backup")] as [string, string[]], ...rest] };
+});
 
 const mainLines = fc.record({
   workers: fc.option(fc.oneof(fc.integer({ min: 1, max: 64 }).map(String), fc.constant("auto"))),

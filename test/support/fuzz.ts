@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import process from "node:process";
 import * as fc from "fast-check";
+import { ConfigError } from "../../src/core/config/errors.ts";
 
 /**
  * A fixed seed in `npm test` so a failure reproduces; `npm run fuzz` (test/fuzz.sh) passes a
@@ -31,9 +32,15 @@ export const FUZZ_RUNS = envInt("FUZZ_RUNS", DEFAULT_RUNS);
  */
 export const CASE_LIMIT_MS = envInt("FUZZ_CASE_MS", 2_000);
 
-/** fast-check's parameters for one property: the shared seed and count, a fraction of it when asked. */
+const RUNS_GIVEN = process.env["FUZZ_RUNS"] !== undefined && process.env["FUZZ_RUNS"] !== "";
+
+/**
+ * fast-check's parameters for one property: the shared seed and count. `share` cuts the
+ * default count for a property whose cases are slow; a count given in FUZZ_RUNS is run whole.
+ */
 export function params(share = 1): fc.Parameters<unknown> {
-  return { seed: FUZZ_SEED, numRuns: Math.max(1, Math.round(FUZZ_RUNS * share)), endOnFailure: false };
+  const runs = RUNS_GIVEN ? FUZZ_RUNS : Math.max(1, Math.round(FUZZ_RUNS * share));
+  return { seed: FUZZ_SEED, numRuns: runs };
 }
 
 /** Runs `fn`, failing the case when it takes longer than the bound (see CASE_LIMIT_MS). */
@@ -159,3 +166,30 @@ export function lineCount(text: string): number {
  * and growing with FUZZ_RUNS for the long runs.
  */
 export const FUZZ_TIMEOUT_MS = Math.max(1, FUZZ_RUNS / DEFAULT_RUNS) * 120_000;
+
+/**
+ * Reads `text` with `read`: fine when it returns; when it throws, the exception must be a
+ * ConfigError naming `file` and a line inside the text, or one of `withoutLine` (whole-config
+ * problems nginx reports without a place). Anything else fails the case.
+ */
+export function readOrConfigError(
+  text: string,
+  file: string,
+  read: (text: string) => unknown,
+  withoutLine: readonly RegExp[] = [],
+): ConfigError | null {
+  try {
+    bounded(`reading ${JSON.stringify(text.slice(0, 80))}`, () => read(text));
+    return null;
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    assert.ok(e.problem.length > 0);
+    if (e.loc === null) {
+      assert.ok(withoutLine.some((re) => re.test(e.problem)), `no location for: ${e.problem}`);
+    } else {
+      assert.equal(e.loc.file, file, e.message);
+      assert.ok(e.loc.line >= 1 && e.loc.line <= lineCount(text), `line ${e.loc.line} of ${lineCount(text)}: ${e.message}`);
+    }
+    return e;
+  }
+}
