@@ -220,7 +220,9 @@ function serverParams(b: Json, base: UpstreamServerConfig, upstream: Upstream): 
   if ("max_conns" in b) s.maxConns = int("max_conns", 0);
   if ("fail_timeout" in b) {
     const v = b["fail_timeout"];
-    const ms = typeof v === "number" && Number.isInteger(v) && v >= 0 ? v * 1000 : typeof v === "string" ? parseTime(v, "s") : null;
+    // Whole seconds go through the reader's own parser, so the API takes no number the state
+    // file could not hold: beyond its bound the file it writes would fail the next start.
+    const ms = typeof v === "number" && Number.isInteger(v) && v >= 0 ? parseTime(String(v), "s") : typeof v === "string" ? parseTime(v, "s") : null;
     if (ms === null) throw new HttpError(400, `"fail_timeout" must be a time such as "10s" (or whole seconds)`);
     s.failTimeoutMs = ms;
   }
