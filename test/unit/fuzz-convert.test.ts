@@ -9,6 +9,7 @@ import type { Config } from "../../src/core/config/model.ts";
 import { loadNginxConfig } from "../../src/core/config/nginx.ts";
 import { writeNginxConfig } from "../../src/core/config/write-nginx.ts";
 import { writeYamlConfig } from "../../src/core/config/write-yaml.ts";
+import { formatSize, formatTime, parseSize, parseTime } from "../../src/core/config/units.ts";
 import { loadYamlConfig } from "../../src/core/config/yaml.ts";
 import { comparable } from "../support/config-gen.ts";
 import { bounded, FUZZ_TIMEOUT_MS, params } from "../support/fuzz.ts";
@@ -41,6 +42,22 @@ describe("streamlb convert (property)", () => {
       // Two YAML parses a case (the yaml library reads about 1 KiB a millisecond): a fifth of
       // the count keeps the file within seconds; `npm run fuzz` runs the full count.
       params(0.2),
+    );
+  });
+
+  test("every time and size a reader takes is written as text that reads back the same", { timeout: FUZZ_TIMEOUT_MS }, () => {
+    // nginx's time grammar with numbers up to the largest it takes, units in order.
+    const units = fc.subarray(["y", "M", "w", "d", "h", "m", "s", "ms"], { minLength: 1 });
+    const number = fc.oneof(fc.nat(1000), fc.nat(), fc.maxSafeNat(), fc.integer({ min: 1, max: 3_000_000_000 }));
+    const time = fc.tuple(units, fc.array(number, { minLength: 8, maxLength: 8 })).map(([us, ns]) => us.map((u, i) => `${ns[i]}${u}`).join(""));
+    fc.assert(
+      fc.property(time, fc.constantFrom("ms" as const, "s" as const), fc.maxSafeNat(), fc.constantFrom("", "k", "m"), (text, g, n, unit) => {
+        const ms = parseTime(text, g);
+        if (ms !== null) assert.equal(parseTime(formatTime(ms), g), ms, `${text} → ${formatTime(ms)}`);
+        const bytes = parseSize(`${n}${unit}`);
+        if (bytes !== null) assert.equal(parseSize(formatSize(bytes)), bytes);
+      }),
+      params(),
     );
   });
 });
