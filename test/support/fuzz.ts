@@ -43,21 +43,28 @@ export function params(share = 1): fc.Parameters<unknown> {
   return { seed: FUZZ_SEED, numRuns: runs };
 }
 
-/** Runs `fn`, failing the case when it takes longer than the bound (see CASE_LIMIT_MS). */
+/** Runs `fn`, failing the case when it takes longer than the bound (see CASE_LIMIT_MS), thrown or not. */
 export function bounded<T>(what: string, fn: () => T): T {
   const start = performance.now();
-  const result = fn();
-  const took = performance.now() - start;
-  assert.ok(took < CASE_LIMIT_MS, `${what} took ${took.toFixed(0)} ms (bound ${CASE_LIMIT_MS} ms)`);
-  return result;
+  try {
+    return fn();
+  } finally {
+    withinBound(what, start);
+  }
 }
 
 export async function boundedAsync<T>(what: string, fn: () => Promise<T>): Promise<T> {
   const start = performance.now();
-  const result = await fn();
+  try {
+    return await fn();
+  } finally {
+    withinBound(what, start);
+  }
+}
+
+function withinBound(what: string, start: number): void {
   const took = performance.now() - start;
   assert.ok(took < CASE_LIMIT_MS, `${what} took ${took.toFixed(0)} ms (bound ${CASE_LIMIT_MS} ms)`);
-  return result;
 }
 
 // --- mutations ---

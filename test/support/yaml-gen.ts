@@ -67,18 +67,19 @@ const healthCheck = fc.oneof(
     .map((r) => `{ ${Object.values(r).filter((v) => v !== null).join(", ")} }`),
 );
 
-const upstream = fc
-  .constantFrom<Method>("rr", "least_conn", "hash", "random")
-  .chain((m) =>
-    fc.record({
-      method: methodLines[m],
-      servers: fc.array(server(m), { minLength: 1, maxLength: 3 }),
-      health: fc.option(healthCheck),
-      state: fc.option(fc.constantFrom("/var/lib/streamlb/u.state", "state dir/u.state")),
-    }),
-  )
-  // A server that is not a backup is needed: the first one never is one.
-  .map((u) => ({ ...u, servers: [u.servers[0]!.replace(/, backup: (true|on)/, ""), ...u.servers.slice(1)] }));
+const upstream = (maxServers: number) =>
+  fc
+    .constantFrom<Method>("rr", "least_conn", "hash", "random")
+    .chain((m) =>
+      fc.record({
+        method: methodLines[m],
+        servers: fc.array(server(m), { minLength: 1, maxLength: maxServers }),
+        health: fc.option(healthCheck),
+        state: fc.option(fc.constantFrom("/var/lib/streamlb/u.state", "state dir/u.state")),
+      }),
+    )
+    // A server that is not a backup is needed: the first one never is one.
+    .map((u) => ({ ...u, servers: [u.servers[0]!.replace(/, backup: (true|on)/, ""), ...u.servers.slice(1)] }));
 
 const accessLog = fc.constantFrom(
   "off",
@@ -92,42 +93,56 @@ const upstreamName = fc.oneof(
   { weight: 1, arbitrary: fc.string({ unit: fc.constantFrom(..."ab_ #;{}\"'é-"), minLength: 1, maxLength: 6 }) },
 );
 
-export const yamlConfig: fc.Arbitrary<string> = fc
-  .record({
-    workers: fc.option(fc.constantFrom("2", "auto")),
-    shutdown: fc.option(timeMs),
-    errorLog: fc.option(fc.constantFrom(`{ path: stderr, level: warn }`, `{ path: /var/log/s.log }`)),
-    admin: fc.option(fc.constantFrom(`{ listen: "127.0.0.1:9000" }`, `{ listen: 9001, token: "s3cret" }`, `{ listen: "[::1]:9002" }`)),
-    settings: proxySettings,
-    accessLog: fc.option(accessLog),
-    upstreams: fc.uniqueArray(fc.tuple(upstreamName, upstream), { selector: ([n]) => n, minLength: 1, maxLength: 2 }),
-    servers: fc.array(fc.tuple(fc.nat(), proxySettings, fc.option(accessLog), fc.boolean()), { minLength: 1, maxLength: 2 }),
-  })
-  .map((g) => {
-    const out: string[] = [];
-    if (g.workers) out.push(`worker_processes: ${g.workers}`);
-    if (g.shutdown) out.push(`worker_shutdown_timeout: ${g.shutdown}`);
-    if (g.errorLog) out.push(`error_log: ${g.errorLog}`);
-    if (g.admin) out.push(`admin: ${g.admin}`);
-    out.push("stream:");
-    for (const [k, v] of g.settings) out.push(`  ${k}: ${v}`);
-    out.push(`  log_formats:`, `    mine: { escape: json, format: '$remote_addr $status' }`);
-    if (g.accessLog) out.push(`  access_log: ${g.accessLog}`);
-    out.push("  upstreams:");
-    for (const [name, u] of g.upstreams) {
-      out.push(`    ${q(name)}:`);
-      for (const l of u.method) out.push(`      ${l}`);
-      if (u.state) out.push(`      state: ${q(u.state)}`);
-      out.push("      servers:", ...u.servers.map((s) => `        - ${s}`));
-      if (u.health) out.push(`      health_check: ${u.health}`);
-    }
-    out.push("  servers:");
-    g.servers.forEach(([pick, settings, log, two], i) => {
-      const port = 8000 + 2 * i;
-      out.push(`    - listen: ${two ? `[${port}, "127.0.0.1:${port + 1}"]` : port}`);
-      out.push(`      proxy_pass: ${q(g.upstreams[pick % g.upstreams.length]![0])}`);
-      for (const [k, v] of settings) out.push(`      ${k}: ${v}`);
-      if (log) out.push(`      access_log: ${log}`);
+/** How big a generated config may be: upstreams, servers in each, and server{} entries. */
+export interface YamlSize {
+  readonly upstreams: number;
+  readonly upstreamServers: number;
+  readonly servers: number;
+}
+
+export const yamlConfigOf = (size: YamlSize): fc.Arbitrary<string> =>
+  fc
+    .record({
+      workers: fc.option(fc.constantFrom("2", "auto")),
+      shutdown: fc.option(timeMs),
+      errorLog: fc.option(fc.constantFrom(`{ path: stderr, level: warn }`, `{ path: /var/log/s.log }`)),
+      admin: fc.option(fc.constantFrom(`{ listen: "127.0.0.1:9000" }`, `{ listen: 9001, token: "s3cret" }`, `{ listen: "[::1]:9002" }`)),
+      settings: proxySettings,
+      accessLog: fc.option(accessLog),
+      upstreams: fc.uniqueArray(fc.tuple(upstreamName, upstream(size.upstreamServers)), {
+        selector: ([n]) => n,
+        minLength: 1,
+        maxLength: size.upstreams,
+      }),
+      servers: fc.array(fc.tuple(fc.nat(), proxySettings, fc.option(accessLog), fc.boolean()), { minLength: 1, maxLength: size.servers }),
+    })
+    .map((g) => {
+      const out: string[] = [];
+      if (g.workers) out.push(`worker_processes: ${g.workers}`);
+      if (g.shutdown) out.push(`worker_shutdown_timeout: ${g.shutdown}`);
+      if (g.errorLog) out.push(`error_log: ${g.errorLog}`);
+      if (g.admin) out.push(`admin: ${g.admin}`);
+      out.push("stream:");
+      for (const [k, v] of g.settings) out.push(`  ${k}: ${v}`);
+      out.push(`  log_formats:`, `    mine: { escape: json, format: '$remote_addr $status' }`);
+      if (g.accessLog) out.push(`  access_log: ${g.accessLog}`);
+      out.push("  upstreams:");
+      for (const [name, u] of g.upstreams) {
+        out.push(`    ${q(name)}:`);
+        for (const l of u.method) out.push(`      ${l}`);
+        if (u.state) out.push(`      state: ${q(u.state)}`);
+        out.push("      servers:", ...u.servers.map((s) => `        - ${s}`));
+        if (u.health) out.push(`      health_check: ${u.health}`);
+      }
+      out.push("  servers:");
+      g.servers.forEach(([pick, settings, log, two], i) => {
+        const port = 8000 + 2 * i;
+        out.push(`    - listen: ${two ? `[${port}, "127.0.0.1:${port + 1}"]` : port}`);
+        out.push(`      proxy_pass: ${q(g.upstreams[pick % g.upstreams.length]![0])}`);
+        for (const [k, v] of settings) out.push(`      ${k}: ${v}`);
+        if (log) out.push(`      access_log: ${log}`);
+      });
+      return `${out.join("\n")}\n`;
     });
-    return `${out.join("\n")}\n`;
-  });
+
+export const yamlConfig = yamlConfigOf({ upstreams: 2, upstreamServers: 3, servers: 2 });
