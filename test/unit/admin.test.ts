@@ -242,6 +242,21 @@ describe("admin endpoint", () => {
     assert.equal(s.instance.balancer.upstream("dyn")!.primary.peers.length, 2, "a change that cannot be kept is undone");
   });
 
+  // Found by test/unit/fuzz-admin.test.ts: 2^53+2 seconds was taken and written as a
+  // fail_timeout no reader accepts, so the next start failed on the state file.
+  test("fail_timeout in whole seconds is bounded as the state file's reader bounds it", async () => {
+    const s = await setup();
+    const patch = (fail_timeout: unknown) =>
+      s.request("PATCH", "/api/upstreams/dyn/servers/127.0.0.1:7000", { body: { fail_timeout } });
+    const r = await patch(2 ** 53 + 2);
+    assert.equal(r.status, 400);
+    assert.match(((await r.json()) as { error: string }).error, /"fail_timeout" must be a time/);
+    assert.equal(s.files.get("/state/dyn.state"), undefined, "nothing was written");
+    assert.equal((await patch(9_007_199_254_740)).status, 200, "the largest number of seconds a time holds");
+    const restarted = await setup(null, s.files);
+    assert.equal(restarted.instance.balancer.upstream("dyn")!.config.servers[0]!.failTimeoutMs, 9_007_199_254_740_000);
+  });
+
   test("a state file from an earlier run is the server list at start", async () => {
     const files = new Map([["/state/dyn.state", "server 127.0.0.1:7005 weight=5;\n"]]);
     const s = await setup(null, files);

@@ -70,6 +70,15 @@ describe("nginx times", () => {
     assert.equal(formatTime(10 * M), "10m");
     assert.equal(formatTime(1500), "1500ms");
   });
+
+  // Found by test/unit/fuzz-convert.test.ts: "150116033m237274741ms" read as 9007199254741 ms
+  // and was written as "9007199254741ms", one digit-bound too long for parseTime to take back.
+  test("formatTime writes a time past parseTime's one-number bound as seconds then milliseconds", () => {
+    const ms = parseTime("150116033m237274741ms", "ms")!;
+    assert.equal(ms, 9_007_199_254_741);
+    assert.equal(formatTime(ms), "9007199254s741ms");
+    assert.equal(parseTime(formatTime(ms), "ms"), ms);
+  });
 });
 
 describe("nginx sizes", () => {

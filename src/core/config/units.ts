@@ -105,7 +105,12 @@ export function parseSize(text: string): number | null {
 /** Formats milliseconds back into the shortest nginx spelling (used by `convert`). */
 export function formatTime(ms: number): string {
   if (ms === 0) return "0s";
-  if (ms % 1000 !== 0) return `${ms}ms`;
+  if (ms % 1000 !== 0) {
+    // parseTime takes at most MAX_SAFE_INTEGER / 1000 in one number (nginx's overflow bound),
+    // so a longer time is written as its whole seconds, then the milliseconds.
+    const rest = ms % 1000;
+    return ms > Number.MAX_SAFE_INTEGER / 1000 ? `${formatTime(ms - rest)}${rest}ms` : `${ms}ms`;
+  }
   const s = ms / 1000;
   for (const [suffix, n] of [["d", DAY], ["h", HOUR], ["m", MINUTE]] as const) {
     if (s % n === 0) return `${s / n}${suffix}`;

@@ -48,7 +48,9 @@ export function timeKind(granularity: TimeGranularity): ValueKind<number> {
     fromYaml: (w, node, what) => w.time(node, what, granularity),
     // Whole seconds as a number, or a time as text.
     fromJson: (v) =>
-      typeof v === "number" && Number.isInteger(v) && v >= 0 ? v * 1000 : typeof v === "string" ? parseTime(v, granularity) : null,
+      // Whole seconds go through the reader's own parser, so the API takes no number a state
+      // file could not hold back (beyond parseTime's bound the next start would fail).
+      typeof v === "number" && Number.isInteger(v) && v >= 0 ? parseTime(String(v), "s") : typeof v === "string" ? parseTime(v, granularity) : null,
     jsonError: (key) => `"${key}" must be a time such as "10s" (or whole seconds)`,
     toWord: formatTime,
     toYaml: formatTime,
