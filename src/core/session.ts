@@ -5,7 +5,7 @@ import type { ServerConfig } from "./config/model.ts";
 import type { ConnectionBudget } from "./connections.ts";
 import type { Logger } from "./log.ts";
 import type { AccessRules } from "./phases/access.ts";
-import type { PickContext, Picker } from "./balance/picker.ts";
+import type { PickContext, Picker } from "./balance/types.ts";
 import {
   ConnectFailure,
   type ClientConnection,

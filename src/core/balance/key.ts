@@ -1,7 +1,7 @@
 // The `hash` key: text with nginx variables ($remote_addr:$remote_port, ${server_addr}x),
 // compiled once and evaluated per session into a reused byte buffer, because nginx hashes
 // the key's bytes and this runs on every accept.
-import type { PickContext } from "./picker.ts";
+import type { PickContext } from "./types.ts";
 
 const VARIABLES = ["remote_addr", "remote_port", "server_addr", "server_port"] as const;
 type Variable = (typeof VARIABLES)[number];

@@ -2,7 +2,7 @@
 // it returns how much the kernel took, so the relay queues the rest, pauses the source and
 // flushes on `drain`. FIN is forwarded with shutdown(), never end() (end() closes both ways).
 import type { Socket, SocketHandler, TCPSocketListener } from "bun";
-import { IdleSweeper, type IdleWatch } from "../core/idle.ts";
+import { IdleSweeper, type IdleWatch } from "../../core/idle.ts";
 import {
   ConnectFailure,
   type ClientConnection,
@@ -15,13 +15,13 @@ import {
   type WorkerHandle,
   type WorkerMessage,
   type WorkerSide,
-} from "../core/runtime.ts";
+} from "../../core/runtime.ts";
 import { rm, writeFile } from "node:fs/promises";
-import { openAppendFile } from "./log-file.ts";
-import { encodeMessage, readMessages, WORKER_ENV, workerIndex } from "./pipe-channel.ts";
+import { openAppendFile } from "../log-file.ts";
+import { encodeMessage, readMessages, WORKER_ENV, workerIndex } from "../pipe-channel.ts";
 import { availableParallelism } from "node:os";
-import { probeBun } from "./bun-probe.ts";
-import { procFdUsage } from "./fd-usage.ts";
+import { probeBun } from "./probe.ts";
+import { procFdUsage } from "../fd-usage.ts";
 
 const sweeper = new IdleSweeper();
 

@@ -1,8 +1,8 @@
 // Runtime on Deno's native sockets: one read/write loop per direction with a buffer of
 // proxy_buffer_size, and closeWrite() to forward FIN. Never readable.pipeTo: it closes the
 // whole connection at EOF (breaking half-close) and is slow on small messages.
-import { IdleSweeper } from "../core/idle.ts";
-import { probeDeno } from "./deno-probe.ts";
+import { IdleSweeper } from "../../core/idle.ts";
+import { probeDeno } from "./probe.ts";
 import {
   ConnectFailure,
   type ClientConnection,
@@ -16,9 +16,9 @@ import {
   type WorkerHandle,
   type WorkerMessage,
   type WorkerSide,
-} from "../core/runtime.ts";
-import { encodeMessage, readMessages, WORKER_ENV, workerIndex } from "./pipe-channel.ts";
-import { procFdUsage } from "./fd-usage.ts";
+} from "../../core/runtime.ts";
+import { encodeMessage, readMessages, WORKER_ENV, workerIndex } from "../pipe-channel.ts";
+import { procFdUsage } from "../fd-usage.ts";
 
 const sweeper = new IdleSweeper();
 const encoder = new TextEncoder();

@@ -3,7 +3,7 @@
 // so bodies are read whole, up to a limit.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import type { HttpServeOptions, HttpServer } from "../core/runtime.ts";
+import type { HttpServeOptions, HttpServer } from "../../core/runtime.ts";
 
 /** The admin API takes small JSON bodies; anything larger is refused before it is read. */
 const MAX_BODY_BYTES = 1024 * 1024;

@@ -1,18 +1,18 @@
-// Runtime on Node: net.Server listens (workers share ports as node-processes.ts says), but
-// sessions run on the TCP handles under it (node-tcp.ts), and the relay is a hand-written pipe
+// Runtime on Node: net.Server listens (workers share ports as processes.ts says), but
+// sessions run on the TCP handles under it (tcp-handles.ts), and the relay is a hand-written pipe
 // on them. Where Node refuses the handles (the permission model), sessions run on net.Socket
-// streams instead (node-socket.ts), and the runtime says so in a notice.
+// streams instead (socket.ts), and the runtime says so in a notice.
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { lookup } from "node:dns/promises";
 import net from "node:net";
 import process from "node:process";
 import { getSystemErrorName } from "node:util";
-import { IdleSweeper, type IdleWatch } from "../core/idle.ts";
-import { procFdUsage } from "./fd-usage.ts";
-import { openAppendFile } from "./log-file.ts";
-import { probeNode } from "./node-probe.ts";
-import { serveNodeHttp } from "./node-http.ts";
-import { connectTcp, tcpHandlesUnavailable, lastReadBytes, lastReadResult, shutdown, takeAccepts, UV_EOF, write, type SocketName, type TcpHandle } from "./node-tcp.ts";
+import { IdleSweeper, type IdleWatch } from "../../core/idle.ts";
+import { procFdUsage } from "../fd-usage.ts";
+import { openAppendFile } from "../log-file.ts";
+import { probeNode } from "./probe.ts";
+import { serveNodeHttp } from "./http.ts";
+import { connectTcp, tcpHandlesUnavailable, lastReadBytes, lastReadResult, shutdown, takeAccepts, UV_EOF, write, type SocketName, type TcpHandle } from "./tcp-handles.ts";
 import {
   ConnectFailure,
   type ClientConnection,
@@ -23,9 +23,9 @@ import {
   type RelayResult,
   type Runtime,
   type UpstreamConnection,
-} from "../core/runtime.ts";
-import { listensWithReusePort, nodeProcesses } from "./node-processes.ts";
-import { connectSocket, relaySockets, socketServer, SocketConnection, unmapV4 } from "./node-socket.ts";
+} from "../../core/runtime.ts";
+import { listensWithReusePort, nodeProcesses } from "./processes.ts";
+import { connectSocket, relaySockets, socketServer, SocketConnection, unmapV4 } from "./socket.ts";
 
 const sweeper = new IdleSweeper();
 

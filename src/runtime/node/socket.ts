@@ -1,9 +1,9 @@
 // Sessions on net.Socket streams: the way Node's sessions run when its TCP handles are out of
-// reach (the permission model blocks process.binding; see node-tcp.ts). Slower than the
+// reach (the permission model blocks process.binding; see tcp-handles.ts). Slower than the
 // handles (each session is two Duplex streams), but on public API only.
 import net from "node:net";
-import { IdleSweeper, type IdleWatch } from "../core/idle.ts";
-import { ConnectFailure, type Connection, type ConnectOptions, type RelayEnd, type RelayOptions, type RelayResult } from "../core/runtime.ts";
+import { IdleSweeper, type IdleWatch } from "../../core/idle.ts";
+import { ConnectFailure, type Connection, type ConnectOptions, type RelayEnd, type RelayOptions, type RelayResult } from "../../core/runtime.ts";
 
 const sweeper = new IdleSweeper();
 
