@@ -5,7 +5,7 @@ import { BUILTIN_LOG_FORMATS, parseLogFormat, type LogVariable } from "./config/
 import type { AccessLogConfig, Config, LogEscape, ServerConfig } from "./config/model.ts";
 import type { Logger } from "./log.ts";
 import type { Connection, LogFile, Runtime } from "./runtime.ts";
-import type { SessionOutcome } from "./session.ts";
+import type { SessionOutcome } from "./session-outcome.ts";
 
 /** How much a log keeps before it writes, and for how long at most (`buffer=`/`flush=` override). */
 export const DEFAULT_ACCESS_LOG_BUFFER = 64 * 1024;
