@@ -2,10 +2,8 @@
 // reach (the permission model blocks process.binding; see tcp-handles.ts). Slower than the
 // handles (each session is two Duplex streams), but on public API only.
 import net from "node:net";
-import { IdleSweeper, type IdleWatch } from "../../core/idle.ts";
 import { ConnectFailure, type Connection, type ConnectOptions, type RelayEnd, type RelayOptions, type RelayResult } from "../../core/runtime.ts";
-
-const sweeper = new IdleSweeper();
+import { TwoWayRelay } from "./relay-base.ts";
 
 export class SocketConnection implements Connection {
   declare readonly __side: "client" & "upstream";
@@ -85,49 +83,14 @@ function pipeDirection(relay: SocketRelay, src: SocketConnection, dst: SocketCon
   });
 }
 
-export class SocketRelay {
-  ended: RelayEnd | null = null;
-  finishedDirections = 0;
-  readonly watch: IdleWatch;
-  readonly result: Promise<RelayResult>;
-  private resolve!: (result: RelayResult) => void;
-
-  constructor(
-    private readonly client: SocketConnection,
-    private readonly upstream: SocketConnection,
-    private readonly idleTimeoutMs: number,
-    readonly halfClose: boolean,
-  ) {
-    this.result = new Promise((resolve) => (this.resolve = resolve));
-    this.watch = sweeper.watch(idleTimeoutMs, () => this.finish("idle_timeout"));
-  }
-
-  start(): void {
-    if (this.client.closed) return this.finish("client_error");
-    if (this.upstream.closed) return this.finish("upstream_error");
-    this.client.relay = this;
-    this.upstream.relay = this;
+export class SocketRelay extends TwoWayRelay<SocketConnection> {
+  protected startDirections(): void {
     pipeDirection(this, this.client, this.upstream, "client_closed");
     pipeDirection(this, this.upstream, this.client, "upstream_closed");
   }
 
   errorOn(side: SocketConnection): void {
     this.finish(side === this.client ? "client_error" : "upstream_error");
-  }
-
-  finish(end: RelayEnd): void {
-    if (this.ended) return;
-    this.ended = end;
-    sweeper.unwatch(this.idleTimeoutMs, this.watch);
-    this.client.destroy();
-    this.upstream.destroy();
-    this.resolve({
-      end,
-      bytesFromClient: this.client.bytesIn,
-      bytesToClient: this.client.bytesOut,
-      bytesFromUpstream: this.upstream.bytesIn,
-      bytesToUpstream: this.upstream.bytesOut,
-    });
   }
 }
 

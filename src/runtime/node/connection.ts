@@ -1,0 +1,61 @@
+// A session's side on a libuv TCP handle (tcp-handles.ts): the Connection the core sees.
+import type { Connection } from "../../core/runtime.ts";
+import type { RelayedConnection } from "./relay-base.ts";
+import type { SocketName, TcpHandle } from "./tcp-handles.ts";
+import { unmapV4 } from "./socket.ts";
+
+export class NodeConnection implements Connection {
+  declare readonly __side: "client" & "upstream";
+  bytesIn = 0;
+  bytesOut = 0;
+  closed = false;
+  /** The relay moving this connection's bytes, once it runs: close() ends it. */
+  relay: RelayedConnection["relay"] = null;
+  private peer: SocketName | null = null;
+  private local: SocketName | null = null;
+
+  constructor(readonly handle: TcpHandle) {}
+
+  // Addresses are read when asked for: each is a getpeername/getsockname system call, and a
+  // round-robin session with logging at "error" asks for none.
+  get remoteAddress(): string {
+    return unmapV4(this.peerName().address ?? "");
+  }
+  get remotePort(): number {
+    return this.peerName().port ?? 0;
+  }
+  get localAddress(): string {
+    return unmapV4(this.sockName().address ?? "");
+  }
+  get localPort(): number {
+    return this.sockName().port ?? 0;
+  }
+
+  private peerName(): SocketName {
+    if (!this.peer) {
+      this.peer = {};
+      if (!this.closed) this.handle.getpeername(this.peer);
+    }
+    return this.peer;
+  }
+  private sockName(): SocketName {
+    if (!this.local) {
+      this.local = {};
+      if (!this.closed) this.handle.getsockname(this.local);
+    }
+    return this.local;
+  }
+
+  close(): void {
+    if (this.relay) this.relay.finish("aborted");
+    else this.destroy();
+  }
+
+  /** Closes the socket; anything the kernel already took is still delivered. */
+  destroy(): void {
+    if (this.closed) return;
+    this.closed = true;
+    // (onread is left as it is: Node's setter aborts the process on anything but a function.)
+    this.handle.close();
+  }
+}
