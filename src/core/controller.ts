@@ -3,7 +3,7 @@
 import { AdminEndpoint, createAdminHandler } from "./admin.ts";
 import { ConfigError } from "./config/errors.ts";
 import type { Config, ErrorLogConfig } from "./config/model.ts";
-import { startInstance, type RunningBalancer } from "./instance.ts";
+import { startRunningBalancer, type RunningBalancer } from "./instance.ts";
 import { removePidFile, writePidFile } from "./pid-file.ts";
 import { keepAliveOnSignals } from "./signals.ts";
 import { createLogger, type LevelLogger } from "./log.ts";
@@ -79,7 +79,7 @@ export class Controller {
     try {
       await this.openLog(this.config.errorLog);
       const worker = this.options.worker ?? null;
-      this.instance = startInstance(
+      this.instance = startRunningBalancer(
         this.runtime,
         this.config,
         this.logger,
