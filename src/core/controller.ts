@@ -1,6 +1,7 @@
 // nginx's process control for one running streamlb: reload (HUP), graceful quit (QUIT),
 // fast stop (TERM/INT), log reopen (USR1), and the pid file `streamlb -s` finds it by.
-import { AdminEndpoint, createAdminHandler } from "./admin.ts";
+import { createAdminHandler } from "./admin.ts";
+import { AdminEndpoint } from "./admin-endpoint.ts";
 import { ConfigError } from "./config/errors.ts";
 import type { Config, ErrorLogConfig } from "./config/model.ts";
 import { startRunningBalancer, type RunningBalancer } from "./instance.ts";
