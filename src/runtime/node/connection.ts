@@ -1,20 +1,17 @@
 // A session's side on a libuv TCP handle (tcp-handles.ts): the Connection the core sees.
 import type { Connection } from "../../core/runtime.ts";
-import type { RelayedConnection } from "./relay-base.ts";
+import { RelayedConnection } from "./relay-base.ts";
 import type { SocketName, TcpHandle } from "./tcp-handles.ts";
 import { unmapV4 } from "./socket.ts";
 
-export class NodeConnection implements Connection {
+export class NodeConnection extends RelayedConnection implements Connection {
   declare readonly __side: "client" & "upstream";
-  bytesIn = 0;
-  bytesOut = 0;
-  closed = false;
-  /** The relay moving this connection's bytes, once it runs: close() ends it. */
-  relay: RelayedConnection["relay"] = null;
   private peer: SocketName | null = null;
   private local: SocketName | null = null;
 
-  constructor(readonly handle: TcpHandle) {}
+  constructor(readonly handle: TcpHandle) {
+    super();
+  }
 
   // Addresses are read when asked for: each is a getpeername/getsockname system call, and a
   // round-robin session with logging at "error" asks for none.
@@ -46,15 +43,7 @@ export class NodeConnection implements Connection {
     return this.local;
   }
 
-  close(): void {
-    if (this.relay) this.relay.finish("aborted");
-    else this.destroy();
-  }
-
-  /** Closes the socket; anything the kernel already took is still delivered. */
-  destroy(): void {
-    if (this.closed) return;
-    this.closed = true;
+  protected release(): void {
     // (onread is left as it is: Node's setter aborts the process on anything but a function.)
     this.handle.close();
   }

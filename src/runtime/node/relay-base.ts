@@ -5,15 +5,28 @@ import type { RelayEnd, RelayResult } from "../../core/runtime.ts";
 
 const sweeper = new IdleSweeper();
 
-/** What a relay needs of each of its two connections. */
-export interface RelayedConnection {
-  bytesIn: number;
-  bytesOut: number;
-  readonly closed: boolean;
+/** A side of a session as a relay drives it: byte counts, and closing once. */
+export abstract class RelayedConnection {
+  bytesIn = 0;
+  bytesOut = 0;
+  closed = false;
   /** The relay moving this connection's bytes, once it runs: close() ends it. */
-  relay: { finish(end: RelayEnd): void } | null;
+  relay: { finish(end: RelayEnd): void } | null = null;
+
+  close(): void {
+    if (this.relay) this.relay.finish("aborted");
+    else this.destroy();
+  }
+
   /** Closes at once; anything the kernel already took is still delivered. */
-  destroy(): void;
+  destroy(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.release();
+  }
+
+  /** Closes the socket under this connection; called once. */
+  protected abstract release(): void;
 }
 
 export abstract class TwoWayRelay<C extends RelayedConnection> {

@@ -3,17 +3,14 @@
 // handles (each session is two Duplex streams), but on public API only.
 import net from "node:net";
 import { ConnectFailure, type Connection, type ConnectOptions, type RelayEnd, type RelayOptions, type RelayResult } from "../../core/runtime.ts";
-import { TwoWayRelay } from "./relay-base.ts";
+import { RelayedConnection, TwoWayRelay } from "./relay-base.ts";
 
-export class SocketConnection implements Connection {
+export class SocketConnection extends RelayedConnection implements Connection {
   declare readonly __side: "client" & "upstream";
-  bytesIn = 0;
-  bytesOut = 0;
-  closed = false;
-  /** The relay moving this connection's bytes, once it runs: close() ends it. */
-  relay: SocketRelay | null = null;
+  declare relay: SocketRelay | null;
 
   constructor(readonly socket: net.Socket) {
+    super();
     // Before a relay listens, an error (a client's RST) must neither crash the process nor be
     // lost: the relay then starts on a closed connection and ends at once.
     socket.on("error", () => {
@@ -35,14 +32,7 @@ export class SocketConnection implements Connection {
     return this.socket.localPort ?? 0;
   }
 
-  close(): void {
-    if (this.relay) this.relay.finish("aborted");
-    else this.destroy();
-  }
-
-  destroy(): void {
-    if (this.closed) return;
-    this.closed = true;
+  protected release(): void {
     this.socket.destroy();
   }
 }
