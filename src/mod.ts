@@ -3,7 +3,7 @@
 import { parseConfig } from "./core/config/load.ts";
 import { formatWarning } from "./core/config/nginx.ts";
 import type { Config, LogLevel } from "./core/config/model.ts";
-import { startInstance, type RunningBalancer } from "./core/instance.ts";
+import { startRunningBalancer, type RunningBalancer } from "./core/instance.ts";
 import { createLogger, type Logger } from "./core/log.ts";
 import type { Runtime } from "./core/runtime.ts";
 import { detectRuntime } from "./runtime/detect.ts";
@@ -38,7 +38,7 @@ export function startBalancer(config: Config | string, options: StartOptions = {
     const logger =
       options.logger ??
       createLogger((line) => runtime.writeStderr(line), options.logLevel ?? parsed.errorLog.level, runtime.pid);
-    return (instance = startInstance(runtime, parsed, logger));
+    return (instance = startRunningBalancer(runtime, parsed, logger));
   });
   return {
     ready: pending.then((i) => i.ready),

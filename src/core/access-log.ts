@@ -6,7 +6,7 @@ import type { AccessLogConfig, Config, LogEscape, ServerConfig } from "./config/
 import { systemReason } from "./errno.ts";
 import type { Logger } from "./log.ts";
 import type { Connection, LogFile, Runtime } from "./runtime.ts";
-import type { SessionOutcome } from "./session.ts";
+import type { SessionOutcome } from "./session-outcome.ts";
 import { seconds, timeIso8601, timeLocal } from "./variables/time-format.ts";
 
 /** How much a log keeps before it writes, and for how long at most (`buffer=`/`flush=` override). */

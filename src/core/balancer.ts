@@ -4,7 +4,7 @@
 // on whatever they were using.
 import { AcceptGuard } from "./accept-guard.ts";
 import { AccessLogs } from "./access-log.ts";
-import { createPicker } from "./balance/picker.ts";
+import { createPicker } from "./balance/index.ts";
 import { formatHostPort } from "./config/address.ts";
 import { ConnectionBudget } from "./connections.ts";
 import { systemReason } from "./errno.ts";

@@ -1,9 +1,10 @@
 // nginx's process control for one running streamlb: reload (HUP), graceful quit (QUIT),
 // fast stop (TERM/INT), log reopen (USR1), and the pid file `streamlb -s` finds it by.
-import { AdminEndpoint, createAdminHandler } from "./admin.ts";
+import { createAdminHandler } from "./admin.ts";
+import { AdminEndpoint } from "./admin-endpoint.ts";
 import { ConfigError } from "./config/errors.ts";
 import type { Config, ErrorLogConfig } from "./config/model.ts";
-import { startInstance, type RunningBalancer } from "./instance.ts";
+import { startRunningBalancer, type RunningBalancer } from "./instance.ts";
 import { removePidFile, writePidFile } from "./pid-file.ts";
 import { keepAliveOnSignals } from "./signals.ts";
 import { createLogger, type LevelLogger } from "./log.ts";
@@ -79,7 +80,7 @@ export class Controller {
     try {
       await this.openLog(this.config.errorLog);
       const worker = this.options.worker ?? null;
-      this.instance = startInstance(
+      this.instance = startRunningBalancer(
         this.runtime,
         this.config,
         this.logger,

@@ -13,10 +13,10 @@
 // "checking"; otherwise "unchecked", which is usable). Servers that stay keep their health
 // with `persistent`; without it they restart from the initial state, as NGINX Plus does.
 // Every server is checked again within `jitter` of the reload.
-import { byteRegex, bytesOf } from "./config/health-check.ts";
 import { DEFAULT_PROXY_SETTINGS, type Config, type HealthCheckConfig } from "./config/model.ts";
+import { compileCheck, type CompiledCheck } from "./health-check-judge.ts";
 import type { Logger } from "./log.ts";
-import type { ConnectTarget, ProbeOptions, ProbeResult, Runtime } from "./runtime.ts";
+import type { ConnectTarget, ProbeResult, Runtime } from "./runtime.ts";
 import type { Peer, PeerGroup, Upstream } from "./upstream.ts";
 
 /** Time and randomness, so the state machine can be tested with fake timers. */
@@ -173,19 +173,8 @@ class Entry {
   }
 }
 
-/** A check's config turned into what each probe needs, built once per (re)load. */
-interface Compiled {
-  readonly config: HealthCheckConfig;
-  readonly options: ProbeOptions;
-  /** Checks due within this much of the timer run together: fewer wake-ups, same schedule. */
-  readonly slackMs: number;
-  readonly passDetail: string;
-  /** Why the check failed, or null when it passed. */
-  judge(result: ProbeResult): string | null;
-}
-
 class UpstreamHealth {
-  private compiled!: Compiled;
+  private compiled!: CompiledCheck;
   private readonly entries = new Map<Peer, Entry>();
   private readonly abort = new AbortController();
   private timer: unknown = null;
@@ -210,7 +199,7 @@ class UpstreamHealth {
 
   /** A (re)load: new settings, the server set reconciled, every server checked again soon. */
   update(config: HealthCheckConfig, maxBytes: number, reload: boolean): void {
-    this.compiled = compile(config, maxBytes, this.abort.signal);
+    this.compiled = compileCheck(config, maxBytes, this.abort.signal);
     this.reconcile(reload && !config.persistent, true);
   }
 
@@ -315,7 +304,7 @@ class UpstreamHealth {
     );
   }
 
-  private finished(e: Entry, compiled: Compiled, result: ProbeResult): void {
+  private finished(e: Entry, compiled: CompiledCheck, result: ProbeResult): void {
     if (e.phase !== "probing" || result.kind === "aborted") return; // removed or stopped meanwhile
     const now = this.clock.now();
     this.judged(e, compiled, compiled.judge(result), now);
@@ -325,14 +314,14 @@ class UpstreamHealth {
   }
 
   /** The state machine: consecutive results against the fails/passes thresholds. */
-  private judged(e: Entry, compiled: Compiled, failure: string | null, now: number): void {
+  private judged(e: Entry, compiled: CompiledCheck, failure: string | null, now: number): void {
     const peer = e.peer;
     const before = peer.health;
     this.verdict(e, compiled, failure, now);
     if (peer.health !== before) this.share?.publish(this.upstream.name, peer.address, peer.health);
   }
 
-  private verdict(e: Entry, compiled: Compiled, failure: string | null, now: number): void {
+  private verdict(e: Entry, compiled: CompiledCheck, failure: string | null, now: number): void {
     const peer = e.peer;
     const { fails, passes } = this.compiled.config;
     peer.stats.checks++;
@@ -368,79 +357,4 @@ class UpstreamHealth {
       }
     }
   }
-}
-
-function compile(config: HealthCheckConfig, maxBytes: number, signal: AbortSignal): Compiled {
-  const expect = config.expect;
-  let matches: (received: Uint8Array) => boolean = () => true;
-  let wanted = "";
-  if (expect?.kind === "bytes") {
-    const needle = bytesOf(expect.bytes);
-    matches = (received) => contains(received, needle);
-    wanted = quote(expect.bytes);
-  } else if (expect?.kind === "regex") {
-    const regex = byteRegex(expect.pattern, expect.caseless);
-    matches = (received) => regex.test(latin1(received));
-    wanted = `${expect.caseless ? "~*" : "~"} ${quote(expect.pattern)}`;
-  }
-  const send = config.send === null ? null : bytesOf(config.send);
-  return {
-    config,
-    options: { timeoutMs: config.timeoutMs, send, maxBytes: expect ? maxBytes : 0, enough: matches, signal },
-    slackMs: Math.min(20, Math.max(1, Math.floor(config.intervalMs / 50))),
-    passDetail: expect ? "reply matched" : send ? "sent" : "connected",
-    judge(result) {
-      switch (result.kind) {
-        case "ok":
-          if (!expect || matches(result.received)) return null;
-          if (result.received.byteLength === 0) return `the server closed the connection without a reply matching ${wanted}`;
-          return `the reply did not match ${wanted}: got ${quote(latin1(result.received.subarray(0, 48)))}`;
-        case "refused":
-          return "connect() failed (111: Connection refused)";
-        case "timeout":
-          return result.stage === "connect"
-            ? "connect() timed out (110: Connection timed out)"
-            : `timed out (110: Connection timed out) waiting for a reply matching ${wanted}`;
-        case "error":
-          return `failed (${result.code}: ${result.detail})`;
-        case "aborted":
-          return "aborted";
-      }
-    },
-  };
-}
-
-/** Bytes as characters 0-255, the form byteRegex patterns match against. */
-function latin1(bytes: Uint8Array): string {
-  let out = "";
-  for (let i = 0; i < bytes.byteLength; i += 4096) {
-    out += String.fromCharCode.apply(null, bytes.subarray(i, i + 4096) as unknown as number[]);
-  }
-  return out;
-}
-
-function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
-  const n = needle.byteLength;
-  if (n === 0) return true;
-  const first = needle[0];
-  outer: for (let i = 0; i + n <= haystack.byteLength; i++) {
-    if (haystack[i] !== first) continue;
-    for (let j = 1; j < n; j++) if (haystack[i + j] !== needle[j]) continue outer;
-    return true;
-  }
-  return false;
-}
-
-/** A byte string for a log line: printable ASCII as is, the rest escaped. */
-function quote(bytes: string): string {
-  let out = '"';
-  for (let i = 0; i < bytes.length; i++) {
-    const c = bytes.charCodeAt(i);
-    if (c === 0x0d) out += "\\r";
-    else if (c === 0x0a) out += "\\n";
-    else if (c === 0x22 || c === 0x5c) out += `\\${bytes[i]}`;
-    else if (c >= 0x20 && c < 0x7f) out += bytes[i];
-    else out += `\\x${c.toString(16).padStart(2, "0")}`;
-  }
-  return `${out}"`;
 }

@@ -5,7 +5,7 @@ import type { ServerConfig } from "./config/model.ts";
 import type { ConnectionBudget } from "./connections.ts";
 import type { Logger } from "./log.ts";
 import type { AccessRules } from "./phases/access.ts";
-import type { PickContext, Picker } from "./balance/picker.ts";
+import type { PickContext, Picker } from "./balance/types.ts";
 import {
   ConnectFailure,
   type ClientConnection,
@@ -14,6 +14,7 @@ import {
   type UpstreamConnection,
 } from "./runtime.ts";
 import { PeerSelection, type Peer, type Upstream } from "./upstream.ts";
+import type { SessionOutcome, SessionStatus } from "./session-outcome.ts";
 
 /** Where a listener's sessions go: the server block and its upstream, as of one config. */
 export interface Route {
@@ -28,22 +29,7 @@ export interface Route {
   readonly access?: AccessRules | null;
 }
 
-/** nginx's stream $status values. */
-export type SessionStatus = 200 | 400 | 403 | 500 | 502 | 503;
-
-export interface SessionOutcome {
-  readonly status: SessionStatus;
-  /**
-   * Every address tried, in order ($upstream_addr); a pick that found no live server adds
-   * the upstream's name, as nginx does.
-   */
-  readonly upstreamAddrs: readonly string[];
-  /** Per entry of upstreamAddrs: ms to connect, -1 where it did not ($upstream_connect_time). */
-  readonly upstreamConnectMs: readonly number[];
-  /** Per entry: ms from the connect attempt to the end of that try ($upstream_session_time). */
-  readonly upstreamSessionMs: readonly number[];
-  readonly relay: RelayResult | null;
-}
+export type { SessionOutcome, SessionStatus } from "./session-outcome.ts";
 
 /**
  * What a balancing method may ask about the client. Getters, because reading an address can

@@ -1,6 +1,6 @@
 // Per-listener counters for status and metrics (NGINX Plus's server_zones): plain
 // increments when a session starts and ends, nothing per byte.
-import type { SessionOutcome, SessionStatus } from "./session.ts";
+import type { SessionOutcome, SessionStatus } from "./session-outcome.ts";
 
 export const SESSION_STATUSES: readonly SessionStatus[] = [200, 400, 403, 500, 502, 503];
 

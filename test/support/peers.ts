@@ -1,5 +1,5 @@
 // Upstreams built in memory for balancing unit tests (no sockets, any runtime).
-import type { PickContext, Picker } from "../../src/core/balance/picker.ts";
+import type { PickContext, Picker } from "../../src/core/balance/types.ts";
 import {
   DEFAULT_SERVER,
   type BalanceMethod,

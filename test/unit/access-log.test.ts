@@ -8,7 +8,7 @@ import type { Config } from "../../src/core/config/model.ts";
 import { loadYamlConfig } from "../../src/core/config/yaml.ts";
 import type { Logger } from "../../src/core/log.ts";
 import type { LogFile } from "../../src/core/runtime.ts";
-import type { SessionOutcome } from "../../src/core/session.ts";
+import type { SessionOutcome } from "../../src/core/session-outcome.ts";
 
 const client = { remoteAddress: "127.0.0.9", remotePort: 40000, localAddress: "127.0.0.1", localPort: 8000 };
 const T0 = Date.UTC(2026, 10, 21, 5, 20, 0, 250);

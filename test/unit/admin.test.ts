@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { createAdminHandler, type AdminHandler } from "../../src/core/admin.ts";
 import { loadYamlConfig } from "../../src/core/config/yaml.ts";
-import { startInstance, type RunningBalancer } from "../../src/core/instance.ts";
+import { startRunningBalancer, type RunningBalancer } from "../../src/core/instance.ts";
 import type { Logger } from "../../src/core/log.ts";
 import type { Runtime } from "../../src/core/runtime.ts";
 import type { StatusSnapshot } from "../../src/core/status.ts";
@@ -52,7 +52,7 @@ async function setup(token: string | null = null, files = new Map<string, string
   } as unknown as Runtime;
   const notices: string[] = [];
   const logger: Logger = { enabled: () => true, log: (level, m) => notices.push(`[${level}] ${m}`) };
-  const instance = startInstance(runtime, loadYamlConfig(CONFIG, "t.yaml"), logger);
+  const instance = startRunningBalancer(runtime, loadYamlConfig(CONFIG, "t.yaml"), logger);
   await instance.ready;
   const handler = createAdminHandler({
     runtime,

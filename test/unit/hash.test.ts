@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import { HashPicker } from "../../src/core/balance/hash.ts";
 import { parseConfig } from "../../src/core/config/load.ts";
 import { HashKey, hashKeyError, KeyBuffer } from "../../src/core/balance/key.ts";
-import { createPicker } from "../../src/core/balance/picker.ts";
+import { createPicker } from "../../src/core/balance/index.ts";
 import { PeerSelection } from "../../src/core/upstream.ts";
 import { context, server, session, upstream } from "../support/peers.ts";
 

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { createAdminHandler } from "../../src/core/admin.ts";
 import { loadYamlConfig } from "../../src/core/config/yaml.ts";
-import { startInstance } from "../../src/core/instance.ts";
+import { startRunningBalancer } from "../../src/core/instance.ts";
 import type { Logger } from "../../src/core/log.ts";
 import type { ConnectTarget, ProbeResult, Runtime } from "../../src/core/runtime.ts";
 
@@ -37,7 +37,7 @@ stream:
 `,
     "t.yaml",
   );
-  const instance = startInstance(runtime, config, logger);
+  const instance = startRunningBalancer(runtime, config, logger);
   await instance.ready;
   const handler = createAdminHandler({
     runtime,

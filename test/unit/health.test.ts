@@ -2,7 +2,7 @@
 // initial states, reload semantics, jitter, timers, send/expect verdicts, session drop.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { createPicker } from "../../src/core/balance/picker.ts";
+import { createPicker } from "../../src/core/balance/index.ts";
 import {
   DEFAULT_HEALTH_CHECK,
   DEFAULT_PROXY_SETTINGS,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { findPoint, KetamaPicker, ringOf, serverPoints, splitServer } from "../../src/core/balance/ketama.ts";
-import { createPicker } from "../../src/core/balance/picker.ts";
+import { createPicker } from "../../src/core/balance/index.ts";
 import type { UpstreamServerConfig } from "../../src/core/config/model.ts";
 import { PeerSelection } from "../../src/core/upstream.ts";
 import { context, server, session, upstream } from "../support/peers.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { leastConn } from "../../src/core/balance/least-conn.ts";
-import { createPicker } from "../../src/core/balance/picker.ts";
+import { createPicker } from "../../src/core/balance/index.ts";
 import { PeerSelection } from "../../src/core/upstream.ts";
 import { context, hold, server, session, upstream } from "../support/peers.ts";
 

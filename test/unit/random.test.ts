@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { createPicker } from "../../src/core/balance/picker.ts";
+import { createPicker } from "../../src/core/balance/index.ts";
 import { RandomPicker, type RandomInt } from "../../src/core/balance/random.ts";
 import { context, server, session, upstream } from "../support/peers.ts";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { roundRobin } from "../../src/core/balance/round-robin.ts";
-import type { PickContext } from "../../src/core/balance/picker.ts";
+import type { PickContext } from "../../src/core/balance/types.ts";
 import { DEFAULT_SERVER, type UpstreamConfig, type UpstreamServerConfig } from "../../src/core/config/model.ts";
 import { PeerSelection, Upstream } from "../../src/core/upstream.ts";
 

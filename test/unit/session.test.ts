@@ -1,7 +1,7 @@
 // Session logic against a scripted runtime: which peers are tried, and what ends a session.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { createPicker } from "../../src/core/balance/picker.ts";
+import { createPicker } from "../../src/core/balance/index.ts";
 import { DEFAULT_PROXY_SETTINGS, DEFAULT_SERVER, type AccessRuleConfig, type ProxySettings } from "../../src/core/config/model.ts";
 import { ConnectionBudget } from "../../src/core/connections.ts";
 import type { Logger } from "../../src/core/log.ts";

@@ -6,7 +6,7 @@ import type { Peer, PeerGroup, PeerSelection } from "../upstream.ts";
 import { CRC32_INIT, crc32, crc32Final, crc32Update, crc32UpdateByte, crc32UpdateUint32LE } from "./crc32.ts";
 import { HASH_MAX_TRIES } from "./hash.ts";
 import { HashKey, KeyBuffer } from "./key.ts";
-import type { Picker, PickContext } from "./picker.ts";
+import type { Picker, PickContext } from "./types.ts";
 import { pickRoundRobin } from "./round-robin.ts";
 
 export const KETAMA_POINTS_PER_WEIGHT = 160;

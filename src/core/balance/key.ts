@@ -3,7 +3,7 @@
 // the key's bytes and this runs on every accept.
 import { splitVariables, VariableSyntaxError, type Piece } from "../variables/complex-value.ts";
 import { BUILTIN_REGISTRY, VariableError, type VariableRegistry } from "../variables/registry.ts";
-import type { PickContext } from "./picker.ts";
+import type { PickContext } from "./types.ts";
 
 /** The variables a key reads straight off the connection, without the session's variable slots. */
 const DIRECT = ["remote_addr", "remote_port", "server_addr", "server_port"] as const;

@@ -2,7 +2,7 @@
 // connections per unit of weight wins, ties go to smooth WRR among the tied peers, then the
 // backups, then "all failed: mark them live". A lone server is plain round robin.
 import type { Peer, PeerGroup, PeerSelection } from "../upstream.ts";
-import type { Picker } from "./picker.ts";
+import type { Picker } from "./types.ts";
 import { pickRoundRobin } from "./round-robin.ts";
 
 export const leastConn: Picker = {

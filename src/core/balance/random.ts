@@ -3,7 +3,7 @@
 // with fewer connections per weight kept (least_conn is the only way to compare). Unusable
 // draws count as tries; after 20, or with fewer than two servers, it is round robin.
 import type { Peer, PeerGroup, PeerSelection } from "../upstream.ts";
-import type { Picker } from "./picker.ts";
+import type { Picker } from "./types.ts";
 import { pickRoundRobin } from "./round-robin.ts";
 
 /**

@@ -3,8 +3,8 @@
 // so bodies are read whole, up to a limit.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { ADMIN_LIMITS } from "../core/admin-limits.ts";
-import type { HttpServeOptions, HttpServer } from "../core/runtime.ts";
+import { ADMIN_LIMITS } from "../../core/admin-limits.ts";
+import type { HttpServeOptions, HttpServer } from "../../core/runtime.ts";
 
 /** The admin API takes small JSON bodies; anything larger is refused before it is read. */
 const MAX_BODY_BYTES = ADMIN_LIMITS.maxBodyBytes;

@@ -2,8 +2,8 @@
 // arrive (Node hands each chunk over as a fresh Buffer, so a one-chunk reply is not copied).
 import { setMaxListeners } from "node:events";
 import net from "node:net";
-import type { ConnectTarget, ProbeOptions, ProbeResult } from "../core/runtime.ts";
-import { EMPTY, OK_EMPTY, REFUSED, CONNECT_TIMEOUT, REPLY_TIMEOUT, ABORTED } from "./probe-results.ts";
+import type { ConnectTarget, ProbeOptions, ProbeResult } from "../../core/runtime.ts";
+import { EMPTY, OK_EMPTY, REFUSED, CONNECT_TIMEOUT, REPLY_TIMEOUT, ABORTED } from "../probe-results.ts";
 
 /**
  * Every probe of an upstream listens on its checker's one abort signal; Node would warn about

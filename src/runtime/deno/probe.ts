@@ -1,8 +1,8 @@
 // Runtime.probe on Deno's native sockets: connect with an abort signal, write, read into a
 // pooled buffer (a thousand checks a second must not allocate a proxy_buffer_size each), and
 // one timer that ends whatever stage the probe is in by closing the connection.
-import type { ConnectTarget, ProbeOptions, ProbeResult } from "../core/runtime.ts";
-import { OK_EMPTY, REFUSED, CONNECT_TIMEOUT, REPLY_TIMEOUT, ABORTED } from "./probe-results.ts";
+import type { ConnectTarget, ProbeOptions, ProbeResult } from "../../core/runtime.ts";
+import { OK_EMPTY, REFUSED, CONNECT_TIMEOUT, REPLY_TIMEOUT, ABORTED } from "../probe-results.ts";
 
 /** Free read buffers by size; a probe takes one and gives it back when it ends. */
 const pool = new Map<number, Uint8Array[]>();

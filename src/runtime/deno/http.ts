@@ -4,8 +4,8 @@
 // then hands the connection's bytes to Deno.serve listening on a private unix socket.
 // Each connection carries one request (responses say `connection: close`), so every
 // request passes the guard.
-import { ADMIN_LIMITS } from "../core/admin-limits.ts";
-import type { HttpServeOptions, HttpServer } from "../core/runtime.ts";
+import { ADMIN_LIMITS } from "../../core/admin-limits.ts";
+import type { HttpServeOptions, HttpServer } from "../../core/runtime.ts";
 
 const END_OF_HEAD = new TextEncoder().encode("\r\n\r\n");
 /** Once the head is in, the body and the response have this long (the body's own limit is the core's). */

@@ -1,29 +1,11 @@
+// The registry of balancing methods: a config's method to the picker that runs it.
 import type { BalanceMethod } from "../config/model.ts";
-import type { Peer, PeerSelection } from "../upstream.ts";
-import type { SessionVariables } from "../variables/session-variables.ts";
 import { HashPicker } from "./hash.ts";
 import { KetamaPicker } from "./ketama.ts";
 import { leastConn } from "./least-conn.ts";
 import { RandomPicker } from "./random.ts";
 import { roundRobin } from "./round-robin.ts";
-
-/** What a balancing method may look at besides the peers (hash keys use it). */
-export interface PickContext {
-  readonly remoteAddress: string;
-  readonly remotePort: number;
-  readonly serverAddress: string;
-  readonly serverPort: number;
-  /**
-   * The session's variable slots, for keys naming variables other than the four above;
-   * absent, those read as not found ("").
-   */
-  readonly variables?: SessionVariables;
-}
-
-/** A balancing method: picks the next peer for one session, or null for "no live upstreams". */
-export interface Picker {
-  pick(selection: PeerSelection, context: PickContext): Peer | null;
-}
+import type { Picker } from "./types.ts";
 
 export function createPicker(method: BalanceMethod): Picker {
   switch (method.kind) {

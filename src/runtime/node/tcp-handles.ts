@@ -6,8 +6,8 @@
 // to 60k/s: the stream machinery (Readable/Writable state, 'data' events, a WriteWrap and
 // callbacks per write) costs more than the bytes. tcp_wrap and stream_wrap are on Node's
 // process.binding allow-list on Node 20 to 24 (DEP0111 is documentation-only, a warning only
-// under --pending-deprecation); the permission model blocks them, and then node.ts falls back
-// to net.Socket (node-socket.ts).
+// under --pending-deprecation); the permission model blocks them, and then index.ts falls back
+// to net.Socket (socket.ts).
 import net from "node:net";
 
 /** A uv_tcp_t as Node's tcp_wrap exposes it. Methods return 0 or a negative errno. */
@@ -80,9 +80,9 @@ function loadBindings(): { tcp: TcpWrapBinding; stream: StreamWrapBinding } | Er
 }
 
 const loaded = loadBindings();
-/** Why sessions cannot run on TCP handles here (node.ts then uses net.Socket), or null. */
+/** Why sessions cannot run on TCP handles here (index.ts then uses net.Socket), or null. */
 export const tcpHandlesUnavailable: Error | null = loaded instanceof Error ? loaded : null;
-// Only used when tcpHandlesUnavailable is null: node.ts runs sessions on net.Socket otherwise.
+// Only used when tcpHandlesUnavailable is null: index.ts runs sessions on net.Socket otherwise.
 const { tcp: tcpWrap, stream: streamWrap } = loaded instanceof Error ? ({ tcp: {}, stream: {} } as { tcp: TcpWrapBinding; stream: StreamWrapBinding }) : loaded;
 const { TCP, TCPConnectWrap } = tcpWrap;
 const { WriteWrap, ShutdownWrap, streamBaseState, kReadBytesOrError, kArrayBufferOffset, kLastWriteWasAsync } = streamWrap;

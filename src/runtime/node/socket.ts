@@ -1,21 +1,16 @@
 // Sessions on net.Socket streams: the way Node's sessions run when its TCP handles are out of
-// reach (the permission model blocks process.binding; see node-tcp.ts). Slower than the
+// reach (the permission model blocks process.binding; see tcp-handles.ts). Slower than the
 // handles (each session is two Duplex streams), but on public API only.
 import net from "node:net";
-import { IdleSweeper, type IdleWatch } from "../core/idle.ts";
-import { ConnectFailure, type Connection, type ConnectOptions, type RelayEnd, type RelayOptions, type RelayResult } from "../core/runtime.ts";
+import { ConnectFailure, type Connection, type ConnectOptions, type RelayEnd, type RelayOptions, type RelayResult } from "../../core/runtime.ts";
+import { RelayedConnection, TwoWayRelay } from "./relay-base.ts";
 
-const sweeper = new IdleSweeper();
-
-export class SocketConnection implements Connection {
+export class SocketConnection extends RelayedConnection implements Connection {
   declare readonly __side: "client" & "upstream";
-  bytesIn = 0;
-  bytesOut = 0;
-  closed = false;
-  /** The relay moving this connection's bytes, once it runs: close() ends it. */
-  relay: SocketRelay | null = null;
+  declare relay: SocketRelay | null;
 
   constructor(readonly socket: net.Socket) {
+    super();
     // Before a relay listens, an error (a client's RST) must neither crash the process nor be
     // lost: the relay then starts on a closed connection and ends at once.
     socket.on("error", () => {
@@ -37,14 +32,7 @@ export class SocketConnection implements Connection {
     return this.socket.localPort ?? 0;
   }
 
-  close(): void {
-    if (this.relay) this.relay.finish("aborted");
-    else this.destroy();
-  }
-
-  destroy(): void {
-    if (this.closed) return;
-    this.closed = true;
+  protected release(): void {
     this.socket.destroy();
   }
 }
@@ -85,49 +73,14 @@ function pipeDirection(relay: SocketRelay, src: SocketConnection, dst: SocketCon
   });
 }
 
-export class SocketRelay {
-  ended: RelayEnd | null = null;
-  finishedDirections = 0;
-  readonly watch: IdleWatch;
-  readonly result: Promise<RelayResult>;
-  private resolve!: (result: RelayResult) => void;
-
-  constructor(
-    private readonly client: SocketConnection,
-    private readonly upstream: SocketConnection,
-    private readonly idleTimeoutMs: number,
-    readonly halfClose: boolean,
-  ) {
-    this.result = new Promise((resolve) => (this.resolve = resolve));
-    this.watch = sweeper.watch(idleTimeoutMs, () => this.finish("idle_timeout"));
-  }
-
-  start(): void {
-    if (this.client.closed) return this.finish("client_error");
-    if (this.upstream.closed) return this.finish("upstream_error");
-    this.client.relay = this;
-    this.upstream.relay = this;
+export class SocketRelay extends TwoWayRelay<SocketConnection> {
+  protected startDirections(): void {
     pipeDirection(this, this.client, this.upstream, "client_closed");
     pipeDirection(this, this.upstream, this.client, "upstream_closed");
   }
 
   errorOn(side: SocketConnection): void {
     this.finish(side === this.client ? "client_error" : "upstream_error");
-  }
-
-  finish(end: RelayEnd): void {
-    if (this.ended) return;
-    this.ended = end;
-    sweeper.unwatch(this.idleTimeoutMs, this.watch);
-    this.client.destroy();
-    this.upstream.destroy();
-    this.resolve({
-      end,
-      bytesFromClient: this.client.bytesIn,
-      bytesToClient: this.client.bytesOut,
-      bytesFromUpstream: this.upstream.bytesIn,
-      bytesToUpstream: this.upstream.bytesOut,
-    });
   }
 }
 

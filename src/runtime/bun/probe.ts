@@ -3,8 +3,8 @@
 // kernel does not take at once is finished from `drain`. Bun may reuse the buffer it hands
 // to `data`, so reply bytes are copied, and only when a reply is expected.
 import type { Socket, SocketHandler } from "bun";
-import type { ConnectTarget, ProbeOptions, ProbeResult } from "../core/runtime.ts";
-import { EMPTY, OK_EMPTY, REFUSED, CONNECT_TIMEOUT, REPLY_TIMEOUT, ABORTED } from "./probe-results.ts";
+import type { ConnectTarget, ProbeOptions, ProbeResult } from "../../core/runtime.ts";
+import { EMPTY, OK_EMPTY, REFUSED, CONNECT_TIMEOUT, REPLY_TIMEOUT, ABORTED } from "../probe-results.ts";
 
 class ProbeState {
   socket: Socket<ProbeState> | null = null;

@@ -7,9 +7,9 @@ import { fork } from "node:child_process";
 import cluster from "node:cluster";
 import { availableParallelism } from "node:os";
 import process from "node:process";
-import type { ProcessSupport, WorkerHandle, WorkerMessage, WorkerSide } from "../core/runtime.ts";
-import { listenHonoursReusePort } from "./node-tcp.ts";
-import { WORKER_ENV, workerIndex } from "./pipe-channel.ts";
+import type { ProcessSupport, WorkerHandle, WorkerMessage, WorkerSide } from "../../core/runtime.ts";
+import { listenHonoursReusePort } from "./tcp-handles.ts";
+import { WORKER_ENV, workerIndex } from "../pipe-channel.ts";
 
 /** How this Node's workers share a port; the master names it in its start notice. */
 export const portSharing: "SO_REUSEPORT" | "node:cluster" = listenHonoursReusePort ? "SO_REUSEPORT" : "node:cluster";

@@ -1,0 +1,39 @@
+// Runtime on Bun: native sockets (Bun.listen / Bun.connect, tcp.ts) with a relay written for
+// Bun's unbuffered write() (relay.ts), Bun.serve for the admin endpoint, workers over pipes.
+import { rm, writeFile } from "node:fs/promises";
+import type { Runtime } from "../../core/runtime.ts";
+import { procFdUsage } from "../fd-usage.ts";
+import { openAppendFile } from "../log-file.ts";
+import { serveBunHttp } from "./http.ts";
+import { probeBun } from "./probe.ts";
+import { bunProcesses } from "./processes.ts";
+import { relay } from "./relay.ts";
+import { connect, listen } from "./tcp.ts";
+
+export const bunRuntime: Runtime = {
+  name: "bun",
+  version: Bun.version,
+  pid: process.pid,
+
+  listen,
+  connect,
+  relay,
+  probe: probeBun,
+
+  readTextFile: (path) => Bun.file(path).text(),
+  // Not Bun.write: it creates missing directories, and a pid path in one that does not exist
+  // must fail as nginx's open() does.
+  writeTextFile: (path, text) => writeFile(path, text),
+  removeFile: (path) => rm(path, { force: true }),
+  sendSignal: (pid, signal) => void process.kill(pid, signal),
+
+  openLogFile: async (path) => openAppendFile(path),
+  serveHttp: serveBunHttp,
+
+  writeStderr: (text) => void process.stderr.write(text),
+  writeStdout: (text) => void process.stdout.write(text),
+  processes: bunProcesses,
+  fds: procFdUsage,
+  onSignal: (signal, handler) => void process.on(signal, handler),
+  exit: (code) => process.exit(code),
+};

@@ -1,0 +1,77 @@
+// Worker processes on Deno: the same script again with the master's own permissions, talking
+// over its stdin and stdout pipes.
+import type { ProcessSupport, WorkerHandle, WorkerMessage, WorkerSide } from "../../core/runtime.ts";
+import { encodeMessage, readMessages, WORKER_ENV, workerIndex } from "../pipe-channel.ts";
+import { writeAllSync } from "./write-all.ts";
+
+const encoder = new TextEncoder();
+
+type MessageHandler = (message: WorkerMessage) => void;
+
+/** This process as worker N: messages come on stdin, go out on stdout. */
+function denoWorkerSide(): WorkerSide | null {
+  // Asked first, so a lone process without --allow-env never gets a permission prompt.
+  if (Deno.permissions.querySync({ name: "env", variable: WORKER_ENV }).state !== "granted") return null;
+  const index = workerIndex(Deno.env.get(WORKER_ENV));
+  if (index === null) return null;
+  const handlers: MessageHandler[] = [];
+  const closers: (() => void)[] = [];
+  const early: WorkerMessage[] = [];
+  void readMessages(
+    Deno.stdin.readable,
+    (m) => (handlers.length ? handlers.forEach((h) => h(m)) : early.push(m)),
+    () => undefined,
+  ).then(() => closers.forEach((c) => c()));
+  return {
+    index,
+    send: (m) => writeAllSync(Deno.stdout, encodeMessage(m)),
+    onMessage: (h) => {
+      handlers.push(h);
+      early.splice(0).forEach(h);
+    },
+    onClose: (h) => void closers.push(h),
+  };
+}
+
+/** The master's own permissions, no more: a worker must not get what its master was denied. */
+function grantedFlags(): string[] {
+  const names = ["net", "read", "write", "env", "sys", "run", "ffi"] as const;
+  return names.filter((name) => Deno.permissions.querySync({ name }).state === "granted").map((name) => `--allow-${name}`);
+}
+
+/** Worker N: the same script again, with --unstable-net for Deno.listen({reusePort}). */
+function denoSpawnWorker(index: number): WorkerHandle {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...grantedFlags(), "--unstable-net", Deno.mainModule, ...Deno.args],
+    env: { [WORKER_ENV]: String(index) },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const handlers: MessageHandler[] = [];
+  void readMessages(child.stdout, (m) => handlers.forEach((h) => h(m)), (line) => writeAllSync(Deno.stdout, line));
+  const writer = child.stdin.getWriter();
+  let writing: Promise<void> = Promise.resolve();
+  return {
+    pid: child.pid,
+    send: (m) => {
+      // In order, one write at a time; a closed pipe means it is exiting.
+      writing = writing.then(() => writer.write(encoder.encode(encodeMessage(m)))).catch(() => undefined);
+    },
+    onMessage: (h) => void handlers.push(h),
+    signal: (sig) => {
+      try {
+        child.kill(sig);
+      } catch {
+        // already gone
+      }
+    },
+    exited: child.status.then((s) => (s.signal ? null : s.code)),
+  };
+}
+
+export const denoProcesses: ProcessSupport = {
+  cpuCount: () => navigator.hardwareConcurrency,
+  worker: denoWorkerSide(),
+  spawnWorker: denoSpawnWorker,
+};

@@ -1,0 +1,70 @@
+// Connecting to upstreams: a TCP handle, or a net.Socket where handles are out of reach, with
+// errors in the words nginx's error log uses.
+import { lookup } from "node:dns/promises";
+import net from "node:net";
+import { getSystemErrorName } from "node:util";
+import { ConnectFailure, type ConnectOptions, type ConnectTarget, type UpstreamConnection } from "../../core/runtime.ts";
+import { NodeConnection } from "./connection.ts";
+import { connectSocket } from "./socket.ts";
+import { connectTcp, tcpHandlesUnavailable } from "./tcp-handles.ts";
+
+export function connect(target: ConnectTarget, options: ConnectOptions): Promise<UpstreamConnection> {
+  return isIpLiteral(target.host)
+    ? connectTo(target.host, target.port, options)
+    : resolveHost(target.host).then((host) => connectTo(host, target.port, options));
+}
+
+/** net.isIP runs a long regular expression; a balancer connects to the same few hosts all day. */
+const ipLiterals = new Map<string, boolean>();
+function isIpLiteral(host: string): boolean {
+  let literal = ipLiterals.get(host);
+  if (literal === undefined) ipLiterals.set(host, (literal = net.isIP(host) !== 0));
+  return literal;
+}
+
+function connectTo(host: string, port: number, options: ConnectOptions): Promise<UpstreamConnection> {
+  if (tcpHandlesUnavailable) return connectSocket(host, port, options, toConnectFailure) as unknown as Promise<UpstreamConnection>;
+  return new Promise((resolve, reject) => {
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      handle.close();
+      reject(new ConnectFailure("timeout", "ETIMEDOUT", "Connection timed out"));
+    }, options.timeoutMs);
+    const handle = connectTcp(host, port, (status) => {
+      if (timedOut) return;
+      clearTimeout(timer);
+      if (status !== 0) {
+        handle.close();
+        return reject(toConnectFailure(getSystemErrorName(status), `${host}:${port}`));
+      }
+      if (options.noDelay) handle.setNoDelay(true);
+      // Like net's keepAlive option: SO_KEEPALIVE with the system's timers.
+      if (options.keepAlive) handle.setKeepAlive(true, 0);
+      resolve(new NodeConnection(handle) as unknown as UpstreamConnection);
+    });
+  });
+}
+
+async function resolveHost(host: string): Promise<string> {
+  try {
+    return (await lookup(host)).address;
+  } catch (err) {
+    throw new ConnectFailure("other", (err as NodeJS.ErrnoException).code ?? "ENOTFOUND", `${host} could not be resolved`);
+  }
+}
+
+/** A connect's error code (ECONNREFUSED...), in the words nginx's error log uses. */
+function toConnectFailure(code: string, where: string): ConnectFailure {
+  switch (code) {
+    case "ECONNREFUSED":
+      return new ConnectFailure("refused", code, "Connection refused");
+    case "ETIMEDOUT":
+      return new ConnectFailure("timeout", code, "Connection timed out");
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return new ConnectFailure("unreachable", code, `connect ${code} ${where}`);
+    default:
+      return new ConnectFailure("other", code, `connect ${code} ${where}`);
+  }
+}

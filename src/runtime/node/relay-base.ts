@@ -1,0 +1,76 @@
+// What both Node relays share (TCP handles in relay.ts, net.Socket streams in socket.ts): a
+// session ends once, closes both sides, reports its byte counts, and has one idle watch.
+import { IdleSweeper, type IdleWatch } from "../../core/idle.ts";
+import type { RelayEnd, RelayResult } from "../../core/runtime.ts";
+
+const sweeper = new IdleSweeper();
+
+/** A side of a session as a relay drives it: byte counts, and closing once. */
+export abstract class RelayedConnection {
+  bytesIn = 0;
+  bytesOut = 0;
+  closed = false;
+  /** The relay moving this connection's bytes, once it runs: close() ends it. */
+  relay: { finish(end: RelayEnd): void } | null = null;
+
+  close(): void {
+    if (this.relay) this.relay.finish("aborted");
+    else this.destroy();
+  }
+
+  /** Closes at once; anything the kernel already took is still delivered. */
+  destroy(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.release();
+  }
+
+  /** Closes the socket under this connection; called once. */
+  protected abstract release(): void;
+}
+
+export abstract class TwoWayRelay<C extends RelayedConnection> {
+  ended: RelayEnd | null = null;
+  /** Directions whose FIN went on (proxy_half_close on): the second one ends the session. */
+  finishedDirections = 0;
+  readonly watch: IdleWatch;
+  readonly result: Promise<RelayResult>;
+  private resolve!: (result: RelayResult) => void;
+
+  constructor(
+    protected readonly client: C,
+    protected readonly upstream: C,
+    private readonly idleTimeoutMs: number,
+    readonly halfClose: boolean,
+  ) {
+    this.result = new Promise((resolve) => (this.resolve = resolve));
+    this.watch = sweeper.watch(idleTimeoutMs, () => this.finish("idle_timeout"));
+  }
+
+  start(): void {
+    // A side that closed while the upstream was being connected ends the session at once.
+    if (this.client.closed) return this.finish("client_error");
+    if (this.upstream.closed) return this.finish("upstream_error");
+    this.client.relay = this;
+    this.upstream.relay = this;
+    this.startDirections();
+  }
+
+  /** Starts moving bytes both ways; may end the relay before it returns. */
+  protected abstract startDirections(): void;
+
+  finish(end: RelayEnd): void {
+    if (this.ended) return;
+    this.ended = end;
+    sweeper.unwatch(this.idleTimeoutMs, this.watch);
+    this.client.destroy();
+    this.upstream.destroy();
+    this.resolve({
+      end,
+      bytesFromClient: this.client.bytesIn,
+      bytesToClient: this.client.bytesOut,
+      bytesFromUpstream: this.upstream.bytesIn,
+      bytesToUpstream: this.upstream.bytesOut,
+    });
+  }
+}
