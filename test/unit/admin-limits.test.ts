@@ -3,7 +3,7 @@
 // loopback without a token unless the config says `insecure`, in both spellings.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { AdminEndpoint } from "../../src/core/admin.ts";
+import { AdminEndpoint } from "../../src/core/admin-endpoint.ts";
 import { ADMIN_LIMITS, limitRequests } from "../../src/core/admin-limits.ts";
 import type { AdminConfig } from "../../src/core/config/model.ts";
 import { loadNginxConfig } from "../../src/core/config/nginx.ts";
@@ -32,7 +32,10 @@ function stream(chunks: Uint8Array[], hang = false): ReadableStream<Uint8Array> 
 }
 
 function post(body: string | ReadableStream<Uint8Array>, headers: Record<string, string> = {}): Request {
-  return new Request("http://127.0.0.1/api/upstreams/u/servers", { method: "POST", body, headers, duplex: "half" } as RequestInit);
+  return new Request(
+    "http://127.0.0.1/api/upstreams/u/servers",
+    { method: "POST", body, headers, duplex: "half" } as RequestInit,
+  );
 }
 
 describe("admin request limits", () => {
@@ -73,7 +76,11 @@ describe("admin request limits", () => {
 describe("admin endpoint beyond loopback", () => {
   const quiet: Logger = { log: () => undefined } as unknown as Logger;
   const fakeRuntime = {
-    serveHttp: async (o: { host: string; port: number }): Promise<HttpServer> => ({ host: o.host, port: o.port || 9000, close: async () => undefined }),
+    serveHttp: async (o: { host: string; port: number }): Promise<HttpServer> => ({
+      host: o.host,
+      port: o.port || 9000,
+      close: async () => undefined,
+    }),
   };
   const config = (host: string, token: string | null, insecure?: boolean): AdminConfig => ({
     host,
@@ -87,8 +94,14 @@ describe("admin endpoint beyond loopback", () => {
     const make = () => new AdminEndpoint(fakeRuntime, async () => new Response(""), quiet);
     await assert.rejects(make().apply(config("0.0.0.0", null)), /admin: listening on 0\.0\.0\.0:9000 without a token is refused/);
     await assert.rejects(make().apply(config("::", null)), /without a token is refused/);
-    await assert.rejects(make().apply(config("127.0.0.1.example", null)), /without a token is refused/, "a name that starts like loopback is not loopback");
-    for (const ok of [config("0.0.0.0", "t0ken"), config("127.0.0.1", null), config("::1", null), config("0.0.0.0", null, true)]) {
+    await assert.rejects(
+      make().apply(config("127.0.0.1.example", null)),
+      /without a token is refused/,
+      "a name that starts like loopback is not loopback",
+    );
+    for (
+      const ok of [config("0.0.0.0", "t0ken"), config("127.0.0.1", null), config("::1", null), config("0.0.0.0", null, true)]
+    ) {
       const e = make();
       await e.apply(ok);
       assert.equal(e.address?.host, ok.host);
@@ -99,12 +112,21 @@ describe("admin endpoint beyond loopback", () => {
     const stream = "stream { server { listen 1; proxy_pass 127.0.0.1:2; } }\n";
     const n = loadNginxConfig(`admin 0.0.0.0:9000 insecure;\nevents {}\n${stream}`, "in.conf").config;
     assert.equal(n.admin?.insecure, true);
-    assert.equal(loadNginxConfig(`admin 0.0.0.0:9000 token=t insecure;\nevents {}\n${stream}`, "in.conf").config.admin?.token, "t");
+    assert.equal(
+      loadNginxConfig(`admin 0.0.0.0:9000 token=t insecure;\nevents {}\n${stream}`, "in.conf").config.admin?.token,
+      "t",
+    );
     assert.equal(loadNginxConfig(`admin 0.0.0.0:9000;\nevents {}\n${stream}`, "in.conf").config.admin?.insecure, undefined);
-    const y = loadYamlConfig(`admin: { listen: "0.0.0.0:9000", insecure: true }\nstream:\n  servers:\n    - { listen: 1, proxy_pass: "127.0.0.1:2" }\n`, "in.yaml");
+    const y = loadYamlConfig(
+      `admin: { listen: "0.0.0.0:9000", insecure: true }\nstream:\n  servers:\n    - { listen: 1, proxy_pass: "127.0.0.1:2" }\n`,
+      "in.yaml",
+    );
     assert.equal(y.admin?.insecure, true);
     assert.match(writeNginxConfig(n), /^admin 0\.0\.0\.0:9000 insecure;$/m);
     assert.match(writeYamlConfig(y), /^admin: \{ listen: "?0\.0\.0\.0:9000"?, insecure: true \}$/m);
-    assert.throws(() => loadYamlConfig(`admin: { listen: 9000, insecure: maybe }\nstream: {}\n`, "in.yaml"), /invalid admin insecure "maybe"/);
+    assert.throws(
+      () => loadYamlConfig(`admin: { listen: 9000, insecure: maybe }\nstream: {}\n`, "in.yaml"),
+      /invalid admin insecure "maybe"/,
+    );
   });
 });

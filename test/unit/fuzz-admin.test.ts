@@ -5,11 +5,11 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as fc from "fast-check";
-import { createAdminHandler, type AdminHandler } from "../../src/core/admin.ts";
+import { type AdminHandler, createAdminHandler } from "../../src/core/admin.ts";
 import type { UpstreamServerConfig } from "../../src/core/config/model.ts";
 import { parseUpstreamState } from "../../src/core/config/nginx.ts";
 import { loadYamlConfig } from "../../src/core/config/yaml.ts";
-import { startInstance, type RunningBalancer } from "../../src/core/instance.ts";
+import { type RunningBalancer, startRunningBalancer } from "../../src/core/instance.ts";
 import type { Logger } from "../../src/core/log.ts";
 import type { Runtime } from "../../src/core/runtime.ts";
 import { boundedAsync, FUZZ_TIMEOUT_MS, params } from "../support/fuzz.ts";
@@ -60,7 +60,7 @@ async function api(): Promise<Api> {
   } as unknown as Runtime;
   const errors: string[] = [];
   const logger: Logger = { enabled: () => true, log: (level, m) => void (level === "error" && errors.push(m)) };
-  const instance = startInstance(runtime, loadYamlConfig(CONFIG, "t.yaml"), logger);
+  const instance = startRunningBalancer(runtime, loadYamlConfig(CONFIG, "t.yaml"), logger);
   await instance.ready;
   const handler: AdminHandler = createAdminHandler({
     runtime,
@@ -79,8 +79,7 @@ async function api(): Promise<Api> {
           headers: { host: "127.0.0.1:9000", ...(body !== undefined && { "content-type": type }) },
           body,
         }),
-      ),
-    );
+      ));
   const initial = ["dyn", "hashed"].map((name) => instance.balancer.upstream(name)!).map((u) => ({ u, config: u.config }));
   const reset = () => {
     for (const { u, config } of initial) u.update(config);
@@ -119,7 +118,10 @@ const interestingValue = fc.oneof(
 );
 
 const FIELDS = ["server", "address", "weight", "max_fails", "fail_timeout", "max_conns", "backup", "down", "drain"];
-const field = fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...FIELDS) }, { weight: 1, arbitrary: fc.string({ maxLength: 6 }) });
+const field = fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...FIELDS) }, {
+  weight: 1,
+  arbitrary: fc.string({ maxLength: 6 }),
+});
 const bodyObject = fc.dictionary(field, interestingValue, { maxKeys: 5 });
 
 /** A body as sent: a JSON object mostly, else other JSON or bytes that are not JSON. */
@@ -143,22 +145,29 @@ describe("admin API bodies (property)", () => {
     );
   });
 
-  test("PATCH a server: 200 with the state file matching, or a 4xx naming the problem", { timeout: FUZZ_TIMEOUT_MS }, async () => {
-    const a = await api();
-    await fc.assert(
-      fc.asyncProperty(fc.constantFrom("127.0.0.1:7000", "127.0.0.1:7001"), rawBody, async (address, body) => {
-        a.reset();
-        const r = await a.send("PATCH", `/api/upstreams/dyn/servers/${address}`, body);
-        await expectAnswer(r, [200, 400], a.errors);
-        if (r.status === 200) stateMatches(a, "dyn", STATE);
-      }),
-      params(),
-    );
-  });
+  test(
+    "PATCH a server: 200 with the state file matching, or a 4xx naming the problem",
+    { timeout: FUZZ_TIMEOUT_MS },
+    async () => {
+      const a = await api();
+      await fc.assert(
+        fc.asyncProperty(fc.constantFrom("127.0.0.1:7000", "127.0.0.1:7001"), rawBody, async (address, body) => {
+          a.reset();
+          const r = await a.send("PATCH", `/api/upstreams/dyn/servers/${address}`, body);
+          await expectAnswer(r, [200, 400], a.errors);
+          if (r.status === 200) stateMatches(a, "dyn", STATE);
+        }),
+        params(),
+      );
+    },
+  );
 
   test("any method, path and content type: an answer, never a 500", { timeout: FUZZ_TIMEOUT_MS }, async () => {
     const a = await api();
-    const segment = fc.oneof(fc.constantFrom("dyn", "hashed", "servers", "127.0.0.1%3A7000", "%", "%zz", "..", ""), fc.webSegment());
+    const segment = fc.oneof(
+      fc.constantFrom("dyn", "hashed", "servers", "127.0.0.1%3A7000", "%", "%zz", "..", ""),
+      fc.webSegment(),
+    );
     const path = fc.array(segment, { maxLength: 5 }).map((s) => `/api/upstreams/${s.join("/")}`);
     await fc.assert(
       fc.asyncProperty(
