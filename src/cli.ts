@@ -11,7 +11,7 @@ import { dumpFiles, RecordedFiles } from "./core/config/recorded-files.ts";
 import { openConfiguredFiles } from "./core/config-files-check.ts";
 import { Controller } from "./core/controller.ts";
 import { createLogger } from "./core/log.ts";
-import { WorkerMaster, workerCount } from "./core/workers.ts";
+import { workerCount, WorkerMaster } from "./core/workers.ts";
 import type { LogFile, Runtime, SignalName } from "./core/runtime.ts";
 import { runConvert } from "./convert.ts";
 import { startChatServer } from "./demo/chat-server.ts";
@@ -143,7 +143,7 @@ function withPrefix(config: Config, prefix: string): Config {
   const at = (path: string) => resolve(prefix, path);
   const upstreams = new Map([...config.stream.upstreams].map(([name, u]) => [name, u.state ? { ...u, state: at(u.state) } : u]));
   const servers = config.stream.servers.map((s) =>
-    s.accessLog.length ? { ...s, accessLog: s.accessLog.map((l) => ({ ...l, path: at(l.path) })) } : s,
+    s.accessLog.length ? { ...s, accessLog: s.accessLog.map((l) => ({ ...l, path: at(l.path) })) } : s
   );
   return {
     ...config,

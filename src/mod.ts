@@ -3,7 +3,7 @@
 import { parseConfig } from "./core/config/load.ts";
 import { formatWarning } from "./core/config/nginx.ts";
 import type { Config, LogLevel } from "./core/config/model.ts";
-import { startRunningBalancer, type RunningBalancer } from "./core/instance.ts";
+import { type RunningBalancer, startRunningBalancer } from "./core/instance.ts";
 import { createLogger, type Logger } from "./core/log.ts";
 import type { Runtime } from "./core/runtime.ts";
 import { detectRuntime } from "./runtime/detect.ts";
@@ -35,8 +35,7 @@ export function startBalancer(config: Config | string, options: StartOptions = {
   const parsed = asConfig(config);
   let instance: RunningBalancer | null = null;
   const pending = (options.runtime ? Promise.resolve(options.runtime) : detectRuntime()).then((runtime) => {
-    const logger =
-      options.logger ??
+    const logger = options.logger ??
       createLogger((line) => runtime.writeStderr(line), options.logLevel ?? parsed.errorLog.level, runtime.pid);
     return (instance = startRunningBalancer(runtime, parsed, logger));
   });

@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 bin=node_modules/.bin
 step() { printf '\n=== %s\n' "$*"; }
 
+step "lint and format (deno lint, deno fmt --check: one linter and formatter for all three runtimes' code)"
+"$bin/deno" lint
+"$bin/deno" fmt --check
+
 step "type check (tsc for Node and Bun, deno check for Deno)"
 "$bin/tsc" -p tsconfig.json
 "$bin/deno" check src/main.deno.ts

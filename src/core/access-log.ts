@@ -1,7 +1,7 @@
 // nginx's stream access log (ngx_stream_log_module): one line per finished session in a
 // log_format, written in batches so a slow disk never stalls the relay. A config's formats
 // are compiled once, when it is applied; a line costs one pass over the compiled parts.
-import { BUILTIN_LOG_FORMATS, parseLogFormat, type LogVariable } from "./config/log-format.ts";
+import { BUILTIN_LOG_FORMATS, type LogVariable, parseLogFormat } from "./config/log-format.ts";
 import type { AccessLogConfig, Config, LogEscape, ServerConfig } from "./config/model.ts";
 import { systemReason } from "./errno.ts";
 import type { Logger } from "./log.ts";
@@ -114,6 +114,7 @@ const HEX = "0123456789ABCDEF";
 /** ngx_stream_log_escape: `"`, `\`, control characters and bytes >= 0x7f become \xHH. */
 export function escapeDefault(value: string): string {
   // Fast path: most values (addresses, numbers) need nothing.
+  // deno-lint-ignore no-control-regex -- control characters are exactly what this looks for
   if (!/["\\\x00-\x1f\x7f-\uffff]/.test(value)) return value;
   let out = "";
   for (const byte of new TextEncoder().encode(value)) {
@@ -125,6 +126,7 @@ export function escapeDefault(value: string): string {
 
 /** ngx_escape_json: a value that can sit inside a JSON string. */
 export function escapeJson(value: string): string {
+  // deno-lint-ignore no-control-regex -- control characters are exactly what this looks for
   if (!/["\\\x00-\x1f]/.test(value)) return value;
   return JSON.stringify(value).slice(1, -1);
 }
@@ -179,7 +181,7 @@ class BufferedLog {
           if (now - this.lastAlertMs < 60_000) return;
           this.lastAlertMs = now;
           this.logger.log("alert", `write() to "${this.path}" failed (${systemReason(e)})`);
-        }),
+        })
       );
     }
     return this.writing;

@@ -4,14 +4,14 @@
 // loopback unless it names another address; an optional bearer token guards all but /healthz.
 import { parseHostPort } from "./config/address.ts";
 import { DEFAULT_SERVER, type UpstreamServerConfig } from "./config/model.ts";
-import { kindOf, setField, type Mutable } from "./config/schema/row.ts";
+import { kindOf, type Mutable, setField } from "./config/schema/row.ts";
 import { refusedParam, SERVER_PARAM_ROWS } from "./config/schema/upstream-server.ts";
 import type { RunningBalancer } from "./instance.ts";
 import type { Logger } from "./log.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
 import type { Runtime } from "./runtime.ts";
 import { saveUpstreamState } from "./state.ts";
-import { snapshot, upstreamStatus, serverStatus, type StatusSnapshot } from "./status.ts";
+import { serverStatus, snapshot, type StatusSnapshot, upstreamStatus } from "./status.ts";
 import { STATUS_PAGE_HTML } from "./status-page.ts";
 import type { Upstream } from "./upstream.ts";
 
@@ -47,7 +47,10 @@ export function createAdminHandler(ctx: AdminContext): AdminHandler {
       return await route(ctx, request);
     } catch (e) {
       if (e instanceof HttpError) return json({ error: e.message }, e.status, e.headers);
-      ctx.logger.log("error", `admin: ${request.method} ${new URL(request.url).pathname} failed: ${e instanceof Error ? e.message : String(e)}`);
+      ctx.logger.log(
+        "error",
+        `admin: ${request.method} ${new URL(request.url).pathname} failed: ${e instanceof Error ? e.message : String(e)}`,
+      );
       return json({ error: "internal error" }, 500);
     }
   };
@@ -196,7 +199,9 @@ async function body(request: Request): Promise<Json> {
   } catch {
     throw new HttpError(400, "the body is not valid JSON");
   }
-  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new HttpError(400, "the body must be a JSON object");
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new HttpError(400, "the body must be a JSON object");
+  }
   return parsed as Json;
 }
 
@@ -257,7 +262,12 @@ async function patchServer(
   return json(serverJson(upstream, address));
 }
 
-async function removeServer(ctx: AdminContext, instance: RunningBalancer, upstream: Upstream, address: string): Promise<Response> {
+async function removeServer(
+  ctx: AdminContext,
+  instance: RunningBalancer,
+  upstream: Upstream,
+  address: string,
+): Promise<Response> {
   await change(ctx, instance, upstream, `-${address}`, () => {
     configOf(upstream, address);
     upstream.removeServer(address);
@@ -269,7 +279,13 @@ async function removeServer(ctx: AdminContext, instance: RunningBalancer, upstre
  * Applies a change in turn with reloads, then writes the upstream's state file; if that
  * write fails the change is undone, so what runs is what a reload would bring back.
  */
-async function change(ctx: AdminContext, instance: RunningBalancer, upstream: Upstream, what: string, edit: () => void): Promise<void> {
+async function change(
+  ctx: AdminContext,
+  instance: RunningBalancer,
+  upstream: Upstream,
+  what: string,
+  edit: () => void,
+): Promise<void> {
   await instance.exclusive(async () => {
     const before = upstream.config;
     edit();
@@ -280,7 +296,10 @@ async function change(ctx: AdminContext, instance: RunningBalancer, upstream: Up
     } catch (e) {
       upstream.update(before);
       instance.balancer.health.sync(upstream);
-      throw new HttpError(500, `the change was undone: writing "${before.state}" failed (${e instanceof Error ? e.message : String(e)})`);
+      throw new HttpError(
+        500,
+        `the change was undone: writing "${before.state}" failed (${e instanceof Error ? e.message : String(e)})`,
+      );
     }
   });
   const kept = upstream.config.state ? `, kept in ${upstream.config.state}` : ", until the next reload";
@@ -296,7 +315,9 @@ function findUpstream(instance: RunningBalancer, name: string): Upstream {
 function configOf(upstream: Upstream, address: string): UpstreamServerConfig {
   const found = upstream.config.servers.filter((s) => s.address === address);
   if (found.length === 0) throw new HttpError(404, `upstream "${upstream.name}" has no server ${address}`);
-  if (found.length > 1) throw new HttpError(409, `upstream "${upstream.name}" has ${found.length} servers ${address}: change them in the config`);
+  if (found.length > 1) {
+    throw new HttpError(409, `upstream "${upstream.name}" has ${found.length} servers ${address}: change them in the config`);
+  }
   return found[0]!;
 }
 
@@ -311,7 +332,9 @@ function serverJson(upstream: Upstream, address: string): unknown {
 
 function allow(method: string, methods: readonly string[]): void {
   if (!methods.includes(method)) {
-    throw new HttpError(405, `${method} is not allowed here`, { allow: [...methods, ...(methods.includes("GET") ? ["HEAD"] : [])].join(", ") });
+    throw new HttpError(405, `${method} is not allowed here`, {
+      allow: [...methods, ...(methods.includes("GET") ? ["HEAD"] : [])].join(", "),
+    });
   }
 }
 

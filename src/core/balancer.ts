@@ -8,14 +8,14 @@ import { createPicker } from "./balance/index.ts";
 import { formatHostPort } from "./config/address.ts";
 import { ConnectionBudget } from "./connections.ts";
 import { systemReason } from "./errno.ts";
-import { HealthMonitor, primeHealth, systemHealthClock, type HealthShare } from "./health.ts";
+import { HealthMonitor, type HealthShare, primeHealth, systemHealthClock } from "./health.ts";
 import type { Config } from "./config/model.ts";
 import type { Logger } from "./log.ts";
 import { AccessRules } from "./phases/access.ts";
 import type { ClientConnection, Listener, Runtime } from "./runtime.ts";
-import { Session, type Route, type SessionOutcome } from "./session.ts";
+import { type Route, Session, type SessionOutcome } from "./session.ts";
 import { ListenerStats } from "./stats.ts";
-import { Upstream, type Peer, type UpstreamChange } from "./upstream.ts";
+import { type Peer, Upstream, type UpstreamChange } from "./upstream.ts";
 
 interface ListenerSlot {
   readonly key: string;
@@ -69,8 +69,16 @@ export class Balancer {
     this.accessLogs = new AccessLogs(runtime, logger);
     // A worker holds one more socket than a lone process: its channel to the master.
     this.budget = new ConnectionBudget(logger, worker !== null);
-    this.acceptGuard = runtime.fds ? new AcceptGuard(runtime.fds, logger, () => [...this.slots.values()].map((s) => s.listener)) : null;
-    this.health = new HealthMonitor(runtime, logger, (peer) => this.dropSessions(peer), systemHealthClock, worker?.health ?? null);
+    this.acceptGuard = runtime.fds
+      ? new AcceptGuard(runtime.fds, logger, () => [...this.slots.values()].map((s) => s.listener))
+      : null;
+    this.health = new HealthMonitor(
+      runtime,
+      logger,
+      (peer) => this.dropSessions(peer),
+      systemHealthClock,
+      worker?.health ?? null,
+    );
   }
 
   /** A health verdict from the worker that runs the checks. */
@@ -183,7 +191,10 @@ export class Balancer {
     this.generation++;
     await logs.commit();
     if (this.generation > 1) {
-      this.logger.log("notice", reloadSummary(this.generation, opened.map((s) => s.key), closed, fresh, removedUpstreams, changes));
+      this.logger.log(
+        "notice",
+        reloadSummary(this.generation, opened.map((s) => s.key), closed, fresh, removedUpstreams, changes),
+      );
     }
   }
 
@@ -247,8 +258,9 @@ export class Balancer {
     const listen = route.server.listen.find((l) => formatHostPort(l.host ?? "*", l.port) === key)!;
     let slot: ListenerSlot | null = null;
     const listener = await this.runtime
-      .listen({ host: listen.host, port: listen.port, noDelay: route.server.proxy.tcpNodelay, reusePort: this.worker !== null }, (client) =>
-        this.accept(client, slot!),
+      .listen(
+        { host: listen.host, port: listen.port, noDelay: route.server.proxy.tcpNodelay, reusePort: this.worker !== null },
+        (client) => this.accept(client, slot!),
       )
       .catch((err: unknown) => {
         throw new Error(`bind() to ${route.listenName} failed (${systemReason(err)})`);
@@ -269,7 +281,12 @@ export class Balancer {
     slot.stats.started();
     // With an access log, the addresses are read now: a closed socket may no longer know them.
     const addresses = slot.route.accessLog
-      ? { remoteAddress: client.remoteAddress, remotePort: client.remotePort, localAddress: client.localAddress, localPort: client.localPort }
+      ? {
+        remoteAddress: client.remoteAddress,
+        remotePort: client.remotePort,
+        localAddress: client.localAddress,
+        localPort: client.localPort,
+      }
       : client;
     // One reaction for each outcome (not then/catch/finally): three promises fewer per session.
     session.run().then(

@@ -83,7 +83,10 @@ export class ConnectionBudget {
       const n = this.suppressed;
       this.suppressed = 0;
       this.lastAlertMs = this.clock.now();
-      this.logger.log("alert", `${this.limit} worker_connections are not enough (${n} more time${n === 1 ? "" : "s"} in the last second)`);
+      this.logger.log(
+        "alert",
+        `${this.limit} worker_connections are not enough (${n} more time${n === 1 ? "" : "s"} in the last second)`,
+      );
     }, this.lastAlertMs + ALERT_INTERVAL_MS - now);
   }
 }

@@ -4,7 +4,7 @@ import { createAdminHandler } from "./admin.ts";
 import { AdminEndpoint } from "./admin-endpoint.ts";
 import { ConfigError } from "./config/errors.ts";
 import type { Config, ErrorLogConfig } from "./config/model.ts";
-import { startRunningBalancer, type RunningBalancer } from "./instance.ts";
+import { type RunningBalancer, startRunningBalancer } from "./instance.ts";
 import { removePidFile, writePidFile } from "./pid-file.ts";
 import { keepAliveOnSignals } from "./signals.ts";
 import { createLogger, type LevelLogger } from "./log.ts";
@@ -69,10 +69,10 @@ export class Controller {
     const on = (signal: Parameters<Runtime["onSignal"]>[0], what: () => void) => this.runtime.onSignal(signal, what);
     on("SIGHUP", () => void this.reload());
     on("SIGQUIT", () => void this.quit(this.config.workerShutdownTimeoutMs, "SIGQUIT"));
-    on("SIGTERM", () =>
-      this.config.shutdownGraceMs === null
-        ? void this.stop("SIGTERM")
-        : void this.quit(this.config.shutdownGraceMs, "SIGTERM"),
+    on(
+      "SIGTERM",
+      () =>
+        this.config.shutdownGraceMs === null ? void this.stop("SIGTERM") : void this.quit(this.config.shutdownGraceMs, "SIGTERM"),
     );
     on("SIGINT", () => void this.stop("SIGINT"));
     on("SIGUSR1", () => void this.reopen());

@@ -13,7 +13,7 @@
 // "checking"; otherwise "unchecked", which is usable). Servers that stay keep their health
 // with `persistent`; without it they restart from the initial state, as NGINX Plus does.
 // Every server is checked again within `jitter` of the reload.
-import { DEFAULT_PROXY_SETTINGS, type Config, type HealthCheckConfig } from "./config/model.ts";
+import { type Config, DEFAULT_PROXY_SETTINGS, type HealthCheckConfig } from "./config/model.ts";
 import { compileCheck, type CompiledCheck } from "./health-check-judge.ts";
 import type { Logger } from "./log.ts";
 import type { ConnectTarget, ProbeResult, Runtime } from "./runtime.ts";
@@ -47,7 +47,7 @@ export type OnServerDown = (peer: Peer, upstream: Upstream) => number;
 
 /** Sets the initial health of a new upstream's servers before any listener can route to it. */
 export function primeHealth(upstream: Upstream): Upstream {
-  if (upstream.config.healthCheck?.mandatory) for (const p of upstream.allPeers()) p.health = "unhealthy";
+  if (upstream.config.healthCheck?.mandatory) { for (const p of upstream.allPeers()) p.health = "unhealthy"; }
   return upstream;
 }
 

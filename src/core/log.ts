@@ -31,7 +31,9 @@ export function createLogger(write: (line: string) => void, level: LogLevel, pid
 
 function timestamp(d: Date): string {
   const p = (n: number) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(
-    d.getSeconds(),
-  )}`;
+  return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${
+    p(
+      d.getSeconds(),
+    )
+  }`;
 }

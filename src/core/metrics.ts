@@ -71,9 +71,7 @@ export function renderMetrics(s: StatusSnapshot): string {
     "streamlb_listener_sessions_total",
     "counter",
     "Finished client sessions on a listener, by nginx's $status (200, 502...).",
-    listeners.flatMap(({ l, labels }) =>
-      Object.entries(l.sessions).map(([status, n]) => [{ ...labels, status }, n] as const),
-    ),
+    listeners.flatMap(({ l, labels }) => Object.entries(l.sessions).map(([status, n]) => [{ ...labels, status }, n] as const)),
   );
   x.family(
     "streamlb_listener_bytes_total",
@@ -102,7 +100,12 @@ export function renderMetrics(s: StatusSnapshot): string {
   const servers = upstreams.flatMap((u) => u.servers.map((srv) => ({ srv, labels: { upstream: u.name, server: srv.address } })));
   const per = (pick: (srv: (typeof servers)[number]["srv"]) => number) =>
     servers.map(({ srv, labels }) => [labels, pick(srv)] as const);
-  x.family("streamlb_upstream_server_up", "gauge", "1 when the server takes new sessions, else 0.", per((v) => (v.state === "up" ? 1 : 0)));
+  x.family(
+    "streamlb_upstream_server_up",
+    "gauge",
+    "1 when the server takes new sessions, else 0.",
+    per((v) => (v.state === "up" ? 1 : 0)),
+  );
   x.family(
     "streamlb_upstream_server_state",
     "gauge",

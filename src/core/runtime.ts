@@ -81,7 +81,12 @@ export interface ProcessSupport {
 /** Master ↔ worker messages; small and rare (health verdicts, readiness), so JSON is fine. */
 export type WorkerMessage =
   | { readonly type: "ready" }
-  | { readonly type: "health"; readonly upstream: string; readonly server: string; readonly health: "healthy" | "unhealthy" | "unchecked" };
+  | {
+    readonly type: "health";
+    readonly upstream: string;
+    readonly server: string;
+    readonly health: "healthy" | "unhealthy" | "unchecked";
+  };
 
 export interface WorkerSide {
   readonly index: number;

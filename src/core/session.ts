@@ -6,14 +6,8 @@ import type { ConnectionBudget } from "./connections.ts";
 import type { Logger } from "./log.ts";
 import type { AccessRules } from "./phases/access.ts";
 import type { PickContext, Picker } from "./balance/types.ts";
-import {
-  ConnectFailure,
-  type ClientConnection,
-  type RelayResult,
-  type Runtime,
-  type UpstreamConnection,
-} from "./runtime.ts";
-import { PeerSelection, type Peer, type Upstream } from "./upstream.ts";
+import { type ClientConnection, ConnectFailure, type RelayResult, type Runtime, type UpstreamConnection } from "./runtime.ts";
+import { type Peer, PeerSelection, type Upstream } from "./upstream.ts";
 import type { SessionOutcome, SessionStatus } from "./session-outcome.ts";
 
 /** Where a listener's sessions go: the server block and its upstream, as of one config. */
@@ -91,7 +85,10 @@ export class Session {
 
     // The access phase (ngx_stream_access_handler): a denied client never reaches the upstream.
     if (this.route.access && !this.route.access.allows(this.client.remoteAddress)) {
-      this.logger.log("error", `*${this.id} access forbidden by rule, client: ${this.client.remoteAddress}, server: ${this.route.listenName}`);
+      this.logger.log(
+        "error",
+        `*${this.id} access forbidden by rule, client: ${this.client.remoteAddress}, server: ${this.route.listenName}`,
+      );
       return this.fail(403, tried);
     }
 
@@ -127,8 +124,7 @@ export class Session {
         if (disabled) peer.stats.disabled++;
         this.logConnectFailure(err, peer.address);
         if (disabled) this.log("warn", `upstream server temporarily disabled while connecting to upstream`, peer.address);
-        const outOfTime =
-          proxy.proxyNextUpstreamTimeoutMs > 0 && Date.now() - started >= proxy.proxyNextUpstreamTimeoutMs;
+        const outOfTime = proxy.proxyNextUpstreamTimeoutMs > 0 && Date.now() - started >= proxy.proxyNextUpstreamTimeoutMs;
         if (this.aborted || selection.tries === 0 || !proxy.proxyNextUpstream || outOfTime) {
           return this.fail(502, tried);
         }
@@ -174,11 +170,15 @@ export class Session {
     }
     peer.stats.bytesToServer += relay.bytesToUpstream;
     peer.stats.bytesFromServer += relay.bytesFromUpstream;
-    if (relay.end === "idle_timeout") this.log("info", `upstream timed out (110: Connection timed out) while proxying connection`);
+    if (relay.end === "idle_timeout") {
+      this.log("info", `upstream timed out (110: Connection timed out) while proxying connection`);
+    }
     if (this.logger.enabled("info")) {
       this.log(
         "info",
-        `${relay.end.startsWith("upstream") ? "upstream" : "client"} disconnected, bytes from/to client:${relay.bytesFromClient}/${relay.bytesToClient}, bytes from/to upstream:${relay.bytesFromUpstream}/${relay.bytesToUpstream}`,
+        `${
+          relay.end.startsWith("upstream") ? "upstream" : "client"
+        } disconnected, bytes from/to client:${relay.bytesFromClient}/${relay.bytesToClient}, bytes from/to upstream:${relay.bytesFromUpstream}/${relay.bytesToUpstream}`,
       );
     }
     return { status: 200, upstreamAddrs: tried, upstreamConnectMs: this.connectMs, upstreamSessionMs: this.tryMs, relay };
@@ -209,7 +209,9 @@ export class Session {
 
   private log(level: "info" | "warn", message: string, upstream?: string): void {
     if (!this.logger.enabled(level)) return;
-    const tail = upstream ? `, client: ${this.client.remoteAddress}, server: ${this.route.listenName}, upstream: "${upstream}"` : "";
+    const tail = upstream
+      ? `, client: ${this.client.remoteAddress}, server: ${this.route.listenName}, upstream: "${upstream}"`
+      : "";
     this.logger.log(level, `*${this.id} ${message}${tail}`);
   }
 }

@@ -11,12 +11,36 @@ export const UPGRADE_SIGNALS: readonly SignalName[] = ["SIGUSR2", "SIGWINCH"];
  * Catchable signals whose default action ends the process and that nginx ignores or we have
  * no use for. SIGPIPE is here although the runtimes ignore it already: it costs nothing to say.
  */
-export const IGNORED_SIGNALS: readonly SignalName[] = ["SIGALRM", "SIGPIPE", "SIGVTALRM", "SIGPROF", "SIGIO", "SIGPWR", "SIGXCPU", "SIGXFSZ", "SIGSTKFLT"];
+export const IGNORED_SIGNALS: readonly SignalName[] = [
+  "SIGALRM",
+  "SIGPIPE",
+  "SIGVTALRM",
+  "SIGPROF",
+  "SIGIO",
+  "SIGPWR",
+  "SIGXCPU",
+  "SIGXFSZ",
+  "SIGSTKFLT",
+];
 
 /** Linux's numbers, for nginx's `signal 14 (SIGALRM) received` line. */
 const NUMBERS: Partial<Record<SignalName, number>> = {
-  SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15,
-  SIGSTKFLT: 16, SIGXCPU: 24, SIGXFSZ: 25, SIGVTALRM: 26, SIGPROF: 27, SIGWINCH: 28, SIGIO: 29, SIGPWR: 30,
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGUSR1: 10,
+  SIGUSR2: 12,
+  SIGPIPE: 13,
+  SIGALRM: 14,
+  SIGTERM: 15,
+  SIGSTKFLT: 16,
+  SIGXCPU: 24,
+  SIGXFSZ: 25,
+  SIGVTALRM: 26,
+  SIGPROF: 27,
+  SIGWINCH: 28,
+  SIGIO: 29,
+  SIGPWR: 30,
 };
 
 export function signalNumber(signal: SignalName): number {

@@ -7,8 +7,7 @@ import { parseUpstreamState } from "./config/nginx.ts";
 import { serverLine } from "./config/write-nginx.ts";
 import type { Runtime } from "./runtime.ts";
 
-const HEADER =
-  "# streamlb upstream state: the admin API rewrites this file on every change.\n" +
+const HEADER = "# streamlb upstream state: the admin API rewrites this file on every change.\n" +
   "# Edit it only while streamlb is stopped, or use the API.\n";
 
 /** The config with each `state` upstream's servers taken from its file, when the file exists. */
@@ -24,7 +23,9 @@ export async function withUpstreamState(runtime: Pick<Runtime, "readTextFile">, 
     } catch (e) {
       // No file yet: the config's servers are the starting list.
       if (isNotFound(e)) continue;
-      throw new Error(`open() "${path}" failed (${e instanceof Error ? e.message : String(e)}) for the state of upstream "${u.name}"`);
+      throw new Error(
+        `open() "${path}" failed (${e instanceof Error ? e.message : String(e)}) for the state of upstream "${u.name}"`,
+      );
     }
     const servers = parseUpstreamState(text, path);
     if ((u.method.kind === "hash" || u.method.kind === "random") && servers.some((s) => s.backup)) {

@@ -217,7 +217,7 @@ export class Upstream {
    */
   update(config: UpstreamConfig): UpstreamChange {
     const previous = new Map<string, Peer>();
-    if (this.config) for (const p of this.allPeers()) previous.set(identity(p.config, previous), p);
+    if (this.config) { for (const p of this.allPeers()) previous.set(identity(p.config, previous), p); }
     const seen = new Map<string, Peer>();
     const added: string[] = [];
     const build = (servers: UpstreamServerConfig[]) =>

@@ -74,7 +74,12 @@ export class WorkerMaster {
     }
     for (let i = 0; i < this.options.count; i++) this.spawn(i);
     const sharing = this.options.processes.portSharing;
-    this.logger.log("notice", `streamlb/${VERSION} master on ${this.runtime.name}: ${this.options.count} worker processes${sharing ? ` sharing ports through ${sharing}` : ""}`);
+    this.logger.log(
+      "notice",
+      `streamlb/${VERSION} master on ${this.runtime.name}: ${this.options.count} worker processes${
+        sharing ? ` sharing ports through ${sharing}` : ""
+      }`,
+    );
     return finished;
   }
 
@@ -93,7 +98,7 @@ export class WorkerMaster {
       }
     });
     // Worker 0 probes; the others start from its latest verdicts.
-    if (index !== 0) for (const m of this.health.values()) handle.send(m);
+    if (index !== 0) { for (const m of this.health.values()) handle.send(m); }
     void handle.exited.then((code) => this.exited(index, entry, code));
   }
 

@@ -73,7 +73,12 @@ function readAll(fd: number, path: string, sizeHint: number): Uint8Array {
 }
 
 function tooLarge(path: string): ConfigFileError {
-  return new ConfigFileError(path, "open", null, `larger than ${CONFIG_FILE_LIMIT / 1024 / 1024} MiB, the most a config file may be`);
+  return new ConfigFileError(
+    path,
+    "open",
+    null,
+    `larger than ${CONFIG_FILE_LIMIT / 1024 / 1024} MiB, the most a config file may be`,
+  );
 }
 
 function fromSystem(path: string, e: unknown, syscall: "open" | "pread" = "open"): ConfigFileError {

@@ -11,7 +11,7 @@ export function openAppendFile(path: string): LogFile {
     while (off < data.byteLength) {
       const target = fd;
       off += await new Promise<number>((resolve, reject) =>
-        write(target, data, off, data.byteLength - off, null, (err, n) => (err ? reject(err) : resolve(n))),
+        write(target, data, off, data.byteLength - off, null, (err, n) => (err ? reject(err) : resolve(n)))
       );
     }
   };

@@ -15,10 +15,12 @@ import { cpus, release, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { haproxyCfg, listenPorts, nginxHttpConf, nginxStreamConf, streamlbYaml, BACKENDS, type Workload } from "./configs.ts";
+import { BACKENDS, haproxyCfg, listenPorts, nginxHttpConf, nginxStreamConf, streamlbYaml, type Workload } from "./configs.ts";
 import {
+  type Cpus,
   cpuSeconds,
   listening,
+  type Proc,
   setClockTicks,
   sleep,
   start,
@@ -26,11 +28,9 @@ import {
   stopAll,
   treeCpuSeconds,
   waitListening,
-  type Cpus,
-  type Proc,
 } from "./procs.ts";
-import { detailTables, summaryTable, type Results, type Sample } from "./report.ts";
-import { DIRECT_PORTS, LOAD_CPU, SCENARIO_DEFS, SCENARIOS, type ScenarioName } from "./scenarios.ts";
+import { detailTables, type Results, type Sample, summaryTable } from "./report.ts";
+import { DIRECT_PORTS, LOAD_CPU, SCENARIO_DEFS, type ScenarioName, SCENARIOS } from "./scenarios.ts";
 
 const BALANCER_CPU = 0;
 const ALL_TARGETS = ["direct", "nginx", "haproxy", "node", "deno", "bun", "binary", "nginx-w2", "binary-w2"] as const;
@@ -303,7 +303,11 @@ async function main(): Promise<number> {
     `streamlb bench: ${o.targets.join(", ")} × ${o.scenarios.join(", ")}; ${o.runs} run(s) of ${o.durationS} s; ` +
       `about ${Math.ceil(est / 60)} min`,
   );
-  log(`machine: ${info["nproc"]} CPUs (${info["cpu"]}), node ${info["node"]}, deno ${info["deno"]}, bun ${info["bun"]}, nginx ${info["nginx"]}, haproxy ${info["haproxy"]}`);
+  log(
+    `machine: ${info["nproc"]} CPUs (${info["cpu"]}), node ${info["node"]}, deno ${info["deno"]}, bun ${info["bun"]}, nginx ${
+      info["nginx"]
+    }, haproxy ${info["haproxy"]}`,
+  );
 
   const dir = mkdtempSync(join(tmpdir(), "streamlb-bench-"));
   const results: Results = new Map();
@@ -385,17 +389,27 @@ async function main(): Promise<number> {
     : "";
   const header = [
     `Date: ${info["date"]}; ${info["nproc"]} CPUs (${info["cpu"]}), Linux ${info["kernel"]}`,
-    `Versions: node ${info["node"]}, deno ${info["deno"]}, bun ${info["bun"]}, nginx ${info["nginx"]}, haproxy ${info["haproxy"]}, wrk ${info["wrk"]}, iperf ${info["iperf"]}`,
-    `Method: balancer on CPU ${BALANCER_CPU}, load generators and backends on CPU ${LOAD_CPU}${multi}; ${o.runs} run(s) of ${o.durationS} s per cell, medians (ratio to nginx in parentheses; for KiB/conn and latency lower is better); ${o.idleConns} idle connections; took ${Math.round(elapsed)} s.`,
+    `Versions: node ${info["node"]}, deno ${info["deno"]}, bun ${info["bun"]}, nginx ${info["nginx"]}, haproxy ${
+      info["haproxy"]
+    }, wrk ${info["wrk"]}, iperf ${info["iperf"]}`,
+    `Method: balancer on CPU ${BALANCER_CPU}, load generators and backends on CPU ${LOAD_CPU}${multi}; ${o.runs} run(s) of ${o.durationS} s per cell, medians (ratio to nginx in parentheses; for KiB/conn and latency lower is better); ${o.idleConns} idle connections; took ${
+      Math.round(elapsed)
+    } s.`,
   ].join("\n");
-  const report = `${header}\n\n## Summary\n\n${summaryTable(results, o.scenarios, o.targets)}\n\n## Details\n\n${detailTables(results, o.scenarios, o.targets)}\n`;
+  const report = `${header}\n\n## Summary\n\n${summaryTable(results, o.scenarios, o.targets)}\n\n## Details\n\n${
+    detailTables(results, o.scenarios, o.targets)
+  }\n`;
   process.stdout.write(`\n${report}`);
   mkdirSync(o.outDir, { recursive: true });
   const stamp = info["date"]!.replace(/[:]/g, "-");
   writeFileSync(join(o.outDir, `bench-${stamp}.md`), report);
   writeFileSync(
     join(o.outDir, `bench-${stamp}.json`),
-    JSON.stringify({ info, options: o, results: Object.fromEntries([...results].map(([k, v]) => [k, Object.fromEntries(v)])) }, null, 2),
+    JSON.stringify(
+      { info, options: o, results: Object.fromEntries([...results].map(([k, v]) => [k, Object.fromEntries(v)])) },
+      null,
+      2,
+    ),
   );
   log(`report written to ${join(o.outDir, `bench-${stamp}.md`)} (and .json)`);
   const failed = [...results.values()].some((m) => [...m.values()].some((v) => typeof v === "string"));

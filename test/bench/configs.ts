@@ -102,14 +102,19 @@ defaults
   timeout client 10m
   timeout server 10m
 
-${WORKLOADS.map(
-  (w) => `listen ${w}
+${
+    WORKLOADS.map(
+      (w) =>
+        `listen ${w}
   bind 127.0.0.1:${ports[w]}
-${upstreamLines(w)
-  .map((a, i) => `  server s${i} ${a}`)
-  .join("\n")}
+${
+          upstreamLines(w)
+            .map((a, i) => `  server s${i} ${a}`)
+            .join("\n")
+        }
 `,
-).join("\n")}`;
+    ).join("\n")
+  }`;
 }
 
 /**

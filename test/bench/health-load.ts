@@ -11,7 +11,7 @@ import net from "node:net";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { freePorts } from "../support/backends.ts";
-import { command, tempDir, type Target } from "../support/streamlb.ts";
+import { command, type Target, tempDir } from "../support/streamlb.ts";
 import { cpuSeconds, rssBytes, setClockTicks } from "./procs.ts";
 
 const { values } = parseArgs({
@@ -121,9 +121,11 @@ for (let s = 1; s <= seconds; s++) {
   if (timers !== null) timerCounts.push(timers);
   const pct = ((cpu - cpu0) / ((now - t0) / 1000)) * 100;
   console.log(
-    `${String(s).padStart(5)} ${pct.toFixed(1).padStart(5)} ${r.toFixed(1).padStart(9)} ${String(f).padStart(5)} ${String(
-      checks - checks0,
-    ).padStart(9)}  ${timers ?? "-"}`,
+    `${String(s).padStart(5)} ${pct.toFixed(1).padStart(5)} ${r.toFixed(1).padStart(9)} ${String(f).padStart(5)} ${
+      String(
+        checks - checks0,
+      ).padStart(9)
+    }  ${timers ?? "-"}`,
   );
   cpu0 = cpu;
   checks0 = checks;

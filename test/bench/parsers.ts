@@ -10,7 +10,18 @@ import { fromHex } from "../support/client-hello-bytes.ts";
 const v1 = new TextEncoder().encode("PROXY TCP4 192.0.2.1 192.0.2.2 51234 443\r\nGET / HTTP/1.1\r\n");
 const client = { family: "ipv4", address: "192.0.2.1", port: 51234 } as const;
 const local = { family: "ipv4", address: "192.0.2.2", port: 443 } as const;
-const v2 = proxyProtocolV2(client, local, { transport: "tcp", tls: { serverName: "example.com", alpn: "h2", clientCert: false, certOnConnection: false, verify: 1, version: "TLSv1.3", cipher: "TLS_AES_128_GCM_SHA256" } })!;
+const v2 = proxyProtocolV2(client, local, {
+  transport: "tcp",
+  tls: {
+    serverName: "example.com",
+    alpn: "h2",
+    clientCert: false,
+    certOnConnection: false,
+    verify: 1,
+    version: "TLSv1.3",
+    cipher: "TLS_AES_128_GCM_SHA256",
+  },
+})!;
 const hello = fromHex(OPENSSL_TLS13_SNI_ALPN_HEX);
 
 function bench(name: string, fn: () => unknown): void {

@@ -1,6 +1,6 @@
 // Processes the benchmark starts, and what it reads about them from /proc. Every process is
 // tracked here and stopped by its own PID (never by name), so nothing outlives a run.
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 
 export interface Proc {

@@ -131,7 +131,16 @@ export function detailTables(results: Results, scenarios: readonly ScenarioName[
       const r = results.get(s)?.get(t);
       if (r === undefined) continue;
       if (typeof r === "string") {
-        rows.push([t, "error", r.slice(0, 60).replace(/\s+/g, " "), "", ...d.extras.map(() => ""), "", ...(perCpu ? ["", ""] : []), ""]);
+        rows.push([
+          t,
+          "error",
+          r.slice(0, 60).replace(/\s+/g, " "),
+          "",
+          ...d.extras.map(() => ""),
+          "",
+          ...(perCpu ? ["", ""] : []),
+          "",
+        ]);
         continue;
       }
       const sum = summaryOf(r)!;
@@ -143,9 +152,7 @@ export function detailTables(results: Results, scenarios: readonly ScenarioName[
         ...d.extras.map((e) => fmt(sum.extras[e.key] ?? Number.NaN)),
         sum.cpu === null ? "–" : sum.cpu.toFixed(0),
         ...(perCpu
-          ? sum.cpu
-            ? [fmt((sum.med * 100) / sum.cpu), (((sum.med * 100) / sum.cpu) / nginxEff).toFixed(2)]
-            : ["–", "–"]
+          ? sum.cpu ? [fmt((sum.med * 100) / sum.cpu), (((sum.med * 100) / sum.cpu) / nginxEff).toFixed(2)] : ["–", "–"]
           : []),
         String(sum.errors),
       ]);

@@ -77,11 +77,9 @@ function wrk(close: boolean): Scenario["measure"] {
     const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
     // With Connection: close the backend closes after each response; wrk counts some of those
     // closes as read errors although every response arrived, so only the others count.
-    const errors =
-      (sock ? Number(sock[1]) + (close ? 0 : Number(sock[2])) + Number(sock[3]) + Number(sock[4]) : 0) +
+    const errors = (sock ? Number(sock[1]) + (close ? 0 : Number(sock[2])) + Number(sock[3]) + Number(sock[4]) : 0) +
       (non2xx ? Number(non2xx[1]) : 0);
-    const ms = (m: RegExpExecArray | null) =>
-      m ? Number(m[1]) * (m[2] === "us" ? 0.001 : m[2] === "s" ? 1000 : 1) : Number.NaN;
+    const ms = (m: RegExpExecArray | null) => m ? Number(m[1]) * (m[2] === "us" ? 0.001 : m[2] === "s" ? 1000 : 1) : Number.NaN;
     return { value: Number(rps[1]), extras: { p50: ms(p50), p99: ms(p99) }, errors };
   };
 }

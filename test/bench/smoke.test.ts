@@ -18,14 +18,13 @@ const missing = tools.filter((t) => {
     return true;
   }
 });
-const skip =
-  missing.length > 0
-    ? `bench tools missing: ${missing.join(", ")}`
-    : cpus().length < 2
-      ? "needs 2 CPUs"
-      : !existsSync("dist/streamlb")
-        ? "dist/streamlb not built"
-        : false;
+const skip = missing.length > 0
+  ? `bench tools missing: ${missing.join(", ")}`
+  : cpus().length < 2
+  ? "needs 2 CPUs"
+  : !existsSync("dist/streamlb")
+  ? "dist/streamlb not built"
+  : false;
 
 test("bench --quick runs end to end against the binary, with 1 and 2 workers", { skip, timeout: 60_000 }, () => {
   const out = mkdtempSync(join(tmpdir(), "streamlb-bench-smoke-"));

@@ -6,8 +6,8 @@ import { existsSync, readFileSync, renameSync } from "node:fs";
 import net from "node:net";
 import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { closedPort, freePorts, startNamedEcho, startUnaccepting, type Backend } from "../support/backends.ts";
-import { runStreamlb, startStreamlb, TARGETS, writeConfig, type Streamlb } from "../support/streamlb.ts";
+import { type Backend, closedPort, freePorts, startNamedEcho, startUnaccepting } from "../support/backends.ts";
+import { runStreamlb, startStreamlb, type Streamlb, TARGETS, writeConfig } from "../support/streamlb.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -59,8 +59,7 @@ async function lines(path: string, n: number, timeoutMs = 5000): Promise<string[
   }
 }
 
-const FULL =
-  "$remote_addr $remote_port $server_addr $server_port $protocol $status $bytes_sent $bytes_received " +
+const FULL = "$remote_addr $remote_port $server_addr $server_port $protocol $status $bytes_sent $bytes_received " +
   "$session_time $connection [$time_local] $time_iso8601 $msec " +
   '"$upstream_addr" "$upstream_bytes_sent" "$upstream_bytes_received" "$upstream_connect_time" "$upstream_session_time"';
 
@@ -192,7 +191,11 @@ stream:
       assert.equal(entry.bytesReceived, 0);
       assert.match(
         lb.log(),
-        new RegExp(`\\[error\\] \\d+#0: \\*\\d+ no live upstreams while connecting to upstream, client: 127\\.0\\.0\\.1, server: 127\\.0\\.0\\.1:${ports[1]}, upstream: "none"`),
+        new RegExp(
+          `\\[error\\] \\d+#0: \\*\\d+ no live upstreams while connecting to upstream, client: 127\\.0\\.0\\.1, server: 127\\.0\\.0\\.1:${
+            ports[1]
+          }, upstream: "none"`,
+        ),
       );
     });
 
@@ -209,7 +212,9 @@ stream:
       assert.match(
         lb.log(),
         new RegExp(
-          `\\[error\\] \\d+#0: \\*\\d+ upstream timed out \\(110: Connection timed out\\) while connecting to upstream, client: 127\\.0\\.0\\.1, server: 127\\.0\\.0\\.1:${ports[2]}, upstream: "${blocked.address}"`,
+          `\\[error\\] \\d+#0: \\*\\d+ upstream timed out \\(110: Connection timed out\\) while connecting to upstream, client: 127\\.0\\.0\\.1, server: 127\\.0\\.0\\.1:${
+            ports[2]
+          }, upstream: "${blocked.address}"`,
         ),
       );
     });
@@ -222,7 +227,9 @@ stream:
       assert.match(
         lb.log(),
         new RegExp(
-          `\\[error\\] \\d+#0: \\*\\d+ connect\\(\\) failed \\(111: Connection refused\\) while connecting to upstream, client: 127\\.0\\.0\\.1, server: 127\\.0\\.0\\.1:${ports[3]}, upstream: "127\\.0\\.0\\.1:${dead}"`,
+          `\\[error\\] \\d+#0: \\*\\d+ connect\\(\\) failed \\(111: Connection refused\\) while connecting to upstream, client: 127\\.0\\.0\\.1, server: 127\\.0\\.0\\.1:${
+            ports[3]
+          }, upstream: "127\\.0\\.0\\.1:${dead}"`,
         ),
       );
     });
@@ -252,7 +259,11 @@ stream:
       const fresh = await lines(access, 1);
       assert.equal(fresh.length, 1);
       assert.equal(parse(fresh[0]!).bytesReceived, 6);
-      assert.equal(readFileSync(`${access}.1`, "utf8").split("\n").filter(Boolean).length, before, "the moved file got nothing new");
+      assert.equal(
+        readFileSync(`${access}.1`, "utf8").split("\n").filter(Boolean).length,
+        before,
+        "the moved file got nothing new",
+      );
     });
   });
 }

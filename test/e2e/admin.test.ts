@@ -8,8 +8,8 @@ import net from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import parsePrometheusTextFormat, { type PrometheusFamily } from "parse-prometheus-text-format";
-import { freePorts, startNamedEcho, type Backend } from "../support/backends.ts";
-import { startStreamlb, TARGETS, tempDir, type Streamlb } from "../support/streamlb.ts";
+import { type Backend, freePorts, startNamedEcho } from "../support/backends.ts";
+import { startStreamlb, type Streamlb, TARGETS, tempDir } from "../support/streamlb.ts";
 import { writeFileSync } from "node:fs";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -97,11 +97,12 @@ for (const target of TARGETS) {
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     };
-    const status = async () => (await (await api("GET", "/status")).json()) as {
-      config: { generation: number };
-      sessions: { active: number };
-      upstreams: Record<string, { servers: Array<{ address: string; state: string; active: number }> }>;
-    };
+    const status = async () =>
+      (await (await api("GET", "/status")).json()) as {
+        config: { generation: number };
+        sessions: { active: number };
+        upstreams: Record<string, { servers: Array<{ address: string; state: string; active: number }> }>;
+      };
     const idle = async () => {
       for (let i = 0; i < 200 && (await status()).sessions.active > 0; i++) await sleep(20);
     };
@@ -261,7 +262,10 @@ stream:
       const picks = new Set<string>();
       for (let i = 0; i < 4; i++) picks.add(await session(port, "r\n"));
       assert.ok(picks.has("c"), "the server added at run time is still there");
-      assert.equal([...picks].filter((p) => state.includes(`server ${backends.find((x) => x.name === p)!.address} drain;`)).length, 0);
+      assert.equal(
+        [...picks].filter((p) => state.includes(`server ${backends.find((x) => x.name === p)!.address} drain;`)).length,
+        0,
+      );
 
       const r = await api("DELETE", `/api/upstreams/u/servers/${c.address}`);
       assert.equal(r.status, 200);

@@ -5,9 +5,9 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { createHash } from "node:crypto";
 import { describe, test } from "node:test";
-import { firstLine, freePorts, startBackend, startNamedEcho, type Backend } from "../support/backends.ts";
+import { type Backend, firstLine, freePorts, startBackend, startNamedEcho } from "../support/backends.ts";
 import { Stream } from "../support/streams.ts";
-import { startStreamlb, TARGETS, writeConfig, type Streamlb } from "../support/streamlb.ts";
+import { startStreamlb, type Streamlb, TARGETS, writeConfig } from "../support/streamlb.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MB = 1024 * 1024;
@@ -22,7 +22,11 @@ function alive(pid: number): boolean {
 }
 
 /** A client: sends `payload` (if any), gathers what comes back, resolves when the connection ends (or after waitMs). */
-function exchange(port: number, payload: Buffer | null, waitMs = 8_000): Promise<{ got: Buffer; ended: boolean; error: string | null }> {
+function exchange(
+  port: number,
+  payload: Buffer | null,
+  waitMs = 8_000,
+): Promise<{ got: Buffer; ended: boolean; error: string | null }> {
   return new Promise((resolve) => {
     const s = net.connect(port, "127.0.0.1");
     const chunks: Buffer[] = [];
@@ -153,17 +157,25 @@ stream:
         assert.equal(doomed.filter((d) => d.closed).length, 100, "every session on the dead backend ended");
         const refused = await exchange(pDying, Buffer.from("anyone?\n"));
         assert.ok(refused.ended && refused.got.length === 0, "a new session to the dead backend is closed at once");
-        await lb.waitForLog(/\[error\] \d+#0: \*\d+ connect\(\) failed \(111: Connection refused\) while connecting to upstream, client: 127\.0\.0\.1, server: 127\.0\.0\.1:\d+, upstream: "127\.0\.0\.1:\d+"/);
+        await lb.waitForLog(
+          /\[error\] \d+#0: \*\d+ connect\(\) failed \(111: Connection refused\) while connecting to upstream, client: 127\.0\.0\.1, server: 127\.0\.0\.1:\d+, upstream: "127\.0\.0\.1:\d+"/,
+        );
 
         // Through all of it: the healthy streams lost nothing, the process lives, memory is bounded.
         await Promise.all(streams.map((s) => s.finish()));
-        for (const s of streams) assert.ok(s.intact(), `a healthy stream lost bytes: sent ${s.sent}, echoed ${s.echoed}, error ${s.error?.message}`);
+        for (const s of streams) {
+          assert.ok(s.intact(), `a healthy stream lost bytes: sent ${s.sent}, echoed ${s.echoed}, error ${s.error?.message}`);
+        }
         assert.ok(streams.every((s) => s.sent > 0));
         assert.ok(alive(pid), "streamlb is alive");
         const rssEnd = lb.rssBytes();
         assert.ok(rssHole - rssStart < 64 * MB, `black holes grew RSS by ${((rssHole - rssStart) / MB).toFixed(1)} MB`);
         assert.ok(rssEnd < 400 * MB, `RSS at the end ${(rssEnd / MB).toFixed(1)} MB`);
-        console.log(`# ${target}: RSS start ${(rssStart / MB).toFixed(1)} MB, after black holes ${(rssHole / MB).toFixed(1)} MB, end ${(rssEnd / MB).toFixed(1)} MB; black holes took ${holes.map((h) => (h.accepted / MB).toFixed(1)).join("/")} MB`);
+        console.log(
+          `# ${target}: RSS start ${(rssStart / MB).toFixed(1)} MB, after black holes ${(rssHole / MB).toFixed(1)} MB, end ${
+            (rssEnd / MB).toFixed(1)
+          } MB; black holes took ${holes.map((h) => (h.accepted / MB).toFixed(1)).join("/")} MB`,
+        );
       } finally {
         for (const s of streams) s.socket.destroy();
         await lb?.stop();

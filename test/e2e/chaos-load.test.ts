@@ -11,7 +11,7 @@ import { writeFileSync } from "node:fs";
 import net from "node:net";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { firstLine, freePorts, startBackend, startNamedEcho, type Backend } from "../support/backends.ts";
+import { type Backend, firstLine, freePorts, startBackend, startNamedEcho } from "../support/backends.ts";
 import { Stream } from "../support/streams.ts";
 import { startStreamlb, TARGETS, tempDir, writeConfig } from "../support/streamlb.ts";
 
@@ -31,7 +31,11 @@ function alive(pid: number): boolean {
 const count = (text: string, re: RegExp) => (text.match(re) ?? []).length;
 
 /** Sends raw bytes to an HTTP port; resolves with what came back and how long the connection lived. */
-function raw(port: number, write: (s: net.Socket) => void, limitMs: number): Promise<{ text: string; closedAfterMs: number | null }> {
+function raw(
+  port: number,
+  write: (s: net.Socket) => void,
+  limitMs: number,
+): Promise<{ text: string; closedAfterMs: number | null }> {
   return new Promise((resolve) => {
     const s = net.connect(port, "127.0.0.1");
     const at = Date.now();
@@ -57,7 +61,9 @@ for (const target of TARGETS) {
       const [a, b, c] = backends as [Backend, Backend, Backend];
       const [port] = await freePorts(1);
       const config = (servers: Backend[]) =>
-        `error_log: { path: stderr, level: notice }\nstream:\n  upstreams:\n    u:\n      servers: [${servers.map((s) => `"${s.address}"`).join(", ")}]\n  servers:\n    - { listen: "127.0.0.1:${port}", proxy_pass: u }\n`;
+        `error_log: { path: stderr, level: notice }\nstream:\n  upstreams:\n    u:\n      servers: [${
+          servers.map((s) => `"${s.address}"`).join(", ")
+        }]\n  servers:\n    - { listen: "127.0.0.1:${port}", proxy_pass: u }\n`;
       const file = writeConfig(config([a, b, c]));
       const lb = await startStreamlb(target, file);
       try {
@@ -93,11 +99,15 @@ for (const target of TARGETS) {
         assert.equal(count(lb.log(), /reconfigured/g), 100);
         assert.equal(done, 1000);
         assert.equal(failures, 0, "no refused or reset connect");
-        for (const s of streams) assert.ok(s.intact(), `stream on ${s.backend}: sent ${s.sent}, echoed ${s.echoed}, error ${s.error?.message}`);
+        for (const s of streams) {
+          assert.ok(s.intact(), `stream on ${s.backend}: sent ${s.sent}, echoed ${s.echoed}, error ${s.error?.message}`);
+        }
         assert.ok(alive(lb.pid));
         const rssEnd = lb.rssBytes();
         assert.ok(rssEnd - rssStart < 128 * MB, `RSS grew by ${((rssEnd - rssStart) / MB).toFixed(1)} MB over 100 reloads`);
-        console.log(`# ${target}: 100 reloads in ${stormMs} ms; RSS ${(rssStart / MB).toFixed(1)} → ${(rssEnd / MB).toFixed(1)} MB`);
+        console.log(
+          `# ${target}: 100 reloads in ${stormMs} ms; RSS ${(rssStart / MB).toFixed(1)} → ${(rssEnd / MB).toFixed(1)} MB`,
+        );
       } finally {
         await lb.stop();
         await Promise.all(backends.map((x) => x.close()));
@@ -115,7 +125,9 @@ for (const target of TARGETS) {
       const file = join(dir, "nginx.conf");
       writeFileSync(
         file,
-        `worker_processes 2;\npid ${join(dir, "streamlb.pid")};\nerror_log stderr info;\nevents {}\nstream {\n    server {\n        listen 127.0.0.1:${port};\n        proxy_pass ${echo.address};\n    }\n}\n`,
+        `worker_processes 2;\npid ${
+          join(dir, "streamlb.pid")
+        };\nerror_log stderr info;\nevents {}\nstream {\n    server {\n        listen 127.0.0.1:${port};\n        proxy_pass ${echo.address};\n    }\n}\n`,
       );
       const lb = await startStreamlb(target, file);
       const workers = new Set<number>();
@@ -125,7 +137,8 @@ for (const target of TARGETS) {
         for (const p of listening()) workers.add(p);
         assert.equal(workers.size, 2);
         let streams: Stream[] = [];
-        const ownerOf = (s: Stream) => Number(new RegExp(`\\] (\\d+)#0: \\*\\d+ proxy 127\\.0\\.0\\.1:${s.backend} connected to`).exec(lb.log())?.[1]);
+        const ownerOf = (s: Stream) =>
+          Number(new RegExp(`\\] (\\d+)#0: \\*\\d+ proxy 127\\.0\\.0\\.1:${s.backend} connected to`).exec(lb.log())?.[1]);
         // Until both workers hold some streams (the kernel spreads connections between them).
         for (let round = 0; round < 5; round++) {
           streams.push(...(await Promise.all(Array.from({ length: 20 }, () => new Stream(port!).start(512, 20)))));
@@ -135,7 +148,10 @@ for (const target of TARGETS) {
         const [victim, survivor] = [...workers] as [number, number];
         const onVictim = streams.filter((s) => ownerOf(s) === victim);
         const onSurvivor = streams.filter((s) => ownerOf(s) === survivor);
-        assert.ok(onVictim.length > 0 && onSurvivor.length > 0, `streams on both workers: ${onVictim.length}/${onSurvivor.length}`);
+        assert.ok(
+          onVictim.length > 0 && onSurvivor.length > 0,
+          `streams on both workers: ${onVictim.length}/${onSurvivor.length}`,
+        );
         const rssMaster = lb.rssBytes();
         process.kill(victim, "SIGKILL");
         for (let i = 0; i < 500 && listening().length < 3; i++) await sleep(20);
@@ -148,7 +164,12 @@ for (const target of TARGETS) {
         for (let i = 0; i < 50; i++) if (/^\d+$/.test(await firstLine(port!))) served++;
         assert.equal(served, 50, "new clients are served meanwhile and after");
         await Promise.all(onSurvivor.map((s) => s.finish()));
-        for (const s of onSurvivor) assert.ok(s.intact(), `a stream on the surviving worker: sent ${s.sent}, echoed ${s.echoed}, error ${s.error?.message}`);
+        for (const s of onSurvivor) {
+          assert.ok(
+            s.intact(),
+            `a stream on the surviving worker: sent ${s.sent}, echoed ${s.echoed}, error ${s.error?.message}`,
+          );
+        }
         assert.ok(alive(lb.pid) && alive(survivor));
         assert.ok(lb.rssBytes() < rssMaster + 64 * MB, "the master's memory is bounded");
         streams = [];
@@ -177,13 +198,17 @@ for (const target of TARGETS) {
         }, 20_000);
         // Headers done, then a byte of the body every 500 ms.
         const slowBody = raw(adminPort!, (s) => {
-          s.write("POST /api/upstreams/u/servers HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n");
+          s.write(
+            "POST /api/upstreams/u/servers HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n",
+          );
           const t = setInterval(() => (s.destroyed ? clearInterval(t) : s.write(" ")), 500);
           s.on("close", () => clearInterval(t));
         }, 20_000);
         // 10 MB, as fast as it is taken.
         const big = raw(adminPort!, (s) => {
-          s.write("POST /api/upstreams/u/servers HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 10485760\r\n\r\n");
+          s.write(
+            "POST /api/upstreams/u/servers HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 10485760\r\n\r\n",
+          );
           const chunk = Buffer.alloc(64 * 1024, 32);
           let sent = 0;
           const more = () => {
@@ -194,7 +219,11 @@ for (const target of TARGETS) {
           };
           more();
         }, 20_000);
-        const headers = raw(adminPort!, (s) => s.write(`GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\nX-big: ${"a".repeat(20_000)}\r\n\r\n`), 10_000);
+        const headers = raw(
+          adminPort!,
+          (s) => s.write(`GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\nX-big: ${"a".repeat(20_000)}\r\n\r\n`),
+          10_000,
+        );
         // Meanwhile the endpoint serves everyone else.
         for (let i = 0; i < 10; i++) {
           const r = await fetch(`http://127.0.0.1:${adminPort}/healthz`);
@@ -215,7 +244,11 @@ for (const target of TARGETS) {
         assert.ok(alive(lb.pid));
         const rssEnd = lb.rssBytes();
         assert.ok(rssEnd - rssStart < 64 * MB, `RSS grew by ${((rssEnd - rssStart) / MB).toFixed(1)} MB`);
-        console.log(`# ${target}: slowloris cut after ${l.closedAfterMs} ms, slow body ${sb.closedAfterMs} ms, 10 MB body ${b.closedAfterMs} ms; RSS ${(rssStart / MB).toFixed(1)} → ${(rssEnd / MB).toFixed(1)} MB`);
+        console.log(
+          `# ${target}: slowloris cut after ${l.closedAfterMs} ms, slow body ${sb.closedAfterMs} ms, 10 MB body ${b.closedAfterMs} ms; RSS ${
+            (rssStart / MB).toFixed(1)
+          } → ${(rssEnd / MB).toFixed(1)} MB`,
+        );
       } finally {
         await lb.stop();
         await echo.close();

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { firstLine, freePorts, startNamedEcho } from "../support/backends.ts";
-import { command, runStreamlb, TARGETS, wrap, writeConfig, type Target } from "../support/streamlb.ts";
+import { command, runStreamlb, type Target, TARGETS, wrap, writeConfig } from "../support/streamlb.ts";
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -32,12 +32,14 @@ for (const target of TARGETS) {
     });
 
     test("option mistakes in nginx's words, exit 1", async () => {
-      for (const [args, message] of [
-        [["-x"], 'invalid option: "x"'],
-        [["-c"], 'option "-c" requires file name'],
-        [["-p"], 'option "-p" requires directory name'],
-        [["-s", "foo"], 'invalid option: "-s foo"'],
-      ] as const) {
+      for (
+        const [args, message] of [
+          [["-x"], 'invalid option: "x"'],
+          [["-c"], 'option "-c" requires file name'],
+          [["-p"], 'option "-p" requires directory name'],
+          [["-s", "foo"], 'invalid option: "-s foo"'],
+        ] as const
+      ) {
         const r = await runStreamlb(target, [...args]);
         assert.equal(r.code, 1, args.join(" "));
         assert.equal(r.stderr, `streamlb: ${message}\n`);
@@ -45,12 +47,18 @@ for (const target of TARGETS) {
     });
 
     test("-T tests, then prints the main file and each include under nginx's header", async () => {
-      const main = writeConfig(`events {}\nstream {\n  include extra.conf;\n  server { listen 127.0.0.1:1; proxy_pass 127.0.0.1:2; }\n}\n`, "nginx.conf");
+      const main = writeConfig(
+        `events {}\nstream {\n  include extra.conf;\n  server { listen 127.0.0.1:1; proxy_pass 127.0.0.1:2; }\n}\n`,
+        "nginx.conf",
+      );
       const extra = join(dirname(main), "extra.conf");
       writeFileSync(extra, "proxy_timeout 5s;\n");
       const r = await runStreamlb(target, ["-T", "-c", main]);
       assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stdout, `# configuration file ${main}:\n${readFileSync(main, "utf8")}\n# configuration file ${extra}:\nproxy_timeout 5s;\n\n`);
+      assert.equal(
+        r.stdout,
+        `# configuration file ${main}:\n${readFileSync(main, "utf8")}\n# configuration file ${extra}:\nproxy_timeout 5s;\n\n`,
+      );
       assert.match(r.stderr, /test is successful\n$/);
     });
 
@@ -62,15 +70,24 @@ for (const target of TARGETS) {
 
     test("-t opens the logs and the pid file's directory: one in a missing directory fails the test", async () => {
       const dir = dirname(writeConfig(""));
-      for (const [what, text] of [
-        ["access log", `stream:\n  servers:\n    - { listen: "127.0.0.1:1", proxy_pass: "127.0.0.1:2", access_log: { path: ${dir}/no/a.log } }\n`],
-        ["error log", `error_log: { path: ${dir}/no/e.log }\n${GOOD}`],
-        ["pid file", `pid: ${dir}/no/s.pid\n${GOOD}`],
-      ]) {
+      for (
+        const [what, text] of [
+          [
+            "access log",
+            `stream:\n  servers:\n    - { listen: "127.0.0.1:1", proxy_pass: "127.0.0.1:2", access_log: { path: ${dir}/no/a.log } }\n`,
+          ],
+          ["error log", `error_log: { path: ${dir}/no/e.log }\n${GOOD}`],
+          ["pid file", `pid: ${dir}/no/s.pid\n${GOOD}`],
+        ]
+      ) {
         const file = writeConfig(text!);
         const r = await runStreamlb(target, ["-t", "-c", file]);
         assert.equal(r.code, 1, what);
-        assert.match(r.stderr, new RegExp(`\\[emerg\\] open\\(\\) "${dir}/no/[aes]\\.(log|pid)" failed \\(2: No such file or directory\\)\n`), what);
+        assert.match(
+          r.stderr,
+          new RegExp(`\\[emerg\\] open\\(\\) "${dir}/no/[aes]\\.(log|pid)" failed \\(2: No such file or directory\\)\n`),
+          what,
+        );
         assert.match(r.stderr, /test failed\n$/, what);
       }
       const ok = writeConfig(`pid: ${dir}/s.pid\n${GOOD}`);
@@ -79,7 +96,10 @@ for (const target of TARGETS) {
     });
 
     test("-g adds global directives; a mistake in them is in the command line", async () => {
-      const file = writeConfig(`events {}\nstream {\n  server { listen 127.0.0.1:1; proxy_pass 127.0.0.1:2; }\n}\n`, "nginx.conf");
+      const file = writeConfig(
+        `events {}\nstream {\n  server { listen 127.0.0.1:1; proxy_pass 127.0.0.1:2; }\n}\n`,
+        "nginx.conf",
+      );
       const bad = await runStreamlb(target, ["-t", "-c", file, "-g", "foo x;"]);
       assert.equal(bad.code, 1);
       assert.match(bad.stderr, /^streamlb: \[emerg\] unknown directive "foo" in command line\n/);
@@ -100,7 +120,10 @@ for (const target of TARGETS) {
 
     test("as nginx's test harness runs it: -p DIR/ -c nginx.conf -e error.log -g pid; stopped by -s quit", async () => {
       const [port] = await freePorts(1);
-      const file = writeConfig(`daemon off;\nevents {}\nstream {\n  server { listen 127.0.0.1:${port}; proxy_pass 127.0.0.1:2; }\n}\n`, "nginx.conf");
+      const file = writeConfig(
+        `daemon off;\nevents {}\nstream {\n  server { listen 127.0.0.1:${port}; proxy_pass 127.0.0.1:2; }\n}\n`,
+        "nginx.conf",
+      );
       const dir = dirname(file);
       mkdirSync(join(dir, "logs"));
       const flags = ["-p", `${dir}/`, "-e", "logs/error.log", "-g", "pid logs/g.pid;"];
@@ -112,9 +135,13 @@ for (const target of TARGETS) {
         for (let i = 0; i < 200 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 100));
         assert.equal(readFileSync(pidFile, "utf8").trim(), String(lb.pid));
         // The config names no error_log, so -e's file is the error log: a refused upstream shows there.
-        await new Promise<void>((resolve) => net.connect(port!, "127.0.0.1").on("close", () => resolve()).on("error", () => undefined));
+        await new Promise<void>((resolve) =>
+          net.connect(port!, "127.0.0.1").on("close", () => resolve()).on("error", () => undefined)
+        );
         const log = join(dir, "logs/error.log");
-        for (let i = 0; i < 100 && !/connect\(\) failed/.test(readFileSync(log, "utf8")); i++) await new Promise((r) => setTimeout(r, 50));
+        for (let i = 0; i < 100 && !/connect\(\) failed/.test(readFileSync(log, "utf8")); i++) {
+          await new Promise((r) => setTimeout(r, 50));
+        }
         assert.match(readFileSync(log, "utf8"), /\[error\] \d+#0: \*1 connect\(\) failed \(111: Connection refused\)/);
         const quit = await runStreamlb(target, ["-c", "nginx.conf", ...flags, "-s", "quit"]);
         assert.equal(quit.code, 0, quit.stderr);
@@ -155,7 +182,10 @@ for (const target of TARGETS) {
     test("a missing config file is a one-line error", async () => {
       const r = await runStreamlb(target, ["-c", "/nonexistent/streamlb.yaml"]);
       assert.equal(r.code, 1);
-      assert.match(r.stderr, /^streamlb: \[emerg\] open\(\) "\/nonexistent\/streamlb.yaml" failed \(2: No such file or directory\)\n$/);
+      assert.match(
+        r.stderr,
+        /^streamlb: \[emerg\] open\(\) "\/nonexistent\/streamlb.yaml" failed \(2: No such file or directory\)\n$/,
+      );
     });
 
     test("a port already in use is reported with nginx's reason, exit 1", async () => {
@@ -164,7 +194,10 @@ for (const target of TARGETS) {
         const file = writeConfig(`stream:\n  servers:\n    - { listen: "${taken.address}", proxy_pass: "127.0.0.1:2" }\n`);
         const r = await runStreamlb(target, ["-c", file]);
         assert.equal(r.code, 1);
-        assert.match(r.stderr, new RegExp(`^streamlb: \\[emerg\\] bind\\(\\) to ${taken.address} failed \\(98: Address already in use\\)$`, "m"));
+        assert.match(
+          r.stderr,
+          new RegExp(`^streamlb: \\[emerg\\] bind\\(\\) to ${taken.address} failed \\(98: Address already in use\\)$`, "m"),
+        );
       } finally {
         await taken.close();
       }
@@ -178,22 +211,26 @@ for (const target of TARGETS) {
  */
 describe("the binary with no arguments", () => {
   const target: Target = "binary";
-  test("serves the embedded default: 8000 balances round robin to 6000 and 6002", { skip: !TARGETS.includes(target) }, async () => {
-    const s1 = await startNamedEcho("chat-6000", 6000);
-    const s2 = await startNamedEcho("chat-6002", 6002);
-    const [exe, ...args] = command(target);
-    const child = spawn(exe!, args, { stdio: ["ignore", "pipe", "pipe"], cwd: writeConfig("").replace(/\/[^/]+$/, "") });
-    const lb = wrap(child);
-    try {
-      await lb.waitForLog(/listening on 0\.0\.0\.0:8000/, 20_000);
-      const got = [];
-      for (let i = 0; i < 4; i++) got.push(await firstLine(8000));
-      assert.deepEqual(got, ["chat-6000", "chat-6002", "chat-6000", "chat-6002"]);
-    } finally {
-      await lb.stop();
-      await Promise.all([s1.close(), s2.close()]);
-    }
-  });
+  test(
+    "serves the embedded default: 8000 balances round robin to 6000 and 6002",
+    { skip: !TARGETS.includes(target) },
+    async () => {
+      const s1 = await startNamedEcho("chat-6000", 6000);
+      const s2 = await startNamedEcho("chat-6002", 6002);
+      const [exe, ...args] = command(target);
+      const child = spawn(exe!, args, { stdio: ["ignore", "pipe", "pipe"], cwd: writeConfig("").replace(/\/[^/]+$/, "") });
+      const lb = wrap(child);
+      try {
+        await lb.waitForLog(/listening on 0\.0\.0\.0:8000/, 20_000);
+        const got = [];
+        for (let i = 0; i < 4; i++) got.push(await firstLine(8000));
+        assert.deepEqual(got, ["chat-6000", "chat-6002", "chat-6000", "chat-6002"]);
+      } finally {
+        await lb.stop();
+        await Promise.all([s1.close(), s2.close()]);
+      }
+    },
+  );
 });
 
 /** The seed's demonstration: two chat servers behind the embedded default (fixed ports too). */
@@ -201,7 +238,10 @@ describe("streamlb demo", () => {
   const target: Target = TARGETS[0] ?? "node";
   test(`on ${target}: the first client lands on chat server 6000, the second on 6002`, async () => {
     const [exe, ...args] = command(target);
-    const child = spawn(exe!, [...args, "demo"], { stdio: ["ignore", "pipe", "pipe"], cwd: writeConfig("").replace(/\/[^/]+$/, "") });
+    const child = spawn(exe!, [...args, "demo"], {
+      stdio: ["ignore", "pipe", "pipe"],
+      cwd: writeConfig("").replace(/\/[^/]+$/, ""),
+    });
     const lb = wrap(child);
     const login = (name: string) =>
       new Promise<string>((resolve, reject) => {
@@ -245,11 +285,16 @@ stream:
 `);
     // Writes only where its pid file goes: a pid file that cannot be written stops the start.
     const allowWrite = `--allow-fs-write=${dirname(file)}`;
-    const child = spawn(node!, [flag, "--allow-fs-read=*", allowWrite, "--no-warnings", main!, "-c", file], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(node!, [flag, "--allow-fs-read=*", allowWrite, "--no-warnings", main!, "-c", file], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     const lb = wrap(child);
     try {
       await lb.waitForLog(/listening on/, 20_000);
-      assert.match(lb.log(), /\[notice\] \d+#0: Node refuses its TCP handles: process\.binding\("tcp_wrap"\) failed \(ERR_ACCESS_DENIED\); sessions run on net\.Socket streams instead/);
+      assert.match(
+        lb.log(),
+        /\[notice\] \d+#0: Node refuses its TCP handles: process\.binding\("tcp_wrap"\) failed \(ERR_ACCESS_DENIED\); sessions run on net\.Socket streams instead/,
+      );
       // 4 MiB out and back: more than the socket buffers hold, so backpressure has to work,
       // and the reply's end comes only after the client's FIN went through (half-close).
       const payload = new Uint8Array(4 << 20).map((_, i) => (i * 7) & 0xff);
@@ -265,7 +310,10 @@ stream:
         socket.end(payload);
       });
       assert.equal(reply.subarray(0, 5).toString(), "echo\n");
-      assert.ok(Buffer.from(payload).equals(reply.subarray(5)), `the ${payload.length} bytes came back intact (got ${reply.length - 5})`);
+      assert.ok(
+        Buffer.from(payload).equals(reply.subarray(5)),
+        `the ${payload.length} bytes came back intact (got ${reply.length - 5})`,
+      );
       assert.equal(await firstLine(port!), "echo");
     } finally {
       await lb.stop();
@@ -278,12 +326,19 @@ stream:
     const [node, main] = command("node");
     const echo = await startNamedEcho("echo");
     const [port] = await freePorts(1);
-    const file = writeConfig(`error_log: { path: stderr, level: info }\nstream:\n  servers:\n    - { listen: "127.0.0.1:${port}", proxy_pass: "${echo.address}" }\n`);
-    const child = spawn(node!, ["--pending-deprecation", "--throw-deprecation", main!, "-c", file], { stdio: ["ignore", "pipe", "pipe"] });
+    const file = writeConfig(
+      `error_log: { path: stderr, level: info }\nstream:\n  servers:\n    - { listen: "127.0.0.1:${port}", proxy_pass: "${echo.address}" }\n`,
+    );
+    const child = spawn(node!, ["--pending-deprecation", "--throw-deprecation", main!, "-c", file], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     const lb = wrap(child);
     try {
       await lb.waitForLog(/listening on/, 20_000);
-      assert.match(lb.log(), /\[notice\] \d+#0: Node's TCP handles \(process\.binding\) are deprecated under --pending-deprecation.*; sessions run on net\.Socket streams instead/);
+      assert.match(
+        lb.log(),
+        /\[notice\] \d+#0: Node's TCP handles \(process\.binding\) are deprecated under --pending-deprecation.*; sessions run on net\.Socket streams instead/,
+      );
       assert.equal(await firstLine(port!), "echo");
       assert.equal(child.exitCode, null, "still running");
     } finally {

@@ -6,7 +6,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { chmodSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { command, runStreamlb, tempDir, TARGETS, type Target } from "../support/streamlb.ts";
+import { command, runStreamlb, type Target, TARGETS, tempDir } from "../support/streamlb.ts";
 
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 
@@ -20,7 +20,11 @@ async function refused(target: Target, path: string, line: string): Promise<void
 for (const target of TARGETS) {
   describe(`config input on ${target}`, () => {
     test("/dev/zero is refused at once, not read forever", async () => {
-      await refused(target, "/dev/zero", `open() "/dev/zero" failed (not a regular file: a device, fifo or socket cannot be a config)`);
+      await refused(
+        target,
+        "/dev/zero",
+        `open() "/dev/zero" failed (not a regular file: a device, fifo or socket cannot be a config)`,
+      );
     });
 
     test("a fifo nobody writes is refused at once, not waited on", async () => {
@@ -58,7 +62,11 @@ for (const target of TARGETS) {
       assert.doesNotMatch(r.stderr, /YAML|yaml/);
       const bare = join(dir, "garbage");
       writeFileSync(bare, garbage);
-      await refused(target, bare, `"${bare}" is neither an nginx config nor YAML: it holds binary data (line 1); name it .conf or .yaml to choose the reader`);
+      await refused(
+        target,
+        bare,
+        `"${bare}" is neither an nginx config nor YAML: it holds binary data (line 1); name it .conf or .yaml to choose the reader`,
+      );
     });
 
     test("an unreadable file: (13: Permission denied), run as nobody", { skip: !canDropToNobody() }, async () => {
@@ -68,7 +76,18 @@ for (const target of TARGETS) {
       writeFileSync(file, "stream: {}\n");
       chmodSync(file, 0o000);
       const [exe, ...args] = command(target);
-      const child = spawn("setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "env", "HOME=/tmp", exe!, ...args, "-t", "-c", file], {
+      const child = spawn("setpriv", [
+        "--reuid=nobody",
+        "--regid=nogroup",
+        "--clear-groups",
+        "env",
+        "HOME=/tmp",
+        exe!,
+        ...args,
+        "-t",
+        "-c",
+        file,
+      ], {
         stdio: ["ignore", "ignore", "pipe"],
       });
       let stderr = "";
@@ -77,7 +96,10 @@ for (const target of TARGETS) {
       const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
       clearTimeout(timer);
       assert.equal(code, 1);
-      assert.equal(stderr, `streamlb: [emerg] open() "${file}" failed (13: Permission denied)\nstreamlb: configuration file ${file} test failed\n`);
+      assert.equal(
+        stderr,
+        `streamlb: [emerg] open() "${file}" failed (13: Permission denied)\nstreamlb: configuration file ${file} test failed\n`,
+      );
     });
   });
 }

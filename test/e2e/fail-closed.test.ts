@@ -5,9 +5,9 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { after, before, describe, test } from "node:test";
-import { firstLine, freePorts, startNamedEcho, type Backend } from "../support/backends.ts";
+import { type Backend, firstLine, freePorts, startNamedEcho } from "../support/backends.ts";
 import { ensureNginx, startNginx, STREAM_MODULE } from "../support/nginx.ts";
-import { runStreamlb, startStreamlb, tempDir, TARGETS, writeConfig } from "../support/streamlb.ts";
+import { runStreamlb, startStreamlb, TARGETS, tempDir, writeConfig } from "../support/streamlb.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -119,7 +119,9 @@ describe("fail closed", () => {
           assert.equal(await probe(port!), "served");
           writeFileSync(file, conf(port!, backend.address, "limit_conn addr 10;"));
           lb.signal("SIGHUP");
-          await lb.waitForLog(/"limit_conn" directive is not supported yet in .*nginx\.conf:7; reload failed, the running configuration is kept/);
+          await lb.waitForLog(
+            /"limit_conn" directive is not supported yet in .*nginx\.conf:7; reload failed, the running configuration is kept/,
+          );
           assert.equal(await probe(port!), "served");
         } finally {
           await lb.stop();
@@ -128,7 +130,10 @@ describe("fail closed", () => {
 
       test("worker_connections 16 and 40 clients at once: 7 sessions, the rest closed with nginx's alert, then service again", async () => {
         const [port] = await freePorts(1);
-        const lb = await startStreamlb(target, writeConfig(conf(port!, backend.address, "", "worker_connections 16;"), "nginx.conf"));
+        const lb = await startStreamlb(
+          target,
+          writeConfig(conf(port!, backend.address, "", "worker_connections 16;"), "nginx.conf"),
+        );
         try {
           assert.equal(await concurrentClients(port!, 40), 7);
           await lb.waitForLog(/\[alert\] \d+#0: (\*\d+ )?16 worker_connections are not enough/);
@@ -142,12 +147,21 @@ describe("fail closed", () => {
   }
 
   const nginx = ensureNginx();
-  test("worker_connections 16 and 40 clients at once: Debian's nginx serves the same 7", { skip: "skip" in nginx ? nginx.skip : false }, async () => {
+  test("worker_connections 16 and 40 clients at once: Debian's nginx serves the same 7", {
+    skip: "skip" in nginx ? nginx.skip : false,
+  }, async () => {
     if (!("bin" in nginx)) return;
     const dir = tempDir();
     const [port] = await freePorts(1);
-    const text = `load_module ${STREAM_MODULE};\npid ${dir}/nginx.pid;\n${conf(port!, backend.address, "", "worker_connections 16;")}`;
-    const ngx = await startNginx(nginx.bin, dir, text.replace("error_log stderr notice;", `error_log ${dir}/error.log notice;`), port!);
+    const text = `load_module ${STREAM_MODULE};\npid ${dir}/nginx.pid;\n${
+      conf(port!, backend.address, "", "worker_connections 16;")
+    }`;
+    const ngx = await startNginx(
+      nginx.bin,
+      dir,
+      text.replace("error_log stderr notice;", `error_log ${dir}/error.log notice;`),
+      port!,
+    );
     try {
       assert.equal(await concurrentClients(port!, 40), 7);
       assert.match(ngx.log(), /\[alert\] .*16 worker_connections are not enough while connecting to upstream/);

@@ -53,7 +53,9 @@ for (const target of TARGETS) {
     test("[crit] accept4() failed, held sessions still echo, accepting resumes once fds are free", async () => {
       const echo = await startNamedEcho("fd");
       const [port] = await freePorts(1);
-      const file = writeConfig(`error_log: { path: stderr, level: notice }\nstream:\n  servers:\n    - { listen: "127.0.0.1:${port}", proxy_pass: "${echo.address}" }\n`);
+      const file = writeConfig(
+        `error_log: { path: stderr, level: notice }\nstream:\n  servers:\n    - { listen: "127.0.0.1:${port}", proxy_pass: "${echo.address}" }\n`,
+      );
       const lb = await startStreamlb(target, file);
       const sockets: net.Socket[] = [];
       try {

@@ -6,7 +6,7 @@ import { writeFileSync } from "node:fs";
 import net from "node:net";
 import { after, describe, test } from "node:test";
 import { freePorts } from "../support/backends.ts";
-import { startStreamlb, TARGETS, writeConfig, type Streamlb } from "../support/streamlb.ts";
+import { startStreamlb, type Streamlb, TARGETS, writeConfig } from "../support/streamlb.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -203,7 +203,9 @@ ${servers.map((s) => `        server ${s};`).join("\n")}
     server {
         listen 127.0.0.1:${port};
         proxy_pass u;
-        health_check interval=${c.intervalMs}ms fails=${c.fails} passes=${c.passes}${c.http ? " match=http_ok" : ""} mandatory persistent;
+        health_check interval=${c.intervalMs}ms fails=${c.fails} passes=${c.passes}${
+        c.http ? " match=http_ok" : ""
+      } mandatory persistent;
         health_check_timeout ${c.timeoutMs}ms;
         proxy_session_drop ${sessionDrop ? "on" : "off"};
     }
@@ -375,7 +377,10 @@ for (const target of TARGETS) {
             await until("b down", () => downLine(b).test(lb.log()));
             if (drop) {
               await until("b's session closed", () => onB.closed, 2000);
-              assert.match(lb.log(), new RegExp(`closed 1 session\\(s\\) to server ${esc(b.address)} of upstream u \\(proxy_session_drop\\)`));
+              assert.match(
+                lb.log(),
+                new RegExp(`closed 1 session\\(s\\) to server ${esc(b.address)} of upstream u \\(proxy_session_drop\\)`),
+              );
             } else {
               await sleep(300);
               assert.equal(await onB.echoes("still here"), true, "b's session goes on");

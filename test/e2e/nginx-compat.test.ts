@@ -5,9 +5,9 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import { after, before, describe, test } from "node:test";
-import { closedPort, firstLine, freePorts, startNamedEcho, type Backend } from "../support/backends.ts";
-import { ensureNginx, startNginx, STREAM_MODULE, type Nginx } from "../support/nginx.ts";
-import { startStreamlb, tempDir, TARGETS, writeConfig, type Streamlb } from "../support/streamlb.ts";
+import { type Backend, closedPort, firstLine, freePorts, startNamedEcho } from "../support/backends.ts";
+import { ensureNginx, type Nginx, startNginx, STREAM_MODULE } from "../support/nginx.ts";
+import { startStreamlb, type Streamlb, TARGETS, tempDir, writeConfig } from "../support/streamlb.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -50,14 +50,13 @@ function nginxConf(
   probePort: number,
 ): string {
   const upstreams = scenarios.map((s) => {
-    const method =
-      s.method === "least_conn"
-        ? "least_conn;"
-        : s.method === "hash"
-          ? "hash $remote_addr;"
-          : s.method === "hash consistent"
-            ? "hash $remote_addr consistent;"
-            : "";
+    const method = s.method === "least_conn"
+      ? "least_conn;"
+      : s.method === "hash"
+      ? "hash $remote_addr;"
+      : s.method === "hash consistent"
+      ? "hash $remote_addr consistent;"
+      : "";
     const lines = s.servers.map((v) =>
       [
         `server ${v.address}`,
@@ -67,7 +66,7 @@ function nginxConf(
         v.backup ? " backup" : "",
         v.down ? " down" : "",
         ";",
-      ].join(""),
+      ].join("")
     );
     return `  upstream ${s.name} {\n    ${[method, ...lines].filter(Boolean).join("\n    ")}\n  }\n`;
   });
@@ -93,14 +92,13 @@ function nginxConf(
 
 function streamlbYaml(scenarios: readonly Scenario[], ports: ReadonlyMap<string, number>): string {
   const upstreams = scenarios.map((s) => {
-    const method =
-      s.method === "least_conn"
-        ? "      least_conn: true\n"
-        : s.method === "hash"
-          ? "      hash: { key: $remote_addr }\n"
-          : s.method === "hash consistent"
-            ? "      hash: { key: $remote_addr, consistent: true }\n"
-            : "";
+    const method = s.method === "least_conn"
+      ? "      least_conn: true\n"
+      : s.method === "hash"
+      ? "      hash: { key: $remote_addr }\n"
+      : s.method === "hash consistent"
+      ? "      hash: { key: $remote_addr, consistent: true }\n"
+      : "";
     const lines = s.servers.map((v) => {
       const fields = [`address: "${v.address}"`];
       if (v.weight !== undefined) fields.push(`weight: ${v.weight}`);
@@ -113,7 +111,9 @@ function streamlbYaml(scenarios: readonly Scenario[], ports: ReadonlyMap<string,
     return `    ${s.name}:\n${method}      servers:\n${lines.join("")}`;
   });
   const servers = scenarios.map((s) => `    - { listen: "127.0.0.1:${ports.get(s.name)}", proxy_pass: ${s.name} }\n`);
-  return `error_log: { path: stderr, level: notice }\nstream:\n  proxy_connect_timeout: 2s\n  upstreams:\n${upstreams.join("")}  servers:\n${servers.join("")}`;
+  return `error_log: { path: stderr, level: notice }\nstream:\n  proxy_connect_timeout: 2s\n  upstreams:\n${
+    upstreams.join("")
+  }  servers:\n${servers.join("")}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -295,13 +295,17 @@ describe(
         {
           name: "hash_dead",
           method: "hash",
-          servers: [{ address: a! }, { address: dead, maxFails: 1, failTimeout: "30s" }, { address: b!, weight: 2 }, { address: c! }],
+          servers: [{ address: a! }, { address: dead, maxFails: 1, failTimeout: "30s" }, { address: b!, weight: 2 }, {
+            address: c!,
+          }],
           steps: fromEach(CLIENTS.slice(0, 80)),
         },
         {
           name: "chash_dead",
           method: "hash consistent",
-          servers: [{ address: a! }, { address: dead, maxFails: 1, failTimeout: "30s" }, { address: b!, weight: 2 }, { address: c! }],
+          servers: [{ address: a! }, { address: dead, maxFails: 1, failTimeout: "30s" }, { address: b!, weight: 2 }, {
+            address: c!,
+          }],
           steps: fromEach(CLIENTS.slice(0, 80)),
         },
       ];
@@ -335,11 +339,13 @@ describe(
         fromStreamlb,
         fromNginx,
         `${name}: streamlb (${target}) diverged from nginx at step ${diverged}\n` +
-          `nginx error log tail:\n${ngx!.log().split("\n").slice(-15).join("\n")}\nstreamlb log tail:\n${lb!
-            .log()
-            .split("\n")
-            .slice(-15)
-            .join("\n")}`,
+          `nginx error log tail:\n${ngx!.log().split("\n").slice(-15).join("\n")}\nstreamlb log tail:\n${
+            lb!
+              .log()
+              .split("\n")
+              .slice(-15)
+              .join("\n")
+          }`,
       );
       return fromNginx;
     };

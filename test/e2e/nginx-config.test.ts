@@ -6,8 +6,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { firstLine, freePorts, startNamedEcho, type Backend } from "../support/backends.ts";
-import { runStreamlb, startStreamlb, TARGETS, tempDir, writeConfig, type Streamlb } from "../support/streamlb.ts";
+import { type Backend, firstLine, freePorts, startNamedEcho } from "../support/backends.ts";
+import { runStreamlb, startStreamlb, type Streamlb, TARGETS, tempDir, writeConfig } from "../support/streamlb.ts";
 
 /** Debian's nginx.conf layout, with a stream{} block over `backends` listening on `port`. */
 function debianConfig(backends: readonly Backend[], port: number): string {
@@ -96,11 +96,13 @@ for (const target of TARGETS) {
     test("warns about what it ignores, with nginx's file:line", () => {
       const log = lb.log();
       const dir = dirname(file);
-      for (const line of [
-        `[warn] "user" is ignored: streamlb does not switch users (start it as the user it should run as) in ${file}:1`,
-        `[warn] "load_module" is ignored: the stream module is part of streamlb in ${dir}/modules-enabled/50-mod-stream.conf:1`,
-        `[warn] the "http" section is ignored: streamlb proxies TCP streams only in ${file}:12`,
-      ]) {
+      for (
+        const line of [
+          `[warn] "user" is ignored: streamlb does not switch users (start it as the user it should run as) in ${file}:1`,
+          `[warn] "load_module" is ignored: the stream module is part of streamlb in ${dir}/modules-enabled/50-mod-stream.conf:1`,
+          `[warn] the "http" section is ignored: streamlb proxies TCP streams only in ${file}:12`,
+        ]
+      ) {
         assert.ok(log.includes(line), `missing ${line} in:\n${log}`);
       }
       // worker_connections (line 8) takes effect now, and no [warn] names anything that guards access.

@@ -65,17 +65,24 @@ describe("the npm package", () => {
     writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app", private: true, type: "module" }));
     writeFileSync(join(app, "app.mjs"), APP);
     // yaml, its only dependency, comes from npm's cache when it is there.
-    await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", join(dir, tarball)], { cwd: app, timeout: 120_000 });
+    await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", join(dir, tarball)], {
+      cwd: app,
+      timeout: 120_000,
+    });
   });
 
   for (const name of Object.keys(RUNTIMES) as RuntimeName[]) {
-    test(`installed from its tarball, runs a balancer on ${name}`, { skip: !TARGETS.includes(name), timeout: 60_000 }, async () => {
-      const [exe, ...args] = RUNTIMES[name];
-      const { stdout } = await run(exe, [...args, "app.mjs"], { cwd: app, timeout: 30_000 });
-      const result = JSON.parse(stdout) as { runtime: string; reply: string; loaded: string };
-      assert.equal(result.runtime, name);
-      assert.equal(result.reply, "hello from the backend\n");
-      assert.ok(result.loaded.endsWith(`/node_modules/streamlb/${ENTRY[name]}`), `${name} loaded ${result.loaded}`);
-    });
+    test(
+      `installed from its tarball, runs a balancer on ${name}`,
+      { skip: !TARGETS.includes(name), timeout: 60_000 },
+      async () => {
+        const [exe, ...args] = RUNTIMES[name];
+        const { stdout } = await run(exe, [...args, "app.mjs"], { cwd: app, timeout: 30_000 });
+        const result = JSON.parse(stdout) as { runtime: string; reply: string; loaded: string };
+        assert.equal(result.runtime, name);
+        assert.equal(result.reply, "hello from the backend\n");
+        assert.ok(result.loaded.endsWith(`/node_modules/streamlb/${ENTRY[name]}`), `${name} loaded ${result.loaded}`);
+      },
+    );
   }
 });

@@ -5,8 +5,8 @@ import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import net from "node:net";
 import { after, before, describe, test } from "node:test";
-import { closedPort, firstLine, freePorts, startBackend, startNamedEcho, type Backend } from "../support/backends.ts";
-import { startStreamlb, TARGETS, writeConfig, type Streamlb } from "../support/streamlb.ts";
+import { type Backend, closedPort, firstLine, freePorts, startBackend, startNamedEcho } from "../support/backends.ts";
+import { startStreamlb, type Streamlb, TARGETS, writeConfig } from "../support/streamlb.ts";
 
 const MiB = 1024 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -212,7 +212,11 @@ stream:
     });
 
     test("failover: a closed port is skipped, every connection succeeds, and the dead server rests for fail_timeout", async () => {
-      const failures = () => lb.log().split("\n").filter((l) => l.includes(`connect() failed (111: Connection refused) while connecting to upstream`) && l.includes(`upstream: "127.0.0.1:${deadPort}"`)).length;
+      const failures = () =>
+        lb.log().split("\n").filter((l) =>
+          l.includes(`connect() failed (111: Connection refused) while connecting to upstream`) &&
+          l.includes(`upstream: "127.0.0.1:${deadPort}"`)
+        ).length;
       for (let i = 0; i < 10; i++) assert.equal(await firstLine(port["failover"]!), "live");
       assert.equal(failures(), 1, "the dead server was tried once, then skipped");
       assert.match(lb.log(), /upstream server temporarily disabled while connecting to upstream/);

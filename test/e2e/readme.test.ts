@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { delimiter, join, resolve } from "node:path";
 import { describe, test } from "node:test";
-import { runStreamlb, tempDir, TARGETS, writeConfig } from "../support/streamlb.ts";
+import { runStreamlb, TARGETS, tempDir, writeConfig } from "../support/streamlb.ts";
 
 const README = readFileSync("README.md", "utf8");
 const examples = [...README.matchAll(/```(yaml|nginx)\n([\s\S]*?)```/g)].map((m, i) => ({

@@ -4,8 +4,8 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { firstLine, freePorts, startNamedEcho, type Backend } from "../support/backends.ts";
-import { runStreamlb, startStreamlb, TARGETS, writeConfig, type Streamlb } from "../support/streamlb.ts";
+import { type Backend, firstLine, freePorts, startNamedEcho } from "../support/backends.ts";
+import { runStreamlb, startStreamlb, TARGETS, writeConfig } from "../support/streamlb.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

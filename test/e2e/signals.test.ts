@@ -6,10 +6,20 @@ import net from "node:net";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { freePorts, startNamedEcho } from "../support/backends.ts";
-import { runStreamlb, startStreamlb, tempDir, TARGETS, writeConfig } from "../support/streamlb.ts";
+import { runStreamlb, startStreamlb, TARGETS, tempDir, writeConfig } from "../support/streamlb.ts";
 
 const NUMBERS: Record<string, number> = {
-  SIGUSR2: 12, SIGWINCH: 28, SIGALRM: 14, SIGPIPE: 13, SIGVTALRM: 26, SIGPROF: 27, SIGIO: 29, SIGPWR: 30, SIGXCPU: 24, SIGXFSZ: 25, SIGSTKFLT: 16,
+  SIGUSR2: 12,
+  SIGWINCH: 28,
+  SIGALRM: 14,
+  SIGPIPE: 13,
+  SIGVTALRM: 26,
+  SIGPROF: 27,
+  SIGIO: 29,
+  SIGPWR: 30,
+  SIGXCPU: 24,
+  SIGXFSZ: 25,
+  SIGSTKFLT: 16,
 };
 
 /** A connection through the balancer: the backend's greeting, then an echo. */
@@ -71,7 +81,9 @@ for (const target of TARGETS) {
     test("a pid file that cannot be written: [emerg] open() failed, exit 1", async () => {
       const [port] = await freePorts(1);
       const pid = join(tempDir(), "missing", "streamlb.pid");
-      const file = writeConfig(`pid: ${pid}\nstream:\n  servers:\n    - { listen: "127.0.0.1:${port}", proxy_pass: "127.0.0.1:2" }\n`);
+      const file = writeConfig(
+        `pid: ${pid}\nstream:\n  servers:\n    - { listen: "127.0.0.1:${port}", proxy_pass: "127.0.0.1:2" }\n`,
+      );
       const r = await runStreamlb(target, ["-c", file]);
       assert.equal(r.code, 1);
       assert.equal(r.stderr, `streamlb: [emerg] open() "${pid}" failed (2: No such file or directory)\n`);

@@ -8,9 +8,9 @@ import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { chromium, type BrowserContext } from "playwright-core";
-import { firstLine, freePorts, startNamedEcho, type Backend } from "../support/backends.ts";
-import { startStreamlb, TARGETS, writeConfig, type Streamlb } from "../support/streamlb.ts";
+import { type BrowserContext, chromium } from "playwright-core";
+import { type Backend, firstLine, freePorts, startNamedEcho } from "../support/backends.ts";
+import { startStreamlb, type Streamlb, TARGETS, writeConfig } from "../support/streamlb.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const TOKEN = "page-t0ken";
@@ -82,8 +82,16 @@ stream:
       await page.goto(`http://127.0.0.1:${adminPort}/?token=${TOKEN}&interval=250`);
       await page.waitForSelector("tr[data-server]", { timeout: 10_000 });
 
-      const rows = await page.$$eval("tr[data-server]", (trs) =>
-        trs.map((tr) => [tr.closest("section")!.getAttribute("data-upstream"), tr.getAttribute("data-server"), tr.getAttribute("data-state")]),
+      const rows = await page.$$eval(
+        "tr[data-server]",
+        (trs) =>
+          trs.map((
+            tr,
+          ) => [
+            tr.closest("section")!.getAttribute("data-upstream"),
+            tr.getAttribute("data-server"),
+            tr.getAttribute("data-state"),
+          ]),
       );
       assert.deepEqual(rows, [
         ["web", a.address, "up"],

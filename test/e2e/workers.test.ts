@@ -4,9 +4,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { firstLine, freePorts, startNamedEcho, type Backend } from "../support/backends.ts";
+import { type Backend, firstLine, freePorts, startNamedEcho } from "../support/backends.ts";
 import { listenersByPid, nodeHonoursReusePort } from "../support/listeners.ts";
-import { runStreamlb, startStreamlb, TARGETS, tempDir, type Streamlb } from "../support/streamlb.ts";
+import { runStreamlb, startStreamlb, type Streamlb, TARGETS, tempDir } from "../support/streamlb.ts";
 import { writeFileSync } from "node:fs";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -53,7 +53,7 @@ describe("worker_processes 2", { concurrency: true }, () => {
   TARGETS.forEach((target, i) => {
     test(target, { timeout: 30_000 }, async () => {
       const [port] = await freePorts(1);
-      let a: Backend = await startNamedEcho("a");
+      const a: Backend = await startNamedEcho("a");
       let b: Backend = await startNamedEcho("b");
       const dir = tempDir();
       const pidFile = join(dir, "streamlb.pid");
@@ -97,8 +97,9 @@ stream {
         }
         const held = listenersByPid(port!, [lb.pid, ...workers]);
         const byWorkers = [...workers].map((p) => held.get(p));
-        if (sharing === "node:cluster") assert.deepEqual([held.get(lb.pid), ...byWorkers], [1, 0, 0], "the master holds the one listener");
-        else assert.deepEqual([held.get(lb.pid), ...byWorkers], [0, 1, 1], "each worker holds its own listener");
+        if (sharing === "node:cluster") {
+          assert.deepEqual([held.get(lb.pid), ...byWorkers], [1, 0, 0], "the master holds the one listener");
+        } else assert.deepEqual([held.get(lb.pid), ...byWorkers], [0, 1, 1], "each worker holds its own listener");
 
         // (1) Sessions spread over both workers.
         let mark = log().length;

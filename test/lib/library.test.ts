@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { startBalancer } from "../../src/mod.ts";
-import { firstLine, freePorts, startNamedEcho, type Backend } from "../support/backends.ts";
+import { type Backend, firstLine, freePorts, startNamedEcho } from "../support/backends.ts";
 
 describe("startBalancer", () => {
   const backends: Backend[] = [];

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { ProbeOptions, Runtime } from "../../src/core/runtime.ts";
 import { detectRuntime } from "../../src/runtime/detect.ts";
-import { closedPort, startBackend, type Backend } from "../support/backends.ts";
+import { type Backend, closedPort, startBackend } from "../support/backends.ts";
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 const bytes = (s: string) => new TextEncoder().encode(s);

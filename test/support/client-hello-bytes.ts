@@ -26,7 +26,9 @@ export function supportedVersionsExtension(...versions: number[]): Uint8Array {
 }
 
 /** The handshake message: type 1, 24-bit length, version, random, session id, suites, methods, extensions. */
-export function clientHelloMessage(options: { version?: number; sessionId?: number; extensions?: Uint8Array[]; noExtensionBlock?: boolean } = {}): Uint8Array {
+export function clientHelloMessage(
+  options: { version?: number; sessionId?: number; extensions?: Uint8Array[]; noExtensionBlock?: boolean } = {},
+): Uint8Array {
   const exts = concat(...(options.extensions ?? []));
   const body = concat(
     u16(options.version ?? 0x0303),

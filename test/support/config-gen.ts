@@ -92,7 +92,9 @@ function serverParams(m: Method): fc.Arbitrary<string[]> {
     fc.constant("down"),
     fc.constant("drain"),
   ];
-  const ordered = m === "hash" || m === "random" ? common : [...common, fc.constant("backup"), timeS.map((t) => `slow_start=${t}`)];
+  const ordered = m === "hash" || m === "random"
+    ? common
+    : [...common, fc.constant("backup"), timeS.map((t) => `slow_start=${t}`)];
   return fc.uniqueArray(fc.oneof(...ordered), { selector: (p) => p.replace(/=.*/, ""), maxLength: 4 });
 }
 
@@ -100,7 +102,7 @@ const upstreamBody = method.chain((m) =>
   fc.record({
     method: methodLine(m),
     servers: fc.array(fc.tuple(address, serverParams(m)), { minLength: 1, maxLength: 3 }),
-  }),
+  })
 ).map((body) => {
   // nginx needs a server that is not a backup: the first one never is.
   const [[addr, params], ...rest] = body.servers as [[string, string[]], ...Array<[string, string[]]>];

@@ -1,6 +1,6 @@
 // Debian's nginx beside streamlb: found, or installed from Debian's packages (the tests run
 // as root in CI), and started in the foreground as one process inside a test directory.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { join } from "node:path";
@@ -93,4 +93,3 @@ function canConnect(port: number): Promise<boolean> {
     s.on("error", () => resolve(false));
   });
 }
-

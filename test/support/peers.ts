@@ -1,8 +1,8 @@
 // Upstreams built in memory for balancing unit tests (no sockets, any runtime).
 import type { PickContext, Picker } from "../../src/core/balance/types.ts";
 import {
-  DEFAULT_SERVER,
   type BalanceMethod,
+  DEFAULT_SERVER,
   type UpstreamConfig,
   type UpstreamServerConfig,
 } from "../../src/core/config/model.ts";

@@ -1,6 +1,6 @@
 // Starts the real streamlb as a child process: under Node, Deno, Bun, or as the compiled
 // binary, so one test body checks all four.
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -67,7 +67,9 @@ export async function startStreamlb(
   const child = spawn(exe!, [...args, "-c", configFile, ...extraArgs], { stdio: ["ignore", "pipe", "pipe"] });
   const proc = wrap(child);
   try {
-    const line = logFile ? await waitForFile(logFile, /listening on (.*)$/m, 20_000) : await proc.waitForLog(/listening on (.*)$/m, 20_000);
+    const line = logFile
+      ? await waitForFile(logFile, /listening on (.*)$/m, 20_000)
+      : await proc.waitForLog(/listening on (.*)$/m, 20_000);
     const ports = [...line.matchAll(/:(\d+)(?:,|$)/g)].map((m) => Number(m[1]));
     return Object.assign(proc, { ports });
   } catch (err) {

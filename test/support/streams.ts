@@ -71,6 +71,7 @@ export class Stream {
 
   /** Whether every byte sent came back, in order. Call after finish(). */
   intact(): boolean {
-    return this.error === null && this.echoed === this.sent && this.sentHash.copy().digest("hex") === this.echoedHash.copy().digest("hex");
+    return this.error === null && this.echoed === this.sent &&
+      this.sentHash.copy().digest("hex") === this.echoedHash.copy().digest("hex");
   }
 }

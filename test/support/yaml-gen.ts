@@ -76,7 +76,7 @@ const upstream = (maxServers: number) =>
         servers: fc.array(server(m), { minLength: 1, maxLength: maxServers }),
         health: fc.option(healthCheck),
         state: fc.option(fc.constantFrom("/var/lib/streamlb/u.state", "state dir/u.state")),
-      }),
+      })
     )
     // A server that is not a backup is needed: the first one never is one.
     .map((u) => ({ ...u, servers: [u.servers[0]!.replace(/, backup: (true|on)/, ""), ...u.servers.slice(1)] }));
@@ -106,7 +106,9 @@ export const yamlConfigOf = (size: YamlSize): fc.Arbitrary<string> =>
       workers: fc.option(fc.constantFrom("2", "auto")),
       shutdown: fc.option(timeMs),
       errorLog: fc.option(fc.constantFrom(`{ path: stderr, level: warn }`, `{ path: /var/log/s.log }`)),
-      admin: fc.option(fc.constantFrom(`{ listen: "127.0.0.1:9000" }`, `{ listen: 9001, token: "s3cret" }`, `{ listen: "[::1]:9002" }`)),
+      admin: fc.option(
+        fc.constantFrom(`{ listen: "127.0.0.1:9000" }`, `{ listen: 9001, token: "s3cret" }`, `{ listen: "[::1]:9002" }`),
+      ),
       settings: proxySettings,
       accessLog: fc.option(accessLog),
       upstreams: fc.uniqueArray(fc.tuple(upstreamName, upstream(size.upstreamServers)), {
@@ -114,7 +116,10 @@ export const yamlConfigOf = (size: YamlSize): fc.Arbitrary<string> =>
         minLength: 1,
         maxLength: size.upstreams,
       }),
-      servers: fc.array(fc.tuple(fc.nat(), proxySettings, fc.option(accessLog), fc.boolean()), { minLength: 1, maxLength: size.servers }),
+      servers: fc.array(fc.tuple(fc.nat(), proxySettings, fc.option(accessLog), fc.boolean()), {
+        minLength: 1,
+        maxLength: size.servers,
+      }),
     })
     .map((g) => {
       const out: string[] = [];

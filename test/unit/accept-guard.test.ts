@@ -2,7 +2,7 @@
 // session would not fit, [crit] at most once a second with a count, retry every 500 ms.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { AcceptGuard, ACCEPT_RETRY_MS, type GuardClock } from "../../src/core/accept-guard.ts";
+import { ACCEPT_RETRY_MS, AcceptGuard, type GuardClock } from "../../src/core/accept-guard.ts";
 import type { Listener } from "../../src/core/runtime.ts";
 
 function setup(limit: number) {
@@ -24,7 +24,13 @@ function setup(limit: number) {
     }
   };
   const calls: string[] = [];
-  const listener: Listener = { host: "127.0.0.1", port: 1, close: async () => undefined, pause: () => void calls.push("pause"), resume: () => void calls.push("resume") };
+  const listener: Listener = {
+    host: "127.0.0.1",
+    port: 1,
+    close: async () => undefined,
+    pause: () => void calls.push("pause"),
+    resume: () => void calls.push("resume"),
+  };
   const guard = new AcceptGuard(fds, logger, () => [listener], clock);
   return { fds, lines, advance, calls, guard };
 }

@@ -43,8 +43,7 @@ const timedOut = record(
   203,
 );
 
-const UPSTREAM =
-  "$upstream_addr|$upstream_connect_time|$upstream_session_time|$upstream_bytes_sent|$upstream_bytes_received";
+const UPSTREAM = "$upstream_addr|$upstream_connect_time|$upstream_session_time|$upstream_bytes_sent|$upstream_bytes_received";
 
 describe("access log format", () => {
   test("a served session: client, server, status, bytes and times as nginx writes them", () => {

@@ -20,10 +20,36 @@ const rules = (...lines: string[]): AccessRules =>
 
 describe("access: parsing rules", () => {
   test("addresses, CIDRs, all and unix:", () => {
-    for (const ok of ["all", "unix:", "10.0.0.1", "10.0.0.0/8", "0.0.0.0/0", "::1", "2001:db8::/32", "::/0", "::ffff:127.0.0.1", "fe80::1:2:3:4:5/128"]) {
+    for (
+      const ok of [
+        "all",
+        "unix:",
+        "10.0.0.1",
+        "10.0.0.0/8",
+        "0.0.0.0/0",
+        "::1",
+        "2001:db8::/32",
+        "::/0",
+        "::ffff:127.0.0.1",
+        "fe80::1:2:3:4:5/128",
+      ]
+    ) {
       assert.equal(parseAccessRule(ok).ok, true, ok);
     }
-    for (const bad of ["10.0.0.300", "10.0.0.1/33", "::1/129", "localhost", "10.0.0", "1::2::3", "10.0.0.1/", "unix:/tmp/x", "", "10.0.0.1/-1"]) {
+    for (
+      const bad of [
+        "10.0.0.300",
+        "10.0.0.1/33",
+        "::1/129",
+        "localhost",
+        "10.0.0",
+        "1::2::3",
+        "10.0.0.1/",
+        "unix:/tmp/x",
+        "",
+        "10.0.0.1/-1",
+      ]
+    ) {
       assert.equal(parseAccessRule(bad).ok, false, bad);
     }
   });
@@ -123,7 +149,10 @@ server { listen 2; proxy_pass 127.0.0.1:9; allow 127.0.0.2; deny all; }`);
     const [a, b] = config.stream.servers;
     assert.deepEqual(a!.access.map((r) => `${r.action} ${r.address}`), ["deny 10.0.0.0/8"]);
     assert.deepEqual(b!.access.map((r) => `${r.action} ${r.address}`), ["allow 127.0.0.2", "deny all"]);
-    assert.throws(() => loadYamlConfig(`stream:\n  access: [{ allow: nowhere }]\n`, "t.yaml"), /invalid allow "nowhere".*t\.yaml:2/);
+    assert.throws(
+      () => loadYamlConfig(`stream:\n  access: [{ allow: nowhere }]\n`, "t.yaml"),
+      /invalid allow "nowhere".*t\.yaml:2/,
+    );
     assert.throws(() => loadYamlConfig(`stream:\n  access: [{ permit: all }]\n`, "t.yaml"), /unknown key "permit"/);
   });
 
@@ -132,7 +161,11 @@ server { listen 2; proxy_pass 127.0.0.1:9; allow 127.0.0.2; deny all; }`);
     const viaYaml = loadYamlConfig(writeYamlConfig(config), "c.yaml");
     const viaNginx = loadNginxConfig(writeNginxConfig(viaYaml), "/c.conf").config;
     for (const c of [viaYaml, viaNginx]) {
-      assert.deepEqual(c.stream.servers[0]!.access.map((r) => `${r.action} ${r.address}`), ["allow 127.0.0.2", "deny ::1", "deny all"]);
+      assert.deepEqual(c.stream.servers[0]!.access.map((r) => `${r.action} ${r.address}`), [
+        "allow 127.0.0.2",
+        "deny ::1",
+        "deny all",
+      ]);
     }
   });
 });

@@ -2,9 +2,9 @@
 // states, metrics lines, readiness, and runtime changes with and without a state file.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { createAdminHandler, type AdminHandler } from "../../src/core/admin.ts";
+import { type AdminHandler, createAdminHandler } from "../../src/core/admin.ts";
 import { loadYamlConfig } from "../../src/core/config/yaml.ts";
-import { startRunningBalancer, type RunningBalancer } from "../../src/core/instance.ts";
+import { type RunningBalancer, startRunningBalancer } from "../../src/core/instance.ts";
 import type { Logger } from "../../src/core/log.ts";
 import type { Runtime } from "../../src/core/runtime.ts";
 import type { StatusSnapshot } from "../../src/core/status.ts";
@@ -28,7 +28,11 @@ interface Setup {
   files: Map<string, string>;
   notices: string[];
   failWrites: { on: boolean };
-  request(method: string, path: string, init?: { body?: unknown; token?: string; host?: string; type?: string }): Promise<Response>;
+  request(
+    method: string,
+    path: string,
+    init?: { body?: unknown; token?: string; host?: string; type?: string },
+  ): Promise<Response>;
 }
 
 async function setup(token: string | null = null, files = new Map<string, string>()): Promise<Setup> {
@@ -121,7 +125,11 @@ describe("admin endpoint", () => {
   test("/status: listeners, upstreams, and each server's state, weight and counters", async () => {
     const s = await setup("t0ken");
     const web = s.instance.balancer.upstream("web")!;
-    const [a, b, c] = [...web.allPeers()] as [typeof web.primary.peers[0], typeof web.primary.peers[0], typeof web.primary.peers[0]];
+    const [a, b, c] = [...web.allPeers()] as [
+      typeof web.primary.peers[0],
+      typeof web.primary.peers[0],
+      typeof web.primary.peers[0],
+    ];
     a.stats.sessions = 5;
     a.stats.bytesToServer = 100;
     a.stats.bytesFromServer = 2000;
@@ -185,7 +193,9 @@ describe("admin endpoint", () => {
     const web = () => s.instance.balancer.upstream("web")!;
     const before = web().primary.peers[0]!;
 
-    let r = await s.request("POST", "/api/upstreams/web/servers", { body: { server: "127.0.0.1:6003", weight: 2, max_fails: 0 } });
+    let r = await s.request("POST", "/api/upstreams/web/servers", {
+      body: { server: "127.0.0.1:6003", weight: 2, max_fails: 0 },
+    });
     assert.equal(r.status, 201);
     const added = (await r.json()) as { address: string; weight: number; state: string };
     assert.deepEqual([added.address, added.weight, added.state], ["127.0.0.1:6003", 2, "up"]);
@@ -194,8 +204,14 @@ describe("admin endpoint", () => {
 
     assert.equal((await s.request("POST", "/api/upstreams/web/servers", { body: { server: "127.0.0.1:6003" } })).status, 409);
     assert.equal((await s.request("POST", "/api/upstreams/web/servers", { body: { server: "nope" } })).status, 400);
-    assert.equal((await s.request("POST", "/api/upstreams/web/servers", { body: { server: "127.0.0.1:1", wieght: 2 } })).status, 400);
-    assert.equal((await s.request("POST", "/api/upstreams/web/servers", { body: { server: "127.0.0.1:1", weight: 0 } })).status, 400);
+    assert.equal(
+      (await s.request("POST", "/api/upstreams/web/servers", { body: { server: "127.0.0.1:1", wieght: 2 } })).status,
+      400,
+    );
+    assert.equal(
+      (await s.request("POST", "/api/upstreams/web/servers", { body: { server: "127.0.0.1:1", weight: 0 } })).status,
+      400,
+    );
     assert.equal((await s.request("POST", "/api/upstreams/nope/servers", { body: { server: "127.0.0.1:1" } })).status, 404);
 
     r = await s.request("PATCH", "/api/upstreams/web/servers/127.0.0.1:6000", { body: { drain: true, weight: 4 } });
@@ -216,7 +232,10 @@ describe("admin endpoint", () => {
       ["127.0.0.1:6000", "127.0.0.1:6001", "127.0.0.1:6002"],
     );
     assert.equal((await s.request("PUT", "/api/upstreams/web/servers/127.0.0.1:6000", { body: {} })).status, 405);
-    assert.ok(s.notices.some((n) => n === "[notice] admin API: upstream web: +127.0.0.1:6003, until the next reload"), s.notices.join("\n"));
+    assert.ok(
+      s.notices.some((n) => n === "[notice] admin API: upstream web: +127.0.0.1:6003, until the next reload"),
+      s.notices.join("\n"),
+    );
   });
 
   test("with `state`, changes are written to the file and a reload applies the file", async () => {

@@ -2,7 +2,7 @@
 // what -g, -e and -T hand the config reader.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { parseCliArgs, type CliOptions } from "../../src/cli-args.ts";
+import { type CliOptions, parseCliArgs } from "../../src/cli-args.ts";
 import { ConfigError } from "../../src/core/config/errors.ts";
 import { parseConfig } from "../../src/core/config/load.ts";
 import type { ConfigFiles } from "../../src/core/config/nginx.ts";
@@ -100,7 +100,10 @@ describe("-g: global directives before the file", () => {
   });
 
   test("an error in them is said to be in the command line", () => {
-    assert.equal(errorOf(() => parseConfig(NGINX, "/etc/n.conf", { globals: "foo x;" })), `unknown directive "foo" in command line`);
+    assert.equal(
+      errorOf(() => parseConfig(NGINX, "/etc/n.conf", { globals: "foo x;" })),
+      `unknown directive "foo" in command line`,
+    );
   });
 
   test("with a YAML config they are refused, not dropped", () => {
@@ -135,7 +138,8 @@ describe("-T: the files read", () => {
   };
 
   test("main file first, then includes in the order read, each once", () => {
-    const main = `events {}\nstream {\n  include b.conf;\n  include a.conf;\n  server { listen 127.0.0.1:1; proxy_pass 127.0.0.1:2; include a.conf; }\n}\n`;
+    const main =
+      `events {}\nstream {\n  include b.conf;\n  include a.conf;\n  server { listen 127.0.0.1:1; proxy_pass 127.0.0.1:2; include a.conf; }\n}\n`;
     const rec = new RecordedFiles(files);
     rec.add("/etc/main.conf", main);
     parseConfig(main, "/etc/main.conf", { files: rec });

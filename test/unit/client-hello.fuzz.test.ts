@@ -4,8 +4,16 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { ClientHelloParser, parseClientHello, type ClientHelloResult } from "../../src/core/phases/client-hello.ts";
-import { alpnExtension, clientHelloMessage, extension, fromHex, records, sniExtension, supportedVersionsExtension } from "../support/client-hello-bytes.ts";
+import { ClientHelloParser, type ClientHelloResult, parseClientHello } from "../../src/core/phases/client-hello.ts";
+import {
+  alpnExtension,
+  clientHelloMessage,
+  extension,
+  fromHex,
+  records,
+  sniExtension,
+  supportedVersionsExtension,
+} from "../support/client-hello-bytes.ts";
 import { OPENSSL_TLS13_SNI_ALPN_HEX } from "../support/openssl-hellos.ts";
 import { concat } from "../support/proxy-protocol-bytes.ts";
 import { fuzzParams, mutated } from "../support/fuzz.ts";
@@ -22,7 +30,10 @@ const helloSpec = fc.record({
   alpn: fc.option(fc.array(alpnName, { minLength: 1, maxLength: 4 }), { nil: undefined }),
   supported: fc.boolean(),
   version: fc.constantFrom(0x0300, 0x0301, 0x0302, 0x0303),
-  other: fc.array(fc.tuple(fc.integer({ min: 1, max: 200 }).filter((t) => t !== 16 && t !== 43), fc.uint8Array({ maxLength: 12 })), { maxLength: 3 }),
+  other: fc.array(
+    fc.tuple(fc.integer({ min: 1, max: 200 }).filter((t) => t !== 16 && t !== 43), fc.uint8Array({ maxLength: 12 })),
+    { maxLength: 3 },
+  ),
   recordSize: fc.integer({ min: 1, max: 400 }),
 });
 type Spec = typeof helloSpec extends fc.Arbitrary<infer T> ? T : never;
@@ -56,29 +67,40 @@ describe("ssl_preread parser under fuzzing", () => {
     fc.uint8Array({ maxLength: 60 }).map((b) => concat(Uint8Array.of(0x16, 0x03, 0x01, 0x00, b.length), b)),
   );
 
-  for (const part of [0, 1, 2]) test(`random and mutated inputs (part ${part + 1}/3): no exception, the same verdict however split, only \`limit\` bytes count`, () => {
-    fc.assert(
-      fc.property(input, fc.array(fc.nat(), { maxLength: 6 }), fc.integer({ min: 5, max: 600 }), (bytes, cuts, limit) => {
-        const whole = parseClientHello(bytes, limit);
-        assert.deepEqual(inChunks(bytes, cuts, limit), whole);
-        if (whole.kind === "buffer-full") assert.ok(bytes.length >= limit);
-        if (bytes.length > limit) assert.deepEqual(parseClientHello(bytes.subarray(0, limit), limit), whole);
-        if (whole.kind === "need-more" || whole.kind === "done") {
-          assert.ok(whole.vars.serverName.length + whole.vars.alpnProtocols.length <= bytes.length);
-        }
-      }),
-      fuzzParams(RUNS, part),
-    );
-  });
+  for (const part of [0, 1, 2]) {
+    test(`random and mutated inputs (part ${part + 1}/3): no exception, the same verdict however split, only \`limit\` bytes count`, () => {
+      fc.assert(
+        fc.property(input, fc.array(fc.nat(), { maxLength: 6 }), fc.integer({ min: 5, max: 600 }), (bytes, cuts, limit) => {
+          const whole = parseClientHello(bytes, limit);
+          assert.deepEqual(inChunks(bytes, cuts, limit), whole);
+          if (whole.kind === "buffer-full") assert.ok(bytes.length >= limit);
+          if (bytes.length > limit) assert.deepEqual(parseClientHello(bytes.subarray(0, limit), limit), whole);
+          if (whole.kind === "need-more" || whole.kind === "done") {
+            assert.ok(whole.vars.serverName.length + whole.vars.alpnProtocols.length <= bytes.length);
+          }
+        }),
+        fuzzParams(RUNS, part),
+      );
+    });
+  }
 
-  for (const part of [0, 1]) test(`built hellos, in records of any size (part ${part + 1}/2), give back their SNI, ALPN and version`, () => {
-    fc.assert(
-      fc.property(helloSpec, fc.array(fc.nat(), { maxLength: 4 }), (s, cuts) => {
-        const bytes = build(s);
-        const expected = { kind: "done", vars: { serverName: s.sni ?? "", alpnProtocols: (s.alpn ?? []).join(","), protocol: s.supported ? "TLSv1.3" : NAMES[s.version]! } };
-        assert.deepEqual(inChunks(bytes, cuts, 16384), expected);
-      }),
-      fuzzParams(Math.ceil(RUNS * 0.5), 10 + part),
-    );
-  });
+  for (const part of [0, 1]) {
+    test(`built hellos, in records of any size (part ${part + 1}/2), give back their SNI, ALPN and version`, () => {
+      fc.assert(
+        fc.property(helloSpec, fc.array(fc.nat(), { maxLength: 4 }), (s, cuts) => {
+          const bytes = build(s);
+          const expected = {
+            kind: "done",
+            vars: {
+              serverName: s.sni ?? "",
+              alpnProtocols: (s.alpn ?? []).join(","),
+              protocol: s.supported ? "TLSv1.3" : NAMES[s.version]!,
+            },
+          };
+          assert.deepEqual(inChunks(bytes, cuts, 16384), expected);
+        }),
+        fuzzParams(Math.ceil(RUNS * 0.5), 10 + part),
+      );
+    });
+  }
 });

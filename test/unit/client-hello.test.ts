@@ -1,11 +1,22 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { ClientHelloParser, parseClientHello, type ClientHelloResult } from "../../src/core/phases/client-hello.ts";
+import { ClientHelloParser, type ClientHelloResult, parseClientHello } from "../../src/core/phases/client-hello.ts";
 import { OPENSSL_TLS12_BARE_HEX, OPENSSL_TLS13_SNI_ALPN_HEX } from "../support/openssl-hellos.ts";
-import { alpnExtension, clientHelloMessage, extension, fromHex, records, sniExtension, supportedVersionsExtension } from "../support/client-hello-bytes.ts";
+import {
+  alpnExtension,
+  clientHelloMessage,
+  extension,
+  fromHex,
+  records,
+  sniExtension,
+  supportedVersionsExtension,
+} from "../support/client-hello-bytes.ts";
 import { ascii, concat } from "../support/proxy-protocol-bytes.ts";
 
-const done = (serverName: string, alpnProtocols: string, protocol: string): ClientHelloResult => ({ kind: "done", vars: { serverName, alpnProtocols, protocol } });
+const done = (serverName: string, alpnProtocols: string, protocol: string): ClientHelloResult => ({
+  kind: "done",
+  vars: { serverName, alpnProtocols, protocol },
+});
 
 /** Fed one byte more at a time, and cut in two at every point: the same verdict as whole. */
 function assertSplitInvariant(bytes: Uint8Array, limit?: number): ClientHelloResult {
@@ -39,7 +50,11 @@ describe("ssl_preread: ClientHellos from openssl s_client", () => {
     const hello = fromHex(OPENSSL_TLS13_SNI_ALPN_HEX);
     const message = hello.subarray(5);
     for (let size = 1; size <= 64; size++) {
-      assert.deepEqual(parseClientHello(records(message, size)), done("Mixed.Example.COM", "h2,http/1.1", "TLSv1.3"), `records of ${size}`);
+      assert.deepEqual(
+        parseClientHello(records(message, size)),
+        done("Mixed.Example.COM", "h2,http/1.1", "TLSv1.3"),
+        `records of ${size}`,
+      );
     }
   });
 
@@ -53,9 +68,20 @@ describe("ssl_preread: ClientHellos from openssl s_client", () => {
 
 describe("ssl_preread: nginx's version rules", () => {
   test("client_version names; the record's own version may be any 3.x", () => {
-    const cases: Array<[number, number, string]> = [[0x0300, 0x0300, "SSLv3"], [0x0301, 0x0301, "TLSv1"], [0x0301, 0x0302, "TLSv1.1"], [0x0301, 0x0303, "TLSv1.2"], [0x0300, 0x0303, "TLSv1.2"], [0x0301, 0x0305, ""]];
+    const cases: Array<[number, number, string]> = [
+      [0x0300, 0x0300, "SSLv3"],
+      [0x0301, 0x0301, "TLSv1"],
+      [0x0301, 0x0302, "TLSv1.1"],
+      [0x0301, 0x0303, "TLSv1.2"],
+      [0x0300, 0x0303, "TLSv1.2"],
+      [0x0301, 0x0305, ""],
+    ];
     for (const [rec, version, name] of cases) {
-      assert.deepEqual(parseClientHello(records(clientHelloMessage({ version, extensions: [sniExtension("foo")] }), 16384, rec)), done("foo", "", name), name);
+      assert.deepEqual(
+        parseClientHello(records(clientHelloMessage({ version, extensions: [sniExtension("foo")] }), 16384, rec)),
+        done("foo", "", name),
+        name,
+      );
     }
   });
 
@@ -65,7 +91,8 @@ describe("ssl_preread: nginx's version rules", () => {
   });
 
   test("SSLv2-style hellos: the version from bytes 3-4, nothing else", () => {
-    const v2 = (major: number, minor: number) => concat(Uint8Array.of(0x80, 0x1c, 0x01, major, minor, 0x00, 0x03, 0x00, 0x00, 0x00, 0x10), new Uint8Array(19));
+    const v2 = (major: number, minor: number) =>
+      concat(Uint8Array.of(0x80, 0x1c, 0x01, major, minor, 0x00, 0x03, 0x00, 0x00, 0x00, 0x10), new Uint8Array(19));
     assert.deepEqual(parseClientHello(v2(0x00, 0x02)), done("", "", "SSLv2"));
     assert.deepEqual(parseClientHello(v2(0x03, 0x01)), done("", "", "TLSv1"));
     assert.deepEqual(parseClientHello(v2(0x03, 0x01).subarray(0, 5)), done("", "", "TLSv1"));
@@ -74,10 +101,16 @@ describe("ssl_preread: nginx's version rules", () => {
 
 describe("ssl_preread: what nginx reads and where it gives up", () => {
   test("not TLS is decided at the fifth byte, not before", () => {
-    assert.deepEqual(parseClientHello(ascii("hi\n")), { kind: "need-more", vars: { serverName: "", alpnProtocols: "", protocol: "" } });
+    assert.deepEqual(parseClientHello(ascii("hi\n")), {
+      kind: "need-more",
+      vars: { serverName: "", alpnProtocols: "", protocol: "" },
+    });
     assert.deepEqual(parseClientHello(ascii("x".repeat(1000))), { kind: "not-tls", reason: "not a handshake" });
     assert.deepEqual(parseClientHello(ascii("xxxxx")), { kind: "not-tls", reason: "not a handshake" });
-    assert.deepEqual(parseClientHello(Uint8Array.of(0x16, 0x02, 0x00, 0x00, 0x10)), { kind: "not-tls", reason: "unsupported SSL version" });
+    assert.deepEqual(parseClientHello(Uint8Array.of(0x16, 0x02, 0x00, 0x00, 0x10)), {
+      kind: "not-tls",
+      reason: "unsupported SSL version",
+    });
   });
 
   test("a later record that is not a handshake ends it too", () => {
@@ -87,7 +120,15 @@ describe("ssl_preread: what nginx reads and where it gives up", () => {
   });
 
   test("the first SNI extension's first name; the first ALPN extension; empty records are skipped", () => {
-    const m = clientHelloMessage({ extensions: [extension(0x17, new Uint8Array(3)), sniExtension("One.example", "two.example"), sniExtension("three"), alpnExtension("h2", "http/1.1", "x"), alpnExtension("h3")] });
+    const m = clientHelloMessage({
+      extensions: [
+        extension(0x17, new Uint8Array(3)),
+        sniExtension("One.example", "two.example"),
+        sniExtension("three"),
+        alpnExtension("h2", "http/1.1", "x"),
+        alpnExtension("h3"),
+      ],
+    });
     assert.deepEqual(assertSplitInvariant(records(m, 7)), done("One.example", "h2,http/1.1,x", "TLSv1.2"));
     const withEmpty = concat(Uint8Array.of(0x16, 0x03, 0x01, 0x00, 0x00), records(m));
     assert.deepEqual(parseClientHello(withEmpty), done("One.example", "h2,http/1.1,x", "TLSv1.2"));
@@ -95,7 +136,10 @@ describe("ssl_preread: what nginx reads and where it gives up", () => {
 
   test("an empty SNI name is an empty value; the hello may stop after compression methods", () => {
     assert.deepEqual(parseClientHello(records(clientHelloMessage({ extensions: [sniExtension("")] }))), done("", "", "TLSv1.2"));
-    assert.deepEqual(assertSplitInvariant(records(clientHelloMessage({ noExtensionBlock: true, sessionId: 32 }))), done("", "", "TLSv1.2"));
+    assert.deepEqual(
+      assertSplitInvariant(records(clientHelloMessage({ noExtensionBlock: true, sessionId: 32 }))),
+      done("", "", "TLSv1.2"),
+    );
   });
 
   test("format errors decline: SNI type not DNS, SNI or ALPN overrunning its list, an empty ALPN name, a short message", () => {

@@ -37,7 +37,10 @@ describe("config files read defensively", () => {
   test("missing, a directory, a device: nginx's line with the path", () => {
     assert.equal(failure(join(dir, "none.conf")), `open() "${join(dir, "none.conf")}" failed (2: No such file or directory)`);
     assert.equal(failure(dir), `pread() "${dir}" failed (21: Is a directory)`);
-    assert.equal(failure("/dev/zero"), `open() "/dev/zero" failed (not a regular file: a device, fifo or socket cannot be a config)`);
+    assert.equal(
+      failure("/dev/zero"),
+      `open() "/dev/zero" failed (not a regular file: a device, fifo or socket cannot be a config)`,
+    );
     assert.equal(failure(""), `open() "" failed (an empty file name)`);
   });
 

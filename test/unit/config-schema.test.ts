@@ -129,7 +129,8 @@ describe("tcp{} reads the rows it has under its own names and defaults", () => {
       const kind = kindOf<unknown>(r);
       const word = kind.samples.find((w) => kind.fromWord(w) !== r.tcp!.default)!;
       const read = (line: string) =>
-        loadNginxConfig(`events {}\ntcp {\n${line}\nserver { listen 1; proxy_pass 127.0.0.1:9; }\n}\n`, "t.conf").config.stream.servers[0]!.proxy;
+        loadNginxConfig(`events {}\ntcp {\n${line}\nserver { listen 1; proxy_pass 127.0.0.1:9; }\n}\n`, "t.conf").config.stream
+          .servers[0]!.proxy;
       assert.equal(read("")[r.field], TCP_PROXY_SETTINGS[r.field]);
       assert.equal(read(`${r.tcp!.name} ${word};`)[r.field], kind.fromWord(word));
     });

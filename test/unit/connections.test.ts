@@ -5,7 +5,7 @@ import { loadNginxConfig } from "../../src/core/config/nginx.ts";
 import { loadYamlConfig } from "../../src/core/config/yaml.ts";
 import { writeNginxConfig } from "../../src/core/config/write-nginx.ts";
 import { writeYamlConfig } from "../../src/core/config/write-yaml.ts";
-import { ConnectionBudget, type AlertClock } from "../../src/core/connections.ts";
+import { type AlertClock, ConnectionBudget } from "../../src/core/connections.ts";
 import type { Logger } from "../../src/core/log.ts";
 
 function fakeClock() {
@@ -54,7 +54,10 @@ describe("worker_connections", () => {
     for (let i = 0; i < 5; i++) assert.equal(budget.take("", ""), false);
     assert.deepEqual(lines, ["[alert] 2 worker_connections are not enough"]);
     advance(1000);
-    assert.deepEqual(lines, ["[alert] 2 worker_connections are not enough", "[alert] 2 worker_connections are not enough (4 more times in the last second)"]);
+    assert.deepEqual(lines, [
+      "[alert] 2 worker_connections are not enough",
+      "[alert] 2 worker_connections are not enough (4 more times in the last second)",
+    ]);
     advance(5000);
     assert.equal(lines.length, 2, "no flood, no lines");
     assert.equal(budget.take("*9 ", " while connecting to upstream"), false);
@@ -72,6 +75,8 @@ describe("worker_connections", () => {
     assert.throws(() => loadNginxConfig(conf("worker_connections 1;"), "/t.conf"), {
       message: "1 worker_connections are not enough for 1 listening sockets",
     });
-    assert.throws(() => loadNginxConfig(conf("worker_connections x;"), "/t.conf"), { message: `"worker_connections" directive invalid number in /t.conf:1` });
+    assert.throws(() => loadNginxConfig(conf("worker_connections x;"), "/t.conf"), {
+      message: `"worker_connections" directive invalid number in /t.conf:1`,
+    });
   });
 });

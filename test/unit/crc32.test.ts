@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import {
-  CRC32_INIT,
   crc32,
+  CRC32_INIT,
   crc32Final,
   crc32Update,
   crc32UpdateByte,

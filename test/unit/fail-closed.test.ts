@@ -11,13 +11,49 @@ import { loadNginxConfig } from "../../src/core/config/nginx.ts";
 
 /** These guard access, limit resources or shape the wire: never harmless to ignore. */
 const NEVER_HARMLESS = [
-  "allow", "deny", "limit_conn", "limit_conn_zone", "proxy_protocol", "proxy_ssl", "proxy_ssl_verify",
-  "proxy_ssl_certificate", "proxy_ssl_name", "proxy_ssl_server_name", "proxy_ssl_protocols", "proxy_ssl_ciphers",
-  "proxy_ssl_trusted_certificate", "resolver", "worker_connections", "worker_rlimit_nofile", "set_real_ip_from",
-  "proxy_bind", "proxy_upload_rate", "proxy_download_rate", "js_access", "js_preread", "js_filter", "js_set",
-  "map", "geo", "split_clients", "return", "pass", "set", "ssl_preread", "server_name", "least_time", "keyval",
-  "keyval_zone", "geoip_country", "so_keepalive", "proxy_read_timeout", "proxy_send_timeout", "busyness", "zone_sync",
-  "location", "protocol",
+  "allow",
+  "deny",
+  "limit_conn",
+  "limit_conn_zone",
+  "proxy_protocol",
+  "proxy_ssl",
+  "proxy_ssl_verify",
+  "proxy_ssl_certificate",
+  "proxy_ssl_name",
+  "proxy_ssl_server_name",
+  "proxy_ssl_protocols",
+  "proxy_ssl_ciphers",
+  "proxy_ssl_trusted_certificate",
+  "resolver",
+  "worker_connections",
+  "worker_rlimit_nofile",
+  "set_real_ip_from",
+  "proxy_bind",
+  "proxy_upload_rate",
+  "proxy_download_rate",
+  "js_access",
+  "js_preread",
+  "js_filter",
+  "js_set",
+  "map",
+  "geo",
+  "split_clients",
+  "return",
+  "pass",
+  "set",
+  "ssl_preread",
+  "server_name",
+  "least_time",
+  "keyval",
+  "keyval_zone",
+  "geoip_country",
+  "so_keepalive",
+  "proxy_read_timeout",
+  "proxy_send_timeout",
+  "busyness",
+  "zone_sync",
+  "location",
+  "protocol",
 ];
 const NEVER_HARMLESS_LISTEN = ["backlog", "so_keepalive", "ipv6only", "ssl", "udp", "proxy_protocol", "multipath"];
 
@@ -31,8 +67,20 @@ const SAMPLE_ARGS: Record<string, string[]> = { check_http_expect_alive: ["http_
 function sampleArgs(spec: DirectiveSpec): string[] {
   if (SAMPLE_ARGS[spec.name]) return SAMPLE_ARGS[spec.name]!;
   if (spec.args === "flag") return ["on"];
-  const one = spec.value === "time" || spec.value === "time_s" ? "1s" : spec.value === "size" ? "1k" : spec.value === "number" ? "1" : "x";
-  const count = spec.args === "any" ? 0 : spec.args === "1more" ? 1 : spec.args === "2more" ? 2 : Math.min(...spec.args.filter((n) => n > 0), 9);
+  const one = spec.value === "time" || spec.value === "time_s"
+    ? "1s"
+    : spec.value === "size"
+    ? "1k"
+    : spec.value === "number"
+    ? "1"
+    : "x";
+  const count = spec.args === "any"
+    ? 0
+    : spec.args === "1more"
+    ? 1
+    : spec.args === "2more"
+    ? 2
+    : Math.min(...spec.args.filter((n) => n > 0), 9);
   return Array.from({ length: count === 9 ? 0 : count }, () => one);
 }
 
@@ -67,7 +115,8 @@ function outcome(text: string, name: string, ignoredPattern: RegExp): Outcome {
     return warnings.some((w) => ignoredPattern.test(w.message)) ? "ignored" : "runs";
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    return e.problem === `"${name}" directive is not supported yet` || e.problem === `the "${name}" parameter of "listen" is not supported yet`
+    return e.problem === `"${name}" directive is not supported yet` ||
+        e.problem === `the "${name}" parameter of "listen" is not supported yet`
       ? "refused"
       : "other error";
   }
@@ -91,7 +140,9 @@ describe("fail closed", () => {
   }
 
   test("every directive accepted without effect is on the harmless list", () => {
-    const ignoredNotHarmless = [...seen].filter(([name, o]) => o.has("ignored") && !HARMLESS_DIRECTIVES.has(name)).map(([n]) => n);
+    const ignoredNotHarmless = [...seen].filter(([name, o]) => o.has("ignored") && !HARMLESS_DIRECTIVES.has(name)).map(([n]) =>
+      n
+    );
     assert.deepEqual(ignoredNotHarmless, []);
   });
 
@@ -121,10 +172,19 @@ describe("fail closed", () => {
 
   test("every listen parameter is run, harmless and warned about, or refused", () => {
     const params: Record<string, string> = {
-      bind: "bind", default_server: "default_server", reuseport: "reuseport", deferred: "deferred",
-      rcvbuf: "rcvbuf=8k", sndbuf: "sndbuf=8k", fastopen: "fastopen=1", setfib: "setfib=1",
-      accept_filter: "accept_filter=dataready", backlog: "backlog=10", so_keepalive: "so_keepalive=on",
-      ipv6only: "ipv6only=on", multipath: "multipath",
+      bind: "bind",
+      default_server: "default_server",
+      reuseport: "reuseport",
+      deferred: "deferred",
+      rcvbuf: "rcvbuf=8k",
+      sndbuf: "sndbuf=8k",
+      fastopen: "fastopen=1",
+      setfib: "setfib=1",
+      accept_filter: "accept_filter=dataready",
+      backlog: "backlog=10",
+      so_keepalive: "so_keepalive=on",
+      ipv6only: "ipv6only=on",
+      multipath: "multipath",
     };
     for (const [name, p] of Object.entries(params)) {
       const text = `events {}\nstream { server { listen [::1]:1 ${p}; proxy_pass 127.0.0.1:9; } }\n`;
@@ -137,7 +197,8 @@ describe("fail closed", () => {
 });
 
 describe("fail closed: hash keys", () => {
-  const conf = (key: string) => `events {}\nstream {\nupstream u { hash ${key}; server 127.0.0.1:1; }\nserver { listen 1; proxy_pass u; }\n}\n`;
+  const conf = (key: string) =>
+    `events {}\nstream {\nupstream u { hash ${key}; server 127.0.0.1:1; }\nserver { listen 1; proxy_pass u; }\n}\n`;
   const problem = (key: string) => {
     try {
       loadNginxConfig(conf(key), "/t.conf");

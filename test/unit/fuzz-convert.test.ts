@@ -49,14 +49,22 @@ describe("streamlb convert (property)", () => {
     // nginx's time grammar with numbers up to the largest it takes, units in order.
     const units = fc.subarray(["y", "M", "w", "d", "h", "m", "s", "ms"], { minLength: 1 });
     const number = fc.oneof(fc.nat(1000), fc.nat(), fc.maxSafeNat(), fc.integer({ min: 1, max: 3_000_000_000 }));
-    const time = fc.tuple(units, fc.array(number, { minLength: 8, maxLength: 8 })).map(([us, ns]) => us.map((u, i) => `${ns[i]}${u}`).join(""));
+    const time = fc.tuple(units, fc.array(number, { minLength: 8, maxLength: 8 })).map(([us, ns]) =>
+      us.map((u, i) => `${ns[i]}${u}`).join("")
+    );
     fc.assert(
-      fc.property(time, fc.constantFrom("ms" as const, "s" as const), fc.maxSafeNat(), fc.constantFrom("", "k", "m"), (text, g, n, unit) => {
-        const ms = parseTime(text, g);
-        if (ms !== null) assert.equal(parseTime(formatTime(ms), g), ms, `${text} → ${formatTime(ms)}`);
-        const bytes = parseSize(`${n}${unit}`);
-        if (bytes !== null) assert.equal(parseSize(formatSize(bytes)), bytes);
-      }),
+      fc.property(
+        time,
+        fc.constantFrom("ms" as const, "s" as const),
+        fc.maxSafeNat(),
+        fc.constantFrom("", "k", "m"),
+        (text, g, n, unit) => {
+          const ms = parseTime(text, g);
+          if (ms !== null) assert.equal(parseTime(formatTime(ms), g), ms, `${text} → ${formatTime(ms)}`);
+          const bytes = parseSize(`${n}${unit}`);
+          if (bytes !== null) assert.equal(parseSize(formatSize(bytes)), bytes);
+        },
+      ),
       params(),
     );
   });

@@ -18,26 +18,30 @@ const read = (text: string) => loadNginxConfig(text, FILE);
 const attempt = (text: string) => readOrConfigError(text, FILE, read, WITHOUT_LINE);
 
 describe("nginx config reader (property)", () => {
-  test("a generated config reads into what it declares, and writes back as nginx.conf unchanged", { timeout: FUZZ_TIMEOUT_MS }, () => {
-    fc.assert(
-      fc.property(nginxConfig, (g) => {
-        const { config } = bounded("reading a generated config", () => loadNginxConfig(g.text, FILE));
-        const declared = [...config.stream.upstreams.values()].filter((u) => !u.implicit);
-        assert.deepEqual(
-          declared.map((u) => ({ name: u.name, addresses: u.servers.map((s) => s.address) })),
-          g.upstreams.map((u) => ({ name: u.name, addresses: [...u.addresses] })),
-        );
-        assert.deepEqual(
-          config.stream.servers.map((s) => ({ ports: s.listen.map((l) => l.port), proxyPass: s.proxyPass })),
-          g.servers.map((s) => ({ ports: [...s.ports], proxyPass: s.proxyPass })),
-        );
-        const model = comparable(config);
-        const asNginx = writeNginxConfig(config, FILE);
-        assert.deepEqual(comparable(loadNginxConfig(asNginx, "out.conf").config), model, asNginx);
-      }),
-      params(),
-    );
-  });
+  test(
+    "a generated config reads into what it declares, and writes back as nginx.conf unchanged",
+    { timeout: FUZZ_TIMEOUT_MS },
+    () => {
+      fc.assert(
+        fc.property(nginxConfig, (g) => {
+          const { config } = bounded("reading a generated config", () => loadNginxConfig(g.text, FILE));
+          const declared = [...config.stream.upstreams.values()].filter((u) => !u.implicit);
+          assert.deepEqual(
+            declared.map((u) => ({ name: u.name, addresses: u.servers.map((s) => s.address) })),
+            g.upstreams.map((u) => ({ name: u.name, addresses: [...u.addresses] })),
+          );
+          assert.deepEqual(
+            config.stream.servers.map((s) => ({ ports: s.listen.map((l) => l.port), proxyPass: s.proxyPass })),
+            g.servers.map((s) => ({ ports: [...s.ports], proxyPass: s.proxyPass })),
+          );
+          const model = comparable(config);
+          const asNginx = writeNginxConfig(config, FILE);
+          assert.deepEqual(comparable(loadNginxConfig(asNginx, "out.conf").config), model, asNginx);
+        }),
+        params(),
+      );
+    },
+  );
 
   test("a generated config mutated: read, or a ConfigError at a line of the file", { timeout: FUZZ_TIMEOUT_MS }, () => {
     fc.assert(

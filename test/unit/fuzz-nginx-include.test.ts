@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as fc from "fast-check";
 import { ConfigError } from "../../src/core/config/errors.ts";
-import { loadNginxConfig, type ConfigFiles } from "../../src/core/config/nginx.ts";
+import { type ConfigFiles, loadNginxConfig } from "../../src/core/config/nginx.ts";
 import { comparable, nginxConfig } from "../support/config-gen.ts";
 import { bounded, FUZZ_TIMEOUT_MS, lineCount, mutate, mutations, params } from "../support/fuzz.ts";
 
@@ -15,7 +15,9 @@ const FILE = "fuzz.conf";
 const WITHOUT_LINE = [/^no "events" section in configuration$/, /^no "stream" section in configuration/];
 
 describe("nginx include (property)", () => {
-  test("a line moved to an included file reads the same; both mutated, a ConfigError in one of them", { timeout: FUZZ_TIMEOUT_MS }, () => {
+  test("a line moved to an included file reads the same; both mutated, a ConfigError in one of them", {
+    timeout: FUZZ_TIMEOUT_MS,
+  }, () => {
     fc.assert(
       fc.property(nginxConfig, fc.nat(), fc.boolean(), mutations, mutations, (g, pick, selfInclude, mainMs, partMs) => {
         const lines = g.text.split("\n");
@@ -34,7 +36,10 @@ describe("nginx include (property)", () => {
           "conf/part.conf": mutate(selfInclude ? `include part.conf;\n${part}` : part, partMs),
         };
         try {
-          bounded("reading with includes", () => loadNginxConfig(texts["conf/main.conf"]!, "conf/main.conf", { files: virtualFiles(texts) }));
+          bounded(
+            "reading with includes",
+            () => loadNginxConfig(texts["conf/main.conf"]!, "conf/main.conf", { files: virtualFiles(texts) }),
+          );
         } catch (e) {
           if (!(e instanceof ConfigError)) throw e;
           if (e.loc === null) return void assert.ok(WITHOUT_LINE.some((re) => re.test(e.problem)), e.problem);

@@ -23,10 +23,17 @@ describe("YAML config reader (property)", () => {
     );
   });
 
-  test("any text under a name without .yaml: read as YAML or nginx by its look, or a ConfigError", { timeout: FUZZ_TIMEOUT_MS }, () => {
-    fc.assert(
-      fc.property(fc.oneof(anyText, configish), (text) => void readOrConfigError(text, "fuzz.conf", (t) => parseConfig(t, "fuzz.conf"), WITHOUT_LINE)),
-      params(),
-    );
-  });
+  test(
+    "any text under a name without .yaml: read as YAML or nginx by its look, or a ConfigError",
+    { timeout: FUZZ_TIMEOUT_MS },
+    () => {
+      fc.assert(
+        fc.property(
+          fc.oneof(anyText, configish),
+          (text) => void readOrConfigError(text, "fuzz.conf", (t) => parseConfig(t, "fuzz.conf"), WITHOUT_LINE),
+        ),
+        params(),
+      );
+    },
+  );
 });

@@ -22,5 +22,4 @@ describe("YAML config reader (property)", () => {
       params(),
     );
   });
-
 });

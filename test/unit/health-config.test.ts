@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ConfigError } from "../../src/core/config/errors.ts";
 import { decodeMatchText } from "../../src/core/config/health-check.ts";
-import { DEFAULT_HEALTH_CHECK, type Config, type HealthCheckConfig } from "../../src/core/config/model.ts";
+import { type Config, DEFAULT_HEALTH_CHECK, type HealthCheckConfig } from "../../src/core/config/model.ts";
 import { formatWarning, loadNginxConfig } from "../../src/core/config/nginx.ts";
 import { writeNginxConfig } from "../../src/core/config/write-nginx.ts";
 import { writeYamlConfig } from "../../src/core/config/write-yaml.ts";
@@ -45,7 +45,8 @@ stream:${extra}
     - { listen: 8000, proxy_pass: u }
 `;
 
-const plus = (serverLines: string, streamLines = "") => `events {}
+const plus = (serverLines: string, streamLines = "") =>
+  `events {}
 stream {
 ${streamLines}
     upstream u { server 127.0.0.1:6000; server 127.0.0.1:6001; }
@@ -57,7 +58,8 @@ ${serverLines}
 }
 `;
 
-const tcp = (upstreamLines: string) => `events {}
+const tcp = (upstreamLines: string) =>
+  `events {}
 tcp {
     upstream u {
         server 127.0.0.1:6000;
@@ -151,14 +153,20 @@ describe("health checks: three spellings, one model", () => {
     );
     // the same check spelled both ways is one check
     assert.equal(
-      check(fromNginx(streamCheck("check interval=1000 rise=1 fall=1 timeout=5000 default_down=false;", "health_check interval=1s;")))!.intervalMs,
+      check(
+        fromNginx(streamCheck("check interval=1000 rise=1 fall=1 timeout=5000 default_down=false;", "health_check interval=1s;")),
+      )!.intervalMs,
       1000,
     );
   });
 
   test("yaoweibin type=http: check_http_send and check_http_expect_alive become send and a status-line regex", () => {
     const h = check(
-      fromNginx(tcp(`check interval=1000 type=http;\n check_http_send "GET /health HTTP/1.0\\r\\n\\r\\n";\n check_http_expect_alive http_2xx;`)),
+      fromNginx(
+        tcp(
+          `check interval=1000 type=http;\n check_http_send "GET /health HTTP/1.0\\r\\n\\r\\n";\n check_http_expect_alive http_2xx;`,
+        ),
+      ),
     )!;
     assert.equal(h.send, "GET /health HTTP/1.0\r\n\r\n");
     assert.deepEqual(h.expect, { kind: "regex", pattern: "^HTTP/[0-9.]+ [2][0-9][0-9]", caseless: false });
@@ -190,7 +198,8 @@ stream:
   test("health_check_timeout: stream{} is inherited, server{} overrides", () => {
     assert.equal(check(fromNginx(plus("        health_check;", "    health_check_timeout 2s;")))!.timeoutMs, 2000);
     assert.equal(
-      check(fromNginx(plus("        health_check;\n        health_check_timeout 300ms;", "    health_check_timeout 2s;")))!.timeoutMs,
+      check(fromNginx(plus("        health_check;\n        health_check_timeout 300ms;", "    health_check_timeout 2s;")))!
+        .timeoutMs,
       300,
     );
   });
@@ -199,7 +208,11 @@ stream:
     const text = plus("        health_check match=m;", "");
     const withMatch = (body: string) => text.replace(/\n\}\n$/, `\n    match m { ${body} }\n}\n`);
     assert.deepEqual(check(fromNginx(withMatch(`expect "OK";`)))!.expect, { kind: "bytes", bytes: "OK" });
-    assert.deepEqual(check(fromNginx(withMatch(`expect ~ "^OK$";`)))!.expect, { kind: "regex", pattern: "^OK$", caseless: false });
+    assert.deepEqual(check(fromNginx(withMatch(`expect ~ "^OK$";`)))!.expect, {
+      kind: "regex",
+      pattern: "^OK$",
+      caseless: false,
+    });
     assert.deepEqual(check(fromNginx(withMatch(`send "x";`)))!, { ...DEFAULT_HEALTH_CHECK, send: "x" });
   });
 
@@ -219,7 +232,12 @@ stream:
 
   test("what takes effect warns no more; what does not says so", () => {
     assert.deepEqual(
-      warningsOf(plus("        health_check match=m mandatory;\n        health_check_timeout 1s;\n        proxy_session_drop off;", "    match m { send x; }")),
+      warningsOf(
+        plus(
+          "        health_check match=m mandatory;\n        health_check_timeout 1s;\n        proxy_session_drop off;",
+          "    match m { send x; }",
+        ),
+      ),
       [],
     );
     assert.deepEqual(warningsOf(tcp("check interval=1000 type=tcp;")), []);
@@ -245,7 +263,10 @@ describe("health checks: mistakes", () => {
     );
     assert.match(nginxError(plus("        health_check udp;")), /^UDP health checks are not supported yet/);
     assert.equal(nginxError(plus("        health_check match=nope;")), `match "nope" not found in in.conf:8`);
-    assert.match(nginxError(plus("", `    match m { expect ~ "(unclosed"; }`)), /^invalid regular expression "\(unclosed" .* in in\.conf:3$/);
+    assert.match(
+      nginxError(plus("", `    match m { expect ~ "(unclosed"; }`)),
+      /^invalid regular expression "\(unclosed" .* in in\.conf:3$/,
+    );
     assert.equal(nginxError(plus("", `    match m { expect = "x"; }`)).split(":")[0], `invalid parameter "="`);
     assert.equal(nginxError(plus("", `    match m { send a; send b; }`)), `"send" directive is duplicate in in.conf:3`);
     assert.equal(
@@ -275,7 +296,10 @@ stream {
     );
     assert.equal(nginxError(tcp("check interval=abc;")), `invalid parameter "interval=abc" in in.conf:6`);
     assert.equal(nginxError(tcp("check type=tcp;\n check type=tcp;")), `"check" directive is duplicate in in.conf:7`);
-    assert.equal(nginxError(tcp("check type=http;\n check_http_expect_alive http_6xx;")), `invalid value "http_6xx" in in.conf:7`);
+    assert.equal(
+      nginxError(tcp("check type=http;\n check_http_expect_alive http_6xx;")),
+      `invalid value "http_6xx" in in.conf:7`,
+    );
   });
 
   test("YAML: keys, values, persistent without mandatory, regexes, with line and column", () => {
@@ -319,10 +343,15 @@ describe("health checks: streamlb convert round-trips them", () => {
   }
 
   test("nginx.conf → YAML → the same Config, for Plus and yaoweibin", () => {
-    for (const text of [
-      plus("        health_check interval=1s match=m mandatory;\n        health_check_timeout 3s;", `    match m { send "\\x00\\x01"; expect "\\x02"; }`),
-      tcp(`check interval=1000 rise=1 fall=3 type=http;\n check_http_send "HEAD / HTTP/1.0\\r\\n\\r\\n";`),
-    ]) {
+    for (
+      const text of [
+        plus(
+          "        health_check interval=1s match=m mandatory;\n        health_check_timeout 3s;",
+          `    match m { send "\\x00\\x01"; expect "\\x02"; }`,
+        ),
+        tcp(`check interval=1000 rise=1 fall=3 type=http;\n check_http_send "HEAD / HTTP/1.0\\r\\n\\r\\n";`),
+      ]
+    ) {
       const config = fromNginx(text);
       const yamlText = writeYamlConfig(config, "in.conf");
       assert.deepEqual(comparable(fromYaml(yamlText)), comparable(config), yamlText);
@@ -332,7 +361,10 @@ describe("health checks: streamlb convert round-trips them", () => {
 
   test("what the writers say", () => {
     const config = fromYaml(yaml(`{ interval: 1s, fails: 2, send: "PING\\r\\n", expect: "PONG" }`));
-    assert.match(writeYamlConfig(config), /^ {6}health_check: \{ interval: 1s, fails: 2, send: "PING\\r\\n", expect: "PONG" \}$/m);
+    assert.match(
+      writeYamlConfig(config),
+      /^ {6}health_check: \{ interval: 1s, fails: 2, send: "PING\\r\\n", expect: "PONG" \}$/m,
+    );
     const nginx = writeNginxConfig(config);
     assert.match(nginx, /^ {8}health_check interval=1s fails=2 match=u;$/m);
     assert.match(nginx, /^ {4}match u \{\n {8}send "PING\\r\\n";\n {8}expect "PONG";\n {4}\}$/m);

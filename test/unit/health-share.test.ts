@@ -2,11 +2,11 @@
 // runs no probes and applies what it receives (down drops sessions, up recovers).
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { DEFAULT_HEALTH_CHECK, DEFAULT_PROXY_SETTINGS, type Config, type UpstreamConfig } from "../../src/core/config/model.ts";
-import { HealthMonitor, primeHealth, type HealthClock, type HealthShare } from "../../src/core/health.ts";
+import { type Config, DEFAULT_HEALTH_CHECK, DEFAULT_PROXY_SETTINGS, type UpstreamConfig } from "../../src/core/config/model.ts";
+import { type HealthClock, HealthMonitor, type HealthShare, primeHealth } from "../../src/core/health.ts";
 import type { Logger } from "../../src/core/log.ts";
 import type { ProbeResult } from "../../src/core/runtime.ts";
-import { Upstream, type Peer } from "../../src/core/upstream.ts";
+import { type Peer, Upstream } from "../../src/core/upstream.ts";
 import { server } from "../support/peers.ts";
 
 const loc = { file: "t", line: 1, col: 1 };

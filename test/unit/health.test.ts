@@ -4,16 +4,16 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { createPicker } from "../../src/core/balance/index.ts";
 import {
+  type Config,
   DEFAULT_HEALTH_CHECK,
   DEFAULT_PROXY_SETTINGS,
-  type Config,
   type HealthCheckConfig,
   type UpstreamConfig,
 } from "../../src/core/config/model.ts";
-import { HealthMonitor, primeHealth, type HealthClock } from "../../src/core/health.ts";
+import { type HealthClock, HealthMonitor, primeHealth } from "../../src/core/health.ts";
 import type { Logger } from "../../src/core/log.ts";
 import type { ConnectTarget, ProbeOptions, ProbeResult } from "../../src/core/runtime.ts";
-import { PeerSelection, Upstream, type Peer } from "../../src/core/upstream.ts";
+import { type Peer, PeerSelection, Upstream } from "../../src/core/upstream.ts";
 import { context, server } from "../support/peers.ts";
 
 const loc = { file: "t", line: 1, col: 1 };
@@ -171,7 +171,7 @@ describe("health checks: state machine", () => {
     const t = setup({ intervalMs: 1000, mandatory: true, passes: 2 });
     const [a, b] = [t.peer("10.0.0.1:1"), t.peer("10.0.0.2:1")];
     assert.equal(a.health, "unhealthy");
-    assert.equal(a.lastCheck, null, "not checked yet: Plus's \"checking\"");
+    assert.equal(a.lastCheck, null, 'not checked yet: Plus\'s "checking"');
     t.prober.set("10.0.0.2:1", { kind: "timeout", stage: "connect" });
     await t.clock.advance(0);
     assert.equal(a.health, "unhealthy", "one pass of two");

@@ -67,7 +67,9 @@ const SAMPLES: Readonly<Record<string, { where: "server" | "upstream" | "stream"
 
 function configWith(sample: { where: string; text: string }): string {
   const at = (where: string) => (sample.where === where ? sample.text : "");
-  return `events {}\nstream {\n${at("stream")}\nupstream u { server 127.0.0.1:2; ${at("upstream")} }\nserver { listen 127.0.0.1:1; proxy_pass u; ${at("server")} }\n}\n`;
+  return `events {}\nstream {\n${at("stream")}\nupstream u { server 127.0.0.1:2; ${
+    at("upstream")
+  } }\nserver { listen 127.0.0.1:1; proxy_pass u; ${at("server")} }\n}\n`;
 }
 
 /** "ok": read with no warning; "refused": an error or a warning that names the directive. */

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ConfigError } from "../../src/core/config/errors.ts";
 import { configFormat, parseConfig } from "../../src/core/config/load.ts";
-import { formatWarning, loadNginxConfig, type ConfigFiles } from "../../src/core/config/nginx.ts";
+import { type ConfigFiles, formatWarning, loadNginxConfig } from "../../src/core/config/nginx.ts";
 
 /** An in-memory file system: readFile throws like node:fs, glob handles `*` and `?`. */
 function fakeFiles(files: Record<string, string>): ConfigFiles {
@@ -211,7 +211,10 @@ describe("nginx config: include", () => {
   });
 
   test("a file that includes itself fails instead of looping", () => {
-    assert.match(errorOf(withStream("include loop.conf;"), { "/etc/nginx/loop.conf": "include loop.conf;\n" }), /too many nested includes/);
+    assert.match(
+      errorOf(withStream("include loop.conf;"), { "/etc/nginx/loop.conf": "include loop.conf;\n" }),
+      /too many nested includes/,
+    );
   });
 
   test("without file access, include is an error (and the rest still parses)", () => {
@@ -378,7 +381,9 @@ describe("nginx config: server{} and listen", () => {
 
   test("listen forms", () => {
     const { config } = load(
-      server("listen 8000;\nlisten 127.0.0.1:8001 reuseport rcvbuf=64k;\nlisten [::1]:8002;\nlisten *:8003;\nlisten 9000-9002;\nproxy_pass 127.0.0.1:9;"),
+      server(
+        "listen 8000;\nlisten 127.0.0.1:8001 reuseport rcvbuf=64k;\nlisten [::1]:8002;\nlisten *:8003;\nlisten 9000-9002;\nproxy_pass 127.0.0.1:9;",
+      ),
     );
     assert.deepEqual(
       config.stream.servers[0]!.listen.map((l) => [l.host, l.port]),
@@ -429,7 +434,10 @@ describe("nginx config: server{} and listen", () => {
     assert.equal(errorOf(server("proxy_pass 127.0.0.1:9;")), `no "listen" is defined for server in ${MAIN}:3`);
     assert.equal(errorOf(server("listen 1;")), `no handler for server in ${MAIN}:3`);
     assert.equal(errorOf(server("listen 1;\nreturn 200;")), `"return" directive is not supported yet in ${MAIN}:5`);
-    assert.equal(errorOf(server("listen 1;\nproxy_pass $upstream;")), `"proxy_pass" with variables is not supported yet in ${MAIN}:5`);
+    assert.equal(
+      errorOf(server("listen 1;\nproxy_pass $upstream;")),
+      `"proxy_pass" with variables is not supported yet in ${MAIN}:5`,
+    );
   });
 });
 
@@ -438,24 +446,48 @@ describe("nginx config: nginx's errors", () => {
     ["unknown directive", "events {}\nfoo bar;\n", `unknown directive "foo" in ${MAIN}:2`],
     ["`foo#bar` is one word", "events {}\nfoo#bar;\n", `unknown directive "foo#bar" in ${MAIN}:2`],
     ["a stream directive at the top", "events {}\nlisten 80;\n", `"listen" directive is not allowed here in ${MAIN}:2`],
-    ["an http directive in stream{}", withStream("proxy_set_header a b;"), `"proxy_set_header" directive is not allowed here in ${MAIN}:3`],
+    [
+      "an http directive in stream{}",
+      withStream("proxy_set_header a b;"),
+      `"proxy_set_header" directive is not allowed here in ${MAIN}:3`,
+    ],
     ["a tcp{} directive in stream{} is unknown to nginx", withStream("timeout 5s;"), `unknown directive "timeout" in ${MAIN}:3`],
     ["duplicate", withStream("proxy_timeout 1s;\nproxy_timeout 2s;"), `"proxy_timeout" directive is duplicate in ${MAIN}:4`],
     ["duplicate block", "events {}\nevents {}\n", `"events" directive is duplicate in ${MAIN}:2`],
     ["argument count", withStream("proxy_timeout;"), `invalid number of arguments in "proxy_timeout" directive in ${MAIN}:3`],
     ["a block directive without {", withStream("upstream u;"), `directive "upstream" has no opening "{" in ${MAIN}:3`],
-    ["a simple directive with {", withStream("proxy_timeout 1s {}"), `directive "proxy_timeout" is not terminated by ";" in ${MAIN}:3`],
-    ["a flag that is not on/off", withStream("tcp_nodelay yes;"), `invalid value "yes" in "tcp_nodelay" directive, it must be "on" or "off" in ${MAIN}:3`],
+    [
+      "a simple directive with {",
+      withStream("proxy_timeout 1s {}"),
+      `directive "proxy_timeout" is not terminated by ";" in ${MAIN}:3`,
+    ],
+    [
+      "a flag that is not on/off",
+      withStream("tcp_nodelay yes;"),
+      `invalid value "yes" in "tcp_nodelay" directive, it must be "on" or "off" in ${MAIN}:3`,
+    ],
     ["a bad time", withStream("proxy_timeout 1M;"), `"proxy_timeout" directive invalid value in ${MAIN}:3`],
     ["a bad size", withStream("proxy_buffer_size 1g;"), `"proxy_buffer_size" directive invalid value in ${MAIN}:3`],
-    ["a bad number", withStream("proxy_next_upstream_tries x;"), `"proxy_next_upstream_tries" directive invalid number in ${MAIN}:3`],
-    ["a bad value in an ignored directive", withStream("preread_timeout x;"), `"preread_timeout" directive invalid value in ${MAIN}:3`],
+    [
+      "a bad number",
+      withStream("proxy_next_upstream_tries x;"),
+      `"proxy_next_upstream_tries" directive invalid number in ${MAIN}:3`,
+    ],
+    [
+      "a bad value in an ignored directive",
+      withStream("preread_timeout x;"),
+      `"preread_timeout" directive invalid value in ${MAIN}:3`,
+    ],
     ["no events{}", "stream {}\n", `no "events" section in configuration`],
     ["worker_processes", "events {}\nworker_processes x;\n", `"worker_processes" directive invalid value in ${MAIN}:2`],
     ["error_log level", "events {}\nerror_log stderr loud;\n", `invalid log level "loud" in ${MAIN}:2`],
     // the first problem in file order wins, as nginx acts on each directive when it reads it
     ["errors in file order", "events {}\nfoo;\nstream {\n", `unknown directive "foo" in ${MAIN}:2`],
-    ["syntax error after good directives", "events {}\nstream {\n  proxy_timeout 1s;\n", `unexpected end of file, expecting "}" in ${MAIN}:4`],
+    [
+      "syntax error after good directives",
+      "events {}\nstream {\n  proxy_timeout 1s;\n",
+      `unexpected end of file, expecting "}" in ${MAIN}:4`,
+    ],
   ];
   for (const [name, text, message] of cases) test(name, () => assert.equal(errorOf(text), message));
 
@@ -505,7 +537,10 @@ stream {}
   });
 
   test("a resource limit streamlb cannot set is refused, not ignored", () => {
-    assert.equal(errorOf("worker_rlimit_nofile 65535;\nevents {}\nstream {}\n"), `"worker_rlimit_nofile" directive is not supported yet in ${MAIN}:1`);
+    assert.equal(
+      errorOf("worker_rlimit_nofile 65535;\nevents {}\nstream {}\n"),
+      `"worker_rlimit_nofile" directive is not supported yet in ${MAIN}:1`,
+    );
   });
 
   test("directives whose value is what streamlb does anyway are accepted without a word", () => {
@@ -646,6 +681,8 @@ describe("parseConfig picks the spelling", () => {
       onWarning: (w) => seen.push(formatWarning(w)),
     });
     assert.equal(config.stream.servers.length, 0);
-    assert.deepEqual(seen, [`"user" is ignored: streamlb does not switch users (start it as the user it should run as) in t.conf:1`]);
+    assert.deepEqual(seen, [
+      `"user" is ignored: streamlb does not switch users (start it as the user it should run as) in t.conf:1`,
+    ]);
   });
 });

@@ -141,7 +141,9 @@ stream:
 `);
     assert.deepEqual(c.stream.servers[0]!.accessLog.map((l) => l.format), ["basic", "json"]);
     assert.equal(c.stream.logFormats.get("json")!.format, "$status");
-    const n = fromNginx("events{} stream { upstream u { server 127.0.0.1:1; } server { listen 1; proxy_pass u; access_log /a.log; } }");
+    const n = fromNginx(
+      "events{} stream { upstream u { server 127.0.0.1:1; } server { listen 1; proxy_pass u; access_log /a.log; } }",
+    );
     assert.equal(n.config.stream.servers[0]!.accessLog[0]!.format, "basic");
   });
 
@@ -152,7 +154,10 @@ stream:
     assert.equal(nginxError(wrap("log_format a x; log_format a y;")), `duplicate "log_format" name "a" in in.conf:5`);
     assert.equal(nginxError(wrap("log_format a escape=xml x;")), `unknown log format escaping "xml" in in.conf:5`);
     assert.equal(nginxError(wrap("access_log /a.log nope;")), `unknown log format "nope" in in.conf:5`);
-    assert.equal(nginxError(wrap("access_log /a.log basic flush=1s;")), `no buffer is defined for access_log "/a.log" in in.conf:5`);
+    assert.equal(
+      nginxError(wrap("access_log /a.log basic flush=1s;")),
+      `no buffer is defined for access_log "/a.log" in in.conf:5`,
+    );
     assert.equal(nginxError(wrap("access_log /a.log basic buffer=0;")), `invalid buffer size "0" in in.conf:5`);
     assert.equal(nginxError(wrap("access_log off basic;")), `invalid parameter "basic" in in.conf:5`);
     assert.equal(nginxError(wrap("access_log /a.log basic bogus;")), `invalid parameter "bogus" in in.conf:5`);
@@ -184,14 +189,19 @@ stream:
       `${top}\nstream:\n${stream}\n  upstreams: { u: { servers: ["127.0.0.1:1"] } }\n  servers: [{ listen: 1, proxy_pass: u }]\n`;
     assert.equal(yamlError(base(`  log_formats: { a: "$nope" }`)), `unknown "nope" variable in in.yaml:3:21`);
     assert.equal(yamlError(base(`  access_log: { path: /a.log, format: nope }`)), `unknown log format "nope" in in.yaml:3:39`);
-    assert.match(yamlError(base(`  access_log: { path: /a.log, flush: 1s }`)), /^no buffer is defined for access_log "\/a\.log" in in\.yaml:3:/);
+    assert.match(
+      yamlError(base(`  access_log: { path: /a.log, flush: 1s }`)),
+      /^no buffer is defined for access_log "\/a\.log" in in\.yaml:3:/,
+    );
     assert.match(yamlError(base("", `admin: { listen: "nope" }`)), /^invalid admin listen "nope"/);
     assert.match(yamlError(base("", `admin: { token: x }`)), /^admin needs a listen address/);
   });
 
   test("admin listen: a bare port is loopback; * is every address; port 0 asks the system", () => {
     const admin = (listen: string) =>
-      fromYaml(`admin: { listen: "${listen}" }\nstream: { upstreams: { u: { servers: ["127.0.0.1:1"] } }, servers: [{ listen: 1, proxy_pass: u }] }`)
+      fromYaml(
+        `admin: { listen: "${listen}" }\nstream: { upstreams: { u: { servers: ["127.0.0.1:1"] } }, servers: [{ listen: 1, proxy_pass: u }] }`,
+      )
         .admin!;
     assert.deepEqual([admin("9000").host, admin("9000").port], ["127.0.0.1", 9000]);
     assert.equal(admin("*:9000").host, "0.0.0.0");
@@ -201,7 +211,14 @@ stream:
 
   test("a state file is `server` lines, read back with nginx's checks", () => {
     const servers = fromYaml(YAML).stream.upstreams.get("dyn")!.servers;
-    const text = formatUpstreamState([...servers, { ...servers[0]!, address: "10.0.0.2:6000", host: "10.0.0.2", backup: true, drain: false, down: true }]);
+    const text = formatUpstreamState([...servers, {
+      ...servers[0]!,
+      address: "10.0.0.2:6000",
+      host: "10.0.0.2",
+      backup: true,
+      drain: false,
+      down: true,
+    }]);
     assert.match(text, /^server 10\.0\.0\.1:6000 weight=2 drain;\nserver 10\.0\.0\.2:6000 weight=2 backup down;\n$/m);
     const back = parseUpstreamState(text, "s.state");
     assert.deepEqual(

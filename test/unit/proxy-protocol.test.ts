@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { PROXY_PROTOCOL_MAX_HEADER, readProxyProtocol, type ProxyProtocolResult } from "../../src/core/phases/proxy-protocol.ts";
+import { PROXY_PROTOCOL_MAX_HEADER, type ProxyProtocolResult, readProxyProtocol } from "../../src/core/phases/proxy-protocol.ts";
 import { formatIPv6 } from "../../src/core/phases/ip-text.ts";
-import { ascii, concat, v2Header, tlv } from "../support/proxy-protocol-bytes.ts";
+import { ascii, concat, tlv, v2Header } from "../support/proxy-protocol-bytes.ts";
 
 const v4Addrs = [192, 0, 2, 1, 192, 0, 2, 2, 0, 123, 0x16, 0x2e];
 
@@ -31,22 +31,39 @@ describe("PROXY protocol v1", () => {
     const bytes = ascii("PROXY TCP4 192.0.2.1 192.0.2.2 1234 5678\r\nGET / HTTP/1.0\r\n");
     const r = header(readProxyProtocol(bytes));
     assert.equal(r.consumed, 42);
-    assert.deepEqual(r.header, { kind: "addresses", version: 1, family: "TCP4", srcAddr: "192.0.2.1", srcPort: 1234, dstAddr: "192.0.2.2", dstPort: 5678, tlvs: new Uint8Array(0) });
+    assert.deepEqual(r.header, {
+      kind: "addresses",
+      version: 1,
+      family: "TCP4",
+      srcAddr: "192.0.2.1",
+      srcPort: 1234,
+      dstAddr: "192.0.2.2",
+      dstPort: 5678,
+      tlvs: new Uint8Array(0),
+    });
     assert.equal(new TextDecoder().decode(bytes.subarray(r.consumed)), "GET / HTTP/1.0\r\n");
   });
 
   test("TCP6 addresses are kept as sent", () => {
     const r = header(readProxyProtocol(ascii("PROXY TCP6 2001:DB8::1 ::1 1 65535\r\n")));
-    assert.equal(r.header.kind === "addresses" && `${r.header.family} ${r.header.srcAddr} ${r.header.dstAddr} ${r.header.dstPort}`, "TCP6 2001:DB8::1 ::1 65535");
+    assert.equal(
+      r.header.kind === "addresses" && `${r.header.family} ${r.header.srcAddr} ${r.header.dstAddr} ${r.header.dstPort}`,
+      "TCP6 2001:DB8::1 ::1 65535",
+    );
   });
 
   test("what nginx tolerates: empty addresses, unchecked family, leading zeros, port 0", () => {
     const r = header(readProxyProtocol(ascii("PROXY TCP6  1.2.3.4 00080 0\r\n")));
-    assert.deepEqual(r.header.kind === "addresses" && [r.header.family, r.header.srcAddr, r.header.dstAddr, r.header.srcPort, r.header.dstPort], ["TCP6", "", "1.2.3.4", 80, 0]);
+    assert.deepEqual(
+      r.header.kind === "addresses" && [r.header.family, r.header.srcAddr, r.header.dstAddr, r.header.srcPort, r.header.dstPort],
+      ["TCP6", "", "1.2.3.4", 80, 0],
+    );
   });
 
   test("UNKNOWN keeps no addresses and skips anything up to the first CRLF", () => {
-    for (const text of ["PROXY UNKNOWN\r\n", "PROXY UNKNOWN TCP4 192.0.2.1 192.0.2.2 1234 5678\r\n", "PROXY UNKNOWNjunk\rstill\r\n"]) {
+    for (
+      const text of ["PROXY UNKNOWN\r\n", "PROXY UNKNOWN TCP4 192.0.2.1 192.0.2.2 1234 5678\r\n", "PROXY UNKNOWNjunk\rstill\r\n"]
+    ) {
       const r = header(readProxyProtocol(ascii(`${text}data`)));
       assert.deepEqual(r.header, { kind: "none", version: 1, family: "UNKNOWN" });
       assert.equal(r.consumed, text.length);
@@ -74,11 +91,31 @@ describe("PROXY protocol v1", () => {
   });
 
   test("final (nginx's single peek): a header cut short is broken, quoted as far as it went", () => {
-    assert.deepEqual(readProxyProtocol(ascii("PROXY TCP4 192.0.2.1 192.0"), { final: true }), { kind: "error", status: 400, log: 'broken header: "PROXY TCP4 192.0.2.1 192.0"' });
-    assert.deepEqual(readProxyProtocol(ascii("PROXY TCP4 1.2.3.4 1.2.3.4 1 2\r"), { final: true }), { kind: "error", status: 400, log: 'broken header: "PROXY TCP4 1.2.3.4 1.2.3.4 1 2"' });
-    assert.deepEqual(readProxyProtocol(ascii("PROXY "), { final: true }), { kind: "error", status: 400, log: 'broken header: "PROXY "' });
-    assert.deepEqual(readProxyProtocol(ascii("PROXY UNKNOWN"), { final: true }), { kind: "error", status: 400, log: 'broken header: "PROXY UNKNOWN"' });
-    assert.deepEqual(readProxyProtocol(new Uint8Array(0), { final: true }), { kind: "error", status: 400, log: 'broken header: ""' });
+    assert.deepEqual(readProxyProtocol(ascii("PROXY TCP4 192.0.2.1 192.0"), { final: true }), {
+      kind: "error",
+      status: 400,
+      log: 'broken header: "PROXY TCP4 192.0.2.1 192.0"',
+    });
+    assert.deepEqual(readProxyProtocol(ascii("PROXY TCP4 1.2.3.4 1.2.3.4 1 2\r"), { final: true }), {
+      kind: "error",
+      status: 400,
+      log: 'broken header: "PROXY TCP4 1.2.3.4 1.2.3.4 1 2"',
+    });
+    assert.deepEqual(readProxyProtocol(ascii("PROXY "), { final: true }), {
+      kind: "error",
+      status: 400,
+      log: 'broken header: "PROXY "',
+    });
+    assert.deepEqual(readProxyProtocol(ascii("PROXY UNKNOWN"), { final: true }), {
+      kind: "error",
+      status: 400,
+      log: 'broken header: "PROXY UNKNOWN"',
+    });
+    assert.deepEqual(readProxyProtocol(new Uint8Array(0), { final: true }), {
+      kind: "error",
+      status: 400,
+      log: 'broken header: ""',
+    });
     assert.equal(readProxyProtocol(ascii("PROXY TCP4 192.0.2.1 192.0")).kind, "need-more");
   });
 
@@ -104,7 +141,16 @@ describe("PROXY protocol v2", () => {
     const bytes = concat(v2Header(0x21, 0x11, concat(Uint8Array.from(v4Addrs), tlvs)), ascii("data"));
     const r = header(assertSplitInvariant(bytes));
     assert.equal(r.consumed, bytes.length - 4);
-    assert.deepEqual(r.header, { kind: "addresses", version: 2, family: "TCP4", srcAddr: "192.0.2.1", srcPort: 123, dstAddr: "192.0.2.2", dstPort: 5678, tlvs });
+    assert.deepEqual(r.header, {
+      kind: "addresses",
+      version: 2,
+      family: "TCP4",
+      srcAddr: "192.0.2.1",
+      srcPort: 123,
+      dstAddr: "192.0.2.2",
+      dstPort: 5678,
+      tlvs,
+    });
   });
 
   test("INET6 with nginx's text for ::1 and a v4-mapped address", () => {
@@ -113,11 +159,21 @@ describe("PROXY protocol v2", () => {
     addrs.set([0xff, 0xff, 10, 0, 0, 1], 16 + 10);
     addrs.set([0x30, 0x39, 0x01, 0xbb], 32);
     const r = header(readProxyProtocol(v2Header(0x21, 0x21, addrs)));
-    assert.deepEqual(r.header.kind === "addresses" && [r.header.family, r.header.srcAddr, r.header.srcPort, r.header.dstAddr, r.header.dstPort], ["TCP6", "::1", 12345, "::ffff:10.0.0.1", 443]);
+    assert.deepEqual(
+      r.header.kind === "addresses" && [r.header.family, r.header.srcAddr, r.header.srcPort, r.header.dstAddr, r.header.dstPort],
+      ["TCP6", "::1", 12345, "::ffff:10.0.0.1", 443],
+    );
   });
 
   test("LOCAL, DGRAM, UNIX and UNSPEC headers carry no addresses but are consumed whole", () => {
-    const cases: Array<[number, number, string]> = [[0x20, 0x11, "LOCAL"], [0x20, 0x00, "LOCAL"], [0x2f, 0x11, "UNKNOWN"], [0x21, 0x12, "UNKNOWN"], [0x21, 0x31, "UNKNOWN"], [0x21, 0x01, "UNKNOWN"]];
+    const cases: Array<[number, number, string]> = [
+      [0x20, 0x11, "LOCAL"],
+      [0x20, 0x00, "LOCAL"],
+      [0x2f, 0x11, "UNKNOWN"],
+      [0x21, 0x12, "UNKNOWN"],
+      [0x21, 0x31, "UNKNOWN"],
+      [0x21, 0x01, "UNKNOWN"],
+    ];
     for (const [vc, ft, family] of cases) {
       const bytes = v2Header(vc, ft, Uint8Array.from(v4Addrs));
       const r = header(readProxyProtocol(concat(bytes, ascii("x"))));
@@ -126,11 +182,19 @@ describe("PROXY protocol v2", () => {
   });
 
   test("errors: another version, a length beyond the window or the peek, a short address block", () => {
-    assert.deepEqual(readProxyProtocol(v2Header(0x11, 0x11, Uint8Array.from(v4Addrs))), { kind: "error", status: 400, log: "unknown PROXY protocol version: 1" });
+    assert.deepEqual(readProxyProtocol(v2Header(0x11, 0x11, Uint8Array.from(v4Addrs))), {
+      kind: "error",
+      status: 400,
+      log: "unknown PROXY protocol version: 1",
+    });
     const huge = v2Header(0x21, 0x11, new Uint8Array(PROXY_PROTOCOL_MAX_HEADER - 15));
     assert.deepEqual(readProxyProtocol(huge.subarray(0, 16)), { kind: "error", status: 400, log: "header is too large" });
     const ok = v2Header(0x21, 0x11, Uint8Array.from(v4Addrs));
-    assert.deepEqual(readProxyProtocol(ok.subarray(0, 20), { final: true }), { kind: "error", status: 400, log: "header is too large" });
+    assert.deepEqual(readProxyProtocol(ok.subarray(0, 20), { final: true }), {
+      kind: "error",
+      status: 400,
+      log: "header is too large",
+    });
     assert.deepEqual(readProxyProtocol(ok.subarray(0, 20)), { kind: "need-more", atMost: ok.length - 20 });
     assert.deepEqual(readProxyProtocol(v2Header(0x21, 0x11, new Uint8Array(11))), { kind: "error", status: 400, log: null });
     assert.deepEqual(readProxyProtocol(v2Header(0x21, 0x21, new Uint8Array(35))), { kind: "error", status: 400, log: null });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { createPicker } from "../../src/core/balance/index.ts";
-import { RandomPicker, type RandomInt } from "../../src/core/balance/random.ts";
+import { type RandomInt, RandomPicker } from "../../src/core/balance/random.ts";
 import { context, server, session, upstream } from "../support/peers.ts";
 
 /** Draws from a fixed list (each value is taken modulo n), then repeats its last value. */

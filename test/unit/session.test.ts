@@ -2,13 +2,18 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { createPicker } from "../../src/core/balance/index.ts";
-import { DEFAULT_PROXY_SETTINGS, DEFAULT_SERVER, type AccessRuleConfig, type ProxySettings } from "../../src/core/config/model.ts";
+import {
+  type AccessRuleConfig,
+  DEFAULT_PROXY_SETTINGS,
+  DEFAULT_SERVER,
+  type ProxySettings,
+} from "../../src/core/config/model.ts";
 import { ConnectionBudget } from "../../src/core/connections.ts";
 import type { Logger } from "../../src/core/log.ts";
 import { AccessRules } from "../../src/core/phases/access.ts";
 import {
-  ConnectFailure,
   type ClientConnection,
+  ConnectFailure,
   type RelayResult,
   type Runtime,
   type UpstreamConnection,
@@ -59,7 +64,14 @@ function setup(script: Script, proxy: Partial<ProxySettings> = {}, connectDelayM
     const [host, port] = address.split(":");
     return { ...DEFAULT_SERVER, address, host: host!, port: Number(port), down: extra.down?.includes(address) ?? false, loc };
   });
-  const upstream = new Upstream({ name: "up", method: { kind: "round_robin" }, servers, implicit: false, healthCheck: null, loc });
+  const upstream = new Upstream({
+    name: "up",
+    method: { kind: "round_robin" },
+    servers,
+    implicit: false,
+    healthCheck: null,
+    loc,
+  });
   const route = {
     server: { listen: [], proxyPass: "up", proxy: { ...DEFAULT_PROXY_SETTINGS, ...proxy }, accessLog: [], access: [], loc },
     upstream,
@@ -85,7 +97,7 @@ describe("session", () => {
       s.lines.some((l) =>
         l.startsWith(
           `[error] *1 connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.9, server: 0.0.0.0:8000, upstream: "127.0.0.1:1"`,
-        ),
+        )
       ),
       s.lines.join("\n"),
     );
@@ -132,7 +144,11 @@ describe("session", () => {
     assert.deepEqual(first.upstreamAddrs, ["127.0.0.1:1", "127.0.0.1:2"]);
     const second = await s.run();
     assert.equal(second.status, 502);
-    assert.ok(s.lines.some((l) => l.includes(`*2 no live upstreams while connecting to upstream, client: 127.0.0.9, server: 0.0.0.0:8000, upstream: "up"`)));
+    assert.ok(
+      s.lines.some((l) =>
+        l.includes(`*2 no live upstreams while connecting to upstream, client: 127.0.0.9, server: 0.0.0.0:8000, upstream: "up"`)
+      ),
+    );
   });
 
   test("deny: the client is closed with 403 before any upstream is tried, with nginx's error line", async () => {
@@ -145,7 +161,10 @@ describe("session", () => {
     assert.equal(out.status, 403);
     assert.deepEqual(s.attempts, []);
     assert.deepEqual(out.upstreamAddrs, []);
-    assert.ok(s.lines.includes(`[error] *1 access forbidden by rule, client: 127.0.0.9, server: 0.0.0.0:8000`), s.lines.join("\n"));
+    assert.ok(
+      s.lines.includes(`[error] *1 access forbidden by rule, client: 127.0.0.9, server: 0.0.0.0:8000`),
+      s.lines.join("\n"),
+    );
   });
 
   test("allow: a client an allow rule matches first is proxied", async () => {

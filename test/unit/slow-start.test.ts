@@ -54,7 +54,11 @@ describe("slow_start", () => {
 
   test("without slow_start a returning server takes its full share at once", () => {
     let now = 1000;
-    const up = upstream([server("a:1", { weight: 10, failTimeoutMs: 2_000 }), server("b:1", { weight: 10 })], undefined, () => now);
+    const up = upstream(
+      [server("a:1", { weight: 10, failTimeoutMs: 2_000 }), server("b:1", { weight: 10 })],
+      undefined,
+      () => now,
+    );
     const sel = new PeerSelection(up, 0);
     roundRobin.pick(sel, context());
     sel.failed();
@@ -67,7 +71,11 @@ describe("slow_start", () => {
 
   test("an active check's recovery starts the ramp too", () => {
     let now = 1000;
-    const up = upstream([server("a:1", { weight: 10, slowStartMs: 10_000 }), server("b:1", { weight: 10 })], undefined, () => now);
+    const up = upstream(
+      [server("a:1", { weight: 10, slowStartMs: 10_000 }), server("b:1", { weight: 10 })],
+      undefined,
+      () => now,
+    );
     const a = up.primary.peers[0]!;
     a.health = "unhealthy";
     session(up, roundRobin);

@@ -9,7 +9,10 @@ import { variableContext } from "../support/variable-context.ts";
 import type { VariableContext } from "../../src/core/variables/context.ts";
 
 const lines = (spec: string) =>
-  spec.split(";").map((l) => l.trim()).filter(Boolean).map((l, i) => ({ args: l.split(/\s+/), loc: { file: "t.conf", line: i + 1 } }));
+  spec.split(";").map((l) => l.trim()).filter(Boolean).map((l, i) => ({
+    args: l.split(/\s+/),
+    loc: { file: "t.conf", line: i + 1 },
+  }));
 const err = (f: () => unknown) => {
   try {
     f();
@@ -48,7 +51,9 @@ describe("map", () => {
   });
 
   test("precedence: exact, longest head wildcard, tail wildcard, regexes in order", () => {
-    const m = mapper("~^www 1r; hostnames; www.a.com exact; *.a.com head; *.b.a.com longer; .c.com dot; www.a.* tail; ~^w(.)w 2r");
+    const m = mapper(
+      "~^www 1r; hostnames; www.a.com exact; *.a.com head; *.b.a.com longer; .c.com dot; www.a.* tail; ~^w(.)w 2r",
+    );
     assert.equal(m("WWW.A.COM."), "exact", "exact beats an earlier regex; one trailing dot dropped");
     assert.equal(m("x.a.com"), "head");
     assert.equal(m("x.y.b.a.com"), "longer");
@@ -122,7 +127,11 @@ describe("geo", () => {
 
   test("source variable, delete, and nginx's warnings", () => {
     const r = new VariableRegistry();
-    const g = Geo.compile(["$k", "$g"], lines("10.0.0.0/8 a; 10.0.0.0/8 b; 10.0.0.1/8 c; delete 10.0.0.0/8; delete 10.0.0.0/9; 9.0.0.0/8 n"), r);
+    const g = Geo.compile(
+      ["$k", "$g"],
+      lines("10.0.0.0/8 a; 10.0.0.0/8 b; 10.0.0.1/8 c; delete 10.0.0.0/8; delete 10.0.0.0/9; 9.0.0.0/8 n"),
+      r,
+    );
     r.declareSet("k");
     r.check();
     assert.deepEqual(g.warnings.map((w) => w.message), [
@@ -138,7 +147,9 @@ describe("geo", () => {
   });
 
   test("ranges: lookup, nested ranges split, exact duplicates replace, overlaps fail", () => {
-    const { geo: g } = geo("ranges; default d; 10.0.0.0-10.0.0.255 a; 10.0.0.10-10.0.0.20 b; 10.0.0.10-10.0.0.20 c; 10.0.1.0-10.0.1.9 x; delete 10.0.1.0-10.0.1.9");
+    const { geo: g } = geo(
+      "ranges; default d; 10.0.0.0-10.0.0.255 a; 10.0.0.10-10.0.0.20 b; 10.0.0.10-10.0.0.20 c; 10.0.1.0-10.0.1.9 x; delete 10.0.1.0-10.0.1.9",
+    );
     assert.equal(g.lookup("10.0.0.9"), "a");
     assert.equal(g.lookup("10.0.0.15"), "c");
     assert.equal(g.lookup("10.0.0.21"), "a");
@@ -150,7 +161,10 @@ describe("geo", () => {
   test("nginx's config errors", () => {
     const c = (spec: string, args = ["$g"]) => err(() => geo(spec, args));
     assert.equal(c("default a; ranges"), `the "ranges" directive must be the first directive inside "geo" block`);
-    assert.equal(c("ranges; 10.0.0.0-10.0.0.10 a; 10.0.0.5-10.0.0.20 b"), `range "10.0.0.5-10.0.0.20" overlaps "10.0.0.0-10.0.0.10"`);
+    assert.equal(
+      c("ranges; 10.0.0.0-10.0.0.10 a; 10.0.0.5-10.0.0.20 b"),
+      `range "10.0.0.5-10.0.0.20" overlaps "10.0.0.0-10.0.0.10"`,
+    );
     assert.equal(c("ranges; 10.0.0.1 a"), `invalid range "10.0.0.1"`);
     assert.equal(c("ranges; 10.0.0.10-10.0.0.1 a"), `invalid range "10.0.0.10-10.0.0.1"`);
     assert.equal(c("10.0.0.300/8 a"), `invalid network "10.0.0.300/8"`);
@@ -167,7 +181,10 @@ describe("geo", () => {
     let t = performance.now();
     const g = Geo.compile(["$g"], cidr, new VariableRegistry());
     const cidrMs = performance.now() - t;
-    const ranges = [{ args: ["ranges"] }, ...Array.from({ length: 100_000 }, (_, i) => ({ args: [`${net(i)}-${net(i).replace(/0$/, "99")}`, `r${i}`] }))];
+    const ranges = [
+      { args: ["ranges"] },
+      ...Array.from({ length: 100_000 }, (_, i) => ({ args: [`${net(i)}-${net(i).replace(/0$/, "99")}`, `r${i}`] })),
+    ];
     t = performance.now();
     const gr = Geo.compile(["$g"], ranges, new VariableRegistry());
     const rangeMs = performance.now() - t;
@@ -178,7 +195,11 @@ describe("geo", () => {
     const lookupMs = performance.now() - t;
     assert.equal(gr.lookup(net(99_999).replace(/0$/, "50")), "r99999");
     assert.equal(gr.lookup(net(99_999).replace(/0$/, "100")), "");
-    console.log(`geo 100k: cidr load ${cidrMs.toFixed(0)} ms, ranges load ${rangeMs.toFixed(0)} ms, 100k cidr lookups ${lookupMs.toFixed(0)} ms`);
+    console.log(
+      `geo 100k: cidr load ${cidrMs.toFixed(0)} ms, ranges load ${rangeMs.toFixed(0)} ms, 100k cidr lookups ${
+        lookupMs.toFixed(0)
+      } ms`,
+    );
   });
 });
 

@@ -114,7 +114,9 @@ describe("variables: registry and session slots", () => {
     const ssl = tlv(0x20, [0x01, 0, 0, 0, 3, ...tlv(0x21, [...Buffer.from("TLSv1.3")])]);
     const area = new Uint8Array([...tlv(0x01, [...Buffer.from("h2")]), ...tlv(0x02, [...Buffer.from("a.test")]), ...ssl]);
     const r = new VariableRegistry();
-    const ctx = variableContext({ proxyProtocol: { srcAddr: "1.1.1.1", srcPort: 1, dstAddr: "2.2.2.2", dstPort: 2, tlvs: area } });
+    const ctx = variableContext({
+      proxyProtocol: { srcAddr: "1.1.1.1", srcPort: 1, dstAddr: "2.2.2.2", dstPort: 2, tlvs: area },
+    });
     const s = new SessionVariables(r, ctx);
     const v = (n: string) => s.get(r.resolve(`proxy_protocol_tlv_${n}`));
     assert.equal(v("alpn"), "h2");
@@ -124,7 +126,9 @@ describe("variables: registry and session slots", () => {
     assert.equal(v("unique_id"), null);
     assert.equal(v("foo"), "");
     assert.deepEqual(ctx.errors, [`unknown PROXY protocol TLV "foo"`]);
-    const broken = variableContext({ proxyProtocol: { srcAddr: null, srcPort: 0, dstAddr: null, dstPort: 0, tlvs: new Uint8Array([1, 0, 9, 1]) } });
+    const broken = variableContext({
+      proxyProtocol: { srcAddr: null, srcPort: 0, dstAddr: null, dstPort: 0, tlvs: new Uint8Array([1, 0, 9, 1]) },
+    });
     assert.equal(new SessionVariables(r, broken).get(r.resolve("proxy_protocol_tlv_alpn")), "");
     assert.deepEqual(broken.errors, ["broken PROXY protocol TLV"]);
     const none = variableContext();

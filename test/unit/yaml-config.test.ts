@@ -82,7 +82,12 @@ describe("YAML config", () => {
   });
 
   test("a bad time says what is wrong and where", () => {
-    const e = errorOf(SEED.replace("fail_timeout: 30s }\n        - { address: \"127.0.0.1:6002\"", "fail_timeout: 30ms }\n        - { address: \"127.0.0.1:6002\""));
+    const e = errorOf(
+      SEED.replace(
+        'fail_timeout: 30s }\n        - { address: "127.0.0.1:6002"',
+        'fail_timeout: 30ms }\n        - { address: "127.0.0.1:6002"',
+      ),
+    );
     assert.match(e.message, /invalid fail_timeout "30ms"/);
     assert.equal(e.loc?.line, 8);
   });

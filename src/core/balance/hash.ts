@@ -5,7 +5,7 @@
 import type { Peer, PeerGroup, PeerSelection } from "../upstream.ts";
 import { CRC32_INIT, crc32Final, crc32Update, crc32UpdateDecimal } from "./crc32.ts";
 import { HashKey, KeyBuffer } from "./key.ts";
-import type { Picker, PickContext } from "./types.ts";
+import type { PickContext, Picker } from "./types.ts";
 import { pickRoundRobin } from "./round-robin.ts";
 
 /** nginx gives up hashing after this many unusable picks in one session. */

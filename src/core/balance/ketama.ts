@@ -3,10 +3,10 @@
 // text as written, so nginx and streamlb agree on every key and a removed server moves only
 // its own keys. Unusable servers pass the key on to the next point; 20 misses → round robin.
 import type { Peer, PeerGroup, PeerSelection } from "../upstream.ts";
-import { CRC32_INIT, crc32, crc32Final, crc32Update, crc32UpdateByte, crc32UpdateUint32LE } from "./crc32.ts";
+import { crc32, CRC32_INIT, crc32Final, crc32Update, crc32UpdateByte, crc32UpdateUint32LE } from "./crc32.ts";
 import { HASH_MAX_TRIES } from "./hash.ts";
 import { HashKey, KeyBuffer } from "./key.ts";
-import type { Picker, PickContext } from "./types.ts";
+import type { PickContext, Picker } from "./types.ts";
 import { pickRoundRobin } from "./round-robin.ts";
 
 export const KETAMA_POINTS_PER_WEIGHT = 160;
@@ -58,7 +58,7 @@ export function buildRing(peers: readonly Peer[]): KetamaRing {
   for (let i = 0; i < peers.length; i++) {
     const peer = peers[i]!;
     let id = ids.get(peer.address);
-    if (id === undefined) ids.set(peer.address, (id = ids.size));
+    if (id === undefined) ids.set(peer.address, id = ids.size);
     peerServer[i] = id;
     for (const h of serverPoints(peer.address, peer.weight)) {
       hashes.push(h);
@@ -100,7 +100,7 @@ const rings = new WeakMap<PeerGroup, KetamaRing>();
 
 export function ringOf(group: PeerGroup): KetamaRing {
   let ring = rings.get(group);
-  if (!ring) rings.set(group, (ring = buildRing(group.peers)));
+  if (!ring) rings.set(group, ring = buildRing(group.peers));
   return ring;
 }
 

@@ -1,7 +1,7 @@
 // The `hash` key: text with nginx variables ($remote_addr:$remote_port, ${server_addr}x),
 // compiled once and evaluated per session into a reused byte buffer, because nginx hashes
 // the key's bytes and this runs on every accept.
-import { splitVariables, VariableSyntaxError, type Piece } from "../variables/complex-value.ts";
+import { type Piece, splitVariables, VariableSyntaxError } from "../variables/complex-value.ts";
 import { BUILTIN_REGISTRY, VariableError, type VariableRegistry } from "../variables/registry.ts";
 import type { PickContext } from "./types.ts";
 
@@ -194,7 +194,6 @@ export function hashKeyError(source: string): string | null {
  * dual-stack socket here reports `::ffff:1.2.3.4`, which must hash as `1.2.3.4`.
  */
 function pushAddress(out: KeyBuffer, address: string): void {
-  const mapped =
-    address.length > 7 && address.charCodeAt(0) === 0x3a && /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(address);
+  const mapped = address.length > 7 && address.charCodeAt(0) === 0x3a && /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(address);
   out.pushAscii(address, mapped ? 7 : 0);
 }

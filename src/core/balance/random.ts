@@ -29,7 +29,7 @@ function rangesOf(group: PeerGroup): Ranges {
       starts[i] = total;
       total += group.peers[i]!.weight;
     }
-    rangesByGroup.set(group, (r = { starts, total }));
+    rangesByGroup.set(group, r = { starts, total });
   }
   return r;
 }

@@ -55,6 +55,7 @@ export function regexError(pattern: string): string | null {
 }
 
 function decodeNonAscii(text: string): string {
+  // deno-lint-ignore no-control-regex -- control characters are exactly what this looks for
   if (/^[\x00-\x7f]*$/.test(text)) return text;
   let out = "";
   for (const ch of text) {

@@ -1,6 +1,6 @@
 import { COMMAND_LINE, ConfigError } from "./errors.ts";
 import type { Config, ErrorLogConfig } from "./model.ts";
-import { loadNginxConfig, type ConfigFiles, type ConfigWarning } from "./nginx.ts";
+import { type ConfigFiles, type ConfigWarning, loadNginxConfig } from "./nginx.ts";
 import { loadYamlConfig } from "./yaml.ts";
 
 export type { ConfigFiles, ConfigWarning } from "./nginx.ts";
@@ -69,6 +69,7 @@ export function configFormat(text: string, file: string): "yaml" | "nginx" {
  * not UTF-8 (decoded as U+FFFD). "line N" for the message, or null for text.
  */
 function binaryAt(text: string): string | null {
+  // deno-lint-ignore no-control-regex -- control characters are exactly what this looks for
   const at = text.search(/[\u0000-\u0008\u000e-\u001f\ufffd]/);
   if (at < 0) return null;
   let line = 1;

@@ -2,7 +2,7 @@
 // format with its file and line) and the access log (to compile it): nginx's variable
 // syntax (ngx_stream_log_compile_format, through the shared splitter), the variables
 // streamlb fills, and the built-in formats.
-import { splitVariables, VariableSyntaxError, type Piece } from "../variables/complex-value.ts";
+import { type Piece, splitVariables, VariableSyntaxError } from "../variables/complex-value.ts";
 import { BUILTIN_REGISTRY } from "../variables/registry.ts";
 import type { LogEscape } from "./model.ts";
 
@@ -62,8 +62,7 @@ export const BUILTIN_LOG_FORMATS: ReadonlyMap<string, BuiltinLogFormat> = new Ma
     "json",
     {
       escape: "json",
-      format:
-        '{"time":"$time_iso8601","msec":$msec,"connection":$connection,' +
+      format: '{"time":"$time_iso8601","msec":$msec,"connection":$connection,' +
         '"remote_addr":"$remote_addr","remote_port":$remote_port,' +
         '"server_addr":"$server_addr","server_port":$server_port,' +
         '"protocol":"$protocol","status":$status,' +

@@ -85,7 +85,17 @@ const T: Context[] = ["tcp"];
 const TS: Context[] = ["tcp_server"];
 const TU: Context[] = ["tcp_upstream"];
 const T_TS: Context[] = ["tcp", "tcp_server"];
-const ALL: Context[] = ["main", "events", "stream", "stream_server", "stream_upstream", "stream_match", "tcp", "tcp_server", "tcp_upstream"];
+const ALL: Context[] = [
+  "main",
+  "events",
+  "stream",
+  "stream_server",
+  "stream_upstream",
+  "stream_match",
+  "tcp",
+  "tcp_server",
+  "tcp_upstream",
+];
 const unique = true;
 const block = true;
 
@@ -93,7 +103,9 @@ const block = true;
 def("include", "core", ALL, [1]);
 // The settings of the schema's rows (worker_processes, pid, worker_shutdown_timeout, streamlb's
 // own shutdown_grace; worker_connections) come from the rows themselves.
-for (const r of MAIN_ROWS) def(r.name, "core", r.context === "main" ? M : E, r.kind.flag ? "flag" : [1], { unique, value: r.kind.nginxCheck });
+for (const r of MAIN_ROWS) {
+  def(r.name, "core", r.context === "main" ? M : E, r.kind.flag ? "flag" : [1], { unique, value: r.kind.nginxCheck });
+}
 def("user", "core", M, [1, 2], { unique });
 def("timer_resolution", "core", M, [1], { unique, value: "time" });
 def("error_log", "core", [...M, ...S_SS], "1more");
@@ -140,10 +152,16 @@ def("proxy_protocol", "stream", S_SS, [1], { unique, quietWhen: ["off"] });
 def("proxy_upload_rate proxy_download_rate", "stream", S_SS, [1], { unique, value: "size", quietWhen: ["0"] });
 def("proxy_requests proxy_responses", "stream", S_SS, [1], { unique, value: "number" });
 def("proxy_socket_rcvbuf proxy_socket_sndbuf preread_buffer_size", "stream", S_SS, [1], { unique, value: "size" });
-def("preread_timeout proxy_protocol_timeout ssl_handshake_timeout ssl_session_timeout health_check_timeout", "stream", S_SS, [1], {
-  unique,
-  value: "time",
-});
+def(
+  "preread_timeout proxy_protocol_timeout ssl_handshake_timeout ssl_session_timeout health_check_timeout",
+  "stream",
+  S_SS,
+  [1],
+  {
+    unique,
+    value: "time",
+  },
+);
 def("proxy_ssl", "stream", S_SS, "flag", { unique, quietWhen: ["off"] });
 def("ssl_preread", "stream", S_SS, "flag", { unique, quietWhen: ["off"] });
 def(
@@ -160,7 +178,12 @@ def(
   [1],
   { unique },
 );
-def("proxy_ssl_certificate proxy_ssl_certificate_key ssl_certificate ssl_certificate_key ssl_password_file ssl_session_ticket_key", "stream", S_SS, [1]);
+def(
+  "proxy_ssl_certificate proxy_ssl_certificate_key ssl_certificate ssl_certificate_key ssl_password_file ssl_session_ticket_key",
+  "stream",
+  S_SS,
+  [1],
+);
 def("proxy_ssl_protocols ssl_protocols ssl_alpn proxy_ssl_alpn", "stream", S_SS, "1more", { unique });
 def("proxy_ssl_conf_command ssl_conf_command", "stream", S_SS, [2]);
 def("ssl_session_cache", "stream", S_SS, [1, 2], { unique });

@@ -101,7 +101,9 @@ export class NginxHealthChecks {
         expect = bytes === "" ? null : { kind: "bytes", bytes };
         continue;
       }
-      if (a !== "~" && a !== "~*") this.r.fail(e, `invalid parameter "${a}": "expect" takes a string, or ~ or ~* and a regular expression`);
+      if (a !== "~" && a !== "~*") {
+        this.r.fail(e, `invalid parameter "${a}": "expect" takes a string, or ~ or ~* and a regular expression`);
+      }
       const problem = regexError(b);
       if (problem) this.r.fail(e, `invalid regular expression "${b}" (${problem})`);
       expect = { kind: "regex", pattern: b, caseless: a === "~*" };
@@ -144,7 +146,9 @@ export class NginxHealthChecks {
         if (earlier && !sameHealthCheck(earlier.config, config)) {
           this.r.fail(
             c.d,
-            `upstream "${upstream}" already has a different health check (${formatLoc(this.r.loc(earlier.d))}): streamlb runs one health check per upstream`,
+            `upstream "${upstream}" already has a different health check (${
+              formatLoc(this.r.loc(earlier.d))
+            }): streamlb runs one health check per upstream`,
           );
         }
         if (!earlier) found.set(upstream, { config, d: c.d });
@@ -231,7 +235,9 @@ export class NginxHealthChecks {
       if (!m) this.r.fail(d, `invalid parameter "${p}"`);
       const [, key, value] = m as unknown as [string, string, string];
       if (key === "type") {
-        if (!["tcp", "ssl_hello", "http", "smtp", "mysql", "pop3", "imap"].includes(value)) this.r.fail(d, `invalid parameter "${p}"`);
+        if (!["tcp", "ssl_hello", "http", "smtp", "mysql", "pop3", "imap"].includes(value)) {
+          this.r.fail(d, `invalid parameter "${p}"`);
+        }
         out.type = value;
       } else if (key === "default_down") {
         if (value !== "true" && value !== "false") this.r.fail(d, `invalid parameter "${p}"`);
@@ -299,7 +305,7 @@ export class NginxHealthChecks {
           c.persistent = true;
           break;
         case "udp":
-          this.r.fail(d, `UDP health checks are not supported yet ("health_check udp")`);
+          return this.r.fail(d, `UDP health checks are not supported yet ("health_check udp")`);
         default:
           invalid(p);
       }

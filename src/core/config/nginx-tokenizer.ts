@@ -288,7 +288,7 @@ class Reader {
 function unescape(src: Uint8Array, start: number, end: number): string {
   if (src.subarray(start, end).indexOf(BACKSLASH) < 0) return utf8.decode(src.subarray(start, end));
   const out: number[] = [];
-  for (let i = start; i < end; ) {
+  for (let i = start; i < end;) {
     const ch = src[i]!;
     if (ch === BACKSLASH) {
       const next = src[i + 1];

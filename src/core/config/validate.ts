@@ -3,10 +3,10 @@ import { parseHostPort } from "./address.ts";
 import { ConfigError } from "./errors.ts";
 import { BUILTIN_LOG_FORMATS } from "./log-format.ts";
 import {
-  DEFAULT_SERVER,
-  DEFAULT_WORKER_CONNECTIONS,
   type AdminConfig,
   type Config,
+  DEFAULT_SERVER,
+  DEFAULT_WORKER_CONNECTIONS,
   type ErrorLogConfig,
   type LogFormatConfig,
   type ServerConfig,
@@ -26,7 +26,9 @@ export interface ConfigDraft {
   readonly admin?: AdminConfig | null;
   readonly logFormats?: readonly LogFormatConfig[];
   /** A loader that knows no health checks may leave `healthCheck` out: none. */
-  readonly upstreams: ReadonlyArray<Omit<UpstreamConfig, "healthCheck"> & { readonly healthCheck?: UpstreamConfig["healthCheck"] }>;
+  readonly upstreams: ReadonlyArray<
+    Omit<UpstreamConfig, "healthCheck"> & { readonly healthCheck?: UpstreamConfig["healthCheck"] }
+  >;
   readonly servers: ReadonlyArray<ServerConfig & { readonly proxyPassLoc: SourceLoc }>;
 }
 

@@ -2,7 +2,7 @@
 // Plus's `health_check` + `match {}` + `health_check_timeout`, which nginx.ts reads into the
 // same HealthCheckConfig. Only what differs from Plus's defaults is written.
 import { nginxMatchWord, yamlMatchScalar } from "./health-check.ts";
-import { DEFAULT_HEALTH_CHECK, type Config, type HealthCheckConfig, type ServerConfig } from "./model.ts";
+import { type Config, DEFAULT_HEALTH_CHECK, type HealthCheckConfig, type ServerConfig } from "./model.ts";
 import { formatTime } from "./units.ts";
 import { declaredUpstreams } from "./write-common.ts";
 

@@ -2,9 +2,9 @@
 // reads back into the same Config. Only what differs from nginx's defaults is written.
 import { formatHostPort } from "./address.ts";
 import {
-  DEFAULT_PROXY_SETTINGS,
   type BalanceMethod,
   type Config,
+  DEFAULT_PROXY_SETTINGS,
   type UpstreamConfig,
   type UpstreamServerConfig,
 } from "./model.ts";
@@ -12,13 +12,7 @@ import { MAIN_ROWS } from "./schema/main.ts";
 import { kindOf } from "./schema/row.ts";
 import { SERVER_PARAM_ROWS } from "./schema/upstream-server.ts";
 import { nginxWord as word } from "./values/quote.ts";
-import {
-  nginxAccessLog,
-  nginxAdminLine,
-  nginxLogFormats,
-  serverAccessLog,
-  streamLevelAccessLog,
-} from "./write-observability.ts";
+import { nginxAccessLog, nginxAdminLine, nginxLogFormats, serverAccessLog, streamLevelAccessLog } from "./write-observability.ts";
 import { changedFields, changedRows, declaredUpstreams, rowText, streamLevelSettings } from "./write-common.ts";
 import { nginxHealthChecks } from "./write-health.ts";
 
@@ -45,7 +39,7 @@ export function writeNginxConfig(config: Config, source?: string): string {
   // log_format before any access_log: nginx looks formats up as it reads.
   for (const l of nginxLogFormats(config, word)) out.push(`${IN}${l}`);
   const accessLevel = streamLevelAccessLog(config);
-  if (accessLevel.length > 0) for (const l of nginxAccessLog(accessLevel, word)) out.push(`${IN}${l}`);
+  if (accessLevel.length > 0) { for (const l of nginxAccessLog(accessLevel, word)) out.push(`${IN}${l}`); }
 
   const health = nginxHealthChecks(config, word);
   for (const u of declaredUpstreams(config)) {
@@ -62,7 +56,7 @@ export function writeNginxConfig(config: Config, source?: string): string {
     for (const r of s.access) out.push(`${IN}${IN}${r.action} ${word(r.address)};`);
     for (const f of changedFields(s.proxy, level)) out.push(`${IN}${IN}${f.name} ${rowText(f, s.proxy, "nginx")};`);
     const own = serverAccessLog(s, accessLevel);
-    if (own) for (const l of nginxAccessLog(own, word)) out.push(`${IN}${IN}${l}`);
+    if (own) { for (const l of nginxAccessLog(own, word)) out.push(`${IN}${IN}${l}`); }
     for (const l of health.inServer.get(s) ?? []) out.push(`${IN}${IN}${l}`);
     out.push(`${IN}}`);
   }

@@ -29,7 +29,8 @@ function sameLogs(a: readonly AccessLogConfig[], b: readonly AccessLogConfig[]):
   return (
     a.length === b.length &&
     a.every(
-      (l, i) => l.path === b[i]!.path && l.format === b[i]!.format && l.bufferSize === b[i]!.bufferSize && l.flushMs === b[i]!.flushMs,
+      (l, i) =>
+        l.path === b[i]!.path && l.format === b[i]!.format && l.bufferSize === b[i]!.bufferSize && l.flushMs === b[i]!.flushMs,
     )
   );
 }
@@ -55,7 +56,7 @@ export function yamlLogFormats(config: Config, scalar: (s: string) => string): s
     ...formats.map((f) =>
       f.escape === "default"
         ? `    ${scalar(f.name)}: ${JSON.stringify(f.format)}`
-        : `    ${scalar(f.name)}: { escape: ${f.escape}, format: ${JSON.stringify(f.format)} }`,
+        : `    ${scalar(f.name)}: { escape: ${f.escape}, format: ${JSON.stringify(f.format)} }`
     ),
   ];
 }

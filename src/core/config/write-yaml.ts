@@ -3,9 +3,9 @@
 // person wrote.
 import { formatHostPort } from "./address.ts";
 import {
-  DEFAULT_PROXY_SETTINGS,
   type BalanceMethod,
   type Config,
+  DEFAULT_PROXY_SETTINGS,
   type ListenConfig,
   type UpstreamServerConfig,
 } from "./model.ts";
@@ -14,13 +14,7 @@ import { SERVER_PARAM_ROWS } from "./schema/upstream-server.ts";
 import { yamlScalar as scalar } from "./values/quote.ts";
 import { changedFields, changedRows, declaredUpstreams, rowText, streamLevelSettings } from "./write-common.ts";
 import { yamlHealthCheckValue } from "./write-health.ts";
-import {
-  serverAccessLog,
-  streamLevelAccessLog,
-  yamlAccessLog,
-  yamlAdminLine,
-  yamlLogFormats,
-} from "./write-observability.ts";
+import { serverAccessLog, streamLevelAccessLog, yamlAccessLog, yamlAdminLine, yamlLogFormats } from "./write-observability.ts";
 
 const TOP_ROWS = MAIN_ROWS.filter((r) => r.context === "main");
 const EVENTS_ROWS = MAIN_ROWS.filter((r) => r.context === "events");

@@ -84,8 +84,7 @@ function accessLogItem(w: YamlWalker, node: Node | null, what: string, formats: 
     const name = w.string(formatNode, "access_log format");
     // nginx finds the format case-insensitively.
     const lower = name.toLowerCase();
-    const found =
-      formats.find((f) => f.name.toLowerCase() === lower)?.name ??
+    const found = formats.find((f) => f.name.toLowerCase() === lower)?.name ??
       [...BUILTIN_LOG_FORMATS.keys()].find((f) => f === lower);
     if (!found) w.fail(formatNode, `unknown log format "${name}"`);
     format = found;

@@ -1,18 +1,18 @@
 // The native config spelling: YAML whose keys are nginx's directive names.
-import { isMap, isScalar, LineCounter, parseDocument, type Node } from "yaml";
+import { isMap, isScalar, LineCounter, type Node, parseDocument } from "yaml";
 import { hashKeyError } from "../balance/key.ts";
 import { parseHostPort, parseListen } from "./address.ts";
 import { ConfigError } from "./errors.ts";
 import {
-  DEFAULT_PROXY_SETTINGS,
-  DEFAULT_SERVER,
-  LOG_LEVELS,
+  type AccessLogConfig,
   type AccessRuleConfig,
   type BalanceMethod,
   type Config,
-  type AccessLogConfig,
+  DEFAULT_PROXY_SETTINGS,
+  DEFAULT_SERVER,
   type ErrorLogConfig,
   type ListenConfig,
+  LOG_LEVELS,
   type LogFormatConfig,
   type LogLevel,
   type ProxySettings,
@@ -29,7 +29,7 @@ import { yamlRows } from "./yaml-rows.ts";
 import { yamlAccess } from "./yaml-access.ts";
 import { yamlHealthCheck } from "./yaml-health.ts";
 import { yamlAccessLog, yamlAdmin, yamlLogFormats } from "./yaml-observability.ts";
-import { YamlWalker, type Entries } from "./yaml-walker.ts";
+import { type Entries, YamlWalker } from "./yaml-walker.ts";
 
 const PROXY_KEYS = PROXY_ROWS.map((r) => r.name);
 const TOP_ROWS = MAIN_ROWS.filter((r) => r.context === "main");

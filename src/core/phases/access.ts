@@ -11,7 +11,11 @@ export type AccessMatch =
   | { readonly kind: "ipv6"; readonly addr: Uint8Array; readonly mask: Uint8Array };
 
 export type ParsedAccessRule =
-  | { readonly ok: true; readonly match: AccessMatch; /** Host bits were set past the mask (nginx warns). */ readonly lowBits: boolean }
+  | {
+    readonly ok: true;
+    readonly match: AccessMatch; /** Host bits were set past the mask (nginx warns). */
+    readonly lowBits: boolean;
+  }
   | { readonly ok: false };
 
 /**

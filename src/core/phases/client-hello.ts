@@ -241,7 +241,13 @@ export class ClientHelloParser {
   }
 
   private copy(data: Uint8Array, pos: number, n: number): void {
-    const target = this.dst === Dst.Buf ? this.buf : this.dst === Dst.Version ? this.version : this.dst === Dst.Host ? this.host! : this.alpn!;
+    const target = this.dst === Dst.Buf
+      ? this.buf
+      : this.dst === Dst.Version
+      ? this.version
+      : this.dst === Dst.Host
+      ? this.host!
+      : this.alpn!;
     // Fields are a few bytes: a plain loop beats making a subarray for each.
     for (let i = 0; i < n; i++) target[this.dstAt + i] = data[pos + i]!;
     this.dstAt += n;
@@ -256,13 +262,20 @@ export function parseClientHello(bytes: Uint8Array, limit: number = PREREAD_BUFF
 /** SSL_get_version's names for the two version bytes; anything else is empty. */
 export function protocolName(version: number): string {
   switch (version) {
-    case 0x0002: return "SSLv2";
-    case 0x0300: return "SSLv3";
-    case 0x0301: return "TLSv1";
-    case 0x0302: return "TLSv1.1";
-    case 0x0303: return "TLSv1.2";
-    case 0x0304: return "TLSv1.3";
-    default: return "";
+    case 0x0002:
+      return "SSLv2";
+    case 0x0300:
+      return "SSLv3";
+    case 0x0301:
+      return "TLSv1";
+    case 0x0302:
+      return "TLSv1.1";
+    case 0x0303:
+      return "TLSv1.2";
+    case 0x0304:
+      return "TLSv1.3";
+    default:
+      return "";
   }
 }
 

@@ -68,7 +68,11 @@ const CMD_LOCAL = 0x20;
  * `tls` is given, and always last a CRC32C TLV over the whole header. null when an
  * address does not parse.
  */
-export function proxyProtocolV2(client: PeerAddress, local: PeerAddress, options: { readonly transport: "tcp" | "udp"; readonly tls?: ProxyProtocolTls }): Uint8Array | null {
+export function proxyProtocolV2(
+  client: PeerAddress,
+  local: PeerAddress,
+  options: { readonly transport: "tcp" | "udp"; readonly tls?: ProxyProtocolTls },
+): Uint8Array | null {
   const parts: number[] = [...SIGNATURE];
   if (client.family === "unix" || local.family === "unix") {
     parts.push(CMD_LOCAL, 0x00, 0, 0);

@@ -70,7 +70,10 @@ const LF = 0x0a;
 const SP = 0x20;
 
 /** The v1 outcome before the mode decides: parsed, broken, or ran out of bytes while valid. */
-type V1 = { readonly ok: true; readonly end: number; readonly header: ProxyProtocolHeader } | { readonly ok: false; readonly short: boolean };
+type V1 = { readonly ok: true; readonly end: number; readonly header: ProxyProtocolHeader } | {
+  readonly ok: false;
+  readonly short: boolean;
+};
 const BROKEN: V1 = { ok: false, short: false };
 const SHORT: V1 = { ok: false, short: true };
 
@@ -119,7 +122,9 @@ function readV1(bytes: Uint8Array, len: number): V1 {
   if (unknown === "yes") {
     // Anything may follow UNKNOWN up to the first CRLF: nginx skips it unread.
     for (let i = p + 7; i + 1 < len; i++) {
-      if (bytes[i] === CR && bytes[i + 1] === LF) return { ok: true, end: i + 2, header: { kind: "none", version: 1, family: "UNKNOWN" } };
+      if (bytes[i] === CR && bytes[i + 1] === LF) {
+        return { ok: true, end: i + 2, header: { kind: "none", version: 1, family: "UNKNOWN" } };
+      }
     }
     return SHORT;
   }
@@ -165,7 +170,8 @@ function readAddr(bytes: Uint8Array, at: number, len: number): { text: string; n
   for (let i = at; i < len; i++) {
     const ch = bytes[i]!;
     if (ch === SP) return { text, next: i + 1 };
-    const ok = ch === 0x3a || ch === 0x2e || (ch >= 0x30 && ch <= 0x39) || (ch >= 0x61 && ch <= 0x66) || (ch >= 0x41 && ch <= 0x46);
+    const ok = ch === 0x3a || ch === 0x2e || (ch >= 0x30 && ch <= 0x39) || (ch >= 0x61 && ch <= 0x66) ||
+      (ch >= 0x41 && ch <= 0x46);
     if (!ok) return "broken";
     text += String.fromCharCode(ch);
   }
@@ -196,7 +202,9 @@ function readV2(bytes: Uint8Array, len: number, final: boolean): ProxyProtocolRe
   if (end > PROXY_PROTOCOL_MAX_HEADER || (final && end > len)) return { kind: "error", status: 400, log: "header is too large" };
   if (end > len) return { kind: "need-more", atMost: end - len };
   const command = bytes[12]! & 0x0f;
-  if (command !== 1) return { kind: "header", header: { kind: "none", version: 2, family: command === 0 ? "LOCAL" : "UNKNOWN" }, consumed: end };
+  if (command !== 1) {
+    return { kind: "header", header: { kind: "none", version: 2, family: command === 0 ? "LOCAL" : "UNKNOWN" }, consumed: end };
+  }
   const none: ProxyProtocolResult = { kind: "header", header: { kind: "none", version: 2, family: "UNKNOWN" }, consumed: end };
   if ((bytes[13]! & 0x0f) !== 1) return none;
   const family = bytes[13]! >> 4;

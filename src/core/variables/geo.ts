@@ -3,7 +3,7 @@
 // Lookup is a few hash probes (CIDR: one per prefix length in use) or a binary search.
 import { ComplexValue } from "./complex-value.ts";
 import { formatIPv4, parseIPv4, parseIPv6, V4_MAPPED_PREFIX } from "./ip.ts";
-import { VariableError, variableName, type ConfigLoc, type ConfigWarning, type VariableRegistry } from "./registry.ts";
+import { type ConfigLoc, type ConfigWarning, VariableError, variableName, type VariableRegistry } from "./registry.ts";
 import type { SessionVariables } from "./session-variables.ts";
 
 /** One line of a geo block, tokenized (includes expanded by the reader). */

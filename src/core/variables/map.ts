@@ -2,7 +2,7 @@
 // captures, default, volatile. The config reader hands over the block's lines already
 // tokenized (includes expanded); values are complex values expanded at lookup.
 import { ComplexValue, VariableSyntaxError } from "./complex-value.ts";
-import { VariableError, variableName, type ConfigLoc, type VariableRegistry } from "./registry.ts";
+import { type ConfigLoc, VariableError, variableName, type VariableRegistry } from "./registry.ts";
 import type { SessionVariables } from "./session-variables.ts";
 
 /** One line of a map block: `hostnames;`, `volatile;`, or `KEY VALUE;` (`default V` too). */

@@ -1,7 +1,7 @@
 // The variables one config knows: nginx's built-ins plus what map, geo, split_clients and
 // set define. Every `$name` a config uses gets an index (ngx_stream_get_variable_index);
 // a session keeps one lazily filled slot per index (session-variables.ts).
-import { BUILTIN_VARIABLES, PREFIX_VARIABLES, type BuiltinVariable } from "./builtins.ts";
+import { BUILTIN_VARIABLES, type BuiltinVariable, PREFIX_VARIABLES } from "./builtins.ts";
 import type { ProcessFacts } from "./context.ts";
 import type { SessionVariables } from "./session-variables.ts";
 
@@ -138,7 +138,9 @@ export class VariableRegistry {
     const index = this.index(name);
     const old = this.table[index];
     if (notChangeable(old)) throw new VariableError(`the duplicate "${old!.name}" variable`);
-    if (old === undefined || old.kind === "builtin") this.table[index] = { name: this.referenced[index]!, kind: "set", cacheable: true, binary: false, get: EMPTY, suffix: "" };
+    if (old === undefined || old.kind === "builtin") {
+      this.table[index] = { name: this.referenced[index]!, kind: "set", cacheable: true, binary: false, get: EMPTY, suffix: "" };
+    }
     return index;
   }
 

@@ -2,7 +2,7 @@
 // assigns a complex value to the session's variable. It may override a map/geo variable
 // within its server; built-ins are refused.
 import { ComplexValue, VariableSyntaxError } from "./complex-value.ts";
-import { VariableError, variableName, type ConfigLoc, type VariableRegistry } from "./registry.ts";
+import { type ConfigLoc, VariableError, variableName, type VariableRegistry } from "./registry.ts";
 import type { SessionVariables } from "./session-variables.ts";
 
 interface Assignment {

@@ -26,8 +26,7 @@ export function timeLocal(ms: number): string {
   const second = Math.floor(ms / 1000);
   if (second !== localSecond) {
     const d = new Date(second * 1000);
-    localText =
-      `${p2(d.getDate())}/${MONTHS[d.getMonth()]}/${d.getFullYear()}:${p2(d.getHours())}:${p2(d.getMinutes())}:` +
+    localText = `${p2(d.getDate())}/${MONTHS[d.getMonth()]}/${d.getFullYear()}:${p2(d.getHours())}:${p2(d.getMinutes())}:` +
       `${p2(d.getSeconds())} ${offset(d, false)}`;
     localSecond = second;
   }
@@ -39,8 +38,7 @@ export function timeIso8601(ms: number): string {
   const second = Math.floor(ms / 1000);
   if (second !== isoSecond) {
     const d = new Date(second * 1000);
-    isoText =
-      `${d.getFullYear()}-${p2(d.getMonth() + 1)}-${p2(d.getDate())}T${p2(d.getHours())}:${p2(d.getMinutes())}:` +
+    isoText = `${d.getFullYear()}-${p2(d.getMonth() + 1)}-${p2(d.getDate())}T${p2(d.getHours())}:${p2(d.getMinutes())}:` +
       `${p2(d.getSeconds())}${offset(d, true)}`;
     isoSecond = second;
   }

@@ -4,7 +4,7 @@
 // to `data`, so reply bytes are copied, and only when a reply is expected.
 import type { Socket, SocketHandler } from "bun";
 import type { ConnectTarget, ProbeOptions, ProbeResult } from "../../core/runtime.ts";
-import { EMPTY, OK_EMPTY, REFUSED, CONNECT_TIMEOUT, REPLY_TIMEOUT, ABORTED } from "../probe-results.ts";
+import { ABORTED, CONNECT_TIMEOUT, EMPTY, OK_EMPTY, REFUSED, REPLY_TIMEOUT } from "../probe-results.ts";
 
 class ProbeState {
   socket: Socket<ProbeState> | null = null;
@@ -96,7 +96,7 @@ export function probeBun(target: ConnectTarget, options: ProbeOptions): Promise<
     st.timer = setTimeout(() => st.finish(st.connected ? REPLY_TIMEOUT : CONNECT_TIMEOUT), options.timeoutMs);
     options.signal?.addEventListener("abort", st.onAbort);
     Bun.connect<ProbeState>({ hostname: target.host, port: target.port, data: st, socket: handlers }).catch((err: unknown) =>
-      st.finish(failure(err)),
+      st.finish(failure(err))
     );
   });
 }

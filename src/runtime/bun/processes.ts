@@ -63,4 +63,8 @@ function bunSpawnWorker(index: number): WorkerHandle {
   };
 }
 
-export const bunProcesses: ProcessSupport = { cpuCount: () => availableParallelism(), worker: bunWorkerSide(), spawnWorker: bunSpawnWorker };
+export const bunProcesses: ProcessSupport = {
+  cpuCount: () => availableParallelism(),
+  worker: bunWorkerSide(),
+  spawnWorker: bunSpawnWorker,
+};

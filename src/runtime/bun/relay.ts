@@ -3,7 +3,14 @@
 // forwarded with shutdown(), never end() (end() closes both ways).
 import type { Socket, SocketHandler } from "bun";
 import { IdleSweeper, type IdleWatch } from "../../core/idle.ts";
-import type { ClientConnection, Connection, RelayEnd, RelayOptions, RelayResult, UpstreamConnection } from "../../core/runtime.ts";
+import type {
+  ClientConnection,
+  Connection,
+  RelayEnd,
+  RelayOptions,
+  RelayResult,
+  UpstreamConnection,
+} from "../../core/runtime.ts";
 
 const sweeper = new IdleSweeper();
 
@@ -111,7 +118,7 @@ class Relay {
       side.relay = this;
       const early = side.early;
       side.early = null;
-      if (early) for (const b of early) this.onData(s, b);
+      if (early) { for (const b of early) this.onData(s, b); }
       if (side.earlyClose) return this.finish(s === this.client ? "client_error" : "upstream_error");
       if (side.earlyEof) this.onEnd(s);
     }

@@ -2,8 +2,8 @@
 // gets the relay's handlers from the start, so nothing it reads before the relay is lost.
 import type { TCPSocketListener } from "bun";
 import {
-  ConnectFailure,
   type ClientConnection,
+  ConnectFailure,
   type ConnectOptions,
   type ConnectTarget,
   type Listener,

@@ -55,7 +55,10 @@ async function guard(conn: Deno.Conn, path: string): Promise<void> {
   try {
     const head = await readHead(conn);
     if (head === "too large") {
-      await writeAll(conn, refusal(431, "Request Header Fields Too Large", `request headers larger than ${ADMIN_LIMITS.maxHeaderBytes} bytes`));
+      await writeAll(
+        conn,
+        refusal(431, "Request Header Fields Too Large", `request headers larger than ${ADMIN_LIMITS.maxHeaderBytes} bytes`),
+      );
       return;
     }
     if (head === null) return; // closed, or the deadline passed

@@ -2,7 +2,7 @@
 // pooled buffer (a thousand checks a second must not allocate a proxy_buffer_size each), and
 // one timer that ends whatever stage the probe is in by closing the connection.
 import type { ConnectTarget, ProbeOptions, ProbeResult } from "../../core/runtime.ts";
-import { OK_EMPTY, REFUSED, CONNECT_TIMEOUT, REPLY_TIMEOUT, ABORTED } from "../probe-results.ts";
+import { ABORTED, CONNECT_TIMEOUT, OK_EMPTY, REFUSED, REPLY_TIMEOUT } from "../probe-results.ts";
 
 /** Free read buffers by size; a probe takes one and gives it back when it ends. */
 const pool = new Map<number, Uint8Array[]>();
@@ -14,7 +14,7 @@ function takeBuffer(size: number): Uint8Array {
 
 function giveBack(buf: Uint8Array): void {
   let free = pool.get(buf.byteLength);
-  if (!free) pool.set(buf.byteLength, (free = []));
+  if (!free) pool.set(buf.byteLength, free = []);
   if (free.length < POOL_CAP) free.push(buf);
 }
 
@@ -45,7 +45,7 @@ export async function probeDeno(target: ConnectTarget, options: ProbeOptions): P
     if (ended) return ended === "aborted" ? ABORTED : CONNECT_TIMEOUT;
     try {
       const send = options.send;
-      if (send) for (let off = 0; off < send.byteLength; ) off += await conn.write(send.subarray(off));
+      if (send) { for (let off = 0; off < send.byteLength;) off += await conn.write(send.subarray(off)); }
       if (options.maxBytes === 0) return OK_EMPTY;
       buf = takeBuffer(options.maxBytes);
       let length = 0;

@@ -2,7 +2,14 @@
 // closeWrite() to forward FIN. Never readable.pipeTo: it closes the whole connection at EOF
 // (breaking half-close) and is slow on small messages.
 import { IdleSweeper } from "../../core/idle.ts";
-import type { ClientConnection, Connection, RelayEnd, RelayOptions, RelayResult, UpstreamConnection } from "../../core/runtime.ts";
+import type {
+  ClientConnection,
+  Connection,
+  RelayEnd,
+  RelayOptions,
+  RelayResult,
+  UpstreamConnection,
+} from "../../core/runtime.ts";
 
 const sweeper = new IdleSweeper();
 

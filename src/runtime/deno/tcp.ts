@@ -1,7 +1,7 @@
 // Listening and connecting on Deno's native sockets (Deno.listen / Deno.connect).
 import {
-  ConnectFailure,
   type ClientConnection,
+  ConnectFailure,
   type ConnectOptions,
   type ConnectTarget,
   type Listener,

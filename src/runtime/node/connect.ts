@@ -18,12 +18,14 @@ export function connect(target: ConnectTarget, options: ConnectOptions): Promise
 const ipLiterals = new Map<string, boolean>();
 function isIpLiteral(host: string): boolean {
   let literal = ipLiterals.get(host);
-  if (literal === undefined) ipLiterals.set(host, (literal = net.isIP(host) !== 0));
+  if (literal === undefined) ipLiterals.set(host, literal = net.isIP(host) !== 0);
   return literal;
 }
 
 function connectTo(host: string, port: number, options: ConnectOptions): Promise<UpstreamConnection> {
-  if (tcpHandlesUnavailable) return connectSocket(host, port, options, toConnectFailure) as unknown as Promise<UpstreamConnection>;
+  if (tcpHandlesUnavailable) {
+    return connectSocket(host, port, options, toConnectFailure) as unknown as Promise<UpstreamConnection>;
+  }
   return new Promise((resolve, reject) => {
     let timedOut = false;
     const timer = setTimeout(() => {

@@ -36,7 +36,9 @@ export const nodeRuntime: Runtime = {
   writeStderr: (text) => void process.stderr.write(text),
   writeStdout: (text) => void process.stdout.write(text),
   processes: nodeProcesses,
-  notices: tcpHandlesUnavailable ? [`${tcpHandlesUnavailable.message}; sessions run on net.Socket streams instead, which is slower`] : [],
+  notices: tcpHandlesUnavailable
+    ? [`${tcpHandlesUnavailable.message}; sessions run on net.Socket streams instead, which is slower`]
+    : [],
   fds: procFdUsage,
   onSignal: (signal, handler) => void process.on(signal, handler),
   exit: (code) => process.exit(code),

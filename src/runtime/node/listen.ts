@@ -5,7 +5,7 @@ import net from "node:net";
 import type { ClientConnection, Listener, ListenOptions } from "../../core/runtime.ts";
 import { NodeConnection } from "./connection.ts";
 import { listensWithReusePort } from "./processes.ts";
-import { socketServer, SocketConnection } from "./socket.ts";
+import { SocketConnection, socketServer } from "./socket.ts";
 import { takeAccepts, tcpHandlesUnavailable } from "./tcp-handles.ts";
 
 function ignore(): void {}

@@ -3,7 +3,7 @@
 import { setMaxListeners } from "node:events";
 import net from "node:net";
 import type { ConnectTarget, ProbeOptions, ProbeResult } from "../../core/runtime.ts";
-import { EMPTY, OK_EMPTY, REFUSED, CONNECT_TIMEOUT, REPLY_TIMEOUT, ABORTED } from "../probe-results.ts";
+import { ABORTED, CONNECT_TIMEOUT, EMPTY, OK_EMPTY, REFUSED, REPLY_TIMEOUT } from "../probe-results.ts";
 
 /**
  * Every probe of an upstream listens on its checker's one abort signal; Node would warn about

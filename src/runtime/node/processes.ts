@@ -24,7 +24,8 @@ export function listensWithReusePort(): boolean {
 
 /** Messages over the IPC channel: anything else on it (node:cluster's own) is not ours. */
 function isWorkerMessage(m: unknown): m is WorkerMessage {
-  return typeof m === "object" && m !== null && ((m as { type?: unknown }).type === "ready" || (m as { type?: unknown }).type === "health");
+  return typeof m === "object" && m !== null &&
+    ((m as { type?: unknown }).type === "ready" || (m as { type?: unknown }).type === "health");
 }
 
 function nodeWorkerSide(): WorkerSide | null {
@@ -36,7 +37,7 @@ function nodeWorkerSide(): WorkerSide | null {
   const early: WorkerMessage[] = [];
   process.on("message", (m: unknown) => {
     if (!isWorkerMessage(m)) return;
-    if (handlers.length) for (const h of handlers) h(m);
+    if (handlers.length) { for (const h of handlers) h(m); }
     else early.push(m);
   });
   return {

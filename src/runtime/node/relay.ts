@@ -80,7 +80,12 @@ class HandleRelay extends TwoWayRelay<NodeConnection> {
 
 export function relay(client: ClientConnection, upstream: UpstreamConnection, opts: RelayOptions): Promise<RelayResult> {
   if (client instanceof SocketConnection) return relaySockets(client, upstream as unknown as SocketConnection, opts);
-  const r = new HandleRelay(client as unknown as NodeConnection, upstream as unknown as NodeConnection, opts.idleTimeoutMs, opts.halfClose);
+  const r = new HandleRelay(
+    client as unknown as NodeConnection,
+    upstream as unknown as NodeConnection,
+    opts.idleTimeoutMs,
+    opts.halfClose,
+  );
   r.start();
   return r.result;
 }

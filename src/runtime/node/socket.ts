@@ -2,7 +2,14 @@
 // reach (the permission model blocks process.binding; see tcp-handles.ts). Slower than the
 // handles (each session is two Duplex streams), but on public API only.
 import net from "node:net";
-import { ConnectFailure, type Connection, type ConnectOptions, type RelayEnd, type RelayOptions, type RelayResult } from "../../core/runtime.ts";
+import {
+  ConnectFailure,
+  type Connection,
+  type ConnectOptions,
+  type RelayEnd,
+  type RelayOptions,
+  type RelayResult,
+} from "../../core/runtime.ts";
 import { RelayedConnection, TwoWayRelay } from "./relay-base.ts";
 
 export class SocketConnection extends RelayedConnection implements Connection {

@@ -67,7 +67,9 @@ function bindingWouldThrow(): boolean {
 
 function loadBindings(): { tcp: TcpWrapBinding; stream: StreamWrapBinding } | Error {
   if (bindingWouldThrow()) {
-    return new Error("Node's TCP handles (process.binding) are deprecated under --pending-deprecation, and --throw-deprecation would end the process");
+    return new Error(
+      "Node's TCP handles (process.binding) are deprecated under --pending-deprecation, and --throw-deprecation would end the process",
+    );
   }
   try {
     const binding = (process as unknown as { binding(name: string): unknown }).binding;
@@ -83,7 +85,9 @@ const loaded = loadBindings();
 /** Why sessions cannot run on TCP handles here (index.ts then uses net.Socket), or null. */
 export const tcpHandlesUnavailable: Error | null = loaded instanceof Error ? loaded : null;
 // Only used when tcpHandlesUnavailable is null: index.ts runs sessions on net.Socket otherwise.
-const { tcp: tcpWrap, stream: streamWrap } = loaded instanceof Error ? ({ tcp: {}, stream: {} } as { tcp: TcpWrapBinding; stream: StreamWrapBinding }) : loaded;
+const { tcp: tcpWrap, stream: streamWrap } = loaded instanceof Error
+  ? ({ tcp: {}, stream: {} } as { tcp: TcpWrapBinding; stream: StreamWrapBinding })
+  : loaded;
 const { TCP, TCPConnectWrap } = tcpWrap;
 const { WriteWrap, ShutdownWrap, streamBaseState, kReadBytesOrError, kArrayBufferOffset, kLastWriteWasAsync } = streamWrap;
 
@@ -92,7 +96,8 @@ const { WriteWrap, ShutdownWrap, streamBaseState, kReadBytesOrError, kArrayBuffe
  * later). Node 20 accepts the option and silently ignores it, so the option itself cannot
  * tell; the flag's constant in tcp_wrap can. Without the bindings, no: node:cluster works everywhere.
  */
-export const listenHonoursReusePort: boolean = !(loaded instanceof Error) && typeof (tcpWrap.constants as Record<string, unknown>)["UV_TCP_REUSEPORT"] === "number";
+export const listenHonoursReusePort: boolean = !(loaded instanceof Error) &&
+  typeof (tcpWrap.constants as Record<string, unknown>)["UV_TCP_REUSEPORT"] === "number";
 
 /** libuv's UV_EOF: what a read reports when the peer sent FIN. */
 export const UV_EOF = -4095;
@@ -142,7 +147,8 @@ export function shutdown(handle: TcpHandle, done: (status: number) => void): num
  * node:cluster's port sharing; in a cluster worker its handle is the one the primary feeds.
  */
 export function takeAccepts(server: net.Server, onHandle: (handle: TcpHandle) => void): void {
-  const listening = (server as unknown as { _handle: { onconnection: (err: number, handle: TcpHandle | undefined) => void } | null })._handle;
+  const listening =
+    (server as unknown as { _handle: { onconnection: (err: number, handle: TcpHandle | undefined) => void } | null })._handle;
   if (!listening) throw new Error("takeAccepts: the server is not listening");
   listening.onconnection = (err, handle) => {
     // Accept errors (EMFILE...) leave the listener as it is; libuv retries on the next event.

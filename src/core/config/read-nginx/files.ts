@@ -3,7 +3,7 @@
 import { formatLoc } from "../errors.ts";
 import type { SourceLoc } from "../model.ts";
 import { directiveSpecs } from "../nginx-directives.ts";
-import { tokenizeNginx, type NginxDirective, type NginxNode } from "../nginx-tokenizer.ts";
+import { type NginxDirective, type NginxNode, tokenizeNginx } from "../nginx-tokenizer.ts";
 import type { ReaderContext } from "./context.ts";
 import { checkShape } from "./values.ts";
 

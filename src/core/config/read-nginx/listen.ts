@@ -19,7 +19,12 @@ export function listen(cx: ReaderContext, d: NginxDirective, family: Family): Li
   return ports.map((port) => ({ host, port, loc: cx.loc(d) }));
 }
 
-function listenAddress(cx: ReaderContext, d: NginxDirective, text: string, family: Family): { host: string | null; ports: number[] } {
+function listenAddress(
+  cx: ReaderContext,
+  d: NginxDirective,
+  text: string,
+  family: Family,
+): { host: string | null; ports: number[] } {
   const where = `in "${text}" of the "listen" directive`;
   if (text.startsWith("unix:")) cx.fail(d, `unix sockets are not supported yet ${where}`);
   let host: string | null;
@@ -62,11 +67,11 @@ function streamListenParam(cx: ReaderContext, d: NginxDirective, p: string): voi
     case "bind":
       return; // harmless, and so common that a warning would be noise
     case "udp":
-      cx.fail(d, `UDP is not supported yet ("listen … udp")`);
+      return cx.fail(d, `UDP is not supported yet ("listen … udp")`);
     case "ssl":
-      cx.fail(d, `the "ssl" parameter of "listen" is not supported yet: streamlb does not terminate TLS`);
+      return cx.fail(d, `the "ssl" parameter of "listen" is not supported yet: streamlb does not terminate TLS`);
     case "proxy_protocol":
-      cx.fail(d, `the "proxy_protocol" parameter of "listen" is not supported yet`);
+      return cx.fail(d, `the "proxy_protocol" parameter of "listen" is not supported yet`);
     case "backlog=":
       if (!atoi(value)) cx.fail(d, `invalid backlog "${p}"`);
       break;

@@ -9,10 +9,10 @@ import {
   sameAsBuiltin,
 } from "../log-format.ts";
 import {
-  LOG_LEVELS,
   type AccessLogConfig,
   type AdminConfig,
   type ErrorLogConfig,
+  LOG_LEVELS,
   type LogEscape,
   type LogFormatConfig,
   type LogLevel,

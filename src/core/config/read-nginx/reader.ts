@@ -21,17 +21,25 @@ import {
   type UpstreamServerConfig,
 } from "../model.ts";
 import type { Context, DirectiveSpec } from "../nginx-directives.ts";
-import { NginxHealthChecks, type HealthScope } from "../nginx-health.ts";
-import { tokenizeNginx, type NginxDirective, type NginxNode } from "../nginx-tokenizer.ts";
+import { type HealthScope, NginxHealthChecks } from "../nginx-health.ts";
+import { type NginxDirective, type NginxNode, tokenizeNginx } from "../nginx-tokenizer.ts";
 import { DEFAULT_MAIN_SETTINGS, MAIN_ROW_BY_NAME, type MainSettings } from "../schema/main.ts";
 import { DEFAULT_PROXY_SETTINGS, proxyRowFor, TCP_PROXY_SETTINGS } from "../schema/proxy.ts";
-import { setField, type Mutable } from "../schema/row.ts";
+import { type Mutable, setField } from "../schema/row.ts";
 import { finalizeConfig } from "../validate.ts";
 import type { ReaderContext } from "./context.ts";
-import { Includes, type ConfigFiles, type ConfigWarning } from "./files.ts";
+import { type ConfigFiles, type ConfigWarning, Includes } from "./files.ts";
 import { accessRule, balanceMethod, proxyPass } from "./server-directives.ts";
 import { listen } from "./listen.ts";
-import { accessLog, adminDirective, effectiveAccessLog, logFormat, mainErrorLog, type AccessLogLevel, type LogState } from "./logs.ts";
+import {
+  accessLog,
+  type AccessLogLevel,
+  adminDirective,
+  effectiveAccessLog,
+  logFormat,
+  type LogState,
+  mainErrorLog,
+} from "./logs.ts";
 import { streamUpstreamServer, tcpUpstreamServer } from "./upstream-server.ts";
 import { check, flag, rowValue } from "./values.ts";
 
@@ -60,7 +68,6 @@ export function loadNginxConfig(text: string, file: string, options: NginxLoadOp
 export function parseUpstreamState(text: string, file: string): UpstreamServerConfig[] {
   return new NginxReader(file, null).readState(text);
 }
-
 
 type Family = "stream" | "tcp";
 type ProxyOverrides = { -readonly [K in keyof ProxySettings]?: ProxySettings[K] };
@@ -135,7 +142,7 @@ class NginxReader {
           scope: s.health,
           block: b.health,
           upstream: this.upstreamNames.get(s.proxyPass!.name.toLowerCase()) ?? null,
-        })),
+        }))
       ),
     );
     const upstreams = this.upstreams.map((u) => (checks.has(u.name) ? { ...u, healthCheck: checks.get(u.name)! } : u));
@@ -360,7 +367,9 @@ class NginxReader {
     this.walk(d.block!, family === "stream" ? "stream_upstream" : "tcp_upstream", (e, spec) => {
       switch (e.name) {
         case "server":
-          servers.push(family === "stream" ? streamUpstreamServer(this.cx, e, methodKind) : tcpUpstreamServer(this.cx, e, methodKind));
+          servers.push(
+            family === "stream" ? streamUpstreamServer(this.cx, e, methodKind) : tcpUpstreamServer(this.cx, e, methodKind),
+          );
           return;
         case "hash":
         case "least_conn":

@@ -1,9 +1,9 @@
 // An upstream's `server` line, in stream{} (and a state file) and in yaoweibin's tcp{}: the
 // schema's parameter rows, the address in ngx_parse_url's words.
 import { parseHostPort } from "../address.ts";
-import { DEFAULT_SERVER, type BalanceMethod, type UpstreamServerConfig } from "../model.ts";
+import { type BalanceMethod, DEFAULT_SERVER, type UpstreamServerConfig } from "../model.ts";
 import type { NginxDirective } from "../nginx-tokenizer.ts";
-import { kindOf, setField, type Mutable } from "../schema/row.ts";
+import { kindOf, type Mutable, setField } from "../schema/row.ts";
 import { SERVER_PARAM_BY_NAME, type ServerParams } from "../schema/upstream-server.ts";
 import { atoi } from "../values/kinds.ts";
 import type { ReaderContext } from "./context.ts";
@@ -52,7 +52,14 @@ export function tcpUpstreamServer(cx: ReaderContext, d: NginxDirective, method: 
  * One `name=value` (or bare flag) parameter of the schema's rows into `s`; false when `p`
  * is none of them (in tcp{}, none of those tcp{} reads as stream{} does).
  */
-function serverParam(cx: ReaderContext, d: NginxDirective, p: string, s: Mutable<ServerParams>, method: BalanceMethod["kind"], tcp = false): boolean {
+function serverParam(
+  cx: ReaderContext,
+  d: NginxDirective,
+  p: string,
+  s: Mutable<ServerParams>,
+  method: BalanceMethod["kind"],
+  tcp = false,
+): boolean {
   const eq = p.indexOf("=");
   const row = SERVER_PARAM_BY_NAME.get(eq < 0 ? p : p.slice(0, eq));
   if (!row || (tcp && !row.tcp)) return false;

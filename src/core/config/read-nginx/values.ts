@@ -1,7 +1,7 @@
 // ngx_conf_handler's checks of one directive against nginx's tables (known here, `;` or `{`,
 // argument count, duplicate, value), and the argument readers the setters share.
 import type { NginxDirective } from "../nginx-tokenizer.ts";
-import { directiveSpecs, knownFamilies, type Context, type DirectiveSpec } from "../nginx-directives.ts";
+import { type Context, type DirectiveSpec, directiveSpecs, knownFamilies } from "../nginx-directives.ts";
 import { kindOf } from "../schema/row.ts";
 import { parseSize, parseTime, type TimeGranularity } from "../units.ts";
 import { atoi, type ValueKind } from "../values/kinds.ts";
@@ -50,8 +50,7 @@ export function checkShape(cx: ReaderContext, d: NginxDirective, spec: Directive
   if (spec.block && d.block === null) cx.fail(d, `directive "${d.name}" has no opening "{"`);
   const n = d.args.length;
   const rule = spec.args;
-  const valid =
-    rule === "any" ||
+  const valid = rule === "any" ||
     (rule === "flag" ? n === 1 : rule === "1more" ? n >= 1 : rule === "2more" ? n >= 2 : rule.includes(n));
   if (!valid) cx.fail(d, `invalid number of arguments in "${d.name}" directive`);
 }

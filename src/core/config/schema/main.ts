@@ -4,7 +4,10 @@ import { intKind, intOrAutoKind, TEXT, TIME_MS } from "../values/kinds.ts";
 import { defaultsOf, row, type SettingRow } from "./row.ts";
 
 /** The model fields the main rows fill. */
-export type MainSettings = Pick<Config, "workerProcesses" | "pid" | "workerShutdownTimeoutMs" | "shutdownGraceMs" | "workerConnections">;
+export type MainSettings = Pick<
+  Config,
+  "workerProcesses" | "pid" | "workerShutdownTimeoutMs" | "shutdownGraceMs" | "workerConnections"
+>;
 
 export interface MainRow extends SettingRow<MainSettings> {
   /** nginx's context; YAML nests an events{} setting under `events:` as nginx does. */

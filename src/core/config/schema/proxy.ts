@@ -23,7 +23,9 @@ export const PROXY_ROWS: readonly ProxyRow[] = [
     { name: "proxy_connect_timeout", field: "proxyConnectTimeoutMs", kind: TIME_MS, default: 60_000 },
     { tcp: { name: "proxy_connect_timeout", default: 60_000 } },
   ),
-  proxy({ name: "proxy_timeout", field: "proxyTimeoutMs", kind: TIME_MS, default: 600_000 }, { tcp: { name: "timeout", default: 60_000 } }),
+  proxy({ name: "proxy_timeout", field: "proxyTimeoutMs", kind: TIME_MS, default: 600_000 }, {
+    tcp: { name: "timeout", default: 60_000 },
+  }),
   proxy({ name: "proxy_next_upstream", field: "proxyNextUpstream", kind: FLAG, default: true }),
   // 0 = as many tries as the upstream has servers.
   proxy({ name: "proxy_next_upstream_tries", field: "proxyNextUpstreamTries", kind: intKind(0), default: 0 }),

@@ -50,7 +50,11 @@ export function timeKind(granularity: TimeGranularity): ValueKind<number> {
     fromJson: (v) =>
       // Whole seconds go through the reader's own parser, so the API takes no number a state
       // file could not hold back (beyond parseTime's bound the next start would fail).
-      typeof v === "number" && Number.isInteger(v) && v >= 0 ? parseTime(String(v), "s") : typeof v === "string" ? parseTime(v, granularity) : null,
+      typeof v === "number" && Number.isInteger(v) && v >= 0
+        ? parseTime(String(v), "s")
+        : typeof v === "string"
+        ? parseTime(v, granularity)
+        : null,
     jsonError: (key) => `"${key}" must be a time such as "10s" (or whole seconds)`,
     toWord: formatTime,
     toYaml: formatTime,

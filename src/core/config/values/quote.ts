@@ -13,8 +13,7 @@ export function nginxWord(text: string): string {
 
 /** A YAML scalar that reads back as the same string: plain when that is safe, else quoted. */
 export function yamlScalar(text: string): string {
-  const plain =
-    /^[A-Za-z_/][A-Za-z0-9_./-]*$/.test(text) && !/^(true|false|yes|no|on|off|y|n|null)$/i.test(text);
+  const plain = /^[A-Za-z_/][A-Za-z0-9_./-]*$/.test(text) && !/^(true|false|yes|no|on|off|y|n|null)$/i.test(text);
   // JSON's string syntax is valid YAML double-quoted syntax.
   return plain ? text : JSON.stringify(text);
 }
