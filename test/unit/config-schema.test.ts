@@ -136,3 +136,19 @@ describe("tcp{} reads the rows it has under its own names and defaults", () => {
     });
   }
 });
+
+describe("the two drifts the review found stay fixed", () => {
+  test("shutdown_grace survives YAML → nginx.conf → YAML", () => {
+    const yaml = `shutdown_grace: 5s\nstream:\n  servers:\n    - { listen: 1, proxy_pass: "127.0.0.1:9" }\n`;
+    const viaNginx = loadNginxConfig(writeNginxConfig(loadYamlConfig(yaml, "a.yaml")), "/b.conf").config;
+    assert.equal(viaNginx.shutdownGraceMs, 5000);
+    assert.equal(loadYamlConfig(writeYamlConfig(viaNginx), "c.yaml").shutdownGraceMs, 5000);
+  });
+
+  test("weight=2000000, which nginx takes, is taken by both readers and comes back", () => {
+    const conf = `events {}\nstream { upstream u { server 127.0.0.1:1 weight=2000000; } server { listen 1; proxy_pass u; } }\n`;
+    const fromNginx = loadNginxConfig(conf, "/a.conf").config;
+    const fromYaml = loadYamlConfig(writeYamlConfig(fromNginx), "b.yaml");
+    assert.equal(fromYaml.stream.upstreams.get("u")!.servers[0]!.weight, 2_000_000);
+  });
+});

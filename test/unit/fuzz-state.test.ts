@@ -29,7 +29,7 @@ const server: fc.Arbitrary<UpstreamServerConfig> = fc
   .record({
     host,
     port: fc.integer({ min: 1, max: 65535 }),
-    weight: fc.oneof(fc.constant(DEFAULT_SERVER.weight), fc.integer({ min: 1, max: 1_000_000 })),
+    weight: fc.oneof(fc.constant(DEFAULT_SERVER.weight), fc.integer({ min: 1, max: 2_147_483_647 })),
     maxFails: fc.oneof(fc.constant(DEFAULT_SERVER.maxFails), fc.nat(), fc.constant(Number.MAX_SAFE_INTEGER)),
     failTimeoutMs: fc.oneof(fc.constant(DEFAULT_SERVER.failTimeoutMs), seconds),
     maxConns: fc.oneof(fc.constant(DEFAULT_SERVER.maxConns), fc.nat(), fc.constant(Number.MAX_SAFE_INTEGER)),

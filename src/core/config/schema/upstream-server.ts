@@ -25,8 +25,9 @@ const NO_BACKUP: BalanceMethod["kind"][] = ["hash", "random"];
 
 /** In the order the writers put them on a line. */
 export const SERVER_PARAM_ROWS: readonly ServerParamRow[] = [
-  // nginx refuses 0; the cap keeps the smooth weighted round robin's sums exact.
-  param({ name: "weight", field: "weight", kind: intKind(1, 1_000_000), default: 1 }, { admin: true, tcp: true }),
+  // nginx refuses 0 and sets no cap; 2^31-1 is far past any real weight and keeps the smooth
+  // weighted round robin's sums exact in a double for any number of servers a config can hold.
+  param({ name: "weight", field: "weight", kind: intKind(1, 2_147_483_647), default: 1 }, { admin: true, tcp: true }),
   // 0 disables passive failure accounting.
   param({ name: "max_fails", field: "maxFails", kind: intKind(0), default: 1 }, { admin: true, tcp: true }),
   // nginx keeps fail_timeout in whole seconds.
