@@ -3,7 +3,8 @@
 // NGINX Plus-like runtime changes to upstream servers. Off unless the config has `admin`;
 // loopback unless it names another address; an optional bearer token guards all but /healthz.
 import { parseHostPort } from "./config/address.ts";
-import { DEFAULT_SERVER, type UpstreamServerConfig } from "./config/model.ts";
+import { type UpstreamServerConfig } from "./config/model.ts";
+import { DEFAULT_SERVER } from "./config/schema/upstream-server.ts";
 import { kindOf, type Mutable, setField } from "./config/schema/row.ts";
 import { refusedParam, SERVER_PARAM_ROWS } from "./config/schema/upstream-server.ts";
 import type { RunningBalancer } from "./instance.ts";

@@ -4,7 +4,7 @@
 // left, a new client is closed at once and a session that cannot open its upstream ends with
 // $status 500, each with nginx's [alert]. The alert is rate-limited so a flood cannot fill
 // the disk.
-import { DEFAULT_WORKER_CONNECTIONS } from "./config/model.ts";
+import { DEFAULT_WORKER_CONNECTIONS } from "./config/schema/main.ts";
 import type { Logger } from "./log.ts";
 
 /** Time, injected so the once-a-second alert can be tested without waiting. */

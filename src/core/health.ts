@@ -13,7 +13,8 @@
 // "checking"; otherwise "unchecked", which is usable). Servers that stay keep their health
 // with `persistent`; without it they restart from the initial state, as NGINX Plus does.
 // Every server is checked again within `jitter` of the reload.
-import { type Config, DEFAULT_PROXY_SETTINGS, type HealthCheckConfig } from "./config/model.ts";
+import { type Config, type HealthCheckConfig } from "./config/model.ts";
+import { DEFAULT_PROXY_SETTINGS } from "./config/schema/proxy.ts";
 import { compileCheck, type CompiledCheck } from "./health-check-judge.ts";
 import type { Logger } from "./log.ts";
 import type { ConnectTarget, ProbeResult, Runtime } from "./runtime.ts";

@@ -33,9 +33,11 @@ import { detailTables, type Results, type Sample, summaryTable } from "./report.
 import { DIRECT_PORTS, LOAD_CPU, SCENARIO_DEFS, type ScenarioName, SCENARIOS } from "./scenarios.ts";
 
 const BALANCER_CPU = 0;
-const ALL_TARGETS = ["direct", "nginx", "haproxy", "node", "deno", "bun", "binary", "nginx-w2", "binary-w2"] as const;
+// `node` is the Node that runs this driver (the machine's: run.sh picks it), `node24` the LTS that
+// npm ci installs (the node devDependency), so one run compares the two.
+const ALL_TARGETS = ["direct", "nginx", "haproxy", "node", "node24", "deno", "bun", "binary", "nginx-w2", "binary-w2"] as const;
 type TargetName = (typeof ALL_TARGETS)[number];
-const STREAMLB = new Set<TargetName>(["node", "deno", "bun", "binary", "binary-w2"]);
+const STREAMLB = new Set<TargetName>(["node", "node24", "deno", "bun", "binary", "binary-w2"]);
 /**
  * Targets run as a master and this many workers. They may use both CPUs (the second worker
  * shares CPU 1 with the load), and their CPU and memory are summed over all their processes.
@@ -152,6 +154,8 @@ function streamlbCommand(root: string, target: TargetName, config: string): stri
   switch (target) {
     case "node":
       return [process.execPath, join(root, "dist/js/src/main.node.js"), "-c", config];
+    case "node24":
+      return [join(root, "node_modules/.bin/node"), join(root, "dist/js/src/main.node.js"), "-c", config];
     case "deno":
       return [join(root, "node_modules/.bin/deno"), "run", "-A", join(root, "src/main.deno.ts"), "-c", config];
     case "bun":
@@ -238,6 +242,7 @@ function machineInfo(root: string): Record<string, string> {
     cpu: /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1]?.trim() ?? "unknown",
     kernel: release(),
     node: process.versions.node,
+    node24: existsSync(bin("node")) ? versionOf(bin("node"), ["--version"], /v(\S+)/) : "absent",
     deno: existsSync(bin("deno")) ? versionOf(bin("deno"), ["-V"], /deno (\S+)/) : "absent",
     bun: existsSync(bin("bun")) ? versionOf(bin("bun"), ["-v"], /(\S+)/) : "absent",
     nginx: have("nginx") ? versionOf("nginx", ["-v"], /nginx\/(\S+)/) : "absent",
@@ -278,7 +283,11 @@ async function main(): Promise<number> {
   // Not availableParallelism(): it counts only the CPUs this process may run on (taskset).
   if (cpus().length < 2) throw new Error("the bench pins the balancer and the load to different CPUs: it needs 2");
   for (const t of o.targets) {
-    const need = t === "node" ? "dist/js/src/main.node.js" : t === "binary" || t === "binary-w2" ? "dist/streamlb" : null;
+    const need = t === "node" || t === "node24"
+      ? "dist/js/src/main.node.js"
+      : t === "binary" || t === "binary-w2"
+      ? "dist/streamlb"
+      : null;
     if (need && !existsSync(join(root, need))) throw new Error(`${need} is missing: run \`npm run build\` first`);
   }
 
@@ -304,9 +313,9 @@ async function main(): Promise<number> {
       `about ${Math.ceil(est / 60)} min`,
   );
   log(
-    `machine: ${info["nproc"]} CPUs (${info["cpu"]}), node ${info["node"]}, deno ${info["deno"]}, bun ${info["bun"]}, nginx ${
-      info["nginx"]
-    }, haproxy ${info["haproxy"]}`,
+    `machine: ${info["nproc"]} CPUs (${info["cpu"]}), node ${info["node"]}, node24 ${info["node24"]}, deno ${info["deno"]}, bun ${
+      info["bun"]
+    }, nginx ${info["nginx"]}, haproxy ${info["haproxy"]}`,
   );
 
   const dir = mkdtempSync(join(tmpdir(), "streamlb-bench-"));
@@ -389,9 +398,9 @@ async function main(): Promise<number> {
     : "";
   const header = [
     `Date: ${info["date"]}; ${info["nproc"]} CPUs (${info["cpu"]}), Linux ${info["kernel"]}`,
-    `Versions: node ${info["node"]}, deno ${info["deno"]}, bun ${info["bun"]}, nginx ${info["nginx"]}, haproxy ${
-      info["haproxy"]
-    }, wrk ${info["wrk"]}, iperf ${info["iperf"]}`,
+    `Versions: node ${info["node"]}, node24 ${info["node24"]}, deno ${info["deno"]}, bun ${info["bun"]}, nginx ${
+      info["nginx"]
+    }, haproxy ${info["haproxy"]}, wrk ${info["wrk"]}, iperf ${info["iperf"]}`,
     `Method: balancer on CPU ${BALANCER_CPU}, load generators and backends on CPU ${LOAD_CPU}${multi}; ${o.runs} run(s) of ${o.durationS} s per cell, medians (ratio to nginx in parentheses; for KiB/conn and latency lower is better); ${o.idleConns} idle connections; took ${
       Math.round(elapsed)
     } s.`,

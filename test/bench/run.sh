@@ -37,5 +37,8 @@ fi
 # 9,000 idle proxied connections are 18,000 sockets in the balancer.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-# The driver itself sits on the load CPU, leaving CPU 0 to the balancer under test.
-exec taskset -c 1 node dist/js/test/bench/bench.js "$@"
+# The driver itself sits on the load CPU, leaving CPU 0 to the balancer under test. It runs on
+# the machine's own Node (the `node` target); `node24` is the devDependency's (npm run puts
+# node_modules/.bin first on PATH, so the machine's is looked up past it).
+system_node=$(type -ap node | grep -v '/node_modules/' | head -n 1 || true)
+exec taskset -c 1 "${system_node:-node}" dist/js/test/bench/bench.js "$@"

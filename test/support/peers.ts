@@ -1,11 +1,7 @@
 // Upstreams built in memory for balancing unit tests (no sockets, any runtime).
 import type { PickContext, Picker } from "../../src/core/balance/types.ts";
-import {
-  type BalanceMethod,
-  DEFAULT_SERVER,
-  type UpstreamConfig,
-  type UpstreamServerConfig,
-} from "../../src/core/config/model.ts";
+import { type BalanceMethod, type UpstreamConfig, type UpstreamServerConfig } from "../../src/core/config/model.ts";
+import { DEFAULT_SERVER } from "../../src/core/config/schema/upstream-server.ts";
 import { PeerSelection, Upstream } from "../../src/core/upstream.ts";
 
 const loc = { file: "test", line: 1, col: 1 };

@@ -4,7 +4,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as fc from "fast-check";
-import { DEFAULT_SERVER, type UpstreamServerConfig } from "../../src/core/config/model.ts";
+import { type UpstreamServerConfig } from "../../src/core/config/model.ts";
+import { DEFAULT_SERVER } from "../../src/core/config/schema/upstream-server.ts";
 import { parseUpstreamState } from "../../src/core/config/nginx.ts";
 import { formatUpstreamState } from "../../src/core/state.ts";
 import { anyText, bounded, configish, FUZZ_TIMEOUT_MS, mutate, mutations, params, readOrConfigError } from "../support/fuzz.ts";

@@ -2,7 +2,8 @@
 // runs no probes and applies what it receives (down drops sessions, up recovers).
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { type Config, DEFAULT_HEALTH_CHECK, DEFAULT_PROXY_SETTINGS, type UpstreamConfig } from "../../src/core/config/model.ts";
+import { type Config, DEFAULT_HEALTH_CHECK, type UpstreamConfig } from "../../src/core/config/model.ts";
+import { DEFAULT_PROXY_SETTINGS } from "../../src/core/config/schema/proxy.ts";
 import { type HealthClock, HealthMonitor, type HealthShare, primeHealth } from "../../src/core/health.ts";
 import type { Logger } from "../../src/core/log.ts";
 import type { ProbeResult } from "../../src/core/runtime.ts";

@@ -3,13 +3,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { createPicker } from "../../src/core/balance/index.ts";
-import {
-  type Config,
-  DEFAULT_HEALTH_CHECK,
-  DEFAULT_PROXY_SETTINGS,
-  type HealthCheckConfig,
-  type UpstreamConfig,
-} from "../../src/core/config/model.ts";
+import { type Config, DEFAULT_HEALTH_CHECK, type HealthCheckConfig, type UpstreamConfig } from "../../src/core/config/model.ts";
+import { DEFAULT_PROXY_SETTINGS } from "../../src/core/config/schema/proxy.ts";
 import { type HealthClock, HealthMonitor, primeHealth } from "../../src/core/health.ts";
 import type { Logger } from "../../src/core/log.ts";
 import type { ConnectTarget, ProbeOptions, ProbeResult } from "../../src/core/runtime.ts";

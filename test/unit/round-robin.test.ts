@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { roundRobin } from "../../src/core/balance/round-robin.ts";
 import type { PickContext } from "../../src/core/balance/types.ts";
-import { DEFAULT_SERVER, type UpstreamConfig, type UpstreamServerConfig } from "../../src/core/config/model.ts";
+import { type UpstreamConfig, type UpstreamServerConfig } from "../../src/core/config/model.ts";
+import { DEFAULT_SERVER } from "../../src/core/config/schema/upstream-server.ts";
 import { PeerSelection, Upstream } from "../../src/core/upstream.ts";
 
 const loc = { file: "test", line: 1, col: 1 };

@@ -2,12 +2,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { createPicker } from "../../src/core/balance/index.ts";
-import {
-  type AccessRuleConfig,
-  DEFAULT_PROXY_SETTINGS,
-  DEFAULT_SERVER,
-  type ProxySettings,
-} from "../../src/core/config/model.ts";
+import { type AccessRuleConfig, type ProxySettings } from "../../src/core/config/model.ts";
+import { DEFAULT_PROXY_SETTINGS } from "../../src/core/config/schema/proxy.ts";
+import { DEFAULT_SERVER } from "../../src/core/config/schema/upstream-server.ts";
 import { ConnectionBudget } from "../../src/core/connections.ts";
 import type { Logger } from "../../src/core/log.ts";
 import { AccessRules } from "../../src/core/phases/access.ts";

@@ -7,10 +7,7 @@ export interface SourceLoc {
   readonly col: number; // 1-based; 0 when the loader only knows the line (nginx reports lines)
 }
 
-// The defaults live in the schema's rows; re-exported here where the model's users look.
-export { DEFAULT_WORKER_CONNECTIONS } from "./schema/main.ts";
-export { DEFAULT_PROXY_SETTINGS } from "./schema/proxy.ts";
-export { DEFAULT_SERVER } from "./schema/upstream-server.ts";
+// The defaults live with their rows in schema/ (main.ts, proxy.ts, upstream-server.ts).
 
 export const LOG_LEVELS = ["debug", "info", "notice", "warn", "error", "crit", "alert", "emerg"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

@@ -5,14 +5,14 @@ import { BUILTIN_LOG_FORMATS } from "./log-format.ts";
 import {
   type AdminConfig,
   type Config,
-  DEFAULT_SERVER,
-  DEFAULT_WORKER_CONNECTIONS,
   type ErrorLogConfig,
   type LogFormatConfig,
   type ServerConfig,
   type SourceLoc,
   type UpstreamConfig,
 } from "./model.ts";
+import { DEFAULT_WORKER_CONNECTIONS } from "./schema/main.ts";
+import { DEFAULT_SERVER } from "./schema/upstream-server.ts";
 
 /** What a loader hands over: the model before cross-references are resolved. */
 export interface ConfigDraft {

@@ -1,6 +1,7 @@
 // What the YAML and nginx writers share: how each server's proxy settings split into
 // stream-level defaults and per-server overrides, and the schema rows' values as text.
-import { type Config, DEFAULT_PROXY_SETTINGS, type ProxySettings, type UpstreamConfig } from "./model.ts";
+import { type Config, type ProxySettings, type UpstreamConfig } from "./model.ts";
+import { DEFAULT_PROXY_SETTINGS } from "./schema/proxy.ts";
 import { PROXY_ROWS, type ProxyRow } from "./schema/proxy.ts";
 import { kindOf, type SettingRow } from "./schema/row.ts";
 

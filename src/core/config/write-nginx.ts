@@ -1,13 +1,8 @@
 // Config → nginx.conf, for `streamlb convert --to nginx`: what nginx.ts (and nginx itself)
 // reads back into the same Config. Only what differs from nginx's defaults is written.
 import { formatHostPort } from "./address.ts";
-import {
-  type BalanceMethod,
-  type Config,
-  DEFAULT_PROXY_SETTINGS,
-  type UpstreamConfig,
-  type UpstreamServerConfig,
-} from "./model.ts";
+import { type BalanceMethod, type Config, type UpstreamConfig, type UpstreamServerConfig } from "./model.ts";
+import { DEFAULT_PROXY_SETTINGS } from "./schema/proxy.ts";
 import { MAIN_ROWS } from "./schema/main.ts";
 import { kindOf } from "./schema/row.ts";
 import { SERVER_PARAM_ROWS } from "./schema/upstream-server.ts";

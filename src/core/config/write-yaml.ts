@@ -2,13 +2,8 @@
 // Config. Only what differs from the defaults is written, so the result reads like a config a
 // person wrote.
 import { formatHostPort } from "./address.ts";
-import {
-  type BalanceMethod,
-  type Config,
-  DEFAULT_PROXY_SETTINGS,
-  type ListenConfig,
-  type UpstreamServerConfig,
-} from "./model.ts";
+import { type BalanceMethod, type Config, type ListenConfig, type UpstreamServerConfig } from "./model.ts";
+import { DEFAULT_PROXY_SETTINGS } from "./schema/proxy.ts";
 import { MAIN_ROWS } from "./schema/main.ts";
 import { SERVER_PARAM_ROWS } from "./schema/upstream-server.ts";
 import { yamlScalar as scalar } from "./values/quote.ts";

@@ -8,8 +8,6 @@ import {
   type AccessRuleConfig,
   type BalanceMethod,
   type Config,
-  DEFAULT_PROXY_SETTINGS,
-  DEFAULT_SERVER,
   type ErrorLogConfig,
   type ListenConfig,
   LOG_LEVELS,
@@ -21,6 +19,8 @@ import {
   type UpstreamConfig,
   type UpstreamServerConfig,
 } from "./model.ts";
+import { DEFAULT_PROXY_SETTINGS } from "./schema/proxy.ts";
+import { DEFAULT_SERVER } from "./schema/upstream-server.ts";
 import { DEFAULT_MAIN_SETTINGS, MAIN_ROWS } from "./schema/main.ts";
 import { PROXY_ROWS } from "./schema/proxy.ts";
 import { refusedParam, SERVER_PARAM_ROWS } from "./schema/upstream-server.ts";

@@ -2,7 +2,7 @@
 // syntax in streamlb (hash keys, log_format, map, split_clients, set and return all use
 // it), and a value compiled once into parts that a session evaluates lazily.
 import type { VariableRegistry } from "./registry.ts";
-import type { SessionVariables } from "./session-variables.ts";
+import type { VariableScope } from "./context.ts";
 
 /** A piece of source text: literal text, a variable by name, or a regex capture $1..$9. */
 export type Piece = { readonly text: string } | { readonly name: string } | { readonly capture: number };
@@ -107,7 +107,7 @@ export class ComplexValue {
   }
 
   /** The value for one session; a not-found variable or unset capture contributes "". */
-  evaluate(s: SessionVariables): string {
+  evaluate(s: VariableScope): string {
     if (this.constant !== null) return this.constant;
     let out = "";
     for (const p of this.parts) {

@@ -74,3 +74,19 @@ export interface ProcessFacts {
   /** `$nginx_version`: the nginx version streamlb claims to behave as. */
   readonly nginxVersion: string;
 }
+
+/**
+ * What a variable's getter may read of a session: its context and the process facts, and
+ * other variables by index. session-variables.ts's SessionVariables is one; naming the
+ * shape here keeps the registry and the session's slots from importing each other.
+ */
+export interface VariableScope {
+  readonly ctx: VariableContext;
+  readonly hostname: string;
+  readonly pid: number;
+  readonly nginxVersion: string;
+  captures: readonly (string | undefined)[] | null;
+  get(index: number): string | null;
+  /** Sets a variable for the rest of the session (`set`, a map's named captures). */
+  assign(index: number, value: string): void;
+}

@@ -4,7 +4,7 @@
 import { ComplexValue } from "./complex-value.ts";
 import { formatIPv4, parseIPv4, parseIPv6, V4_MAPPED_PREFIX } from "./ip.ts";
 import { type ConfigLoc, type ConfigWarning, VariableError, variableName, type VariableRegistry } from "./registry.ts";
-import type { SessionVariables } from "./session-variables.ts";
+import type { VariableScope } from "./context.ts";
 
 /** One line of a geo block, tokenized (includes expanded by the reader). */
 export interface GeoLine {
@@ -208,7 +208,7 @@ export class Geo {
     return this.v4.lookup(v4 ?? BROADCAST) ?? "";
   }
 
-  evaluate(s: SessionVariables): string {
+  evaluate(s: VariableScope): string {
     return this.lookup(this.source === null ? s.ctx.remoteAddress : this.source.evaluate(s));
   }
 }

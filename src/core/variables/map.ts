@@ -3,7 +3,7 @@
 // tokenized (includes expanded); values are complex values expanded at lookup.
 import { ComplexValue, VariableSyntaxError } from "./complex-value.ts";
 import { type ConfigLoc, VariableError, variableName, type VariableRegistry } from "./registry.ts";
-import type { SessionVariables } from "./session-variables.ts";
+import type { VariableScope } from "./context.ts";
 
 /** One line of a map block: `hostnames;`, `volatile;`, or `KEY VALUE;` (`default V` too). */
 export interface MapLine {
@@ -145,13 +145,13 @@ export class VariableMap {
   }
 
   /** The value for one session (ngx_stream_map_find's order). */
-  evaluate(s: SessionVariables): string {
+  evaluate(s: VariableScope): string {
     const input = this.source.evaluate(s);
     const found = this.find(input, s);
     return found === null ? (this.defaultValue?.evaluate(s) ?? "") : found.evaluate(s);
   }
 
-  private find(input: string, s: SessionVariables): ComplexValue | null {
+  private find(input: string, s: VariableScope): ComplexValue | null {
     let key = input.toLowerCase();
     if (this.hostnames && key.endsWith(".")) key = key.slice(0, -1);
     const exact = this.exact.get(key);

@@ -2,10 +2,9 @@
 // set define. Every `$name` a config uses gets an index (ngx_stream_get_variable_index);
 // a session keeps one lazily filled slot per index (session-variables.ts).
 import { BUILTIN_VARIABLES, type BuiltinVariable, PREFIX_VARIABLES } from "./builtins.ts";
-import type { ProcessFacts } from "./context.ts";
-import type { SessionVariables } from "./session-variables.ts";
+import type { ProcessFacts, VariableScope } from "./context.ts";
 
-export type VariableGetter = (s: SessionVariables, suffix: string) => string | null;
+export type VariableGetter = (s: VariableScope, suffix: string) => string | null;
 
 export type VariableKind = "builtin" | "map" | "geo" | "split_clients" | "set" | "capture";
 

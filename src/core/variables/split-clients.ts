@@ -2,7 +2,7 @@
 // thresholds built from percentages in hundredths, so picks are bit-identical to nginx's.
 import { ComplexValue } from "./complex-value.ts";
 import { VariableError, type VariableRegistry } from "./registry.ts";
-import type { SessionVariables } from "./session-variables.ts";
+import type { VariableScope } from "./context.ts";
 
 /** ngx_murmur_hash2 over bytes: 32-bit, seed 0 (h starts as the length). */
 export function murmurHash2(data: Uint8Array): number {
@@ -93,7 +93,7 @@ export class SplitClients {
   }
 
   /** What the variable's getter does for one session. */
-  evaluate(s: SessionVariables): string {
+  evaluate(s: VariableScope): string {
     return this.pick(this.source.evaluate(s));
   }
 

@@ -1,7 +1,8 @@
 // An upstream's `server` line, in stream{} (and a state file) and in yaoweibin's tcp{}: the
 // schema's parameter rows, the address in ngx_parse_url's words.
 import { parseHostPort } from "../address.ts";
-import { type BalanceMethod, DEFAULT_SERVER, type UpstreamServerConfig } from "../model.ts";
+import { type BalanceMethod, type UpstreamServerConfig } from "../model.ts";
+import { DEFAULT_SERVER } from "../schema/upstream-server.ts";
 import type { NginxDirective } from "../nginx-tokenizer.ts";
 import { kindOf, type Mutable, setField } from "../schema/row.ts";
 import { SERVER_PARAM_BY_NAME, type ServerParams } from "../schema/upstream-server.ts";
