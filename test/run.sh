@@ -29,22 +29,29 @@ else
   echo "skipped: no nginx-tests checkout at ${NGINX_TESTS_DIR:-../shared/nginx-tests} (set NGINX_TESTS_DIR)"
 fi
 
+# The property tests (fuzz-*.test.ts, *.fuzz.test.ts: 10^4 cases or more each) drive the
+# runtime-agnostic core only, so they run once, on Node 24; every other unit and library test
+# runs on each runtime.
+units() { for f in "$@"; do case "$f" in *fuzz*) ;; *) printf '%s\n' "$f" ;; esac; done; }
+mapfile -t ts_units < <(units ./test/unit/*.test.ts ./test/lib/*.test.ts)
+mapfile -t js_units < <(units dist/js/test/unit/*.test.js dist/js/test/lib/*.test.js)
+
 step "unit and library tests on Bun"
-"$bin/bun" test ./test/unit/ ./test/lib/
+"$bin/bun" test "${ts_units[@]}"
 
 step "unit and library tests on Deno"
-"$bin/deno" test -A test/unit/ test/lib/
+"$bin/deno" test -A "${ts_units[@]}"
 
 # Node: the LTS that npm ci installs (the node devDependency), and the machine's own Node
 # while the image still has an older one. Files are listed by the shell: Node 22 and later
 # take --test arguments as files or globs, not directories.
 node24="$bin/node"
 system_node=$(type -ap node | grep -v '/node_modules/' | head -n 1 || true)
-step "unit and library tests on Node $("$node24" --version)"
+step "unit and library tests, and the property tests, on Node $("$node24" --version)"
 "$node24" --test dist/js/test/unit/*.test.js dist/js/test/lib/*.test.js
 if [ -n "$system_node" ] && [ "$("$system_node" --version)" != "$("$node24" --version)" ]; then
   step "unit and library tests on the machine's Node $("$system_node" --version)"
-  "$system_node" --test dist/js/test/unit/*.test.js dist/js/test/lib/*.test.js
+  "$system_node" --test "${js_units[@]}"
 fi
 
 # Last, so the closing summary is the end-to-end one. One file at a time: several tests
