@@ -271,7 +271,8 @@ export class Balancer {
 
   private accept(client: ClientConnection, slot: ListenerSlot): void {
     // nginx takes a connection for every accepted socket; with none left it closes the client.
-    if (!this.budget.take("", "")) {
+    if (!this.budget.take()) {
+      this.budget.notEnough("", "");
       client.close();
       return;
     }

@@ -47,16 +47,12 @@ export class ConnectionBudget {
     return this.fixed + this.live;
   }
 
-  /**
-   * Takes one socket for a session; false, and the alert, when none is left. The alert reads
-   * `${tag}N worker_connections are not enough${context}`, nginx's line with its log context.
-   */
-  take(tag: string, context: string): boolean {
+  /** Takes one socket for a session; false when none is left (then call notEnough()). */
+  take(): boolean {
     if (this.fixed + this.live < this.limit) {
       this.live++;
       return true;
     }
-    this.alert(tag, context);
     return false;
   }
 
@@ -65,10 +61,12 @@ export class ConnectionBudget {
   }
 
   /**
-   * `16 worker_connections are not enough[ while …]`: the first of a second at once, the
-   * rest counted and reported in one line when the second is over.
+   * nginx's alert after a take() that found nothing: `${tag}16 worker_connections are not
+   * enough${context}`. The first of a second is logged at once, the rest counted and reported
+   * in one line when the second is over. The caller builds the context only now, never on
+   * the path where a socket was there.
    */
-  private alert(tag: string, context: string): void {
+  notEnough(tag: string, context: string): void {
     const now = this.clock.now();
     if (now - this.lastAlertMs >= ALERT_INTERVAL_MS) {
       this.lastAlertMs = now;

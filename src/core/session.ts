@@ -102,8 +102,9 @@ export class Session {
         return this.fail(502, tried);
       }
       // nginx picks the peer, then takes a connection for its socket; none left ends the session.
-      const where = `, client: ${this.client.remoteAddress}, server: ${this.route.listenName}, upstream: "${peer.address}"`;
-      if (!this.budget.take(`*${this.id} `, ` while connecting to upstream${where}`)) {
+      if (!this.budget.take()) {
+        const where = `client: ${this.client.remoteAddress}, server: ${this.route.listenName}, upstream: "${peer.address}"`;
+        this.budget.notEnough(`*${this.id} `, ` while connecting to upstream, ${where}`);
         selection.release();
         return this.fail(500, tried);
       }

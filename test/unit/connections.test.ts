@@ -35,12 +35,12 @@ describe("worker_connections", () => {
   test("listeners and every session socket count; 16 with one listener leave room for 7 sessions and one client more", () => {
     const { budget } = setup(16, 1);
     let sessions = 0;
-    while (budget.take("", "") && budget.take("", "")) sessions++;
+    while (budget.take() && budget.take()) sessions++;
     assert.equal(sessions, 7, "7 clients with their upstreams");
     assert.equal(budget.used, 16, "the 8th client took the last socket; its upstream found none");
     budget.release();
     assert.equal(budget.used, 15);
-    assert.ok(budget.take("", ""), "a released socket serves again");
+    assert.ok(budget.take(), "a released socket serves again");
   });
 
   test("a worker's channel to its master counts, as nginx's does", () => {
@@ -50,8 +50,11 @@ describe("worker_connections", () => {
 
   test("the alert: the first at once, the rest of that second counted in one line", () => {
     const { budget, lines, advance } = setup(2, 1);
-    assert.ok(budget.take("", ""));
-    for (let i = 0; i < 5; i++) assert.equal(budget.take("", ""), false);
+    assert.ok(budget.take());
+    for (let i = 0; i < 5; i++) {
+      assert.equal(budget.take(), false);
+      budget.notEnough("", "");
+    }
     assert.deepEqual(lines, ["[alert] 2 worker_connections are not enough"]);
     advance(1000);
     assert.deepEqual(lines, [
@@ -60,7 +63,8 @@ describe("worker_connections", () => {
     ]);
     advance(5000);
     assert.equal(lines.length, 2, "no flood, no lines");
-    assert.equal(budget.take("*9 ", " while connecting to upstream"), false);
+    assert.equal(budget.take(), false);
+    budget.notEnough("*9 ", " while connecting to upstream");
     assert.equal(lines[2], "[alert] *9 2 worker_connections are not enough while connecting to upstream");
   });
 

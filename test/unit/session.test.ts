@@ -179,7 +179,7 @@ describe("session", () => {
     // 2 = the listener and this client: nothing left for the upstream.
     const s = setup({ "127.0.0.1:1": "ok" }, {}, 0, { workerConnections: 2 });
     assert.equal(s.budget.used, 1);
-    assert.ok(s.budget.take("", ""), "the client's socket");
+    assert.ok(s.budget.take(), "the client's socket");
     const out = await s.run();
     assert.equal(out.status, 500);
     assert.deepEqual(s.attempts, []);
