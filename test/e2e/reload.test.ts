@@ -5,65 +5,10 @@ import net from "node:net";
 import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type Backend, firstLine, freePorts, startNamedEcho } from "../support/backends.ts";
+import { Stream } from "../support/streams.ts";
 import { runStreamlb, startStreamlb, TARGETS, writeConfig } from "../support/streamlb.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A long-lived session that streams to an echo backend and checks every byte comes back. */
-class Stream {
-  readonly socket: net.Socket;
-  backend = "";
-  sent = 0;
-  echoed = 0;
-  error: Error | null = null;
-  closed = false;
-  private timer: ReturnType<typeof setInterval> | null = null;
-  readonly opened: Promise<void>;
-
-  constructor(port: number) {
-    this.socket = net.connect(port, "127.0.0.1");
-    let head = "";
-    this.opened = new Promise((resolve, reject) => {
-      this.socket.on("data", (d: Buffer) => {
-        if (!this.backend) {
-          head += d.toString("latin1");
-          const nl = head.indexOf("\n");
-          if (nl < 0) return;
-          this.backend = head.slice(0, nl);
-          this.echoed += head.length - nl - 1;
-          resolve();
-          return;
-        }
-        this.echoed += d.length;
-      });
-      this.socket.on("error", (e) => {
-        this.error = e;
-        reject(e);
-      });
-    });
-    this.socket.on("close", () => {
-      this.closed = true;
-      if (this.timer) clearInterval(this.timer);
-    });
-  }
-
-  async start(): Promise<this> {
-    await this.opened;
-    const chunk = Buffer.alloc(512, 120);
-    this.timer = setInterval(() => {
-      if (this.closed) return;
-      this.socket.write(chunk);
-      this.sent += chunk.length;
-    }, 20);
-    return this;
-  }
-
-  async finish(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    for (let i = 0; i < 200 && this.echoed < this.sent && !this.closed; i++) await sleep(10);
-    this.socket.destroy();
-  }
-}
 
 /** Opens a session and learns which backend it reached (it stays open, quiet). */
 async function hold(port: number): Promise<{ backend: string; socket: net.Socket }> {
@@ -132,6 +77,7 @@ stream:
           assert.equal(s.error, null, `stream on ${s.backend} failed: ${s.error?.message}`);
           assert.ok(s.sent > 0);
           assert.equal(s.echoed, s.sent, `stream on ${s.backend}: every byte came back`);
+          assert.ok(s.intact(), `stream on ${s.backend}: the bytes came back as sent`);
         }
       } finally {
         await lb.stop();

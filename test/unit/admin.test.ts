@@ -2,11 +2,11 @@
 // states, metrics lines, readiness, and runtime changes with and without a state file.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { memoryRuntime } from "../support/fake-runtime.ts";
 import { type AdminHandler, createAdminHandler } from "../../src/core/admin.ts";
 import { loadYamlConfig } from "../../src/core/config/yaml.ts";
 import { type RunningBalancer, startRunningBalancer } from "../../src/core/instance.ts";
 import type { Logger } from "../../src/core/log.ts";
-import type { Runtime } from "../../src/core/runtime.ts";
 import type { StatusSnapshot } from "../../src/core/status.ts";
 
 const CONFIG = `
@@ -37,23 +37,7 @@ interface Setup {
 
 async function setup(token: string | null = null, files = new Map<string, string>()): Promise<Setup> {
   const failWrites = { on: false };
-  const runtime = {
-    name: "node",
-    version: "test",
-    pid: 4242,
-    async listen(options: { host: string | null; port: number }) {
-      return { host: options.host ?? "0.0.0.0", port: options.port, close: async () => undefined };
-    },
-    async readTextFile(path: string) {
-      const text = files.get(path);
-      if (text === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: "ENOENT" });
-      return text;
-    },
-    async writeTextFile(path: string, text: string) {
-      if (failWrites.on) throw new Error("28: No space left on device");
-      files.set(path, text);
-    },
-  } as unknown as Runtime;
+  const runtime = memoryRuntime(files, { pid: 4242, failWrites });
   const notices: string[] = [];
   const logger: Logger = { enabled: () => true, log: (level, m) => notices.push(`[${level}] ${m}`) };
   const instance = startRunningBalancer(runtime, loadYamlConfig(CONFIG, "t.yaml"), logger);

@@ -4,6 +4,7 @@
 // state file the API wrote reads back as the servers that run.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { memoryRuntime } from "../support/fake-runtime.ts";
 import * as fc from "fast-check";
 import { type AdminHandler, createAdminHandler } from "../../src/core/admin.ts";
 import type { UpstreamServerConfig } from "../../src/core/config/model.ts";
@@ -11,7 +12,6 @@ import { parseUpstreamState } from "../../src/core/config/nginx.ts";
 import { loadYamlConfig } from "../../src/core/config/yaml.ts";
 import { type RunningBalancer, startRunningBalancer } from "../../src/core/instance.ts";
 import type { Logger } from "../../src/core/log.ts";
-import type { Runtime } from "../../src/core/runtime.ts";
 import { boundedAsync, FUZZ_TIMEOUT_MS, params } from "../support/fuzz.ts";
 
 const STATE = "/state/dyn.state";
@@ -42,22 +42,7 @@ interface Api {
 
 async function api(): Promise<Api> {
   const files = new Map<string, string>();
-  const runtime = {
-    name: "node",
-    version: "test",
-    pid: 1,
-    async listen(options: { host: string | null; port: number }) {
-      return { host: options.host ?? "0.0.0.0", port: options.port, close: async () => undefined };
-    },
-    async readTextFile(path: string) {
-      const text = files.get(path);
-      if (text === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: "ENOENT" });
-      return text;
-    },
-    async writeTextFile(path: string, text: string) {
-      files.set(path, text);
-    },
-  } as unknown as Runtime;
+  const runtime = memoryRuntime(files);
   const errors: string[] = [];
   const logger: Logger = { enabled: () => true, log: (level, m) => void (level === "error" && errors.push(m)) };
   const instance = startRunningBalancer(runtime, loadYamlConfig(CONFIG, "t.yaml"), logger);

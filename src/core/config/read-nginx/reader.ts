@@ -28,6 +28,7 @@ import { DEFAULT_PROXY_SETTINGS, proxyRowFor, TCP_PROXY_SETTINGS } from "../sche
 import { type Mutable, setField } from "../schema/row.ts";
 import { finalizeConfig } from "../validate.ts";
 import type { ReaderContext } from "./context.ts";
+import type { BlockDraft, Family, ProxyOverrides, ServerDraft } from "./drafts.ts";
 import { type ConfigFiles, type ConfigWarning, Includes } from "./files.ts";
 import { accessRule, balanceMethod, proxyPass } from "./server-directives.ts";
 import { listen } from "./listen.ts";
@@ -67,32 +68,6 @@ export function loadNginxConfig(text: string, file: string, options: NginxLoadOp
  */
 export function parseUpstreamState(text: string, file: string): UpstreamServerConfig[] {
   return new NginxReader(file, null).readState(text);
-}
-
-type Family = "stream" | "tcp";
-type ProxyOverrides = { -readonly [K in keyof ProxySettings]?: ProxySettings[K] };
-
-interface ServerDraft {
-  readonly listen: ListenConfig[];
-  readonly accessLog: AccessLogLevel;
-  /** allow/deny in this server{}, in order. */
-  readonly access: AccessRuleConfig[];
-  proxyPass: { readonly name: string; readonly loc: SourceLoc } | null;
-  readonly overrides: ProxyOverrides;
-  /** health_check lines and health_check_timeout. */
-  readonly health: HealthScope;
-  readonly loc: SourceLoc;
-}
-
-interface BlockDraft {
-  readonly family: Family;
-  readonly overrides: ProxyOverrides;
-  readonly accessLog: AccessLogLevel;
-  /** allow/deny in stream{}, for the servers that have none of their own. */
-  readonly access: AccessRuleConfig[];
-  readonly servers: ServerDraft[];
-  /** health_check_timeout, inherited by its servers. */
-  readonly health: HealthScope;
 }
 
 class NginxReader {

@@ -1,0 +1,31 @@
+// What the reader collects for a stream{} (or tcp{}) block and its server{}s before nginx's
+// merge turns them into ServerConfigs.
+import type { AccessRuleConfig, ListenConfig, ProxySettings, SourceLoc } from "../model.ts";
+import type { HealthScope } from "../nginx-health.ts";
+import type { AccessLogLevel } from "./logs.ts";
+
+export type Family = "stream" | "tcp";
+export type ProxyOverrides = { -readonly [K in keyof ProxySettings]?: ProxySettings[K] };
+
+export interface ServerDraft {
+  readonly listen: ListenConfig[];
+  readonly accessLog: AccessLogLevel;
+  /** allow/deny in this server{}, in order. */
+  readonly access: AccessRuleConfig[];
+  proxyPass: { readonly name: string; readonly loc: SourceLoc } | null;
+  readonly overrides: ProxyOverrides;
+  /** health_check lines and health_check_timeout. */
+  readonly health: HealthScope;
+  readonly loc: SourceLoc;
+}
+
+export interface BlockDraft {
+  readonly family: Family;
+  readonly overrides: ProxyOverrides;
+  readonly accessLog: AccessLogLevel;
+  /** allow/deny in stream{}, for the servers that have none of their own. */
+  readonly access: AccessRuleConfig[];
+  readonly servers: ServerDraft[];
+  /** health_check_timeout, inherited by its servers. */
+  readonly health: HealthScope;
+}
