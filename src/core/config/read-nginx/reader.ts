@@ -8,20 +8,17 @@
 import { COMMAND_LINE, ConfigError } from "../errors.ts";
 import { HARMLESS_DIRECTIVES } from "../harmless.ts";
 import {
-  type AccessRuleConfig,
   type AdminConfig,
   type BalanceMethod,
   type Config,
   type ErrorLogConfig,
-  type ListenConfig,
-  type ProxySettings,
   type ServerConfig,
   type SourceLoc,
   type UpstreamConfig,
   type UpstreamServerConfig,
 } from "../model.ts";
 import type { Context, DirectiveSpec } from "../nginx-directives.ts";
-import { type HealthScope, NginxHealthChecks } from "../nginx-health.ts";
+import { NginxHealthChecks } from "../nginx-health.ts";
 import { type NginxDirective, type NginxNode, tokenizeNginx } from "../nginx-tokenizer.ts";
 import { DEFAULT_MAIN_SETTINGS, MAIN_ROW_BY_NAME, type MainSettings } from "../schema/main.ts";
 import { DEFAULT_PROXY_SETTINGS, proxyRowFor, TCP_PROXY_SETTINGS } from "../schema/proxy.ts";
@@ -32,15 +29,7 @@ import type { BlockDraft, Family, ProxyOverrides, ServerDraft } from "./drafts.t
 import { type ConfigFiles, type ConfigWarning, Includes } from "./files.ts";
 import { accessRule, balanceMethod, proxyPass } from "./server-directives.ts";
 import { listen } from "./listen.ts";
-import {
-  accessLog,
-  type AccessLogLevel,
-  adminDirective,
-  effectiveAccessLog,
-  logFormat,
-  type LogState,
-  mainErrorLog,
-} from "./logs.ts";
+import { accessLog, adminDirective, effectiveAccessLog, logFormat, type LogState, mainErrorLog } from "./logs.ts";
 import { streamUpstreamServer, tcpUpstreamServer } from "./upstream-server.ts";
 import { check, flag, rowValue } from "./values.ts";
 
