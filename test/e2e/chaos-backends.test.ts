@@ -7,19 +7,10 @@ import { createHash } from "node:crypto";
 import { describe, test } from "node:test";
 import { type Backend, firstLine, freePorts, startBackend, startNamedEcho } from "../support/backends.ts";
 import { Stream } from "../support/streams.ts";
-import { startStreamlb, type Streamlb, TARGETS, writeConfig } from "../support/streamlb.ts";
+import { alive, startStreamlb, type Streamlb, TARGETS, writeConfig } from "../support/streamlb.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MB = 1024 * 1024;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** A client: sends `payload` (if any), gathers what comes back, resolves when the connection ends (or after waitMs). */
 function exchange(

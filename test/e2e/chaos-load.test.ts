@@ -12,21 +12,12 @@ import net from "node:net";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { type Backend, firstLine, freePorts, startBackend, startNamedEcho } from "../support/backends.ts";
-import { Stream } from "../support/streams.ts";
-import { startStreamlb, TARGETS, tempDir, writeConfig } from "../support/streamlb.ts";
+import { shortSessions, Stream } from "../support/streams.ts";
+import { alive, startStreamlb, TARGETS, tempDir, writeConfig } from "../support/streamlb.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MB = 1024 * 1024;
 const SOAK = process.env["SOAK"] === "1";
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const count = (text: string, re: RegExp) => (text.match(re) ?? []).length;
 
@@ -69,21 +60,9 @@ for (const target of TARGETS) {
       try {
         const streams = await Promise.all(Array.from({ length: 50 }, () => new Stream(port!).start(512, 40)));
         const rssStart = lb.rssBytes();
-        let failures = 0;
-        let done = 0;
         let reloading = true;
-        const connects = (async () => {
-          for (let i = 0; i < 1000; i++) {
-            try {
-              await firstLine(port!);
-            } catch {
-              failures++;
-            }
-            done++;
-            // Spread the connects over the storm; after it, go flat out.
-            if (reloading && i % 10 === 9) await sleep(SOAK ? 500 : 5);
-          }
-        })();
+        // Spread the connects over the storm; after it, go flat out.
+        const connects = shortSessions(port!, 1000, (i) => (reloading && i % 10 === 9 ? sleep(SOAK ? 500 : 5) : undefined));
         const startedAt = Date.now();
         for (let i = 0; i < 100; i++) {
           writeFileSync(file, config(i % 2 === 0 ? [a, b] : [a, b, c]));
@@ -94,7 +73,7 @@ for (const target of TARGETS) {
         }
         reloading = false;
         const stormMs = Date.now() - startedAt;
-        await connects;
+        const { done, failures } = await connects;
         await Promise.all(streams.map((s) => s.finish()));
         assert.equal(count(lb.log(), /reconfigured/g), 100);
         assert.equal(done, 1000);

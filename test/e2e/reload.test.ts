@@ -5,7 +5,7 @@ import net from "node:net";
 import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type Backend, firstLine, freePorts, startNamedEcho } from "../support/backends.ts";
-import { Stream } from "../support/streams.ts";
+import { shortSessions, Stream } from "../support/streams.ts";
 import { runStreamlb, startStreamlb, TARGETS, writeConfig } from "../support/streamlb.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -49,18 +49,7 @@ stream:
       try {
         const streams = await Promise.all(Array.from({ length: 50 }, () => new Stream(port!).start()));
         assert.ok(streams.some((s) => s.backend === "c"), "some streams are on c, which reloads will remove");
-        let failures = 0;
-        let done = 0;
-        const shortLoop = (async () => {
-          for (let i = 0; i < 1000; i++) {
-            try {
-              await firstLine(port!);
-            } catch {
-              failures++;
-            }
-            done++;
-          }
-        })();
+        const shortLoop = shortSessions(port!, 1000);
         for (let i = 0; i < 10; i++) {
           writeFileSync(file, i % 2 === 0 ? two : three);
           const before = (lb.log().match(/reconfigured/g) ?? []).length;
@@ -68,7 +57,7 @@ stream:
           for (let w = 0; w < 200 && (lb.log().match(/reconfigured/g) ?? []).length === before; w++) await sleep(10);
           await sleep(60);
         }
-        await shortLoop;
+        const { done, failures } = await shortLoop;
         await Promise.all(streams.map((s) => s.finish()));
         assert.equal(done, 1000);
         assert.equal(failures, 0, "no refused or reset short connection");

@@ -6,20 +6,11 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { type Backend, firstLine, freePorts, startNamedEcho } from "../support/backends.ts";
 import { listenersByPid, nodeHonoursReusePort } from "../support/listeners.ts";
-import { runStreamlb, startStreamlb, type Streamlb, TARGETS, tempDir } from "../support/streamlb.ts";
+import { alive, runStreamlb, startStreamlb, type Streamlb, TARGETS, tempDir } from "../support/streamlb.ts";
 import { writeFileSync } from "node:fs";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const INTERVAL_MS = 200;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Worker pids that logged "listening on", in order. */
 function listeningPids(log: string): number[] {

@@ -179,3 +179,13 @@ async function waitForFile(path: string, pattern: RegExp, timeoutMs: number): Pr
 function readProc(pid: number): string {
   return readFileSync(`/proc/${pid}/status`, "utf8");
 }
+
+/** Whether a process (a balancer, a worker) still exists. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -2,6 +2,7 @@
 // every byte comes back: counts and a SHA-256 of what was sent against what was echoed.
 import { createHash, randomBytes } from "node:crypto";
 import net from "node:net";
+import { firstLine } from "./backends.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -74,4 +75,27 @@ export class Stream {
     return this.error === null && this.echoed === this.sent &&
       this.sentHash.copy().digest("hex") === this.echoedHash.copy().digest("hex");
   }
+}
+
+/**
+ * `count` short sessions one after another (connect, read the backend's greeting, close),
+ * with `pace(i)` awaited after each when given; counts the ones that failed.
+ */
+export async function shortSessions(
+  port: number,
+  count: number,
+  pace?: (i: number) => Promise<unknown> | undefined,
+): Promise<{ done: number; failures: number }> {
+  let done = 0;
+  let failures = 0;
+  for (let i = 0; i < count; i++) {
+    try {
+      await firstLine(port);
+    } catch {
+      failures++;
+    }
+    done++;
+    await pace?.(i);
+  }
+  return { done, failures };
 }
