@@ -1,7 +1,7 @@
 // The library API: put a real streamlb in front of your own servers, from Node, Deno or Bun.
 //   const lb = startBalancer(yamlText); await lb.ready; ... await lb.close();
 import { parseConfig } from "./core/config/load.ts";
-import { formatWarning } from "./core/config/nginx.ts";
+import { formatWarning } from "./core/config/read-nginx/files.ts";
 import type { Config, LogLevel } from "./core/config/model.ts";
 import { type RunningBalancer, startRunningBalancer } from "./core/instance.ts";
 import { createLogger, type Logger } from "./core/log.ts";

@@ -5,7 +5,7 @@
 import { AcceptGuard } from "./accept-guard.ts";
 import { AccessLogs } from "./access-log.ts";
 import { createPicker } from "./balance/index.ts";
-import { formatHostPort } from "./config/address.ts";
+import { formatHostPort } from "./config/values/address.ts";
 import { ConnectionBudget } from "./connections.ts";
 import { systemReason } from "./errno.ts";
 import { HealthMonitor, type HealthShare, primeHealth, systemHealthClock } from "./health.ts";

@@ -5,9 +5,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ConfigError } from "../../src/core/config/errors.ts";
-import { HARMLESS_DIRECTIVES, HARMLESS_LISTEN_PARAMS } from "../../src/core/config/harmless.ts";
-import { allDirectiveSpecs, type Context, type DirectiveSpec } from "../../src/core/config/nginx-directives.ts";
-import { loadNginxConfig } from "../../src/core/config/nginx.ts";
+import { HARMLESS_DIRECTIVES, HARMLESS_LISTEN_PARAMS } from "../../src/core/config/schema/harmless.ts";
+import { allDirectiveSpecs, type Context, type DirectiveSpec } from "../../src/core/config/schema/nginx-directives.ts";
+import { loadNginxConfig } from "../../src/core/config/read-nginx/reader.ts";
 
 /** These guard access, limit resources or shape the wire: never harmless to ignore. */
 const NEVER_HARMLESS = [

@@ -4,8 +4,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ConfigError } from "../../src/core/config/errors.ts";
-import { configureArguments, STREAM_MODULES, type StreamModule } from "../../src/core/config/modules.ts";
-import { loadNginxConfig } from "../../src/core/config/nginx.ts";
+import { configureArguments, STREAM_MODULES, type StreamModule } from "../../src/core/config/schema/modules.ts";
+import { loadNginxConfig } from "../../src/core/config/read-nginx/reader.ts";
 
 /**
  * Whether a reader of the line that follows nginx's configure conventions (as nginx's test

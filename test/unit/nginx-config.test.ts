@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ConfigError } from "../../src/core/config/errors.ts";
 import { configFormat, parseConfig } from "../../src/core/config/load.ts";
-import { type ConfigFiles, formatWarning, loadNginxConfig } from "../../src/core/config/nginx.ts";
+import { loadNginxConfig } from "../../src/core/config/read-nginx/reader.ts";
+import { type ConfigFiles, formatWarning } from "../../src/core/config/read-nginx/files.ts";
 
 /** An in-memory file system: readFile throws like node:fs, glob handles `*` and `?`. */
 function fakeFiles(files: Record<string, string>): ConfigFiles {

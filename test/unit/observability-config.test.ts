@@ -4,10 +4,10 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ConfigError } from "../../src/core/config/errors.ts";
 import type { Config } from "../../src/core/config/model.ts";
-import { loadNginxConfig, parseUpstreamState } from "../../src/core/config/nginx.ts";
-import { writeNginxConfig } from "../../src/core/config/write-nginx.ts";
-import { writeYamlConfig } from "../../src/core/config/write-yaml.ts";
-import { loadYamlConfig } from "../../src/core/config/yaml.ts";
+import { loadNginxConfig, parseUpstreamState } from "../../src/core/config/read-nginx/reader.ts";
+import { writeNginxConfig } from "../../src/core/config/write/nginx.ts";
+import { writeYamlConfig } from "../../src/core/config/write/yaml.ts";
+import { loadYamlConfig } from "../../src/core/config/read-yaml/reader.ts";
 import { formatUpstreamState } from "../../src/core/state.ts";
 
 function comparable(config: Config): unknown {

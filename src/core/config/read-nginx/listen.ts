@@ -1,9 +1,9 @@
 // `listen` in stream{} and tcp{}: the address (ports and ranges) and its parameters. A valid
 // parameter streamlb does not act on is a warning only when harmless.ts says it is.
-import { HARMLESS_LISTEN_PARAMS } from "../harmless.ts";
+import { HARMLESS_LISTEN_PARAMS } from "../schema/harmless.ts";
 import type { ListenConfig } from "../model.ts";
-import type { NginxDirective } from "../nginx-tokenizer.ts";
-import { parseSize, parseTime } from "../units.ts";
+import type { NginxDirective } from "./tokenizer.ts";
+import { parseSize, parseTime } from "../values/units.ts";
 import { atoi } from "../values/kinds.ts";
 import type { ReaderContext } from "./context.ts";
 

@@ -6,7 +6,7 @@
 // ("not supported yet"), so nothing that guards access or shapes traffic is ever ignored.
 // A directive nginx would reject is an error here too.
 import { COMMAND_LINE, ConfigError } from "../errors.ts";
-import { HARMLESS_DIRECTIVES } from "../harmless.ts";
+import { HARMLESS_DIRECTIVES } from "../schema/harmless.ts";
 import {
   type AdminConfig,
   type BalanceMethod,
@@ -17,13 +17,13 @@ import {
   type UpstreamConfig,
   type UpstreamServerConfig,
 } from "../model.ts";
-import type { Context, DirectiveSpec } from "../nginx-directives.ts";
-import { NginxHealthChecks } from "../nginx-health.ts";
-import { type NginxDirective, type NginxNode, tokenizeNginx } from "../nginx-tokenizer.ts";
+import type { Context, DirectiveSpec } from "../schema/nginx-directives.ts";
+import { NginxHealthChecks } from "./health.ts";
+import { type NginxDirective, type NginxNode, tokenizeNginx } from "./tokenizer.ts";
 import { DEFAULT_MAIN_SETTINGS, MAIN_ROW_BY_NAME, type MainSettings } from "../schema/main.ts";
 import { DEFAULT_PROXY_SETTINGS, proxyRowFor, TCP_PROXY_SETTINGS } from "../schema/proxy.ts";
 import { type Mutable, setField } from "../schema/row.ts";
-import { finalizeConfig } from "../validate.ts";
+import { finalizeConfig } from "../resolve.ts";
 import type { ReaderContext } from "./context.ts";
 import type { BlockDraft, Family, ProxyOverrides, ServerDraft } from "./drafts.ts";
 import { type ConfigFiles, type ConfigWarning, Includes } from "./files.ts";

@@ -1,7 +1,7 @@
 // Whole-config checks shared by every loader: what can only be judged once everything is read.
-import { parseHostPort } from "./address.ts";
+import { parseHostPort } from "./values/address.ts";
 import { ConfigError } from "./errors.ts";
-import { BUILTIN_LOG_FORMATS } from "./log-format.ts";
+import { BUILTIN_LOG_FORMATS } from "./values/log-format.ts";
 import {
   type AdminConfig,
   type Config,

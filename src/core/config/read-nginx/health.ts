@@ -7,11 +7,11 @@
 //   port), with `check_http_send` / `check_http_expect_alive` for type=http.
 // Parameters are checked when read (so errors come in file order); match names and proxy_pass
 // targets are resolved once the whole file is read, as nginx does at postconfiguration.
-import { decodeMatchText, httpAliveRegex, regexError, sameHealthCheck } from "./health-check.ts";
-import { formatLoc } from "./errors.ts";
-import { DEFAULT_HEALTH_CHECK, type HealthCheckConfig, type HealthExpect, type SourceLoc } from "./model.ts";
-import type { NginxDirective } from "./nginx-tokenizer.ts";
-import { parseTime } from "./units.ts";
+import { decodeMatchText, httpAliveRegex, regexError, sameHealthCheck } from "../values/match-text.ts";
+import { formatLoc } from "../errors.ts";
+import { DEFAULT_HEALTH_CHECK, type HealthCheckConfig, type HealthExpect, type SourceLoc } from "../model.ts";
+import type { NginxDirective } from "./tokenizer.ts";
+import { parseTime } from "../values/units.ts";
 
 /** How the nginx reader reports, so messages read like the rest of it. */
 export interface HealthReporter {

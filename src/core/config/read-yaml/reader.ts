@@ -1,8 +1,8 @@
 // The native config spelling: YAML whose keys are nginx's directive names.
 import { isMap, isScalar, LineCounter, type Node, parseDocument } from "yaml";
-import { hashKeyError } from "../balance/key.ts";
-import { parseHostPort, parseListen } from "./address.ts";
-import { ConfigError } from "./errors.ts";
+import { hashKeyError } from "../../balance/key.ts";
+import { parseHostPort, parseListen } from "../values/address.ts";
+import { ConfigError } from "../errors.ts";
 import {
   type AccessLogConfig,
   type AccessRuleConfig,
@@ -18,18 +18,18 @@ import {
   type SourceLoc,
   type UpstreamConfig,
   type UpstreamServerConfig,
-} from "./model.ts";
-import { DEFAULT_PROXY_SETTINGS } from "./schema/proxy.ts";
-import { DEFAULT_SERVER } from "./schema/upstream-server.ts";
-import { DEFAULT_MAIN_SETTINGS, MAIN_ROWS } from "./schema/main.ts";
-import { PROXY_ROWS } from "./schema/proxy.ts";
-import { refusedParam, SERVER_PARAM_ROWS } from "./schema/upstream-server.ts";
-import { finalizeConfig } from "./validate.ts";
-import { yamlRows } from "./yaml-rows.ts";
-import { yamlAccess } from "./yaml-access.ts";
-import { yamlHealthCheck } from "./yaml-health.ts";
-import { yamlAccessLog, yamlAdmin, yamlLogFormats } from "./yaml-observability.ts";
-import { type Entries, YamlWalker } from "./yaml-walker.ts";
+} from "../model.ts";
+import { DEFAULT_PROXY_SETTINGS } from "../schema/proxy.ts";
+import { DEFAULT_SERVER } from "../schema/upstream-server.ts";
+import { DEFAULT_MAIN_SETTINGS, MAIN_ROWS } from "../schema/main.ts";
+import { PROXY_ROWS } from "../schema/proxy.ts";
+import { refusedParam, SERVER_PARAM_ROWS } from "../schema/upstream-server.ts";
+import { finalizeConfig } from "../resolve.ts";
+import { yamlRows } from "./rows.ts";
+import { yamlAccess } from "./access.ts";
+import { yamlHealthCheck } from "./health.ts";
+import { yamlAccessLog, yamlAdmin, yamlLogFormats } from "./observability.ts";
+import { type Entries, YamlWalker } from "./walker.ts";
 
 const PROXY_KEYS = PROXY_ROWS.map((r) => r.name);
 const TOP_ROWS = MAIN_ROWS.filter((r) => r.context === "main");

@@ -4,9 +4,9 @@
 // common http directives so that one misplaced into stream{} is "not allowed here", as nginx
 // says, rather than "unknown".
 
-import { MAIN_ROWS } from "./schema/main.ts";
-import { PROXY_ROWS } from "./schema/proxy.ts";
-import type { NginxValueCheck } from "./values/kinds.ts";
+import { MAIN_ROWS } from "./main.ts";
+import { PROXY_ROWS } from "./proxy.ts";
+import type { NginxValueCheck } from "../values/kinds.ts";
 
 export type Context =
   | "main"

@@ -1,7 +1,7 @@
 // What the YAML and nginx spellings of a health check share: NGINX Plus's `match` text (bytes
 // with `\xNN` escapes), the regular expressions `expect ~` takes, and how both are written back
 // so that `streamlb convert` reads them in again as the same bytes.
-import type { HealthCheckConfig, HealthExpect } from "./model.ts";
+import type { HealthCheckConfig, HealthExpect } from "../model.ts";
 
 const utf8 = new TextEncoder();
 

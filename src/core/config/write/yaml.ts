@@ -1,15 +1,15 @@
 // Config → streamlb's YAML, for `streamlb convert`: what yaml.ts reads back into the same
 // Config. Only what differs from the defaults is written, so the result reads like a config a
 // person wrote.
-import { formatHostPort } from "./address.ts";
-import { type BalanceMethod, type Config, type ListenConfig, type UpstreamServerConfig } from "./model.ts";
-import { DEFAULT_PROXY_SETTINGS } from "./schema/proxy.ts";
-import { MAIN_ROWS } from "./schema/main.ts";
-import { SERVER_PARAM_ROWS } from "./schema/upstream-server.ts";
-import { yamlScalar as scalar } from "./values/quote.ts";
-import { changedFields, changedRows, declaredUpstreams, rowText, streamLevelSettings } from "./write-common.ts";
-import { yamlHealthCheckValue } from "./write-health.ts";
-import { serverAccessLog, streamLevelAccessLog, yamlAccessLog, yamlAdminLine, yamlLogFormats } from "./write-observability.ts";
+import { formatHostPort } from "../values/address.ts";
+import { type BalanceMethod, type Config, type ListenConfig, type UpstreamServerConfig } from "../model.ts";
+import { DEFAULT_PROXY_SETTINGS } from "../schema/proxy.ts";
+import { MAIN_ROWS } from "../schema/main.ts";
+import { SERVER_PARAM_ROWS } from "../schema/upstream-server.ts";
+import { yamlScalar as scalar } from "../values/quote.ts";
+import { changedFields, changedRows, declaredUpstreams, rowText, streamLevelSettings } from "./common.ts";
+import { yamlHealthCheckValue } from "./health.ts";
+import { serverAccessLog, streamLevelAccessLog, yamlAccessLog, yamlAdminLine, yamlLogFormats } from "./observability.ts";
 
 const TOP_ROWS = MAIN_ROWS.filter((r) => r.context === "main");
 const EVENTS_ROWS = MAIN_ROWS.filter((r) => r.context === "events");

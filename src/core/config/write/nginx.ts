@@ -1,15 +1,15 @@
 // Config → nginx.conf, for `streamlb convert --to nginx`: what nginx.ts (and nginx itself)
 // reads back into the same Config. Only what differs from nginx's defaults is written.
-import { formatHostPort } from "./address.ts";
-import { type BalanceMethod, type Config, type UpstreamConfig, type UpstreamServerConfig } from "./model.ts";
-import { DEFAULT_PROXY_SETTINGS } from "./schema/proxy.ts";
-import { MAIN_ROWS } from "./schema/main.ts";
-import { kindOf } from "./schema/row.ts";
-import { SERVER_PARAM_ROWS } from "./schema/upstream-server.ts";
-import { nginxWord as word } from "./values/quote.ts";
-import { nginxAccessLog, nginxAdminLine, nginxLogFormats, serverAccessLog, streamLevelAccessLog } from "./write-observability.ts";
-import { changedFields, changedRows, declaredUpstreams, rowText, streamLevelSettings } from "./write-common.ts";
-import { nginxHealthChecks } from "./write-health.ts";
+import { formatHostPort } from "../values/address.ts";
+import { type BalanceMethod, type Config, type UpstreamConfig, type UpstreamServerConfig } from "../model.ts";
+import { DEFAULT_PROXY_SETTINGS } from "../schema/proxy.ts";
+import { MAIN_ROWS } from "../schema/main.ts";
+import { kindOf } from "../schema/row.ts";
+import { SERVER_PARAM_ROWS } from "../schema/upstream-server.ts";
+import { nginxWord as word } from "../values/quote.ts";
+import { nginxAccessLog, nginxAdminLine, nginxLogFormats, serverAccessLog, streamLevelAccessLog } from "./observability.ts";
+import { changedFields, changedRows, declaredUpstreams, rowText, streamLevelSettings } from "./common.ts";
+import { nginxHealthChecks } from "./health.ts";
 
 const IN = "    ";
 

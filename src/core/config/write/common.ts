@@ -1,9 +1,9 @@
 // What the YAML and nginx writers share: how each server's proxy settings split into
 // stream-level defaults and per-server overrides, and the schema rows' values as text.
-import { type Config, type ProxySettings, type UpstreamConfig } from "./model.ts";
-import { DEFAULT_PROXY_SETTINGS } from "./schema/proxy.ts";
-import { PROXY_ROWS, type ProxyRow } from "./schema/proxy.ts";
-import { kindOf, type SettingRow } from "./schema/row.ts";
+import { type Config, type ProxySettings, type UpstreamConfig } from "../model.ts";
+import { DEFAULT_PROXY_SETTINGS } from "../schema/proxy.ts";
+import { PROXY_ROWS, type ProxyRow } from "../schema/proxy.ts";
+import { kindOf, type SettingRow } from "../schema/row.ts";
 
 /** A row's value in one spelling: nginx's words or YAML's. */
 export function rowText<M>(r: SettingRow<M>, model: M, spelling: "nginx" | "yaml"): string {
