@@ -23,7 +23,7 @@ import { type NginxDirective, type NginxNode, tokenizeNginx } from "./tokenizer.
 import { DEFAULT_MAIN_SETTINGS, MAIN_ROW_BY_NAME, type MainSettings } from "../schema/main.ts";
 import { DEFAULT_PROXY_SETTINGS, proxyRowFor, TCP_PROXY_SETTINGS } from "../schema/proxy.ts";
 import { type Mutable, setField } from "../schema/row.ts";
-import { finalizeConfig } from "../resolve.ts";
+import { resolveConfig } from "../resolve.ts";
 import type { ReaderContext } from "./context.ts";
 import type { BlockDraft, Family, ProxyOverrides, ServerDraft } from "./drafts.ts";
 import { type ConfigFiles, type ConfigWarning, Includes } from "./files.ts";
@@ -111,7 +111,7 @@ class NginxReader {
     );
     const upstreams = this.upstreams.map((u) => (checks.has(u.name) ? { ...u, healthCheck: checks.get(u.name)! } : u));
     this.checkZones();
-    const config = finalizeConfig({
+    const config = resolveConfig({
       ...this.settings,
       file: this.file,
       workerProcesses: this.masterProcess ? this.settings.workerProcesses : 1,

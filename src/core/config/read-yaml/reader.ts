@@ -24,7 +24,7 @@ import { DEFAULT_SERVER } from "../schema/upstream-server.ts";
 import { DEFAULT_MAIN_SETTINGS, MAIN_ROWS } from "../schema/main.ts";
 import { PROXY_ROWS } from "../schema/proxy.ts";
 import { refusedParam, SERVER_PARAM_ROWS } from "../schema/upstream-server.ts";
-import { finalizeConfig } from "../resolve.ts";
+import { resolveConfig } from "../resolve.ts";
 import { yamlRows } from "./rows.ts";
 import { yamlAccess } from "./access.ts";
 import { yamlHealthCheck } from "./health.ts";
@@ -82,7 +82,7 @@ export function loadYamlConfig(text: string, file: string, defaultErrorLog?: Err
   const eventsNode = top.get("events")?.value ?? null;
   const events = eventsNode ? w.entries(eventsNode, "events", EVENTS_KEYS) : new Map();
   const settings = yamlRows(w, events, EVENTS_ROWS, yamlRows(w, top, TOP_ROWS, DEFAULT_MAIN_SETTINGS));
-  return finalizeConfig({
+  return resolveConfig({
     ...settings,
     file,
     errorLog: errorLogNode ? errorLog(w, errorLogNode) : (defaultErrorLog ?? { path: "stderr", level: "error" }),
