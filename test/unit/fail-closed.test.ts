@@ -5,8 +5,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ConfigError } from "../../src/core/config/errors.ts";
-import { HARMLESS_DIRECTIVES, HARMLESS_LISTEN_PARAMS } from "../../src/core/config/schema/harmless.ts";
-import { allDirectiveSpecs, type Context, type DirectiveSpec } from "../../src/core/config/schema/nginx-directives.ts";
+import { HARMLESS_LISTEN_PARAMS } from "../../src/core/config/schema/harmless.ts";
+import { allDirectiveSpecs, type Context, type DirectiveSpec, HARMLESS_DIRECTIVES } from "../../src/core/config/schema/table.ts";
 import { loadNginxConfig } from "../../src/core/config/read-nginx/reader.ts";
 
 /** These guard access, limit resources or shape the wire: never harmless to ignore. */

@@ -2,7 +2,7 @@
 // and how it words what it hands back: warnings, and the errno text of a failed open().
 import { formatLoc } from "../errors.ts";
 import type { SourceLoc } from "../model.ts";
-import { directiveSpecs } from "../schema/nginx-directives.ts";
+import { directiveSpecs } from "../schema/table.ts";
 import { type NginxDirective, type NginxNode, tokenizeNginx } from "./tokenizer.ts";
 import type { ReaderContext } from "./context.ts";
 import { checkShape } from "./values.ts";

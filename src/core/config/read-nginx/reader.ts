@@ -2,11 +2,11 @@
 // the file an nginx user already has (and yaoweibin's tcp{} ones), into the same Config the
 // YAML loader makes. Directives are checked against nginx's tables in file order with nginx's
 // messages; the ones streamlb acts on take effect. One it does not act on is accepted, with a
-// warning, only when ignoring it is provably harmless (harmless.ts); every other is an error
+// warning, only when its row in the directive table says ignoring it is harmless, and why;
+// every other is an error
 // ("not supported yet"), so nothing that guards access or shapes traffic is ever ignored.
 // A directive nginx would reject is an error here too.
 import { COMMAND_LINE, ConfigError } from "../errors.ts";
-import { HARMLESS_DIRECTIVES } from "../schema/harmless.ts";
 import {
   type AdminConfig,
   type BalanceMethod,
@@ -17,12 +17,12 @@ import {
   type UpstreamConfig,
   type UpstreamServerConfig,
 } from "../model.ts";
-import type { Context, DirectiveSpec } from "../schema/nginx-directives.ts";
+import { type Context, type DirectiveSpec, harmlessReason } from "../schema/directive.ts";
 import { NginxHealthChecks } from "./health.ts";
 import { type NginxDirective, type NginxNode, tokenizeNginx } from "./tokenizer.ts";
-import { DEFAULT_MAIN_SETTINGS, MAIN_ROW_BY_NAME, type MainSettings } from "../schema/main.ts";
-import { DEFAULT_PROXY_SETTINGS, proxyRowFor, TCP_PROXY_SETTINGS } from "../schema/proxy.ts";
-import { type Mutable, setField } from "../schema/row.ts";
+import { DEFAULT_MAIN_SETTINGS, type MainSettings } from "../schema/main.ts";
+import { DEFAULT_PROXY_SETTINGS, type ProxyRow, TCP_PROXY_SETTINGS } from "../schema/proxy.ts";
+import type { Mutable } from "../schema/row.ts";
 import { resolveConfig } from "../resolve.ts";
 import type { ReaderContext } from "./context.ts";
 import type { BlockDraft, Family, ProxyOverrides, ServerDraft } from "./drafts.ts";
@@ -151,9 +151,8 @@ class NginxReader {
   }
 
   private main(d: NginxDirective, spec: DirectiveSpec): void {
-    const row = MAIN_ROW_BY_NAME.get(d.name);
-    if (row?.context === "main") {
-      setField(this.settings, row, rowValue(this.cx, d, row));
+    if (spec.setting?.group === "main") {
+      fill(this.settings, spec.setting, rowValue(this.cx, d, spec.setting));
       return;
     }
     switch (d.name) {
@@ -170,8 +169,7 @@ class NginxReader {
       case "events":
         this.sawEvents = true;
         this.walk(d.block!, "events", (e, s) => {
-          const r = MAIN_ROW_BY_NAME.get(e.name);
-          if (r?.context === "events") setField(this.settings, r, rowValue(this.cx, e, r));
+          if (s.setting?.group === "events") fill(this.settings, s.setting, rowValue(this.cx, e, s.setting));
           else this.ignore(e, s);
         });
         return;
@@ -215,7 +213,7 @@ class NginxReader {
       else if (e.name === "access_log" && family === "stream") accessLog(this.cx, this.logs, e, block.accessLog);
       else if (e.name === "match" && family === "stream") this.match(e);
       else if (family === "stream" && this.health.directive(e, block.health)) return;
-      else if (!this.proxySetting(e, family, block.overrides)) this.ignore(e, spec);
+      else if (!this.proxySetting(e, spec, block.overrides)) this.ignore(e, spec);
     });
     // nginx merges each server with stream{} once the block is read, and checks it then.
     for (const s of block.servers) if (!s.proxyPass) throw new ConfigError(`no handler for server`, s.loc);
@@ -255,7 +253,7 @@ class NginxReader {
           }
           break;
       }
-      if (!this.proxySetting(e, family, s.overrides)) this.ignore(e, spec);
+      if (!this.proxySetting(e, spec, s.overrides)) this.ignore(e, spec);
     });
     if (s.listen.length === 0) throw new ConfigError(`no "listen" is defined for server`, s.loc);
     return s;
@@ -282,14 +280,14 @@ class NginxReader {
     this.health.match(d, body);
   }
 
-  /** The proxy_* settings streamlb runs (the schema's rows); in stream{} and per server{}. */
-  private proxySetting(d: NginxDirective, family: Family, into: ProxyOverrides): boolean {
-    const row = proxyRowFor(d.name, family);
-    if (!row) return false;
-    if (row.deprecated?.includes(d.name)) {
+  /** The proxy_* settings streamlb runs (the table's setting rows); in stream{} and per server{}. */
+  private proxySetting(d: NginxDirective, spec: DirectiveSpec, into: ProxyOverrides): boolean {
+    const row = spec.setting;
+    if (row?.group !== "proxy") return false;
+    if ((row as ProxyRow).deprecated?.includes(d.name)) {
       this.warn(d, `the "${d.name}" directive is deprecated, use the "${row.name}" directive instead`);
     }
-    (into as Record<string, unknown>)[row.field] = rowValue(this.cx, d, row);
+    fill(into, row, rowValue(this.cx, d, row));
     return true;
   }
 
@@ -377,8 +375,9 @@ class NginxReader {
   private ignore(d: NginxDirective, spec: DirectiveSpec): void {
     const quiet = d.args.length === 1 && spec.quietWhen.includes(d.args[0]!.toLowerCase());
     if (!quiet) {
-      const why = HARMLESS_DIRECTIVES.get(d.name);
-      if (why === undefined) this.fail(d, `"${d.name}" directive is not supported yet`);
+      // A row that says it runs but reached here is refused too: the table never widens what is taken.
+      const why = harmlessReason(spec);
+      if (why === null) this.fail(d, `"${d.name}" directive is not supported yet`);
       this.warn(d, `"${d.name}" is ignored: ${why}`);
     }
     if (d.block) this.skip(d.block);
@@ -395,4 +394,9 @@ class NginxReader {
   private fail(d: NginxDirective, problem: string): never {
     throw new ConfigError(problem, this.loc(d));
   }
+}
+
+/** Sets a setting row's model field on what a reader is filling. */
+function fill(target: object, row: { readonly field: string }, value: unknown): void {
+  (target as Record<string, unknown>)[row.field] = value;
 }

@@ -1,0 +1,45 @@
+// The directive table: every directive a stream-only nginx.conf meets, one row each (per
+// module family), with every column (directive.ts). The nginx reader checks and dispatches
+// through it, the writers and the YAML reader walk its setting rows, the fail-closed list and
+// -V's module list are read off it, and the prefix (-p) finds the path-valued directives in it.
+import { CORE_DIRECTIVES } from "./core-directives.ts";
+import { type Context, type DirectiveRow, type Family, harmlessReason } from "./directive.ts";
+
+export type { Context, DirectiveRow, DirectiveSpec, Family } from "./directive.ts";
+import { STREAM_DIRECTIVES } from "./stream-directives.ts";
+import { HTTP_NAMES, TCP_DIRECTIVES } from "./tcp-directives.ts";
+
+export const DIRECTIVES: readonly DirectiveRow[] = [...CORE_DIRECTIVES, ...STREAM_DIRECTIVES, ...TCP_DIRECTIVES, ...HTTP_NAMES];
+
+const BY_NAME = new Map<string, DirectiveRow[]>();
+for (const r of DIRECTIVES) {
+  const list = BY_NAME.get(r.name);
+  if (list) list.push(r);
+  else BY_NAME.set(r.name, [r]);
+}
+
+/** The rows of every directive named `name`, across families. */
+export function directiveSpecs(name: string): readonly DirectiveRow[] {
+  return BY_NAME.get(name) ?? [];
+}
+
+/** Every row of the table, for tests that walk it. */
+export function allDirectiveSpecs(): readonly DirectiveRow[] {
+  return DIRECTIVES;
+}
+
+/** Families whose names count as known in a context (for "not allowed here" vs "unknown"). */
+export function knownFamilies(ctx: Context): readonly Family[] {
+  return ctx.startsWith("tcp") ? ["core", "tcp", "http"] : ["core", "stream", "http"];
+}
+
+/**
+ * The fail-closed list, read off the table: directive name → why ignoring it changes nothing
+ * that is proxied, limited or allowed.
+ */
+export const HARMLESS_DIRECTIVES: ReadonlyMap<string, string> = new Map(
+  DIRECTIVES.flatMap((r) => {
+    const why = harmlessReason(r);
+    return why === null ? [] : [[r.name, why] as const];
+  }),
+);
