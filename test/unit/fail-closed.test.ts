@@ -124,6 +124,7 @@ function outcome(text: string, name: string, ignoredPattern: RegExp): Outcome {
 
 describe("fail closed", () => {
   const seen = new Map<string, Set<Outcome>>();
+  const byRow = new Map<DirectiveSpec, Set<Outcome>>();
   for (const spec of allDirectiveSpecs()) {
     // http{}'s own names (no context here) are "not allowed" wherever streamlb reads.
     if (STRUCTURE.has(spec.name)) continue;
@@ -136,8 +137,28 @@ describe("fail closed", () => {
       const o = outcome(text, spec.name, ignored);
       if (!seen.has(spec.name)) seen.set(spec.name, new Set());
       seen.get(spec.name)!.add(o);
+      if (!byRow.has(spec)) byRow.set(spec, new Set());
+      byRow.get(spec)!.add(o);
     }
   }
+
+  test("every row's support column is what the reader does with it", () => {
+    const wrong: string[] = [];
+    for (const [row, outcomes] of byRow) {
+      const o = [...outcomes];
+      const where = `${row.name} (${row.family}): ${
+        row.support === "runs" || row.support === "refused" ? row.support : "harmless"
+      } but ${o}`;
+      // "other error": the sample arguments did not get past the directive's own checks.
+      if (row.support === "runs" && o.some((x) => x === "refused" || x === "ignored")) wrong.push(where);
+      if (row.support === "refused" && o.some((x) => x === "runs" || x === "ignored")) wrong.push(where);
+      if (typeof row.support === "object" && !o.every((x) => x === "ignored")) wrong.push(where);
+    }
+    assert.deepEqual(wrong, []);
+    // Every row the walk can place was walked.
+    const placed = allDirectiveSpecs().filter((r) => !STRUCTURE.has(r.name) && r.contexts.some((c) => place(c, "") !== null));
+    assert.deepEqual(placed.filter((r) => !byRow.has(r)).map((r) => r.name), []);
+  });
 
   test("every directive accepted without effect is on the harmless list", () => {
     const ignoredNotHarmless = [...seen].filter(([name, o]) => o.has("ignored") && !HARMLESS_DIRECTIVES.has(name)).map(([n]) =>

@@ -1,7 +1,9 @@
-// nginx's stream modules, and which of them streamlb implements. `-V` prints its
-// `configure arguments:` line from this table, and tools that read that line (nginx's own
-// test harness decides from it which test files can run) must never be told a module is
-// there when it is not. Later this can become a column of the directive table.
+// nginx's stream modules, and which of them streamlb implements, read off the directive
+// table. `-V` prints its `configure arguments:` line from this, and tools that read that line
+// (nginx's own test harness decides from it which test files can run) must never be told a
+// module is there when it is not.
+import type { DirectiveRow } from "./directive.ts";
+import { DIRECTIVES } from "./table.ts";
 
 /**
  * How nginx's configure treats a module: `core` ones cannot be left out; `default` ones are
@@ -16,32 +18,49 @@ export interface StreamModule {
   readonly implemented: boolean;
 }
 
-const mod = (name: string, build: ModuleBuild, implemented: boolean): StreamModule => ({ name, build, implemented });
-
-export const STREAM_MODULES: readonly StreamModule[] = [
-  mod("stream_core_module", "core", true),
-  mod("stream_proxy_module", "core", true),
-  mod("stream_upstream_module", "core", true),
-  mod("stream_log_module", "core", true),
-  mod("stream_access_module", "default", true),
-  mod("stream_upstream_hash_module", "default", true),
-  mod("stream_upstream_least_conn_module", "default", true),
-  mod("stream_upstream_random_module", "default", true),
-  mod("stream_limit_conn_module", "default", false),
-  mod("stream_geo_module", "default", false),
-  mod("stream_map_module", "default", false),
-  mod("stream_split_clients_module", "default", false),
-  mod("stream_return_module", "default", false),
-  mod("stream_set_module", "default", false),
-  mod("stream_pass_module", "default", false),
-  mod("stream_upstream_zone_module", "default", false),
+/** nginx's stream modules that configure knows, and how it builds each. */
+export const STREAM_MODULE_BUILDS: ReadonlyArray<readonly [string, ModuleBuild]> = [
+  ["stream_core_module", "core"],
+  ["stream_proxy_module", "core"],
+  ["stream_upstream_module", "core"],
+  ["stream_log_module", "core"],
+  ["stream_access_module", "default"],
+  ["stream_upstream_hash_module", "default"],
+  ["stream_upstream_least_conn_module", "default"],
+  ["stream_upstream_random_module", "default"],
+  ["stream_limit_conn_module", "default"],
+  ["stream_geo_module", "default"],
+  ["stream_map_module", "default"],
+  ["stream_split_clients_module", "default"],
+  ["stream_return_module", "default"],
+  ["stream_set_module", "default"],
+  ["stream_pass_module", "default"],
+  ["stream_upstream_zone_module", "default"],
   // NGINX Plus's; nginx's test harness counts it present unless told otherwise.
-  mod("stream_upstream_least_time_module", "default", false),
-  mod("stream_realip_module", "optional", false),
-  mod("stream_ssl_module", "optional", false),
-  mod("stream_ssl_preread_module", "optional", false),
-  mod("stream_geoip_module", "optional", false),
+  ["stream_upstream_least_time_module", "default"],
+  ["stream_realip_module", "optional"],
+  ["stream_ssl_module", "optional"],
+  ["stream_ssl_preread_module", "optional"],
+  ["stream_geoip_module", "optional"],
 ];
+
+/**
+ * A module is implemented when some directive of it runs and none is refused: one whose
+ * directives are all refused or ignored (zone, the ssl_* of TLS listeners) is not there, and
+ * neither is one that runs only part of what it has. Core modules cannot be left out.
+ */
+export function moduleImplemented(name: string, build: ModuleBuild, table: readonly DirectiveRow[]): boolean {
+  if (build === "core") return true;
+  const own = table.filter((r) => r.module === name);
+  return own.some((r) => r.support === "runs") && !own.some((r) => r.support === "refused");
+}
+
+/** The stream modules with what the table says of each. */
+export function streamModules(table: readonly DirectiveRow[] = DIRECTIVES): StreamModule[] {
+  return STREAM_MODULE_BUILDS.map(([name, build]) => ({ name, build, implemented: moduleImplemented(name, build, table) }));
+}
+
+export const STREAM_MODULES: readonly StreamModule[] = streamModules();
 
 /**
  * configure's arguments for a build with exactly the implemented modules: `--with-stream`,
