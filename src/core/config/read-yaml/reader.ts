@@ -31,16 +31,16 @@ import { yamlHealthCheck } from "./health.ts";
 import { yamlAccessLog, yamlAdmin, yamlLogFormats } from "./observability.ts";
 import { type Entries, YamlWalker } from "./walker.ts";
 
-const PROXY_KEYS = PROXY_ROWS.map((r) => r.name);
+const PROXY_KEYS = PROXY_ROWS.map((r) => r.yaml);
 const TOP_ROWS = MAIN_ROWS.filter((r) => r.context === "main");
 const EVENTS_ROWS = MAIN_ROWS.filter((r) => r.context === "events");
 
-const TOP_KEYS = [...TOP_ROWS.map((r) => r.name), "error_log", "admin", "events", "stream"];
-const EVENTS_KEYS = EVENTS_ROWS.map((r) => r.name);
+const TOP_KEYS = [...TOP_ROWS.map((r) => r.yaml), "error_log", "admin", "events", "stream"];
+const EVENTS_KEYS = EVENTS_ROWS.map((r) => r.yaml);
 const STREAM_KEYS = [...PROXY_KEYS, "upstreams", "servers", "log_formats", "access_log", "access"];
 const SERVER_KEYS = [...PROXY_KEYS, "listen", "proxy_pass", "access_log", "access"];
 const UPSTREAM_KEYS = ["servers", "least_conn", "hash", "random", "health_check", "state"];
-const UPSTREAM_SERVER_KEYS = ["address", ...SERVER_PARAM_ROWS.map((r) => r.name)];
+const UPSTREAM_SERVER_KEYS = ["address", ...SERVER_PARAM_ROWS.map((r) => r.yaml)];
 
 /** `defaultErrorLog` (`-e`) is the error log when the config names none. */
 export function loadYamlConfig(text: string, file: string, defaultErrorLog?: ErrorLogConfig): Config {

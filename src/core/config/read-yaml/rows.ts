@@ -6,8 +6,8 @@ import type { Entries, YamlWalker } from "./walker.ts";
 export function yamlRows<M, B extends Partial<M>>(w: YamlWalker, e: Entries, rows: readonly SettingRow<M>[], base: B): B {
   const out: Record<string, unknown> = Object.assign({}, base);
   for (const r of rows) {
-    const got = e.get(r.name);
-    if (got) out[r.field] = kindOf(r).fromYaml(w, got.value, r.name);
+    const got = e.get(r.yaml);
+    if (got) out[r.field] = kindOf(r).fromYaml(w, got.value, r.yaml);
   }
   return out as B;
 }
