@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ConfigError } from "../../src/core/config/errors.ts";
-import { HARMLESS_LISTEN_PARAMS } from "../../src/core/config/schema/harmless.ts";
+import { HARMLESS_LISTEN_PARAMS } from "../../src/core/config/schema/listen-params.ts";
 import { allDirectiveSpecs, type Context, type DirectiveSpec, HARMLESS_DIRECTIVES } from "../../src/core/config/schema/table.ts";
 import { loadNginxConfig } from "../../src/core/config/read-nginx/reader.ts";
 

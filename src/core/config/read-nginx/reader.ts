@@ -178,7 +178,7 @@ class NginxReader {
         this.streamBlock(d, d.name);
         return;
       case "load_module":
-        // Listed as harmless too (harmless.ts); the message says which kind of module.
+        // Harmless in its table row too; the message says which kind of module.
         this.warn(
           d,
           /stream/.test(d.args[0]!)
