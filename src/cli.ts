@@ -12,7 +12,7 @@ import { dumpFiles, RecordedFiles } from "./core/config/read-nginx/recorded-file
 import { openConfiguredFiles } from "./core/config-files-check.ts";
 import { Controller } from "./core/controller.ts";
 import { createLogger } from "./core/log.ts";
-import { workerCount, WorkerMaster } from "./core/workers.ts";
+import { Master, workerCount } from "./core/master.ts";
 import type { LogFile, Runtime, SignalName } from "./core/runtime.ts";
 import { runConvert } from "./convert.ts";
 import { startChatServer } from "./demo/chat-server.ts";
@@ -135,7 +135,7 @@ export async function runCli(ctx: CliContext): Promise<number> {
   const worker = processes?.worker ?? null;
   if (worker) return new Controller({ runtime, config, load, pidFile: null, worker }).run();
   const count = workerCount(config, processes);
-  if (processes && count > 1) return new WorkerMaster({ runtime, processes, config, count, load, pidFile }).run();
+  if (processes && count > 1) return new Master({ runtime, processes, config, count, load, pidFile }).run();
   return new Controller({ runtime, config, load, pidFile }).run();
 }
 

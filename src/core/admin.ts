@@ -7,7 +7,7 @@ import { type UpstreamServerConfig } from "./config/model.ts";
 import { DEFAULT_SERVER } from "./config/schema/upstream-server.ts";
 import { kindOf, type Mutable, setField } from "./config/schema/row.ts";
 import { refusedParam, SERVER_PARAM_ROWS } from "./config/schema/upstream-server.ts";
-import type { RunningBalancer } from "./instance.ts";
+import type { RunningBalancer } from "./running-balancer.ts";
 import type { Logger } from "./log.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
 import type { Runtime } from "./runtime.ts";
