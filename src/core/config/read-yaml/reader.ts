@@ -21,8 +21,8 @@ import {
 } from "../model.ts";
 import { DEFAULT_PROXY_SETTINGS } from "../schema/proxy.ts";
 import { DEFAULT_SERVER } from "../schema/upstream-server.ts";
-import { DEFAULT_MAIN_SETTINGS, MAIN_ROWS } from "../schema/main.ts";
-import { PROXY_ROWS } from "../schema/proxy.ts";
+import { DEFAULT_MAIN_SETTINGS } from "../schema/main.ts";
+import { EVENTS_SETTINGS, MAIN_SETTINGS, PROXY_SETTINGS } from "../schema/table.ts";
 import { refusedParam, SERVER_PARAM_ROWS } from "../schema/upstream-server.ts";
 import { resolveConfig } from "../resolve.ts";
 import { yamlRows } from "./rows.ts";
@@ -31,9 +31,9 @@ import { yamlHealthCheck } from "./health.ts";
 import { yamlAccessLog, yamlAdmin, yamlLogFormats } from "./observability.ts";
 import { type Entries, YamlWalker } from "./walker.ts";
 
-const PROXY_KEYS = PROXY_ROWS.map((r) => r.yaml);
-const TOP_ROWS = MAIN_ROWS.filter((r) => r.context === "main");
-const EVENTS_ROWS = MAIN_ROWS.filter((r) => r.context === "events");
+const PROXY_KEYS = PROXY_SETTINGS.map((r) => r.yaml);
+const TOP_ROWS = MAIN_SETTINGS;
+const EVENTS_ROWS = EVENTS_SETTINGS;
 
 const TOP_KEYS = [...TOP_ROWS.map((r) => r.yaml), "error_log", "admin", "events", "stream"];
 const EVENTS_KEYS = EVENTS_ROWS.map((r) => r.yaml);
@@ -60,7 +60,7 @@ export function loadYamlConfig(text: string, file: string, defaultErrorLog?: Err
   const streamNode = top.get("stream")?.value ?? null;
   if (!streamNode) w.fail(root, `the config needs a "stream" section`);
   const stream = w.entries(streamNode, "stream", STREAM_KEYS);
-  const inherited = yamlRows(w, stream, PROXY_ROWS, DEFAULT_PROXY_SETTINGS);
+  const inherited = yamlRows(w, stream, PROXY_SETTINGS, DEFAULT_PROXY_SETTINGS);
   const logFormats = stream.has("log_formats") ? yamlLogFormats(w, stream.get("log_formats")!.value) : [];
   const accessLog = stream.has("access_log") ? yamlAccessLog(w, stream.get("access_log")!.value, "stream", logFormats) : [];
   const access = stream.has("access") ? yamlAccess(w, stream.get("access")!.value, "stream") : [];
@@ -131,7 +131,7 @@ function server(
     listen,
     proxyPass: w.string(proxyPassNode, "proxy_pass"),
     proxyPassLoc: w.loc(proxyPassNode),
-    proxy: yamlRows(w, e, PROXY_ROWS, inherited),
+    proxy: yamlRows(w, e, PROXY_SETTINGS, inherited),
     accessLog: e.has("access_log") ? yamlAccessLog(w, e.get("access_log")!.value, what, logFormats) : inheritedAccessLog,
     // As nginx merges allow/deny: a server with rules of its own does not inherit stream's.
     access: e.has("access") ? yamlAccess(w, e.get("access")!.value, what) : inheritedAccess,

@@ -3,7 +3,9 @@
 // through it, the writers and the YAML reader walk its setting rows, the fail-closed list and
 // -V's module list are read off it, and the prefix (-p) finds the path-valued directives in it.
 import { CORE_DIRECTIVES } from "./core-directives.ts";
-import { type Context, type DirectiveRow, type Family, harmlessReason } from "./directive.ts";
+import { type AnySettingRow, type Context, type DirectiveRow, type Family, harmlessReason } from "./directive.ts";
+import type { MainRow } from "./main.ts";
+import type { ProxyRow } from "./proxy.ts";
 
 export type { Context, DirectiveRow, DirectiveSpec, Family } from "./directive.ts";
 import { STREAM_DIRECTIVES } from "./stream-directives.ts";
@@ -43,3 +45,13 @@ export const HARMLESS_DIRECTIVES: ReadonlyMap<string, string> = new Map(
     return why === null ? [] : [[r.name, why] as const];
   }),
 );
+
+/** The setting rows of one group, each once (aliases and tcp{} spellings share one), in table order. */
+function settingsIn(group: AnySettingRow["group"]): AnySettingRow[] {
+  return [...new Set(DIRECTIVES.flatMap((r) => (r.setting?.group === group ? [r.setting] : [])))];
+}
+
+/** The settings the YAML reader and both writers walk: main{}, events{}, and the proxy settings a server{} inherits. */
+export const MAIN_SETTINGS = settingsIn("main") as unknown as readonly MainRow[];
+export const EVENTS_SETTINGS = settingsIn("events") as unknown as readonly MainRow[];
+export const PROXY_SETTINGS = settingsIn("proxy") as unknown as readonly ProxyRow[];

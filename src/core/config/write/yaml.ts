@@ -4,15 +4,15 @@
 import { formatHostPort } from "../values/address.ts";
 import { type BalanceMethod, type Config, type ListenConfig, type UpstreamServerConfig } from "../model.ts";
 import { DEFAULT_PROXY_SETTINGS } from "../schema/proxy.ts";
-import { MAIN_ROWS } from "../schema/main.ts";
+import { EVENTS_SETTINGS, MAIN_SETTINGS } from "../schema/table.ts";
 import { SERVER_PARAM_ROWS } from "../schema/upstream-server.ts";
 import { yamlScalar as scalar } from "../values/quote.ts";
 import { changedFields, changedRows, declaredUpstreams, rowText, streamLevelSettings } from "./common.ts";
 import { yamlHealthCheckValue } from "./health.ts";
 import { serverAccessLog, streamLevelAccessLog, yamlAccessLog, yamlAdminLine, yamlLogFormats } from "./observability.ts";
 
-const TOP_ROWS = MAIN_ROWS.filter((r) => r.context === "main");
-const EVENTS_ROWS = MAIN_ROWS.filter((r) => r.context === "events");
+const TOP_ROWS = MAIN_SETTINGS;
+const EVENTS_ROWS = EVENTS_SETTINGS;
 
 export function writeYamlConfig(config: Config, source?: string): string {
   const out: string[] = [`# streamlb config${source ? `, converted from ${source}` : ""}`];
