@@ -2,6 +2,13 @@
 // module family), with every column (directive.ts). The nginx reader checks and dispatches
 // through it, the writers and the YAML reader walk its setting rows, the fail-closed list and
 // -V's module list are read off it, and the prefix (-p) finds the path-valued directives in it.
+//
+// Adding a directive is one row in its module's file (core-, stream- or tcp-directives.ts):
+// `support: "runs"` once the reader acts on it (test/unit/fail-closed.test.ts holds each row's
+// support to what the reader does, and -V counts a module present only when some row of it
+// runs and none is refused); a setting takes `settingRows` and a setting row (main.ts,
+// proxy.ts), which the YAML reader and both writers then walk; `path: true` where its value is
+// a file that resolves against the prefix (prefix-paths.ts).
 import { CORE_DIRECTIVES } from "./core-directives.ts";
 import { type AnySettingRow, type Context, type DirectiveRow, type Family, harmlessReason } from "./directive.ts";
 import type { MainRow } from "./main.ts";
