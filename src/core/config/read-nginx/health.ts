@@ -1,4 +1,4 @@
-// Active health checks as nginx.conf spells them, for nginx.ts:
+// Active health checks as nginx.conf spells them, for the nginx reader (reader.ts):
 // - NGINX Plus: `health_check [interval=] [jitter=] [fails=] [passes=] [port=] [match=NAME]
 //   [mandatory [persistent]];` in server{} (it checks that server's proxy_pass upstream),
 //   `health_check_timeout` in stream{}/server{}, and `match NAME { send ...; expect ...; }`;

@@ -6,7 +6,7 @@ import { formatSize, formatTime, parseSize, parseTime, type TimeGranularity } fr
 import type { YamlWalker } from "../read-yaml/walker.ts";
 import { nginxWord, yamlScalar } from "./quote.ts";
 
-/** What nginx's own table says of the argument (nginx-directives.ts checks it before any setter). */
+/** What nginx's own table says of the argument (read-nginx/values.ts checks it, as the directive table says, before any setter). */
 export type NginxValueCheck = "time" | "time_s" | "size" | "number" | null;
 
 export interface ValueKind<T> {

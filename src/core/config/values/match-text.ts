@@ -85,12 +85,12 @@ function quoteBytes(bytes: string, backslash: string): string {
   return `${out}"`;
 }
 
-/** Bytes as one nginx word that nginx.ts (and NGINX Plus) read back as the same bytes. */
+/** Bytes as one nginx word that the nginx reader (and NGINX Plus) read back as the same bytes. */
 export function nginxMatchWord(bytes: string): string {
   return quoteBytes(bytes, "\\");
 }
 
-/** Bytes as a YAML double-quoted scalar that yaml.ts reads back as the same bytes. */
+/** Bytes as a YAML double-quoted scalar that the YAML reader reads back as the same bytes. */
 export function yamlMatchScalar(bytes: string): string {
   return quoteBytes(bytes, "\\\\");
 }

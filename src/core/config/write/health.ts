@@ -1,5 +1,5 @@
 // Health checks written back for `streamlb convert`: YAML's `health_check:` mapping, and NGINX
-// Plus's `health_check` + `match {}` + `health_check_timeout`, which nginx.ts reads into the
+// Plus's `health_check` + `match {}` + `health_check_timeout`, which the nginx reader reads into the
 // same HealthCheckConfig. Only what differs from Plus's defaults is written.
 import { nginxMatchWord, yamlMatchScalar } from "../values/match-text.ts";
 import { type Config, DEFAULT_HEALTH_CHECK, type HealthCheckConfig, type ServerConfig } from "../model.ts";

@@ -1,4 +1,4 @@
-// Config → nginx.conf, for `streamlb convert --to nginx`: what nginx.ts (and nginx itself)
+// Config → nginx.conf, for `streamlb convert --to nginx`: what read-nginx/ (and nginx itself)
 // reads back into the same Config. Only what differs from nginx's defaults is written.
 import { formatHostPort } from "../values/address.ts";
 import { type BalanceMethod, type Config, type UpstreamConfig, type UpstreamServerConfig } from "../model.ts";

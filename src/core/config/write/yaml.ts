@@ -1,4 +1,4 @@
-// Config → streamlb's YAML, for `streamlb convert`: what yaml.ts reads back into the same
+// Config → streamlb's YAML, for `streamlb convert`: what read-yaml/ reads back into the same
 // Config. Only what differs from the defaults is written, so the result reads like a config a
 // person wrote.
 import { formatHostPort } from "../values/address.ts";
