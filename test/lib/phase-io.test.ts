@@ -74,8 +74,6 @@ async function recorder(options: { path?: string; reply?: Uint8Array; onConnecti
   return { port, sessions, close };
 }
 
-const sum = (chunks: { data: Buffer }[]) => chunks.reduce((n, c) => n + c.data.byteLength, 0);
-
 /**
  * nginx's budget lets at most rate·(whole seconds since the start + 1) bytes through; measured
  * from before the session started, a second more covers the clock's whole-second steps. Only an

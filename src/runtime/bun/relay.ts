@@ -4,6 +4,7 @@
 import type { Socket, SocketHandler } from "bun";
 import { ReadFailure } from "../../core/runtime.ts";
 import { IdleSweeper, type IdleWatch } from "../../core/idle.ts";
+import { Pacer, RateBudget } from "../pace.ts";
 import type {
   ClientConnection,
   Connection,
@@ -34,6 +35,29 @@ export interface Side {
   shut: boolean;
   bytesIn: number;
   bytesOut: number;
+  /** A read() waiting for bytes (the phases before the relay). */
+  reader: PendingRead | null;
+  /** A write() whose rest waits in `queue` for `drain`. */
+  writer: PendingWrite | null;
+  /** This direction's proxy_upload_rate / proxy_download_rate, when it has one. */
+  pacer: Pacer | null;
+}
+
+interface PendingRead {
+  resolve(chunk: Uint8Array | null): void;
+  reject(err: ReadFailure): void;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+interface PendingWrite {
+  resolve(): void;
+  reject(err: ReadFailure): void;
+}
+
+/** The names nginx gives a Unix-domain socket's ends: `unix:` for a client, `unix:/path` for the listener. */
+export interface UnixNames {
+  readonly local: string;
+  readonly remote: string;
 }
 
 export type BunSocket = Socket<Side>;
@@ -43,14 +67,6 @@ type SocketAddresses = { remotePort?: number; localAddress?: string };
 
 class BunConnection implements Connection {
   declare readonly __side: "client" & "upstream";
-
-  // The phase I/O (PROXY protocol, preread, return) lands with the adapters' next step.
-  read(_timeoutMs: number): Promise<Uint8Array | null> {
-    return Promise.reject(new ReadFailure("error", "ENOSYS", "read() before the relay is not implemented by this adapter yet"));
-  }
-  write(_data: Uint8Array): Promise<void> {
-    return Promise.reject(new ReadFailure("error", "ENOSYS", "write() before the relay is not implemented by this adapter yet"));
-  }
   closed = false;
   // Read when first asked for, then kept: Bun answers each with a getpeername/getsockname
   // system call, and a round-robin session logging at "error" never asks.
@@ -59,7 +75,16 @@ class BunConnection implements Connection {
   private localAddr: string | undefined;
   private localPortNo: number | undefined;
 
-  constructor(readonly socket: BunSocket) {}
+  constructor(
+    readonly socket: BunSocket,
+    unix: UnixNames | null,
+  ) {
+    if (unix) {
+      this.remoteAddr = unix.remote;
+      this.localAddr = unix.local;
+      this.remotePortNo = this.localPortNo = 0;
+    }
+  }
 
   get bytesIn(): number {
     return this.socket.data.bytesIn;
@@ -81,6 +106,49 @@ class BunConnection implements Connection {
     return (this.localPortNo ??= this.socket.localPort ?? 0);
   }
 
+  /**
+   * Bun's handlers are per listener, so reading is the `data` handler's: what it got while no
+   * read waited is in `early`, and goes first; a read that got its chunk pauses the socket.
+   */
+  read(timeoutMs: number): Promise<Uint8Array | null> {
+    const s = this.socket;
+    const side = s.data;
+    return new Promise((resolve, reject) => {
+      const chunk = side.early?.shift();
+      if (chunk) {
+        side.earlyBytes -= chunk.byteLength;
+        side.bytesIn += chunk.byteLength;
+        return resolve(chunk);
+      }
+      if (side.earlyEof) return resolve(null);
+      if (side.earlyClose || this.closed) return reject(new ReadFailure("error", "ECONNRESET", "the connection was closed"));
+      const reader: PendingRead = { resolve, reject, timer: undefined };
+      if (timeoutMs > 0) {
+        reader.timer = setTimeout(() => {
+          side.reader = null;
+          pause(s);
+          reject(new ReadFailure("timeout", "ETIMEDOUT", "timed out"));
+        }, timeoutMs);
+      }
+      side.reader = reader;
+      if (side.paused) resume(s);
+    });
+  }
+
+  write(data: Uint8Array): Promise<void> {
+    const s = this.socket;
+    const side = s.data;
+    return new Promise((resolve, reject) => {
+      if (this.closed) return reject(new ReadFailure("error", "EPIPE", "the connection is closed"));
+      const n = side.queue.length ? 0 : s.write(data);
+      if (n < 0) return reject(new ReadFailure("error", "EPIPE", "the connection is closed"));
+      side.bytesOut += n;
+      if (n === data.byteLength) return resolve();
+      side.queue.push(data.slice(n)); // a copy: the caller may reuse `data` once this resolves
+      side.writer = { resolve, reject };
+    });
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -90,9 +158,32 @@ class BunConnection implements Connection {
   }
 }
 
-export function newSide(socket: BunSocket): Side {
+/** A write() before the relay could go on: flush its rest. */
+function flushWrite(s: BunSocket): void {
+  const side = s.data;
+  const q = side.queue;
+  while (q.length > 0) {
+    const b = q[0]!;
+    const n = s.write(b);
+    if (n < 0) return failWrite(side);
+    side.bytesOut += n;
+    if (n < b.byteLength) return void (q[0] = b.subarray(n));
+    q.shift();
+  }
+  const writer = side.writer;
+  side.writer = null;
+  writer?.resolve();
+}
+
+function failWrite(side: Side): void {
+  const writer = side.writer;
+  side.writer = null;
+  writer?.reject(new ReadFailure("error", "EPIPE", "the connection was closed"));
+}
+
+export function newSide(socket: BunSocket, unix: UnixNames | null = null): Side {
   return {
-    conn: new BunConnection(socket),
+    conn: new BunConnection(socket, unix),
     relay: null,
     early: null,
     earlyBytes: 0,
@@ -104,12 +195,15 @@ export function newSide(socket: BunSocket): Side {
     shut: false,
     bytesIn: 0,
     bytesOut: 0,
+    reader: null,
+    writer: null,
+    pacer: null,
   };
 }
 
 class Relay {
   private ended: RelayEnd | null = null;
-  private readonly watch: IdleWatch;
+  private watch: IdleWatch;
   private resolve!: (r: RelayResult) => void;
   readonly done = new Promise<RelayResult>((r) => (this.resolve = r));
 
@@ -118,10 +212,23 @@ class Relay {
     readonly upstream: BunSocket,
     private readonly opts: RelayOptions,
   ) {
-    this.watch = sweeper.watch(opts.idleTimeoutMs, () => this.finish("idle_timeout"));
+    this.watch = sweeper.watch(opts.idleTimeoutMs, this.onIdle);
   }
 
+  // nginx stops proxy_timeout while a rate pause runs, however long the pause.
+  private readonly onIdle = (): void => {
+    if (this.client.data.pacer?.pausing || this.upstream.data.pacer?.pausing) {
+      this.watch = sweeper.watch(this.opts.idleTimeoutMs, this.onIdle);
+    } else {
+      this.finish("idle_timeout");
+    }
+  };
+
   start(): void {
+    const first = this.opts.upstreamFirst;
+    if (first && first.byteLength > 0) this.send(this.upstream, first);
+    if (this.opts.uploadRate) this.client.data.pacer = this.pacer(this.client, this.opts.uploadRate);
+    if (this.opts.downloadRate) this.upstream.data.pacer = this.pacer(this.upstream, this.opts.downloadRate);
     for (const s of [this.client, this.upstream]) {
       const side = s.data;
       side.relay = this;
@@ -134,7 +241,42 @@ class Relay {
     // Only what was paused: each pause/resume is an epoll change, and a resume also arms a
     // writable wake-up (uncork + another epoll change) in Bun.
     if (this.ended) return;
-    for (const s of [this.client, this.upstream]) if (s.data.paused && this.peer(s).data.queue.length === 0) resume(s);
+    for (const s of [this.client, this.upstream]) {
+      if (s.data.paused && this.peer(s).data.queue.length === 0 && !s.data.pacer?.busy) resume(s);
+    }
+  }
+
+  /** Writes `bytes` (ours to keep) to `dst` behind what it queued; false when some wait for `drain`. */
+  private send(dst: BunSocket, bytes: Uint8Array): boolean {
+    const q = dst.data.queue;
+    if (q.length > 0) {
+      q.push(bytes);
+      return false;
+    }
+    const n = dst.write(bytes);
+    if (n < 0) {
+      this.finish(dst === this.client ? "client_error" : "upstream_error");
+      return true;
+    }
+    dst.data.bytesOut += n;
+    if (n === bytes.byteLength) return true;
+    q.push(bytes.subarray(n));
+    return false;
+  }
+
+  /** proxy_upload_rate / proxy_download_rate for what `src` sends (pace.ts). */
+  private pacer(src: BunSocket, rate: number): Pacer {
+    return new Pacer(new RateBudget(rate, src.data.bytesIn), {
+      forward: (bytes) => {
+        src.data.bytesIn += bytes.byteLength;
+        return this.send(this.peer(src), bytes);
+      },
+      readAgain: () => {
+        if (src.data.eof) this.afterFlushedEof(src);
+        else if (src.data.paused) resume(src);
+      },
+      touch: () => void (this.watch.active = true),
+    });
   }
 
   private peer(s: BunSocket): BunSocket {
@@ -142,6 +284,11 @@ class Relay {
   }
 
   onData(src: BunSocket, buf: Uint8Array): void {
+    const pacer = src.data.pacer;
+    if (pacer) {
+      pause(src);
+      return pacer.hold(new Uint8Array(buf)); // a copy: Bun may reuse `buf`
+    }
     this.watch.active = true;
     src.data.bytesIn += buf.byteLength;
     const dst = this.peer(src);
@@ -178,12 +325,15 @@ class Relay {
       q.shift();
     }
     const src = this.peer(dst);
-    if (src.data.eof) this.afterFlushedEof(src);
+    if (src.data.pacer) src.data.pacer.flushed();
+    else if (src.data.eof) this.afterFlushedEof(src);
     else if (src.data.paused) resume(src);
   }
 
   onEnd(src: BunSocket): void {
     src.data.eof = true;
+    // A pacer still holding bytes forwards the EOF once they are out (readAgain).
+    if (src.data.pacer?.busy) return;
     if (this.peer(src).data.queue.length === 0) this.afterFlushedEof(src);
   }
 
@@ -216,6 +366,8 @@ class Relay {
     sweeper.unwatch(this.opts.idleTimeoutMs, this.watch);
     const c = this.client.data;
     const u = this.upstream.data;
+    c.pacer?.stop();
+    u.pacer?.stop();
     this.client.end();
     this.upstream.end();
     this.resolve({
@@ -251,23 +403,48 @@ export const relayHandlers: SocketHandler<Side> = {
     const side = s.data;
     const relay = side.relay;
     if (relay) return relay.onData(s, buf);
-    (side.early ??= []).push(new Uint8Array(buf)); // a copy: Bun may reuse `buf`
+    const copy = new Uint8Array(buf); // a copy: Bun may reuse `buf`
+    const reader = side.reader;
+    if (reader) {
+      // A read takes one chunk, then reading stops until the next read or the relay.
+      side.reader = null;
+      clearTimeout(reader.timer);
+      pause(s);
+      side.bytesIn += copy.byteLength;
+      return reader.resolve(copy);
+    }
+    (side.early ??= []).push(copy);
     side.earlyBytes += buf.byteLength;
     if (side.earlyBytes >= EARLY_LIMIT) pause(s);
   },
   drain(s) {
-    s.data.relay?.onDrain(s);
+    const relay = s.data.relay;
+    if (relay) relay.onDrain(s);
+    else if (s.data.writer) flushWrite(s);
   },
   end(s) {
     const relay = s.data.relay;
-    if (relay) relay.onEnd(s);
-    else s.data.earlyEof = true;
+    if (relay) return relay.onEnd(s);
+    s.data.earlyEof = true;
+    const reader = s.data.reader;
+    s.data.reader = null;
+    if (reader) {
+      clearTimeout(reader.timer);
+      reader.resolve(null);
+    }
   },
   close(s) {
     s.data.conn.closed = true;
     const relay = s.data.relay;
-    if (relay) relay.onClose(s);
-    else s.data.earlyClose = true;
+    if (relay) return relay.onClose(s);
+    s.data.earlyClose = true;
+    const reader = s.data.reader;
+    s.data.reader = null;
+    if (reader) {
+      clearTimeout(reader.timer);
+      reader.reject(new ReadFailure("error", "ECONNRESET", "the connection was closed"));
+    }
+    failWrite(s.data);
   },
   error() {
     // close() follows and ends the relay.
