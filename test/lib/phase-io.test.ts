@@ -134,6 +134,27 @@ describe("phase I/O: Connection.read/write, relay options, unix sockets, proxy_b
     }
   });
 
+  test("bytes that come after a read timed out go to the relay", async () => {
+    const backend = await recorder();
+    const { listener, next } = await acceptor(runtime);
+    const c = client({ port: listener.port });
+    try {
+      const conn = await next();
+      await assert.rejects(conn.read(50), (err: unknown) => err instanceof ReadFailure && err.kind === "timeout");
+      const upstream = await runtime.connect({ host: "127.0.0.1", port: backend.port }, CONNECT);
+      const done = runtime.relay(conn, upstream, RELAY);
+      c.socket.end("after the timeout");
+      const result = await done;
+      await backend.sessions[0]!.ended;
+      assert.equal(Buffer.concat(backend.sessions[0]!.chunks.map((x) => x.data)).toString(), "after the timeout");
+      assert.equal(result.bytesFromClient, 17);
+    } finally {
+      c.socket.destroy();
+      await listener.close();
+      await backend.close();
+    }
+  });
+
   test("upstreamFirst reaches the upstream before anything else, byte for byte, with backpressure", async () => {
     const backend = await recorder();
     const { listener, next } = await acceptor(runtime);
@@ -263,22 +284,29 @@ describe("phase I/O: Connection.read/write, relay options, unix sockets, proxy_b
     }
   });
 
-  test("proxy_bind: the backend sees the bound address; an address not on this host fails as bind()", async () => {
-    const backend = await recorder();
+  test("proxy_bind: the backend sees the bound address, bytes relay both ways; an address not on this host fails as bind()", async () => {
+    const backend = await recorder({ reply: bytes("pong") });
+    const { listener, next } = await acceptor(runtime);
+    const c = client({ port: listener.port });
     try {
-      const upstream = await runtime.connect({ host: "127.0.0.1", port: backend.port }, {
-        ...CONNECT,
-        localAddress: "127.0.0.2",
-      });
+      const conn = await next();
+      const bound = { ...CONNECT, localAddress: "127.0.0.2" };
+      const upstream = await runtime.connect({ host: "127.0.0.1", port: backend.port }, bound);
       assert.equal(upstream.localAddress, "127.0.0.2");
-      while (!backend.sessions[0]) await new Promise((r) => setTimeout(r, 5));
-      assert.equal(backend.sessions[0].peer, "127.0.0.2");
-      upstream.close();
+      const result = await runtime.relay(conn, upstream, { ...RELAY, upstreamFirst: bytes("ping") });
+      await c.closed;
+      assert.equal(c.received().toString(), "pong");
+      assert.equal(backend.sessions[0]!.peer, "127.0.0.2");
+      await backend.sessions[0]!.ended;
+      assert.equal(Buffer.concat(backend.sessions[0]!.chunks.map((x) => x.data)).toString(), "ping");
+      assert.equal(result.bytesToClient, 4);
       await assert.rejects(
         runtime.connect({ host: "127.0.0.1", port: backend.port }, { ...CONNECT, localAddress: "192.0.2.1" }),
         (err: unknown) => err instanceof ConnectFailure && err.message.startsWith("bind(192.0.2.1) failed"),
       );
     } finally {
+      c.socket.destroy();
+      await listener.close();
       await backend.close();
     }
   });

@@ -8,16 +8,23 @@ import {
   type ListenOptions,
   type UpstreamConnection,
 } from "../../core/runtime.ts";
-import { DenoConnection } from "./relay.ts";
+import { connectBound } from "./bound-conn.ts";
+import { DenoConnection, type Names } from "./relay.ts";
 
 export async function listen(options: ListenOptions, onConnection: (connection: ClientConnection) => void): Promise<Listener> {
-  const listener = Deno.listen({
+  const path = options.unixPath;
+  if (path !== undefined) removeStaleSocket(path);
+  const listener: Deno.Listener = path !== undefined ? Deno.listen({ transport: "unix", path }) : Deno.listen({
     hostname: options.host ?? "0.0.0.0",
     port: options.port,
     transport: "tcp",
     // Needs --unstable-net, which the master gives its workers; a lone process never asks.
     ...(options.reusePort ? { reusePort: true } : {}),
   });
+  // A Unix-domain client reads as nginx shows it: `unix:`, and the listener's `unix:/path`.
+  const unix: Names | null = path !== undefined
+    ? { remoteAddress: "unix:", remotePort: 0, localAddress: `unix:${path}`, localPort: 0 }
+    : null;
   let closing = false;
   // While paused, accept() is not called: waiting clients stay in the kernel's backlog.
   let gate: Promise<void> | null = null;
@@ -26,24 +33,28 @@ export async function listen(options: ListenOptions, onConnection: (connection: 
     for (;;) {
       if (gate) await gate;
       if (closing) return;
-      let conn: Deno.TcpConn;
+      let conn: Deno.Conn;
       try {
         conn = await listener.accept();
       } catch (err) {
         if (closing || err instanceof Deno.errors.BadResource) return;
         continue; // EMFILE and friends: keep accepting
       }
+      if (unix) {
+        onConnection(new DenoConnection(conn, unix) as unknown as ClientConnection);
+        continue;
+      }
       try {
-        conn.setNoDelay(options.noDelay);
+        (conn as Deno.TcpConn).setNoDelay(options.noDelay);
       } catch {
         // the client already went away; the relay will see it
       }
-      onConnection(new DenoConnection(conn) as unknown as ClientConnection);
+      onConnection(new DenoConnection(conn, tcpNames(conn as Deno.TcpConn)) as unknown as ClientConnection);
     }
   })();
   return {
-    host: options.host ?? "0.0.0.0",
-    port: listener.addr.port,
+    host: unix ? unix.localAddress : options.host ?? "0.0.0.0",
+    port: unix ? 0 : (listener.addr as Deno.NetAddr).port,
     close: async () => {
       closing = true;
       open?.();
@@ -60,6 +71,29 @@ export async function listen(options: ListenOptions, onConnection: (connection: 
 }
 
 export async function connect(target: ConnectTarget, options: ConnectOptions): Promise<UpstreamConnection> {
+  const path = target.unixPath;
+  if (path !== undefined) {
+    let conn: Deno.UnixConn;
+    try {
+      conn = await Deno.connect(
+        { transport: "unix", path, signal: AbortSignal.timeout(options.timeoutMs) } as Deno.UnixConnectOptions,
+      );
+    } catch (err) {
+      throw toConnectFailure(err);
+    }
+    const names = { remoteAddress: `unix:${path}`, remotePort: 0, localAddress: "unix:", localPort: 0 };
+    return new DenoConnection(conn, names) as unknown as UpstreamConnection;
+  }
+  if (options.localAddress !== undefined) {
+    const b = await connectBound(target.host, target.port, options.localAddress, options.timeoutMs, options.noDelay);
+    const names = {
+      remoteAddress: b.remote.hostname,
+      remotePort: b.remote.port,
+      localAddress: b.local.hostname,
+      localPort: b.local.port,
+    };
+    return new DenoConnection(b.conn, names) as unknown as UpstreamConnection;
+  }
   let conn: Deno.TcpConn;
   try {
     conn = await Deno.connect({
@@ -73,7 +107,23 @@ export async function connect(target: ConnectTarget, options: ConnectOptions): P
   }
   conn.setNoDelay(options.noDelay);
   if (options.keepAlive) conn.setKeepAlive(true);
-  return new DenoConnection(conn) as unknown as UpstreamConnection;
+  return new DenoConnection(conn, tcpNames(conn)) as unknown as UpstreamConnection;
+}
+
+function tcpNames(conn: Deno.TcpConn): Names {
+  const remote = conn.remoteAddr;
+  const local = conn.localAddr;
+  return { remoteAddress: remote.hostname, remotePort: remote.port, localAddress: local.hostname, localPort: local.port };
+}
+
+/** nginx unlinks a listen socket's path before binding it, so a crash leaves no stale file behind. */
+function removeStaleSocket(path: string): void {
+  try {
+    // Only a socket: a regular file at that path is a mistake to report (EADDRINUSE), not to delete.
+    if (Deno.lstatSync(path).isSocket) Deno.removeSync(path);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
 }
 
 function toConnectFailure(err: unknown): ConnectFailure {
