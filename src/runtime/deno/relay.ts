@@ -44,14 +44,24 @@ export class DenoConnection implements Connection {
   private closed = false;
   pending: PendingRead | null = null;
 
+  /** `names` for sockets that have no TCP addresses (Unix-domain) or are not Deno's (proxy_bind). */
   constructor(
     readonly conn: StreamConn,
-    names: Names,
+    names: Names | null = null,
   ) {
-    this.remoteAddress = names.remoteAddress;
-    this.remotePort = names.remotePort;
-    this.localAddress = names.localAddress;
-    this.localPort = names.localPort;
+    if (names) {
+      this.remoteAddress = names.remoteAddress;
+      this.remotePort = names.remotePort;
+      this.localAddress = names.localAddress;
+      this.localPort = names.localPort;
+    } else {
+      const remote = (conn as Deno.TcpConn).remoteAddr;
+      const local = (conn as Deno.TcpConn).localAddr;
+      this.remoteAddress = remote.hostname;
+      this.remotePort = remote.port;
+      this.localAddress = local.hostname;
+      this.localPort = local.port;
+    }
   }
 
   async read(timeoutMs: number): Promise<Uint8Array | null> {
@@ -135,17 +145,33 @@ function giveLarge(buf: Uint8Array): void {
   if (buf.byteLength === LARGE_READ && pool.length < POOL_MAX) pool.push(buf);
 }
 
+type Pauses = Set<{ timer: ReturnType<typeof setTimeout>; wake: () => void }>;
+
+/** A rate pause that the relay's end cuts short (no timer outlives its session). */
+function pause(ms: number, pauses: Pauses): Promise<void> {
+  return new Promise((wake) => {
+    const p = {
+      timer: setTimeout(() => {
+        pauses.delete(p);
+        wake();
+      }, ms),
+      wake,
+    };
+    pauses.add(p);
+  });
+}
+
 export function relay(client: ClientConnection, upstream: UpstreamConnection, opts: RelayOptions): Promise<RelayResult> {
   const c = client as unknown as DenoConnection;
   const u = upstream as unknown as DenoConnection;
   return new Promise<RelayResult>((resolve) => {
     let ended: RelayEnd | null = null;
     let halfDone = 0;
-    // Rate pauses (proxy_upload_rate / proxy_download_rate) running now; nginx stops
-    // proxy_timeout meanwhile, however long they are.
-    const pauses = new Set<{ timer: ReturnType<typeof setTimeout>; wake: () => void }>();
+    // Rate pauses (proxy_upload_rate / proxy_download_rate) running now, made only for a
+    // session with a rate; nginx stops proxy_timeout meanwhile, however long they are.
+    const pauses: Pauses | null = opts.uploadRate || opts.downloadRate ? new Set() : null;
     const onIdle = () => {
-      if (pauses.size > 0) watch = sweeper.watch(opts.idleTimeoutMs, onIdle);
+      if (pauses && pauses.size > 0) watch = sweeper.watch(opts.idleTimeoutMs, onIdle);
       else finish("idle_timeout");
     };
     let watch = sweeper.watch(opts.idleTimeoutMs, onIdle);
@@ -154,11 +180,13 @@ export function relay(client: ClientConnection, upstream: UpstreamConnection, op
       if (ended) return;
       ended = end;
       sweeper.unwatch(opts.idleTimeoutMs, watch);
-      for (const p of pauses) {
-        clearTimeout(p.timer);
-        p.wake();
+      if (pauses) {
+        for (const p of pauses) {
+          clearTimeout(p.timer);
+          p.wake();
+        }
+        pauses.clear();
       }
-      pauses.clear();
       c.close();
       u.close();
       resolve({
@@ -167,21 +195,6 @@ export function relay(client: ClientConnection, upstream: UpstreamConnection, op
         bytesToClient: c.bytesOut,
         bytesFromUpstream: u.bytesIn,
         bytesToUpstream: u.bytesOut,
-      });
-    }
-
-    function pause(ms: number): Promise<void> {
-      watch.active = true;
-      return new Promise((wake) => {
-        const p = {
-          timer: setTimeout(() => {
-            pauses.delete(p);
-            watch.active = true;
-            wake();
-          }, ms),
-          wake,
-        };
-        pauses.add(p);
       });
     }
 
@@ -217,7 +230,9 @@ export function relay(client: ClientConnection, upstream: UpstreamConnection, op
         if (budget && !pending) {
           let allowance = budget.allowance();
           while (allowance <= 0) {
-            await pause(budget.waitMs(allowance));
+            watch.active = true;
+            await pause(budget.waitMs(allowance), pauses!);
+            watch.active = true;
             if (ended) return;
             allowance = budget.allowance();
           }
@@ -257,7 +272,11 @@ export function relay(client: ClientConnection, upstream: UpstreamConnection, op
         dst.bytesOut += n;
         if (budget) {
           const ms = budget.took(n);
-          if (ms > 0) await pause(ms);
+          if (ms > 0) {
+            watch.active = true;
+            await pause(ms, pauses!);
+            watch.active = true;
+          }
           if (ended) return;
         }
         const full = n === buf.byteLength;

@@ -49,7 +49,7 @@ export async function listen(options: ListenOptions, onConnection: (connection: 
       } catch {
         // the client already went away; the relay will see it
       }
-      onConnection(new DenoConnection(conn, tcpNames(conn as Deno.TcpConn)) as unknown as ClientConnection);
+      onConnection(new DenoConnection(conn) as unknown as ClientConnection);
     }
   })();
   return {
@@ -107,13 +107,7 @@ export async function connect(target: ConnectTarget, options: ConnectOptions): P
   }
   conn.setNoDelay(options.noDelay);
   if (options.keepAlive) conn.setKeepAlive(true);
-  return new DenoConnection(conn, tcpNames(conn)) as unknown as UpstreamConnection;
-}
-
-function tcpNames(conn: Deno.TcpConn): Names {
-  const remote = conn.remoteAddr;
-  const local = conn.localAddr;
-  return { remoteAddress: remote.hostname, remotePort: remote.port, localAddress: local.hostname, localPort: local.port };
+  return new DenoConnection(conn) as unknown as UpstreamConnection;
 }
 
 /** nginx unlinks a listen socket's path before binding it, so a crash leaves no stale file behind. */

@@ -34,19 +34,28 @@ function connectTo(host: string, port: number, options: ConnectOptions): Promise
       handle.close();
       reject(new ConnectFailure("timeout", "ETIMEDOUT", "Connection timed out"));
     }, options.timeoutMs);
-    const handle = connectTcp(host, port, options.localAddress, (status, bound) => {
+    const local = options.localAddress;
+    const bind = local === undefined ? undefined : {
+      address: local,
+      failed(status: number) {
+        if (timedOut) return;
+        clearTimeout(timer);
+        handle.close();
+        reject(bindFailure(getSystemErrorName(status), local));
+      },
+    };
+    const handle = connectTcp(host, port, (status) => {
       if (timedOut) return;
       clearTimeout(timer);
       if (status !== 0) {
         handle.close();
-        const code = getSystemErrorName(status);
-        return reject(bound ? toConnectFailure(code, `${host}:${port}`) : bindFailure(code, options.localAddress ?? ""));
+        return reject(toConnectFailure(getSystemErrorName(status), `${host}:${port}`));
       }
       if (options.noDelay) handle.setNoDelay(true);
       // Like net's keepAlive option: SO_KEEPALIVE with the system's timers.
       if (options.keepAlive) handle.setKeepAlive(true, 0);
       resolve(new NodeConnection(handle) as unknown as UpstreamConnection);
-    });
+    }, bind);
   });
 }
 

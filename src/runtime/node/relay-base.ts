@@ -38,7 +38,7 @@ export abstract class TwoWayRelay<C extends RelayedConnection> {
   readonly result: Promise<RelayResult>;
   readonly halfClose: boolean;
   /** Rate-limited directions (proxy_upload_rate, proxy_download_rate); usually none. */
-  readonly pacers: Pacer[] = [];
+  pacers: Pacer[] | null = null;
   private readonly idleTimeoutMs: number;
   private resolve!: (result: RelayResult) => void;
 
@@ -55,7 +55,7 @@ export abstract class TwoWayRelay<C extends RelayedConnection> {
 
   // nginx stops proxy_timeout while a rate pause runs, however long the pause.
   private readonly onIdle = (): void => {
-    if (this.pacers.some((p) => p.pausing)) this.watch = sweeper.watch(this.idleTimeoutMs, this.onIdle);
+    if (this.pacers?.some((p) => p.pausing)) this.watch = sweeper.watch(this.idleTimeoutMs, this.onIdle);
     else this.finish("idle_timeout");
   };
 
@@ -75,7 +75,7 @@ export abstract class TwoWayRelay<C extends RelayedConnection> {
     if (this.ended) return;
     this.ended = end;
     sweeper.unwatch(this.idleTimeoutMs, this.watch);
-    for (const p of this.pacers) p.stop();
+    if (this.pacers) { for (const p of this.pacers) p.stop(); }
     this.client.destroy();
     this.upstream.destroy();
     this.resolve({

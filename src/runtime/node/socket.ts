@@ -145,7 +145,7 @@ function pipeDirection(
       touch: () => void (relay.watch.active = true),
     })
     : null;
-  if (pacer) relay.pacers.push(pacer);
+  if (pacer) (relay.pacers ??= []).push(pacer);
   let held = false;
   if (first && first.byteLength > 0) {
     dst.bytesOut += first.byteLength;

@@ -180,31 +180,31 @@ export function takeAccepts<H extends StreamHandle>(server: net.Server, onHandle
 }
 
 /**
- * Starts connecting a new handle to an address literal, from `localAddress` when given
- * (proxy_bind); `done` gets 0 once connected or a negative errno (UV_ECANCELED when the handle
- * is closed first), and `bound` false when binding the local address failed.
+ * Starts connecting a new handle to an address literal; `done` gets 0 once connected or a
+ * negative errno (UV_ECANCELED when the handle is closed first). With `bind` (proxy_bind), the
+ * handle is bound to that local address first, and a failure there goes to `bind.failed`.
  */
 export function connectTcp(
   host: string,
   port: number,
-  localAddress: string | undefined,
-  done: (status: number, bound: boolean) => void,
+  done: (status: number) => void,
+  bind?: { readonly address: string; failed(status: number): void },
 ): TcpHandle {
   const handle = new TCP(tcpWrap.constants.SOCKET);
-  // The caller resolved names, so a colon means IPv6.
-  const v6 = host.includes(":");
-  if (localAddress !== undefined) {
+  if (bind) {
     // Port 0: the kernel picks one, as nginx's proxy_bind without a port.
-    const err = localAddress.includes(":") ? handle.bind6(localAddress, 0, 0) : handle.bind(localAddress, 0);
+    const a = bind.address;
+    const err = a.includes(":") ? handle.bind6(a, 0, 0) : handle.bind(a, 0);
     if (err !== 0) {
-      queueMicrotask(() => done(err, false));
+      queueMicrotask(() => bind.failed(err));
       return handle;
     }
   }
   const req = new TCPConnectWrap();
-  req.oncomplete = (status) => done(status, true);
-  const err = v6 ? handle.connect6(req, host, port) : handle.connect(req, host, port);
-  if (err !== 0) queueMicrotask(() => done(err, true));
+  req.oncomplete = done;
+  // The caller resolved names, so a colon means IPv6.
+  const err = host.includes(":") ? handle.connect6(req, host, port) : handle.connect(req, host, port);
+  if (err !== 0) queueMicrotask(() => done(err));
   return handle;
 }
 
