@@ -37,8 +37,8 @@ export interface Side {
   bytesOut: number;
   /** A read() waiting for bytes (the phases before the relay). */
   reader: PendingRead | null;
-  /** A write() whose rest waits in `queue` for `drain`. */
-  writer: PendingWrite | null;
+  /** write()s whose rest waits in `queue` for `drain`, oldest first. */
+  writers: PendingWrite[] | null;
   /** This direction's proxy_upload_rate / proxy_download_rate, when it has one. */
   pacer: Pacer | null;
 }
@@ -145,7 +145,7 @@ class BunConnection implements Connection {
       side.bytesOut += n;
       if (n === data.byteLength) return resolve();
       side.queue.push(data.slice(n)); // a copy: the caller may reuse `data` once this resolves
-      side.writer = { resolve, reject };
+      (side.writers ??= []).push({ resolve, reject });
     });
   }
 
@@ -170,15 +170,15 @@ function flushWrite(s: BunSocket): void {
     if (n < b.byteLength) return void (q[0] = b.subarray(n));
     q.shift();
   }
-  const writer = side.writer;
-  side.writer = null;
-  writer?.resolve();
+  const writers = side.writers;
+  side.writers = null;
+  if (writers) { for (const w of writers) w.resolve(); }
 }
 
 function failWrite(side: Side): void {
-  const writer = side.writer;
-  side.writer = null;
-  writer?.reject(new ReadFailure("error", "EPIPE", "the connection was closed"));
+  const writers = side.writers;
+  side.writers = null;
+  if (writers) { for (const w of writers) w.reject(new ReadFailure("error", "EPIPE", "the connection was closed")); }
 }
 
 export function newSide(socket: BunSocket, unix: UnixNames | null = null): Side {
@@ -196,7 +196,7 @@ export function newSide(socket: BunSocket, unix: UnixNames | null = null): Side 
     bytesIn: 0,
     bytesOut: 0,
     reader: null,
-    writer: null,
+    writers: null,
     pacer: null,
   };
 }
@@ -420,7 +420,7 @@ export const relayHandlers: SocketHandler<Side> = {
   drain(s) {
     const relay = s.data.relay;
     if (relay) relay.onDrain(s);
-    else if (s.data.writer) flushWrite(s);
+    else if (s.data.writers) flushWrite(s);
   },
   end(s) {
     const relay = s.data.relay;
