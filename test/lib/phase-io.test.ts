@@ -284,6 +284,24 @@ describe("phase I/O: Connection.read/write, relay options, unix sockets, proxy_b
     }
   });
 
+  test("unix: a path another worker serves is left to it; alone, a live path is refused, not taken over", async () => {
+    const path = join(dir, "shared.sock");
+    const first = await recorder({ path, reply: bytes("first") });
+    try {
+      const second = await runtime.listen(
+        { host: null, port: 0, noDelay: true, unixPath: path, reusePort: true },
+        (c) => c.close(),
+      );
+      await second.close();
+      const c = client({ path });
+      await c.closed;
+      assert.equal(c.received().toString(), "first");
+      await assert.rejects(runtime.listen({ host: null, port: 0, noDelay: true, unixPath: path }, (c) => c.close()));
+    } finally {
+      await first.close();
+    }
+  });
+
   test("proxy_bind: the backend sees the bound address, bytes relay both ways; an address not on this host fails as bind()", async () => {
     const backend = await recorder({ reply: bytes("pong") });
     const { listener, next } = await acceptor(runtime);

@@ -1,7 +1,6 @@
 // Listening and connecting on Bun's native sockets (Bun.listen / Bun.connect); every socket
 // gets the relay's handlers from the start, so nothing it reads before the relay is lost.
 import type { SocketHandler, SocketListener, TCPSocketListener, UnixSocketOptions } from "bun";
-import { lstatSync, unlinkSync } from "node:fs";
 import {
   type ClientConnection,
   ConnectFailure,
@@ -11,10 +10,12 @@ import {
   type ListenOptions,
   type UpstreamConnection,
 } from "../../core/runtime.ts";
+import { clearUnixPath, sharedElsewhere } from "../unix-path.ts";
 import { type BunSocket, newSide, relayHandlers, type Side } from "./relay.ts";
 
 export async function listen(options: ListenOptions, onConnection: (connection: ClientConnection) => void): Promise<Listener> {
   const path = options.unixPath;
+  if (path !== undefined && (await clearUnixPath(path)) === "live" && options.reusePort) return sharedElsewhere(path);
   // A Unix-domain client reads as nginx shows it: `unix:`, and the listener's `unix:/path`.
   const unix = path !== undefined ? { local: `unix:${path}`, remote: "unix:" } : null;
   const handlers = {
@@ -37,7 +38,6 @@ export async function listen(options: ListenOptions, onConnection: (connection: 
         socket: handlers,
       });
     }
-    removeStaleSocket(path);
     return Bun.listen<Side>({ unix: path, allowHalfOpen: true, socket: handlers } as UnixSocketOptions<Side>);
   };
   let port = options.port;
@@ -116,16 +116,6 @@ export function connect(target: ConnectTarget, options: ConnectOptions): Promise
     });
     connecting.catch(fail);
   });
-}
-
-/** nginx unlinks a listen socket's path before binding it, so a crash leaves no stale file behind. */
-function removeStaleSocket(path: string): void {
-  try {
-    // Only a socket: a regular file at that path is a mistake to report (EADDRINUSE), not to delete.
-    if (lstatSync(path).isSocket()) unlinkSync(path);
-  } catch (err) {
-    if ((err as { code?: string }).code !== "ENOENT") throw err;
-  }
 }
 
 function toConnectFailure(err: unknown, localAddress: string | undefined): ConnectFailure {

@@ -8,12 +8,13 @@ import {
   type ListenOptions,
   type UpstreamConnection,
 } from "../../core/runtime.ts";
+import { clearUnixPath, sharedElsewhere } from "../unix-path.ts";
 import { connectBound } from "./bound-conn.ts";
 import { DenoConnection, type Names } from "./relay.ts";
 
 export async function listen(options: ListenOptions, onConnection: (connection: ClientConnection) => void): Promise<Listener> {
   const path = options.unixPath;
-  if (path !== undefined) removeStaleSocket(path);
+  if (path !== undefined && (await clearUnixPath(path)) === "live" && options.reusePort) return sharedElsewhere(path);
   const listener: Deno.Listener = path !== undefined ? Deno.listen({ transport: "unix", path }) : Deno.listen({
     hostname: options.host ?? "0.0.0.0",
     port: options.port,
@@ -108,16 +109,6 @@ export async function connect(target: ConnectTarget, options: ConnectOptions): P
   conn.setNoDelay(options.noDelay);
   if (options.keepAlive) conn.setKeepAlive(true);
   return new DenoConnection(conn) as unknown as UpstreamConnection;
-}
-
-/** nginx unlinks a listen socket's path before binding it, so a crash leaves no stale file behind. */
-function removeStaleSocket(path: string): void {
-  try {
-    // Only a socket: a regular file at that path is a mistake to report (EADDRINUSE), not to delete.
-    if (Deno.lstatSync(path).isSocket) Deno.removeSync(path);
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-  }
 }
 
 function toConnectFailure(err: unknown): ConnectFailure {

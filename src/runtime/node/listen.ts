@@ -1,9 +1,10 @@
 // Listening sockets: net.Server binds (workers share ports as processes.ts says), and each
 // accepted connection is taken as a bare TCP handle, or as a net.Socket where handles are
 // out of reach.
-import { lstat, unlink } from "node:fs/promises";
+import cluster from "node:cluster";
 import net from "node:net";
 import type { ClientConnection, Listener, ListenOptions } from "../../core/runtime.ts";
+import { clearUnixPath, sharedElsewhere } from "../unix-path.ts";
 import { NodeConnection } from "./connection.ts";
 import { listensWithReusePort } from "./processes.ts";
 import { SocketConnection, socketServer } from "./socket.ts";
@@ -13,7 +14,11 @@ function ignore(): void {}
 
 export async function listen(options: ListenOptions, onConnection: (connection: ClientConnection) => void): Promise<Listener> {
   const path = options.unixPath;
-  if (path !== undefined) await removeStaleSocket(path);
+  // A node:cluster worker's listen() goes to the primary, which shares the one it bound; any
+  // other worker binds its own, so a path another one serves is left to it.
+  if (path !== undefined && (await clearUnixPath(path)) === "live" && options.reusePort && !cluster.isWorker) {
+    return sharedElsewhere(path);
+  }
   return new Promise((resolve, reject) => {
     // Not pauseOnConnect: a paused socket costs an extra epoll change to start reading, and
     // what a client sends before the relay starts simply waits in the socket's buffer.
@@ -56,14 +61,4 @@ export async function listen(options: ListenOptions, onConnection: (connection: 
     // nginx's `listen 8000` is 0.0.0.0:8000 (IPv4 only); [::]:8000 must be asked for.
     else server.listen({ port: options.port, host: options.host ?? "0.0.0.0", backlog: 511, reusePort }, onListening);
   });
-}
-
-/** nginx unlinks a listen socket's path before binding it, so a crash leaves no stale file behind. */
-async function removeStaleSocket(path: string): Promise<void> {
-  try {
-    // Only a socket: a regular file at that path is a mistake to report (EADDRINUSE), not to delete.
-    if ((await lstat(path)).isSocket()) await unlink(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-  }
 }
