@@ -11,7 +11,8 @@ import {
   type UpstreamConnection,
 } from "../../core/runtime.ts";
 import { clearUnixPath, sharedElsewhere } from "../unix-path.ts";
-import { type BunSocket, newSide, relayHandlers, type Side } from "./relay.ts";
+import { type BunSocket, newSide, type Side } from "./connection.ts";
+import { relayHandlers } from "./relay.ts";
 
 export async function listen(options: ListenOptions, onConnection: (connection: ClientConnection) => void): Promise<Listener> {
   const path = options.unixPath;
