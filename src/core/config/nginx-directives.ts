@@ -225,7 +225,7 @@ def("health_check", "stream", SS, "any");
 def("zone_sync", "stream", SS, [0]);
 def("zone", "stream", SU, [1, 2], { unique });
 def("state", "stream", SU, [1], { unique });
-def("hash", "stream", SU, [1, 2]);
+def("hash", "stream", SU, [1, 2, 3]);
 def("least_conn", "stream", SU, [0]);
 def("random", "stream", SU, [0, 1, 2]);
 def("least_time", "stream", SU, [1, 2]);
