@@ -141,6 +141,7 @@ function methodName(u: Upstream): string {
   const m = u.config.method;
   switch (m.kind) {
     case "hash":
+      if (m.bounded !== undefined) return `hash consistent bounded=${m.bounded}`;
       return m.consistent ? "hash consistent" : "hash";
     case "random":
       return m.two ? (m.leastConn ? "random two least_conn" : "random two") : "random";

@@ -152,3 +152,25 @@ describe("the two drifts the review found stay fixed", () => {
     assert.equal(fromYaml.stream.upstreams.get("u")!.servers[0]!.weight, 2_000_000);
   });
 });
+
+describe("every balancing method survives YAML → nginx.conf → YAML", () => {
+  const methods = [
+    "least_conn: true",
+    "hash: $remote_addr",
+    "hash: { key: $remote_addr, consistent: true }",
+    "hash: { key: $remote_addr, consistent: true, bounded: 1.25 }",
+    "random: true",
+    "random: { two: true, method: least_conn }",
+  ];
+  for (const m of methods) {
+    test(m, () => {
+      const yaml =
+        `stream:\n  upstreams:\n    u:\n      ${m}\n      servers: ["127.0.0.1:1", "127.0.0.1:2"]\n  servers:\n    - { listen: 1, proxy_pass: u }\n`;
+      const first = loadYamlConfig(yaml, "in.yaml");
+      assert.notEqual(first.stream.upstreams.get("u")!.method.kind, "round_robin");
+      const second = loadNginxConfig(writeNginxConfig(first, "in.yaml"), "out.conf").config;
+      assert.deepEqual(comparable(second), comparable(first));
+      assert.deepEqual(comparable(loadYamlConfig(writeYamlConfig(second), "back.yaml")), comparable(first));
+    });
+  }
+});

@@ -169,7 +169,13 @@ export interface AccessRuleConfig {
 export type BalanceMethod =
   | { readonly kind: "round_robin" }
   | { readonly kind: "least_conn" }
-  | { readonly kind: "hash"; readonly key: string; readonly consistent: boolean }
+  | {
+    readonly kind: "hash";
+    readonly key: string;
+    readonly consistent: boolean;
+    /** `bounded=C` (consistent only): no server takes more than ceil(C × average) live sessions. */
+    readonly bounded?: number;
+  }
   | { readonly kind: "random"; readonly two: boolean; readonly leastConn: boolean };
 
 export interface UpstreamConfig {

@@ -1,5 +1,6 @@
 // The native config spelling: YAML whose keys are nginx's directive names.
 import { isMap, isScalar, LineCounter, type Node, parseDocument } from "yaml";
+import { boundFactorError, parseBoundFactor } from "../../balance/bounded-load.ts";
 import { hashKeyError } from "../../balance/key.ts";
 import { parseHostPort, parseListen } from "../values/address.ts";
 import { ConfigError } from "../errors.ts";
@@ -174,10 +175,17 @@ function balanceMethod(w: YamlWalker, e: Entries): BalanceMethod {
   if (hash) {
     // `hash: $remote_addr` or `hash: { key: $remote_addr, consistent: true }`
     if (isScalar(hash.value)) return { kind: "hash", key: hashKey(w, hash.value), consistent: false };
-    const h = w.entries(hash.value, "hash", ["key", "consistent"]);
+    const h = w.entries(hash.value, "hash", ["key", "consistent", "bounded"]);
     if (!h.has("key")) w.fail(hash.value, `hash needs a key, such as $remote_addr`);
     const consistent = h.has("consistent") ? w.flag(h.get("consistent")!.value, "hash consistent") : false;
-    return { kind: "hash", key: hashKey(w, h.get("key")!.value), consistent };
+    const method = { kind: "hash", key: hashKey(w, h.get("key")!.value), consistent } as const;
+    const b = h.get("bounded");
+    if (!b) return method;
+    if (!consistent) w.fail(b.key, `hash bounded needs consistent: true`);
+    const text = String(w.scalar(b.value, "hash bounded"));
+    const bounded = parseBoundFactor(text);
+    if (bounded === null) w.fail(b.value, boundFactorError(text));
+    return { ...method, bounded };
   }
   const random = e.get("random");
   if (random) {

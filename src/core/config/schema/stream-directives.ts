@@ -121,7 +121,7 @@ export const STREAM_DIRECTIVES: readonly DirectiveRow[] = [
     unique,
     support: harmless("one process shares an upstream's state anyway (with several, max_conns makes it an error)"),
   }),
-  ...rows("hash", "stream_upstream_hash_module", "stream", SU, [1, 2], { support: runs }),
+  ...rows("hash", "stream_upstream_hash_module", "stream", SU, [1, 2, 3], { support: runs }),
   ...rows("least_conn", "stream_upstream_least_conn_module", "stream", SU, [0], { support: runs }),
   ...rows("random", "stream_upstream_random_module", "stream", SU, [0, 1, 2], { support: runs }),
   ...rows("least_time", "stream_upstream_least_time_module", "stream", SU, [1, 2]),

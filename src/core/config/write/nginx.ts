@@ -82,7 +82,7 @@ function methodDirective(m: BalanceMethod): string | null {
     case "least_conn":
       return "least_conn;";
     case "hash":
-      return `hash ${word(m.key)}${m.consistent ? " consistent" : ""};`;
+      return `hash ${word(m.key)}${m.consistent ? " consistent" : ""}${m.bounded !== undefined ? ` bounded=${m.bounded}` : ""};`;
     case "random":
       return `random${m.two ? " two" : ""}${m.leastConn ? " least_conn" : ""};`;
   }

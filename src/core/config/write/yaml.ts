@@ -80,7 +80,8 @@ function methodLine(m: BalanceMethod): string | null {
     case "least_conn":
       return "least_conn: true";
     case "hash":
-      return m.consistent ? `hash: { key: ${scalar(m.key)}, consistent: true }` : `hash: ${scalar(m.key)}`;
+      if (!m.consistent) return `hash: ${scalar(m.key)}`;
+      return `hash: { key: ${scalar(m.key)}, consistent: true${m.bounded !== undefined ? `, bounded: ${m.bounded}` : ""} }`;
     case "random":
       if (!m.two) return "random: true";
       return m.leastConn ? "random: { two: true, method: least_conn }" : "random: { two: true }";
