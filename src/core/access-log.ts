@@ -21,6 +21,8 @@ export interface SessionRecord {
   readonly startMs: number;
   readonly endMs: number;
   readonly outcome: SessionOutcome;
+  /** $protocol; absent = TCP. */
+  readonly protocol?: "TCP" | "UDP";
 }
 
 /** A compiled log_format: record in, line (with its newline) out. */
@@ -63,7 +65,7 @@ function variableGetter(name: LogVariable, pid: number): Getter {
     case "server_port":
       return (r) => String(r.client.localPort);
     case "protocol":
-      return () => "TCP";
+      return (r) => r.protocol ?? "TCP";
     case "status":
       return (r) => String(r.outcome.status);
     case "bytes_sent":

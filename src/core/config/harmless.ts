@@ -41,8 +41,6 @@ export const HARMLESS_DIRECTIVES: ReadonlyMap<string, string> = new Map([
   ["preread_buffer_size", "no preread phase runs (ssl_preread and js_preread are refused)"],
   ["preread_timeout", "no preread phase runs (ssl_preread and js_preread are refused)"],
   ["proxy_protocol_timeout", "no listener reads a PROXY header (`listen … proxy_protocol` is refused)"],
-  ["proxy_requests", "it applies to UDP sessions only, and `listen … udp` is refused"],
-  ["proxy_responses", "it applies to UDP sessions only, and `listen … udp` is refused"],
   ["proxy_socket_rcvbuf", "a socket buffer size hint"],
   ["proxy_socket_sndbuf", "a socket buffer size hint"],
   ["limit_conn_dry_run", "it only changes limit_conn, which is refused"],

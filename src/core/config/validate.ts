@@ -6,6 +6,7 @@ import {
   type AdminConfig,
   type Config,
   type ErrorLogConfig,
+  listenKey,
   type LogFormatConfig,
   type ServerConfig,
   type SourceLoc,
@@ -57,7 +58,7 @@ export function finalizeConfig(draft: ConfigDraft): Config {
       }
     }
     for (const l of server.listen) {
-      const key = `${l.host ?? "*"}:${l.port}`;
+      const key = listenKey(l);
       if (listening.has(key)) throw new ConfigError(`duplicate "${key}" address and port pair`, l.loc);
       listening.set(key, l.loc);
     }

@@ -45,7 +45,10 @@ export function writeNginxConfig(config: Config, source?: string): string {
 
   for (const s of config.stream.servers) {
     out.push("", `${IN}server {`);
-    for (const l of s.listen) out.push(`${IN}${IN}listen ${l.host === null ? l.port : formatHostPort(l.host, l.port)};`);
+    for (const l of s.listen) {
+      const params = `${l.udp ? " udp" : ""}${l.reusePort ? " reuseport" : ""}`;
+      out.push(`${IN}${IN}listen ${l.host === null ? l.port : formatHostPort(l.host, l.port)}${params};`);
+    }
     out.push(`${IN}${IN}proxy_pass ${word(s.proxyPass)};`);
     // Each server writes its merged rules: the same as nginx's inheritance, read back.
     for (const r of s.access) out.push(`${IN}${IN}${r.action} ${word(r.address)};`);

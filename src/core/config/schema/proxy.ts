@@ -17,6 +17,9 @@ const proxy = (r: Fields, extra: Omit<ProxyRow, keyof SettingRow<ProxySettings>>
   ...extra,
 });
 
+/** nginx's NGX_MAX_INT32_VALUE, the value of an unset proxy_responses: no limit. */
+export const UNLIMITED_RESPONSES = 2147483647;
+
 /** In nginx's documentation order. */
 export const PROXY_ROWS: readonly ProxyRow[] = [
   proxy(
@@ -39,6 +42,9 @@ export const PROXY_ROWS: readonly ProxyRow[] = [
   proxy({ name: "proxy_half_close", field: "proxyHalfClose", kind: FLAG, default: false }),
   proxy({ name: "proxy_socket_keepalive", field: "proxySocketKeepalive", kind: FLAG, default: false }),
   proxy({ name: "proxy_session_drop", field: "proxySessionDrop", kind: FLAG, default: false }),
+  // UDP only (TCP sessions ignore them, as in nginx).
+  proxy({ name: "proxy_requests", field: "proxyRequests", kind: intKind(0), default: 0 }),
+  proxy({ name: "proxy_responses", field: "proxyResponses", kind: intKind(0), default: UNLIMITED_RESPONSES }),
 ];
 
 export const DEFAULT_PROXY_SETTINGS: ProxySettings = defaultsOf(PROXY_ROWS);
