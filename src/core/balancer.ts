@@ -319,8 +319,9 @@ export class Balancer {
       },
     });
     router.listener = await this.runtime
-      .bindDatagram({ host: listen.host, port: listen.port, reusePort: reusePort || this.worker !== null }, (data, address, port) =>
-        router.receive(data, address, port)
+      .bindDatagram(
+        { host: listen.host, port: listen.port, reusePort: reusePort || this.worker !== null },
+        (data, address, port) => router.receive(data, address, port),
       )
       .catch((err: unknown) => {
         throw new Error(`bind() to ${route.listenName} failed (${systemReason(err)})`);

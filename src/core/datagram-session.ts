@@ -93,7 +93,12 @@ export class DatagramSession implements PickContext {
 
   /** The addresses an access log line names (the listener's, as nginx's $server_addr says). */
   logAddresses(): { remoteAddress: string; remotePort: number; localAddress: string; localPort: number } {
-    return { remoteAddress: this.remoteAddress, remotePort: this.remotePort, localAddress: this.serverAddress, localPort: this.serverPort };
+    return {
+      remoteAddress: this.remoteAddress,
+      remotePort: this.remotePort,
+      localAddress: this.serverAddress,
+      localPort: this.serverPort,
+    };
   }
 
   /** The session's first datagram: phases, pick, open the upstream socket, forward. */
@@ -117,7 +122,10 @@ export class DatagramSession implements PickContext {
     for (;;) {
       const peer = this.route.picker.pick(selection, this);
       if (!peer) {
-        logger.log("error", `*${this.id} no live upstreams while connecting to upstream${this.context()}, upstream: "${this.route.upstream.name}"`);
+        logger.log(
+          "error",
+          `*${this.id} no live upstreams while connecting to upstream${this.context()}, upstream: "${this.route.upstream.name}"`,
+        );
         this.tried.push(this.route.upstream.name);
         this.connectMs.push(-1);
         this.tryMs.push(0);
@@ -136,7 +144,7 @@ export class DatagramSession implements PickContext {
         this.socket = await this.host.runtime.connectDatagram!(peer.config, {
           message: (data) => this.fromUpstream(data),
           error: (code, detail) => this.upstreamError(code, detail),
-        });
+        }, proxy.proxyBufferSize);
       } catch (err) {
         this.host.budget.release();
         this.connectMs.push(-1);
@@ -145,7 +153,10 @@ export class DatagramSession implements PickContext {
         peer.stats.connectFailures++;
         if (disabled) peer.stats.disabled++;
         const detail = err instanceof Error ? err.message : String(err);
-        logger.log("error", `*${this.id} connect() failed (${detail}) while connecting to upstream${this.context()}, upstream: "${peer.address}"`);
+        logger.log(
+          "error",
+          `*${this.id} connect() failed (${detail}) while connecting to upstream${this.context()}, upstream: "${peer.address}"`,
+        );
         const outOfTime = proxy.proxyNextUpstreamTimeoutMs > 0 &&
           this.host.clock.now() - started >= proxy.proxyNextUpstreamTimeoutMs;
         if (this.finished || selection.tries === 0 || !proxy.proxyNextUpstream || outOfTime) {
@@ -318,7 +329,10 @@ export class DatagramSession implements PickContext {
       if (this.upstreamFailed) {
         if (selection.failed()) {
           peer.stats.disabled++;
-          this.host.logger.log("warn", `*${this.id} upstream server temporarily disabled while proxying connection${this.context()}, upstream: "${peer.address}"`);
+          this.host.logger.log(
+            "warn",
+            `*${this.id} upstream server temporarily disabled while proxying connection${this.context()}, upstream: "${peer.address}"`,
+          );
         }
       } else {
         selection.release();

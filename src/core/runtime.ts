@@ -20,9 +20,10 @@ export interface Runtime {
   /**
    * Opens a UDP socket that talks to `target` only (connected where the runtime can), for one
    * session's upstream. Its replies go to `events.message`; an ICMP port unreachable, where
-   * the runtime reports one, to `events.error` as ECONNREFUSED.
+   * the runtime reports one, to `events.error` as ECONNREFUSED. Replies longer than
+   * `bufferSize` (proxy_buffer_size) may be cut to it, as nginx reads them into that buffer.
    */
-  connectDatagram?(target: ConnectTarget, events: DatagramEvents): Promise<DatagramSocket>;
+  connectDatagram?(target: ConnectTarget, events: DatagramEvents, bufferSize: number): Promise<DatagramSocket>;
 
   /** Connects to a backend; rejects with a ConnectFailure (refused, timed out, ...). */
   connect(target: ConnectTarget, options: ConnectOptions): Promise<UpstreamConnection>;

@@ -143,7 +143,9 @@ describe("UDP session: what ends it", () => {
     await t.send("q");
     t.clock.advance(1000);
     assert.equal(t.ended[0]!.status, 502);
-    assert.ok(t.lines.some((l) => l.startsWith("[error] *1 upstream timed out (110: Connection timed out) while proxying connection")));
+    assert.ok(
+      t.lines.some((l) => l.startsWith("[error] *1 upstream timed out (110: Connection timed out) while proxying connection")),
+    );
     const failed = t.up.primary.peers.find((p) => p.address === "127.0.0.1:7001")!;
     assert.equal(failed.fails, 1);
     // max_fails=1: the next sessions go to the other server only.
@@ -177,7 +179,9 @@ describe("UDP session: what ends it", () => {
     t.fake.sockets[0]!.refuse();
     assert.equal(t.ended[0]!.status, 200);
     assert.deepEqual(t.fake.toClients.map((d) => d.data.length), [0]);
-    assert.ok(t.lines.some((l) => l.includes("recv() failed (111: Connection refused) while proxying and reading from upstream")));
+    assert.ok(
+      t.lines.some((l) => l.includes("recv() failed (111: Connection refused) while proxying and reading from upstream")),
+    );
     assert.ok(t.lines.some((l) => l.startsWith("[warn] *1 upstream server temporarily disabled")));
     for (let port = 50010; port < 50013; port++) await t.send("q", port);
     assert.deepEqual(t.fake.sockets.slice(1).map((s) => s.target), Array(3).fill("127.0.0.1:7002"));

@@ -64,11 +64,17 @@ describe("UDP in the config", () => {
 
   test("YAML refuses what it does not know in a listen, and reuseport without udp", () => {
     const bad = (listen: string) =>
-      assert.throws(() => loadYamlConfig(`stream:\n  servers:\n    - { listen: "${listen}", proxy_pass: "127.0.0.1:9" }\n`, "in.yaml"));
+      assert.throws(() =>
+        loadYamlConfig(`stream:\n  servers:\n    - { listen: "${listen}", proxy_pass: "127.0.0.1:9" }\n`, "in.yaml")
+      );
     bad("127.0.0.1:53 udp ssl");
     bad("127.0.0.1:53 reuseport");
     assert.throws(
-      () => loadYamlConfig(`stream:\n  servers:\n    - { listen: "53 udp", proxy_pass: "127.0.0.1:9", proxy_requests: -1 }\n`, "in.yaml"),
+      () =>
+        loadYamlConfig(
+          `stream:\n  servers:\n    - { listen: "53 udp", proxy_pass: "127.0.0.1:9", proxy_requests: -1 }\n`,
+          "in.yaml",
+        ),
     );
   });
 });

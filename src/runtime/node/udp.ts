@@ -23,7 +23,9 @@ function typeFor(host: string | null): "udp4" | "udp6" {
 
 export function bindDatagram(options: DatagramBindOptions, onDatagram: DatagramHandler): Promise<DatagramListener> {
   // Node 22.12+ takes reusePort; Node 20 ignores it and workers share through node:cluster.
-  const socket = dgram.createSocket({ type: typeFor(options.host), reusePort: options.reusePort === true } as dgram.SocketOptions);
+  const socket = dgram.createSocket(
+    { type: typeFor(options.host), reusePort: options.reusePort === true } as dgram.SocketOptions,
+  );
   return new Promise((resolve, reject) => {
     const failed = (err: Error) => reject(err);
     socket.once("error", failed);
