@@ -3,7 +3,9 @@
 import type { DatagramClock } from "../../src/core/datagram-session.ts";
 import type {
   ConnectTarget,
+  DatagramBindOptions,
   DatagramEvents,
+  DatagramHandler,
   DatagramListener,
   DatagramSendResult,
   DatagramSocket,
@@ -54,8 +56,17 @@ export class FakeDatagrams {
     close: async () => undefined,
   };
 
+  /** The balancer's datagram handler, once it bound the listener (a client "sends" through it). */
+  deliver: DatagramHandler | null = null;
+
   readonly runtime: Runtime = {
     name: "node",
+    version: "test",
+    pid: 1,
+    bindDatagram: async (_options: DatagramBindOptions, onDatagram: DatagramHandler) => {
+      this.deliver = onDatagram;
+      return this.listener;
+    },
     connectDatagram: async (target: ConnectTarget, events: DatagramEvents): Promise<DatagramSocket> => {
       if (this.gate) await this.gate;
       const socket: FakeUpstreamSocket = {
