@@ -5,6 +5,7 @@
 import type { PickContext } from "./balance/types.ts";
 import type { ConnectionBudget } from "./connections.ts";
 import { UNLIMITED_RESPONSES } from "./config/schema/proxy.ts";
+import { DownloadPacer, RateGate } from "./datagram-rate.ts";
 import type { Logger } from "./log.ts";
 import type { DatagramListener, DatagramSendResult, DatagramSocket, RelayEnd, Runtime } from "./runtime.ts";
 import type { Route } from "./session.ts";
@@ -71,6 +72,9 @@ export class DatagramSession implements PickContext {
   private readonly connectMs: number[] = [];
   private readonly tryMs: number[] = [];
   private tryStartMs = 0;
+  /** proxy_upload_rate / proxy_download_rate; null = unlimited (the common case pays nothing). */
+  private readonly upload: RateGate | null;
+  private readonly download: DownloadPacer | null;
 
   constructor(
     readonly id: number,
@@ -82,6 +86,16 @@ export class DatagramSession implements PickContext {
   ) {
     this.startMs = host.clock.now();
     this.lastActiveMs = this.startMs;
+    const { proxyUploadRate, proxyDownloadRate } = route.server.proxy;
+    this.upload = proxyUploadRate > 0 ? new RateGate(proxyUploadRate, this.startMs) : null;
+    this.download = proxyDownloadRate > 0
+      ? new DownloadPacer(new RateGate(proxyDownloadRate, this.startMs), {
+        clock: host.clock,
+        received: () => this.bytesFromUpstream,
+        deliver: (data) => this.finished || this.reply(data),
+        dropped: () => void this.drops.dropped++,
+      }, PENDING_DATAGRAMS)
+      : null;
   }
 
   get serverAddress(): string {
@@ -197,7 +211,17 @@ export class DatagramSession implements PickContext {
     if (this.finished) return;
     // nginx reads a later datagram into the proxy_buffer_size buffer: the rest is cut off.
     const size = this.route.server.proxy.proxyBufferSize;
-    this.take(data.length > size ? data.subarray(0, size) : data, true);
+    if (data.length > size) data = data.subarray(0, size);
+    if (this.upload) {
+      // While the upload rate pauses reading, a client's datagram is dropped, as in nginx.
+      const now = this.host.clock.now();
+      if (!this.upload.allow(now, this.bytesFromClient)) {
+        this.drops.dropped++;
+        return;
+      }
+      this.upload.read(now, data.length);
+    }
+    this.take(data, true);
   }
 
   private take(data: Uint8Array, forwardNow: boolean): void {
@@ -228,6 +252,11 @@ export class DatagramSession implements PickContext {
     if (this.finished) return;
     const size = this.route.server.proxy.proxyBufferSize;
     if (data.length > size) data = data.subarray(0, size);
+    if (this.download) return this.download.push(data);
+    this.reply(data);
+  }
+
+  private reply(data: Uint8Array): void {
     this.responses++;
     this.bytesFromUpstream += data.length;
     this.lastActiveMs = this.host.clock.now();
@@ -316,6 +345,7 @@ export class DatagramSession implements PickContext {
     this.finished = true;
     if (this.timer !== null) this.host.clock.clearTimer(this.timer);
     this.timer = null;
+    this.download?.stop();
     this.pending = null;
     const selection = this.selection;
     if (this.socket && selection) {

@@ -230,6 +230,31 @@ describe("UDP session: datagrams", () => {
   });
 });
 
+describe("UDP session: proxy_upload_rate and proxy_download_rate", () => {
+  test("upload: while the rate pauses reading, the client's datagrams are dropped; whole datagrams pass once it allows", async () => {
+    const t = setup({ proxy: { proxyUploadRate: 500 } });
+    await t.send(new Uint8Array(1000), 50000);
+    await t.send(new Uint8Array(1000), 50000);
+    assert.deepEqual(t.fake.sockets[0]!.sent.map((d) => d.length), [1000], "the second is dropped");
+    assert.equal(t.router.drops.dropped, 1);
+    t.clock.advance(2100);
+    await t.send(new Uint8Array(1000), 50000);
+    assert.deepEqual(t.fake.sockets[0]!.sent.map((d) => d.length), [1000, 1000], "never split to the budget");
+  });
+
+  test("download: a reply that comes while reading is paused waits, then goes out whole and in order", async () => {
+    const t = setup({ proxy: { proxyDownloadRate: 500 } });
+    await t.send("q");
+    t.fake.sockets[0]!.reply(new Uint8Array(1000).fill(1));
+    t.fake.sockets[0]!.reply(new Uint8Array(1000).fill(2));
+    assert.deepEqual(t.fake.toClients.map((d) => d.data[0]), [1]);
+    t.clock.advance(1900);
+    assert.equal(t.fake.toClients.length, 1, "paused for 1000 bytes / 500 B/s");
+    t.clock.advance(200);
+    assert.deepEqual(t.fake.toClients.map((d) => [d.data[0], d.data.length]), [[1, 1000], [2, 1000]]);
+  });
+});
+
 describe("UDP session: limits, access and balancing", () => {
   test("sessions are bounded by worker_connections, with nginx's alert; the datagram of a client over the limit is dropped", async () => {
     // 1 listener + (client + upstream) per session: 5 allows two sessions.

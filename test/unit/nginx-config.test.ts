@@ -257,6 +257,8 @@ describe("nginx config: proxy_* inheritance", () => {
       proxySessionDrop: true,
       proxyRequests: 2,
       proxyResponses: 0,
+      proxyUploadRate: 0,
+      proxyDownloadRate: 0,
     });
     assert.deepEqual(b, { ...a, proxyTimeoutMs: 60_000, tcpNodelay: true });
   });
@@ -277,6 +279,8 @@ describe("nginx config: proxy_* inheritance", () => {
       proxyRequests: 0,
       // nginx's unset value (NGX_MAX_INT32_VALUE): no limit.
       proxyResponses: 2147483647,
+      proxyUploadRate: 0,
+      proxyDownloadRate: 0,
     });
     // proxy_pass host:port makes the implicit one-server upstream
     const implicit = config.stream.upstreams.get("127.0.0.1:9")!;
@@ -605,12 +609,29 @@ server {
       ["proxy_ssl_verify", "proxy_ssl_verify on;", 3],
       ["resolver", "resolver 127.0.0.1;", 3],
       ["set_real_ip_from", inServer("set_real_ip_from 127.0.0.1;"), 4],
-      ["proxy_upload_rate", "proxy_upload_rate 10k;", 3],
       ["proxy_bind", "proxy_bind 127.0.0.2;", 3],
     ];
     for (const [name, text, at] of cases) {
       assert.equal(errorOf(withStream(text)), `"${name}" directive is not supported yet in ${MAIN}:${at}`, text);
     }
+  });
+
+  test("proxy_upload_rate/proxy_download_rate pace UDP sessions; on a TCP listener they are refused until TCP paces too", () => {
+    const udp = load(
+      withStream(`proxy_upload_rate 10k;\nserver { listen 1 udp; proxy_pass 127.0.0.1:9; proxy_download_rate 1m; }`),
+    );
+    assert.deepEqual(
+      [udp.config.stream.servers[0]!.proxy.proxyUploadRate, udp.config.stream.servers[0]!.proxy.proxyDownloadRate],
+      [10 * 1024, 1024 * 1024],
+    );
+    assert.equal(
+      errorOf(withStream(`proxy_upload_rate 10k;\nserver { listen 1 udp; listen 2; proxy_pass 127.0.0.1:9; }`)),
+      `"proxy_upload_rate" is not supported yet on TCP listeners (it applies to "listen … udp" only) in ${MAIN}:4`,
+    );
+    assert.equal(
+      errorOf(withStream(`server { listen 2; proxy_pass 127.0.0.1:9; proxy_download_rate 1; }`)),
+      `"proxy_download_rate" is not supported yet on TCP listeners (it applies to "listen … udp" only) in ${MAIN}:3`,
+    );
   });
 
   test("a config without stream{} has nothing for streamlb to run", () => {

@@ -108,6 +108,13 @@ export interface ProxySettings {
    * unset value, 2147483647, means "no limit" (and a timeout with it is a normal end).
    */
   readonly proxyResponses: number;
+  /**
+   * proxy_upload_rate / proxy_download_rate: bytes per second read from the client / from the
+   * upstream; 0 = unlimited. UDP sessions apply them; TCP listeners refuse a nonzero rate
+   * until the relays pace (validate.ts).
+   */
+  readonly proxyUploadRate: number;
+  readonly proxyDownloadRate: number;
 }
 
 export interface ListenConfig {

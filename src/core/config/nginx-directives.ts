@@ -149,7 +149,6 @@ for (const r of PROXY_ROWS) {
 }
 def("proxy_bind", "stream", S_SS, [1, 2], { unique });
 def("proxy_protocol", "stream", S_SS, [1], { unique, quietWhen: ["off"] });
-def("proxy_upload_rate proxy_download_rate", "stream", S_SS, [1], { unique, value: "size", quietWhen: ["0"] });
 def("proxy_socket_rcvbuf proxy_socket_sndbuf preread_buffer_size", "stream", S_SS, [1], { unique, value: "size" });
 def(
   "preread_timeout proxy_protocol_timeout ssl_handshake_timeout ssl_session_timeout health_check_timeout",
