@@ -11,10 +11,10 @@ import type {
   DatagramListener,
   DatagramSocket,
 } from "../../core/runtime.ts";
-import { bindDatagram as bindNodeDatagram } from "../node/udp.ts";
+import { bindDgram } from "../node/udp.ts";
 
 export async function bindDatagram(options: DatagramBindOptions, onDatagram: DatagramHandler): Promise<DatagramListener> {
-  if (options.reusePort) return bindNodeDatagram(options, onDatagram);
+  if (options.reusePort) return bindDgram(options, onDatagram, true);
   const socket = await Bun.udpSocket({
     hostname: options.host ?? "0.0.0.0",
     port: options.port,

@@ -4,6 +4,7 @@
 // small queue a datagram is dropped and counted, as a full socket buffer would drop it.
 import dgram from "node:dgram";
 import { isIPv6 } from "node:net";
+import { listensWithReusePort } from "./processes.ts";
 import type {
   ConnectTarget,
   DatagramBindOptions,
@@ -22,10 +23,19 @@ function typeFor(host: string | null): "udp4" | "udp6" {
 }
 
 export function bindDatagram(options: DatagramBindOptions, onDatagram: DatagramHandler): Promise<DatagramListener> {
-  // Node 22.12+ takes reusePort; Node 20 ignores it and workers share through node:cluster.
-  const socket = dgram.createSocket(
-    { type: typeFor(options.host), reusePort: options.reusePort === true } as dgram.SocketOptions,
-  );
+  // Node 22.12+ takes reusePort (the kernel keeps a client on one worker); on Node 20 workers
+  // are node:cluster's and share one socket through the primary, so a client's datagrams may
+  // reach several workers, as with nginx's workers without reuseport.
+  return bindDgram(options, onDatagram, options.reusePort === true && listensWithReusePort());
+}
+
+/** A node:dgram listener (Bun's too, which takes reusePort where Bun.udpSocket cannot). */
+export function bindDgram(
+  options: DatagramBindOptions,
+  onDatagram: DatagramHandler,
+  reusePort: boolean,
+): Promise<DatagramListener> {
+  const socket = dgram.createSocket({ type: typeFor(options.host), reusePort } as dgram.SocketOptions);
   return new Promise((resolve, reject) => {
     const failed = (err: Error) => reject(err);
     socket.once("error", failed);
