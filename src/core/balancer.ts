@@ -4,7 +4,6 @@
 // on whatever they were using.
 import { AcceptGuard } from "./accept-guard.ts";
 import { AccessLogs } from "./access-log.ts";
-import { createPicker } from "./balance/index.ts";
 import { formatHostPort } from "./config/address.ts";
 import { ConnectionBudget } from "./connections.ts";
 import { systemReason } from "./errno.ts";
@@ -13,10 +12,12 @@ import { type Config, listenKey } from "./config/model.ts";
 import { DatagramRouter } from "./datagram-router.ts";
 import type { DatagramSession } from "./datagram-session.ts";
 import type { Logger } from "./log.ts";
-import { AccessRules } from "./phases/access.ts";
 import type { ClientConnection, DatagramListener, Listener, Runtime } from "./runtime.ts";
 import { type Route, Session, type SessionOutcome } from "./session.ts";
 import { ListenerStats } from "./stats.ts";
+import { buildRoutes } from "./routes.ts";
+import { compileStreamVariables } from "./variables/stream-variables.ts";
+import { NGINX_COMPATIBLE } from "../version.ts";
 import { type Peer, Upstream, type UpstreamChange } from "./upstream.ts";
 
 interface ListenerSlot {
@@ -115,7 +116,7 @@ export class Balancer {
       host: s.listener.host,
       port: s.listener.port,
       configured: s.key,
-      upstream: s.route.upstream.name,
+      upstream: s.route.target?.upstream.name ?? s.route.server.proxyPass ?? "",
       stats: s.stats,
       protocol: s.datagrams ? "udp" : "tcp",
       ...(s.datagrams ? { udp: { sessions: s.datagrams.size, dropped: s.datagrams.drops.dropped } } : {}),
@@ -150,24 +151,13 @@ export class Balancer {
 
     // Access log files open (and formats compile) before anything changes: a log that
     // cannot be opened fails the start or reload, as in nginx.
-    const logs = await this.accessLogs.prepare(config);
-    const wanted = new Map<string, Route>();
-    for (const server of config.stream.servers) {
-      const upstream = upstreams.get(server.proxyPass)!;
-      const picker = createPicker(config.stream.upstreams.get(server.proxyPass)!.method);
-      const accessLog = logs.forServer(server);
-      const access = AccessRules.compile(server.access);
-      for (const l of server.listen) {
-        wanted.set(listenKey(l), {
-          server,
-          upstream,
-          picker,
-          listenName: formatHostPort(l.host ?? "0.0.0.0", l.port),
-          accessLog,
-          access,
-        });
-      }
-    }
+    const variables = compileStreamVariables(config.stream, {
+      hostname: this.runtime.hostname ?? "localhost",
+      pid: this.runtime.pid,
+      nginxVersion: NGINX_COMPATIBLE,
+    });
+    const logs = await this.accessLogs.prepare(config, variables.registry);
+    const wanted = buildRoutes(config, upstreams, variables, logs);
 
     const opened: ListenerSlot[] = [];
     try {
@@ -311,6 +301,7 @@ export class Balancer {
             endMs: Date.now(),
             outcome,
             protocol: "UDP",
+            variables: session.variables,
           });
         } catch (err) {
           this.logger.log("error", `*${session.id} session failed: ${err instanceof Error ? err.stack : String(err)}`);
@@ -354,7 +345,14 @@ export class Balancer {
     session.run().then(
       (outcome) => {
         try {
-          slot.route.accessLog?.log({ id: session.id, client: addresses, startMs: session.startMs, endMs: Date.now(), outcome });
+          slot.route.accessLog?.log({
+            id: session.id,
+            client: addresses,
+            startMs: session.startMs,
+            endMs: Date.now(),
+            outcome,
+            variables: session.variables,
+          });
         } catch (err) {
           this.sessionFailed(session, err);
         }

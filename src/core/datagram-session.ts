@@ -7,10 +7,14 @@ import type { ConnectionBudget } from "./connections.ts";
 import { UNLIMITED_RESPONSES } from "./config/schema/proxy.ts";
 import { DownloadPacer, RateGate } from "./datagram-rate.ts";
 import type { Logger } from "./log.ts";
-import type { DatagramListener, DatagramSendResult, DatagramSocket, RelayEnd, Runtime } from "./runtime.ts";
-import type { Route } from "./session.ts";
+import type { PhaseSession } from "./phases/phase.ts";
+import type { ClientConnection, DatagramListener, DatagramSendResult, DatagramSocket, RelayEnd, Runtime } from "./runtime.ts";
+import type { Route, Target } from "./session.ts";
 import type { SessionOutcome, SessionStatus } from "./session-outcome.ts";
 import { type Peer, PeerSelection } from "./upstream.ts";
+import type { LimitConnStatus, PrereadFacts, ProxyHeaderFacts, UpstreamTry, VariableContext } from "./variables/context.ts";
+import { outcomeTries } from "./variables/record-context.ts";
+import { SessionVariables } from "./variables/session-variables.ts";
 
 /** Timers, injected so unit tests can fire proxy_timeout without waiting for it. */
 export interface DatagramClock {
@@ -45,7 +49,18 @@ export interface DropCounter {
   dropped: number;
 }
 
-export class DatagramSession implements PickContext {
+const encoder = new TextEncoder();
+
+export class DatagramSession implements PickContext, PhaseSession, VariableContext {
+  readonly protocol = "UDP";
+  readonly serverName = "";
+  proxyProtocol: ProxyHeaderFacts | null = null;
+  readonly realip = null;
+  preread: PrereadFacts | null = null;
+  limitConnStatus: LimitConnStatus | null = null;
+  private vars: SessionVariables | null = null;
+  private releases: (() => void)[] | null = null;
+  private finalStatus = 0;
   readonly startMs: number;
   /** The server this session sends to, once its socket is open (status, session drop). */
   peer: Peer | null = null;
@@ -105,6 +120,63 @@ export class DatagramSession implements PickContext {
     return this.host.listener.port;
   }
 
+  // --- what phases and variables read (the phase pipeline of session.ts, for datagrams) ---
+
+  get connection(): number {
+    return this.id;
+  }
+  get listenName(): string {
+    return this.route.listenName;
+  }
+  get logger(): Logger {
+    return this.host.logger;
+  }
+  /** Phases that read the client (PROXY protocol, preread) never run on UDP listeners. */
+  get client(): ClientConnection {
+    throw new Error("a UDP session has no client stream to read");
+  }
+  get variables(): SessionVariables {
+    if (this.vars === null) {
+      const registry = this.route.registry;
+      if (!registry) throw new Error("a route that reads variables needs the config's registry");
+      this.vars = new SessionVariables(registry, this);
+    }
+    return this.vars;
+  }
+  now(): number {
+    return this.host.clock.now();
+  }
+  status(): number {
+    return this.finalStatus;
+  }
+  bytesSent(): number {
+    return this.bytesToClient;
+  }
+  bytesReceived(): number {
+    return this.bytesFromClient;
+  }
+  upstreamTries(): readonly UpstreamTry[] {
+    return outcomeTries(this.outcome(200));
+  }
+  ssl(): string | null {
+    return null;
+  }
+  logError(message: string): void {
+    this.logClientError("error", message);
+  }
+  setRealip(): void {
+    // realip acts on a PROXY header, which UDP listeners never read.
+  }
+  keepEarlyData(): void {
+    // only PROXY and preread keep early data; neither runs on UDP.
+  }
+  onEnd(release: () => void): void {
+    (this.releases ??= []).push(release);
+  }
+  logClientError(level: "error" | "warn" | "info" | "notice", message: string): void {
+    if (this.host.logger.enabled(level)) this.host.logger.log(level, `*${this.id} ${message}${this.context()}`);
+  }
+
   /** The addresses an access log line names (the listener's, as nginx's $server_addr says). */
   logAddresses(): { remoteAddress: string; remotePort: number; localAddress: string; localPort: number } {
     return {
@@ -125,22 +197,44 @@ export class DatagramSession implements PickContext {
       );
     }
     this.take(first, false);
-    // The access phase (ngx_stream_access_handler), as for TCP.
-    if (this.route.access && !this.route.access.allows(this.remoteAddress)) {
-      logger.log("error", `*${this.id} access forbidden by rule${this.context()}`);
-      return this.finish(403);
+    // The server's phases, as session.ts runs them for TCP (set, access, ...).
+    for (const phase of this.route.phases ?? []) {
+      let verdict = phase.run(this);
+      if (typeof verdict === "object") verdict = await verdict;
+      if (verdict !== "next") return this.finish(verdict);
+      if (this.finished) return;
     }
+    const route = this.route;
+    if (route.returnValue) {
+      // `return` over UDP: one datagram, and the session is done (ngx_stream_return_handler).
+      const text = encoder.encode(route.returnValue.evaluate(this.variables));
+      if (this.count(this.host.listener.send(text, this.remoteAddress, this.remotePort))) {
+        this.sentToClient++;
+        this.bytesToClient += text.length;
+      }
+      return this.finish(200);
+    }
+    let target: Target | null = route.target;
+    if (route.proxyTarget) {
+      const found = route.proxyTarget.resolve(route.proxyTarget.value.evaluate(this.variables));
+      if (typeof found === "string") {
+        this.logClientError("error", found);
+        return this.finish(502);
+      }
+      target = found;
+    }
+    const { upstream, picker } = target!;
     const proxy = this.route.server.proxy;
-    const selection = (this.selection = new PeerSelection(this.route.upstream, proxy.proxyNextUpstreamTries));
+    const selection = (this.selection = new PeerSelection(upstream, proxy.proxyNextUpstreamTries));
     const started = this.host.clock.now();
     for (;;) {
-      const peer = this.route.picker.pick(selection, this);
+      const peer = picker.pick(selection, this);
       if (!peer) {
         logger.log(
           "error",
-          `*${this.id} no live upstreams while connecting to upstream${this.context()}, upstream: "${this.route.upstream.name}"`,
+          `*${this.id} no live upstreams while connecting to upstream${this.context()}, upstream: "${upstream.name}"`,
         );
-        this.tried.push(this.route.upstream.name);
+        this.tried.push(upstream.name);
         this.connectMs.push(-1);
         this.tryMs.push(0);
         this.selection = null;
@@ -368,22 +462,25 @@ export class DatagramSession implements PickContext {
         selection.release();
       }
     }
-    const relayed = this.connectMs.some((ms) => ms >= 0);
-    this.host.ended(this, {
+    this.finalStatus = status;
+    if (this.releases) { for (const release of this.releases) release(); }
+    this.host.ended(this, this.outcome(status, end));
+  }
+
+  private outcome(status: SessionStatus, end?: RelayEnd): SessionOutcome {
+    return {
       status,
       upstreamAddrs: this.tried,
       upstreamConnectMs: this.connectMs,
       upstreamSessionMs: this.tryMs,
-      relay: relayed || this.requests > 0
-        ? {
-          end: end ?? (status === 502 ? "idle_timeout" : "client_closed"),
-          bytesFromClient: this.bytesFromClient,
-          bytesToClient: this.bytesToClient,
-          bytesFromUpstream: this.bytesFromUpstream,
-          bytesToUpstream: this.bytesToUpstream,
-        }
-        : null,
-    });
+      relay: {
+        end: end ?? (status === 502 ? "idle_timeout" : "client_closed"),
+        bytesFromClient: this.bytesFromClient,
+        bytesToClient: this.bytesToClient,
+        bytesFromUpstream: this.bytesFromUpstream,
+        bytesToUpstream: this.bytesToUpstream,
+      },
+    };
   }
 
   /** nginx's log context for a UDP session. */

@@ -10,7 +10,7 @@ import { ConnectionBudget } from "../../src/core/connections.ts";
 import { DatagramRouter } from "../../src/core/datagram-router.ts";
 import { PENDING_DATAGRAMS } from "../../src/core/datagram-session.ts";
 import type { Logger } from "../../src/core/log.ts";
-import { AccessRules } from "../../src/core/phases/access.ts";
+import { accessPhase, AccessRules } from "../../src/core/phases/access.ts";
 import type { Route } from "../../src/core/session.ts";
 import type { SessionOutcome } from "../../src/core/session-outcome.ts";
 import { FakeDatagrams, ManualClock, settle } from "../support/fake-datagrams.ts";
@@ -37,6 +37,7 @@ function setup(options: Options = {}) {
   const method = options.method ?? { kind: "round_robin" };
   const servers = (options.servers ?? ["127.0.0.1:7001"]).map((a) => server(a, { maxFails: options.maxFails ?? 1 }));
   const up = upstream(servers, method);
+  const rules = AccessRules.compile(options.access ?? []);
   const route: Route = {
     server: {
       listen: [],
@@ -44,12 +45,13 @@ function setup(options: Options = {}) {
       proxy: { ...DEFAULT_PROXY_SETTINGS, ...options.proxy },
       accessLog: [],
       access: [],
+      return: null,
+      set: [],
       loc,
     },
-    upstream: up,
-    picker: createPicker(method),
+    target: { upstream: up, picker: createPicker(method) },
     listenName: "127.0.0.1:5300",
-    access: AccessRules.compile(options.access ?? []),
+    phases: rules ? [accessPhase(rules)] : [],
   };
   const budget = new ConnectionBudget(logger, false, clock);
   budget.configure(options.workerConnections ?? 512, 1);
