@@ -2,79 +2,25 @@
 // its own upstream socket to the peer the balancing method picked, datagrams passed one by
 // one (never merged or split), ended by proxy_requests/proxy_responses or proxy_timeout.
 // Failures end this session only and are logged in nginx's words.
-import type { PickContext } from "./balance/types.ts";
-import type { ConnectionBudget } from "./connections.ts";
 import { UNLIMITED_RESPONSES } from "./config/schema/proxy.ts";
 import { DownloadPacer, RateGate } from "./datagram-rate.ts";
-import type { Logger } from "./log.ts";
-import type { PhaseSession } from "./phases/phase.ts";
-import type { ClientConnection, DatagramListener, DatagramSendResult, DatagramSocket, RelayEnd, Runtime } from "./runtime.ts";
+import { type DatagramHost, DatagramSessionState, type DropCounter, PENDING_DATAGRAMS } from "./datagram-session-state.ts";
+import type { DatagramSendResult, DatagramSocket, RelayEnd } from "./runtime.ts";
 import type { Route, Target } from "./session.ts";
-import type { SessionOutcome, SessionStatus } from "./session-outcome.ts";
-import { type Peer, PeerSelection } from "./upstream.ts";
-import type { LimitConnStatus, PrereadFacts, ProxyHeaderFacts, UpstreamTry, VariableContext } from "./variables/context.ts";
-import { outcomeTries } from "./variables/record-context.ts";
-import { SessionVariables } from "./variables/session-variables.ts";
+import type { SessionStatus } from "./session-outcome.ts";
+import { PeerSelection } from "./upstream.ts";
 
-/** Timers, injected so unit tests can fire proxy_timeout without waiting for it. */
-export interface DatagramClock {
-  now(): number;
-  setTimer(fn: () => void, ms: number): unknown;
-  clearTimer(handle: unknown): void;
-}
-
-export const systemDatagramClock: DatagramClock = {
-  now: () => Date.now(),
-  setTimer: (fn, ms) => setTimeout(fn, ms),
-  clearTimer: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-};
-
-/** Datagrams a session holds while its upstream socket opens; more are dropped, as a full socket would. */
-export const PENDING_DATAGRAMS = 64;
-
-/** What a session needs from the listener it belongs to. */
-export interface DatagramHost {
-  readonly runtime: Runtime;
-  readonly logger: Logger;
-  readonly budget: ConnectionBudget;
-  readonly clock: DatagramClock;
-  readonly listener: DatagramListener;
-  /** proxy_requests was reached: the client's next datagram starts a new session. */
-  detach(session: DatagramSession): void;
-  ended(session: DatagramSession, outcome: SessionOutcome): void;
-}
-
-/** Counters for status: datagrams that a full socket refused. */
-export interface DropCounter {
-  dropped: number;
-}
+export {
+  type DatagramClock,
+  type DatagramHost,
+  type DropCounter,
+  PENDING_DATAGRAMS,
+  systemDatagramClock,
+} from "./datagram-session-state.ts";
 
 const encoder = new TextEncoder();
 
-export class DatagramSession implements PickContext, PhaseSession, VariableContext {
-  readonly protocol = "UDP";
-  readonly serverName = "";
-  proxyProtocol: ProxyHeaderFacts | null = null;
-  readonly realip = null;
-  preread: PrereadFacts | null = null;
-  limitConnStatus: LimitConnStatus | null = null;
-  private vars: SessionVariables | null = null;
-  private releases: (() => void)[] | null = null;
-  private finalStatus = 0;
-  readonly startMs: number;
-  /** The server this session sends to, once its socket is open (status, session drop). */
-  peer: Peer | null = null;
-  /** Client datagrams taken ($bytes_received counts their bytes), and replies from upstream. */
-  requests = 0;
-  responses = 0;
-  /** Replies that reached the client socket. */
-  sentToClient = 0;
-  bytesFromClient = 0;
-  bytesToClient = 0;
-  bytesFromUpstream = 0;
-  bytesToUpstream = 0;
-  /** In the listener's table (false once proxy_requests is reached or the session ended). */
-  attached = true;
+export class DatagramSession extends DatagramSessionState {
   private socket: DatagramSocket | null = null;
   private pending: Uint8Array[] | null = [];
   private selection: PeerSelection | null = null;
@@ -83,23 +29,20 @@ export class DatagramSession implements PickContext, PhaseSession, VariableConte
   private finished = false;
   /** An ICMP unreachable (or other socket error) was seen: counted as a failure at the end. */
   private upstreamFailed = false;
-  private readonly tried: string[] = [];
-  private readonly connectMs: number[] = [];
-  private readonly tryMs: number[] = [];
   private tryStartMs = 0;
   /** proxy_upload_rate / proxy_download_rate; null = unlimited (the common case pays nothing). */
   private readonly upload: RateGate | null;
   private readonly download: DownloadPacer | null;
 
   constructor(
-    readonly id: number,
-    readonly remoteAddress: string,
-    readonly remotePort: number,
-    readonly route: Route,
-    private readonly host: DatagramHost,
+    id: number,
+    remoteAddress: string,
+    remotePort: number,
+    route: Route,
+    host: DatagramHost,
     private readonly drops: DropCounter,
   ) {
-    this.startMs = host.clock.now();
+    super(id, remoteAddress, remotePort, route, host);
     this.lastActiveMs = this.startMs;
     const { proxyUploadRate, proxyDownloadRate } = route.server.proxy;
     this.upload = proxyUploadRate > 0 ? new RateGate(proxyUploadRate, this.startMs) : null;
@@ -111,80 +54,6 @@ export class DatagramSession implements PickContext, PhaseSession, VariableConte
         dropped: () => void this.drops.dropped++,
       }, PENDING_DATAGRAMS)
       : null;
-  }
-
-  get serverAddress(): string {
-    return this.host.listener.host;
-  }
-  get serverPort(): number {
-    return this.host.listener.port;
-  }
-
-  // --- what phases and variables read (the phase pipeline of session.ts, for datagrams) ---
-
-  get connection(): number {
-    return this.id;
-  }
-  get listenName(): string {
-    return this.route.listenName;
-  }
-  get logger(): Logger {
-    return this.host.logger;
-  }
-  /** Phases that read the client (PROXY protocol, preread) never run on UDP listeners. */
-  get client(): ClientConnection {
-    throw new Error("a UDP session has no client stream to read");
-  }
-  get variables(): SessionVariables {
-    if (this.vars === null) {
-      const registry = this.route.registry;
-      if (!registry) throw new Error("a route that reads variables needs the config's registry");
-      this.vars = new SessionVariables(registry, this);
-    }
-    return this.vars;
-  }
-  now(): number {
-    return this.host.clock.now();
-  }
-  status(): number {
-    return this.finalStatus;
-  }
-  bytesSent(): number {
-    return this.bytesToClient;
-  }
-  bytesReceived(): number {
-    return this.bytesFromClient;
-  }
-  upstreamTries(): readonly UpstreamTry[] {
-    return outcomeTries(this.outcome(200));
-  }
-  ssl(): string | null {
-    return null;
-  }
-  logError(message: string): void {
-    this.logClientError("error", message);
-  }
-  setRealip(): void {
-    // realip acts on a PROXY header, which UDP listeners never read.
-  }
-  keepEarlyData(): void {
-    // only PROXY and preread keep early data; neither runs on UDP.
-  }
-  onEnd(release: () => void): void {
-    (this.releases ??= []).push(release);
-  }
-  logClientError(level: "error" | "warn" | "info" | "notice", message: string): void {
-    if (this.host.logger.enabled(level)) this.host.logger.log(level, `*${this.id} ${message}${this.context()}`);
-  }
-
-  /** The addresses an access log line names (the listener's, as nginx's $server_addr says). */
-  logAddresses(): { remoteAddress: string; remotePort: number; localAddress: string; localPort: number } {
-    return {
-      remoteAddress: this.remoteAddress,
-      remotePort: this.remotePort,
-      localAddress: this.serverAddress,
-      localPort: this.serverPort,
-    };
   }
 
   /** The session's first datagram: phases, pick, open the upstream socket, forward. */
@@ -465,26 +334,5 @@ export class DatagramSession implements PickContext, PhaseSession, VariableConte
     this.finalStatus = status;
     if (this.releases) { for (const release of this.releases) release(); }
     this.host.ended(this, this.outcome(status, end));
-  }
-
-  private outcome(status: SessionStatus, end?: RelayEnd): SessionOutcome {
-    return {
-      status,
-      upstreamAddrs: this.tried,
-      upstreamConnectMs: this.connectMs,
-      upstreamSessionMs: this.tryMs,
-      relay: {
-        end: end ?? (status === 502 ? "idle_timeout" : "client_closed"),
-        bytesFromClient: this.bytesFromClient,
-        bytesToClient: this.bytesToClient,
-        bytesFromUpstream: this.bytesFromUpstream,
-        bytesToUpstream: this.bytesToUpstream,
-      },
-    };
-  }
-
-  /** nginx's log context for a UDP session. */
-  private context(): string {
-    return `, udp client: ${this.remoteAddress}, server: ${this.route.listenName}`;
   }
 }
