@@ -62,4 +62,40 @@ describe("UDP listener in the balancer, /status and /metrics", () => {
     assert.match(metrics, /^streamlb_listener_sessions_total\{[^}]*protocol="udp",status="200"\} 1$/m);
     await balancer.close();
   });
+
+  test("UDP sessions run the server's phases and content: set, deny, return as one datagram", async () => {
+    const fake = new FakeDatagrams();
+    const logger: Logger = { enabled: () => true, log: () => undefined };
+    const balancer = new Balancer(fake.runtime, logger);
+    const config = `events {}
+stream {
+    server {
+        listen 127.0.0.1:5300 udp;
+        deny 127.0.0.9;
+        set $greeting "hi";
+        return "$greeting $protocol $remote_addr:$remote_port";
+    }
+}
+`;
+    await balancer.apply(loadNginxConfig(config, "t.conf").config);
+    fake.deliver!(new TextEncoder().encode("q"), "127.0.0.1", 50001);
+    fake.deliver!(new TextEncoder().encode("q"), "127.0.0.9", 50002);
+    await settle();
+    assert.deepEqual(
+      fake.toClients.map((d) => [d.address, d.port, new TextDecoder().decode(d.data)]),
+      [["127.0.0.1", 50001, "hi UDP 127.0.0.1:50001"]],
+    );
+    assert.equal(fake.sockets.length, 0, "return opens no upstream socket");
+    assert.equal(balancer.activeSessions, 0);
+    const status = snapshot({
+      version: "t",
+      runtime: { name: "node", version: "t", pid: 1 },
+      startedMs: Date.now(),
+      accepting: true,
+      balancer,
+    });
+    assert.equal(status.listeners[0]!.sessions[200], 1);
+    assert.equal(status.listeners[0]!.sessions[403], 1);
+    await balancer.close();
+  });
 });
