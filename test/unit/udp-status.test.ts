@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Balancer } from "../../src/core/balancer.ts";
-import { loadNginxConfig } from "../../src/core/config/nginx.ts";
+import { loadNginxConfig } from "../../src/core/config/read-nginx/reader.ts";
 import type { Logger } from "../../src/core/log.ts";
 import { renderMetrics } from "../../src/core/metrics.ts";
 import { snapshot } from "../../src/core/status.ts";
