@@ -240,7 +240,9 @@ describe("nginx config: proxy_* inheritance", () => {
     proxy_buffer_size 32k;
     proxy_half_close on;
     proxy_socket_keepalive ON;
-    proxy_session_drop on;`),
+    proxy_session_drop on;
+    proxy_requests 2;
+    proxy_responses 0;`),
     );
     const [a, b] = config.stream.servers.map((s) => s.proxy);
     assert.deepEqual(a, {
@@ -254,6 +256,10 @@ describe("nginx config: proxy_* inheritance", () => {
       proxyHalfClose: true,
       proxySocketKeepalive: true,
       proxySessionDrop: true,
+      proxyRequests: 2,
+      proxyResponses: 0,
+      proxyUploadRate: 0,
+      proxyDownloadRate: 0,
     });
     assert.deepEqual(b, { ...a, proxyTimeoutMs: 60_000, tcpNodelay: true });
   });
@@ -271,6 +277,11 @@ describe("nginx config: proxy_* inheritance", () => {
       proxyHalfClose: false,
       proxySocketKeepalive: false,
       proxySessionDrop: false,
+      proxyRequests: 0,
+      // nginx's unset value (NGX_MAX_INT32_VALUE): no limit.
+      proxyResponses: 2147483647,
+      proxyUploadRate: 0,
+      proxyDownloadRate: 0,
     });
     // proxy_pass host:port makes the implicit one-server upstream
     const implicit = config.stream.upstreams.get("127.0.0.1:9")!;
@@ -411,11 +422,38 @@ describe("nginx config: server{} and listen", () => {
       ["listen 8000 backlog=x;", `invalid backlog "backlog=x"`],
       ["listen 8000 rcvbuf=x;", `invalid rcvbuf "rcvbuf=x"`],
       ["listen 8000 so_keepalive=x;", `invalid so_keepalive value: "x"`],
-      ["listen 8000 udp;", `UDP is not supported yet ("listen … udp")`], // streamlb's own
+      // nginx refuses these beside udp, before it looks at their values.
+      ["listen 8000 udp ssl;", `"listen" directive "ssl" parameter is incompatible with "udp"`],
+      ["listen 8000 udp proxy_protocol;", `"listen" directive "proxy_protocol" parameter is incompatible with "udp"`],
+      ["listen 8000 backlog=x udp;", `"listen" directive "backlog" parameter is incompatible with "udp"`],
+      ["listen 8000 udp so_keepalive=on;", `"listen" directive "so_keepalive" parameter is incompatible with "udp"`],
+      ["listen 8000 udp fastopen=1;", `"listen" directive "fastopen" parameter is incompatible with "udp"`],
+      ["listen 8000 udp deferred;", `"listen" directive "deferred" parameter is incompatible with "udp"`],
+      ["listen 8000 udp foo;", `the invalid "foo" parameter`],
     ];
     for (const [line, message] of cases) {
       assert.equal(errorOf(server(`${line}\nproxy_pass 127.0.0.1:9;`)), `${message} in ${MAIN}:4`, line);
     }
+  });
+
+  test("listen … udp [reuseport]: a datagram listener, which may share its address and port with a TCP one", () => {
+    const { config } = load(
+      withStream(`server { listen 127.0.0.1:53 udp reuseport; listen 53 udp; listen 127.0.0.1:53; proxy_pass 127.0.0.1:9; }`),
+    );
+    assert.deepEqual(
+      config.stream.servers[0]!.listen.map(({ host, port, udp, reusePort }) => ({ host, port, udp, reusePort })),
+      [
+        { host: "127.0.0.1", port: 53, udp: true, reusePort: true },
+        { host: null, port: 53, udp: true, reusePort: undefined },
+        { host: "127.0.0.1", port: 53, udp: undefined, reusePort: undefined },
+      ],
+    );
+    assert.equal(
+      errorOf(server(`listen 127.0.0.1:53 udp;\nlisten 127.0.0.1:53 udp;\nproxy_pass 127.0.0.1:9;`)),
+      `duplicate "127.0.0.1:53 udp" address and port pair in ${MAIN}:5`,
+    );
+    // reuseport on a UDP listener is applied, so it is no warning there.
+    assert.deepEqual(warnings(server("listen 8000 udp reuseport;\nproxy_pass 127.0.0.1:9;")), []);
   });
 
   test("harmless listen parameters streamlb does not apply are warned about, with the reason", () => {
@@ -575,12 +613,29 @@ server {
       ["proxy_ssl_verify", "proxy_ssl_verify on;", 3],
       ["resolver", "resolver 127.0.0.1;", 3],
       ["set_real_ip_from", inServer("set_real_ip_from 127.0.0.1;"), 4],
-      ["proxy_upload_rate", "proxy_upload_rate 10k;", 3],
       ["proxy_bind", "proxy_bind 127.0.0.2;", 3],
     ];
     for (const [name, text, at] of cases) {
       assert.equal(errorOf(withStream(text)), `"${name}" directive is not supported yet in ${MAIN}:${at}`, text);
     }
+  });
+
+  test("proxy_upload_rate/proxy_download_rate pace UDP sessions; on a TCP listener they are refused until TCP paces too", () => {
+    const udp = load(
+      withStream(`proxy_upload_rate 10k;\nserver { listen 1 udp; proxy_pass 127.0.0.1:9; proxy_download_rate 1m; }`),
+    );
+    assert.deepEqual(
+      [udp.config.stream.servers[0]!.proxy.proxyUploadRate, udp.config.stream.servers[0]!.proxy.proxyDownloadRate],
+      [10 * 1024, 1024 * 1024],
+    );
+    assert.equal(
+      errorOf(withStream(`proxy_upload_rate 10k;\nserver { listen 1 udp; listen 2; proxy_pass 127.0.0.1:9; }`)),
+      `"proxy_upload_rate" is not supported yet on TCP listeners (it applies to "listen … udp" only) in ${MAIN}:4`,
+    );
+    assert.equal(
+      errorOf(withStream(`server { listen 2; proxy_pass 127.0.0.1:9; proxy_download_rate 1; }`)),
+      `"proxy_download_rate" is not supported yet on TCP listeners (it applies to "listen … udp" only) in ${MAIN}:3`,
+    );
   });
 
   test("a config without stream{} has nothing for streamlb to run", () => {

@@ -8,6 +8,7 @@ import {
   type AdminConfig,
   type Config,
   type ErrorLogConfig,
+  listenKey,
   type LogFormatConfig,
   type ServerConfig,
   type SourceLoc,
@@ -15,6 +16,7 @@ import {
   type VariableBlockConfig,
 } from "./model.ts";
 import { DEFAULT_WORKER_CONNECTIONS } from "./schema/main.ts";
+import { PROXY_ROWS } from "./schema/proxy.ts";
 import { DEFAULT_SERVER } from "./schema/upstream-server.ts";
 import { hasVariables } from "../variables/complex-value.ts";
 import { compileStreamVariables } from "../variables/stream-variables.ts";
@@ -63,8 +65,17 @@ export function resolveConfig(draft: ConfigDraft): Config {
         throw new ConfigError(`unknown log format "${log.format}"`, log.loc);
       }
     }
+    // Fail closed: a setting only UDP sessions apply yet is refused on a TCP listener.
+    for (const r of PROXY_ROWS) {
+      if (r.udpOnly && server.proxy[r.field] !== r.default && server.listen.some((l) => !l.udp)) {
+        throw new ConfigError(
+          `"${r.name}" is not supported yet on TCP listeners (it applies to "listen … udp" only)`,
+          server.loc,
+        );
+      }
+    }
     for (const l of server.listen) {
-      const key = `${l.host ?? "*"}:${l.port}`;
+      const key = listenKey(l);
       if (listening.has(key)) throw new ConfigError(`duplicate "${key}" address and port pair`, l.loc);
       listening.set(key, l.loc);
     }

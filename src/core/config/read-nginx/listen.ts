@@ -12,11 +12,27 @@ type Family = "stream" | "tcp";
 export function listen(cx: ReaderContext, d: NginxDirective, family: Family): ListenConfig[] {
   const [address, ...params] = d.args as [string, ...string[]];
   const { host, ports } = listenAddress(cx, d, address, family);
+  const udp = family === "stream" && params.includes("udp");
+  if (udp) udpCompatible(cx, d, params);
+  let reusePort = false;
   for (const p of params) {
     if (family === "tcp") tcpListenParam(cx, d, p);
+    else if (udp && (p === "udp" || p === "reuseport")) reusePort ||= p === "reuseport";
     else streamListenParam(cx, d, p);
   }
-  return ports.map((port) => ({ host, port, loc: cx.loc(d) }));
+  // The UDP fields only where set, so a TCP listen reads as it always has.
+  const extra = udp ? { udp: true, ...(reusePort ? { reusePort } : {}) } : {};
+  return ports.map((port) => ({ host, port, ...extra, loc: cx.loc(d) }));
+}
+
+/** The parameters nginx refuses beside `udp`, checked before any other (as ngx_stream_core_listen does). */
+const NOT_WITH_UDP = ["ssl", "proxy_protocol", "backlog", "fastopen", "deferred", "accept_filter", "so_keepalive", "multipath"];
+
+function udpCompatible(cx: ReaderContext, d: NginxDirective, params: readonly string[]): void {
+  for (const p of params) {
+    const name = p.replace(/=.*$/s, "");
+    if (NOT_WITH_UDP.includes(name)) cx.fail(d, `"listen" directive "${name}" parameter is incompatible with "udp"`);
+  }
 }
 
 function listenAddress(
@@ -66,8 +82,6 @@ function streamListenParam(cx: ReaderContext, d: NginxDirective, p: string): voi
     case "default_server":
     case "bind":
       return; // harmless, and so common that a warning would be noise
-    case "udp":
-      return cx.fail(d, `UDP is not supported yet ("listen … udp")`);
     case "ssl":
       return cx.fail(d, `the "ssl" parameter of "listen" is not supported yet: streamlb does not terminate TLS`);
     case "proxy_protocol":

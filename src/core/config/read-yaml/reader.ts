@@ -127,10 +127,18 @@ function server(
     w.fail(e.get("return")!.key, `${what} has both "proxy_pass" and "return": one handles the session`);
   }
   const listen: ListenConfig[] = w.listOrOne(e.get("listen")!.value).map((n) => {
-    const text = String(w.scalar(n, "listen"));
+    // nginx's spelling: the address, then `udp` and `reuseport` (`"127.0.0.1:53 udp"`).
+    const [text = "", ...params] = String(w.scalar(n, "listen")).trim().split(/\s+/);
     const parsed = parseListen(text);
     if (!parsed) w.fail(n, `invalid listen "${text}": expected a port, host:port or [v6]:port`);
-    return { ...parsed, loc: w.loc(n) };
+    for (const p of params) {
+      if (p !== "udp" && p !== "reuseport") w.fail(n, `invalid listen parameter "${p}": expected "udp" or "reuseport"`);
+    }
+    if (params.includes("reuseport") && !params.includes("udp")) {
+      w.fail(n, `"reuseport" in listen is for "udp" listeners (TCP workers always use SO_REUSEPORT)`);
+    }
+    const udp = params.includes("udp") ? { udp: true, ...(params.includes("reuseport") ? { reusePort: true } : {}) } : {};
+    return { ...parsed, ...udp, loc: w.loc(n) };
   });
   const handlerNode = (e.get("proxy_pass") ?? e.get("return"))!.value;
   return {

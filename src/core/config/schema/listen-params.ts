@@ -23,7 +23,7 @@ export const LISTEN_PARAMS: ReadonlyMap<string, Support> = new Map([
   ["so_keepalive", "refused"],
   ["ipv6only", "refused"],
   ["multipath", "refused"],
-  ["udp", "refused"],
+  ["udp", "runs"],
   ["ssl", "refused"],
   ["proxy_protocol", "refused"],
 ]);

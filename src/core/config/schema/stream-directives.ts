@@ -11,7 +11,6 @@ const harmless = (why: string) => ({ harmless: why });
 const HASH_HINT = harmless("a hash table size hint");
 const BUFFER_HINT = harmless("a socket buffer size hint");
 const NO_PREREAD = harmless("no preread phase runs (ssl_preread and js_preread are refused)");
-const UDP_ONLY = harmless("it applies to UDP sessions only, and `listen … udp` is refused");
 const LIMIT_CONN_ONLY = harmless("it only changes limit_conn, which is refused");
 /** Taken when a `check type=http` uses them; without one they do nothing, in their module too. */
 export const HTTP_CHECK_ONLY = harmless("without `check type=http` it does nothing");
@@ -65,16 +64,6 @@ export const STREAM_DIRECTIVES: readonly DirectiveRow[] = [
   ),
   ...rows("proxy_bind", "stream_proxy_module", "stream", S_SS, [1, 2], { unique }),
   ...rows("proxy_protocol", "stream_proxy_module", "stream", S_SS, [1], { unique, quietWhen: ["off"] }),
-  ...rows("proxy_upload_rate proxy_download_rate", "stream_proxy_module", "stream", S_SS, [1], {
-    unique,
-    value: "size",
-    quietWhen: ["0"],
-  }),
-  ...rows("proxy_requests proxy_responses", "stream_proxy_module", "stream", S_SS, [1], {
-    unique,
-    value: "number",
-    support: UDP_ONLY,
-  }),
   ...rows("proxy_socket_rcvbuf proxy_socket_sndbuf", "stream_proxy_module", "stream", S_SS, [1], {
     unique,
     value: "size",

@@ -49,7 +49,10 @@ export function writeNginxConfig(config: Config, source?: string): string {
 
   for (const s of config.stream.servers) {
     out.push("", `${IN}server {`);
-    for (const l of s.listen) out.push(`${IN}${IN}listen ${l.host === null ? l.port : formatHostPort(l.host, l.port)};`);
+    for (const l of s.listen) {
+      const params = `${l.udp ? " udp" : ""}${l.reusePort ? " reuseport" : ""}`;
+      out.push(`${IN}${IN}listen ${l.host === null ? l.port : formatHostPort(l.host, l.port)}${params};`);
+    }
     for (const v of s.set) out.push(`${IN}${IN}set ${word(v.variable)} ${word(v.value)};`);
     if (s.proxyPass !== null) out.push(`${IN}${IN}proxy_pass ${word(s.proxyPass)};`);
     if (s.return !== null) out.push(`${IN}${IN}return ${word(s.return)};`);

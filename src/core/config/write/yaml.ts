@@ -95,6 +95,10 @@ function serverItem(s: UpstreamServerConfig): string {
 }
 
 function listenValue(listen: readonly ListenConfig[]): string {
-  const items = listen.map((l) => (l.host === null ? String(l.port) : scalar(formatHostPort(l.host, l.port))));
+  const items = listen.map((l) => {
+    const address = l.host === null ? String(l.port) : formatHostPort(l.host, l.port);
+    if (!l.udp) return l.host === null ? address : scalar(address);
+    return scalar(`${address} udp${l.reusePort ? " reuseport" : ""}`);
+  });
   return items.length === 1 ? items[0]! : `[${items.join(", ")}]`;
 }
