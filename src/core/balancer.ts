@@ -14,6 +14,8 @@ import type { Logger } from "./log.ts";
 import { AccessRules } from "./phases/access.ts";
 import type { ClientConnection, Listener, Runtime } from "./runtime.ts";
 import { type Route, Session, type SessionOutcome } from "./session.ts";
+import { LocalCounters, type SharedCounters } from "./shared-counters.ts";
+import { type PeerShareMessage, SharedPeers } from "./shared-peers.ts";
 import { ListenerStats } from "./stats.ts";
 import { type Peer, Upstream, type UpstreamChange } from "./upstream.ts";
 
@@ -41,6 +43,10 @@ export interface BoundAddress {
 
 export interface BalancerWorkerOptions {
   readonly health: HealthShare;
+  /** Sends this worker's peer state to the others (through the master). */
+  readonly sharePeers?: (message: PeerShareMessage) => void;
+  /** Counters held across every worker (the master's table). */
+  readonly counters?: SharedCounters;
 }
 
 export class Balancer {
@@ -59,6 +65,10 @@ export class Balancer {
   readonly health: HealthMonitor;
   /** worker_connections, for this process. */
   private readonly budget: ConnectionBudget;
+  /** For limits that hold over every worker (limit_conn): the master's table, or this process's. */
+  readonly counters: SharedCounters;
+  /** The peer state shared with the other workers; null in a lone process. */
+  private readonly sharedPeers: SharedPeers | null;
 
   constructor(
     private readonly runtime: Runtime,
@@ -79,6 +89,13 @@ export class Balancer {
       systemHealthClock,
       worker?.health ?? null,
     );
+    this.counters = worker?.counters ?? new LocalCounters();
+    this.sharedPeers = worker?.sharePeers ? new SharedPeers(worker.sharePeers, () => this.upstreams.values()) : null;
+  }
+
+  /** Another worker's peer state, passed on by the master. */
+  receivePeers(message: PeerShareMessage): void {
+    this.sharedPeers?.receive(message);
   }
 
   /** A health verdict from the worker that runs the checks. */
@@ -134,7 +151,9 @@ export class Balancer {
       if (existing) {
         upstreams.set(name, existing);
       } else {
-        upstreams.set(name, primeHealth(new Upstream(cfg)));
+        const upstream = primeHealth(new Upstream(cfg));
+        upstream.attach(this.sharedPeers);
+        upstreams.set(name, upstream);
         fresh.add(name);
       }
     }
@@ -187,6 +206,7 @@ export class Balancer {
     this.budget.configure(config.workerConnections, this.slots.size);
     const removedUpstreams = [...this.upstreams.keys()].filter((n) => !upstreams.has(n));
     this.upstreams = upstreams;
+    this.sharedPeers?.applied();
     this.config = config;
     this.generation++;
     await logs.commit();

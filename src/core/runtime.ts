@@ -78,15 +78,8 @@ export interface ProcessSupport {
   readonly portSharing?: string;
 }
 
-/** Master ↔ worker messages; small and rare (health verdicts, readiness), so JSON is fine. */
-export type WorkerMessage =
-  | { readonly type: "ready" }
-  | {
-    readonly type: "health";
-    readonly upstream: string;
-    readonly server: string;
-    readonly health: "healthy" | "unhealthy" | "unchecked";
-  };
+import type { WorkerMessage } from "./worker-messages.ts";
+export type { WorkerMessage };
 
 export interface WorkerSide {
   readonly index: number;

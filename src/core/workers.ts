@@ -8,6 +8,7 @@ import { removePidFile, writePidFile } from "./pid-file.ts";
 import { keepAliveOnSignals } from "./signals.ts";
 import { createLogger, type LevelLogger } from "./log.ts";
 import type { LogFile, ProcessSupport, Runtime, SignalName, WorkerHandle, WorkerMessage } from "./runtime.ts";
+import { WorkerHub } from "./worker-hub.ts";
 import { VERSION } from "../version.ts";
 
 export interface WorkerMasterOptions {
@@ -35,6 +36,10 @@ export class WorkerMaster {
   private readonly logger: LevelLogger;
   private logFile: LogFile | null = null;
   private readonly workers = new Map<number, { handle: WorkerHandle; startedMs: number; ready: boolean }>();
+  /** The live workers' channels, by index, for the hub. */
+  private readonly handles = new Map<number, WorkerHandle>();
+  /** The state workers share: peer counts, passive failures, counters, status. */
+  private readonly hub = new WorkerHub(() => this.handles);
   /** Last verdict per (upstream, server), replayed to a worker that starts later. */
   private readonly health = new Map<string, WorkerMessage>();
   private stopping = false;
@@ -87,8 +92,10 @@ export class WorkerMaster {
     const handle = this.options.processes.spawnWorker(index);
     const entry = { handle, startedMs: Date.now(), ready: false };
     this.workers.set(index, entry);
+    this.handles.set(index, handle);
     this.logger.log("notice", `start worker process ${handle.pid}`);
     handle.onMessage((m) => {
+      if (this.hub.receive(index, m)) return;
       if (m.type === "ready") {
         entry.ready = true;
         this.everReady = true;
@@ -99,12 +106,15 @@ export class WorkerMaster {
     });
     // Worker 0 probes; the others start from its latest verdicts.
     if (index !== 0) { for (const m of this.health.values()) handle.send(m); }
+    this.hub.joined(index);
     void handle.exited.then((code) => this.exited(index, entry, code));
   }
 
   private exited(index: number, entry: { handle: WorkerHandle; startedMs: number; ready: boolean }, code: number | null): void {
     if (this.workers.get(index) !== entry) return;
     this.workers.delete(index);
+    this.handles.delete(index);
+    this.hub.left(index);
     const how = code === null ? "was killed by a signal" : `exited with code ${code}`;
     if (this.stopping) {
       this.logger.log("notice", `worker process ${entry.handle.pid} ${how}`);

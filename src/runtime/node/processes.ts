@@ -10,6 +10,7 @@ import process from "node:process";
 import type { ProcessSupport, WorkerHandle, WorkerMessage, WorkerSide } from "../../core/runtime.ts";
 import { listenHonoursReusePort } from "./tcp-handles.ts";
 import { WORKER_ENV, workerIndex } from "../pipe-channel.ts";
+import { isWorkerMessage } from "../../core/worker-messages.ts";
 
 /** How this Node's workers share a port; the master names it in its start notice. */
 export const portSharing: "SO_REUSEPORT" | "node:cluster" = listenHonoursReusePort ? "SO_REUSEPORT" : "node:cluster";
@@ -20,12 +21,6 @@ export const portSharing: "SO_REUSEPORT" | "node:cluster" = listenHonoursReusePo
  */
 export function listensWithReusePort(): boolean {
   return listenHonoursReusePort && !cluster.isWorker;
-}
-
-/** Messages over the IPC channel: anything else on it (node:cluster's own) is not ours. */
-function isWorkerMessage(m: unknown): m is WorkerMessage {
-  return typeof m === "object" && m !== null &&
-    ((m as { type?: unknown }).type === "ready" || (m as { type?: unknown }).type === "health");
 }
 
 function nodeWorkerSide(): WorkerSide | null {
