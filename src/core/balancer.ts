@@ -21,7 +21,8 @@ import { type Peer, Upstream, type UpstreamChange } from "./upstream.ts";
 
 interface ListenerSlot {
   readonly key: string;
-  readonly listener: Listener;
+  /** Swapped when listening stops and starts again around a binary upgrade. */
+  listener: Listener;
   /** Swapped on reload; the listener itself stays open. */
   route: Route;
   /** Lives as long as the listener, across reloads. */
@@ -275,18 +276,69 @@ export class Balancer {
   }
 
   private async open(key: string, route: Route): Promise<ListenerSlot> {
-    const listen = route.server.listen.find((l) => formatHostPort(l.host ?? "*", l.port) === key)!;
     let slot: ListenerSlot | null = null;
-    const listener = await this.runtime
+    const listener = await this.listen(key, route, (client) => this.accept(client, slot!));
+    slot = { key, listener, route, stats: new ListenerStats() };
+    return slot;
+  }
+
+  private listen(key: string, route: Route, onClient: (client: ClientConnection) => void): Promise<Listener> {
+    const listen = route.server.listen.find((l) => formatHostPort(l.host ?? "*", l.port) === key)!;
+    // A binary upgrade hands the old binary's socket over (taken once: a later reload binds).
+    const fd = this.worker ? undefined : this.runtime.processes?.takeInherited?.(key);
+    return this.runtime
       .listen(
-        { host: listen.host, port: listen.port, noDelay: route.server.proxy.tcpNodelay, reusePort: this.worker !== null },
-        (client) => this.accept(client, slot!),
+        {
+          host: listen.host,
+          port: listen.port,
+          noDelay: route.server.proxy.tcpNodelay,
+          reusePort: this.worker !== null || this.runtime.processes?.upgradeBy === "SO_REUSEPORT",
+          ...(fd === undefined ? {} : { fd }),
+        },
+        onClient,
       )
       .catch((err: unknown) => {
         throw new Error(`bind() to ${route.listenName} failed (${systemReason(err)})`);
       });
-    slot = { key, listener, route, stats: new ListenerStats() };
-    return slot;
+  }
+
+  /** The listening sockets, by listen key, for a binary upgrade to pass on. */
+  listenerFds(): { key: string; fd: number | undefined }[] {
+    return [...this.slots.values()].map((s) => ({ key: s.key, fd: s.listener.fd }));
+  }
+
+  /**
+   * WINCH after a binary upgrade: stop taking connections (the new binary takes them from the
+   * same sockets, or from its own beside them); the sessions here go on to their end.
+   */
+  async stopAccepting(): Promise<void> {
+    this.acceptGuard?.stop();
+    await Promise.all([...this.slots.values()].map((s) => {
+      const { listener } = s;
+      // Closed once: a later stop or reload finds a listener with nothing left to close.
+      s.listener = { host: listener.host, port: listener.port, close: async () => undefined };
+      return listener.close();
+    }));
+  }
+
+  /**
+   * Rollback (HUP after WINCH), or the new binary ended: listen again on every address. A
+   * port the new binary still holds alone (it inherited the socket) is tried again every
+   * 20 ms until it lets it go, so connects are refused for at most that long.
+   */
+  async resumeAccepting(): Promise<void> {
+    await Promise.all([...this.slots.values()].map(async (slot) => {
+      for (let tries = 0;; tries++) {
+        try {
+          slot.listener = await this.listen(slot.key, slot.route, (client) => this.accept(client, slot));
+          this.logger.log("notice", `listening again on ${slot.key}`);
+          return;
+        } catch (e) {
+          if (tries % 250 === 0) this.logger.log("notice", `${e instanceof Error ? e.message : String(e)}, retrying`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+    }));
   }
 
   private accept(client: ClientConnection, slot: ListenerSlot): void {

@@ -10,6 +10,7 @@ import { keepAliveOnSignals } from "./signals.ts";
 import { createLogger, type LevelLogger } from "./log.ts";
 import type { LogFile, Runtime, WorkerSide } from "./runtime.ts";
 import { WorkerLink } from "./worker-link.ts";
+import { BinaryUpgrade } from "./upgrade.ts";
 import { VERSION } from "../version.ts";
 
 export interface ControllerOptions {
@@ -41,6 +42,8 @@ export class Controller {
   readonly admin: AdminEndpoint;
   /** In a worker: its channel to the master, for the state the workers share. */
   private readonly link: WorkerLink | null;
+  /** USR2/WINCH (a lone process; a worker's master does it); null until listening. */
+  private upgrade: BinaryUpgrade | null = null;
   /** What this process's own status snapshot is made from (a worker's part of /status). */
   private readonly adminContext: AdminContext;
 
@@ -76,7 +79,8 @@ export class Controller {
     // Handlers first: a signal that arrives as soon as we listen must not find the default
     // action (which would kill the process).
     const on = (signal: Parameters<Runtime["onSignal"]>[0], what: () => void) => this.runtime.onSignal(signal, what);
-    on("SIGHUP", () => void this.reload());
+    // HUP after a binary upgrade's WINCH rolls back rather than reloads, as nginx's old master.
+    on("SIGHUP", () => void (this.upgrade?.winched ? this.upgrade.rollback() : this.reload()));
     on("SIGQUIT", () => void this.quit(this.config.workerShutdownTimeoutMs, "SIGQUIT"));
     on(
       "SIGTERM",
@@ -85,7 +89,12 @@ export class Controller {
     );
     on("SIGINT", () => void this.stop("SIGINT"));
     on("SIGUSR1", () => void this.reopen());
-    keepAliveOnSignals(this.runtime, this.logger);
+    // A worker leaves the binary upgrade to its master.
+    keepAliveOnSignals(
+      this.runtime,
+      this.logger,
+      this.link ? null : { usr2: () => void this.upgrade?.start(), winch: () => void this.upgrade?.winch() },
+    );
     try {
       await this.openLog(this.config.errorLog);
       const link = this.link;
@@ -119,6 +128,14 @@ export class Controller {
       }
       await this.admin.apply(this.adminConfig(this.config));
       await writePidFile(this.runtime, this.options.pidFile);
+      if (!this.link) {
+        const balancer = this.instance.balancer;
+        this.upgrade = new BinaryUpgrade(this.runtime, this.runtime.processes, this.logger, this.options.pidFile, {
+          listeners: () => balancer.listenerFds(),
+          stopAccepting: () => balancer.stopAccepting(),
+          resumeAccepting: () => balancer.resumeAccepting(),
+        });
+      }
     } catch (e) {
       await this.instance?.close().catch(() => undefined);
       await this.admin.close().catch(() => undefined);

@@ -13,6 +13,9 @@ import {
 import { newSide, relayHandlers, type Side } from "./relay.ts";
 
 export async function listen(options: ListenOptions, onConnection: (connection: ClientConnection) => void): Promise<Listener> {
+  // An inherited socket (binary upgrade) is taken as it is, the first time; Bun.listen takes
+  // `fd` at runtime though bun-types does not declare it.
+  let fd = options.fd;
   const open = (): TCPSocketListener<Side> =>
     Bun.listen<Side>({
       hostname: options.host ?? "0.0.0.0",
@@ -20,6 +23,7 @@ export async function listen(options: ListenOptions, onConnection: (connection: 
       allowHalfOpen: true,
       // Works at runtime, but bun-types declares reusePort on connect options only.
       ...({ reusePort: options.reusePort === true } as object),
+      ...(fd === undefined ? {} : ({ fd } as object)),
       socket: {
         ...relayHandlers,
         open(s) {
@@ -32,7 +36,9 @@ export async function listen(options: ListenOptions, onConnection: (connection: 
     });
   let port = options.port;
   let listener: TCPSocketListener<Side> | null = open();
-  port = listener.port;
+  // A listener on an inherited socket knows no port: the configured one is it.
+  port = listener.port ?? options.port;
+  fd = undefined; // a pause closes it: resume binds anew
   let closed = false;
   // Bun's loop cannot be told to stop accepting, and on EMFILE it retries the listening socket
   // without end (100% CPU). So a pause closes the listening socket (clients still waiting in
@@ -48,6 +54,9 @@ export async function listen(options: ListenOptions, onConnection: (connection: 
   return {
     host: options.host ?? "0.0.0.0",
     port,
+    get fd() {
+      return (listener as unknown as { fd?: number } | null)?.fd;
+    },
     close: async () => {
       closed = true;
       listener?.stop(false);

@@ -18,7 +18,11 @@ export function listen(options: ListenOptions, onConnection: (connection: Client
     server.once("error", reject);
     const reusePort = options.reusePort === true && listensWithReusePort();
     // nginx's `listen 8000` is 0.0.0.0:8000 (IPv4 only); [::]:8000 must be asked for.
-    server.listen({ port: options.port, host: options.host ?? "0.0.0.0", backlog: 511, reusePort }, () => {
+    // An inherited socket (binary upgrade) is listened on as it is: bound and listening already.
+    const where = options.fd !== undefined
+      ? { fd: options.fd, backlog: 511 }
+      : { port: options.port, host: options.host ?? "0.0.0.0", backlog: 511, reusePort };
+    server.listen(where, () => {
       server.off("error", reject);
       server.on("error", ignore);
       let paused = false;
@@ -42,6 +46,8 @@ export function listen(options: ListenOptions, onConnection: (connection: Client
       resolve({
         host: options.host ?? "0.0.0.0",
         port: addr.port,
+        // What a binary upgrade passes on: libuv's descriptor of the listening socket.
+        fd: (server as unknown as { _handle?: { fd?: number } })._handle?.fd,
         // Stops accepting at once; close()'s callback would wait for every live session.
         close: async () => void server.close(),
         pause: () => void (paused = true),
