@@ -17,6 +17,7 @@ import { type Route, Session, type SessionOutcome } from "./session.ts";
 import { LocalCounters, type SharedCounters } from "./shared-counters.ts";
 import { type PeerShareMessage, SharedPeers } from "./shared-peers.ts";
 import { ListenerStats } from "./stats.ts";
+import { listenAgain, stopListening } from "./handover.ts";
 import { type Peer, Upstream, type UpstreamChange } from "./upstream.ts";
 
 interface ListenerSlot {
@@ -307,38 +308,19 @@ export class Balancer {
     return [...this.slots.values()].map((s) => ({ key: s.key, fd: s.listener.fd }));
   }
 
-  /**
-   * WINCH after a binary upgrade: stop taking connections (the new binary takes them from the
-   * same sockets, or from its own beside them); the sessions here go on to their end.
-   */
-  async stopAccepting(): Promise<void> {
+  /** WINCH after a binary upgrade: take no more connections; the sessions here go on. */
+  stopAccepting(): Promise<void> {
     this.acceptGuard?.stop();
-    await Promise.all([...this.slots.values()].map((s) => {
-      const { listener } = s;
-      // Closed once: a later stop or reload finds a listener with nothing left to close.
-      s.listener = { host: listener.host, port: listener.port, close: async () => undefined };
-      return listener.close();
-    }));
+    return stopListening(this.slots.values());
   }
 
-  /**
-   * Rollback (HUP after WINCH), or the new binary ended: listen again on every address. A
-   * port the new binary still holds alone (it inherited the socket) is tried again every
-   * 20 ms until it lets it go, so connects are refused for at most that long.
-   */
-  async resumeAccepting(): Promise<void> {
-    await Promise.all([...this.slots.values()].map(async (slot) => {
-      for (let tries = 0;; tries++) {
-        try {
-          slot.listener = await this.listen(slot.key, slot.route, (client) => this.accept(client, slot));
-          this.logger.log("notice", `listening again on ${slot.key}`);
-          return;
-        } catch (e) {
-          if (tries % 250 === 0) this.logger.log("notice", `${e instanceof Error ? e.message : String(e)}, retrying`);
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      }
-    }));
+  /** Rollback (HUP after WINCH), or the new binary ended: listen again on every address. */
+  resumeAccepting(): Promise<void> {
+    return listenAgain(
+      this.slots.values(),
+      (slot) => this.listen(slot.key, slot.route, (c) => this.accept(c, slot)),
+      this.logger,
+    );
   }
 
   private accept(client: ClientConnection, slot: ListenerSlot): void {

@@ -28,4 +28,3 @@ export interface CheckOutcome {
   /** Epoch ms when it ended. */
   readonly atMs: number;
 }
-

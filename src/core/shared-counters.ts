@@ -28,7 +28,7 @@ export class CounterTable {
     if (n >= limit) return false;
     this.counts.set(id, n + 1);
     let mine = this.held.get(owner);
-    if (!mine) this.held.set(owner, (mine = new Map()));
+    if (!mine) this.held.set(owner, mine = new Map());
     mine.set(id, (mine.get(id) ?? 0) + 1);
     return true;
   }

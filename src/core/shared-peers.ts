@@ -82,7 +82,7 @@ export class SharedPeers implements PeerShare {
       return;
     }
     let theirs = this.others.get(worker);
-    if (!theirs) this.others.set(worker, (theirs = new Map()));
+    if (!theirs) this.others.set(worker, theirs = new Map());
     for (const [key, n] of message.counts) {
       if (n > 0) theirs.set(key, n);
       else theirs.delete(key);

@@ -45,9 +45,8 @@ export class BinaryUpgrade {
   /** USR2. */
   async start(): Promise<void> {
     const p = this.processes;
-    const why = this.blocked ?? (!p?.spawnUpgrade || !p.upgradeBy
-      ? p?.upgradeBlocked ?? `${this.runtime.name} cannot start a new binary here`
-      : null);
+    const why = this.blocked ??
+      (!p?.spawnUpgrade || !p.upgradeBy ? p?.upgradeBlocked ?? `${this.runtime.name} cannot start a new binary here` : null);
     if (why !== null) {
       this.logger.log("notice", `signal 12 (SIGUSR2) received, the binary upgrade is not possible: ${why}; ignoring`);
       return;
@@ -71,7 +70,10 @@ export class BinaryUpgrade {
     try {
       child = p!.spawnUpgrade!(p!.upgradeBy === "fd" ? listeners.map((l) => ({ key: l.key, fd: l.fd! })) : []);
     } catch (e) {
-      this.logger.log("alert", `execve() failed while executing new binary process (${e instanceof Error ? e.message : String(e)})`);
+      this.logger.log(
+        "alert",
+        `execve() failed while executing new binary process (${e instanceof Error ? e.message : String(e)})`,
+      );
       await this.movePidFile(false);
       return;
     }

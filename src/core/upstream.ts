@@ -5,8 +5,6 @@ import type { UpstreamConfig, UpstreamServerConfig } from "./config/model.ts";
 import type { Connection } from "./runtime.ts";
 import { type CheckOutcome, PeerStats } from "./peer-stats.ts";
 
-
-
 export type Clock = () => number; // whole seconds, like ngx_time()
 
 export const systemClock: Clock = () => Math.floor(Date.now() / 1000);

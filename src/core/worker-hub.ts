@@ -35,7 +35,7 @@ export class WorkerHub {
       case "conns": {
         if (!m.counts) return true;
         let mine = this.conns.get(from);
-        if (!mine) this.conns.set(from, (mine = new Map()));
+        if (!mine) this.conns.set(from, mine = new Map());
         for (const [key, n] of m.counts) {
           if (n > 0) mine.set(key, n);
           else mine.delete(key);

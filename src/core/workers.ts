@@ -59,18 +59,27 @@ export class WorkerMaster {
     const write = (line: string) => (this.logFile ? this.logFile.write(line) : this.runtime.writeStderr(line));
     this.logger = createLogger(write, options.config.errorLog.level, this.runtime.pid);
     const cluster = options.processes.portSharing === "node:cluster";
-    this.upgrade = new BinaryUpgrade(this.runtime, options.processes, this.logger, options.pidFile, {
-      listeners: () => [],
-      stopAccepting: async () => {
-        this.winched = true;
-        for (const w of this.workers.values()) w.handle.signal("SIGQUIT");
+    this.upgrade = new BinaryUpgrade(
+      this.runtime,
+      options.processes,
+      this.logger,
+      options.pidFile,
+      {
+        listeners: () => [],
+        stopAccepting: async () => {
+          this.winched = true;
+          for (const w of this.workers.values()) w.handle.signal("SIGQUIT");
+        },
+        resumeAccepting: async () => {
+          this.winched = false;
+          if (this.stopping) return;
+          for (let i = 0; i < this.options.count; i++) if (!this.workers.has(i)) this.spawn(i);
+        },
       },
-      resumeAccepting: async () => {
-        this.winched = false;
-        if (this.stopping) return;
-        for (let i = 0; i < this.options.count; i++) if (!this.workers.has(i)) this.spawn(i);
-      },
-    }, cluster ? "node:cluster workers take their connections from this master's one socket, which cannot be passed on (Node 22.12 and later use SO_REUSEPORT)" : null);
+      cluster
+        ? "node:cluster workers take their connections from this master's one socket, which cannot be passed on (Node 22.12 and later use SO_REUSEPORT)"
+        : null,
+    );
   }
 
   /** Resolves with the exit code once every worker has exited after quit/stop. */

@@ -99,7 +99,10 @@ describe("binary upgrade (USR2, WINCH, QUIT, HUP)", () => {
         assert.deepEqual(Object.fromEntries(outcomes), { ok: 1000 }, "no connect refused or reset");
         for (const s of streams) {
           assert.ok(s.sent > 0);
-          assert.ok(s.intact(), `every byte of a stream came back (sent ${s.sent}, echoed ${s.echoed}, ${s.error?.message ?? "no error"})`);
+          assert.ok(
+            s.intact(),
+            `every byte of a stream came back (sent ${s.sent}, echoed ${s.echoed}, ${s.error?.message ?? "no error"})`,
+          );
         }
         assert.ok(!existsSync(`${pidFile}.oldbin`), "the old binary took .oldbin with it");
         assert.equal(await connectOnce(port), "ok", "the new binary serves alone");

@@ -17,14 +17,15 @@ interface Counted extends Backend {
 
 /** A backend that greets with its name, echoes, and counts its open connections. */
 async function countedBackend(name: string): Promise<Counted> {
-  let b: Counted;
-  const backend = await startBackend(name, 0, (socket) => {
-    b.live++;
-    socket.on("close", () => b.live--);
-    socket.write(`${name}\n`);
-    socket.pipe(socket);
-  });
-  b = Object.assign(backend, { live: 0 });
+  const b: Counted = Object.assign(
+    await startBackend(name, 0, (socket) => {
+      b.live++;
+      socket.on("close", () => b.live--);
+      socket.write(`${name}\n`);
+      socket.pipe(socket);
+    }),
+    { live: 0 },
+  );
   return b;
 }
 
@@ -62,7 +63,10 @@ async function waitFor<T>(what: string, get: () => Promise<T>, ok: (v: T) => boo
 }
 
 /** One run: `workers` processes, 12 held sessions, then 4 closed and 4 new. Returns the spreads seen. */
-async function run(target: string, workers: number): Promise<{ spreads: number[][]; status: Status; metrics: string; pids: number }> {
+async function run(
+  target: string,
+  workers: number,
+): Promise<{ spreads: number[][]; status: Status; metrics: string; pids: number }> {
   const backends = await Promise.all(["a", "b", "c"].map(countedBackend));
   const [port, adminPort] = (await freePorts(2)) as [number, number];
   const dir = tempDir();
@@ -91,7 +95,11 @@ stream:
     lb = await startStreamlb(target as never, file);
     const log = lb.log;
     await waitFor("every worker listening", async () => [...log().matchAll(/listening on/g)].length, (n) => n >= workers, 15_000);
-    await waitFor("the admin endpoint", () => fetch(`http://127.0.0.1:${adminPort}/healthz`).then((r) => r.status, () => 0), (s) => s === 200);
+    await waitFor(
+      "the admin endpoint",
+      () => fetch(`http://127.0.0.1:${adminPort}/healthz`).then((r) => r.status, () => 0),
+      (s) => s === 200,
+    );
     const spreads: number[][] = [];
     const open = async () => {
       clients.push(await holdOpen(port));
@@ -135,7 +143,11 @@ describe("worker_processes 2 share their state", { concurrency: true }, () => {
         // Then a, emptied, is the least loaded for each of the next four, whichever worker takes it.
         assert.deepEqual(r.spreads.slice(12), [[1, 4, 4], [2, 4, 4], [3, 4, 4], [4, 4, 4]], runName);
       }
-      assert.deepEqual(two.spreads.map((s) => [...s].sort()), one.spreads.map((s) => [...s].sort()), "the same spread as 1 worker");
+      assert.deepEqual(
+        two.spreads.map((s) => [...s].sort()),
+        one.spreads.map((s) => [...s].sort()),
+        "the same spread as 1 worker",
+      );
 
       // /status sums both workers: 12 live sessions, 16 accepted, 4 on each server now.
       assert.equal(two.status.workers, 2);

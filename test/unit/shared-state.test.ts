@@ -68,9 +68,7 @@ describe("shared counters", () => {
     const wires = new Wires();
     const counters: RemoteCounters[] = [];
     for (const i of [0, 1]) {
-      let c: RemoteCounters;
-      const send = wires.join(i, (m) => m.type === "acquired" && c.answered(m.id, m.ok));
-      c = new RemoteCounters(send);
+      const c: RemoteCounters = new RemoteCounters(wires.join(i, (m) => m.type === "acquired" && c.answered(m.id, m.ok)));
       counters.push(c);
     }
     const [a, b] = counters as [RemoteCounters, RemoteCounters];
@@ -105,9 +103,11 @@ describe("shared counters", () => {
 /** A worker's upstreams and its SharedPeers, batches flushed by hand. */
 function worker(wires: Wires, index: number, up: Upstream): { shared: SharedPeers; flush(): void } {
   let pending: (() => void) | null = null;
-  let shared: SharedPeers;
-  const send = wires.join(index, (m) => (m.type === "conns" || m.type === "passive") && shared.receive(m));
-  shared = new SharedPeers(send, () => [up], (run) => (pending = run));
+  const shared: SharedPeers = new SharedPeers(
+    wires.join(index, (m) => (m.type === "conns" || m.type === "passive") && shared.receive(m)),
+    () => [up],
+    (run) => (pending = run),
+  );
   up.attach(shared);
   shared.applied();
   return { shared, flush: () => pending?.() };
@@ -129,8 +129,7 @@ describe("shared peer state", () => {
       ws[w]!.flush();
       wires.deliver();
     }
-    const total = (address: string) =>
-      ups.reduce((n, u) => n + [...u.allPeers()].find((p) => p.address === address)!.conns, 0);
+    const total = (address: string) => ups.reduce((n, u) => n + [...u.allPeers()].find((p) => p.address === address)!.conns, 0);
     assert.deepEqual(["a:1", "b:1", "c:1"].map(total), [3, 3, 3], "three each over both workers");
     assert.deepEqual([...alone.allPeers()].map((p) => p.conns), [3, 3, 3], "as one worker alone");
     for (const u of ups) {
