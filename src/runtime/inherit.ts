@@ -34,3 +34,12 @@ export class Inherited {
     return fd;
   }
 }
+
+/**
+ * The executable's path as it is on disk now. Linux names a replaced executable
+ * "PATH (deleted)" in /proc/self/exe, where runtimes read their own path from; an upgrade
+ * (and a worker started after one) runs what is at PATH now: the new binary.
+ */
+export function onDisk(execPath: string): string {
+  return execPath.replace(/ \(deleted\)$/, "");
+}

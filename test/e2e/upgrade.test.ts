@@ -5,7 +5,7 @@
 // Then HUP after WINCH rolls back: the old binary takes connections again.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync, readlinkSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { type Backend, firstLine, freePorts, startNamedEcho } from "../support/backends.ts";
@@ -14,10 +14,17 @@ import { alive, command, type Streamlb, type Target, TARGETS, tempDir, wrap, wri
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** streamlb as a lone process; Deno binds beside the old binary only with --unstable-net. */
-async function start(target: Target, file: string): Promise<Streamlb> {
-  const [exe, ...args] = command(target);
+/**
+ * streamlb as a lone process; Deno binds beside the old binary only with --unstable-net. The
+ * binary runs from a copy, so the test can replace it on disk as an operator does.
+ */
+async function start(target: Target, file: string, binary: string): Promise<Streamlb> {
+  let [exe, ...args] = command(target);
   if (target === "deno") args.splice(1, 0, "--unstable-net");
+  if (target === "binary") {
+    copyFileSync(exe!, binary);
+    exe = binary;
+  }
   const child = spawn(exe!, [...args, "-c", file], { stdio: ["ignore", "pipe", "pipe"] });
   const lb = wrap(child);
   await lb.waitForLog(/listening on/, 20_000);
@@ -58,7 +65,8 @@ describe("binary upgrade (USR2, WINCH, QUIT, HUP)", () => {
       const pids: number[] = [];
       let old: Streamlb | null = null;
       try {
-        old = await start(target, file);
+        const binary = join(dir, "streamlb");
+        old = await start(target, file, binary);
         pids.push(old.pid);
         const log = old.log; // the new binary writes to the same stderr
         const streams = await Promise.all(Array.from({ length: 50 }, () => new Stream(port).start()));
@@ -74,11 +82,17 @@ describe("binary upgrade (USR2, WINCH, QUIT, HUP)", () => {
 
         // USR2 once some connects went through the old binary alone.
         await waitFor("100 connects", () => next >= 100);
+        if (target === "binary") {
+          // The new version goes in place as a new file (a running executable cannot be written).
+          copyFileSync(command("binary")[0]!, `${binary}.new`);
+          renameSync(`${binary}.new`, binary);
+        }
         old.signal("SIGUSR2");
         const started = /start new binary process (\d+)/.exec(await old.waitForLog(/start new binary process \d+/, 15_000));
         const newPid = Number(started![1]);
         pids.push(newPid);
         await waitFor("the new binary listening", () => new RegExp(`\\] ${newPid}#0: streamlb/.* listening on`).test(log()));
+        if (target === "binary") assert.equal(readlinkSync(`/proc/${newPid}/exe`), binary, "the file on disk now runs");
         assert.equal(readFileSync(`${pidFile}.oldbin`, "utf8").trim(), String(old.pid), "the old pid moved to .oldbin");
         await waitFor("the new pid file", () => existsSync(pidFile) && readFileSync(pidFile, "utf8").trim() === String(newPid));
 

@@ -37,7 +37,7 @@ export const HARMLESS_DIRECTIVES: ReadonlyMap<string, string> = new Map([
   ["debug_connection", "debug logging for some clients"],
   // stream
   ["error_log", "a stream{} or server{} error log: these lines go to the main error log"],
-  ["zone", "one process shares an upstream's state anyway (with several, max_conns makes it an error)"],
+  ["zone", "worker processes share every upstream's state (connection counts, passive failures) without it"],
   ["preread_buffer_size", "no preread phase runs (ssl_preread and js_preread are refused)"],
   ["preread_timeout", "no preread phase runs (ssl_preread and js_preread are refused)"],
   ["proxy_protocol_timeout", "no listener reads a PROXY header (`listen … proxy_protocol` is refused)"],

@@ -1,7 +1,7 @@
 // Worker processes on Bun: this program again, talking over its stdin and stdout pipes.
 import { availableParallelism } from "node:os";
 import type { ProcessSupport, UpgradeChild, WorkerHandle, WorkerMessage, WorkerSide } from "../../core/runtime.ts";
-import { Inherited, KEYS_ENV, NGINX_ENV, upgradeEnv } from "../inherit.ts";
+import { Inherited, KEYS_ENV, NGINX_ENV, onDisk, upgradeEnv } from "../inherit.ts";
 import { encodeMessage, readMessages, WORKER_ENV, workerIndex } from "../pipe-channel.ts";
 
 type MessageHandler = (message: WorkerMessage) => void;
@@ -38,7 +38,8 @@ delete process.env[KEYS_ENV];
 /** This program again. A compiled binary is its own executable; argv[1] is internal. */
 function selfCommand(): string[] {
   const compiled = Bun.argv[1]?.startsWith("/$bunfs/") ?? false;
-  return compiled ? [process.execPath, ...Bun.argv.slice(2)] : [process.execPath, ...Bun.argv.slice(1)];
+  const exe = onDisk(process.execPath);
+  return compiled ? [exe, ...Bun.argv.slice(2)] : [exe, ...Bun.argv.slice(1)];
 }
 
 /** USR2: the executable on disk now (the new binary), the listeners as descriptors 3, 4, ... */

@@ -2,6 +2,7 @@
 // over its stdin and stdout pipes.
 import type { ProcessSupport, UpgradeChild, WorkerHandle, WorkerMessage, WorkerSide } from "../../core/runtime.ts";
 import { encodeMessage, readMessages, WORKER_ENV, workerIndex } from "../pipe-channel.ts";
+import { onDisk } from "../inherit.ts";
 import { writeAllSync } from "./write-all.ts";
 
 const encoder = new TextEncoder();
@@ -89,7 +90,7 @@ function canReusePort(): boolean {
 
 /** USR2: the same script again with --unstable-net; it binds beside this one with SO_REUSEPORT. */
 function denoSpawnUpgrade(): UpgradeChild {
-  const child = new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(onDisk(Deno.execPath()), {
     args: ["run", ...grantedFlags(), "--unstable-net", Deno.mainModule, ...Deno.args],
     stdin: "null",
     stdout: "inherit",

@@ -11,7 +11,7 @@ import type { ProcessSupport, UpgradeChild, WorkerHandle, WorkerMessage, WorkerS
 import { listenHonoursReusePort } from "./tcp-handles.ts";
 import { WORKER_ENV, workerIndex } from "../pipe-channel.ts";
 import { isWorkerMessage } from "../../core/worker-messages.ts";
-import { Inherited, KEYS_ENV, NGINX_ENV, upgradeEnv } from "../inherit.ts";
+import { Inherited, KEYS_ENV, NGINX_ENV, onDisk, upgradeEnv } from "../inherit.ts";
 
 // Read once and out of the environment before any worker is started with it.
 const inherited = new Inherited(process.env[NGINX_ENV], process.env[KEYS_ENV]);
@@ -20,7 +20,7 @@ delete process.env[KEYS_ENV];
 
 /** USR2: this script again with the same Node flags and arguments; the listeners as fds 3, 4, ... */
 function nodeSpawnUpgrade(listeners: readonly { key: string; fd: number }[]): UpgradeChild {
-  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...process.argv.slice(2)], {
+  const child = spawn(onDisk(process.execPath), [...process.execArgv, process.argv[1]!, ...process.argv.slice(2)], {
     stdio: ["ignore", "inherit", "inherit", ...listeners.map((l) => l.fd)],
     env: { ...process.env, ...upgradeEnv(listeners.map((l) => l.key)) },
   });
