@@ -150,3 +150,74 @@ describe("binary upgrade (USR2, WINCH, QUIT, HUP)", () => {
     });
   }
 });
+
+describe("binary upgrade of a master and 2 workers", () => {
+  for (const target of TARGETS) {
+    test(target, { timeout: 90_000 }, async () => {
+      const echo: Backend = await startNamedEcho("up");
+      const [port] = (await freePorts(1)) as [number];
+      const dir = tempDir();
+      const pidFile = join(dir, "streamlb.pid");
+      const file = writeConfig(
+        `worker_processes: 2\npid: ${pidFile}\nerror_log: { path: stderr, level: notice }\n` +
+          `stream:\n  servers:\n    - { listen: "127.0.0.1:${port}", proxy_pass: "${echo.address}" }\n`,
+      );
+      const pids = new Set<number>();
+      let old: Streamlb | null = null;
+      try {
+        old = await start(target, file, join(dir, "streamlb"));
+        const log = old.log;
+        const sharing = /worker processes sharing ports through (\S+)/.exec(log())?.[1] ?? "SO_REUSEPORT";
+        if (sharing === "node:cluster") {
+          // Node 20: the workers' one socket is the master's, inside node:cluster; nothing to hand over.
+          old.signal("SIGUSR2");
+          await old.waitForLog(/signal 12 \(SIGUSR2\) received, the binary upgrade is not possible: node:cluster/);
+          assert.equal(await connectOnce(port), "ok", "still serving");
+          return;
+        }
+        const streams = await Promise.all(Array.from({ length: 50 }, () => new Stream(port).start()));
+        const outcomes = new Map<string, number>();
+        let next = 0;
+        const connects = (async () => {
+          for (; next < 1000; next++) {
+            const r = await connectOnce(port);
+            outcomes.set(r, (outcomes.get(r) ?? 0) + 1);
+          }
+        })();
+        await waitFor("100 connects", () => next >= 100);
+        old.signal("SIGUSR2");
+        const newPid = Number(/start new binary process (\d+)/.exec(await old.waitForLog(/start new binary process \d+/))![1]);
+        pids.add(newPid);
+        await waitFor("the new master's 2 workers listening", () => count(log(), /listening on/) >= 4);
+        old.signal("SIGWINCH");
+        await old.waitForLog(/signal 28 \(SIGWINCH\) received, gracefully shutting down/);
+        const atWinch = next;
+        await waitFor("100 connects after WINCH", () => next >= atWinch + 100);
+        await connects;
+        // The old workers quit gracefully: their streams go on until they end.
+        await Promise.all(streams.map((s) => s.finish()));
+        const oldPid = old.pid;
+        await waitFor("the old workers gone", () => count(log(), new RegExp(`\\] ${oldPid}#0: worker process \\d+ exited`)) >= 2);
+        old.signal("SIGQUIT");
+        assert.equal(await old.exited(15_000), 0);
+        old = null;
+        // The old workers' sockets close at WINCH: a connect in one's accept queue at that
+        // instant would be reset (SO_REUSEPORT); none was, here.
+        assert.deepEqual(Object.fromEntries(outcomes), { ok: 1000 }, "no connect refused or reset");
+        for (const s of streams) {
+          assert.ok(s.sent > 0);
+          assert.ok(s.intact(), `every byte of a stream came back (sent ${s.sent}, echoed ${s.echoed})`);
+        }
+        assert.equal(readFileSync(pidFile, "utf8").trim(), String(newPid));
+        assert.equal(await connectOnce(port), "ok", "the new master's workers serve");
+      } finally {
+        if (old) await old.stop();
+        for (const p of pids) if (alive(p)) process.kill(p, "SIGQUIT");
+        await waitFor("every binary gone", () => [...pids].every((p) => !alive(p)), 10_000).catch(() => {
+          for (const p of pids) if (alive(p)) process.kill(p, "SIGKILL");
+        });
+        await echo.close();
+      }
+    });
+  }
+});
