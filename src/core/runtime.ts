@@ -7,6 +7,8 @@ export interface Runtime {
   readonly name: RuntimeName;
   readonly version: string;
   readonly pid: number;
+  /** The machine's host name ($hostname); absent in test fakes ("localhost" then). */
+  readonly hostname?: string;
 
   /** Opens a TCP listener; `onConnection` gets each accepted client, not yet read from. */
   listen(options: ListenOptions, onConnection: (client: ClientConnection) => void): Promise<Listener>;

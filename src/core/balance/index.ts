@@ -6,8 +6,10 @@ import { leastConn } from "./least-conn.ts";
 import { RandomPicker } from "./random.ts";
 import { roundRobin } from "./round-robin.ts";
 import type { Picker } from "./types.ts";
+import type { VariableRegistry } from "../variables/registry.ts";
 
-export function createPicker(method: BalanceMethod): Picker {
+/** `registry`: the config's variables, which a hash key may read (built-ins alone when absent). */
+export function createPicker(method: BalanceMethod, registry?: VariableRegistry): Picker {
   switch (method.kind) {
     case "round_robin":
       return roundRobin;
@@ -15,7 +17,7 @@ export function createPicker(method: BalanceMethod): Picker {
       return leastConn;
     case "hash":
       // Each picker owns a scratch buffer for the key, so every route gets its own.
-      return method.consistent ? new KetamaPicker(method.key) : new HashPicker(method.key);
+      return method.consistent ? new KetamaPicker(method.key, registry) : new HashPicker(method.key, registry);
     case "random":
       // `random two` compares by least_conn, the only comparison nginx knows.
       return new RandomPicker(method.two);

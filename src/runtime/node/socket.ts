@@ -6,10 +6,10 @@ import {
   ConnectFailure,
   type Connection,
   type ConnectOptions,
+  ReadFailure,
   type RelayEnd,
   type RelayOptions,
   type RelayResult,
-  ReadFailure,
 } from "../../core/runtime.ts";
 import { RelayedConnection, TwoWayRelay } from "./relay-base.ts";
 
