@@ -51,9 +51,24 @@ async function waitFor(what: string, cond: () => boolean, timeoutMs = 15_000): P
 
 const count = (log: string, re: RegExp) => (log.match(new RegExp(re, "g")) ?? []).length;
 
+/**
+ * Handed over as descriptors, the sockets and their queues never close: every connect is
+ * served. Bound beside (SO_REUSEPORT), nothing is refused either, but a connect that sits in
+ * an old socket's accept queue when WINCH closes it is reset by the kernel (Linux does not
+ * move it to the new socket unless net.ipv4.tcp_migrate_req=1): counted and reported.
+ */
+function checkOutcomes(t: { diagnostic(m: string): void }, outcomes: Map<string, number>, by: "fd" | "SO_REUSEPORT"): void {
+  const seen = Object.fromEntries(outcomes);
+  t.diagnostic(`handover by ${by}: ${JSON.stringify(seen)}`);
+  if (by === "fd") return assert.deepEqual(seen, { ok: 1000 }, "no connect refused or reset");
+  const { ok = 0, ECONNRESET: reset = 0, ...other } = seen;
+  assert.deepEqual(other, {}, "nothing refused, nothing failed but by a reset");
+  assert.equal(ok + reset, 1000);
+}
+
 describe("binary upgrade (USR2, WINCH, QUIT, HUP)", () => {
   for (const target of TARGETS) {
-    test(target, { timeout: 90_000 }, async () => {
+    test(target, { timeout: 90_000 }, async (t) => {
       const echo: Backend = await startNamedEcho("up");
       const [port] = (await freePorts(1)) as [number];
       const dir = tempDir();
@@ -110,7 +125,7 @@ describe("binary upgrade (USR2, WINCH, QUIT, HUP)", () => {
         assert.equal(await old.exited(15_000), 0, "the old binary exits by itself once its sessions are done");
         old = null;
 
-        assert.deepEqual(Object.fromEntries(outcomes), { ok: 1000 }, "no connect refused or reset");
+        checkOutcomes(t, outcomes, target === "deno" ? "SO_REUSEPORT" : "fd");
         for (const s of streams) {
           assert.ok(s.sent > 0);
           assert.ok(
@@ -153,7 +168,7 @@ describe("binary upgrade (USR2, WINCH, QUIT, HUP)", () => {
 
 describe("binary upgrade of a master and 2 workers", () => {
   for (const target of TARGETS) {
-    test(target, { timeout: 90_000 }, async () => {
+    test(target, { timeout: 90_000 }, async (t) => {
       const echo: Backend = await startNamedEcho("up");
       const [port] = (await freePorts(1)) as [number];
       const dir = tempDir();
@@ -203,7 +218,7 @@ describe("binary upgrade of a master and 2 workers", () => {
         old = null;
         // The old workers' sockets close at WINCH: a connect in one's accept queue at that
         // instant would be reset (SO_REUSEPORT); none was, here.
-        assert.deepEqual(Object.fromEntries(outcomes), { ok: 1000 }, "no connect refused or reset");
+        checkOutcomes(t, outcomes, "SO_REUSEPORT");
         for (const s of streams) {
           assert.ok(s.sent > 0);
           assert.ok(s.intact(), `every byte of a stream came back (sent ${s.sent}, echoed ${s.echoed})`);

@@ -73,19 +73,12 @@ function denoSpawnWorker(index: number): WorkerHandle {
 
 /**
  * Deno cannot listen on an inherited descriptor, so a new binary binds beside the old one with
- * SO_REUSEPORT, which Deno.listen allows only under --unstable-net: asked once, by trying.
+ * SO_REUSEPORT, which Deno.listen allows only under --unstable-net. Asking by trying would end
+ * the process (Deno exits on an unstable API without its flag); Deno.listenDatagram, an API
+ * of the same flag, exists only under it.
  */
-let reusePortAllowed: boolean | null = null;
 function canReusePort(): boolean {
-  if (reusePortAllowed === null) {
-    try {
-      Deno.listen({ hostname: "127.0.0.1", port: 0, reusePort: true } as Deno.TcpListenOptions).close();
-      reusePortAllowed = true;
-    } catch {
-      reusePortAllowed = false;
-    }
-  }
-  return reusePortAllowed;
+  return typeof (Deno as unknown as { listenDatagram?: unknown }).listenDatagram === "function";
 }
 
 /** USR2: the same script again with --unstable-net; it binds beside this one with SO_REUSEPORT. */
