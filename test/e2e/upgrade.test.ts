@@ -49,6 +49,15 @@ async function waitFor(what: string, cond: () => boolean, timeoutMs = 15_000): P
   }
 }
 
+/** The pid in a pid file; "" while there is none (one binary removed it, the other has not written it yet). */
+function pidIn(file: string): string {
+  try {
+    return readFileSync(file, "utf8").trim();
+  } catch {
+    return "";
+  }
+}
+
 const count = (log: string, re: RegExp) => (log.match(new RegExp(re, "g")) ?? []).length;
 
 /**
@@ -109,7 +118,7 @@ describe("binary upgrade (USR2, WINCH, QUIT, HUP)", () => {
         await waitFor("the new binary listening", () => new RegExp(`\\] ${newPid}#0: streamlb/.* listening on`).test(log()));
         if (target === "binary") assert.equal(readlinkSync(`/proc/${newPid}/exe`), binary, "the file on disk now runs");
         assert.equal(readFileSync(`${pidFile}.oldbin`, "utf8").trim(), String(old.pid), "the old pid moved to .oldbin");
-        await waitFor("the new pid file", () => existsSync(pidFile) && readFileSync(pidFile, "utf8").trim() === String(newPid));
+        await waitFor("the new pid file", () => pidIn(pidFile) === String(newPid));
 
         // Both take connections for a while, then WINCH: the old one stops taking them.
         const atWinch = next;
@@ -150,7 +159,7 @@ describe("binary upgrade (USR2, WINCH, QUIT, HUP)", () => {
         await waitFor("the rollback", () => /rolling back: taking connections again/.test(log()));
         process.kill(third, "SIGQUIT");
         await waitFor("the third gone", () => !alive(third));
-        await waitFor("the pid file back", () => readFileSync(pidFile, "utf8").trim() === String(newPid));
+        await waitFor("the pid file back", () => pidIn(pidFile) === String(newPid));
         await waitFor("listening again", () => new RegExp(`\\] ${newPid}#0: listening again on`).test(log()));
         const after = await Promise.all(Array.from({ length: 20 }, () => connectOnce(port)));
         assert.deepEqual(new Set(after), new Set(["ok"]), "the rolled-back binary serves");
