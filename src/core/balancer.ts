@@ -4,7 +4,7 @@
 // on whatever they were using.
 import { AcceptGuard } from "./accept-guard.ts";
 import { AccessLogs } from "./access-log.ts";
-import { formatHostPort } from "./config/address.ts";
+import { formatHostPort } from "./config/values/address.ts";
 import { ConnectionBudget } from "./connections.ts";
 import { systemReason } from "./errno.ts";
 import { HealthMonitor, type HealthShare, primeHealth, systemHealthClock } from "./health.ts";

@@ -3,7 +3,7 @@
 // config's variables. Compiled once per apply; sessions only read them.
 import type { PreparedAccessLogs } from "./access-log.ts";
 import { createPicker } from "./balance/index.ts";
-import { formatHostPort, parseHostPort } from "./config/address.ts";
+import { formatHostPort, parseHostPort } from "./config/values/address.ts";
 import type { Config, UpstreamConfig } from "./config/model.ts";
 import { DEFAULT_SERVER } from "./config/schema/upstream-server.ts";
 import { buildPhases } from "./phases/pipeline.ts";

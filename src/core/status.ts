@@ -2,7 +2,7 @@
 // what /metrics, /readyz and the status page are made from. Built on request from the
 // counters the hot path already keeps; nothing here runs per session.
 import type { Balancer } from "./balancer.ts";
-import { formatTime } from "./config/units.ts";
+import { formatTime } from "./config/values/units.ts";
 import type { ListenerStats } from "./stats.ts";
 import type { Peer, Upstream } from "./upstream.ts";
 

@@ -4,14 +4,14 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { Config } from "../../src/core/config/model.ts";
-import { loadNginxConfig } from "../../src/core/config/nginx.ts";
+import { loadNginxConfig } from "../../src/core/config/read-nginx/reader.ts";
 import { MAIN_ROWS } from "../../src/core/config/schema/main.ts";
 import { PROXY_ROWS, TCP_PROXY_SETTINGS } from "../../src/core/config/schema/proxy.ts";
 import { kindOf, type SettingRow } from "../../src/core/config/schema/row.ts";
 import { SERVER_PARAM_ROWS } from "../../src/core/config/schema/upstream-server.ts";
-import { writeNginxConfig } from "../../src/core/config/write-nginx.ts";
-import { writeYamlConfig } from "../../src/core/config/write-yaml.ts";
-import { loadYamlConfig } from "../../src/core/config/yaml.ts";
+import { writeNginxConfig } from "../../src/core/config/write/nginx.ts";
+import { writeYamlConfig } from "../../src/core/config/write/yaml.ts";
+import { loadYamlConfig } from "../../src/core/config/read-yaml/reader.ts";
 
 type Place = "main" | "events" | "stream" | "server" | "upstream_server";
 

@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ConfigError } from "../../src/core/config/errors.ts";
 import { configFormat, parseConfig } from "../../src/core/config/load.ts";
-import { type ConfigFiles, formatWarning, loadNginxConfig } from "../../src/core/config/nginx.ts";
+import { loadNginxConfig } from "../../src/core/config/read-nginx/reader.ts";
+import { type ConfigFiles, formatWarning } from "../../src/core/config/read-nginx/files.ts";
 
 /** An in-memory file system: readFile throws like node:fs, glob handles `*` and `?`. */
 function fakeFiles(files: Record<string, string>): ConfigFiles {
@@ -334,7 +335,10 @@ describe("nginx config: upstream{}", () => {
     assert.equal(errorOf(up("hash $remote_addr foo;")), `invalid parameter "foo" in ${MAIN}:4`);
     assert.equal(errorOf(up("random three;")), `invalid parameter "three" in ${MAIN}:4`);
     assert.equal(errorOf(up("least_conn x;")), `invalid number of arguments in "least_conn" directive in ${MAIN}:4`);
-    assert.match(errorOf(up("hash $remote_adr;")), /^unknown "remote_adr" variable.* in \/etc\/nginx\/nginx\.conf:4$/);
+    assert.match(
+      errorOf(up("hash $remote_adr;\nserver 10.0.0.1:80;")),
+      /^unknown "remote_adr" variable.* in \/etc\/nginx\/nginx\.conf:\d+$/,
+    );
   });
 
   test("backup with hash or random: refused only on servers after the method (nginx's order)", () => {
@@ -433,11 +437,12 @@ describe("nginx config: server{} and listen", () => {
   test("a server needs listen and proxy_pass", () => {
     assert.equal(errorOf(server("proxy_pass 127.0.0.1:9;")), `no "listen" is defined for server in ${MAIN}:3`);
     assert.equal(errorOf(server("listen 1;")), `no handler for server in ${MAIN}:3`);
-    assert.equal(errorOf(server("listen 1;\nreturn 200;")), `"return" directive is not supported yet in ${MAIN}:5`);
-    assert.equal(
-      errorOf(server("listen 1;\nproxy_pass $upstream;")),
-      `"proxy_pass" with variables is not supported yet in ${MAIN}:5`,
-    );
+    // return is a handler too; the last handler of a server wins, as in nginx.
+    assert.equal(load(server("listen 1;\nreturn 200;")).config.stream.servers[0]!.return, "200");
+    const last = load(server("listen 1;\nproxy_pass 127.0.0.1:9;\nreturn x;")).config.stream.servers[0]!;
+    assert.deepEqual([last.proxyPass, last.return], [null, "x"]);
+    // proxy_pass with variables: the names are checked once the config is read.
+    assert.match(errorOf(server("listen 1;\nproxy_pass $upstream;")), /^unknown "upstream" variable/);
   });
 });
 
@@ -564,7 +569,6 @@ server {
     const inServer = (line: string) => `server { listen 1; proxy_pass 127.0.0.1:9;\n${line} }`;
     const cases: Array<[string, string, number]> = [
       ["limit_conn_zone", "limit_conn_zone $binary_remote_addr zone=addr:10m;", 3],
-      ["map", "map $ssl_preread_server_name $name { default backend; }", 3],
       ["limit_conn", inServer("limit_conn addr 10;"), 4],
       ["proxy_protocol", inServer("proxy_protocol on;"), 4],
       ["proxy_ssl", inServer("proxy_ssl on;"), 4],

@@ -1,9 +1,9 @@
 // `listen` in stream{} and tcp{}: the address (ports and ranges) and its parameters. A valid
-// parameter streamlb does not act on is a warning only when harmless.ts says it is.
-import { HARMLESS_LISTEN_PARAMS } from "../harmless.ts";
+// parameter streamlb does not act on is a warning only when its row (listen-params.ts) says it is harmless.
+import { LISTEN_PARAMS } from "../schema/listen-params.ts";
 import type { ListenConfig } from "../model.ts";
-import type { NginxDirective } from "../nginx-tokenizer.ts";
-import { parseSize, parseTime } from "../units.ts";
+import type { NginxDirective } from "./tokenizer.ts";
+import { parseSize, parseTime } from "../values/units.ts";
 import { atoi } from "../values/kinds.ts";
 import type { ReaderContext } from "./context.ts";
 
@@ -104,7 +104,8 @@ function streamListenParam(cx: ReaderContext, d: NginxDirective, p: string): voi
 
 /** A valid listen parameter streamlb does not act on: a warning if harmless, else refused. */
 function listenParamIgnored(cx: ReaderContext, d: NginxDirective, name: string): void {
-  const why = HARMLESS_LISTEN_PARAMS.get(name);
+  const support = LISTEN_PARAMS.get(name);
+  const why = typeof support === "object" ? support.harmless : undefined;
   if (why === undefined) cx.fail(d, `the "${name}" parameter of "listen" is not supported yet`);
   cx.warn(d, `the "${name}" parameter of "listen" is ignored: ${why}`);
 }

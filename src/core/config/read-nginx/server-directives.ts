@@ -1,7 +1,7 @@
 // The server{} and upstream{} directives whose arguments are read on their own: allow/deny,
 // proxy_pass, and the balancing methods.
 import type { AccessRuleConfig, BalanceMethod } from "../model.ts";
-import type { NginxDirective } from "../nginx-tokenizer.ts";
+import type { NginxDirective } from "./tokenizer.ts";
 import { parseAccessRule } from "../../phases/access.ts";
 import { hashKeyError } from "../../balance/key.ts";
 import type { ReaderContext } from "./context.ts";

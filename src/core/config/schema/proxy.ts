@@ -5,6 +5,8 @@ import { FLAG, intKind, SIZE, TIME_MS } from "../values/kinds.ts";
 import { defaultsOf, row, type SettingRow } from "./row.ts";
 
 export interface ProxyRow extends SettingRow<ProxySettings> {
+  /** The directive table's setting group: inherited from stream{} by each server{} (nginx's merge). */
+  readonly group: "proxy";
   /** Names nginx still reads for this setting, with its deprecation warning. */
   readonly deprecated?: readonly string[];
   /** In tcp{}: the directive's name there and its default there, when tcp{} has the setting. */
@@ -12,9 +14,10 @@ export interface ProxyRow extends SettingRow<ProxySettings> {
 }
 
 type Fields = Parameters<typeof row<ProxySettings, keyof ProxySettings & string>>[0];
-const proxy = (r: Fields, extra: Omit<ProxyRow, keyof SettingRow<ProxySettings>> = {}): ProxyRow => ({
+const proxy = (r: Fields, extra: Omit<ProxyRow, keyof SettingRow<ProxySettings> | "group"> = {}): ProxyRow => ({
   ...row<ProxySettings, keyof ProxySettings & string>(r),
   ...extra,
+  group: "proxy",
 });
 
 /** In nginx's documentation order. */
@@ -48,11 +51,3 @@ export const TCP_PROXY_SETTINGS: ProxySettings = {
   ...DEFAULT_PROXY_SETTINGS,
   ...Object.fromEntries(PROXY_ROWS.flatMap((r) => (r.tcp ? [[r.field, r.tcp.default]] : []))),
 };
-
-/** The row a directive sets in stream{} (its name or a deprecated one) or in tcp{}. */
-export function proxyRowFor(name: string, family: "stream" | "tcp"): ProxyRow | null {
-  for (const r of PROXY_ROWS) {
-    if (family === "tcp" ? r.tcp?.name === name : r.name === name || r.deprecated?.includes(name)) return r;
-  }
-  return null;
-}

@@ -1,10 +1,10 @@
 // `streamlb convert` for the admin endpoint, log formats and access logs, in both spellings,
 // so what is written reads back into the same Config. An access_log every server shares is
 // written once in stream{}, as a person would (and as nginx merges it back).
-import { formatHostPort } from "./address.ts";
-import { BUILTIN_LOG_FORMATS } from "./log-format.ts";
-import type { AccessLogConfig, AdminConfig, Config, LogEscape, ServerConfig } from "./model.ts";
-import { formatSize, formatTime } from "./units.ts";
+import { formatHostPort } from "../values/address.ts";
+import { BUILTIN_LOG_FORMATS } from "../values/log-format.ts";
+import type { AccessLogConfig, AdminConfig, Config, LogEscape, ServerConfig } from "../model.ts";
+import { formatSize, formatTime } from "../values/units.ts";
 
 /**
  * The access_log to write in stream{}: the one most servers have (the first of a tie); the

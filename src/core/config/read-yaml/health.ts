@@ -4,9 +4,9 @@
 //                   mandatory: true, persistent: true, send: "PING\r\n", expect: "PONG" }
 //   expect: { regex: "^PONG", ignore_case: true }
 import { isMap, isScalar, type Node } from "yaml";
-import { decodeMatchText, regexError } from "./health-check.ts";
-import { DEFAULT_HEALTH_CHECK, type HealthCheckConfig, type HealthExpect } from "./model.ts";
-import type { YamlWalker } from "./yaml-walker.ts";
+import { decodeMatchText, regexError } from "../values/match-text.ts";
+import { DEFAULT_HEALTH_CHECK, type HealthCheckConfig, type HealthExpect } from "../model.ts";
+import type { YamlWalker } from "./walker.ts";
 
 const KEYS = ["interval", "timeout", "jitter", "fails", "passes", "port", "mandatory", "persistent", "send", "expect"];
 

@@ -13,7 +13,7 @@ import { WorkerHub } from "./worker-hub.ts";
 import { BinaryUpgrade } from "./upgrade.ts";
 import { VERSION } from "../version.ts";
 
-export interface WorkerMasterOptions {
+export interface MasterOptions {
   readonly runtime: Runtime;
   readonly processes: ProcessSupport;
   readonly config: Config;
@@ -33,7 +33,7 @@ export function workerCount(config: Config, processes: ProcessSupport | undefine
 /** A worker that dies within this long of its start is restarted only after this long (no spin). */
 const RESPAWN_BACKOFF_MS = 1_000;
 
-export class WorkerMaster {
+export class Master {
   private readonly runtime: Runtime;
   private readonly logger: LevelLogger;
   private logFile: LogFile | null = null;
@@ -54,7 +54,7 @@ export class WorkerMaster {
   private ended = false;
   private done!: (code: number) => void;
 
-  constructor(private readonly options: WorkerMasterOptions) {
+  constructor(private readonly options: MasterOptions) {
     this.runtime = options.runtime;
     const write = (line: string) => (this.logFile ? this.logFile.write(line) : this.runtime.writeStderr(line));
     this.logger = createLogger(write, options.config.errorLog.level, this.runtime.pid);

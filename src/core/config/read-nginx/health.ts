@@ -1,4 +1,4 @@
-// Active health checks as nginx.conf spells them, for nginx.ts:
+// Active health checks as nginx.conf spells them, for the nginx reader (reader.ts):
 // - NGINX Plus: `health_check [interval=] [jitter=] [fails=] [passes=] [port=] [match=NAME]
 //   [mandatory [persistent]];` in server{} (it checks that server's proxy_pass upstream),
 //   `health_check_timeout` in stream{}/server{}, and `match NAME { send ...; expect ...; }`;
@@ -7,11 +7,11 @@
 //   port), with `check_http_send` / `check_http_expect_alive` for type=http.
 // Parameters are checked when read (so errors come in file order); match names and proxy_pass
 // targets are resolved once the whole file is read, as nginx does at postconfiguration.
-import { decodeMatchText, httpAliveRegex, regexError, sameHealthCheck } from "./health-check.ts";
-import { formatLoc } from "./errors.ts";
-import { DEFAULT_HEALTH_CHECK, type HealthCheckConfig, type HealthExpect, type SourceLoc } from "./model.ts";
-import type { NginxDirective } from "./nginx-tokenizer.ts";
-import { parseTime } from "./units.ts";
+import { decodeMatchText, httpAliveRegex, regexError, sameHealthCheck } from "../values/match-text.ts";
+import { formatLoc } from "../errors.ts";
+import { DEFAULT_HEALTH_CHECK, type HealthCheckConfig, type HealthExpect, type SourceLoc } from "../model.ts";
+import type { NginxDirective } from "./tokenizer.ts";
+import { parseTime } from "../values/units.ts";
 
 /** How the nginx reader reports, so messages read like the rest of it. */
 export interface HealthReporter {

@@ -1,7 +1,9 @@
-// Whole-config checks shared by every loader: what can only be judged once everything is read.
-import { parseHostPort } from "./address.ts";
+// Whole-config resolution shared by every loader: a reader's draft becomes a Config once
+// cross-references (upstream names, log formats) are resolved and what can only be judged with
+// everything read is checked.
+import { parseHostPort } from "./values/address.ts";
 import { ConfigError } from "./errors.ts";
-import { BUILTIN_LOG_FORMATS } from "./log-format.ts";
+import { BUILTIN_LOG_FORMATS } from "./values/log-format.ts";
 import {
   type AdminConfig,
   type Config,
@@ -37,7 +39,7 @@ export interface ConfigDraft {
   readonly servers: ReadonlyArray<ServerConfig & { readonly proxyPassLoc: SourceLoc }>;
 }
 
-export function finalizeConfig(draft: ConfigDraft): Config {
+export function resolveConfig(draft: ConfigDraft): Config {
   const upstreams = new Map<string, UpstreamConfig>();
   for (const up of draft.upstreams) {
     if (upstreams.has(up.name)) throw new ConfigError(`duplicate upstream "${up.name}"`, up.loc);

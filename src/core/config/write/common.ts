@@ -1,9 +1,9 @@
 // What the YAML and nginx writers share: how each server's proxy settings split into
 // stream-level defaults and per-server overrides, and the schema rows' values as text.
-import { type Config, type ProxySettings, type UpstreamConfig } from "./model.ts";
-import { DEFAULT_PROXY_SETTINGS } from "./schema/proxy.ts";
-import { PROXY_ROWS, type ProxyRow } from "./schema/proxy.ts";
-import { kindOf, type SettingRow } from "./schema/row.ts";
+import { type Config, type ProxySettings, type UpstreamConfig } from "../model.ts";
+import { DEFAULT_PROXY_SETTINGS, type ProxyRow } from "../schema/proxy.ts";
+import { PROXY_SETTINGS } from "../schema/table.ts";
+import { kindOf, type SettingRow } from "../schema/row.ts";
 
 /** A row's value in one spelling: nginx's words or YAML's. */
 export function rowText<M>(r: SettingRow<M>, model: M, spelling: "nginx" | "yaml"): string {
@@ -25,7 +25,7 @@ export function changedRows<M, R extends SettingRow<M>>(rows: readonly R[], mode
 export function streamLevelSettings(config: Config): ProxySettings {
   const servers = config.stream.servers;
   let level: ProxySettings = DEFAULT_PROXY_SETTINGS;
-  for (const { field } of PROXY_ROWS) {
+  for (const { field } of PROXY_SETTINGS) {
     const first = servers[0]?.proxy[field];
     if (first !== undefined && servers.every((s) => s.proxy[field] === first)) level = { ...level, [field]: first };
   }
@@ -34,7 +34,7 @@ export function streamLevelSettings(config: Config): ProxySettings {
 
 /** The proxy rows of `settings` that differ from `base`. */
 export function changedFields(settings: ProxySettings, base: ProxySettings): ProxyRow[] {
-  return changedRows(PROXY_ROWS, settings, base);
+  return changedRows(PROXY_SETTINGS, settings, base);
 }
 
 /** The upstreams the config names; the implicit ones come back from `proxy_pass host:port`. */

@@ -1,21 +1,21 @@
-// Config → nginx.conf, for `streamlb convert --to nginx`: what nginx.ts (and nginx itself)
+// Config → nginx.conf, for `streamlb convert --to nginx`: what read-nginx/ (and nginx itself)
 // reads back into the same Config. Only what differs from nginx's defaults is written.
-import { formatHostPort } from "./address.ts";
-import { type BalanceMethod, type Config, type UpstreamConfig, type UpstreamServerConfig } from "./model.ts";
-import { DEFAULT_PROXY_SETTINGS } from "./schema/proxy.ts";
-import { MAIN_ROWS } from "./schema/main.ts";
-import { kindOf } from "./schema/row.ts";
-import { SERVER_PARAM_ROWS } from "./schema/upstream-server.ts";
-import { nginxWord as word } from "./values/quote.ts";
-import { nginxAccessLog, nginxAdminLine, nginxLogFormats, serverAccessLog, streamLevelAccessLog } from "./write-observability.ts";
-import { changedFields, changedRows, declaredUpstreams, rowText, streamLevelSettings } from "./write-common.ts";
-import { nginxHealthChecks } from "./write-health.ts";
+import { formatHostPort } from "../values/address.ts";
+import { type BalanceMethod, type Config, type UpstreamConfig, type UpstreamServerConfig } from "../model.ts";
+import { DEFAULT_PROXY_SETTINGS } from "../schema/proxy.ts";
+import { EVENTS_SETTINGS, MAIN_SETTINGS } from "../schema/table.ts";
+import { kindOf } from "../schema/row.ts";
+import { SERVER_PARAM_ROWS } from "../schema/upstream-server.ts";
+import { nginxWord as word } from "../values/quote.ts";
+import { nginxAccessLog, nginxAdminLine, nginxLogFormats, serverAccessLog, streamLevelAccessLog } from "./observability.ts";
+import { changedFields, changedRows, declaredUpstreams, rowText, streamLevelSettings } from "./common.ts";
+import { nginxHealthChecks } from "./health.ts";
 
 const IN = "    ";
 
 export function writeNginxConfig(config: Config, source?: string): string {
   const out: string[] = [`# streamlb config${source ? `, converted from ${source}` : ""}`];
-  const top = MAIN_ROWS.filter((r) => r.context === "main");
+  const top = MAIN_SETTINGS;
   for (const r of [...top.filter((r) => r.alwaysInNginx), ...changedRows(top.filter((r) => !r.alwaysInNginx), config)]) {
     out.push(`${r.name} ${rowText(r, config, "nginx")};`);
   }
@@ -23,7 +23,7 @@ export function writeNginxConfig(config: Config, source?: string): string {
   out.push(`error_log ${word(config.errorLog.path)} ${config.errorLog.level};`);
   if (config.admin) out.push(nginxAdminLine(config.admin, word));
   out.push("", "events {");
-  for (const r of changedRows(MAIN_ROWS.filter((r) => r.context === "events"), config)) {
+  for (const r of changedRows(EVENTS_SETTINGS, config)) {
     out.push(`${IN}${r.name} ${rowText(r, config, "nginx")};`);
   }
   out.push("}", "", "stream {");

@@ -1,9 +1,9 @@
 // `access:` in YAML: nginx's allow/deny lines, in order, as a list of one-key mappings
 // (`- allow: 127.0.0.0/8`, `- deny: all`): first match wins, so the order is the meaning.
 import type { Node } from "yaml";
-import { parseAccessRule } from "../phases/access.ts";
-import type { AccessRuleConfig } from "./model.ts";
-import type { YamlWalker } from "./yaml-walker.ts";
+import { parseAccessRule } from "../../phases/access.ts";
+import type { AccessRuleConfig } from "../model.ts";
+import type { YamlWalker } from "./walker.ts";
 
 export function yamlAccess(w: YamlWalker, node: Node | null, what: string): AccessRuleConfig[] {
   return w.list(node, `${what} access`).map((item) => {

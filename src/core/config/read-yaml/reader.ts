@@ -1,8 +1,8 @@
 // The native config spelling: YAML whose keys are nginx's directive names.
 import { isMap, isScalar, LineCounter, type Node, parseDocument } from "yaml";
-import { hashKeyError } from "../balance/key.ts";
-import { parseHostPort, parseListen } from "./address.ts";
-import { ConfigError } from "./errors.ts";
+import { hashKeyError } from "../../balance/key.ts";
+import { parseHostPort, parseListen } from "../values/address.ts";
+import { ConfigError } from "../errors.ts";
 import {
   type AccessLogConfig,
   type AccessRuleConfig,
@@ -18,30 +18,30 @@ import {
   type SourceLoc,
   type UpstreamConfig,
   type UpstreamServerConfig,
-} from "./model.ts";
-import { DEFAULT_PROXY_SETTINGS } from "./schema/proxy.ts";
-import { DEFAULT_SERVER } from "./schema/upstream-server.ts";
-import { DEFAULT_MAIN_SETTINGS, MAIN_ROWS } from "./schema/main.ts";
-import { PROXY_ROWS } from "./schema/proxy.ts";
-import { refusedParam, SERVER_PARAM_ROWS } from "./schema/upstream-server.ts";
-import { finalizeConfig } from "./validate.ts";
-import { yamlRows } from "./yaml-rows.ts";
-import { yamlAccess } from "./yaml-access.ts";
-import { yamlHealthCheck } from "./yaml-health.ts";
-import { yamlAccessLog, yamlAdmin, yamlLogFormats } from "./yaml-observability.ts";
-import { type Entries, YamlWalker } from "./yaml-walker.ts";
-import { yamlSet, yamlVariableBlocks } from "./yaml-variables.ts";
+} from "../model.ts";
+import { DEFAULT_PROXY_SETTINGS } from "../schema/proxy.ts";
+import { DEFAULT_SERVER } from "../schema/upstream-server.ts";
+import { DEFAULT_MAIN_SETTINGS } from "../schema/main.ts";
+import { EVENTS_SETTINGS, MAIN_SETTINGS, PROXY_SETTINGS } from "../schema/table.ts";
+import { refusedParam, SERVER_PARAM_ROWS } from "../schema/upstream-server.ts";
+import { resolveConfig } from "../resolve.ts";
+import { yamlRows } from "./rows.ts";
+import { yamlAccess } from "./access.ts";
+import { yamlHealthCheck } from "./health.ts";
+import { yamlAccessLog, yamlAdmin, yamlLogFormats } from "./observability.ts";
+import { type Entries, YamlWalker } from "./walker.ts";
+import { yamlSet, yamlVariableBlocks } from "./variables.ts";
 
-const PROXY_KEYS = PROXY_ROWS.map((r) => r.name);
-const TOP_ROWS = MAIN_ROWS.filter((r) => r.context === "main");
-const EVENTS_ROWS = MAIN_ROWS.filter((r) => r.context === "events");
+const PROXY_KEYS = PROXY_SETTINGS.map((r) => r.yaml);
+const TOP_ROWS = MAIN_SETTINGS;
+const EVENTS_ROWS = EVENTS_SETTINGS;
 
-const TOP_KEYS = [...TOP_ROWS.map((r) => r.name), "error_log", "admin", "events", "stream"];
-const EVENTS_KEYS = EVENTS_ROWS.map((r) => r.name);
+const TOP_KEYS = [...TOP_ROWS.map((r) => r.yaml), "error_log", "admin", "events", "stream"];
+const EVENTS_KEYS = EVENTS_ROWS.map((r) => r.yaml);
 const STREAM_KEYS = [...PROXY_KEYS, "upstreams", "servers", "log_formats", "access_log", "access", "variables"];
 const SERVER_KEYS = [...PROXY_KEYS, "listen", "proxy_pass", "return", "set", "access_log", "access"];
 const UPSTREAM_KEYS = ["servers", "least_conn", "hash", "random", "health_check", "state"];
-const UPSTREAM_SERVER_KEYS = ["address", ...SERVER_PARAM_ROWS.map((r) => r.name)];
+const UPSTREAM_SERVER_KEYS = ["address", ...SERVER_PARAM_ROWS.map((r) => r.yaml)];
 
 /** `defaultErrorLog` (`-e`) is the error log when the config names none. */
 export function loadYamlConfig(text: string, file: string, defaultErrorLog?: ErrorLogConfig): Config {
@@ -61,7 +61,7 @@ export function loadYamlConfig(text: string, file: string, defaultErrorLog?: Err
   const streamNode = top.get("stream")?.value ?? null;
   if (!streamNode) w.fail(root, `the config needs a "stream" section`);
   const stream = w.entries(streamNode, "stream", STREAM_KEYS);
-  const inherited = yamlRows(w, stream, PROXY_ROWS, DEFAULT_PROXY_SETTINGS);
+  const inherited = yamlRows(w, stream, PROXY_SETTINGS, DEFAULT_PROXY_SETTINGS);
   const logFormats = stream.has("log_formats") ? yamlLogFormats(w, stream.get("log_formats")!.value) : [];
   const accessLog = stream.has("access_log") ? yamlAccessLog(w, stream.get("access_log")!.value, "stream", logFormats) : [];
   const access = stream.has("access") ? yamlAccess(w, stream.get("access")!.value, "stream") : [];
@@ -83,7 +83,7 @@ export function loadYamlConfig(text: string, file: string, defaultErrorLog?: Err
   const eventsNode = top.get("events")?.value ?? null;
   const events = eventsNode ? w.entries(eventsNode, "events", EVENTS_KEYS) : new Map();
   const settings = yamlRows(w, events, EVENTS_ROWS, yamlRows(w, top, TOP_ROWS, DEFAULT_MAIN_SETTINGS));
-  return finalizeConfig({
+  return resolveConfig({
     ...settings,
     file,
     errorLog: errorLogNode ? errorLog(w, errorLogNode) : (defaultErrorLog ?? { path: "stderr", level: "error" }),
@@ -138,7 +138,7 @@ function server(
     return: e.has("return") ? String(w.scalar(handlerNode, "return")) : null,
     set: e.has("set") ? yamlSet(w, e.get("set")!.value, what) : [],
     proxyPassLoc: w.loc(handlerNode),
-    proxy: yamlRows(w, e, PROXY_ROWS, inherited),
+    proxy: yamlRows(w, e, PROXY_SETTINGS, inherited),
     accessLog: e.has("access_log") ? yamlAccessLog(w, e.get("access_log")!.value, what, logFormats) : inheritedAccessLog,
     // As nginx merges allow/deny: a server with rules of its own does not inherit stream's.
     access: e.has("access") ? yamlAccess(w, e.get("access")!.value, what) : inheritedAccess,

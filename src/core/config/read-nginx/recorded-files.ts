@@ -1,7 +1,7 @@
 // For `-T`: nginx prints every config file it read, the main file first, then the included
 // ones in the order read, each once. Wrapping the reader's file access records them without
 // the reader knowing.
-import type { ConfigFiles } from "./nginx.ts";
+import type { ConfigFiles } from "./files.ts";
 
 export interface ReadFile {
   readonly path: string;

@@ -1,8 +1,8 @@
 // Typed reads of YAML nodes, each failure a ConfigError at the node's line and column.
 import { isMap, isScalar, isSeq, LineCounter, type Node, type Pair, type Scalar, type YAMLMap } from "yaml";
-import { ConfigError } from "./errors.ts";
-import type { SourceLoc } from "./model.ts";
-import { parseSize, parseTime, type TimeGranularity } from "./units.ts";
+import { ConfigError } from "../errors.ts";
+import type { SourceLoc } from "../model.ts";
+import { parseSize, parseTime, type TimeGranularity } from "../values/units.ts";
 
 export type Entries = ReadonlyMap<string, { readonly key: Scalar; readonly value: Node | null }>;
 

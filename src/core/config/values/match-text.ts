@@ -1,7 +1,7 @@
 // What the YAML and nginx spellings of a health check share: NGINX Plus's `match` text (bytes
 // with `\xNN` escapes), the regular expressions `expect ~` takes, and how both are written back
 // so that `streamlb convert` reads them in again as the same bytes.
-import type { HealthCheckConfig, HealthExpect } from "./model.ts";
+import type { HealthCheckConfig, HealthExpect } from "../model.ts";
 
 const utf8 = new TextEncoder();
 
@@ -85,12 +85,12 @@ function quoteBytes(bytes: string, backslash: string): string {
   return `${out}"`;
 }
 
-/** Bytes as one nginx word that nginx.ts (and NGINX Plus) read back as the same bytes. */
+/** Bytes as one nginx word that the nginx reader (and NGINX Plus) read back as the same bytes. */
 export function nginxMatchWord(bytes: string): string {
   return quoteBytes(bytes, "\\");
 }
 
-/** Bytes as a YAML double-quoted scalar that yaml.ts reads back as the same bytes. */
+/** Bytes as a YAML double-quoted scalar that the YAML reader reads back as the same bytes. */
 export function yamlMatchScalar(bytes: string): string {
   return quoteBytes(bytes, "\\\\");
 }

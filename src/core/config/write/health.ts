@@ -1,10 +1,10 @@
 // Health checks written back for `streamlb convert`: YAML's `health_check:` mapping, and NGINX
-// Plus's `health_check` + `match {}` + `health_check_timeout`, which nginx.ts reads into the
+// Plus's `health_check` + `match {}` + `health_check_timeout`, which the nginx reader reads into the
 // same HealthCheckConfig. Only what differs from Plus's defaults is written.
-import { nginxMatchWord, yamlMatchScalar } from "./health-check.ts";
-import { type Config, DEFAULT_HEALTH_CHECK, type HealthCheckConfig, type ServerConfig } from "./model.ts";
-import { formatTime } from "./units.ts";
-import { declaredUpstreams } from "./write-common.ts";
+import { nginxMatchWord, yamlMatchScalar } from "../values/match-text.ts";
+import { type Config, DEFAULT_HEALTH_CHECK, type HealthCheckConfig, type ServerConfig } from "../model.ts";
+import { formatTime } from "../values/units.ts";
+import { declaredUpstreams } from "./common.ts";
 
 /** `{ interval: 1s, fails: 2, send: "PING\r\n", expect: "PONG" }`, or `{}` for every default. */
 export function yamlHealthCheckValue(h: HealthCheckConfig): string {

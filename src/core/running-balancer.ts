@@ -1,11 +1,14 @@
 // A running streamlb bound to one runtime: the library API and the CLI both drive this.
 //
-// The names for the running balancer, from the inside out, one job each:
-//   Balancer         (balancer.ts)   listeners + upstreams of one config; apply() starts and reloads in place
-//   RunningBalancer  (this file)     a Balancer with state files and one queue for reloads, changes and stops
-//   StreamBalancer   (src/mod.ts)    the library's RunningBalancer: takes config text, hides internals
-//   Controller       (controller.ts) one process as nginx runs it: signals, pid file, error log, admin endpoint
-//   WorkerMaster     (workers.ts)    the master of worker_processes > 1: spawns and restarts workers, passes signals on
+// One naming: the thing that balances is a Balancer, and each layer around it is named for what
+// it adds (the balancer over time, the library's handle) or, for processes, with nginx's names
+// (a process's control, the master), from the inside out:
+//   Balancer         (balancer.ts)         listeners + upstreams of one config; apply() starts and reloads in place
+//   RunningBalancer  (running-balancer.ts) a Balancer with state files and one queue for reloads, changes and stops
+//   StreamBalancer   (src/mod.ts)          the library's RunningBalancer: takes config text, hides internals
+//   Controller       (controller.ts)       one process as nginx runs it: signals, pid file, error log, admin endpoint
+//   Master           (master.ts)           nginx's master process for worker_processes > 1: spawns and restarts
+//                                          workers, passes signals on
 import { Balancer, type BalancerWorkerOptions, type BoundAddress } from "./balancer.ts";
 import type { Config } from "./config/model.ts";
 import type { Logger } from "./log.ts";

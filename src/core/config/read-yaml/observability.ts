@@ -7,10 +7,10 @@
 //     access_log: { path: /var/log/s.log, format: main, buffer: 64k, flush: 1s }
 //     access_log: off                                          # or a list of several logs
 import { isMap, isScalar, isSeq, type Node } from "yaml";
-import { parseAdminListen } from "./admin.ts";
-import { ANY_NAME, BUILTIN_LOG_FORMATS, DEFAULT_ACCESS_LOG_FORMAT, logFormatError, sameAsBuiltin } from "./log-format.ts";
-import type { AccessLogConfig, AdminConfig, LogEscape, LogFormatConfig } from "./model.ts";
-import type { YamlWalker } from "./yaml-walker.ts";
+import { parseAdminListen } from "../values/admin-listen.ts";
+import { ANY_NAME, BUILTIN_LOG_FORMATS, DEFAULT_ACCESS_LOG_FORMAT, logFormatError, sameAsBuiltin } from "../values/log-format.ts";
+import type { AccessLogConfig, AdminConfig, LogEscape, LogFormatConfig } from "../model.ts";
+import type { YamlWalker } from "./walker.ts";
 
 export function yamlAdmin(w: YamlWalker, node: Node | null): AdminConfig {
   const e = w.entries(node, "admin", ["listen", "token", "insecure"]);

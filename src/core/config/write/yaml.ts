@@ -1,33 +1,33 @@
-// Config → streamlb's YAML, for `streamlb convert`: what yaml.ts reads back into the same
+// Config → streamlb's YAML, for `streamlb convert`: what read-yaml/ reads back into the same
 // Config. Only what differs from the defaults is written, so the result reads like a config a
 // person wrote.
-import { formatHostPort } from "./address.ts";
-import { type BalanceMethod, type Config, type ListenConfig, type UpstreamServerConfig } from "./model.ts";
-import { DEFAULT_PROXY_SETTINGS } from "./schema/proxy.ts";
-import { MAIN_ROWS } from "./schema/main.ts";
-import { SERVER_PARAM_ROWS } from "./schema/upstream-server.ts";
-import { yamlScalar as scalar } from "./values/quote.ts";
-import { changedFields, changedRows, declaredUpstreams, rowText, streamLevelSettings } from "./write-common.ts";
-import { yamlHealthCheckValue } from "./write-health.ts";
-import { serverAccessLog, streamLevelAccessLog, yamlAccessLog, yamlAdminLine, yamlLogFormats } from "./write-observability.ts";
+import { formatHostPort } from "../values/address.ts";
+import { type BalanceMethod, type Config, type ListenConfig, type UpstreamServerConfig } from "../model.ts";
+import { DEFAULT_PROXY_SETTINGS } from "../schema/proxy.ts";
+import { EVENTS_SETTINGS, MAIN_SETTINGS } from "../schema/table.ts";
+import { SERVER_PARAM_ROWS } from "../schema/upstream-server.ts";
+import { yamlScalar as scalar } from "../values/quote.ts";
+import { changedFields, changedRows, declaredUpstreams, rowText, streamLevelSettings } from "./common.ts";
+import { yamlHealthCheckValue } from "./health.ts";
+import { serverAccessLog, streamLevelAccessLog, yamlAccessLog, yamlAdminLine, yamlLogFormats } from "./observability.ts";
 
-const TOP_ROWS = MAIN_ROWS.filter((r) => r.context === "main");
-const EVENTS_ROWS = MAIN_ROWS.filter((r) => r.context === "events");
+const TOP_ROWS = MAIN_SETTINGS;
+const EVENTS_ROWS = EVENTS_SETTINGS;
 
 export function writeYamlConfig(config: Config, source?: string): string {
   const out: string[] = [`# streamlb config${source ? `, converted from ${source}` : ""}`];
-  for (const r of changedRows(TOP_ROWS, config)) out.push(`${r.name}: ${rowText(r, config, "yaml")}`);
+  for (const r of changedRows(TOP_ROWS, config)) out.push(`${r.yaml}: ${rowText(r, config, "yaml")}`);
   const log = config.errorLog;
   if (log.path !== "stderr" || log.level !== "error") {
     out.push(`error_log: { path: ${scalar(log.path)}, level: ${log.level} }`);
   }
   if (config.admin) out.push(yamlAdminLine(config.admin, scalar));
-  const events = changedRows(EVENTS_ROWS, config).map((r) => `${r.name}: ${rowText(r, config, "yaml")}`);
+  const events = changedRows(EVENTS_ROWS, config).map((r) => `${r.yaml}: ${rowText(r, config, "yaml")}`);
   if (events.length > 0) out.push(`events: { ${events.join(", ")} }`);
 
   const stream: string[] = [];
   const level = streamLevelSettings(config);
-  for (const f of changedFields(level, DEFAULT_PROXY_SETTINGS)) stream.push(`  ${f.name}: ${rowText(f, level, "yaml")}`);
+  for (const f of changedFields(level, DEFAULT_PROXY_SETTINGS)) stream.push(`  ${f.yaml}: ${rowText(f, level, "yaml")}`);
   stream.push(...yamlLogFormats(config, scalar));
   const accessLevel = streamLevelAccessLog(config);
   if (accessLevel.length > 0) stream.push(...yamlAccessLog(accessLevel, "  ", scalar));
@@ -63,7 +63,7 @@ export function writeYamlConfig(config: Config, source?: string): string {
     if (s.access.length > 0) {
       stream.push(`      access: [${s.access.map((r) => `{ ${r.action}: ${scalar(r.address)} }`).join(", ")}]`);
     }
-    for (const f of changedFields(s.proxy, level)) stream.push(`      ${f.name}: ${rowText(f, s.proxy, "yaml")}`);
+    for (const f of changedFields(s.proxy, level)) stream.push(`      ${f.yaml}: ${rowText(f, s.proxy, "yaml")}`);
     const own = serverAccessLog(s, accessLevel);
     if (own) stream.push(...yamlAccessLog(own, "      ", scalar));
   }
@@ -88,7 +88,7 @@ function methodLine(m: BalanceMethod): string | null {
 }
 
 function serverItem(s: UpstreamServerConfig): string {
-  const params = changedRows(SERVER_PARAM_ROWS, s).map((r) => `${r.name}: ${rowText(r, s, "yaml")}`);
+  const params = changedRows(SERVER_PARAM_ROWS, s).map((r) => `${r.yaml}: ${rowText(r, s, "yaml")}`);
   if (params.length === 0) return scalar(s.address);
   return `{ address: ${scalar(s.address)}, ${params.join(", ")} }`;
 }

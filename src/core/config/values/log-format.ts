@@ -2,9 +2,9 @@
 // format with its file and line) and the access log (to compile it): nginx's variable
 // syntax (ngx_stream_log_compile_format, through the shared splitter), the variables
 // streamlb fills, and the built-in formats.
-import { type Piece, splitVariables, VariableSyntaxError } from "../variables/complex-value.ts";
-import { BUILTIN_REGISTRY } from "../variables/registry.ts";
-import type { LogEscape } from "./model.ts";
+import { type Piece, splitVariables, VariableSyntaxError } from "../../variables/complex-value.ts";
+import { BUILTIN_REGISTRY } from "../../variables/registry.ts";
+import type { LogEscape } from "../model.ts";
 
 /** A parsed format: literal text and variable names (lower case), in order. */
 export type LogFormatPart = { readonly text: string } | { readonly variable: string };

@@ -5,8 +5,8 @@
 //   servers[].return: "text $var"
 // The lines are the block's words as nginx reads them; compiled with the nginx reader's.
 import type { Node } from "yaml";
-import type { ConfigLine, SetConfig, VariableBlockConfig } from "./model.ts";
-import type { YamlWalker } from "./yaml-walker.ts";
+import type { ConfigLine, SetConfig, VariableBlockConfig } from "../model.ts";
+import type { YamlWalker } from "./walker.ts";
 
 const KINDS = ["map", "geo", "split_clients"] as const;
 

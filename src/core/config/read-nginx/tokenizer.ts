@@ -7,7 +7,7 @@
 // each directive as soon as it has read it, so a misplaced directive on line 3 is reported
 // before a missing `}` at the end of the file; the interpreter walks the tree in order and
 // throws whichever problem it meets first, which gives the same first error as nginx.
-import { ConfigError } from "./errors.ts";
+import { ConfigError } from "../errors.ts";
 
 /** One word of a directive, unquoted and unescaped, with the line it starts on. */
 export interface NginxWord {
