@@ -8,27 +8,19 @@ import { ConnectionBudget } from "./connections.ts";
 import { systemReason } from "./errno.ts";
 import { HealthMonitor, type HealthShare, primeHealth, systemHealthClock } from "./health.ts";
 import { type Config, listenKey } from "./config/model.ts";
-import { DatagramRouter } from "./datagram-router.ts";
 import type { DatagramSession } from "./datagram-session.ts";
 import type { Logger } from "./log.ts";
-import type { ClientConnection, DatagramListener, Listener, Runtime } from "./runtime.ts";
+import type { ClientConnection, Listener, Runtime } from "./runtime.ts";
 import { type Route, Session, type SessionOutcome } from "./session.ts";
+import { LocalCounters, type SharedCounters } from "./shared-counters.ts";
+import { type PeerShareMessage, SharedPeers } from "./shared-peers.ts";
 import { ListenerStats } from "./stats.ts";
+import { listenAgain, stopListening } from "./handover.ts";
 import { buildRoutes } from "./routes.ts";
 import { compileStreamVariables } from "./variables/stream-variables.ts";
 import { NGINX_COMPATIBLE } from "../version.ts";
 import { type Peer, Upstream, type UpstreamChange } from "./upstream.ts";
-
-interface ListenerSlot {
-  readonly key: string;
-  readonly listener: Listener | DatagramListener;
-  /** A UDP listener's session table; null for TCP. */
-  readonly datagrams: DatagramRouter | null;
-  /** Swapped on reload; the listener itself stays open. */
-  route: Route;
-  /** Lives as long as the listener, across reloads. */
-  readonly stats: ListenerStats;
-}
+import { type ListenerSlot, openDatagramSlot } from "./listener-slot.ts";
 
 /** One open listener, for status and metrics. */
 export interface ListenerInfo extends BoundAddress {
@@ -48,6 +40,10 @@ export interface BoundAddress {
 
 export interface BalancerWorkerOptions {
   readonly health: HealthShare;
+  /** Sends this worker's peer state to the others (through the master). */
+  readonly sharePeers?: (message: PeerShareMessage) => void;
+  /** Counters held across every worker (the master's table). */
+  readonly counters?: SharedCounters;
 }
 
 export class Balancer {
@@ -66,6 +62,10 @@ export class Balancer {
   readonly health: HealthMonitor;
   /** worker_connections, for this process. */
   private readonly budget: ConnectionBudget;
+  /** For limits that hold over every worker (limit_conn): the master's table, or this process's. */
+  readonly counters: SharedCounters;
+  /** The peer state shared with the other workers; null in a lone process. */
+  private readonly sharedPeers: SharedPeers | null;
 
   constructor(
     private readonly runtime: Runtime,
@@ -86,6 +86,13 @@ export class Balancer {
       systemHealthClock,
       worker?.health ?? null,
     );
+    this.counters = worker?.counters ?? new LocalCounters();
+    this.sharedPeers = worker?.sharePeers ? new SharedPeers(worker.sharePeers, () => this.upstreams.values()) : null;
+  }
+
+  /** Another worker's peer state, passed on by the master. */
+  receivePeers(message: PeerShareMessage): void {
+    this.sharedPeers?.receive(message);
   }
 
   /** A health verdict from the worker that runs the checks. */
@@ -131,10 +138,7 @@ export class Balancer {
     return [...this.slots.values()].map((s) => ({ host: s.listener.host, port: s.listener.port, configured: s.key }));
   }
 
-  /**
-   * Starts or reloads. Everything that can fail (opening new listeners) happens before any
-   * state changes, so a failed apply leaves the running config untouched.
-   */
+  /** Starts or reloads; what can fail happens before any state changes (a failed apply changes nothing). */
   async apply(config: Config): Promise<void> {
     const upstreams = new Map<string, Upstream>();
     const fresh = new Set<string>();
@@ -143,7 +147,9 @@ export class Balancer {
       if (existing) {
         upstreams.set(name, existing);
       } else {
-        upstreams.set(name, primeHealth(new Upstream(cfg)));
+        const upstream = primeHealth(new Upstream(cfg));
+        upstream.attach(this.sharedPeers);
+        upstreams.set(name, upstream);
         fresh.add(name);
       }
     }
@@ -191,6 +197,7 @@ export class Balancer {
     this.budget.configure(config.workerConnections, this.slots.size);
     const removedUpstreams = [...this.upstreams.keys()].filter((n) => !upstreams.has(n));
     this.upstreams = upstreams;
+    this.sharedPeers?.applied();
     this.config = config;
     this.generation++;
     await logs.commit();
@@ -262,62 +269,66 @@ export class Balancer {
     const listen = route.server.listen.find((l) => listenKey(l) === key)!;
     if (listen.udp) return this.openDatagram(key, route, listen.reusePort === true);
     let slot: ListenerSlot | null = null;
-    const listener = await this.runtime
-      .listen(
-        { host: listen.host, port: listen.port, noDelay: route.server.proxy.tcpNodelay, reusePort: this.worker !== null },
-        (client) => this.accept(client, slot!),
-      )
-      .catch((err: unknown) => {
-        throw new Error(`bind() to ${route.listenName} failed (${systemReason(err)})`);
-      });
+    const listener = await this.listen(key, route, (client) => this.accept(client, slot!));
     slot = { key, listener, datagrams: null, route, stats: new ListenerStats() };
     return slot;
   }
 
-  /** `listen … udp`: one socket, and a session table that sorts its datagrams by client. */
-  private async openDatagram(key: string, route: Route, reusePort: boolean): Promise<ListenerSlot> {
+  private listen(key: string, route: Route, onClient: (client: ClientConnection) => void): Promise<Listener> {
     const listen = route.server.listen.find((l) => listenKey(l) === key)!;
-    if (!this.runtime.bindDatagram || !this.runtime.connectDatagram) {
-      throw new Error(`bind() to ${route.listenName} failed ("listen … udp" is not supported on ${this.runtime.name})`);
-    }
-    let slot: ListenerSlot | null = null;
-    const router = new DatagramRouter({
-      runtime: this.runtime,
-      logger: this.logger,
-      budget: this.budget,
-      route: () => slot!.route,
-      nextId: () => this.nextSessionId++,
-      started: (session) => {
-        this.sessions.add(session);
-        slot!.stats.started();
-      },
-      ended: (session, outcome) => {
-        try {
-          session.route.accessLog?.log({
-            id: session.id,
-            client: session.logAddresses(),
-            startMs: session.startMs,
-            endMs: Date.now(),
-            outcome,
-            protocol: "UDP",
-            variables: session.variables,
-          });
-        } catch (err) {
-          this.logger.log("error", `*${session.id} session failed: ${err instanceof Error ? err.stack : String(err)}`);
-        }
-        this.finished(session, slot!, outcome);
-      },
-    });
-    router.listener = await this.runtime
-      .bindDatagram(
-        { host: listen.host, port: listen.port, reusePort: reusePort || this.worker !== null },
-        (data, address, port) => router.receive(data, address, port),
+    // A binary upgrade hands the old binary's socket over (taken once: a later reload binds).
+    const fd = this.worker ? undefined : this.runtime.processes?.takeInherited?.(key);
+    return this.runtime
+      .listen(
+        {
+          host: listen.host,
+          port: listen.port,
+          noDelay: route.server.proxy.tcpNodelay,
+          reusePort: this.worker !== null || this.runtime.processes?.upgradeBy === "SO_REUSEPORT",
+          ...(fd === undefined ? {} : { fd }),
+        },
+        onClient,
       )
       .catch((err: unknown) => {
         throw new Error(`bind() to ${route.listenName} failed (${systemReason(err)})`);
       });
-    slot = { key, listener: router.listener, datagrams: router, route, stats: new ListenerStats() };
-    return slot;
+  }
+
+  /** `listen … udp`: one socket, and a session table that sorts its datagrams by client. */
+  private openDatagram(key: string, route: Route, reusePort: boolean): Promise<ListenerSlot> {
+    return openDatagramSlot(key, route, reusePort || this.worker !== null, {
+      runtime: this.runtime,
+      logger: this.logger,
+      budget: this.budget,
+      nextId: () => this.nextSessionId++,
+      started: (session) => this.sessions.add(session),
+      finished: (session, slot, outcome) => this.finished(session, slot, outcome),
+    });
+  }
+
+  /** The listening sockets, by listen key, for a binary upgrade to pass on. */
+  listenerFds(): { key: string; fd: number | undefined }[] {
+    return this.streamSlots().map((s) => ({ key: s.key, fd: s.listener.fd }));
+  }
+
+  /** The TCP listeners: a binary upgrade hands over and pauses these (UDP ones rebind). */
+  private streamSlots(): (ListenerSlot & { listener: Listener })[] {
+    return [...this.slots.values()].filter((s): s is ListenerSlot & { listener: Listener } => s.datagrams === null);
+  }
+
+  /** WINCH after a binary upgrade: take no more connections; the sessions here go on. */
+  stopAccepting(): Promise<void> {
+    this.acceptGuard?.stop();
+    return stopListening(this.streamSlots());
+  }
+
+  /** Rollback (HUP after WINCH), or the new binary ended: listen again on every address. */
+  resumeAccepting(): Promise<void> {
+    return listenAgain(
+      this.streamSlots(),
+      (slot) => this.listen(slot.key, slot.route, (c) => this.accept(c, slot)),
+      this.logger,
+    );
   }
 
   private accept(client: ClientConnection, slot: ListenerSlot): void {

@@ -1,13 +1,16 @@
 // The master of `worker_processes N` (N > 1), as nginx's: it spawns N workers that each run
 // the whole balancer on the same ports (SO_REUSEPORT, or node:cluster), relays no traffic,
-// owns the pid file, passes signals on, starts a new worker when one dies, and relays the
-// health verdicts of worker 0 (the only one that probes) to the others.
+// owns the pid file, passes signals on, starts a new worker when one dies, relays the health
+// verdicts of worker 0 (the only one that probes) and the state workers share (worker-hub.ts),
+// and runs the binary upgrade (upgrade.ts).
 import { ConfigError } from "./config/errors.ts";
 import type { Config } from "./config/model.ts";
 import { removePidFile, writePidFile } from "./pid-file.ts";
 import { keepAliveOnSignals } from "./signals.ts";
 import { createLogger, type LevelLogger } from "./log.ts";
 import type { LogFile, ProcessSupport, Runtime, SignalName, WorkerHandle, WorkerMessage } from "./runtime.ts";
+import { WorkerHub } from "./worker-hub.ts";
+import { BinaryUpgrade } from "./upgrade.ts";
 import { VERSION } from "../version.ts";
 
 export interface MasterOptions {
@@ -35,9 +38,17 @@ export class Master {
   private readonly logger: LevelLogger;
   private logFile: LogFile | null = null;
   private readonly workers = new Map<number, { handle: WorkerHandle; startedMs: number; ready: boolean }>();
+  /** The live workers' channels, by index, for the hub. */
+  private readonly handles = new Map<number, WorkerHandle>();
+  /** The state workers share: peer counts, passive failures, counters, status. */
+  private readonly hub = new WorkerHub(() => this.handles);
   /** Last verdict per (upstream, server), replayed to a worker that starts later. */
   private readonly health = new Map<string, WorkerMessage>();
   private stopping = false;
+  /** USR2/WINCH: the new binary's workers bind beside these (SO_REUSEPORT); nothing is passed on. */
+  private readonly upgrade: BinaryUpgrade;
+  /** After WINCH: workers quit and are not replaced until a rollback. */
+  private winched = false;
   private everReady = false;
   /** exit() ran: the last worker's exit and a stop with no workers left may both call it. */
   private ended = false;
@@ -47,13 +58,36 @@ export class Master {
     this.runtime = options.runtime;
     const write = (line: string) => (this.logFile ? this.logFile.write(line) : this.runtime.writeStderr(line));
     this.logger = createLogger(write, options.config.errorLog.level, this.runtime.pid);
+    const cluster = options.processes.portSharing === "node:cluster";
+    this.upgrade = new BinaryUpgrade(
+      this.runtime,
+      options.processes,
+      this.logger,
+      options.pidFile,
+      {
+        listeners: () => [],
+        stopAccepting: async () => {
+          this.winched = true;
+          for (const w of this.workers.values()) w.handle.signal("SIGQUIT");
+        },
+        resumeAccepting: async () => {
+          this.winched = false;
+          if (this.stopping) return;
+          for (let i = 0; i < this.options.count; i++) if (!this.workers.has(i)) this.spawn(i);
+        },
+      },
+      cluster
+        ? "node:cluster workers take their connections from this master's one socket, which cannot be passed on (Node 22.12 and later use SO_REUSEPORT)"
+        : null,
+    );
   }
 
   /** Resolves with the exit code once every worker has exited after quit/stop. */
   async run(): Promise<number> {
     const finished = new Promise<number>((resolve) => (this.done = resolve));
     const forward = (signal: SignalName) => () => this.forward(signal);
-    this.runtime.onSignal("SIGHUP", () => void this.reload());
+    // HUP after a binary upgrade's WINCH rolls back (workers again) rather than reloads.
+    this.runtime.onSignal("SIGHUP", () => void (this.upgrade.winched ? this.upgrade.rollback() : this.reload()));
     this.runtime.onSignal("SIGQUIT", forward("SIGQUIT"));
     this.runtime.onSignal("SIGTERM", forward("SIGTERM"));
     this.runtime.onSignal("SIGINT", forward("SIGINT"));
@@ -61,7 +95,10 @@ export class Master {
       void this.logFile?.reopen();
       for (const w of this.workers.values()) w.handle.signal("SIGUSR1");
     });
-    keepAliveOnSignals(this.runtime, this.logger);
+    keepAliveOnSignals(this.runtime, this.logger, {
+      usr2: () => void this.upgrade.start(),
+      winch: () => void this.upgrade.winch(),
+    });
     const path = this.options.config.errorLog.path;
     if (path !== "stderr") this.logFile = await this.runtime.openLogFile(path);
     // Before any worker starts, as nginx: a master that cannot write it does not start.
@@ -87,8 +124,10 @@ export class Master {
     const handle = this.options.processes.spawnWorker(index);
     const entry = { handle, startedMs: Date.now(), ready: false };
     this.workers.set(index, entry);
+    this.handles.set(index, handle);
     this.logger.log("notice", `start worker process ${handle.pid}`);
     handle.onMessage((m) => {
+      if (this.hub.receive(index, m)) return;
       if (m.type === "ready") {
         entry.ready = true;
         this.everReady = true;
@@ -99,16 +138,19 @@ export class Master {
     });
     // Worker 0 probes; the others start from its latest verdicts.
     if (index !== 0) { for (const m of this.health.values()) handle.send(m); }
+    this.hub.joined(index);
     void handle.exited.then((code) => this.exited(index, entry, code));
   }
 
   private exited(index: number, entry: { handle: WorkerHandle; startedMs: number; ready: boolean }, code: number | null): void {
     if (this.workers.get(index) !== entry) return;
     this.workers.delete(index);
+    this.handles.delete(index);
+    this.hub.left(index);
     const how = code === null ? "was killed by a signal" : `exited with code ${code}`;
-    if (this.stopping) {
+    if (this.stopping || this.winched) {
       this.logger.log("notice", `worker process ${entry.handle.pid} ${how}`);
-      if (this.workers.size === 0) void this.exit(0);
+      if (this.stopping && this.workers.size === 0) void this.exit(0);
       return;
     }
     this.logger.log("alert", `worker process ${entry.handle.pid} ${how}`);
@@ -122,7 +164,7 @@ export class Master {
     }
     const wait = Date.now() - entry.startedMs < RESPAWN_BACKOFF_MS ? RESPAWN_BACKOFF_MS : 0;
     setTimeout(() => {
-      if (!this.stopping) this.spawn(index);
+      if (!this.stopping && !this.winched && !this.workers.has(index)) this.spawn(index);
     }, wait);
   }
 

@@ -92,17 +92,34 @@ export interface ProcessSupport {
   spawnWorker(index: number): WorkerHandle;
   /** How workers share a port (SO_REUSEPORT, node:cluster), for the master's start notice. */
   readonly portSharing?: string;
+  /**
+   * How a binary upgrade (USR2) hands the listening sockets over: "fd", the new binary
+   * inherits them (nginx's way, nothing is refused); "SO_REUSEPORT", it binds its own beside
+   * them; null: it cannot here (the reason is in upgradeBlocked).
+   */
+  readonly upgradeBy?: "fd" | "SO_REUSEPORT" | null;
+  readonly upgradeBlocked?: string;
+  /**
+   * A listening socket inherited from the binary this one upgrades, by listen key
+   * ("*:8000"); each is handed out once. Undefined when there is none.
+   */
+  takeInherited?(key: string): number | undefined;
+  /**
+   * Starts this program anew (the executable on disk now: the new binary), as a lone
+   * process or a master, with the same arguments; `listeners` (fd mode) are inherited.
+   */
+  spawnUpgrade?(listeners: readonly { readonly key: string; readonly fd: number }[]): UpgradeChild;
 }
 
-/** Master ↔ worker messages; small and rare (health verdicts, readiness), so JSON is fine. */
-export type WorkerMessage =
-  | { readonly type: "ready" }
-  | {
-    readonly type: "health";
-    readonly upstream: string;
-    readonly server: string;
-    readonly health: "healthy" | "unhealthy" | "unchecked";
-  };
+/** The new binary a USR2 started. */
+export interface UpgradeChild {
+  readonly pid: number;
+  /** Resolves when it exits (null: a signal ended it). */
+  readonly exited: Promise<number | null>;
+}
+
+import type { WorkerMessage } from "./worker-messages.ts";
+export type { WorkerMessage };
 
 export interface WorkerSide {
   readonly index: number;
@@ -156,11 +173,15 @@ export interface ListenOptions {
    * connections; where Node's listen() ignores it (Node 20), workers share through node:cluster.
    */
   readonly reusePort?: boolean;
+  /** Listen on this inherited socket (a binary upgrade) instead of binding host:port. */
+  readonly fd?: number;
 }
 
 export interface Listener {
   readonly host: string;
   readonly port: number;
+  /** The socket's descriptor, where the runtime can pass it to a new binary. */
+  readonly fd?: number;
   close(): Promise<void>;
   /**
    * Stops taking new connections for a while (descriptors ran out) without touching live

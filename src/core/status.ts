@@ -76,6 +76,8 @@ export interface StatusSnapshot {
   readonly version: string;
   readonly runtime: { readonly name: string; readonly version: string };
   readonly pid: number;
+  /** With worker processes: how many workers' counts this sums (status-sum.ts); absent in a lone process. */
+  readonly workers?: number;
   readonly started: string;
   readonly uptime_seconds: number;
   readonly config: { readonly file: string | null; readonly generation: number };

@@ -28,6 +28,9 @@ export async function listen(options: ListenOptions, onConnection: (connection: 
       onConnection(s.data.conn as unknown as ClientConnection);
     },
   };
+  // An inherited socket (binary upgrade) is taken as it is, the first time; Bun.listen takes
+  // `fd` at runtime though bun-types does not declare it.
+  let fd = options.fd;
   const open = (): SocketListener<Side> => {
     if (path === undefined) {
       return Bun.listen<Side>({
@@ -36,6 +39,7 @@ export async function listen(options: ListenOptions, onConnection: (connection: 
         allowHalfOpen: true,
         // Works at runtime, but bun-types declares reusePort on connect options only.
         ...({ reusePort: options.reusePort === true } as object),
+        ...(fd === undefined ? {} : ({ fd } as object)),
         socket: handlers,
       });
     }
@@ -43,7 +47,9 @@ export async function listen(options: ListenOptions, onConnection: (connection: 
   };
   let port = options.port;
   let listener: SocketListener<Side> | null = open();
-  port = unix ? 0 : (listener as TCPSocketListener<Side>).port;
+  // A listener on an inherited socket knows no port: the configured one is it.
+  port = unix ? 0 : (listener as TCPSocketListener<Side>).port ?? options.port;
+  fd = undefined; // a pause closes it: resume binds anew
   let closed = false;
   // Bun's loop cannot be told to stop accepting, and on EMFILE it retries the listening socket
   // without end (100% CPU). So a pause closes the listening socket (clients still waiting in
@@ -59,6 +65,9 @@ export async function listen(options: ListenOptions, onConnection: (connection: 
   return {
     host: unix ? unix.local : options.host ?? "0.0.0.0",
     port,
+    get fd() {
+      return (listener as unknown as { fd?: number } | null)?.fd;
+    },
     close: async () => {
       closed = true;
       listener?.stop(false);

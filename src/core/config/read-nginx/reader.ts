@@ -67,8 +67,6 @@ class NginxReader {
   /** The main and events{} settings of the schema's rows. */
   private readonly settings: Mutable<MainSettings> = { ...DEFAULT_MAIN_SETTINGS };
   private masterProcess = true;
-  /** Upstreams with `zone`, checked against worker_processes once the file is read. */
-  private readonly zones: { readonly upstream: UpstreamConfig; readonly d: NginxDirective }[] = [];
   private admin: AdminConfig | null = null;
   private readonly logs: LogState = { errorLog: null, logFormats: new Map() };
   private sawEvents = false;
@@ -113,7 +111,6 @@ class NginxReader {
       ),
     );
     const upstreams = this.upstreams.map((u) => (checks.has(u.name) ? { ...u, healthCheck: checks.get(u.name)! } : u));
-    this.checkZones();
     const config = resolveConfig({
       ...this.settings,
       file: this.file,
@@ -278,20 +275,6 @@ class NginxReader {
     return s;
   }
 
-  /**
-   * `zone` shares an upstream's state between worker processes. One process shares it
-   * anyway; several without shared state would each count max_conns on their own, a limit
-   * other than the one written, so that is refused until issue "shared state" lands.
-   */
-  private checkZones(): void {
-    if (this.settings.workerProcesses === 1 || !this.masterProcess) return;
-    for (const { upstream, d } of this.zones) {
-      if (upstream.servers.some((s) => s.maxConns > 0)) {
-        this.fail(d, `"zone" is not supported yet with worker_processes other than 1: max_conns would be counted per worker`);
-      }
-    }
-  }
-
   /** NGINX Plus's `match NAME { send ...; expect ...; }`, for health_check match=NAME. */
   private match(d: NginxDirective): void {
     const body: NginxDirective[] = [];
@@ -323,7 +306,6 @@ class NginxReader {
     let methodKind: BalanceMethod["kind"] = "round_robin";
     const servers: UpstreamServerConfig[] = [];
     let state: string | null = null;
-    let zone: NginxDirective | null = null;
     const tcpCheck = this.health.tcpScope();
     this.walk(d.block!, family === "stream" ? "stream_upstream" : "tcp_upstream", (e, spec) => {
       switch (e.name) {
@@ -350,9 +332,6 @@ class NginxReader {
           if (e.args[0]!.includes("$")) this.fail(e, `"state" with variables is not supported`);
           state = e.args[0]!;
           return;
-        case "zone":
-          zone = e;
-          break;
       }
       this.ignore(e, spec);
     });
@@ -363,7 +342,6 @@ class NginxReader {
     }
     const healthCheck = this.health.tcpCheck(tcpCheck, name);
     const upstream = { name, method, servers, implicit: false, healthCheck, ...(state !== null && { state }), loc: this.loc(d) };
-    if (zone) this.zones.push({ upstream, d: zone });
     return upstream;
   }
 

@@ -108,7 +108,7 @@ export const STREAM_DIRECTIVES: readonly DirectiveRow[] = [
   ...rows("state", "stream_upstream_module", "stream", SU, [1], { unique, support: runs, path: true }),
   ...rows("zone", "stream_upstream_zone_module", "stream", SU, [1, 2], {
     unique,
-    support: harmless("one process shares an upstream's state anyway (with several, max_conns makes it an error)"),
+    support: harmless("worker processes share every upstream's state (connection counts, passive failures) without it"),
   }),
   ...rows("hash", "stream_upstream_hash_module", "stream", SU, [1, 2, 3], { support: runs }),
   ...rows("least_conn", "stream_upstream_least_conn_module", "stream", SU, [0], { support: runs }),
