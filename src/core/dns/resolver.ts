@@ -108,7 +108,8 @@ export class DnsResolver {
       const t = looked.get(r.data.target)!;
       if (t.kind !== "ok") continue;
       ttlSec = Math.min(ttlSec, t.ttlSec);
-      records.push({ ...r.data, addresses: t.addresses });
+      const { priority, weight, port, target } = r.data;
+      records.push({ priority, weight, port, target, addresses: t.addresses });
     }
     if (records.length === 0) return { kind: "failed", code: RCODE.NXDOMAIN };
     return { kind: "ok", records, ttlSec };
