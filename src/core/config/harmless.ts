@@ -37,7 +37,6 @@ export const HARMLESS_DIRECTIVES: ReadonlyMap<string, string> = new Map([
   ["debug_connection", "debug logging for some clients"],
   // stream
   ["error_log", "a stream{} or server{} error log: these lines go to the main error log"],
-  ["zone", "one process shares an upstream's state anyway (with several, max_conns makes it an error)"],
   ["preread_buffer_size", "no preread phase runs (ssl_preread and js_preread are refused)"],
   ["preread_timeout", "no preread phase runs (ssl_preread and js_preread are refused)"],
   ["proxy_protocol_timeout", "no listener reads a PROXY header (`listen … proxy_protocol` is refused)"],
@@ -47,7 +46,6 @@ export const HARMLESS_DIRECTIVES: ReadonlyMap<string, string> = new Map([
   ["proxy_socket_sndbuf", "a socket buffer size hint"],
   ["limit_conn_dry_run", "it only changes limit_conn, which is refused"],
   ["limit_conn_log_level", "it only changes limit_conn, which is refused"],
-  ["resolver_timeout", "it only changes resolver, which is refused"],
   ["open_log_file_cache", "a cache of open log file descriptors"],
   ["variables_hash_max_size", "a hash table size hint"],
   ["variables_hash_bucket_size", "a hash table size hint"],

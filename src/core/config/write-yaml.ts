@@ -9,6 +9,7 @@ import { SERVER_PARAM_ROWS } from "./schema/upstream-server.ts";
 import { yamlScalar as scalar } from "./values/quote.ts";
 import { changedFields, changedRows, declaredUpstreams, rowText, streamLevelSettings } from "./write-common.ts";
 import { yamlHealthCheckValue } from "./write-health.ts";
+import { yamlResolverLines } from "./write-resolve.ts";
 import { serverAccessLog, streamLevelAccessLog, yamlAccessLog, yamlAdminLine, yamlLogFormats } from "./write-observability.ts";
 
 const TOP_ROWS = MAIN_ROWS.filter((r) => r.context === "main");
@@ -28,6 +29,7 @@ export function writeYamlConfig(config: Config, source?: string): string {
   const stream: string[] = [];
   const level = streamLevelSettings(config);
   for (const f of changedFields(level, DEFAULT_PROXY_SETTINGS)) stream.push(`  ${f.name}: ${rowText(f, level, "yaml")}`);
+  stream.push(...yamlResolverLines(config.stream, "  ", scalar));
   stream.push(...yamlLogFormats(config, scalar));
   const accessLevel = streamLevelAccessLog(config);
   if (accessLevel.length > 0) stream.push(...yamlAccessLog(accessLevel, "  ", scalar));
@@ -39,6 +41,7 @@ export function writeYamlConfig(config: Config, source?: string): string {
     const method = methodLine(u.method);
     if (method) stream.push(`      ${method}`);
     if (u.state) stream.push(`      state: ${scalar(u.state)}`);
+    stream.push(...yamlResolverLines(u, "      ", scalar));
     // An upstream kept in a state file may have no servers of its own.
     if (u.servers.length > 0) stream.push("      servers:");
     for (const s of u.servers) stream.push(`        - ${serverItem(s)}`);
@@ -78,6 +81,8 @@ function methodLine(m: BalanceMethod): string | null {
 
 function serverItem(s: UpstreamServerConfig): string {
   const params = changedRows(SERVER_PARAM_ROWS, s).map((r) => `${r.name}: ${rowText(r, s, "yaml")}`);
+  if (s.resolve) params.push("resolve: true");
+  if (s.service != null) params.push(`service: ${scalar(s.service)}`);
   if (params.length === 0) return scalar(s.address);
   return `{ address: ${scalar(s.address)}, ${params.join(", ")} }`;
 }

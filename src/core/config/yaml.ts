@@ -30,6 +30,7 @@ import { yamlAccess } from "./yaml-access.ts";
 import { yamlHealthCheck } from "./yaml-health.ts";
 import { yamlAccessLog, yamlAdmin, yamlLogFormats } from "./yaml-observability.ts";
 import { type Entries, YamlWalker } from "./yaml-walker.ts";
+import { RESOLVER_KEYS, yamlResolver, yamlResolveServer, yamlZone } from "./yaml-resolve.ts";
 
 const PROXY_KEYS = PROXY_ROWS.map((r) => r.name);
 const TOP_ROWS = MAIN_ROWS.filter((r) => r.context === "main");
@@ -37,10 +38,10 @@ const EVENTS_ROWS = MAIN_ROWS.filter((r) => r.context === "events");
 
 const TOP_KEYS = [...TOP_ROWS.map((r) => r.name), "error_log", "admin", "events", "stream"];
 const EVENTS_KEYS = EVENTS_ROWS.map((r) => r.name);
-const STREAM_KEYS = [...PROXY_KEYS, "upstreams", "servers", "log_formats", "access_log", "access"];
+const STREAM_KEYS = [...PROXY_KEYS, "upstreams", "servers", "log_formats", "access_log", "access", ...RESOLVER_KEYS];
 const SERVER_KEYS = [...PROXY_KEYS, "listen", "proxy_pass", "access_log", "access"];
-const UPSTREAM_KEYS = ["servers", "least_conn", "hash", "random", "health_check", "state"];
-const UPSTREAM_SERVER_KEYS = ["address", ...SERVER_PARAM_ROWS.map((r) => r.name)];
+const UPSTREAM_KEYS = ["servers", "least_conn", "hash", "random", "health_check", "state", "zone", ...RESOLVER_KEYS];
+const UPSTREAM_SERVER_KEYS = ["address", ...SERVER_PARAM_ROWS.map((r) => r.name), "resolve", "service"];
 
 /** `defaultErrorLog` (`-e`) is the error log when the config names none. */
 export function loadYamlConfig(text: string, file: string, defaultErrorLog?: ErrorLogConfig): Config {
@@ -88,6 +89,7 @@ export function loadYamlConfig(text: string, file: string, defaultErrorLog?: Err
     errorLog: errorLogNode ? errorLog(w, errorLogNode) : (defaultErrorLog ?? { path: "stderr", level: "error" }),
     admin: top.has("admin") ? yamlAdmin(w, top.get("admin")!.value) : null,
     logFormats,
+    ...yamlResolver(w, stream, "stream"),
     upstreams,
     servers,
   });
@@ -157,7 +159,9 @@ function upstream(w: YamlWalker, name: string, loc: SourceLoc, node: Node | null
   }
   const check = e.get("health_check");
   const healthCheck = check ? yamlHealthCheck(w, check.value, what) : null;
-  return { name, method, servers, implicit: false, healthCheck, ...(state !== null && { state }), loc };
+  const zone = e.has("zone") ? { zone: yamlZone(w, e.get("zone")!.value) } : {};
+  const own = { ...zone, ...yamlResolver(w, e, what) };
+  return { name, method, servers, implicit: false, healthCheck, ...(state !== null && { state }), ...own, loc };
 }
 
 function balanceMethod(w: YamlWalker, e: Entries): BalanceMethod {
@@ -208,6 +212,8 @@ function upstreamServer(w: YamlWalker, node: Node, what: string): UpstreamServer
   const addressNode = e.get("address")?.value ?? null;
   if (!addressNode) w.fail(node, `a server of ${what} needs an address`);
   const address = w.string(addressNode, "server address");
+  const dynamic = yamlResolveServer(w, e, addressNode, address);
+  if (dynamic) return { ...yamlRows(w, e, SERVER_PARAM_ROWS, { ...DEFAULT_SERVER, address, ...dynamic, loc: w.loc(node) }) };
   const hp = parseHostPort(address);
   if (!hp) w.fail(addressNode, `invalid server address "${address}": expected host:port or [v6]:port`);
   return {

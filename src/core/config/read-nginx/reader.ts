@@ -31,6 +31,7 @@ import { accessRule, balanceMethod, proxyPass } from "./server-directives.ts";
 import { listen } from "./listen.ts";
 import { accessLog, adminDirective, effectiveAccessLog, logFormat, type LogState, mainErrorLog } from "./logs.ts";
 import { streamUpstreamServer, tcpUpstreamServer } from "./upstream-server.ts";
+import { resolverSetting, type ResolverSettings, zoneDirective } from "./resolve.ts";
 import { check, flag, rowValue } from "./values.ts";
 
 export interface NginxLoadOptions {
@@ -74,6 +75,8 @@ class NginxReader {
   /** Upstream names by their lower case: nginx matches them case-insensitively. */
   private readonly upstreamNames = new Map<string, string>();
   private readonly blocks: BlockDraft[] = [];
+  /** stream{}'s resolver and resolver_timeout. */
+  private readonly resolver: ResolverSettings = {};
   private readonly cx: ReaderContext = {
     fail: (d, problem) => this.fail(d, problem),
     warn: (d, message) => this.warn(d, message),
@@ -118,6 +121,7 @@ class NginxReader {
       errorLog: this.logs.errorLog ?? options.defaultErrorLog ?? { path: "stderr", level: "error" },
       admin: this.admin,
       logFormats: [...this.logs.logFormats.values()],
+      ...this.resolver,
       upstreams,
       servers,
     });
@@ -215,6 +219,7 @@ class NginxReader {
       else if (e.name === "access_log" && family === "stream") accessLog(this.cx, this.logs, e, block.accessLog);
       else if (e.name === "match" && family === "stream") this.match(e);
       else if (family === "stream" && this.health.directive(e, block.health)) return;
+      else if (family === "stream" && resolverSetting(this.cx, e, this.resolver)) return;
       else if (!this.proxySetting(e, family, block.overrides)) this.ignore(e, spec);
     });
     // nginx merges each server with stream{} once the block is read, and checks it then.
@@ -327,6 +332,7 @@ class NginxReader {
     const servers: UpstreamServerConfig[] = [];
     let state: string | null = null;
     let zone: NginxDirective | null = null;
+    const own: ResolverSettings & { zone?: ReturnType<typeof zoneDirective> } = {};
     const tcpCheck = this.health.tcpScope();
     this.walk(d.block!, family === "stream" ? "stream_upstream" : "tcp_upstream", (e, spec) => {
       switch (e.name) {
@@ -355,6 +361,11 @@ class NginxReader {
           return;
         case "zone":
           zone = e;
+          own.zone = zoneDirective(this.cx, e);
+          return;
+        case "resolver":
+        case "resolver_timeout":
+          if (family === "stream" && resolverSetting(this.cx, e, own)) return;
           break;
       }
       this.ignore(e, spec);
@@ -365,7 +376,7 @@ class NginxReader {
       throw new ConfigError(`no servers are inside upstream`, { file: d.file, line: d.endLine, col: 0 });
     }
     const healthCheck = this.health.tcpCheck(tcpCheck, name);
-    const upstream = { name, method, servers, implicit: false, healthCheck, ...(state !== null && { state }), loc: this.loc(d) };
+    const upstream = { name, method, servers, implicit: false, healthCheck, ...(state !== null && { state }), ...own, loc: this.loc(d) };
     if (zone) this.zones.push({ upstream, d: zone });
     return upstream;
   }
