@@ -5,6 +5,7 @@
 import { AcceptGuard } from "./accept-guard.ts";
 import { AccessLogs } from "./access-log.ts";
 import { createPicker } from "./balance/index.ts";
+import { Discovery } from "./discovery.ts";
 import { formatHostPort } from "./config/address.ts";
 import { ConnectionBudget } from "./connections.ts";
 import { systemReason } from "./errno.ts";
@@ -59,6 +60,8 @@ export class Balancer {
   readonly health: HealthMonitor;
   /** worker_connections, for this process. */
   private readonly budget: ConnectionBudget;
+  /** Looks `resolve` servers up again as their TTLs run out. */
+  private readonly discovery: Discovery;
 
   constructor(
     private readonly runtime: Runtime,
@@ -79,6 +82,7 @@ export class Balancer {
       systemHealthClock,
       worker?.health ?? null,
     );
+    this.discovery = new Discovery(runtime.dnsExchange?.bind(runtime) ?? null, logger, (u) => this.health.sync(u));
   }
 
   /** A health verdict from the worker that runs the checks. */
@@ -127,6 +131,7 @@ export class Balancer {
    * state changes, so a failed apply leaves the running config untouched.
    */
   async apply(config: Config): Promise<void> {
+    this.discovery.check(config);
     const upstreams = new Map<string, Upstream>();
     const fresh = new Set<string>();
     for (const [name, cfg] of config.stream.upstreams) {
@@ -170,6 +175,7 @@ export class Balancer {
     for (const [name, up] of upstreams) {
       if (!fresh.has(name)) changes.set(name, up.update(config.stream.upstreams.get(name)!));
     }
+    this.discovery.apply(upstreams, config);
     // Right after the update: a new mandatory server must not take a session before its check.
     this.health.apply(upstreams, config);
     for (const slot of opened) this.slots.set(slot.key, slot);
@@ -201,6 +207,7 @@ export class Balancer {
   /** Stops listening and ends every live session at once. */
   async close(): Promise<void> {
     this.health.stop();
+    this.discovery.stop();
     await this.closeListeners();
     for (const s of this.sessions) s.abort();
     await this.accessLogs.close();
@@ -212,6 +219,7 @@ export class Balancer {
    */
   async shutdown(graceMs: number): Promise<void> {
     this.health.stop();
+    this.discovery.stop();
     await this.drainSessions(graceMs);
     await this.accessLogs.close();
   }

@@ -69,6 +69,8 @@ export interface DnsExchangeOptions {
   readonly timeoutMs: number;
   /** False for a datagram that is not the answer (another id: late, or spoofed); waiting goes on. */
   readonly accept: (reply: Uint8Array) => boolean;
+  /** Ends the exchange at once (the balancer stops), rejecting. */
+  readonly signal?: AbortSignal;
 }
 
 /** How many file descriptors this process has open, and may. */

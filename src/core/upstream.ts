@@ -198,6 +198,11 @@ export class Upstream {
    * config (ngx_stream_upstream_init_round_robin counts only those), so a down server is not a try.
    */
   tries!: number;
+  /**
+   * What the resolver last found for each `resolve` line (discovery.ts keeps it): the servers
+   * the line stands for. A line not in it stands for none yet.
+   */
+  readonly resolved = new Map<string, readonly UpstreamServerConfig[]>();
 
   constructor(
     config: UpstreamConfig,
@@ -234,12 +239,16 @@ export class Upstream {
         seen.set(identity(s, seen), peer);
         return peer;
       });
-    const primaries = build(config.servers.filter((s) => !s.backup));
-    const backups = build(config.servers.filter((s) => s.backup));
+    const servers = expandResolved(config.servers, this.resolved);
+    const primaries = build(servers.filter((s) => !s.backup));
+    const backups = build(servers.filter((s) => s.backup));
     this.config = config;
-    this.primary = new PeerGroup(primaries, false, backups.length > 0);
+    // nginx gives an upstream with `resolve` servers a backup list, even an empty one, so no
+    // peer of it is ever "single" (never taken out by max_fails).
+    const dynamic = config.servers.some((s) => s.resolve);
+    this.primary = new PeerGroup(primaries, false, backups.length > 0 || dynamic);
     this.backup = backups.length ? new PeerGroup(backups, true, true) : null;
-    this.tries = config.servers.filter((s) => !s.down).length;
+    this.tries = servers.filter((s) => !s.down).length;
     const removed = [...previous].filter(([key]) => !seen.has(key)).map(([, p]) => p.address);
     return { added, removed, kept: seen.size - added.length };
   }
@@ -270,6 +279,20 @@ export class Upstream {
     yield* this.primary.peers;
     if (this.backup) yield* this.backup.peers;
   }
+}
+
+/** The key of a `resolve` line in Upstream.resolved: its name, service and role. */
+export function resolveKey(line: UpstreamServerConfig): string {
+  return `${line.address} ${line.service ?? ""} ${line.backup ? "backup" : ""}`;
+}
+
+/** The server lines with each `resolve` line replaced by the servers last resolved for it. */
+function expandResolved(
+  lines: readonly UpstreamServerConfig[],
+  resolved: ReadonlyMap<string, readonly UpstreamServerConfig[]>,
+): UpstreamServerConfig[] {
+  if (!lines.some((s) => s.resolve)) return lines as UpstreamServerConfig[];
+  return lines.flatMap((s) => (s.resolve ? (resolved.get(resolveKey(s)) ?? []) : [s]));
 }
 
 /** `address#n` for the n-th line naming that address (nginx allows repeats). */

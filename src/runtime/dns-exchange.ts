@@ -22,6 +22,7 @@ function overUdp(server: ConnectTarget, query: Uint8Array, options: DnsExchangeO
       else resolve(reply!);
     };
     const timer = setTimeout(() => finish(new Error("timed out")), options.timeoutMs);
+    whenAborted(options.signal, () => finish(new Error("aborted")));
     socket.on("error", (err) => finish(err));
     socket.on("message", (msg, from) => {
       // Only the server asked may answer, and only with the answer to this question.
@@ -50,6 +51,7 @@ function overTcp(server: ConnectTarget, query: Uint8Array, options: DnsExchangeO
       else resolve(reply!);
     };
     const timer = setTimeout(() => finish(new Error("timed out")), options.timeoutMs);
+    whenAborted(options.signal, () => finish(new Error("aborted")));
     socket.on("error", (err) => finish(err));
     socket.on("close", () => finish(new Error("closed before the answer")));
     socket.on("connect", () => {
@@ -76,4 +78,10 @@ function overTcp(server: ConnectTarget, query: Uint8Array, options: DnsExchangeO
 
 function sameHost(a: string, b: string): boolean {
   return a === b || a === `::ffff:${b}` || a.replace(/^\[|\]$/g, "") === b.replace(/^\[|\]$/g, "");
+}
+
+function whenAborted(signal: AbortSignal | undefined, abort: () => void): void {
+  if (!signal) return;
+  if (signal.aborted) queueMicrotask(abort);
+  else signal.addEventListener("abort", abort, { once: true });
 }

@@ -3,14 +3,7 @@
 // `respond` is the pure part, so unit tests can use it without sockets.
 import { createSocket, type Socket } from "node:dgram";
 import { createServer, type Server } from "node:net";
-import {
-  decodeMessage,
-  DNS_CLASS_IN,
-  DNS_TYPE,
-  type DnsRecord,
-  encodeMessage,
-  RCODE,
-} from "../../src/core/dns/message.ts";
+import { decodeMessage, DNS_CLASS_IN, DNS_TYPE, type DnsRecord, encodeMessage, RCODE } from "../../src/core/dns/message.ts";
 
 export interface ZoneEntry {
   readonly a?: readonly string[];
@@ -41,9 +34,9 @@ export function respond(query: Uint8Array, zone: Zone, tcp: boolean): Uint8Array
   else if (entry.rcode !== undefined) rcode = entry.rcode;
   else if (!(entry.truncate && !tcp)) {
     if (entry.cname) add(q.name, DNS_TYPE.CNAME, { kind: "cname", target: entry.cname });
-    else if (q.type === DNS_TYPE.A) for (const a of entry.a ?? []) add(q.name, q.type, { kind: "a", address: a });
-    else if (q.type === DNS_TYPE.AAAA) for (const a of entry.aaaa ?? []) add(q.name, q.type, { kind: "aaaa", address: a });
-    else if (q.type === DNS_TYPE.SRV) for (const s of entry.srv ?? []) add(q.name, q.type, { kind: "srv", ...s });
+    else if (q.type === DNS_TYPE.A) { for (const a of entry.a ?? []) add(q.name, q.type, { kind: "a", address: a }); }
+    else if (q.type === DNS_TYPE.AAAA) { for (const a of entry.aaaa ?? []) add(q.name, q.type, { kind: "aaaa", address: a }); }
+    else if (q.type === DNS_TYPE.SRV) { for (const s of entry.srv ?? []) add(q.name, q.type, { kind: "srv", ...s }); }
   }
   return encodeMessage({
     ...d.message,

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { DNS_TYPE, encodeQuery, RCODE } from "../../src/core/dns/message.ts";
-import { answerFor, DNS_TIMED_OUT, type DnsExchange, DnsResolver, dnsErrorText, isReplyTo } from "../../src/core/dns/resolver.ts";
+import { answerFor, DNS_TIMED_OUT, dnsErrorText, type DnsExchange, DnsResolver, isReplyTo } from "../../src/core/dns/resolver.ts";
 import type { ConnectTarget, DnsExchangeOptions } from "../../src/core/runtime.ts";
 import { respond, type Zone } from "../support/dns-server.ts";
 
@@ -31,7 +31,10 @@ function harness(zone: Zone, down: ReadonlySet<string> = new Set()) {
 
 const SERVERS = [{ host: "127.0.0.1", port: 53 }];
 
-function resolver(h: ReturnType<typeof harness>, o: { ipv4?: boolean; ipv6?: boolean; servers?: ConnectTarget[]; timeoutMs?: number } = {}) {
+function resolver(
+  h: ReturnType<typeof harness>,
+  o: { ipv4?: boolean; ipv6?: boolean; servers?: ConnectTarget[]; timeoutMs?: number } = {},
+) {
   return new DnsResolver(
     { servers: o.servers ?? SERVERS, ipv4: o.ipv4 ?? true, ipv6: o.ipv6 ?? true, timeoutMs: o.timeoutMs ?? 30_000 },
     h.exchange,
@@ -69,7 +72,11 @@ describe("DnsResolver", () => {
 
   test("answerFor follows a CNAME chain inside one answer", () => {
     const rec = (name: string, data: { kind: "cname"; target: string } | { kind: "a"; address: string }, ttl: number) => ({
-      name, type: data.kind === "a" ? DNS_TYPE.A : DNS_TYPE.CNAME, klass: 1, ttl, data,
+      name,
+      type: data.kind === "a" ? DNS_TYPE.A : DNS_TYPE.CNAME,
+      klass: 1,
+      ttl,
+      data,
     });
     const got = answerFor(
       [rec("x.test", { kind: "cname", target: "y.test" }, 5), rec("y.test", { kind: "a", address: "10.0.0.1" }, 9)],
@@ -111,11 +118,21 @@ describe("DnsResolver", () => {
   });
 
   test("SRV: each record with its target's addresses, port, weight and priority", async () => {
-    const h = harness(new Map([
-      ["_http._tcp.be.test", { srv: [{ priority: 1, weight: 5, port: 8080, target: "a.be.test" }, { priority: 2, weight: 1, port: 8081, target: "b.be.test" }, { priority: 1, weight: 1, port: 1, target: "gone.be.test" }], ttl: 9 }],
-      ["a.be.test", { a: ["127.0.0.1"], ttl: 3 }],
-      ["b.be.test", { a: ["127.0.0.2"] }],
-    ]));
+    const h = harness(
+      new Map([
+        ["_http._tcp.be.test", {
+          srv: [{ priority: 1, weight: 5, port: 8080, target: "a.be.test" }, {
+            priority: 2,
+            weight: 1,
+            port: 8081,
+            target: "b.be.test",
+          }, { priority: 1, weight: 1, port: 1, target: "gone.be.test" }],
+          ttl: 9,
+        }],
+        ["a.be.test", { a: ["127.0.0.1"], ttl: 3 }],
+        ["b.be.test", { a: ["127.0.0.2"] }],
+      ]),
+    );
     assert.deepEqual(await resolver(h, { ipv6: false }).service("_http._tcp.be.test"), {
       kind: "ok",
       records: [

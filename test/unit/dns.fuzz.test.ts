@@ -15,16 +15,32 @@ const name = fc.array(label, { minLength: 1, maxLength: 5 }).map((l) => l.join("
 const ttl = fc.integer({ min: 0, max: 0x7fffffff });
 const record: fc.Arbitrary<DnsRecord> = fc.oneof(
   fc.tuple(name, ttl, fc.uint8Array({ minLength: 4, maxLength: 4 })).map(([n, t, b]) => ({
-    name: n, type: DNS_TYPE.A, klass: 1, ttl: t, data: { kind: "a" as const, address: formatIPv4(b) },
+    name: n,
+    type: DNS_TYPE.A,
+    klass: 1,
+    ttl: t,
+    data: { kind: "a" as const, address: formatIPv4(b) },
   })),
   fc.tuple(name, ttl, fc.uint8Array({ minLength: 16, maxLength: 16 })).map(([n, t, b]) => ({
-    name: n, type: DNS_TYPE.AAAA, klass: 1, ttl: t, data: { kind: "aaaa" as const, address: formatIPv6(b) },
+    name: n,
+    type: DNS_TYPE.AAAA,
+    klass: 1,
+    ttl: t,
+    data: { kind: "aaaa" as const, address: formatIPv6(b) },
   })),
   fc.tuple(name, ttl, name).map(([n, t, target]) => ({
-    name: n, type: DNS_TYPE.CNAME, klass: 1, ttl: t, data: { kind: "cname" as const, target },
+    name: n,
+    type: DNS_TYPE.CNAME,
+    klass: 1,
+    ttl: t,
+    data: { kind: "cname" as const, target },
   })),
   fc.tuple(name, ttl, fc.nat(65535), fc.nat(65535), fc.nat(65535), name).map(([n, t, priority, weight, port, target]) => ({
-    name: n, type: DNS_TYPE.SRV, klass: 1, ttl: t, data: { kind: "srv" as const, priority, weight, port, target },
+    name: n,
+    type: DNS_TYPE.SRV,
+    klass: 1,
+    ttl: t,
+    data: { kind: "srv" as const, priority, weight, port, target },
   })),
 );
 const message: fc.Arbitrary<DnsMessage> = fc.record({

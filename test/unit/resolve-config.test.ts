@@ -85,12 +85,22 @@ ${SERVER}`);
     assert.equal(inUp("zone y 1k; server a.test:1;").replace(/ in .*/, ""), `"zone" directive is duplicate`);
     assert.equal(nginxError(`upstream u { zone z 1k; server a:1; }\n${SERVER}`), `zone "z" is too small in ${at(3)}`);
     assert.equal(nginxError(`upstream u { zone z; server a:1; }\n${SERVER}`), `zero size shared memory zone "z" in ${at(3)}`);
-    assert.equal(nginxError(`resolver 127.0.0.1 ipv4=off ipv6=off;\n${SERVER.replace("u;", "127.0.0.1:9;")}`),
-      `"ipv4" and "ipv6" cannot both be "off" in ${at(3)}`);
-    assert.equal(nginxError(`resolver 127.0.0.1 valid=x;\n${SERVER.replace("u;", "127.0.0.1:9;")}`), `invalid parameter: valid=x in ${at(3)}`);
-    assert.equal(nginxError(`resolver 127.0.0.1;\nresolver 127.0.0.2;\n${SERVER.replace("u;", "127.0.0.1:9;")}`),
-      `"resolver" directive is duplicate in ${at(4)}`);
-    assert.match(nginxError(`resolver dns.test;\n${SERVER.replace("u;", "127.0.0.1:9;")}`), /^host names in "resolver" are not supported yet/);
+    assert.equal(
+      nginxError(`resolver 127.0.0.1 ipv4=off ipv6=off;\n${SERVER.replace("u;", "127.0.0.1:9;")}`),
+      `"ipv4" and "ipv6" cannot both be "off" in ${at(3)}`,
+    );
+    assert.equal(
+      nginxError(`resolver 127.0.0.1 valid=x;\n${SERVER.replace("u;", "127.0.0.1:9;")}`),
+      `invalid parameter: valid=x in ${at(3)}`,
+    );
+    assert.equal(
+      nginxError(`resolver 127.0.0.1;\nresolver 127.0.0.2;\n${SERVER.replace("u;", "127.0.0.1:9;")}`),
+      `"resolver" directive is duplicate in ${at(4)}`,
+    );
+    assert.match(
+      nginxError(`resolver dns.test;\n${SERVER.replace("u;", "127.0.0.1:9;")}`),
+      /^host names in "resolver" are not supported yet/,
+    );
   });
 });
 
@@ -132,19 +142,33 @@ describe("resolve config: YAML and the round trip", () => {
     const first = loadYamlConfig(YAML, "/t.yaml");
     const conf = writeNginxConfig(first);
     assert.match(conf, /resolver 127\.0\.0\.1:5353 127\.0\.0\.3 valid=10s ipv6=off;/);
-    assert.match(conf, /server example\.net _*resolve service=_http\._tcp backup;|server example\.net backup resolve service=_http\._tcp;/);
+    assert.match(
+      conf,
+      /server example\.net _*resolve service=_http\._tcp backup;|server example\.net backup resolve service=_http\._tcp;/,
+    );
     const back = loadNginxConfig(conf, "/t.conf").config;
     const yaml = writeYamlConfig(back);
     assert.equal(writeYamlConfig(loadYamlConfig(yaml, "/t2.yaml")), yaml);
     assert.equal(yaml, writeYamlConfig(first));
-    const strip = (c: typeof first) => JSON.stringify([...c.stream.upstreams.values()].map((u) => ({ ...u, loc: 0, resolver: u.resolver?.servers, servers: u.servers.map((s) => ({ ...s, loc: 0 })) })));
+    const strip = (c: typeof first) =>
+      JSON.stringify(
+        [...c.stream.upstreams.values()].map((u) => ({
+          ...u,
+          loc: 0,
+          resolver: u.resolver?.servers,
+          servers: u.servers.map((s) => ({ ...s, loc: 0 })),
+        })),
+      );
     assert.equal(strip(back), strip(first));
   });
 
   test("YAML refuses what nginx refuses", () => {
     const bad = (servers: string) => {
       try {
-        loadYamlConfig(`stream:\n  resolver: 127.0.0.1\n  upstreams:\n    u:\n      zone: { name: z, size: 64k }\n      servers: [${servers}]\n  servers: [{ listen: 1, proxy_pass: u }]\n`, "/t.yaml");
+        loadYamlConfig(
+          `stream:\n  resolver: 127.0.0.1\n  upstreams:\n    u:\n      zone: { name: z, size: 64k }\n      servers: [${servers}]\n  servers: [{ listen: 1, proxy_pass: u }]\n`,
+          "/t.yaml",
+        );
       } catch (e) {
         if (e instanceof ConfigError) return e.problem;
         throw e;

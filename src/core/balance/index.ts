@@ -4,10 +4,18 @@ import { HashPicker } from "./hash.ts";
 import { KetamaPicker } from "./ketama.ts";
 import { leastConn } from "./least-conn.ts";
 import { RandomPicker } from "./random.ts";
-import { roundRobin } from "./round-robin.ts";
+import { pickRoundRobin, roundRobin } from "./round-robin.ts";
 import type { Picker } from "./types.ts";
 
 export function createPicker(method: BalanceMethod): Picker {
+  const picker = methodPicker(method);
+  if (picker === roundRobin) return picker;
+  // A group `resolve` has left empty (no answer yet, or the name went away) has nothing to
+  // hash or draw from: round robin finds the backups, or "no live upstreams", as nginx does.
+  return { pick: (sel, context) => (sel.group.peers.length === 0 ? pickRoundRobin(sel) : picker.pick(sel, context)) };
+}
+
+function methodPicker(method: BalanceMethod): Picker {
   switch (method.kind) {
     case "round_robin":
       return roundRobin;

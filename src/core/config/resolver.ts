@@ -44,7 +44,8 @@ export function parseResolver(words: readonly string[], loc: SourceLoc): Resolve
 /** An IP address, with a port or 53. Names would need a lookup at load time, which streamlb does not make. */
 function resolverAddress(w: string): { host: string; port: number } | string {
   const withPort = parseHostPort(w);
-  const bare = /^\[([0-9a-fA-F:.]+)\]$/.exec(w)?.[1] ?? (IPV4.test(w) || (w.includes(":") && /^[0-9a-fA-F:.]+$/.test(w)) ? w : null);
+  const bare = /^\[([0-9a-fA-F:.]+)\]$/.exec(w)?.[1] ??
+    (IPV4.test(w) || (w.includes(":") && /^[0-9a-fA-F:.]+$/.test(w)) ? w : null);
   const named = /^[A-Za-z0-9.-]+$/.test(w) ? { host: w, port: 53 } : null;
   const hp = withPort ?? (bare !== null ? { host: bare, port: 53 } : named);
   if (!hp) return `invalid address in resolver "${w}"`;
@@ -78,7 +79,13 @@ export function zoneWords(z: ZoneConfig): string[] {
 }
 
 /** What `resolve` and `service=` demand of a server's address, in nginx's words; null when fine. */
-export function resolveProblem(text: string, host: string, hasPort: boolean, resolve: boolean, service: string | null): string | null {
+export function resolveProblem(
+  text: string,
+  host: string,
+  hasPort: boolean,
+  resolve: boolean,
+  service: string | null,
+): string | null {
   if (service === null) return null;
   if (service === "") return "service is empty";
   if (!resolve) return `service upstream "${text}" requires "resolve" parameter`;

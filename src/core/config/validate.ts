@@ -123,6 +123,8 @@ function checkResolve(upstreams: ReadonlyMap<string, UpstreamConfig>, streamReso
     if (!u.servers.some((s) => s.resolve)) continue;
     const where = `upstream "${u.name}" in ${u.loc.file}:${u.loc.line}`;
     if (!u.zone) throw new ConfigError(`resolving names at run time requires ${where} to be in shared memory`, null);
-    if (!u.resolver && !streamResolver) throw new ConfigError(`no resolver defined to resolve names at run time in ${where}`, null);
+    if (!u.resolver && !streamResolver) {
+      throw new ConfigError(`no resolver defined to resolve names at run time in ${where}`, null);
+    }
   }
 }

@@ -67,6 +67,7 @@ export class DnsResolver {
     /** Milliseconds, monotonic enough to bound a lookup; injected so tests need no real time. */
     private readonly now: () => number,
     private readonly randomId: () => number = () => crypto.getRandomValues(new Uint16Array(1))[0]!,
+    private readonly signal?: AbortSignal,
   ) {}
 
   /** A and AAAA at once, as nginx asks them; addresses from either make a success. */
@@ -136,7 +137,10 @@ export class DnsResolver {
   }
 
   /** One question until an answer or resolver_timeout: servers in turn, TCP after a truncated reply. */
-  private async query(name: string, type: number): Promise<{ kind: "ok"; message: DnsMessage } | { kind: "failed"; code: number }> {
+  private async query(
+    name: string,
+    type: number,
+  ): Promise<{ kind: "ok"; message: DnsMessage } | { kind: "failed"; code: number }> {
     const servers = this.settings.servers;
     if (servers.length === 0) return { kind: "failed", code: DNS_TIMED_OUT };
     const deadline = this.now() + this.settings.timeoutMs;
@@ -145,7 +149,7 @@ export class DnsResolver {
     const share = Math.max(1000, Math.ceil(this.settings.timeoutMs / servers.length));
     let fastFailures = 0;
     let lastCode: number = DNS_TIMED_OUT;
-    while (fastFailures < servers.length) {
+    while (fastFailures < servers.length && !this.signal?.aborted) {
       const left = deadline - this.now();
       if (left <= 0) break;
       const server = servers[this.next++ % servers.length]!;
@@ -156,10 +160,20 @@ export class DnsResolver {
       const started = this.now();
       let reply: Uint8Array;
       try {
-        reply = await this.exchange(server, query, { tcp: false, timeoutMs: Math.min(left, share), accept: matches });
+        reply = await this.exchange(server, query, {
+          tcp: false,
+          timeoutMs: Math.min(left, share),
+          accept: matches,
+          signal: this.signal,
+        });
         const first = decodeMessage(reply);
         if (first.ok && first.message.truncated) {
-          reply = await this.exchange(server, query, { tcp: true, timeoutMs: Math.max(1, deadline - this.now()), accept: matches });
+          reply = await this.exchange(server, query, {
+            tcp: true,
+            timeoutMs: Math.max(1, deadline - this.now()),
+            accept: matches,
+            signal: this.signal,
+          });
         }
       } catch {
         // A quick failure (ICMP port unreachable) moves on; a round of them ends the lookup.

@@ -376,7 +376,16 @@ class NginxReader {
       throw new ConfigError(`no servers are inside upstream`, { file: d.file, line: d.endLine, col: 0 });
     }
     const healthCheck = this.health.tcpCheck(tcpCheck, name);
-    const upstream = { name, method, servers, implicit: false, healthCheck, ...(state !== null && { state }), ...own, loc: this.loc(d) };
+    const upstream = {
+      name,
+      method,
+      servers,
+      implicit: false,
+      healthCheck,
+      ...(state !== null && { state }),
+      ...own,
+      loc: this.loc(d),
+    };
     if (zone) this.zones.push({ upstream, d: zone });
     return upstream;
   }
