@@ -9,7 +9,7 @@ import type { Config, ResolverConfig, UpstreamConfig, UpstreamServerConfig } fro
 import { RCODE } from "./dns/message.ts";
 import { dnsErrorText, type DnsExchange, DnsResolver, type SrvTarget } from "./dns/resolver.ts";
 import type { Logger } from "./log.ts";
-import { resolveKey, type Upstream } from "./upstream.ts";
+import { type ResolvedAnswer, resolveKey, type Upstream } from "./upstream.ts";
 
 export interface DiscoveryTimers {
   /** Milliseconds. */
@@ -138,26 +138,36 @@ export class Discovery {
     const service = line.service ?? null;
     const result = service === null ? await dns.addresses(line.host) : await dns.service(srvName(service, line.host));
     if (this.abort.signal.aborted || !this.jobs.has(`${job.upstream.name}\n${resolveKey(line)}`)) return 0;
+    for (const t of ("unresolved" in result && result.unresolved) || []) {
+      this.logger.log(
+        "error",
+        `${t.target} could not be resolved (${t.code}: ${dnsErrorText(t.code)}) while resolving service ${
+          srvName(service!, "").slice(0, -1)
+        } of ${line.host}`,
+      );
+    }
     if (result.kind === "failed") {
       const what = service === null ? line.host : `service ${srvName(service, "").slice(0, -1)} of ${line.host}`;
       this.logger.log("error", `${what} could not be resolved (${result.code}: ${dnsErrorText(result.code)})`);
       if (result.code !== RCODE.NXDOMAIN) return Math.max(job.timeoutMs, 1000);
       // The name is gone (or has no records): so are its servers.
-      this.set(job, []);
+      this.set(job, () => [], "");
       return (resolver.validMs ?? NEGATIVE_TTL_MS) + 1000;
     }
-    this.set(
-      job,
-      "addresses" in result ? fromAddresses(line, result.addresses) : fromSrv(line, result.records, job.upstream.config),
-    );
+    if ("addresses" in result) {
+      const addresses = result.addresses;
+      this.set(job, (l) => fromAddresses(l, addresses), addresses.join(" "));
+    } else {
+      const records = result.records;
+      this.set(job, (l, u) => fromSrv(l, records, u), JSON.stringify(records));
+    }
     return (resolver.validMs ?? result.ttlSec * 1000) + 1000;
   }
 
-  private set(job: Job, servers: UpstreamServerConfig[]): void {
-    const signature = servers.map((s) => `${s.address}/${s.weight}/${s.backup}`).join(" ");
-    if (signature === job.last) return;
+  private set(job: Job, answer: ResolvedAnswer, signature: string): void {
+    if (signature === job.last && job.upstream.resolved.has(resolveKey(job.line))) return;
     job.last = signature;
-    job.upstream.resolved.set(resolveKey(job.line), servers);
+    job.upstream.resolved.set(resolveKey(job.line), answer);
     job.upstream.update(job.upstream.config);
     this.changed(job.upstream);
   }
@@ -196,15 +206,13 @@ export function fromSrv(
   const top = Math.min(...records.map((r) => r.priority));
   const keepsBackups = upstream.method.kind === "round_robin" || upstream.method.kind === "least_conn";
   const out: UpstreamServerConfig[] = [];
-  const seen = new Set<string>();
+  // Every record counts, two equal ones too: each is a server of its own, as in nginx.
   for (const r of records) {
     const backup = line.backup || r.priority !== top;
     if (r.priority !== top && (line.backup || !keepsBackups)) continue;
     const weight = line.weight !== 1 ? line.weight : Math.max(1, r.weight);
     for (const a of r.addresses) {
       const address = formatHostPort(a, r.port);
-      if (seen.has(address)) continue;
-      seen.add(address);
       out.push({ ...line, address, host: a, port: r.port, weight, backup, resolve: false, service: null });
     }
   }

@@ -199,10 +199,11 @@ export class Upstream {
    */
   tries!: number;
   /**
-   * What the resolver last found for each `resolve` line (discovery.ts keeps it): the servers
-   * the line stands for. A line not in it stands for none yet.
+   * What the resolver last found for each `resolve` line (discovery.ts keeps it), as the
+   * servers it makes of a line: a reload that changes the line's port or weight keeps the
+   * answer and applies the new line to it. A line not in it stands for no server yet.
    */
-  readonly resolved = new Map<string, readonly UpstreamServerConfig[]>();
+  readonly resolved = new Map<string, ResolvedAnswer>();
 
   constructor(
     config: UpstreamConfig,
@@ -239,14 +240,13 @@ export class Upstream {
         seen.set(identity(s, seen), peer);
         return peer;
       });
-    const servers = expandResolved(config.servers, this.resolved);
+    const servers = expandResolved(config, this.resolved);
     const primaries = build(servers.filter((s) => !s.backup));
     const backups = build(servers.filter((s) => s.backup));
     this.config = config;
-    // nginx gives an upstream with `resolve` servers a backup list, even an empty one, so no
-    // peer of it is ever "single" (never taken out by max_fails).
-    const dynamic = config.servers.some((s) => s.resolve);
-    this.primary = new PeerGroup(primaries, false, backups.length > 0 || dynamic);
+    // A lone peer is "single" (never taken out by max_fails) while no backup has peers, also
+    // when `resolve` made it so, as nginx's zone module re-decides after every answer.
+    this.primary = new PeerGroup(primaries, false, backups.length > 0);
     this.backup = backups.length ? new PeerGroup(backups, true, true) : null;
     this.tries = servers.filter((s) => !s.down).length;
     const removed = [...previous].filter(([key]) => !seen.has(key)).map(([, p]) => p.address);
@@ -281,18 +281,22 @@ export class Upstream {
   }
 }
 
-/** The key of a `resolve` line in Upstream.resolved: its name, service and role. */
+/** The servers an answer makes of a `resolve` line, in its upstream. */
+export type ResolvedAnswer = (line: UpstreamServerConfig, upstream: UpstreamConfig) => UpstreamServerConfig[];
+
+/**
+ * The key of a `resolve` line in Upstream.resolved: its name and service, as nginx matches
+ * an old zone's answers to a reloaded config's lines (not the port), and its role.
+ */
 export function resolveKey(line: UpstreamServerConfig): string {
-  return `${line.address} ${line.service ?? ""} ${line.backup ? "backup" : ""}`;
+  return `${line.host} ${line.service ?? ""} ${line.backup ? "backup" : ""}`;
 }
 
 /** The server lines with each `resolve` line replaced by the servers last resolved for it. */
-function expandResolved(
-  lines: readonly UpstreamServerConfig[],
-  resolved: ReadonlyMap<string, readonly UpstreamServerConfig[]>,
-): UpstreamServerConfig[] {
+function expandResolved(config: UpstreamConfig, resolved: ReadonlyMap<string, ResolvedAnswer>): UpstreamServerConfig[] {
+  const lines = config.servers;
   if (!lines.some((s) => s.resolve)) return lines as UpstreamServerConfig[];
-  return lines.flatMap((s) => (s.resolve ? (resolved.get(resolveKey(s)) ?? []) : [s]));
+  return lines.flatMap((s) => (s.resolve ? (resolved.get(resolveKey(s))?.(s, config) ?? []) : [s]));
 }
 
 /** `address#n` for the n-th line naming that address (nginx allows repeats). */

@@ -149,6 +149,15 @@ describe("Discovery", () => {
     const s = setup(A_YAML.replace("ipv6: false", "ipv6: false, valid: 2s"), zone);
     await s.timers.advance(1);
     assert.equal(s.timers.next(), 1 + 2000 + 1000);
+    // A reload that moves the line to another port keeps the answer on the new port (nginx
+    // matches the old answers by name and service).
+    const moved = loadYamlConfig(
+      A_YAML.replace("ipv6: false", "ipv6: false, valid: 2s").replace("be.test:8080", "be.test:8082"),
+      "/t.yaml",
+    );
+    s.u.update(moved.stream.upstreams.get("u")!);
+    s.discovery.apply(s.upstreams, moved);
+    assert.deepEqual(s.addresses(), ["127.0.0.201:8082 w1", "127.0.0.1:7 w1"]);
     // The same config again: the answer stays without a new lookup.
     s.u.update(s.config.stream.upstreams.get("u")!);
     s.discovery.apply(s.upstreams, s.config);

@@ -140,6 +140,7 @@ describe("DnsResolver", () => {
         { priority: 2, weight: 1, port: 8081, target: "b.be.test", addresses: ["127.0.0.2"] },
       ],
       ttlSec: 1,
+      unresolved: [{ target: "gone.be.test", code: 3 }],
     });
   });
 

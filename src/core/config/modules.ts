@@ -34,7 +34,7 @@ export const STREAM_MODULES: readonly StreamModule[] = [
   mod("stream_return_module", "default", false),
   mod("stream_set_module", "default", false),
   mod("stream_pass_module", "default", false),
-  mod("stream_upstream_zone_module", "default", false),
+  mod("stream_upstream_zone_module", "default", true),
   // NGINX Plus's; nginx's test harness counts it present unless told otherwise.
   mod("stream_upstream_least_time_module", "default", false),
   mod("stream_realip_module", "optional", false),

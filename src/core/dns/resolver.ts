@@ -32,8 +32,18 @@ export interface SrvTarget {
 }
 
 export type ServiceLookup =
-  | { readonly kind: "ok"; readonly records: readonly SrvTarget[]; readonly ttlSec: number }
-  | { readonly kind: "failed"; readonly code: number };
+  | {
+    readonly kind: "ok";
+    readonly records: readonly SrvTarget[];
+    readonly ttlSec: number;
+    /** Targets whose own lookup failed (they give no servers), for the log. */
+    readonly unresolved: readonly { readonly target: string; readonly code: number }[];
+  }
+  | {
+    readonly kind: "failed";
+    readonly code: number;
+    readonly unresolved?: readonly { readonly target: string; readonly code: number }[];
+  };
 
 /** ngx_resolver_strerror's words, which the error log quotes. */
 export function dnsErrorText(code: number): string {
@@ -103,7 +113,12 @@ export class DnsResolver {
       targets.set(r.data.target, this.addresses(r.data.target));
     }
     const looked = new Map<string, Lookup>();
-    for (const [target, p] of targets) looked.set(target, await p);
+    const unresolved: { target: string; code: number }[] = [];
+    for (const [target, p] of targets) {
+      const t = await p;
+      looked.set(target, t);
+      if (t.kind === "failed") unresolved.push({ target, code: t.code });
+    }
     for (const r of srv.records) {
       if (r.data.kind !== "srv") continue;
       const t = looked.get(r.data.target)!;
@@ -112,8 +127,10 @@ export class DnsResolver {
       const { priority, weight, port, target } = r.data;
       records.push({ priority, weight, port, target, addresses: t.addresses });
     }
-    if (records.length === 0) return { kind: "failed", code: RCODE.NXDOMAIN };
-    return { kind: "ok", records, ttlSec };
+    // No target gave an address: the lookup failed as its first target did, so a server
+    // failure there keeps the servers the last answer gave, as nginx does.
+    if (records.length === 0) return { kind: "failed", code: unresolved[0]?.code ?? RCODE.NXDOMAIN, unresolved };
+    return { kind: "ok", records, ttlSec, unresolved };
   }
 
   /** One type for one name, asking again for the end of a CNAME chain the answer left open. */
