@@ -56,8 +56,18 @@ export interface DnsServer {
   close(): Promise<void>;
 }
 
-/** Listens on 127.0.0.1, UDP and TCP on the same port. */
+/** Listens on 127.0.0.1, UDP and TCP on the same port (a few tries to find one free for both). */
 export async function startDnsServer(zone: Zone = new Map()): Promise<DnsServer> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await tryStart(zone);
+    } catch (err) {
+      if (attempt >= 10 || (err as NodeJS.ErrnoException).code !== "EADDRINUSE") throw err;
+    }
+  }
+}
+
+async function tryStart(zone: Zone): Promise<DnsServer> {
   const asked: string[] = [];
   const note = (query: Uint8Array) => {
     const d = decodeMessage(query);
@@ -92,7 +102,7 @@ export async function startDnsServer(zone: Zone = new Map()): Promise<DnsServer>
     });
   });
   await new Promise<void>((resolve, reject) => {
-    tcp.once("error", reject);
+    tcp.once("error", (err) => udp.close(() => reject(err)));
     tcp.listen(port, "127.0.0.1", () => resolve());
   });
   return {
