@@ -4,7 +4,6 @@
 // on whatever they were using.
 import { AcceptGuard } from "./accept-guard.ts";
 import { AccessLogs } from "./access-log.ts";
-import { createPicker } from "./balance/index.ts";
 import { Discovery } from "./discovery.ts";
 import { formatHostPort } from "./config/address.ts";
 import { ConnectionBudget } from "./connections.ts";
@@ -12,10 +11,12 @@ import { systemReason } from "./errno.ts";
 import { HealthMonitor, type HealthShare, primeHealth, systemHealthClock } from "./health.ts";
 import type { Config } from "./config/model.ts";
 import type { Logger } from "./log.ts";
-import { AccessRules } from "./phases/access.ts";
 import type { ClientConnection, Listener, Runtime } from "./runtime.ts";
 import { type Route, Session, type SessionOutcome } from "./session.ts";
 import { ListenerStats } from "./stats.ts";
+import { buildRoutes } from "./routes.ts";
+import { compileStreamVariables } from "./variables/stream-variables.ts";
+import { NGINX_COMPATIBLE } from "../version.ts";
 import { type Peer, Upstream, type UpstreamChange } from "./upstream.ts";
 
 interface ListenerSlot {
@@ -112,7 +113,7 @@ export class Balancer {
       host: s.listener.host,
       port: s.listener.port,
       configured: s.key,
-      upstream: s.route.upstream.name,
+      upstream: s.route.target?.upstream.name ?? s.route.server.proxyPass ?? "",
       stats: s.stats,
     }));
   }
@@ -146,18 +147,13 @@ export class Balancer {
 
     // Access log files open (and formats compile) before anything changes: a log that
     // cannot be opened fails the start or reload, as in nginx.
-    const logs = await this.accessLogs.prepare(config);
-    const wanted = new Map<string, Route>();
-    for (const server of config.stream.servers) {
-      const upstream = upstreams.get(server.proxyPass)!;
-      const picker = createPicker(config.stream.upstreams.get(server.proxyPass)!.method);
-      const accessLog = logs.forServer(server);
-      const access = AccessRules.compile(server.access);
-      for (const l of server.listen) {
-        const key = formatHostPort(l.host ?? "*", l.port);
-        wanted.set(key, { server, upstream, picker, listenName: formatHostPort(l.host ?? "0.0.0.0", l.port), accessLog, access });
-      }
-    }
+    const variables = compileStreamVariables(config.stream, {
+      hostname: this.runtime.hostname ?? "localhost",
+      pid: this.runtime.pid,
+      nginxVersion: NGINX_COMPATIBLE,
+    });
+    const logs = await this.accessLogs.prepare(config, variables.registry);
+    const wanted = buildRoutes(config, upstreams, variables, logs);
 
     const opened: ListenerSlot[] = [];
     try {
@@ -301,7 +297,14 @@ export class Balancer {
     session.run().then(
       (outcome) => {
         try {
-          slot.route.accessLog?.log({ id: session.id, client: addresses, startMs: session.startMs, endMs: Date.now(), outcome });
+          slot.route.accessLog?.log({
+            id: session.id,
+            client: addresses,
+            startMs: session.startMs,
+            endMs: Date.now(),
+            outcome,
+            variables: session.variables,
+          });
         } catch (err) {
           this.sessionFailed(session, err);
         }

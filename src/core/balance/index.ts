@@ -6,16 +6,18 @@ import { leastConn } from "./least-conn.ts";
 import { RandomPicker } from "./random.ts";
 import { pickRoundRobin, roundRobin } from "./round-robin.ts";
 import type { Picker } from "./types.ts";
+import type { VariableRegistry } from "../variables/registry.ts";
 
-export function createPicker(method: BalanceMethod): Picker {
-  const picker = methodPicker(method);
+/** `registry`: the config's variables, which a hash key may read (built-ins alone when absent). */
+export function createPicker(method: BalanceMethod, registry?: VariableRegistry): Picker {
+  const picker = methodPicker(method, registry);
   if (picker === roundRobin) return picker;
   // A group `resolve` has left empty (no answer yet, or the name went away) has nothing to
   // hash or draw from: round robin finds the backups, or "no live upstreams", as nginx does.
   return { pick: (sel, context) => (sel.group.peers.length === 0 ? pickRoundRobin(sel) : picker.pick(sel, context)) };
 }
 
-function methodPicker(method: BalanceMethod): Picker {
+function methodPicker(method: BalanceMethod, registry?: VariableRegistry): Picker {
   switch (method.kind) {
     case "round_robin":
       return roundRobin;
@@ -23,7 +25,7 @@ function methodPicker(method: BalanceMethod): Picker {
       return leastConn;
     case "hash":
       // Each picker owns a scratch buffer for the key, so every route gets its own.
-      return method.consistent ? new KetamaPicker(method.key) : new HashPicker(method.key);
+      return method.consistent ? new KetamaPicker(method.key, registry) : new HashPicker(method.key, registry);
     case "random":
       // `random two` compares by least_conn, the only comparison nginx knows.
       return new RandomPicker(method.two);

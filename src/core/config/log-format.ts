@@ -6,38 +6,8 @@ import { type Piece, splitVariables, VariableSyntaxError } from "../variables/co
 import { BUILTIN_REGISTRY } from "../variables/registry.ts";
 import type { LogEscape } from "./model.ts";
 
-/** The stream variables an access log line can use, as nginx's stream modules name them. */
-export const LOG_VARIABLES = [
-  "remote_addr",
-  "remote_port",
-  "server_addr",
-  "server_port",
-  "protocol",
-  "status",
-  "bytes_sent",
-  "bytes_received",
-  "session_time",
-  "connection",
-  "time_local",
-  "time_iso8601",
-  "msec",
-  "pid",
-  "upstream_addr",
-  "upstream_bytes_sent",
-  "upstream_bytes_received",
-  "upstream_connect_time",
-  "upstream_session_time",
-] as const;
-
-export type LogVariable = (typeof LOG_VARIABLES)[number];
-
-const FILLED = new Set<string>(LOG_VARIABLES);
-
-/** A parsed format: literal text and variables, in order (`filled` false: always empty). */
-export type LogFormatPart =
-  | { readonly text: string }
-  | { readonly variable: LogVariable; readonly filled: true }
-  | { readonly variable: string; readonly filled: false };
+/** A parsed format: literal text and variable names (lower case), in order. */
+export type LogFormatPart = { readonly text: string } | { readonly variable: string };
 
 export interface BuiltinLogFormat {
   readonly escape: LogEscape;
@@ -79,10 +49,11 @@ export const DEFAULT_ACCESS_LOG_FORMAT = "basic";
 
 /**
  * Splits a format with the one `$variable` splitter (variables/complex-value.ts), worded as
- * ngx_stream_log_compile_format words it. Any nginx stream variable is accepted; those
- * streamlb does not fill yet log as nginx logs a variable without a value ("-").
+ * ngx_stream_log_compile_format words it. `knows` judges the names: the built-ins by
+ * default; a loader passes `() => true` and leaves the names to the whole-config check,
+ * since a map later in the file may define them.
  */
-export function parseLogFormat(format: string): LogFormatPart[] {
+export function parseLogFormat(format: string, knows: (name: string) => boolean = builtin): LogFormatPart[] {
   let pieces: Piece[];
   try {
     // The log module reads `$1` as a variable named "1" (unknown), not as a capture.
@@ -94,26 +65,27 @@ export function parseLogFormat(format: string): LogFormatPart[] {
   return pieces.map((p): LogFormatPart => {
     if ("text" in p) return { text: p.text };
     const name = "name" in p ? p.name.toLowerCase() : String(p.capture);
-    if (FILLED.has(name)) return { variable: name as LogVariable, filled: true };
-    if (BUILTIN_REGISTRY.knows(name)) return { variable: name, filled: false };
-    throw new Error(`unknown "${name}" variable`);
+    if (!knows(name)) throw new Error(`unknown "${name}" variable`);
+    return { variable: name };
   });
 }
 
+function builtin(name: string): boolean {
+  return BUILTIN_REGISTRY.knows(name);
+}
+
 /** The problem with a format, in nginx's words, or null when it compiles. */
-export function logFormatError(format: string): string | null {
+export function logFormatError(format: string, knows?: (name: string) => boolean): string | null {
   try {
-    parseLogFormat(format);
+    parseLogFormat(format, knows);
     return null;
   } catch (e) {
     return e instanceof Error ? e.message : String(e);
   }
 }
 
-/** The variables of a (valid) format that streamlb leaves empty, for a warning. */
-export function emptyLogVariables(format: string): string[] {
-  return parseLogFormat(format).flatMap((p) => ("variable" in p && !p.filled ? [p.variable] : []));
-}
+/** Any name: the loaders leave names to the whole-config check. */
+export const ANY_NAME = (): boolean => true;
 
 /** True when a config's own definition says exactly what the built-in one of that name says. */
 export function sameAsBuiltin(name: string, escape: LogEscape, format: string): boolean {

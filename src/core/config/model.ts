@@ -58,6 +58,8 @@ export interface StreamConfig {
   readonly servers: readonly ServerConfig[];
   /** `log_format`s the config defines (the built-in ones are not listed here). */
   readonly logFormats: ReadonlyMap<string, LogFormatConfig>;
+  /** map, geo and split_clients blocks, in config order (a later definition of a name wins). */
+  readonly variables: readonly VariableBlockConfig[];
   /** stream{}'s `resolver`: the one `resolve` servers use when their upstream names none. */
   readonly resolver?: ResolverConfig | null;
   /** stream{}'s resolver_timeout (nginx's default 30s when unset). */
@@ -81,6 +83,26 @@ export interface ZoneConfig {
   readonly name: string;
   /** Bytes; null when another upstream sizes the zone. */
   readonly size: number | null;
+}
+
+/**
+ * A block that defines a variable (ngx_stream_map/geo/split_clients): its source, the
+ * variable, and its lines as written (includes expanded), compiled when the config is checked.
+ */
+export interface VariableBlockConfig {
+  readonly kind: "map" | "geo" | "split_clients";
+  /** The source complex value; null for `geo $var` (it reads $remote_addr). */
+  readonly source: string | null;
+  /** `$name`, as written. */
+  readonly variable: string;
+  readonly lines: readonly ConfigLine[];
+  readonly loc: SourceLoc;
+}
+
+/** One line inside a block: its words (the first is the key or keyword). */
+export interface ConfigLine {
+  readonly args: readonly string[];
+  readonly loc: SourceLoc;
 }
 
 /** nginx's stream `log_format NAME [escape=default|json|none] STRING...`. */
@@ -135,13 +157,28 @@ export interface ListenConfig {
 
 export interface ServerConfig {
   readonly listen: readonly ListenConfig[];
-  /** The upstream this server balances over (implicit upstreams are named "host:port"). */
-  readonly proxyPass: string;
+  /**
+   * nginx's content handler is exactly one of these two (the loaders refuse both and none):
+   * the upstream this server balances over (implicit upstreams are named "host:port"), or a
+   * complex value naming one per session (`proxy_pass $upstream`)...
+   */
+  readonly proxyPass: string | null;
+  /** ...or `return VALUE`: the complex value is written to the client, which is then closed. */
+  readonly return: string | null;
+  /** `set $var VALUE` lines, run in order before the access phase. */
+  readonly set: readonly SetConfig[];
   readonly proxy: ProxySettings;
   /** access_log as nginx merges it: the server's own, else stream{}'s; [] = off (the default). */
   readonly accessLog: readonly AccessLogConfig[];
   /** allow/deny as nginx merges them: the server's own rules, else stream{}'s; [] = everyone. */
   readonly access: readonly AccessRuleConfig[];
+  readonly loc: SourceLoc;
+}
+
+/** `set $variable VALUE`. */
+export interface SetConfig {
+  readonly variable: string;
+  readonly value: string;
   readonly loc: SourceLoc;
 }
 

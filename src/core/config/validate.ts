@@ -11,9 +11,12 @@ import {
   type ServerConfig,
   type SourceLoc,
   type UpstreamConfig,
+  type VariableBlockConfig,
 } from "./model.ts";
 import { DEFAULT_WORKER_CONNECTIONS } from "./schema/main.ts";
 import { DEFAULT_SERVER } from "./schema/upstream-server.ts";
+import { hasVariables } from "../variables/complex-value.ts";
+import { compileStreamVariables } from "../variables/stream-variables.ts";
 
 /** What a loader hands over: the model before cross-references are resolved. */
 export interface ConfigDraft {
@@ -28,10 +31,12 @@ export interface ConfigDraft {
   readonly logFormats?: readonly LogFormatConfig[];
   readonly resolver?: ResolverConfig | null;
   readonly resolverTimeoutMs?: number | null;
+  readonly variables?: readonly VariableBlockConfig[];
   /** A loader that knows no health checks may leave `healthCheck` out: none. */
   readonly upstreams: ReadonlyArray<
     Omit<UpstreamConfig, "healthCheck"> & { readonly healthCheck?: UpstreamConfig["healthCheck"] }
   >;
+  /** proxyPassLoc: where the handler (proxy_pass or return) was written. */
   readonly servers: ReadonlyArray<ServerConfig & { readonly proxyPassLoc: SourceLoc }>;
 }
 
@@ -65,7 +70,14 @@ export function finalizeConfig(draft: ConfigDraft): Config {
       if (listening.has(key)) throw new ConfigError(`duplicate "${key}" address and port pair`, l.loc);
       listening.set(key, l.loc);
     }
-    if (!upstreams.has(server.proxyPass)) {
+    if ((server.proxyPass === null) === (server.return === null)) {
+      throw new ConfigError(
+        server.proxyPass === null ? `no handler for server` : `"return" directive is duplicate`,
+        proxyPassLoc,
+      );
+    }
+    // `proxy_pass $var` names its upstream per session; `return` needs none.
+    if (server.proxyPass !== null && !hasVariables(server.proxyPass) && !upstreams.has(server.proxyPass)) {
       const hp = parseHostPort(server.proxyPass);
       if (!hp) {
         throw new ConfigError(
@@ -92,6 +104,10 @@ export function finalizeConfig(draft: ConfigDraft): Config {
     throw new ConfigError(`${workerConnections} worker_connections are not enough for ${listening.size} listening sockets`, null);
   }
 
+  const variables = draft.variables ?? [];
+  // Unknown variables, bad maps and the like: refused at load, in nginx's words.
+  compileStreamVariables({ variables, servers, logFormats, upstreams });
+
   return {
     file: draft.file,
     pid: draft.pid,
@@ -105,6 +121,7 @@ export function finalizeConfig(draft: ConfigDraft): Config {
       upstreams,
       servers,
       logFormats,
+      variables,
       ...(draft.resolver && { resolver: draft.resolver }),
       ...(draft.resolverTimeoutMs != null && { resolverTimeoutMs: draft.resolverTimeoutMs }),
     },

@@ -44,11 +44,17 @@ export function writeNginxConfig(config: Config, source?: string): string {
     out.push("", `${IN}upstream ${word(u.name)} {`, ...body.map((l) => IN + IN + l), `${IN}}`);
   }
   for (const block of health.matches) out.push("", ...block.map((l) => IN + l));
+  for (const v of config.stream.variables) {
+    const args = [...(v.source === null ? [] : [v.source]), v.variable].map(word).join(" ");
+    out.push("", `${IN}${v.kind} ${args} {`, ...v.lines.map((l) => `${IN}${IN}${l.args.map(word).join(" ")};`), `${IN}}`);
+  }
 
   for (const s of config.stream.servers) {
     out.push("", `${IN}server {`);
     for (const l of s.listen) out.push(`${IN}${IN}listen ${l.host === null ? l.port : formatHostPort(l.host, l.port)};`);
-    out.push(`${IN}${IN}proxy_pass ${word(s.proxyPass)};`);
+    for (const v of s.set) out.push(`${IN}${IN}set ${word(v.variable)} ${word(v.value)};`);
+    if (s.proxyPass !== null) out.push(`${IN}${IN}proxy_pass ${word(s.proxyPass)};`);
+    if (s.return !== null) out.push(`${IN}${IN}return ${word(s.return)};`);
     // Each server writes its merged rules: the same as nginx's inheritance, read back.
     for (const r of s.access) out.push(`${IN}${IN}${r.action} ${word(r.address)};`);
     for (const f of changedFields(s.proxy, level)) out.push(`${IN}${IN}${f.name} ${rowText(f, s.proxy, "nginx")};`);

@@ -48,10 +48,21 @@ export function writeYamlConfig(config: Config, source?: string): string {
     if (u.healthCheck) stream.push(`      health_check: ${yamlHealthCheckValue(u.healthCheck)}`);
   }
 
+  if (config.stream.variables.length > 0) stream.push("  variables:");
+  for (const v of config.stream.variables) {
+    const args = [...(v.source === null ? [] : [v.source]), v.variable].map(scalar).join(", ");
+    stream.push(`    - ${v.kind}: [${args}]`);
+    stream.push(`      lines: [${v.lines.map((l) => `[${l.args.map(scalar).join(", ")}]`).join(", ")}]`);
+  }
+
   if (config.stream.servers.length > 0) stream.push("  servers:");
   for (const s of config.stream.servers) {
     stream.push(`    - listen: ${listenValue(s.listen)}`);
-    stream.push(`      proxy_pass: ${scalar(s.proxyPass)}`);
+    if (s.proxyPass !== null) stream.push(`      proxy_pass: ${scalar(s.proxyPass)}`);
+    if (s.return !== null) stream.push(`      return: ${scalar(s.return)}`);
+    if (s.set.length > 0) {
+      stream.push(`      set: { ${s.set.map((v) => `${scalar(v.variable)}: ${scalar(v.value)}`).join(", ")} }`);
+    }
     if (s.access.length > 0) {
       stream.push(`      access: [${s.access.map((r) => `{ ${r.action}: ${scalar(r.address)} }`).join(", ")}]`);
     }

@@ -8,7 +8,7 @@
 //     access_log: off                                          # or a list of several logs
 import { isMap, isScalar, isSeq, type Node } from "yaml";
 import { parseAdminListen } from "./admin.ts";
-import { BUILTIN_LOG_FORMATS, DEFAULT_ACCESS_LOG_FORMAT, logFormatError, sameAsBuiltin } from "./log-format.ts";
+import { ANY_NAME, BUILTIN_LOG_FORMATS, DEFAULT_ACCESS_LOG_FORMAT, logFormatError, sameAsBuiltin } from "./log-format.ts";
 import type { AccessLogConfig, AdminConfig, LogEscape, LogFormatConfig } from "./model.ts";
 import type { YamlWalker } from "./yaml-walker.ts";
 
@@ -48,7 +48,7 @@ export function yamlLogFormats(w: YamlWalker, node: Node | null): LogFormatConfi
       if (!formatNode) w.fail(value, `log format "${name}" needs a format`);
     }
     const format = w.string(formatNode, `log format "${name}"`);
-    const problem = logFormatError(format);
+    const problem = logFormatError(format, ANY_NAME);
     if (problem) w.fail(formatNode, problem);
     if (!sameAsBuiltin(name, escape, format)) out.push({ name, escape, format, loc: w.loc(key) });
   }

@@ -31,6 +31,7 @@ import { yamlHealthCheck } from "./yaml-health.ts";
 import { yamlAccessLog, yamlAdmin, yamlLogFormats } from "./yaml-observability.ts";
 import { type Entries, YamlWalker } from "./yaml-walker.ts";
 import { RESOLVER_KEYS, yamlResolver, yamlResolveServer, yamlZone } from "./yaml-resolve.ts";
+import { yamlSet, yamlVariableBlocks } from "./yaml-variables.ts";
 
 const PROXY_KEYS = PROXY_ROWS.map((r) => r.name);
 const TOP_ROWS = MAIN_ROWS.filter((r) => r.context === "main");
@@ -38,8 +39,8 @@ const EVENTS_ROWS = MAIN_ROWS.filter((r) => r.context === "events");
 
 const TOP_KEYS = [...TOP_ROWS.map((r) => r.name), "error_log", "admin", "events", "stream"];
 const EVENTS_KEYS = EVENTS_ROWS.map((r) => r.name);
-const STREAM_KEYS = [...PROXY_KEYS, "upstreams", "servers", "log_formats", "access_log", "access", ...RESOLVER_KEYS];
-const SERVER_KEYS = [...PROXY_KEYS, "listen", "proxy_pass", "access_log", "access"];
+const STREAM_KEYS = [...PROXY_KEYS, "upstreams", "servers", "log_formats", "access_log", "access", "variables", ...RESOLVER_KEYS];
+const SERVER_KEYS = [...PROXY_KEYS, "listen", "proxy_pass", "return", "set", "access_log", "access"];
 const UPSTREAM_KEYS = ["servers", "least_conn", "hash", "random", "health_check", "state", "zone", ...RESOLVER_KEYS];
 const UPSTREAM_SERVER_KEYS = ["address", ...SERVER_PARAM_ROWS.map((r) => r.name), "resolve", "service"];
 
@@ -90,6 +91,7 @@ export function loadYamlConfig(text: string, file: string, defaultErrorLog?: Err
     admin: top.has("admin") ? yamlAdmin(w, top.get("admin")!.value) : null,
     logFormats,
     ...yamlResolver(w, stream, "stream"),
+    variables: stream.has("variables") ? yamlVariableBlocks(w, stream.get("variables")!.value) : [],
     upstreams,
     servers,
   });
@@ -121,18 +123,23 @@ function server(
   const what = `stream.servers[${index}]`;
   const e = w.entries(node, what, SERVER_KEYS);
   if (!e.has("listen")) w.fail(node, `no "listen" is defined for ${what}`);
-  if (!e.has("proxy_pass")) w.fail(node, `no "proxy_pass" is defined for ${what}`);
+  if (!e.has("proxy_pass") && !e.has("return")) w.fail(node, `no "proxy_pass" or "return" is defined for ${what}`);
+  if (e.has("proxy_pass") && e.has("return")) {
+    w.fail(e.get("return")!.key, `${what} has both "proxy_pass" and "return": one handles the session`);
+  }
   const listen: ListenConfig[] = w.listOrOne(e.get("listen")!.value).map((n) => {
     const text = String(w.scalar(n, "listen"));
     const parsed = parseListen(text);
     if (!parsed) w.fail(n, `invalid listen "${text}": expected a port, host:port or [v6]:port`);
     return { ...parsed, loc: w.loc(n) };
   });
-  const proxyPassNode = e.get("proxy_pass")!.value;
+  const handlerNode = (e.get("proxy_pass") ?? e.get("return"))!.value;
   return {
     listen,
-    proxyPass: w.string(proxyPassNode, "proxy_pass"),
-    proxyPassLoc: w.loc(proxyPassNode),
+    proxyPass: e.has("proxy_pass") ? w.string(handlerNode, "proxy_pass") : null,
+    return: e.has("return") ? String(w.scalar(handlerNode, "return")) : null,
+    set: e.has("set") ? yamlSet(w, e.get("set")!.value, what) : [],
+    proxyPassLoc: w.loc(handlerNode),
     proxy: yamlRows(w, e, PROXY_ROWS, inherited),
     accessLog: e.has("access_log") ? yamlAccessLog(w, e.get("access_log")!.value, what, logFormats) : inheritedAccessLog,
     // As nginx merges allow/deny: a server with rules of its own does not inherit stream's.

@@ -16,6 +16,7 @@ import {
   type SourceLoc,
   type UpstreamConfig,
   type UpstreamServerConfig,
+  type VariableBlockConfig,
 } from "../model.ts";
 import type { Context, DirectiveSpec } from "../nginx-directives.ts";
 import { NginxHealthChecks } from "../nginx-health.ts";
@@ -33,6 +34,7 @@ import { accessLog, adminDirective, effectiveAccessLog, logFormat, type LogState
 import { streamUpstreamServer, tcpUpstreamServer } from "./upstream-server.ts";
 import { resolverSetting, type ResolverSettings, zoneDirective } from "./resolve.ts";
 import { check, flag, rowValue } from "./values.ts";
+import { setDirective, variableBlock } from "./variable-blocks.ts";
 
 export interface NginxLoadOptions {
   /** Without it, an `include` is an error. */
@@ -77,6 +79,7 @@ class NginxReader {
   private readonly blocks: BlockDraft[] = [];
   /** stream{}'s resolver and resolver_timeout. */
   private readonly resolver: ResolverSettings = {};
+  private readonly variables: VariableBlockConfig[] = [];
   private readonly cx: ReaderContext = {
     fail: (d, problem) => this.fail(d, problem),
     warn: (d, message) => this.warn(d, message),
@@ -108,7 +111,7 @@ class NginxReader {
         b.servers.map((s) => ({
           scope: s.health,
           block: b.health,
-          upstream: this.upstreamNames.get(s.proxyPass!.name.toLowerCase()) ?? null,
+          upstream: s.handler!.kind === "proxy_pass" ? this.upstreamNames.get(s.handler!.value.toLowerCase()) ?? null : null,
         }))
       ),
     );
@@ -122,6 +125,7 @@ class NginxReader {
       admin: this.admin,
       logFormats: [...this.logs.logFormats.values()],
       ...this.resolver,
+      variables: this.variables,
       upstreams,
       servers,
     });
@@ -218,12 +222,14 @@ class NginxReader {
       else if (e.name === "log_format" && family === "stream") logFormat(this.cx, this.logs, e);
       else if (e.name === "access_log" && family === "stream") accessLog(this.cx, this.logs, e, block.accessLog);
       else if (e.name === "match" && family === "stream") this.match(e);
-      else if (family === "stream" && this.health.directive(e, block.health)) return;
+      else if ((e.name === "map" || e.name === "geo" || e.name === "split_clients") && family === "stream") {
+        this.variables.push(variableBlock(this.cx, this.includes, e));
+      } else if (family === "stream" && this.health.directive(e, block.health)) return;
       else if (family === "stream" && resolverSetting(this.cx, e, this.resolver)) return;
       else if (!this.proxySetting(e, family, block.overrides)) this.ignore(e, spec);
     });
     // nginx merges each server with stream{} once the block is read, and checks it then.
-    for (const s of block.servers) if (!s.proxyPass) throw new ConfigError(`no handler for server`, s.loc);
+    for (const s of block.servers) if (!s.handler) throw new ConfigError(`no handler for server`, s.loc);
     this.blocks.push(block);
   }
 
@@ -232,7 +238,8 @@ class NginxReader {
       accessLog: { logs: [], off: false },
       access: [],
       listen: [],
-      proxyPass: null,
+      handler: null,
+      set: [],
       overrides: {},
       health: this.health.scope(),
       loc: this.loc(d),
@@ -243,8 +250,20 @@ class NginxReader {
           s.listen.push(...listen(this.cx, e, family));
           return;
         case "proxy_pass":
-          s.proxyPass = { name: proxyPass(this.cx, e), loc: this.loc(e) };
+          s.handler = { kind: "proxy_pass", value: proxyPass(this.cx, e), loc: this.loc(e) };
           return;
+        case "return":
+          if (family === "stream") {
+            s.handler = { kind: "return", value: e.args[0]!, loc: this.loc(e) };
+            return;
+          }
+          break;
+        case "set":
+          if (family === "stream") {
+            s.set.push(setDirective(this.cx, e));
+            return;
+          }
+          break;
         case "health_check":
         case "health_check_timeout":
           if (family === "stream" && this.health.directive(e, s.health)) return;
@@ -300,21 +319,26 @@ class NginxReader {
 
   private finishServer(s: ServerDraft, block: BlockDraft): ServerConfig & { proxyPassLoc: SourceLoc } {
     const base = block.family === "stream" ? DEFAULT_PROXY_SETTINGS : TCP_PROXY_SETTINGS;
-    const pass = s.proxyPass!;
-    const upstream = this.upstreamNames.get(pass.name.toLowerCase());
-    let proxyPass = upstream ?? pass.name;
-    // yaoweibin's proxy_pass defaults to port 80.
-    if (!upstream && block.family === "tcp" && !/:\d+$/.test(proxyPass)) proxyPass += ":80";
+    const handler = s.handler!;
+    let proxyPass: string | null = null;
+    if (handler.kind === "proxy_pass") {
+      const upstream = this.upstreamNames.get(handler.value.toLowerCase());
+      proxyPass = upstream ?? handler.value;
+      // yaoweibin's proxy_pass defaults to port 80.
+      if (!upstream && block.family === "tcp" && !/:\d+$/.test(proxyPass)) proxyPass += ":80";
+    }
     return {
       listen: s.listen,
       proxyPass,
+      return: handler.kind === "return" ? handler.value : null,
+      set: s.set,
       // nginx's merge: a server{} with rules of its own does not inherit stream{}'s.
       access: s.access.length > 0 ? s.access : block.access,
       proxy: { ...base, ...block.overrides, ...s.overrides },
       // nginx's merge: a server{} with its own access_log (or `off`) uses only that.
       accessLog: effectiveAccessLog(s.accessLog.logs.length || s.accessLog.off ? s.accessLog : block.accessLog),
       loc: s.loc,
-      proxyPassLoc: pass.loc,
+      proxyPassLoc: handler.loc,
     };
   }
 

@@ -20,7 +20,6 @@ export function accessRule(cx: ReaderContext, d: NginxDirective): AccessRuleConf
 
 export function proxyPass(cx: ReaderContext, d: NginxDirective): string {
   const target = d.args[0]!;
-  if (target.includes("$")) cx.fail(d, `"proxy_pass" with variables is not supported yet`);
   if (target.startsWith("unix:")) cx.fail(d, `"proxy_pass" to a unix socket is not supported yet`);
   return target;
 }
