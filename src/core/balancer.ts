@@ -4,7 +4,8 @@
 // on whatever they were using.
 import { AcceptGuard } from "./accept-guard.ts";
 import { AccessLogs } from "./access-log.ts";
-import { Discovery } from "./discovery.ts";
+import { Discovery, DNS_DEFAULT_TIMEOUT_MS } from "./discovery.ts";
+import { NameCache } from "./dns/cache.ts";
 import { formatHostPort } from "./config/address.ts";
 import { ConnectionBudget } from "./connections.ts";
 import { systemReason } from "./errno.ts";
@@ -153,7 +154,7 @@ export class Balancer {
       nginxVersion: NGINX_COMPATIBLE,
     });
     const logs = await this.accessLogs.prepare(config, variables.registry);
-    const wanted = buildRoutes(config, upstreams, variables, logs);
+    const wanted = buildRoutes(config, upstreams, variables, logs, this.nameCache(config));
 
     const opened: ListenerSlot[] = [];
     try {
@@ -198,6 +199,14 @@ export class Balancer {
         reloadSummary(this.generation, opened.map((s) => s.key), closed, fresh, removedUpstreams, changes),
       );
     }
+  }
+
+  /** stream{}'s resolver for `proxy_pass $var` host names; a new cache for every config. */
+  private nameCache(config: Config): NameCache | null {
+    const resolver = config.stream.resolver;
+    if (!resolver || !this.runtime.dnsExchange) return null;
+    const timeoutMs = config.stream.resolverTimeoutMs ?? DNS_DEFAULT_TIMEOUT_MS;
+    return new NameCache(resolver, timeoutMs, this.runtime.dnsExchange.bind(this.runtime), () => Date.now());
   }
 
   /** Stops listening and ends every live session at once. */

@@ -25,7 +25,7 @@ export const systemTimers: DiscoveryTimers = {
 };
 
 /** nginx's resolver_timeout default. */
-const DEFAULT_TIMEOUT_MS = 30_000;
+export const DNS_DEFAULT_TIMEOUT_MS = 30_000;
 /** How long an empty answer or NXDOMAIN is kept when valid= does not say (nginx: 10 s). */
 const NEGATIVE_TTL_MS = 10_000;
 
@@ -70,7 +70,7 @@ export class Discovery {
     for (const [name, upstream] of upstreams) {
       const cfg = config.stream.upstreams.get(name)!;
       const resolver = cfg.resolver ?? config.stream.resolver ?? null;
-      const timeoutMs = cfg.resolverTimeoutMs ?? config.stream.resolverTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+      const timeoutMs = cfg.resolverTimeoutMs ?? config.stream.resolverTimeoutMs ?? DNS_DEFAULT_TIMEOUT_MS;
       for (const line of cfg.servers) {
         if (!line.resolve || !resolver) continue;
         const key = `${name}\n${resolveKey(line)}`;

@@ -108,6 +108,41 @@ stream:
       assert.ok(dns.asked.filter((q) => q === `${name} 1`).length >= 2, "asked again, over the loopback DNS");
     });
 
+    test(`${target}: proxy_pass $var with a host name asks the stream{} resolver`, async () => {
+      dns ??= await startDnsServer();
+      const backend = await startNamedEcho("var");
+      backends.push(backend);
+      const [listenPort, otherPort] = await freePorts(2);
+      const host = `${target}.var.test`;
+      dns.zone.set(host, { a: ["127.0.0.1"], ttl: 60 });
+      const config = writeConfig(
+        `error_log stderr notice;
+events {}
+stream {
+    resolver 127.0.0.1:${dns.port} ipv6=off;
+    server {
+        listen 127.0.0.1:${listenPort};
+        set $backend ${host}:${backend.port};
+        proxy_pass $backend;
+    }
+    server {
+        listen 127.0.0.1:${otherPort};
+        set $backend nowhere.var.test:${backend.port};
+        proxy_pass $backend;
+    }
+}
+`,
+        "nginx.conf",
+      );
+      const lb = await startStreamlb(target, config);
+      running.push(lb);
+      for (let i = 0; i < 3; i++) assert.equal(await firstLine(lb.ports[0]!), "var");
+      assert.equal(dns.asked.filter((q) => q === `${host} 1`).length, 1, "one question, then the cached answer");
+      await assert.rejects(firstLine(lb.ports[1]!));
+      await lb.waitForLog(/nowhere\.var\.test could not be resolved \(3: Host not found\)/);
+      await lb.stop();
+    });
+
     test(`${target}: service= turns SRV records into servers with their ports and weights`, async () => {
       dns ??= await startDnsServer();
       const heavy = await startNamedEcho("heavy");
