@@ -10,7 +10,7 @@ import { bounded, fuzzParams, mutated } from "../support/fuzz.ts";
 // 2 × 8 000 random and mutated inputs and 2 666 round trips: about 2 s a test on Bun.
 const RUNS = 8_000;
 
-const label = fc.stringMatching(/^[a-z0-9_-]{1,12}$/);
+const label = fc.string({ unit: fc.constantFrom(..."abcdefghijklmnopqrstuvwxyz0123456789_-"), minLength: 1, maxLength: 12 });
 const name = fc.array(label, { minLength: 1, maxLength: 5 }).map((l) => l.join("."));
 const ttl = fc.integer({ min: 0, max: 0x7fffffff });
 const record: fc.Arbitrary<DnsRecord> = fc.oneof(
@@ -84,7 +84,7 @@ describe("DNS codec under fuzzing", () => {
         assert.ok(d.ok);
         assert.deepEqual(d.message, m);
       }),
-      fuzzParams(RUNS / 3, 7),
+      fuzzParams(Math.round(RUNS / 3), 7),
     );
   });
 });
