@@ -1,5 +1,5 @@
 // What -v, -V and -h print (nginx prints these to stderr, and so does streamlb).
-import { configureArguments } from "./core/config/modules.ts";
+import { configureArguments } from "./core/config/schema/modules.ts";
 import type { Runtime } from "./core/runtime.ts";
 import { NGINX_COMPATIBLE, VERSION } from "./version.ts";
 

@@ -1,7 +1,7 @@
 // nginx's stream access log (ngx_stream_log_module): one line per finished session in a
 // log_format, written in batches so a slow disk never stalls the relay. A config's formats
 // are compiled once, when it is applied; a line costs one pass over the compiled parts.
-import { BUILTIN_LOG_FORMATS, parseLogFormat } from "./config/log-format.ts";
+import { BUILTIN_LOG_FORMATS, parseLogFormat } from "./config/values/log-format.ts";
 import type { AccessLogConfig, Config, LogEscape, ServerConfig } from "./config/model.ts";
 import { systemReason } from "./errno.ts";
 import type { Logger } from "./log.ts";

@@ -2,12 +2,12 @@
 // server): status JSON, Prometheus metrics, container probes, the live status page, and
 // NGINX Plus-like runtime changes to upstream servers. Off unless the config has `admin`;
 // loopback unless it names another address; an optional bearer token guards all but /healthz.
-import { parseHostPort } from "./config/address.ts";
+import { parseHostPort } from "./config/values/address.ts";
 import { type UpstreamServerConfig } from "./config/model.ts";
 import { DEFAULT_SERVER } from "./config/schema/upstream-server.ts";
 import { kindOf, type Mutable, setField } from "./config/schema/row.ts";
 import { refusedParam, SERVER_PARAM_ROWS } from "./config/schema/upstream-server.ts";
-import type { RunningBalancer } from "./instance.ts";
+import type { RunningBalancer } from "./running-balancer.ts";
 import type { Logger } from "./log.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
 import type { Runtime } from "./runtime.ts";

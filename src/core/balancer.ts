@@ -6,13 +6,14 @@ import { AcceptGuard } from "./accept-guard.ts";
 import { AccessLogs } from "./access-log.ts";
 import { Discovery, DNS_DEFAULT_TIMEOUT_MS } from "./discovery.ts";
 import { NameCache } from "./dns/cache.ts";
-import { formatHostPort } from "./config/address.ts";
 import { ConnectionBudget } from "./connections.ts";
 import { systemReason } from "./errno.ts";
 import { HealthMonitor, type HealthShare, primeHealth, systemHealthClock } from "./health.ts";
-import type { Config } from "./config/model.ts";
+import { type Config, listenKey } from "./config/model.ts";
+import { DatagramRouter } from "./datagram-router.ts";
+import type { DatagramSession } from "./datagram-session.ts";
 import type { Logger } from "./log.ts";
-import type { ClientConnection, Listener, Runtime } from "./runtime.ts";
+import type { ClientConnection, DatagramListener, Listener, Runtime } from "./runtime.ts";
 import { type Route, Session, type SessionOutcome } from "./session.ts";
 import { ListenerStats } from "./stats.ts";
 import { buildRoutes } from "./routes.ts";
@@ -22,7 +23,9 @@ import { type Peer, Upstream, type UpstreamChange } from "./upstream.ts";
 
 interface ListenerSlot {
   readonly key: string;
-  readonly listener: Listener;
+  readonly listener: Listener | DatagramListener;
+  /** A UDP listener's session table; null for TCP. */
+  readonly datagrams: DatagramRouter | null;
   /** Swapped on reload; the listener itself stays open. */
   route: Route;
   /** Lives as long as the listener, across reloads. */
@@ -33,6 +36,9 @@ interface ListenerSlot {
 export interface ListenerInfo extends BoundAddress {
   readonly upstream: string;
   readonly stats: ListenerStats;
+  readonly protocol: "tcp" | "udp";
+  /** UDP: sessions that still take datagrams, and datagrams dropped (no connection or socket room). */
+  readonly udp?: { readonly sessions: number; readonly dropped: number };
 }
 
 export interface BoundAddress {
@@ -49,7 +55,7 @@ export interface BalancerWorkerOptions {
 export class Balancer {
   private readonly slots = new Map<string, ListenerSlot>();
   private upstreams = new Map<string, Upstream>();
-  private readonly sessions = new Set<Session>();
+  private readonly sessions = new Set<Session | DatagramSession>();
   /** Pauses accepting while descriptors run out (null where the runtime cannot count them). */
   private readonly acceptGuard: AcceptGuard | null;
   private nextSessionId = 1;
@@ -116,6 +122,8 @@ export class Balancer {
       configured: s.key,
       upstream: s.route.target?.upstream.name ?? s.route.server.proxyPass ?? "",
       stats: s.stats,
+      protocol: s.datagrams ? "udp" : "tcp",
+      ...(s.datagrams ? { udp: { sessions: s.datagrams.size, dropped: s.datagrams.drops.dropped } } : {}),
     }));
   }
 
@@ -268,7 +276,8 @@ export class Balancer {
   }
 
   private async open(key: string, route: Route): Promise<ListenerSlot> {
-    const listen = route.server.listen.find((l) => formatHostPort(l.host ?? "*", l.port) === key)!;
+    const listen = route.server.listen.find((l) => listenKey(l) === key)!;
+    if (listen.udp) return this.openDatagram(key, route, listen.reusePort === true);
     let slot: ListenerSlot | null = null;
     const listener = await this.runtime
       .listen(
@@ -278,7 +287,53 @@ export class Balancer {
       .catch((err: unknown) => {
         throw new Error(`bind() to ${route.listenName} failed (${systemReason(err)})`);
       });
-    slot = { key, listener, route, stats: new ListenerStats() };
+    slot = { key, listener, datagrams: null, route, stats: new ListenerStats() };
+    return slot;
+  }
+
+  /** `listen … udp`: one socket, and a session table that sorts its datagrams by client. */
+  private async openDatagram(key: string, route: Route, reusePort: boolean): Promise<ListenerSlot> {
+    const listen = route.server.listen.find((l) => listenKey(l) === key)!;
+    if (!this.runtime.bindDatagram || !this.runtime.connectDatagram) {
+      throw new Error(`bind() to ${route.listenName} failed ("listen … udp" is not supported on ${this.runtime.name})`);
+    }
+    let slot: ListenerSlot | null = null;
+    const router = new DatagramRouter({
+      runtime: this.runtime,
+      logger: this.logger,
+      budget: this.budget,
+      route: () => slot!.route,
+      nextId: () => this.nextSessionId++,
+      started: (session) => {
+        this.sessions.add(session);
+        slot!.stats.started();
+      },
+      ended: (session, outcome) => {
+        try {
+          session.route.accessLog?.log({
+            id: session.id,
+            client: session.logAddresses(),
+            startMs: session.startMs,
+            endMs: Date.now(),
+            outcome,
+            protocol: "UDP",
+            variables: session.variables,
+          });
+        } catch (err) {
+          this.logger.log("error", `*${session.id} session failed: ${err instanceof Error ? err.stack : String(err)}`);
+        }
+        this.finished(session, slot!, outcome);
+      },
+    });
+    router.listener = await this.runtime
+      .bindDatagram(
+        { host: listen.host, port: listen.port, reusePort: reusePort || this.worker !== null },
+        (data, address, port) => router.receive(data, address, port),
+      )
+      .catch((err: unknown) => {
+        throw new Error(`bind() to ${route.listenName} failed (${systemReason(err)})`);
+      });
+    slot = { key, listener: router.listener, datagrams: router, route, stats: new ListenerStats() };
     return slot;
   }
 
@@ -334,6 +389,11 @@ export class Balancer {
 
   private ended(session: Session, slot: ListenerSlot, outcome: SessionOutcome | null): void {
     this.budget.release();
+    this.finished(session, slot, outcome);
+  }
+
+  /** A TCP or UDP session is over (its client's connection is already given back). */
+  private finished(session: Session | DatagramSession, slot: ListenerSlot, outcome: SessionOutcome | null): void {
     slot.stats.finished(outcome);
     this.sessions.delete(session);
     if (this.sessions.size === 0) this.onIdle?.();

@@ -2,7 +2,7 @@
 // directory fails the test rather than the start: the pid file, the error log and every
 // access log. Logs are created if absent, as nginx and a start would; a pid file -t had to
 // create is removed again (nginx leaves it empty, which only confuses a later `-s`).
-import { describeFileError } from "./config/nginx.ts";
+import { describeFileError } from "./config/read-nginx/files.ts";
 import type { Config } from "./config/model.ts";
 import type { Runtime } from "./runtime.ts";
 

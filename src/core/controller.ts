@@ -4,7 +4,7 @@ import { createAdminHandler } from "./admin.ts";
 import { AdminEndpoint } from "./admin-endpoint.ts";
 import { ConfigError } from "./config/errors.ts";
 import type { Config, ErrorLogConfig } from "./config/model.ts";
-import { type RunningBalancer, startRunningBalancer } from "./instance.ts";
+import { type RunningBalancer, startRunningBalancer } from "./running-balancer.ts";
 import { removePidFile, writePidFile } from "./pid-file.ts";
 import { keepAliveOnSignals } from "./signals.ts";
 import { createLogger, type LevelLogger } from "./log.ts";

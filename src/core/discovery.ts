@@ -4,7 +4,7 @@
 // stands for: addresses that stay keep their peer and its state, new ones take traffic at once,
 // vanished ones take no new sessions while their live ones finish. NXDOMAIN (or an empty
 // answer) removes the name's servers; any other failure keeps the last good answer.
-import { formatHostPort } from "./config/address.ts";
+import { formatHostPort } from "./config/values/address.ts";
 import type { Config, ResolverConfig, UpstreamConfig, UpstreamServerConfig } from "./config/model.ts";
 import { RCODE } from "./dns/message.ts";
 import { dnsErrorText, type DnsExchange, DnsResolver, type SrvTarget } from "./dns/resolver.ts";

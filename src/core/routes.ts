@@ -3,8 +3,8 @@
 // config's variables. Compiled once per apply; sessions only read them.
 import type { PreparedAccessLogs } from "./access-log.ts";
 import { createPicker } from "./balance/index.ts";
-import { formatHostPort, parseHostPort } from "./config/address.ts";
-import type { Config, UpstreamConfig } from "./config/model.ts";
+import { formatHostPort, parseHostPort } from "./config/values/address.ts";
+import { type Config, listenKey, type UpstreamConfig } from "./config/model.ts";
 import type { NameCache } from "./dns/cache.ts";
 import { dnsErrorText } from "./dns/resolver.ts";
 import { DEFAULT_SERVER } from "./config/schema/upstream-server.ts";
@@ -78,7 +78,7 @@ export function buildRoutes(
       ...(vars.proxyTarget && { proxyTarget: { value: vars.proxyTarget, resolve } }),
     };
     for (const l of server.listen) {
-      routes.set(formatHostPort(l.host ?? "*", l.port), { ...route, listenName: formatHostPort(l.host ?? "0.0.0.0", l.port) });
+      routes.set(listenKey(l), { ...route, listenName: formatHostPort(l.host ?? "0.0.0.0", l.port) });
     }
   }
   return routes;

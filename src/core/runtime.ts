@@ -13,6 +13,20 @@ export interface Runtime {
   /** Opens a TCP listener; `onConnection` gets each accepted client, not yet read from. */
   listen(options: ListenOptions, onConnection: (client: ClientConnection) => void): Promise<Listener>;
 
+  /**
+   * Binds a UDP listener; `onDatagram` gets each datagram whole with its sender. Optional:
+   * a runtime without it (or without what `options` asks) refuses `listen … udp` at start.
+   */
+  bindDatagram?(options: DatagramBindOptions, onDatagram: DatagramHandler): Promise<DatagramListener>;
+
+  /**
+   * Opens a UDP socket that talks to `target` only (connected where the runtime can), for one
+   * session's upstream. Its replies go to `events.message`; an ICMP port unreachable, where
+   * the runtime reports one, to `events.error` as ECONNREFUSED. Replies longer than
+   * `bufferSize` (proxy_buffer_size) may be cut to it, as nginx reads them into that buffer.
+   */
+  connectDatagram?(target: ConnectTarget, events: DatagramEvents, bufferSize: number): Promise<DatagramSocket>;
+
   /** Connects to a backend; rejects with a ConnectFailure (refused, timed out, ...). */
   connect(target: ConnectTarget, options: ConnectOptions): Promise<UpstreamConnection>;
 
@@ -169,6 +183,45 @@ export interface Listener {
    */
   pause?(): void;
   resume?(): void;
+}
+
+export interface DatagramBindOptions {
+  /** null = every address; replies then leave from whichever address the system picks. */
+  readonly host: string | null;
+  /** 0 asks the system for a free port (tests). */
+  readonly port: number;
+  /** SO_REUSEPORT, so each worker binds the port and the kernel keeps a client on one of them. */
+  readonly reusePort?: boolean;
+}
+
+/** One datagram from `address:port`. `data` is the caller's to keep (a fresh copy or view). */
+export type DatagramHandler = (data: Uint8Array, address: string, port: number) => void;
+
+/**
+ * What a send did. "sent": handed to the system (or queued within the adapter's bound);
+ * "dropped": the socket could take no more, so the datagram was dropped as the kernel would.
+ */
+export type DatagramSendResult = "sent" | "dropped";
+
+export interface DatagramListener {
+  readonly host: string;
+  readonly port: number;
+  /** Sends from the listening address to a client. */
+  send(data: Uint8Array, address: string, port: number): DatagramSendResult;
+  close(): Promise<void>;
+}
+
+export interface DatagramEvents {
+  message(data: Uint8Array): void;
+  /** A socket error; `code` is the system's (ECONNREFUSED for an ICMP port unreachable). */
+  error(code: string, detail: string): void;
+}
+
+export interface DatagramSocket {
+  readonly localAddress: string;
+  readonly localPort: number;
+  send(data: Uint8Array): DatagramSendResult;
+  close(): void;
 }
 
 export interface ConnectTarget {

@@ -1,6 +1,6 @@
 // The signals nginx does not act on (or not yet here) must never end the process: most of them
 // kill it by default, and a stray `kill -ALRM` or a terminal's WINCH is no reason to drop every
-// session. Controller and WorkerMaster wire their own (HUP, QUIT, TERM, INT, USR1) and these.
+// session. Controller and Master wire their own (HUP, QUIT, TERM, INT, USR1) and these.
 import type { Logger } from "./log.ts";
 import type { Runtime, SignalName } from "./runtime.ts";
 

@@ -3,9 +3,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { AccessLogs, compileLogFormat, escapeDefault, type SessionRecord } from "../../src/core/access-log.ts";
-import { BUILTIN_LOG_FORMATS, logFormatError } from "../../src/core/config/log-format.ts";
+import { BUILTIN_LOG_FORMATS, logFormatError } from "../../src/core/config/values/log-format.ts";
 import type { Config } from "../../src/core/config/model.ts";
-import { loadYamlConfig } from "../../src/core/config/yaml.ts";
+import { loadYamlConfig } from "../../src/core/config/read-yaml/reader.ts";
 import type { Logger } from "../../src/core/log.ts";
 import type { LogFile } from "../../src/core/runtime.ts";
 import type { SessionOutcome } from "../../src/core/session-outcome.ts";

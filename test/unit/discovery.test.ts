@@ -4,7 +4,7 @@
 // SRV records become servers with their ports, weights and priorities.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { loadYamlConfig } from "../../src/core/config/yaml.ts";
+import { loadYamlConfig } from "../../src/core/config/read-yaml/reader.ts";
 import { createPicker } from "../../src/core/balance/index.ts";
 import type { Config } from "../../src/core/config/model.ts";
 import { RCODE } from "../../src/core/dns/message.ts";

@@ -1,5 +1,6 @@
 // The registry of balancing methods: a config's method to the picker that runs it.
 import type { BalanceMethod } from "../config/model.ts";
+import { BoundedLoadPicker } from "./bounded-load.ts";
 import { HashPicker } from "./hash.ts";
 import { KetamaPicker } from "./ketama.ts";
 import { leastConn } from "./least-conn.ts";
@@ -25,6 +26,7 @@ function methodPicker(method: BalanceMethod, registry?: VariableRegistry): Picke
       return leastConn;
     case "hash":
       // Each picker owns a scratch buffer for the key, so every route gets its own.
+      if (method.bounded !== undefined) return new BoundedLoadPicker(method.key, method.bounded, registry);
       return method.consistent ? new KetamaPicker(method.key, registry) : new HashPicker(method.key, registry);
     case "random":
       // `random two` compares by least_conn, the only comparison nginx knows.

@@ -146,13 +146,37 @@ export interface ProxySettings {
    * sessions this server{} has open to it are closed instead of left to finish.
    */
   readonly proxySessionDrop: boolean;
+  /** UDP: client datagrams after which a session takes no more (0 = no limit). */
+  readonly proxyRequests: number;
+  /**
+   * UDP: replies expected per client datagram; the session ends once they came. nginx's
+   * unset value, 2147483647, means "no limit" (and a timeout with it is a normal end).
+   */
+  readonly proxyResponses: number;
+  /**
+   * proxy_upload_rate / proxy_download_rate: bytes per second read from the client / from the
+   * upstream; 0 = unlimited. UDP sessions apply them; TCP listeners refuse a nonzero rate
+   * until the relays pace (validate.ts).
+   */
+  readonly proxyUploadRate: number;
+  readonly proxyDownloadRate: number;
 }
 
 export interface ListenConfig {
   /** null listens on every address, as nginx's `listen 8000` does. */
   readonly host: string | null;
   readonly port: number;
+  /** `listen … udp`: datagrams, one session per client address:port (datagram-session.ts). */
+  readonly udp?: boolean;
+  /** `listen … reuseport`: each worker binds its own socket and the kernel spreads clients. */
+  readonly reusePort?: boolean;
   readonly loc: SourceLoc;
+}
+
+/** The key a listening socket is known by: TCP and UDP may share an address and port. */
+export function listenKey(l: { readonly host: string | null; readonly port: number; readonly udp?: boolean }): string {
+  const hp = l.host === null ? `*:${l.port}` : l.host.includes(":") ? `[${l.host}]:${l.port}` : `${l.host}:${l.port}`;
+  return l.udp ? `${hp} udp` : hp;
 }
 
 export interface ServerConfig {
@@ -192,7 +216,13 @@ export interface AccessRuleConfig {
 export type BalanceMethod =
   | { readonly kind: "round_robin" }
   | { readonly kind: "least_conn" }
-  | { readonly kind: "hash"; readonly key: string; readonly consistent: boolean }
+  | {
+    readonly kind: "hash";
+    readonly key: string;
+    readonly consistent: boolean;
+    /** `bounded=C` (consistent only): no server takes more than ceil(C × average) live sessions. */
+    readonly bounded?: number;
+  }
   | { readonly kind: "random"; readonly two: boolean; readonly leastConn: boolean };
 
 export interface UpstreamConfig {

@@ -1,9 +1,9 @@
 // The `resolver`, `zone` and `server … resolve [service=]` settings as words, shared by the
 // nginx and YAML readers and both writers: each reader turns its own syntax into these words,
 // so the two spellings take and refuse exactly the same values.
-import { parseHostPort } from "./address.ts";
+import { parseHostPort } from "./values/address.ts";
 import type { ResolverConfig, SourceLoc, ZoneConfig } from "./model.ts";
-import { formatSize, formatTime, parseSize, parseTime } from "./units.ts";
+import { formatSize, formatTime, parseSize, parseTime } from "./values/units.ts";
 
 /** nginx's smallest zone: 8 pages of 4 KiB. */
 const MIN_ZONE = 8 * 4096;

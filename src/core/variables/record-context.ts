@@ -12,10 +12,11 @@ export interface FinishedSession {
   readonly startMs: number;
   readonly endMs: number;
   readonly outcome: SessionOutcome;
+  /** $protocol; absent = TCP (a UDP session's record says UDP). */
+  readonly protocol?: "TCP" | "UDP";
 }
 
 export class RecordContext implements VariableContext {
-  readonly protocol = "TCP";
   readonly serverName = "";
   readonly proxyProtocol: ProxyHeaderFacts | null = null;
   readonly realip = null;
@@ -24,6 +25,9 @@ export class RecordContext implements VariableContext {
 
   constructor(private readonly record: FinishedSession) {}
 
+  get protocol(): "TCP" | "UDP" {
+    return this.record.protocol ?? "TCP";
+  }
   get remoteAddress(): string {
     return this.record.client.remoteAddress;
   }

@@ -4,7 +4,7 @@
 // again when it is applied, against the real process facts.
 import { HashKey, HashKeyError } from "../balance/key.ts";
 import { ConfigError } from "../config/errors.ts";
-import { logFormatError } from "../config/log-format.ts";
+import { logFormatError } from "../config/values/log-format.ts";
 import type { ServerConfig, SourceLoc, StreamConfig } from "../config/model.ts";
 import { ComplexValue, hasVariables, VariableSyntaxError } from "./complex-value.ts";
 import type { ProcessFacts } from "./context.ts";
@@ -83,7 +83,8 @@ export function compileStreamVariables(
     }
     for (const f of stream.logFormats.values()) {
       const problem = logFormatError(f.format, (name) => registry.knows(name));
-      if (problem) throw new VariableError(problem);
+      // nginx names no line for an unknown variable; the format's own line helps more.
+      if (problem) throw new ConfigError(problem, f.loc);
     }
     // nginx checks every name once the whole config is read: `unknown "x" variable`.
     registry.check();

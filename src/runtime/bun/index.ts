@@ -10,6 +10,7 @@ import { probeBun } from "./probe.ts";
 import { bunProcesses } from "./processes.ts";
 import { relay } from "./relay.ts";
 import { connect, listen } from "./tcp.ts";
+import { bindDatagram, connectDatagram } from "./udp.ts";
 
 export const bunRuntime: Runtime = {
   name: "bun",
@@ -19,6 +20,8 @@ export const bunRuntime: Runtime = {
   listen,
   connect,
   relay,
+  bindDatagram,
+  connectDatagram,
   probe: probeBun,
 
   readTextFile: (path) => Bun.file(path).text(),

@@ -9,6 +9,7 @@ import { probeDeno } from "./probe.ts";
 import { denoProcesses } from "./processes.ts";
 import { relay } from "./relay.ts";
 import { connect, listen } from "./tcp.ts";
+import { bindDatagram, connectDatagram } from "./udp.ts";
 import { writeAllSync } from "./write-all.ts";
 
 export const denoRuntime: Runtime = {
@@ -19,6 +20,8 @@ export const denoRuntime: Runtime = {
   listen,
   connect,
   relay,
+  bindDatagram,
+  connectDatagram,
   probe: probeDeno,
 
   readTextFile: (path) => Deno.readTextFile(path),

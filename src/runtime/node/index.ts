@@ -15,6 +15,7 @@ import { probeNode } from "./probe.ts";
 import { nodeProcesses } from "./processes.ts";
 import { relay } from "./relay.ts";
 import { tcpHandlesUnavailable } from "./tcp-handles.ts";
+import { bindDatagram, connectDatagram } from "./udp.ts";
 
 export const nodeRuntime: Runtime = {
   name: "node",
@@ -24,6 +25,8 @@ export const nodeRuntime: Runtime = {
   listen,
   connect,
   relay,
+  bindDatagram,
+  connectDatagram,
   probe: probeNode,
 
   readTextFile: (path) => readFile(path, "utf8"),

@@ -1,7 +1,7 @@
 // What the reader collects for a stream{} (or tcp{}) block and its server{}s before nginx's
 // merge turns them into ServerConfigs.
 import type { AccessRuleConfig, ListenConfig, ProxySettings, SetConfig, SourceLoc } from "../model.ts";
-import type { HealthScope } from "../nginx-health.ts";
+import type { HealthScope } from "./health.ts";
 import type { AccessLogLevel } from "./logs.ts";
 
 export type Family = "stream" | "tcp";

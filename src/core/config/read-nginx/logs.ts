@@ -1,7 +1,7 @@
 // The logging directives: the main error_log, log_format, access_log, and streamlb's own
 // `admin` endpoint, with nginx's checks and messages.
-import { parseAdminListen } from "../admin.ts";
-import { ANY_NAME, BUILTIN_LOG_FORMATS, DEFAULT_ACCESS_LOG_FORMAT, logFormatError, sameAsBuiltin } from "../log-format.ts";
+import { parseAdminListen } from "../values/admin-listen.ts";
+import { ANY_NAME, BUILTIN_LOG_FORMATS, DEFAULT_ACCESS_LOG_FORMAT, logFormatError, sameAsBuiltin } from "../values/log-format.ts";
 import {
   type AccessLogConfig,
   type AdminConfig,
@@ -11,8 +11,8 @@ import {
   type LogFormatConfig,
   type LogLevel,
 } from "../model.ts";
-import type { NginxDirective } from "../nginx-tokenizer.ts";
-import { parseSize, parseTime } from "../units.ts";
+import type { NginxDirective } from "./tokenizer.ts";
+import { parseSize, parseTime } from "../values/units.ts";
 import { atoi } from "../values/kinds.ts";
 import type { ReaderContext } from "./context.ts";
 

@@ -1,7 +1,7 @@
 // `resolver`, `resolver_timeout` and `zone` in stream{} and upstream{} (nginx 1.27.3), and
 // what an upstream's `server … resolve [service=]` needs, with nginx's messages.
 import type { ResolverConfig, ZoneConfig } from "../model.ts";
-import type { NginxDirective } from "../nginx-tokenizer.ts";
+import type { NginxDirective } from "./tokenizer.ts";
 import { parseResolver, parseZone } from "../resolver.ts";
 import type { ReaderContext } from "./context.ts";
 import { time } from "./values.ts";

@@ -1,9 +1,9 @@
 // An upstream's `server` line, in stream{} (and a state file) and in yaoweibin's tcp{}: the
 // schema's parameter rows, the address in ngx_parse_url's words.
-import { parseHostPort } from "../address.ts";
+import { parseHostPort } from "../values/address.ts";
 import { type BalanceMethod, type UpstreamServerConfig } from "../model.ts";
 import { DEFAULT_SERVER } from "../schema/upstream-server.ts";
-import type { NginxDirective } from "../nginx-tokenizer.ts";
+import type { NginxDirective } from "./tokenizer.ts";
 import { kindOf, type Mutable, setField } from "../schema/row.ts";
 import { SERVER_PARAM_BY_NAME, type ServerParams } from "../schema/upstream-server.ts";
 import { atoi } from "../values/kinds.ts";

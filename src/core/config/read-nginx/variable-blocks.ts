@@ -2,7 +2,7 @@
 // directives that read them (set, return): taken as written here, compiled and checked as a
 // whole once the config is read (variables/stream-variables.ts), as nginx checks variables.
 import type { ConfigLine, SetConfig, VariableBlockConfig } from "../model.ts";
-import type { NginxDirective } from "../nginx-tokenizer.ts";
+import type { NginxDirective } from "./tokenizer.ts";
 import type { ReaderContext } from "./context.ts";
 import type { Includes } from "./files.ts";
 
