@@ -4,6 +4,8 @@
 // on whatever they were using.
 import { AcceptGuard } from "./accept-guard.ts";
 import { AccessLogs } from "./access-log.ts";
+import { Discovery, DNS_DEFAULT_TIMEOUT_MS } from "./discovery.ts";
+import { NameCache } from "./dns/cache.ts";
 import { ConnectionBudget } from "./connections.ts";
 import { systemReason } from "./errno.ts";
 import { HealthMonitor, type HealthShare, primeHealth, systemHealthClock } from "./health.ts";
@@ -21,6 +23,7 @@ import { compileStreamVariables } from "./variables/stream-variables.ts";
 import { NGINX_COMPATIBLE } from "../version.ts";
 import { type Peer, Upstream, type UpstreamChange } from "./upstream.ts";
 import { type ListenerSlot, openDatagramSlot } from "./listener-slot.ts";
+import { reloadSummary } from "./reload-summary.ts";
 
 /** One open listener, for status and metrics. */
 export interface ListenerInfo extends BoundAddress {
@@ -66,6 +69,8 @@ export class Balancer {
   readonly counters: SharedCounters;
   /** The peer state shared with the other workers; null in a lone process. */
   private readonly sharedPeers: SharedPeers | null;
+  /** Looks `resolve` servers up again as their TTLs run out. */
+  private readonly discovery: Discovery;
 
   constructor(
     private readonly runtime: Runtime,
@@ -88,6 +93,7 @@ export class Balancer {
     );
     this.counters = worker?.counters ?? new LocalCounters();
     this.sharedPeers = worker?.sharePeers ? new SharedPeers(worker.sharePeers, () => this.upstreams.values()) : null;
+    this.discovery = new Discovery(runtime.dnsExchange?.bind(runtime) ?? null, logger, (u) => this.health.sync(u));
   }
 
   /** Another worker's peer state, passed on by the master. */
@@ -140,6 +146,7 @@ export class Balancer {
 
   /** Starts or reloads; what can fail happens before any state changes (a failed apply changes nothing). */
   async apply(config: Config): Promise<void> {
+    this.discovery.check(config);
     const upstreams = new Map<string, Upstream>();
     const fresh = new Set<string>();
     for (const [name, cfg] of config.stream.upstreams) {
@@ -162,7 +169,7 @@ export class Balancer {
       nginxVersion: NGINX_COMPATIBLE,
     });
     const logs = await this.accessLogs.prepare(config, variables.registry);
-    const wanted = buildRoutes(config, upstreams, variables, logs);
+    const wanted = buildRoutes(config, upstreams, variables, logs, this.nameCache(config));
 
     const opened: ListenerSlot[] = [];
     try {
@@ -180,6 +187,7 @@ export class Balancer {
     for (const [name, up] of upstreams) {
       if (!fresh.has(name)) changes.set(name, up.update(config.stream.upstreams.get(name)!));
     }
+    this.discovery.apply(upstreams, config);
     // Right after the update: a new mandatory server must not take a session before its check.
     this.health.apply(upstreams, config);
     for (const slot of opened) this.slots.set(slot.key, slot);
@@ -209,9 +217,18 @@ export class Balancer {
     }
   }
 
+  /** stream{}'s resolver for `proxy_pass $var` host names; a new cache for every config. */
+  private nameCache(config: Config): NameCache | null {
+    const resolver = config.stream.resolver;
+    if (!resolver || !this.runtime.dnsExchange) return null;
+    const timeoutMs = config.stream.resolverTimeoutMs ?? DNS_DEFAULT_TIMEOUT_MS;
+    return new NameCache(resolver, timeoutMs, this.runtime.dnsExchange.bind(this.runtime), () => Date.now());
+  }
+
   /** Stops listening and ends every live session at once. */
   async close(): Promise<void> {
     this.health.stop();
+    this.discovery.stop();
     await this.closeListeners();
     for (const s of this.sessions) s.abort();
     await this.accessLogs.close();
@@ -223,6 +240,7 @@ export class Balancer {
    */
   async shutdown(graceMs: number): Promise<void> {
     this.health.stop();
+    this.discovery.stop();
     await this.drainSessions(graceMs);
     await this.accessLogs.close();
   }
@@ -392,27 +410,4 @@ export class Balancer {
     this.sessions.delete(session);
     if (this.sessions.size === 0) this.onIdle?.();
   }
-}
-
-function reloadSummary(
-  generation: number,
-  opened: string[],
-  closed: string[],
-  addedUpstreams: Set<string>,
-  removedUpstreams: string[],
-  changes: Map<string, UpstreamChange>,
-): string {
-  const parts = [`reconfigured (generation ${generation})`];
-  if (opened.length) parts.push(`listening on ${opened.join(" ")}`);
-  if (closed.length) parts.push(`stopped listening on ${closed.join(" ")}`);
-  if (addedUpstreams.size) parts.push(`new upstreams ${[...addedUpstreams].join(" ")}`);
-  if (removedUpstreams.length) parts.push(`removed upstreams ${removedUpstreams.join(" ")}`);
-  for (const [name, c] of changes) {
-    if (c.added.length || c.removed.length) {
-      const detail = [...c.added.map((a) => `+${a}`), ...c.removed.map((a) => `-${a}`)].join(" ");
-      parts.push(`upstream ${name}: ${detail}`);
-    }
-  }
-  if (parts.length === 1) parts.push("no changes to listeners or servers");
-  return parts.join("; ");
 }

@@ -85,7 +85,9 @@ export class DatagramSession extends DatagramSessionState {
     }
     let target: Target | null = route.target;
     if (route.proxyTarget) {
-      const found = route.proxyTarget.resolve(route.proxyTarget.value.evaluate(this.variables));
+      let found = route.proxyTarget.resolve(route.proxyTarget.value.evaluate(this.variables));
+      // A host name waits for the resolver; an upstream or an address does not.
+      if (found instanceof Promise) found = await found;
       if (typeof found === "string") {
         this.logClientError("error", found);
         return this.finish(502);

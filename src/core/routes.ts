@@ -5,6 +5,8 @@ import type { PreparedAccessLogs } from "./access-log.ts";
 import { createPicker } from "./balance/index.ts";
 import { formatHostPort, parseHostPort } from "./config/values/address.ts";
 import { type Config, listenKey, type UpstreamConfig } from "./config/model.ts";
+import type { NameCache } from "./dns/cache.ts";
+import { dnsErrorText } from "./dns/resolver.ts";
 import { DEFAULT_SERVER } from "./config/schema/upstream-server.ts";
 import { buildPhases } from "./phases/pipeline.ts";
 import type { Route, Target } from "./session.ts";
@@ -20,25 +22,39 @@ export function buildRoutes(
   upstreams: ReadonlyMap<string, Upstream>,
   variables: StreamVariables,
   logs: Pick<PreparedAccessLogs, "forServer">,
+  /** stream{}'s resolver, for host names `proxy_pass $var` gives; null when none is configured. */
+  names: NameCache | null = null,
 ): Map<string, Route> {
   const registry = variables.registry;
   // One picker per upstream and config: a hash picker's key buffer is per picker.
   const targets = new Map<string, Target>();
   const byLowerName = new Map<string, Target>();
   for (const [name, upstream] of upstreams) {
-    const target = { upstream, picker: createPicker(config.stream.upstreams.get(name)!.method, registry) };
+    const cfg = config.stream.upstreams.get(name)!;
+    const target = { upstream, picker: createPicker(cfg.method, registry, cfg.servers.some((s) => s.resolve)) };
     targets.set(name, target);
     byLowerName.set(name.toLowerCase(), target);
   }
   const direct = new Map<string, Target>();
   // ngx_stream_proxy_handler with upstream_value: an upstream{} by name (no port), else an
   // address literal; a host name would need `resolver`.
-  const resolve = (name: string): Target | string => {
+  const resolve = (name: string): Target | string | Promise<Target | string> => {
     const known = byLowerName.get(name.toLowerCase());
     if (known) return known;
     const hp = parseHostPort(name);
     if (!hp) return /:\d+$/.test(name) ? `invalid port in upstream "${name}"` : `no port in upstream "${name}"`;
-    if (parseIPv4(hp.host) === null && parseIPv6(hp.host) === null) return `no resolver defined to resolve ${hp.host}`;
+    if (parseIPv4(hp.host) === null && parseIPv6(hp.host) === null) {
+      if (!names) return `no resolver defined to resolve ${hp.host}`;
+      return names.lookup(hp.host).then((r) =>
+        r.kind === "ok"
+          // One peer an address, tries as many (nginx's per-session upstream of a resolved name).
+          ? {
+            upstream: new Upstream(resolvedUpstream(hp.host, hp.port, r.addresses)),
+            picker: createPicker({ kind: "round_robin" }),
+          }
+          : `${hp.host} could not be resolved (${r.code}: ${dnsErrorText(r.code)})`
+      );
+    }
     const key = formatHostPort(hp.host, hp.port);
     let t = direct.get(key);
     if (!t) {
@@ -67,6 +83,12 @@ export function buildRoutes(
     }
   }
   return routes;
+}
+
+function resolvedUpstream(host: string, port: number, addresses: readonly string[]): UpstreamConfig {
+  const loc = { file: "proxy_pass", line: 0, col: 0 };
+  const servers = addresses.map((a) => ({ ...DEFAULT_SERVER, address: formatHostPort(a, port), host: a, port, loc }));
+  return { name: host, method: { kind: "round_robin" }, servers, implicit: true, healthCheck: null, loc };
 }
 
 function directUpstream(name: string, host: string, port: number): UpstreamConfig {

@@ -72,6 +72,21 @@ export interface Runtime {
   readonly notices?: readonly string[];
   /** The process's descriptors, for the accept guard; absent where the system does not say. */
   readonly fds?: FdUsage;
+  /**
+   * One DNS exchange with `server` (the `resolver` directive's, never the system's): sends
+   * `query` over UDP (or TCP, length-prefixed) and resolves with the first reply `accept`
+   * takes; rejects on timeout or a socket error. Optional: without it, `resolve` is refused.
+   */
+  dnsExchange?(server: ConnectTarget, query: Uint8Array, options: DnsExchangeOptions): Promise<Uint8Array>;
+}
+
+export interface DnsExchangeOptions {
+  readonly tcp: boolean;
+  readonly timeoutMs: number;
+  /** False for a datagram that is not the answer (another id: late, or spoofed); waiting goes on. */
+  readonly accept: (reply: Uint8Array) => boolean;
+  /** Ends the exchange at once (the balancer stops), rejecting. */
+  readonly signal?: AbortSignal;
 }
 
 /** How many file descriptors this process has open, and may. */

@@ -40,7 +40,9 @@ export interface Route {
   /** `return VALUE`: the content handler instead of proxying. */
   readonly returnValue?: ComplexValue | null;
   /** `proxy_pass $var`: evaluated per session, then named as an upstream or host:port. */
-  readonly proxyTarget?: { readonly value: ComplexValue; resolve(name: string): Target | string } | null;
+  readonly proxyTarget?:
+    | { readonly value: ComplexValue; resolve(name: string): Target | string | Promise<Target | string> }
+    | null;
 }
 
 export type { SessionOutcome, SessionStatus } from "./session-outcome.ts";
@@ -186,7 +188,9 @@ export class Session implements PhaseSession, VariableContext, PickContext {
     let target = route.target;
     if (route.proxyTarget) {
       const name = route.proxyTarget.value.evaluate(this.variables);
-      const found = route.proxyTarget.resolve(name);
+      let found = route.proxyTarget.resolve(name);
+      // A host name waits for the resolver; an upstream or an address does not.
+      if (found instanceof Promise) found = await found;
       if (typeof found === "string") {
         this.logClientError("error", found);
         return this.fail(502);

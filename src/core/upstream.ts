@@ -4,6 +4,7 @@
 import type { UpstreamConfig, UpstreamServerConfig } from "./config/model.ts";
 import type { Connection } from "./runtime.ts";
 import { type CheckOutcome, PeerStats } from "./peer-stats.ts";
+import { expandResolved, type ResolvedAnswer } from "./upstream-resolved.ts";
 
 export type Clock = () => number; // whole seconds, like ngx_time()
 
@@ -196,6 +197,12 @@ export class Upstream {
    * config (ngx_stream_upstream_init_round_robin counts only those), so a down server is not a try.
    */
   tries!: number;
+  /**
+   * What the resolver last found for each `resolve` line (discovery.ts keeps it), as the
+   * servers it makes of a line: a reload that changes the line's port or weight keeps the
+   * answer and applies the new line to it. A line not in it stands for no server yet.
+   */
+  readonly resolved = new Map<string, ResolvedAnswer>();
 
   constructor(
     config: UpstreamConfig,
@@ -232,12 +239,15 @@ export class Upstream {
         seen.set(identity(s, seen), peer);
         return peer;
       });
-    const primaries = build(config.servers.filter((s) => !s.backup));
-    const backups = build(config.servers.filter((s) => s.backup));
+    const servers = expandResolved(config, this.resolved);
+    const primaries = build(servers.filter((s) => !s.backup));
+    const backups = build(servers.filter((s) => s.backup));
     this.config = config;
+    // A lone peer is "single" (never taken out by max_fails) while no backup has peers, also
+    // when `resolve` made it so, as nginx's zone module re-decides after every answer.
     this.primary = new PeerGroup(primaries, false, backups.length > 0);
     this.backup = backups.length ? new PeerGroup(backups, true, true) : null;
-    this.tries = config.servers.filter((s) => !s.down).length;
+    this.tries = servers.filter((s) => !s.down).length;
     this.connsShare = this.share && weighsConns(config) ? this.share : null;
     const removed = [...previous].filter(([key]) => !seen.has(key)).map(([, p]) => p.address);
     return { added, removed, kept: seen.size - added.length };

@@ -611,7 +611,8 @@ server {
       ["proxy_protocol", inServer("proxy_protocol on;"), 4],
       ["proxy_ssl", inServer("proxy_ssl on;"), 4],
       ["proxy_ssl_verify", "proxy_ssl_verify on;", 3],
-      ["resolver", "resolver 127.0.0.1;", 3],
+      // In server{} a resolver serves only proxy_pass $var, which streamlb does not run yet.
+      ["resolver", inServer("resolver 127.0.0.1;"), 4],
       ["set_real_ip_from", inServer("set_real_ip_from 127.0.0.1;"), 4],
       ["proxy_bind", "proxy_bind 127.0.0.2;", 3],
     ];

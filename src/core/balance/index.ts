@@ -5,12 +5,24 @@ import { HashPicker } from "./hash.ts";
 import { KetamaPicker } from "./ketama.ts";
 import { leastConn } from "./least-conn.ts";
 import { RandomPicker } from "./random.ts";
-import { roundRobin } from "./round-robin.ts";
+import { pickRoundRobin, roundRobin } from "./round-robin.ts";
 import type { Picker } from "./types.ts";
 import type { VariableRegistry } from "../variables/registry.ts";
 
 /** `registry`: the config's variables, which a hash key may read (built-ins alone when absent). */
-export function createPicker(method: BalanceMethod, registry?: VariableRegistry): Picker {
+/**
+ * `resolves`: the upstream has `server NAME resolve` lines, so a group may be empty at run
+ * time; only such upstreams pay for the check.
+ */
+export function createPicker(method: BalanceMethod, registry?: VariableRegistry, resolves = false): Picker {
+  const picker = methodPicker(method, registry);
+  if (picker === roundRobin || !resolves) return picker;
+  // A group `resolve` has left empty (no answer yet, or the name went away) has nothing to
+  // hash or draw from: round robin finds the backups, or "no live upstreams", as nginx does.
+  return { pick: (sel, context) => (sel.group.peers.length === 0 ? pickRoundRobin(sel) : picker.pick(sel, context)) };
+}
+
+function methodPicker(method: BalanceMethod, registry?: VariableRegistry): Picker {
   switch (method.kind) {
     case "round_robin":
       return roundRobin;

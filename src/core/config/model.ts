@@ -60,6 +60,29 @@ export interface StreamConfig {
   readonly logFormats: ReadonlyMap<string, LogFormatConfig>;
   /** map, geo and split_clients blocks, in config order (a later definition of a name wins). */
   readonly variables: readonly VariableBlockConfig[];
+  /** stream{}'s `resolver`: the one `resolve` servers use when their upstream names none. */
+  readonly resolver?: ResolverConfig | null;
+  /** stream{}'s resolver_timeout (nginx's default 30s when unset). */
+  readonly resolverTimeoutMs?: number | null;
+}
+
+/** `resolver ADDRESS... [valid=TIME] [ipv4=on|off] [ipv6=on|off]`: DNS servers asked at run time. */
+export interface ResolverConfig {
+  /** The DNS servers as written (`127.0.0.1`, `127.0.0.1:5353`, `[::1]`); port 53 when left out. */
+  readonly addresses: readonly string[];
+  readonly servers: readonly { readonly host: string; readonly port: number }[];
+  /** `valid=`: overrides every answer's TTL (negative ones too); null = the TTLs. */
+  readonly validMs: number | null;
+  readonly ipv4: boolean;
+  readonly ipv6: boolean;
+  readonly loc: SourceLoc;
+}
+
+/** `zone NAME [SIZE]`: the upstream's peers live in a named zone (needed by `resolve`). */
+export interface ZoneConfig {
+  readonly name: string;
+  /** Bytes; null when another upstream sizes the zone. */
+  readonly size: number | null;
 }
 
 /**
@@ -215,6 +238,10 @@ export interface UpstreamConfig {
    * there and, once the file exists, used instead of the config's servers on start and reload.
    */
   readonly state?: string | null;
+  readonly zone?: ZoneConfig | null;
+  /** The upstream's own `resolver` (nginx 1.27.3); its `resolve` servers use stream{}'s otherwise. */
+  readonly resolver?: ResolverConfig | null;
+  readonly resolverTimeoutMs?: number | null;
   readonly loc: SourceLoc;
 }
 
@@ -239,6 +266,13 @@ export interface UpstreamServerConfig {
    * active check found it unhealthy) ramps its weight up from 1 over this time; 0 = at once.
    */
   readonly slowStartMs: number;
+  /**
+   * `resolve`: `host` is a name the resolver looks up again as its TTL runs out; the line
+   * stands for as many servers as the name has addresses (none until the first answer).
+   */
+  readonly resolve?: boolean;
+  /** `service=NAME`: SRV records of the name give the servers, their ports and weights (port is 0). */
+  readonly service?: string | null;
   readonly loc: SourceLoc;
 }
 

@@ -10,6 +10,7 @@ import {
   type ErrorLogConfig,
   listenKey,
   type LogFormatConfig,
+  type ResolverConfig,
   type ServerConfig,
   type SourceLoc,
   type UpstreamConfig,
@@ -32,6 +33,8 @@ export interface ConfigDraft {
   readonly errorLog: ErrorLogConfig;
   readonly admin?: AdminConfig | null;
   readonly logFormats?: readonly LogFormatConfig[];
+  readonly resolver?: ResolverConfig | null;
+  readonly resolverTimeoutMs?: number | null;
   readonly variables?: readonly VariableBlockConfig[];
   /** A loader that knows no health checks may leave `healthCheck` out: none. */
   readonly upstreams: ReadonlyArray<
@@ -49,6 +52,7 @@ export function resolveConfig(draft: ConfigDraft): Config {
     if (!up.state && !up.servers.some((s) => !s.backup)) throw new ConfigError(`no servers in upstream "${up.name}"`, up.loc);
     upstreams.set(up.name, { ...up, healthCheck: up.healthCheck ?? null });
   }
+  checkResolve(upstreams, draft.resolver ?? null);
 
   const logFormats = new Map<string, LogFormatConfig>();
   for (const f of draft.logFormats ?? []) {
@@ -126,6 +130,31 @@ export function resolveConfig(draft: ConfigDraft): Config {
     workerConnections,
     errorLog: draft.errorLog,
     admin: draft.admin ?? null,
-    stream: { upstreams, servers, logFormats, variables },
+    stream: {
+      upstreams,
+      servers,
+      logFormats,
+      variables,
+      ...(draft.resolver && { resolver: draft.resolver }),
+      ...(draft.resolverTimeoutMs != null && { resolverTimeoutMs: draft.resolverTimeoutMs }),
+    },
   };
+}
+
+/**
+ * What nginx checks once every upstream is read: a `resolve` server lives in a zone and has a
+ * resolver (its upstream's or stream{}'s), and every zone has a size somewhere.
+ */
+function checkResolve(upstreams: ReadonlyMap<string, UpstreamConfig>, streamResolver: ResolverConfig | null): void {
+  const sized = new Set<string>();
+  for (const u of upstreams.values()) if (u.zone?.size != null) sized.add(u.zone.name);
+  for (const u of upstreams.values()) {
+    if (u.zone && !sized.has(u.zone.name)) throw new ConfigError(`zero size shared memory zone "${u.zone.name}"`, u.loc);
+    if (!u.servers.some((s) => s.resolve)) continue;
+    const where = `upstream "${u.name}" in ${u.loc.file}:${u.loc.line}`;
+    if (!u.zone) throw new ConfigError(`resolving names at run time requires ${where} to be in shared memory`, null);
+    if (!u.resolver && !streamResolver) {
+      throw new ConfigError(`no resolver defined to resolve names at run time in ${where}`, null);
+    }
+  }
 }

@@ -3,12 +3,14 @@
 import type { Socket } from "bun";
 import { type Connection, ReadFailure } from "../../core/runtime.ts";
 import type { Pacer } from "../pace.ts";
-import type { Relay } from "./relay.ts";
 
-/** Per-socket state Bun hands back to every handler. */
-export interface Side {
+/**
+ * Per-socket state Bun hands back to every handler. `R` is relay.ts's Relay: named by a
+ * parameter so this file need not import the relay that imports it.
+ */
+export interface Side<R extends { finish(end: "aborted"): void } = { finish(end: "aborted"): void }> {
   conn: BunConnection;
-  relay: Relay | null;
+  relay: R | null;
   /** Bytes that arrived before the relay started. */
   early: Uint8Array[] | null;
   earlyBytes: number;

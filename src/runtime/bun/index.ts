@@ -2,6 +2,7 @@
 // Bun's unbuffered write() (relay.ts), Bun.serve for the admin endpoint, workers over pipes.
 import { rm, writeFile } from "node:fs/promises";
 import type { Runtime } from "../../core/runtime.ts";
+import { dnsExchange } from "../dns-exchange.ts";
 import { procFdUsage } from "../fd-usage.ts";
 import { openAppendFile } from "../log-file.ts";
 import { serveBunHttp } from "./http.ts";
@@ -37,6 +38,7 @@ export const bunRuntime: Runtime = {
   writeStdout: (text) => void process.stdout.write(text),
   processes: bunProcesses,
   fds: procFdUsage,
+  dnsExchange,
   onSignal: (signal, handler) => void process.on(signal, handler),
   exit: (code) => process.exit(code),
 };

@@ -199,7 +199,7 @@ const EARLY_LIMIT = 16 * 1024;
 export const relayHandlers: SocketHandler<Side> = {
   data(s, buf) {
     const side = s.data;
-    const relay = side.relay;
+    const relay = side.relay as Relay | null;
     if (relay) return relay.onData(s, buf);
     const copy = new Uint8Array(buf); // a copy: Bun may reuse `buf`
     const reader = side.reader;
@@ -216,12 +216,12 @@ export const relayHandlers: SocketHandler<Side> = {
     if (side.earlyBytes >= EARLY_LIMIT) pause(s);
   },
   drain(s) {
-    const relay = s.data.relay;
+    const relay = s.data.relay as Relay | null;
     if (relay) relay.onDrain(s);
     else if (s.data.writers) flushWrite(s);
   },
   end(s) {
-    const relay = s.data.relay;
+    const relay = s.data.relay as Relay | null;
     if (relay) return relay.onEnd(s);
     s.data.earlyEof = true;
     const reader = s.data.reader;
@@ -233,7 +233,7 @@ export const relayHandlers: SocketHandler<Side> = {
   },
   close(s) {
     s.data.conn.closed = true;
-    const relay = s.data.relay;
+    const relay = s.data.relay as Relay | null;
     if (relay) return relay.onClose(s);
     s.data.earlyClose = true;
     const reader = s.data.reader;

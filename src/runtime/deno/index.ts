@@ -1,6 +1,7 @@
 // Runtime on Deno: native sockets (tcp.ts) with a read/write loop per direction (relay.ts),
 // Deno.serve for the admin endpoint, workers over pipes.
 import type { Runtime } from "../../core/runtime.ts";
+import { dnsExchange } from "../dns-exchange.ts";
 import { procFdUsage } from "../fd-usage.ts";
 import { serveDenoHttp } from "./http.ts";
 import { openLogFile } from "./log-file.ts";
@@ -41,6 +42,7 @@ export const denoRuntime: Runtime = {
   writeStdout: (text) => writeAllSync(Deno.stdout, text),
   processes: denoProcesses,
   fds: procFdUsage,
+  dnsExchange,
   onSignal: (signal, handler) => Deno.addSignalListener(signal, handler),
   exit: (code) => Deno.exit(code),
 };

@@ -5,6 +5,7 @@
 import { readFile, rm, writeFile } from "node:fs/promises";
 import process from "node:process";
 import type { Runtime } from "../../core/runtime.ts";
+import { dnsExchange } from "../dns-exchange.ts";
 import { procFdUsage } from "../fd-usage.ts";
 import { openAppendFile } from "../log-file.ts";
 import { connect } from "./connect.ts";
@@ -43,6 +44,7 @@ export const nodeRuntime: Runtime = {
     ? [`${tcpHandlesUnavailable.message}; sessions run on net.Socket streams instead, which is slower`]
     : [],
   fds: procFdUsage,
+  dnsExchange,
   onSignal: (signal, handler) => void process.on(signal, handler),
   exit: (code) => process.exit(code),
 };

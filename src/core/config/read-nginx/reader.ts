@@ -31,6 +31,7 @@ import { accessRule, balanceMethod, proxyPass } from "./server-directives.ts";
 import { listen } from "./listen.ts";
 import { accessLog, adminDirective, logFormat, type LogState, mainErrorLog } from "./logs.ts";
 import { streamUpstreamServer, tcpUpstreamServer } from "./upstream-server.ts";
+import { resolverSetting, type ResolverSettings, zoneDirective } from "./resolve.ts";
 import { check, flag, rowValue } from "./values.ts";
 import { setDirective, variableBlock } from "./variable-blocks.ts";
 import { mergeServer } from "./merge.ts";
@@ -74,6 +75,8 @@ class NginxReader {
   /** Upstream names by their lower case: nginx matches them case-insensitively. */
   private readonly upstreamNames = new Map<string, string>();
   private readonly blocks: BlockDraft[] = [];
+  /** stream{}'s resolver and resolver_timeout. */
+  private readonly resolver: ResolverSettings = {};
   private readonly variables: VariableBlockConfig[] = [];
   private readonly cx: ReaderContext = {
     fail: (d, problem) => this.fail(d, problem),
@@ -118,6 +121,7 @@ class NginxReader {
       errorLog: this.logs.errorLog ?? options.defaultErrorLog ?? { path: "stderr", level: "error" },
       admin: this.admin,
       logFormats: [...this.logs.logFormats.values()],
+      ...this.resolver,
       variables: this.variables,
       upstreams,
       servers,
@@ -216,6 +220,7 @@ class NginxReader {
       else if ((e.name === "map" || e.name === "geo" || e.name === "split_clients") && family === "stream") {
         this.variables.push(variableBlock(this.cx, this.includes, e));
       } else if (family === "stream" && this.health.directive(e, block.health)) return;
+      else if (family === "stream" && resolverSetting(this.cx, e, this.resolver)) return;
       else if (!this.proxySetting(e, spec, block.overrides)) this.ignore(e, spec);
     });
     // nginx merges each server with stream{} once the block is read, and checks it then.
@@ -306,6 +311,7 @@ class NginxReader {
     let methodKind: BalanceMethod["kind"] = "round_robin";
     const servers: UpstreamServerConfig[] = [];
     let state: string | null = null;
+    const own: ResolverSettings & { zone?: ReturnType<typeof zoneDirective> } = {};
     const tcpCheck = this.health.tcpScope();
     this.walk(d.block!, family === "stream" ? "stream_upstream" : "tcp_upstream", (e, spec) => {
       switch (e.name) {
@@ -332,6 +338,13 @@ class NginxReader {
           if (e.args[0]!.includes("$")) this.fail(e, `"state" with variables is not supported`);
           state = e.args[0]!;
           return;
+        case "zone":
+          own.zone = zoneDirective(this.cx, e);
+          return;
+        case "resolver":
+        case "resolver_timeout":
+          if (family === "stream" && resolverSetting(this.cx, e, own)) return;
+          break;
       }
       this.ignore(e, spec);
     });
@@ -341,7 +354,16 @@ class NginxReader {
       throw new ConfigError(`no servers are inside upstream`, { file: d.file, line: d.endLine, col: 0 });
     }
     const healthCheck = this.health.tcpCheck(tcpCheck, name);
-    const upstream = { name, method, servers, implicit: false, healthCheck, ...(state !== null && { state }), loc: this.loc(d) };
+    const upstream = {
+      name,
+      method,
+      servers,
+      implicit: false,
+      healthCheck,
+      ...(state !== null && { state }),
+      ...own,
+      loc: this.loc(d),
+    };
     return upstream;
   }
 

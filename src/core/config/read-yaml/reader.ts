@@ -32,6 +32,7 @@ import { yamlHealthCheck } from "./health.ts";
 import { yamlAccessLog, yamlAdmin, yamlLogFormats } from "./observability.ts";
 import { type Entries, YamlWalker } from "./walker.ts";
 import { yamlSet, yamlVariableBlocks } from "./variables.ts";
+import { RESOLVER_KEYS, yamlResolver, yamlResolveServer, yamlZone } from "./resolve.ts";
 
 const PROXY_KEYS = PROXY_SETTINGS.map((r) => r.yaml);
 const TOP_ROWS = MAIN_SETTINGS;
@@ -39,10 +40,10 @@ const EVENTS_ROWS = EVENTS_SETTINGS;
 
 const TOP_KEYS = [...TOP_ROWS.map((r) => r.yaml), "error_log", "admin", "events", "stream"];
 const EVENTS_KEYS = EVENTS_ROWS.map((r) => r.yaml);
-const STREAM_KEYS = [...PROXY_KEYS, "upstreams", "servers", "log_formats", "access_log", "access", "variables"];
+const STREAM_KEYS = [...PROXY_KEYS, "upstreams", "servers", "log_formats", "access_log", "access", "variables", ...RESOLVER_KEYS];
 const SERVER_KEYS = [...PROXY_KEYS, "listen", "proxy_pass", "return", "set", "access_log", "access"];
-const UPSTREAM_KEYS = ["servers", "least_conn", "hash", "random", "health_check", "state"];
-const UPSTREAM_SERVER_KEYS = ["address", ...SERVER_PARAM_ROWS.map((r) => r.yaml)];
+const UPSTREAM_KEYS = ["servers", "least_conn", "hash", "random", "health_check", "state", "zone", ...RESOLVER_KEYS];
+const UPSTREAM_SERVER_KEYS = ["address", ...SERVER_PARAM_ROWS.map((r) => r.yaml), "resolve", "service"];
 
 /** `defaultErrorLog` (`-e`) is the error log when the config names none. */
 export function loadYamlConfig(text: string, file: string, defaultErrorLog?: ErrorLogConfig): Config {
@@ -90,6 +91,7 @@ export function loadYamlConfig(text: string, file: string, defaultErrorLog?: Err
     errorLog: errorLogNode ? errorLog(w, errorLogNode) : (defaultErrorLog ?? { path: "stderr", level: "error" }),
     admin: top.has("admin") ? yamlAdmin(w, top.get("admin")!.value) : null,
     logFormats,
+    ...yamlResolver(w, stream, "stream"),
     variables: stream.has("variables") ? yamlVariableBlocks(w, stream.get("variables")!.value) : [],
     upstreams,
     servers,
@@ -173,7 +175,9 @@ function upstream(w: YamlWalker, name: string, loc: SourceLoc, node: Node | null
   }
   const check = e.get("health_check");
   const healthCheck = check ? yamlHealthCheck(w, check.value, what) : null;
-  return { name, method, servers, implicit: false, healthCheck, ...(state !== null && { state }), loc };
+  const zone = e.has("zone") ? { zone: yamlZone(w, e.get("zone")!.value) } : {};
+  const own = { ...zone, ...yamlResolver(w, e, what) };
+  return { name, method, servers, implicit: false, healthCheck, ...(state !== null && { state }), ...own, loc };
 }
 
 function balanceMethod(w: YamlWalker, e: Entries): BalanceMethod {
@@ -231,6 +235,8 @@ function upstreamServer(w: YamlWalker, node: Node, what: string): UpstreamServer
   const addressNode = e.get("address")?.value ?? null;
   if (!addressNode) w.fail(node, `a server of ${what} needs an address`);
   const address = w.string(addressNode, "server address");
+  const dynamic = yamlResolveServer(w, e, addressNode, address);
+  if (dynamic) return { ...yamlRows(w, e, SERVER_PARAM_ROWS, { ...DEFAULT_SERVER, address, ...dynamic, loc: w.loc(node) }) };
   const hp = parseHostPort(address);
   if (!hp) w.fail(addressNode, `invalid server address "${address}": expected host:port or [v6]:port`);
   return {

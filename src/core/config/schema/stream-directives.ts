@@ -40,12 +40,11 @@ export const STREAM_DIRECTIVES: readonly DirectiveRow[] = [
     value: "time",
     support: harmless("no listener reads a PROXY header (`listen … proxy_protocol` is refused)"),
   }),
-  ...rows("resolver", "stream_core_module", "stream", [...S_SS, ...SU], "1more", { unique }),
-  ...rows("resolver_timeout", "stream_core_module", "stream", [...S_SS, ...SU], [1], {
-    unique,
-    value: "time",
-    support: RESOLVER_ONLY,
-  }),
+  // In stream{} and upstream{} (their `resolve` servers, proxy_pass $var); a server{}'s own is refused.
+  ...rows("resolver", "stream_core_module", "stream", [...S, ...SU], "1more", { unique, support: runs }),
+  ...rows("resolver", "stream_core_module", "stream", SS, "1more", { unique }),
+  ...rows("resolver_timeout", "stream_core_module", "stream", [...S, ...SU], [1], { unique, value: "time", support: runs }),
+  ...rows("resolver_timeout", "stream_core_module", "stream", SS, [1], { unique, value: "time" }),
   ...rows(
     "variables_hash_max_size variables_hash_bucket_size server_names_hash_max_size server_names_hash_bucket_size",
     "stream_core_module",
@@ -106,10 +105,7 @@ export const STREAM_DIRECTIVES: readonly DirectiveRow[] = [
   ...rows("server", "stream_upstream_module", "stream", SU, "1more", { support: runs }),
   // NGINX Plus's: the upstream's servers live in this file (the admin API writes it).
   ...rows("state", "stream_upstream_module", "stream", SU, [1], { unique, support: runs, path: true }),
-  ...rows("zone", "stream_upstream_zone_module", "stream", SU, [1, 2], {
-    unique,
-    support: harmless("worker processes share every upstream's state (connection counts, passive failures) without it"),
-  }),
+  ...rows("zone", "stream_upstream_zone_module", "stream", SU, [1, 2], { unique, support: runs }),
   ...rows("hash", "stream_upstream_hash_module", "stream", SU, [1, 2, 3], { support: runs }),
   ...rows("least_conn", "stream_upstream_least_conn_module", "stream", SU, [0], { support: runs }),
   ...rows("random", "stream_upstream_random_module", "stream", SU, [0, 1, 2], { support: runs }),

@@ -10,6 +10,7 @@ import { nginxWord as word } from "../values/quote.ts";
 import { nginxAccessLog, nginxAdminLine, nginxLogFormats, serverAccessLog, streamLevelAccessLog } from "./observability.ts";
 import { changedFields, changedRows, declaredUpstreams, rowText, streamLevelSettings } from "./common.ts";
 import { nginxHealthChecks } from "./health.ts";
+import { nginxResolverLines } from "./resolve.ts";
 
 const IN = "    ";
 
@@ -31,6 +32,7 @@ export function writeNginxConfig(config: Config, source?: string): string {
   const level = streamLevelSettings(config);
   const settings = changedFields(level, DEFAULT_PROXY_SETTINGS);
   for (const f of settings) out.push(`${IN}${f.name} ${rowText(f, level, "nginx")};`);
+  for (const l of nginxResolverLines(config.stream, word)) out.push(`${IN}${l}`);
   // log_format before any access_log: nginx looks formats up as it reads.
   for (const l of nginxLogFormats(config, word)) out.push(`${IN}${l}`);
   const accessLevel = streamLevelAccessLog(config);
@@ -70,7 +72,7 @@ export function writeNginxConfig(config: Config, source?: string): string {
 
 function upstreamBody(u: UpstreamConfig): string[] {
   const method = methodDirective(u.method);
-  const servers = [...(u.state ? [`state ${word(u.state)};`] : []), ...u.servers.map(serverLine)];
+  const servers = [...(u.state ? [`state ${word(u.state)};`] : []), ...nginxResolverLines(u, word), ...u.servers.map(serverLine)];
   if (!method) return servers;
   // nginx checks `backup` only on servers after hash/random, so an upstream that has both
   // (nginx accepts it when the servers come first) keeps that order to read back the same.
@@ -98,5 +100,7 @@ export function serverLine(s: UpstreamServerConfig): string {
     // A flag parameter is its bare name; the others are name=value.
     params.push(kindOf(r).flag ? r.name : `${r.name}=${rowText(r, s, "nginx")}`);
   }
+  if (s.resolve) params.push("resolve");
+  if (s.service != null) params.push(word(`service=${s.service}`));
   return `server ${params.join(" ")};`;
 }

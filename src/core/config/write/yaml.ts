@@ -10,6 +10,7 @@ import { yamlScalar as scalar } from "../values/quote.ts";
 import { changedFields, changedRows, declaredUpstreams, rowText, streamLevelSettings } from "./common.ts";
 import { yamlHealthCheckValue } from "./health.ts";
 import { serverAccessLog, streamLevelAccessLog, yamlAccessLog, yamlAdminLine, yamlLogFormats } from "./observability.ts";
+import { yamlResolverLines } from "./resolve.ts";
 
 const TOP_ROWS = MAIN_SETTINGS;
 const EVENTS_ROWS = EVENTS_SETTINGS;
@@ -28,6 +29,7 @@ export function writeYamlConfig(config: Config, source?: string): string {
   const stream: string[] = [];
   const level = streamLevelSettings(config);
   for (const f of changedFields(level, DEFAULT_PROXY_SETTINGS)) stream.push(`  ${f.yaml}: ${rowText(f, level, "yaml")}`);
+  stream.push(...yamlResolverLines(config.stream, "  ", scalar));
   stream.push(...yamlLogFormats(config, scalar));
   const accessLevel = streamLevelAccessLog(config);
   if (accessLevel.length > 0) stream.push(...yamlAccessLog(accessLevel, "  ", scalar));
@@ -39,6 +41,7 @@ export function writeYamlConfig(config: Config, source?: string): string {
     const method = methodLine(u.method);
     if (method) stream.push(`      ${method}`);
     if (u.state) stream.push(`      state: ${scalar(u.state)}`);
+    stream.push(...yamlResolverLines(u, "      ", scalar));
     // An upstream kept in a state file may have no servers of its own.
     if (u.servers.length > 0) stream.push("      servers:");
     for (const s of u.servers) stream.push(`        - ${serverItem(s)}`);
@@ -90,6 +93,8 @@ function methodLine(m: BalanceMethod): string | null {
 
 function serverItem(s: UpstreamServerConfig): string {
   const params = changedRows(SERVER_PARAM_ROWS, s).map((r) => `${r.yaml}: ${rowText(r, s, "yaml")}`);
+  if (s.resolve) params.push("resolve: true");
+  if (s.service != null) params.push(`service: ${scalar(s.service)}`);
   if (params.length === 0) return scalar(s.address);
   return `{ address: ${scalar(s.address)}, ${params.join(", ")} }`;
 }
