@@ -58,6 +58,11 @@ export interface StreamConfig {
   readonly servers: readonly ServerConfig[];
   /** `log_format`s the config defines (the built-in ones are not listed here). */
   readonly logFormats: ReadonlyMap<string, LogFormatConfig>;
+  /**
+   * access_log files of stream{} that every server{} overrides: nginx still opens (creates)
+   * them at load, so streamlb does too; nothing is written to them.
+   */
+  readonly unusedLogFiles?: readonly string[];
   /** map, geo and split_clients blocks, in config order (a later definition of a name wins). */
   readonly variables: readonly VariableBlockConfig[];
   /** stream{}'s `resolver`: the one `resolve` servers use when their upstream names none. */
@@ -124,6 +129,10 @@ export interface AccessLogConfig {
   /** Written only when set; streamlb always buffers (see access-log.ts for the defaults). */
   readonly bufferSize: number | null;
   readonly flushMs: number | null;
+  /** `if=CONDITION`: a complex value; the session is logged unless it is empty or "0". */
+  readonly condition?: string | null;
+  /** `gzip[=LEVEL]`: each flushed batch is written as one gzip member (the level is nginx's hint). */
+  readonly gzip?: number | null;
   readonly loc: SourceLoc;
 }
 

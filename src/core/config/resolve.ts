@@ -36,6 +36,7 @@ export interface ConfigDraft {
   readonly resolver?: ResolverConfig | null;
   readonly resolverTimeoutMs?: number | null;
   readonly variables?: readonly VariableBlockConfig[];
+  readonly unusedLogFiles?: readonly string[];
   /** A loader that knows no health checks may leave `healthCheck` out: none. */
   readonly upstreams: ReadonlyArray<
     Omit<UpstreamConfig, "healthCheck"> & { readonly healthCheck?: UpstreamConfig["healthCheck"] }
@@ -135,6 +136,7 @@ export function resolveConfig(draft: ConfigDraft): Config {
       servers,
       logFormats,
       variables,
+      ...(draft.unusedLogFiles?.length && { unusedLogFiles: draft.unusedLogFiles }),
       ...(draft.resolver && { resolver: draft.resolver }),
       ...(draft.resolverTimeoutMs != null && { resolverTimeoutMs: draft.resolverTimeoutMs }),
     },

@@ -121,6 +121,9 @@ class NginxReader {
       errorLog: this.logs.errorLog ?? options.defaultErrorLog ?? { path: "stderr", level: "error" },
       admin: this.admin,
       logFormats: [...this.logs.logFormats.values()],
+      unusedLogFiles: this.blocks.flatMap((b) =>
+        b.servers.every((s) => s.accessLog.logs.length || s.accessLog.off) ? b.accessLog.logs.map((l) => l.path) : []
+      ),
       ...this.resolver,
       variables: this.variables,
       upstreams,
