@@ -151,6 +151,11 @@ export class Session implements PhaseSession, VariableContext, PickContext {
   keepEarlyData(bytes: Uint8Array): void {
     (this.early ??= []).push(bytes);
   }
+  takeEarlyData(): Uint8Array | null {
+    const early = this.early;
+    this.early = null;
+    return early === null ? null : concat(early);
+  }
   /** The PROXY header for the upstream goes ahead of the client bytes the phases read. */
   private keepEarlyDataFirst(bytes: Uint8Array): void {
     (this.early ??= []).unshift(bytes);

@@ -18,19 +18,22 @@ export function sslPrereadPhase(limits: PrereadLimits): Phase {
 async function preread(s: PhaseSession, limits: PrereadLimits): Promise<PhaseVerdict> {
   const parser = new ClientHelloParser(limits.bufferSize);
   const deadline = Date.now() + limits.timeoutMs;
-  let buffered: Uint8Array = new Uint8Array(0);
-  for (;;) {
-    const left = deadline - Date.now();
-    // preread_timeout ends the session silently with 200, as does EOF or a read error.
-    if (left <= 0) return 200;
-    let chunk: Uint8Array | null;
-    try {
-      chunk = await s.client.read(left);
-    } catch (err) {
-      return err instanceof ReadFailure ? 200 : 500;
+  // Bytes that came after a PROXY header are the first the hello is read from.
+  let buffered: Uint8Array = s.takeEarlyData() ?? new Uint8Array(0);
+  for (let first = true;; first = false) {
+    if (!first || buffered.length === 0) {
+      const left = deadline - Date.now();
+      // preread_timeout ends the session silently with 200, as does EOF or a read error.
+      if (left <= 0) return 200;
+      let chunk: Uint8Array | null;
+      try {
+        chunk = await s.client.read(left);
+      } catch (err) {
+        return err instanceof ReadFailure ? 200 : 500;
+      }
+      if (chunk === null) return 200;
+      buffered = append(buffered, chunk);
     }
-    if (chunk === null) return 200;
-    buffered = append(buffered, chunk);
     const result = parser.parse(buffered);
     switch (result.kind) {
       case "need-more":
