@@ -169,6 +169,15 @@ export interface ProxySettings {
    */
   readonly proxyUploadRate: number;
   readonly proxyDownloadRate: number;
+  /** proxy_protocol: send a PROXY header (v1 for "on", v2) to the upstream before any client byte. */
+  readonly proxyProtocol: "off" | "on" | "v2";
+  /** How long a `listen … proxy_protocol` client has to send its PROXY header. */
+  readonly proxyProtocolTimeoutMs: number;
+  /** ssl_preread: read the ClientHello for $ssl_preread_* before the content phase. */
+  readonly sslPreread: boolean;
+  readonly prereadBufferSize: number;
+  /** preread_timeout: one deadline for the whole preread phase. */
+  readonly prereadTimeoutMs: number;
 }
 
 export interface ListenConfig {
@@ -179,6 +188,8 @@ export interface ListenConfig {
   readonly udp?: boolean;
   /** `listen … reuseport`: each worker binds its own socket and the kernel spreads clients. */
   readonly reusePort?: boolean;
+  /** `listen … proxy_protocol`: each client first sends a PROXY protocol header (v1 or v2). */
+  readonly proxyProtocol?: boolean;
   readonly loc: SourceLoc;
 }
 
@@ -205,6 +216,11 @@ export interface ServerConfig {
   readonly accessLog: readonly AccessLogConfig[];
   /** allow/deny as nginx merges them: the server's own rules, else stream{}'s; [] = everyone. */
   readonly access: readonly AccessRuleConfig[];
+  /**
+   * set_real_ip_from as nginx merges it (the server's own, else stream{}'s): peers whose PROXY
+   * header gives the client's address (an address, a CIDR or `unix:`); absent or [] = none.
+   */
+  readonly realipFrom?: readonly string[];
   readonly loc: SourceLoc;
 }
 

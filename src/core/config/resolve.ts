@@ -79,6 +79,10 @@ export function resolveConfig(draft: ConfigDraft): Config {
         );
       }
     }
+    // Fail closed: UDP sessions do not write a PROXY header yet.
+    if (server.proxy.proxyProtocol !== "off" && server.listen.some((l) => l.udp)) {
+      throw new ConfigError(`"proxy_protocol" is not supported yet on "listen … udp"`, server.loc);
+    }
     for (const l of server.listen) {
       const key = listenKey(l);
       if (listening.has(key)) throw new ConfigError(`duplicate "${key}" address and port pair`, l.loc);

@@ -27,10 +27,16 @@ export function mergeServer(
     set: s.set,
     // nginx's merge: a server{} with rules of its own does not inherit stream{}'s.
     access: s.access.length > 0 ? s.access : block.access,
+    ...realip(s.realipFrom.length > 0 ? s.realipFrom : block.realipFrom),
     proxy: { ...base, ...block.overrides, ...s.overrides },
     // nginx's merge: a server{} with its own access_log (or `off`) uses only that.
     accessLog: effectiveAccessLog(s.accessLog.logs.length || s.accessLog.off ? s.accessLog : block.accessLog),
     loc: s.loc,
     proxyPassLoc: handler.loc,
   };
+}
+
+/** Only where set, so a server without set_real_ip_from reads as it always has. */
+function realip(from: readonly string[]): { realipFrom?: readonly string[] } {
+  return from.length > 0 ? { realipFrom: from } : {};
 }
