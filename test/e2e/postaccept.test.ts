@@ -196,8 +196,13 @@ describe("PROXY protocol, realip and ssl_preread over real sockets", () => {
         // A broken header closes only its own connection, with nginx's line.
         const broken = await exchange(side.ports.ppHash, "HELLO\r\n", () => false);
         assert.equal(broken.length, 0);
-        await lb.waitForLog(/broken header: "HELLO" while reading PROXY protocol, client: 127\.0\.0\.1, server: 127\.0\.0\.1:\d+/);
-        assert.equal(firstLineOf(await exchange(side.ports.ppHash, `PROXY TCP4 ${CLIENTS[0]} 1.1.1.1 1 2\r\n`, line)), (got.picks as string[])[0]);
+        await lb.waitForLog(
+          /broken header: "HELLO" while reading PROXY protocol, client: 127\.0\.0\.1, server: 127\.0\.0\.1:\d+/,
+        );
+        assert.equal(
+          firstLineOf(await exchange(side.ports.ppHash, `PROXY TCP4 ${CLIENTS[0]} 1.1.1.1 1 2\r\n`, line)),
+          (got.picks as string[])[0],
+        );
       } finally {
         await lb.stop();
       }

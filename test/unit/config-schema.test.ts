@@ -197,7 +197,8 @@ describe("PROXY protocol and realip survive YAML → nginx.conf → YAML", () =>
   }
 
   test("stream{}'s set_real_ip_from reaches servers without their own, in both spellings", () => {
-    const conf = `events {}\nstream { set_real_ip_from 127.0.0.0/8;\n server { listen 1 proxy_protocol; proxy_pass 127.0.0.1:9; }\n` +
+    const conf =
+      `events {}\nstream { set_real_ip_from 127.0.0.0/8;\n server { listen 1 proxy_protocol; proxy_pass 127.0.0.1:9; }\n` +
       ` server { listen 2 proxy_protocol; proxy_pass 127.0.0.1:9; set_real_ip_from ::1; } }\n`;
     const fromNginx = loadNginxConfig(conf, "/a.conf").config;
     assert.deepEqual(fromNginx.stream.servers.map((s) => s.realipFrom), [["127.0.0.0/8"], ["::1"]]);
@@ -216,9 +217,13 @@ describe("PROXY protocol and realip survive YAML → nginx.conf → YAML", () =>
       () => loadNginxConfig(bad("listen 2 udp proxy_protocol;"), "/a.conf"),
       /"listen" directive "proxy_protocol" parameter is incompatible with "udp" in \/a\.conf:4/,
     );
-    assert.throws(() => loadNginxConfig(bad("proxy_protocol v3;"), "/a.conf"), /invalid value "v3" in "proxy_protocol" directive/);
     assert.throws(
-      () => loadYamlConfig(`stream:\n  servers:\n    - { listen: "1 udp proxy_protocol", proxy_pass: "127.0.0.1:9" }\n`, "a.yaml"),
+      () => loadNginxConfig(bad("proxy_protocol v3;"), "/a.conf"),
+      /invalid value "v3" in "proxy_protocol" directive/,
+    );
+    assert.throws(
+      () =>
+        loadYamlConfig(`stream:\n  servers:\n    - { listen: "1 udp proxy_protocol", proxy_pass: "127.0.0.1:9" }\n`, "a.yaml"),
       /incompatible with "udp"/,
     );
   });

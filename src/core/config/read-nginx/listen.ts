@@ -23,11 +23,7 @@ export function listen(cx: ReaderContext, d: NginxDirective, family: Family): Li
     else streamListenParam(cx, d, p);
   }
   // The UDP and PROXY fields only where set, so a plain TCP listen reads as it always has.
-  const extra = udp
-    ? { udp: true, ...(reusePort ? { reusePort } : {}) }
-    : proxyProtocol
-    ? { proxyProtocol }
-    : {};
+  const extra = udp ? { udp: true, ...(reusePort ? { reusePort } : {}) } : proxyProtocol ? { proxyProtocol } : {};
   return ports.map((port) => ({ host, port, ...extra, loc: cx.loc(d) }));
 }
 

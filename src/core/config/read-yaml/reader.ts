@@ -40,7 +40,17 @@ const EVENTS_ROWS = EVENTS_SETTINGS;
 
 const TOP_KEYS = [...TOP_ROWS.map((r) => r.yaml), "error_log", "admin", "events", "stream"];
 const EVENTS_KEYS = EVENTS_ROWS.map((r) => r.yaml);
-const STREAM_KEYS = [...PROXY_KEYS, "upstreams", "servers", "log_formats", "access_log", "access", "variables", "set_real_ip_from", ...RESOLVER_KEYS];
+const STREAM_KEYS = [
+  ...PROXY_KEYS,
+  "upstreams",
+  "servers",
+  "log_formats",
+  "access_log",
+  "access",
+  "variables",
+  "set_real_ip_from",
+  ...RESOLVER_KEYS,
+];
 const SERVER_KEYS = [...PROXY_KEYS, "listen", "proxy_pass", "return", "set", "access_log", "access", "set_real_ip_from"];
 const UPSTREAM_KEYS = ["servers", "least_conn", "hash", "random", "health_check", "state", "zone", ...RESOLVER_KEYS];
 const UPSTREAM_SERVER_KEYS = ["address", ...SERVER_PARAM_ROWS.map((r) => r.yaml), "resolve", "service"];
@@ -79,7 +89,9 @@ export function loadYamlConfig(text: string, file: string, defaultErrorLog?: Err
 
   const serversNode = stream.get("servers")?.value ?? null;
   const servers = serversNode
-    ? w.list(serversNode, "stream.servers").map((node, i) => server(w, node, i, inherited, accessLog, { access, realipFrom }, logFormats))
+    ? w.list(serversNode, "stream.servers").map((node, i) =>
+      server(w, node, i, inherited, accessLog, { access, realipFrom }, logFormats)
+    )
     : [];
 
   const errorLogNode = top.get("error_log")?.value ?? null;
