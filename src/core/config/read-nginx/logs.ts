@@ -1,7 +1,14 @@
 // The logging directives: the main error_log, log_format, access_log, and streamlb's own
 // `admin` endpoint, with nginx's checks and messages.
 import { parseAdminListen } from "../values/admin-listen.ts";
-import { ANY_NAME, BUILTIN_LOG_FORMATS, DEFAULT_ACCESS_LOG_FORMAT, logFormatError, sameAsBuiltin } from "../values/log-format.ts";
+import {
+  accessLogEntry,
+  ANY_NAME,
+  BUILTIN_LOG_FORMATS,
+  DEFAULT_ACCESS_LOG_FORMAT,
+  logFormatError,
+  sameAsBuiltin,
+} from "../values/log-format.ts";
 import {
   type AccessLogConfig,
   type AdminConfig,
@@ -140,15 +147,7 @@ export function accessLog(cx: ReaderContext, logs: LogState, d: NginxDirective, 
     cx.warn(d, `access_log to syslog is not supported yet and is ignored`);
     return;
   }
-  level.logs.push({
-    path,
-    format,
-    bufferSize,
-    flushMs,
-    ...(condition !== null && { condition }),
-    ...(gzip !== null && { gzip }),
-    loc: cx.loc(d),
-  });
+  level.logs.push(accessLogEntry({ path, format, bufferSize, flushMs, condition, gzip, loc: cx.loc(d) }));
 }
 
 /** A log_format defined so far, or a built-in one, by nginx's case-insensitive match. */

@@ -8,7 +8,14 @@
 //     access_log: off                                          # or a list of several logs
 import { isMap, isScalar, isSeq, type Node } from "yaml";
 import { parseAdminListen } from "../values/admin-listen.ts";
-import { ANY_NAME, BUILTIN_LOG_FORMATS, DEFAULT_ACCESS_LOG_FORMAT, logFormatError, sameAsBuiltin } from "../values/log-format.ts";
+import {
+  accessLogEntry,
+  ANY_NAME,
+  BUILTIN_LOG_FORMATS,
+  DEFAULT_ACCESS_LOG_FORMAT,
+  logFormatError,
+  sameAsBuiltin,
+} from "../values/log-format.ts";
 import type { AccessLogConfig, AdminConfig, LogEscape, LogFormatConfig } from "../model.ts";
 import type { YamlWalker } from "./walker.ts";
 
@@ -96,13 +103,5 @@ function accessLogItem(w: YamlWalker, node: Node | null, what: string, formats: 
   if (flushMs !== null && bufferSize === null) w.fail(e.get("flush")!.key, `no buffer is defined for access_log "${path}"`);
   const condition = e.has("if") ? w.string(e.get("if")!.value, "access_log if") : null;
   const gzip = e.has("gzip") ? w.int(e.get("gzip")!.value, "access_log gzip", 1, 9) : null;
-  return {
-    path,
-    format,
-    bufferSize,
-    flushMs,
-    ...(condition !== null && { condition }),
-    ...(gzip !== null && { gzip }),
-    loc: w.loc(node),
-  };
+  return accessLogEntry({ path, format, bufferSize, flushMs, condition, gzip, loc: w.loc(node) });
 }

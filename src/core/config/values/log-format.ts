@@ -4,7 +4,7 @@
 // streamlb fills, and the built-in formats.
 import { type Piece, splitVariables, VariableSyntaxError } from "../../variables/complex-value.ts";
 import { BUILTIN_REGISTRY } from "../../variables/registry.ts";
-import type { LogEscape } from "../model.ts";
+import type { AccessLogConfig, LogEscape } from "../model.ts";
 
 /** A parsed format: literal text and variable names (lower case), in order. */
 export type LogFormatPart = { readonly text: string } | { readonly variable: string };
@@ -91,4 +91,12 @@ export const ANY_NAME = (): boolean => true;
 export function sameAsBuiltin(name: string, escape: LogEscape, format: string): boolean {
   const builtin = BUILTIN_LOG_FORMATS.get(name);
   return builtin !== undefined && builtin.escape === escape && builtin.format === format;
+}
+
+/** An access_log entry as both readers make it: `if=` and `gzip` only when written. */
+export function accessLogEntry(
+  e: Omit<AccessLogConfig, "condition" | "gzip"> & { condition: string | null; gzip: number | null },
+): AccessLogConfig {
+  const { condition, gzip, ...rest } = e;
+  return { ...rest, ...(condition !== null && { condition }), ...(gzip !== null && { gzip }) };
 }
