@@ -14,6 +14,7 @@ import { createLogger } from "./core/log.ts";
 import { workerCount, WorkerMaster } from "./core/workers.ts";
 import type { LogFile, Runtime, SignalName } from "./core/runtime.ts";
 import { runConvert } from "./convert.ts";
+import { mapTlsPaths } from "./core/config/tls-config.ts";
 import { startChatServer } from "./demo/chat-server.ts";
 import { configFiles } from "./runtime/files.ts";
 import { readConfigFile } from "./runtime/config-file.ts";
@@ -138,13 +139,13 @@ export async function runCli(ctx: CliContext): Promise<number> {
   return new Controller({ runtime, config, load, pidFile }).run();
 }
 
-/** Relative log and state paths resolve against the prefix, as nginx's do. */
+/** Relative log, state and certificate paths resolve against the prefix, as nginx's do. */
 function withPrefix(config: Config, prefix: string): Config {
   const at = (path: string) => resolve(prefix, path);
   const upstreams = new Map([...config.stream.upstreams].map(([name, u]) => [name, u.state ? { ...u, state: at(u.state) } : u]));
-  const servers = config.stream.servers.map((s) =>
-    s.accessLog.length ? { ...s, accessLog: s.accessLog.map((l) => ({ ...l, path: at(l.path) })) } : s
-  );
+  const servers = config.stream.servers
+    .map((s) => (s.accessLog.length ? { ...s, accessLog: s.accessLog.map((l) => ({ ...l, path: at(l.path) })) } : s))
+    .map((s) => (s.tls ? { ...s, tls: mapTlsPaths(s.tls, at) } : s));
   return {
     ...config,
     errorLog: config.errorLog.path === "stderr" ? config.errorLog : { ...config.errorLog, path: at(config.errorLog.path) },

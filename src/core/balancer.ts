@@ -12,6 +12,7 @@ import { HealthMonitor, type HealthShare, primeHealth, systemHealthClock } from 
 import type { Config } from "./config/model.ts";
 import type { Logger } from "./log.ts";
 import { AccessRules } from "./phases/access.ts";
+import { compileRouteTls } from "./phases/ssl-setup.ts";
 import type { ClientConnection, Listener, Runtime } from "./runtime.ts";
 import { type Route, Session, type SessionOutcome } from "./session.ts";
 import { ListenerStats } from "./stats.ts";
@@ -24,6 +25,8 @@ interface ListenerSlot {
   route: Route;
   /** Lives as long as the listener, across reloads. */
   readonly stats: ListenerStats;
+  /** Opened for sessions with TLS on either side (`listen … ssl`, proxy_ssl). */
+  readonly tls: boolean;
 }
 
 /** One open listener, for status and metrics. */
@@ -148,9 +151,29 @@ export class Balancer {
       const picker = createPicker(config.stream.upstreams.get(server.proxyPass)!.method);
       const accessLog = logs.forServer(server);
       const access = AccessRules.compile(server.access);
+      // Certificates load now, on start and on every reload: a bad one keeps the running config.
+      const tlsBySsl = new Map<boolean, Awaited<ReturnType<typeof compileRouteTls>>>();
       for (const l of server.listen) {
+        const ssl = l.ssl === true;
+        if (!tlsBySsl.has(ssl)) {
+          tlsBySsl.set(ssl, await compileRouteTls(this.runtime, server, ssl).catch(async (e: unknown) => {
+            await logs.abort();
+            throw e;
+          }));
+        }
         const key = formatHostPort(l.host ?? "*", l.port);
-        wanted.set(key, { server, upstream, picker, listenName: formatHostPort(l.host ?? "0.0.0.0", l.port), accessLog, access });
+        const listenName = formatHostPort(l.host ?? "0.0.0.0", l.port);
+        wanted.set(key, { server, upstream, picker, listenName, accessLog, access, tls: tlsBySsl.get(ssl) });
+      }
+    }
+
+    // A listener whose sessions gain or lose TLS (either side) opens anew: on some runtimes
+    // those take another kind of socket. The old one closes first, as it would if removed.
+    for (const [key, route] of wanted) {
+      const slot = this.slots.get(key);
+      if (slot && slot.tls !== (route.tls != null)) {
+        this.slots.delete(key);
+        await slot.listener.close();
       }
     }
 
@@ -259,13 +282,19 @@ export class Balancer {
     let slot: ListenerSlot | null = null;
     const listener = await this.runtime
       .listen(
-        { host: listen.host, port: listen.port, noDelay: route.server.proxy.tcpNodelay, reusePort: this.worker !== null },
+        {
+          host: listen.host,
+          port: listen.port,
+          noDelay: route.server.proxy.tcpNodelay,
+          reusePort: this.worker !== null,
+          ...(route.tls != null && { tls: true }),
+        },
         (client) => this.accept(client, slot!),
       )
       .catch((err: unknown) => {
         throw new Error(`bind() to ${route.listenName} failed (${systemReason(err)})`);
       });
-    slot = { key, listener, route, stats: new ListenerStats() };
+    slot = { key, listener, route, stats: new ListenerStats(), tls: route.tls != null };
     return slot;
   }
 

@@ -56,7 +56,20 @@ export interface Runtime {
   readonly notices?: readonly string[];
   /** The process's descriptors, for the accept guard; absent where the system does not say. */
   readonly fds?: FdUsage;
+  /** TLS on both sides of a session (tls.ts's TlsSupport); absent: `ssl` and `proxy_ssl` are refused. */
+  readonly tls?: TlsSupport;
 }
+
+export type {
+  TlsAccepted,
+  TlsAcceptOptions,
+  TlsClientOptions,
+  TlsFacts,
+  TlsServerContext,
+  TlsServerOptions,
+  TlsSupport,
+} from "./tls.ts";
+import type { TlsSupport } from "./tls.ts";
 
 /** How many file descriptors this process has open, and may. */
 export interface FdUsage {
@@ -135,6 +148,11 @@ export interface ListenOptions {
    * connections; where Node's listen() ignores it (Node 20), workers share through node:cluster.
    */
   readonly reusePort?: boolean;
+  /**
+   * `listen … ssl`: its clients go through tls.accept(). Runtimes whose fast native sockets
+   * cannot be upgraded accept these on sockets that can; plain listeners stay on the fast path.
+   */
+  readonly tls?: boolean;
 }
 
 export interface Listener {

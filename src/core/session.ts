@@ -9,6 +9,9 @@ import type { PickContext, Picker } from "./balance/types.ts";
 import { type ClientConnection, ConnectFailure, type RelayResult, type Runtime, type UpstreamConnection } from "./runtime.ts";
 import { type Peer, PeerSelection, type Upstream } from "./upstream.ts";
 import type { SessionOutcome, SessionStatus } from "./session-outcome.ts";
+import { handshakeFailure, sslPhase, upstreamVerifyError } from "./phases/ssl.ts";
+import type { RouteTls } from "./phases/ssl-setup.ts";
+import { type TlsFacts, TlsHandshakeError } from "./tls.ts";
 
 /** Where a listener's sessions go: the server block and its upstream, as of one config. */
 export interface Route {
@@ -21,6 +24,8 @@ export interface Route {
   readonly accessLog?: SessionLogger | null;
   /** allow/deny; null/absent = no rules, and the phase costs nothing. */
   readonly access?: AccessRules | null;
+  /** `listen … ssl` and proxy_ssl, compiled; null/absent = plain TCP both ways. */
+  readonly tls?: RouteTls | null;
 }
 
 export type { SessionOutcome, SessionStatus } from "./session-outcome.ts";
@@ -57,10 +62,13 @@ export class Session {
   private readonly connectMs: number[] = [];
   private readonly tryMs: number[] = [];
   private lastTryStart = 0;
+  /** The client's handshake ($ssl_* variables); null on plain TCP. */
+  tlsFacts: TlsFacts | null = null;
 
   constructor(
     readonly id: number,
-    readonly client: ClientConnection,
+    /** Replaced by its TLS side once the ssl phase has run. */
+    public client: ClientConnection,
     readonly route: Route,
     private readonly runtime: Runtime,
     private readonly logger: Logger,
@@ -92,6 +100,21 @@ export class Session {
       return this.fail(403, tried);
     }
 
+    // The ssl phase (ngx_stream_ssl_handler), after access as in nginx: a failed handshake is 500.
+    const tls = this.route.tls ?? null;
+    if (tls?.server) {
+      const r = await sslPhase(tls, this.client);
+      if (!r.ok) {
+        if (this.logger.enabled(r.level)) {
+          this.logger.log(r.level, `*${this.id} ${r.message}, client: ${this.client.remoteAddress}, server: ${this.route.listenName}`);
+        }
+        return this.fail(500, tried);
+      }
+      this.client = r.client;
+      this.tlsFacts = r.facts;
+      if (this.aborted) return this.fail(500, tried);
+    }
+
     for (;;) {
       const peer = picker.pick(selection, ctx);
       if (!peer) {
@@ -111,11 +134,8 @@ export class Session {
       tried.push(peer.address);
       const tryStart = (this.lastTryStart = Date.now());
       try {
-        this.upstreamConn = await this.runtime.connect(peer.config, {
-          timeoutMs: proxy.proxyConnectTimeoutMs,
-          noDelay: proxy.tcpNodelay,
-          keepAlive: proxy.proxySocketKeepalive,
-        });
+        const options = { timeoutMs: proxy.proxyConnectTimeoutMs, noDelay: proxy.tcpNodelay, keepAlive: proxy.proxySocketKeepalive };
+        this.upstreamConn = tls ? await this.connectTls(tls, peer, options) : await this.runtime.connect(peer.config, options);
       } catch (err) {
         this.budget.release();
         this.connectMs.push(-1);
@@ -190,8 +210,40 @@ export class Session {
     return { status, upstreamAddrs: tried, upstreamConnectMs: this.connectMs, upstreamSessionMs: this.tryMs, relay: null };
   }
 
+  /**
+   * A backend for a session with TLS on either side; with proxy_ssl, the handshake and nginx's
+   * checks after it (proxy_ssl_verify), whose failure is a failed try like a refused connect.
+   */
+  private async connectTls(
+    tls: RouteTls,
+    peer: Peer,
+    options: { timeoutMs: number; noDelay: boolean; keepAlive: boolean },
+  ): Promise<UpstreamConnection> {
+    const s = tls.settings;
+    // proxy_ssl_name's default: the proxy_pass host, without a port (nginx strips it).
+    const name = s.proxySslName ?? this.route.server.proxyPass.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
+    const client = tls.proxy && {
+      ...tls.proxy,
+      serverName: s.proxySslServerName ? name : null,
+      sessionKey: s.proxySslSessionReuse ? `${this.route.listenName} ${this.route.upstream.name} ${peer.address}` : null,
+    };
+    const { connection, facts } = await tls.support.connect(peer.config, options, client);
+    if (facts && s.proxySslVerify) {
+      const error = upstreamVerifyError(facts, name, s.proxySslVerifyDepth);
+      if (error !== null) {
+        connection.close();
+        throw new UpstreamTlsRefused(error);
+      }
+    }
+    return connection;
+  }
+
   private logConnectFailure(err: unknown, address: string): void {
-    if (err instanceof ConnectFailure && err.kind === "timeout") {
+    if (err instanceof UpstreamTlsRefused) {
+      this.error(`${err.message} while SSL handshaking to upstream`, `"${address}"`);
+    } else if (err instanceof TlsHandshakeError) {
+      this.error(handshakeFailure(err, "upstream", "while SSL handshaking to upstream").message, `"${address}"`);
+    } else if (err instanceof ConnectFailure && err.kind === "timeout") {
       this.error(`upstream timed out (110: Connection timed out) while connecting to upstream`, `"${address}"`);
     } else if (err instanceof ConnectFailure && err.kind === "refused") {
       this.error(`connect() failed (111: Connection refused) while connecting to upstream`, `"${address}"`);
@@ -216,3 +268,6 @@ export class Session {
     this.logger.log(level, `*${this.id} ${message}${tail}`);
   }
 }
+
+/** proxy_ssl_verify refused the upstream's certificate (the message is nginx's). */
+class UpstreamTlsRefused extends Error {}

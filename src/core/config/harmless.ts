@@ -5,8 +5,6 @@
 // never runs without what guards or shapes it. When a directive gets implemented it leaves
 // this list (test/unit/fail-closed.test.ts walks the directive table against it).
 
-const NO_TLS = "no listener terminates TLS (`listen … ssl` is refused), and this only configures such listeners";
-
 /** Directive name → why ignoring it changes nothing that is proxied, limited or allowed. */
 export const HARMLESS_DIRECTIVES: ReadonlyMap<string, string> = new Map([
   // main
@@ -17,7 +15,6 @@ export const HARMLESS_DIRECTIVES: ReadonlyMap<string, string> = new Map([
   ["worker_priority", "the scheduling priority of the process"],
   ["lock_file", "nginx's accept mutex file"],
   ["working_directory", "where core dumps are written"],
-  ["ssl_engine", NO_TLS],
   ["debug_points", "what nginx does on an internal error"],
   ["pcre_jit", "a regular-expression speed hint"],
   ["quic_bpf", "QUIC routing for http/3, which a stream-only config does not use"],
@@ -60,38 +57,6 @@ export const HARMLESS_DIRECTIVES: ReadonlyMap<string, string> = new Map([
   // Taken when a `check type=http` uses them; without one they do nothing, in their module too.
   ["check_http_send", "without `check type=http` it does nothing"],
   ["check_http_expect_alive", "without `check type=http` it does nothing"],
-  ...[
-    "ssl_handshake_timeout",
-    "ssl_session_timeout",
-    "ssl_prefer_server_ciphers",
-    "ssl_session_tickets",
-    "ssl_reject_handshake",
-    "ssl_stapling",
-    "ssl_stapling_verify",
-    "ssl_ocsp_cache",
-    "ssl_dhparam",
-    "ssl_ecdh_curve",
-    "ssl_ciphers",
-    "ssl_verify_client",
-    "ssl_verify_depth",
-    "ssl_client_certificate",
-    "ssl_trusted_certificate",
-    "ssl_crl",
-    "ssl_ocsp",
-    "ssl_ocsp_responder",
-    "ssl_stapling_file",
-    "ssl_stapling_responder",
-    "ssl_key_log",
-    "ssl_certificate",
-    "ssl_certificate_key",
-    "ssl_password_file",
-    "ssl_session_ticket_key",
-    "ssl_protocols",
-    "ssl_alpn",
-    "ssl_conf_command",
-    "ssl_session_cache",
-    "ssl_certificate_cache",
-  ].map((name) => [name, NO_TLS] as const),
 ]);
 
 /** `listen` parameters streamlb accepts without acting on, and why that is safe. */

@@ -107,6 +107,8 @@ export interface ListenConfig {
   /** null listens on every address, as nginx's `listen 8000` does. */
   readonly host: string | null;
   readonly port: number;
+  /** `listen … ssl`: clients speak TLS, terminated with the server's ssl_* settings. */
+  readonly ssl?: boolean;
   readonly loc: SourceLoc;
 }
 
@@ -119,8 +121,13 @@ export interface ServerConfig {
   readonly accessLog: readonly AccessLogConfig[];
   /** allow/deny as nginx merges them: the server's own rules, else stream{}'s; [] = everyone. */
   readonly access: readonly AccessRuleConfig[];
+  /** ssl_* and proxy_ssl_* as nginx merges them; absent = nginx's defaults (tls-config.ts). */
+  readonly tls?: ServerTlsConfig;
   readonly loc: SourceLoc;
 }
+
+export type { ServerTlsConfig } from "./tls-config.ts";
+import type { ServerTlsConfig } from "./tls-config.ts";
 
 /** One `allow` or `deny` line: an address, a CIDR, `all` or `unix:`, as written. */
 export interface AccessRuleConfig {

@@ -14,13 +14,15 @@ import { probeNode } from "./probe.ts";
 import { nodeProcesses } from "./processes.ts";
 import { relay } from "./relay.ts";
 import { tcpHandlesUnavailable } from "./tcp-handles.ts";
+import { nodeTlsSupport } from "../tls/index.ts";
+import { listenForTls } from "../tls/listen.ts";
 
 export const nodeRuntime: Runtime = {
   name: "node",
   version: process.versions.node,
   pid: process.pid,
 
-  listen,
+  listen: (options, onConnection) => (options.tls ? listenForTls(options, onConnection) : listen(options, onConnection)),
   connect,
   relay,
   probe: probeNode,
@@ -40,6 +42,7 @@ export const nodeRuntime: Runtime = {
     ? [`${tcpHandlesUnavailable.message}; sessions run on net.Socket streams instead, which is slower`]
     : [],
   fds: procFdUsage,
+  tls: nodeTlsSupport({ library: `OpenSSL ${process.versions.openssl}`, sni: true, cannot: () => null }),
   onSignal: (signal, handler) => void process.on(signal, handler),
   exit: (code) => process.exit(code),
 };

@@ -12,11 +12,13 @@ type Family = "stream" | "tcp";
 export function listen(cx: ReaderContext, d: NginxDirective, family: Family): ListenConfig[] {
   const [address, ...params] = d.args as [string, ...string[]];
   const { host, ports } = listenAddress(cx, d, address, family);
+  let ssl = false;
   for (const p of params) {
     if (family === "tcp") tcpListenParam(cx, d, p);
+    else if (p === "ssl") ssl = true;
     else streamListenParam(cx, d, p);
   }
-  return ports.map((port) => ({ host, port, loc: cx.loc(d) }));
+  return ports.map((port) => ({ host, port, ...(ssl && { ssl }), loc: cx.loc(d) }));
 }
 
 function listenAddress(
@@ -68,8 +70,6 @@ function streamListenParam(cx: ReaderContext, d: NginxDirective, p: string): voi
       return; // harmless, and so common that a warning would be noise
     case "udp":
       return cx.fail(d, `UDP is not supported yet ("listen … udp")`);
-    case "ssl":
-      return cx.fail(d, `the "ssl" parameter of "listen" is not supported yet: streamlb does not terminate TLS`);
     case "proxy_protocol":
       return cx.fail(d, `the "proxy_protocol" parameter of "listen" is not supported yet`);
     case "backlog=":

@@ -29,6 +29,7 @@ import type { BlockDraft, Family, ProxyOverrides, ServerDraft } from "./drafts.t
 import { type ConfigFiles, type ConfigWarning, Includes } from "./files.ts";
 import { accessRule, balanceMethod, proxyPass } from "./server-directives.ts";
 import { listen } from "./listen.ts";
+import { mergeTls, tlsDirective } from "./ssl.ts";
 import { accessLog, adminDirective, effectiveAccessLog, logFormat, type LogState, mainErrorLog } from "./logs.ts";
 import { streamUpstreamServer, tcpUpstreamServer } from "./upstream-server.ts";
 import { check, flag, rowValue } from "./values.ts";
@@ -202,6 +203,7 @@ class NginxReader {
     const block: BlockDraft = {
       family,
       overrides: {},
+      tls: {},
       accessLog: { logs: [], off: false },
       access: [],
       servers: [],
@@ -215,6 +217,7 @@ class NginxReader {
       else if (e.name === "access_log" && family === "stream") accessLog(this.cx, this.logs, e, block.accessLog);
       else if (e.name === "match" && family === "stream") this.match(e);
       else if (family === "stream" && this.health.directive(e, block.health)) return;
+      else if (family === "stream" && tlsDirective(this.cx, e, block.tls)) return;
       else if (!this.proxySetting(e, family, block.overrides)) this.ignore(e, spec);
     });
     // nginx merges each server with stream{} once the block is read, and checks it then.
@@ -229,6 +232,7 @@ class NginxReader {
       listen: [],
       proxyPass: null,
       overrides: {},
+      tls: {},
       health: this.health.scope(),
       loc: this.loc(d),
     };
@@ -255,6 +259,7 @@ class NginxReader {
           }
           break;
       }
+      if (family === "stream" && tlsDirective(this.cx, e, s.tls)) return;
       if (!this.proxySetting(e, family, s.overrides)) this.ignore(e, spec);
     });
     if (s.listen.length === 0) throw new ConfigError(`no "listen" is defined for server`, s.loc);
@@ -306,6 +311,7 @@ class NginxReader {
       // nginx's merge: a server{} with rules of its own does not inherit stream{}'s.
       access: s.access.length > 0 ? s.access : block.access,
       proxy: { ...base, ...block.overrides, ...s.overrides },
+      ...(block.family === "stream" && { tls: mergeTls(block.tls, s.tls, s.listen) }),
       // nginx's merge: a server{} with its own access_log (or `off`) uses only that.
       accessLog: effectiveAccessLog(s.accessLog.logs.length || s.accessLog.off ? s.accessLog : block.accessLog),
       loc: s.loc,

@@ -1,0 +1,94 @@
+// Terminating a client's TLS: a node:tls TLSSocket over the accepted net.Socket, with the
+// server setup compiled once per config (an SSL_CTX per certificate pair, as nginx has).
+import tls from "node:tls";
+import type { ClientConnection } from "../../core/runtime.ts";
+import {
+  type TlsAccepted,
+  type TlsAcceptOptions,
+  TlsConfigError,
+  TlsHandshakeError,
+  type TlsServerContext,
+  type TlsServerOptions,
+} from "../../core/tls.ts";
+import { SocketConnection } from "../node/socket.ts";
+import { socketFacts } from "./facts.ts";
+import { contextWithKey, reason, ticketOptions, versionRange } from "./options.ts";
+
+export class NodeTlsServerContext implements TlsServerContext {
+  constructor(
+    readonly verifyClient: TlsServerOptions["verifyClient"],
+    readonly secureContext: tls.SecureContext,
+    readonly alpn: readonly string[],
+  ) {}
+}
+
+export function serverContext(o: TlsServerOptions): NodeTlsServerContext {
+  const range = versionRange(o.protocols);
+  if (typeof range === "string") throw new TlsConfigError(range);
+  const base: tls.SecureContextOptions = {
+    minVersion: range.min,
+    maxVersion: range.max,
+    ciphers: o.ciphers,
+    honorCipherOrder: o.preferServerCiphers,
+    ...(o.ecdhCurve !== "auto" && { ecdhCurve: o.ecdhCurve }),
+    sessionTimeout: o.sessionTimeoutS,
+    secureOptions: ticketOptions(o.sessionTickets),
+    ...(o.ca !== null && { ca: o.ca }),
+    ...(o.crl !== null && { crl: o.crl }),
+  };
+  // One pair per context: node:tls takes several certificates in one context, but then picks
+  // by key type itself, as OpenSSL does for nginx; the first pair is the one every client gets
+  // unless its key type says otherwise.
+  if (o.pairs.length === 0) throw new TlsConfigError(`no "ssl_certificate" is defined`);
+  try {
+    tls.createSecureContext({ ...base });
+  } catch (err) {
+    throw new TlsConfigError(`SSL_CTX_set_cipher_list("${o.ciphers}") failed (SSL: ${reason(err)})`);
+  }
+  let context = contextWithKey(base, o.pairs[0]!, o.passwords);
+  if (o.pairs.length > 1) {
+    for (const pair of o.pairs.slice(1)) contextWithKey(base, pair, o.passwords);
+    context = tls.createSecureContext({
+      ...base,
+      cert: o.pairs.map((p) => p.cert),
+      key: o.pairs.map((p) => ({ pem: p.key, ...(o.passwords[0] !== undefined && { passphrase: o.passwords[0] }) })),
+    });
+  }
+  return new NodeTlsServerContext(o.verifyClient, context, o.alpn);
+}
+
+export function accept(client: ClientConnection, options: TlsAcceptOptions): Promise<TlsAccepted> {
+  const raw = client as unknown as SocketConnection;
+  if (!(raw instanceof SocketConnection)) {
+    return Promise.reject(new TlsHandshakeError("failed", "the listener was not opened for TLS"));
+  }
+  const ctx = options.context as NodeTlsServerContext;
+  return new Promise((resolve, reject) => {
+    const socket = new tls.TLSSocket(raw.socket, {
+      isServer: true,
+      secureContext: ctx.secureContext,
+      requestCert: ctx.verifyClient !== "off",
+      rejectUnauthorized: false,
+      ...(ctx.alpn.length > 0 && { ALPNProtocols: [...ctx.alpn] }),
+    });
+    let done = false;
+    const fail = (e: TlsHandshakeError) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      raw.destroy();
+      reject(e);
+    };
+    const timer = setTimeout(() => fail(new TlsHandshakeError("timeout", "handshake timed out")), options.timeoutMs);
+    socket.once("error", (err) => fail(new TlsHandshakeError("failed", reason(err))));
+    socket.once("close", () => fail(new TlsHandshakeError("closed", "peer closed connection in SSL handshake")));
+    socket.once("secure", () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      const conn = new SocketConnection(socket);
+      resolve({ connection: conn as unknown as ClientConnection, facts: socketFacts(socket, true) });
+    });
+  });
+}
