@@ -103,10 +103,12 @@ export class Session {
     // The ssl phase (ngx_stream_ssl_handler), after access as in nginx: a failed handshake is 500.
     const tls = this.route.tls ?? null;
     if (tls?.server) {
+      // Read now: a socket a failed handshake closed no longer knows its peer.
+      const remote = this.client.remoteAddress;
       const r = await sslPhase(tls, this.client);
       if (!r.ok) {
         if (this.logger.enabled(r.level)) {
-          this.logger.log(r.level, `*${this.id} ${r.message}, client: ${this.client.remoteAddress}, server: ${this.route.listenName}`);
+          this.logger.log(r.level, `*${this.id} ${r.message}, client: ${remote}, server: ${this.route.listenName}`);
         }
         return this.fail(500, tried);
       }

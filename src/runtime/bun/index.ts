@@ -9,15 +9,24 @@ import { probeBun } from "./probe.ts";
 import { bunProcesses } from "./processes.ts";
 import { relay } from "./relay.ts";
 import { connect, listen } from "./tcp.ts";
+import { relaySockets, SocketConnection } from "../node/socket.ts";
+import { nodeTlsSupport } from "../tls/index.ts";
+import { BUN_LIMITS } from "../tls/limits.ts";
+import { listenForTls } from "../tls/listen.ts";
 
 export const bunRuntime: Runtime = {
   name: "bun",
   version: Bun.version,
   pid: process.pid,
 
-  listen,
+  // Sessions with TLS on either side run on node:net/node:tls sockets (native ones cannot be
+  // handed to a TLS layer); plain ones stay on the native path.
+  listen: (options, onConnection) => (options.tls ? listenForTls(options, onConnection) : listen(options, onConnection)),
   connect,
-  relay,
+  relay: (client, upstream, options) =>
+    client instanceof SocketConnection
+      ? relaySockets(client, upstream as unknown as SocketConnection, options)
+      : relay(client, upstream, options),
   probe: probeBun,
 
   readTextFile: (path) => Bun.file(path).text(),
@@ -34,6 +43,7 @@ export const bunRuntime: Runtime = {
   writeStdout: (text) => void process.stdout.write(text),
   processes: bunProcesses,
   fds: procFdUsage,
+  tls: nodeTlsSupport(BUN_LIMITS),
   onSignal: (signal, handler) => void process.on(signal, handler),
   exit: (code) => process.exit(code),
 };

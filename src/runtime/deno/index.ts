@@ -8,6 +8,10 @@ import { probeDeno } from "./probe.ts";
 import { denoProcesses } from "./processes.ts";
 import { relay } from "./relay.ts";
 import { connect, listen } from "./tcp.ts";
+import { relaySockets, SocketConnection } from "../node/socket.ts";
+import { nodeTlsSupport } from "../tls/index.ts";
+import { DENO_LIMITS } from "../tls/limits.ts";
+import { listenForTls } from "../tls/listen.ts";
 import { writeAllSync } from "./write-all.ts";
 
 export const denoRuntime: Runtime = {
@@ -15,9 +19,14 @@ export const denoRuntime: Runtime = {
   version: Deno.version.deno,
   pid: Deno.pid,
 
-  listen,
+  // Sessions with TLS on either side run on node:net/node:tls sockets (native ones cannot be
+  // handed to a TLS layer); plain ones stay on the native path.
+  listen: (options, onConnection) => (options.tls ? listenForTls(options, onConnection) : listen(options, onConnection)),
   connect,
-  relay,
+  relay: (client, upstream, options) =>
+    client instanceof SocketConnection
+      ? relaySockets(client, upstream as unknown as SocketConnection, options)
+      : relay(client, upstream, options),
   probe: probeDeno,
 
   readTextFile: (path) => Deno.readTextFile(path),
@@ -38,6 +47,7 @@ export const denoRuntime: Runtime = {
   writeStdout: (text) => writeAllSync(Deno.stdout, text),
   processes: denoProcesses,
   fds: procFdUsage,
+  tls: nodeTlsSupport(DENO_LIMITS),
   onSignal: (signal, handler) => Deno.addSignalListener(signal, handler),
   exit: (code) => Deno.exit(code),
 };

@@ -15,6 +15,7 @@ import { nodeProcesses } from "./processes.ts";
 import { relay } from "./relay.ts";
 import { tcpHandlesUnavailable } from "./tcp-handles.ts";
 import { nodeTlsSupport } from "../tls/index.ts";
+import { NODE_LIMITS } from "../tls/limits.ts";
 import { listenForTls } from "../tls/listen.ts";
 
 export const nodeRuntime: Runtime = {
@@ -42,7 +43,7 @@ export const nodeRuntime: Runtime = {
     ? [`${tcpHandlesUnavailable.message}; sessions run on net.Socket streams instead, which is slower`]
     : [],
   fds: procFdUsage,
-  tls: nodeTlsSupport({ library: `OpenSSL ${process.versions.openssl}`, sni: true, cannot: () => null }),
+  tls: nodeTlsSupport(NODE_LIMITS(process.versions.openssl)),
   onSignal: (signal, handler) => void process.on(signal, handler),
   exit: (code) => process.exit(code),
 };

@@ -57,7 +57,8 @@ export function ticketOptions(tickets: boolean): number {
 export function reason(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
   const e = err as Error & { reason?: string; code?: string };
-  const m = /error:[0-9A-F]+:[^:]*:[^:]*:[^:\n]*/.exec(e.message);
-  if (m) return m[0];
+  // OpenSSL 3 prints no function name (`error:0A00009C:SSL routines::http request`), as nginx shows.
+  const m = /error:([0-9A-F]+):([^:]*):[^:]*:([^:\n]*)/.exec(e.message);
+  if (m) return `error:${m[1]}:${m[2]}::${m[3]}`;
   return e.reason ?? e.message;
 }
