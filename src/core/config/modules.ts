@@ -38,7 +38,8 @@ export const STREAM_MODULES: readonly StreamModule[] = [
   // NGINX Plus's; nginx's test harness counts it present unless told otherwise.
   mod("stream_upstream_least_time_module", "default", false),
   mod("stream_realip_module", "optional", false),
-  mod("stream_ssl_module", "optional", false),
+  // Where the runtime has TLS (cli-info.ts says so per runtime).
+  mod("stream_ssl_module", "optional", true),
   mod("stream_ssl_preread_module", "optional", false),
   mod("stream_geoip_module", "optional", false),
 ];

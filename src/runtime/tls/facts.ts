@@ -1,5 +1,6 @@
 // What a finished handshake tells, read from a node:tls TLSSocket into the core's TlsFacts.
 import { X509Certificate } from "node:crypto";
+import { isIP } from "node:net";
 import tls from "node:tls";
 import type { PeerCertificate, TlsFacts } from "../../core/tls.ts";
 
@@ -16,9 +17,25 @@ export function socketFacts(socket: tls.TLSSocket, isServer: boolean): TlsFacts 
     sessionReused: socket.isSessionReused(),
     sessionId: "",
     peerCert,
-    verifyError: socket.authorized ? null : String(socket.authorizationError ?? "UNABLE_TO_VERIFY_LEAF_SIGNATURE"),
+    verifyError: verdict(socket),
     chainDepth: peerCert ? chainDepth(detailed) : 0,
   };
+}
+
+/**
+ * The library's verdict on the peer's chain. node:tls fills `authorized` only for sockets its
+ * own servers and connect() made (Bun does it for every socket); for a TLSSocket made over an
+ * accepted socket, Node's and Deno's TLS handle answers (Node: an Error with a code; Deno: the
+ * code as text, "" when it verified).
+ */
+function verdict(socket: tls.TLSSocket): string | null {
+  if (socket.authorized) return null;
+  if (socket.authorizationError) return String(socket.authorizationError);
+  const handle = (socket as unknown as { _handle?: { verifyError?: () => unknown } })._handle;
+  if (typeof handle?.verifyError !== "function") return "UNABLE_TO_VERIFY_LEAF_SIGNATURE";
+  const e = handle.verifyError();
+  if (e === null || e === undefined || e === "") return null;
+  return typeof e === "string" ? e : String((e as { code?: unknown }).code ?? "UNABLE_TO_VERIFY_LEAF_SIGNATURE");
 }
 
 function peerCertificate(c: tls.DetailedPeerCertificate): PeerCertificate {
@@ -37,7 +54,7 @@ function peerCertificate(c: tls.DetailedPeerCertificate): PeerCertificate {
     pem: `-----BEGIN CERTIFICATE-----\n${b64}${b64.endsWith("\n") ? "" : "\n"}-----END CERTIFICATE-----\n`,
     validFrom: c.valid_from ?? "",
     validTo: c.valid_to ?? "",
-    matches: (name) => x509 !== null && (x509.checkHost(name) !== undefined || x509.checkIP(name) !== undefined),
+    matches: (name) => x509 !== null && (isIP(name) ? x509.checkIP(name) !== undefined : x509.checkHost(name) !== undefined),
   };
 }
 
