@@ -169,11 +169,12 @@ stream {
 
         // Garbage instead of a ClientHello ends that connection only, with nginx's line.
         const before = plain.accepted;
-        assert.equal(await sendRaw(p1!, "GET / HTTP/1.0\r\n\r\n"), "");
+        // (At most a TLS alert comes back: OpenSSL sends none here, BoringSSL and rustls do.)
+        assert.doesNotMatch(await sendRaw(p1!, "GET / HTTP/1.0\r\n\r\n"), /plain/);
         await lb.waitForLog(/\[info\] .*SSL_do_handshake\(\) failed \(SSL: .*\) while SSL handshaking, client: 127\.0\.0\.1, server: 127\.0\.0\.1:\d+/);
         assert.equal(plain.accepted, before, "a failed handshake reaches no backend");
         // A client that sends nothing is closed by ssl_handshake_timeout.
-        assert.equal(await sendRaw(p3!, null), "");
+        assert.doesNotMatch(await sendRaw(p3!, null), /plain/);
         await lb.waitForLog(/client timed out \(110: Connection timed out\) while SSL handshaking/);
         assert.equal((await tlsHello(p1!)).line, "plain", "the listener still serves after bad input");
       } finally {
@@ -215,7 +216,9 @@ stream {
           await assert.rejects(firstLine(port), /closed before a line arrived/);
         }
         await lb.waitForLog(/upstream SSL certificate verify error: \(18:self-signed certificate\) while SSL handshaking to upstream/);
-        await lb.waitForLog(/upstream SSL certificate verify error: \(10:certificate has expired\) while SSL handshaking to upstream/);
+        // rustls (Deno) reports an expired certificate only as one it could not verify.
+        const expiredReason = target === "deno" ? "21:unable to verify the first certificate" : "10:certificate has expired";
+        await lb.waitForLog(new RegExp(`upstream SSL certificate verify error: \\(${expiredReason}\\) while SSL handshaking to upstream`));
         await lb.waitForLog(/upstream SSL certificate does not match "other\.test" while SSL handshaking to upstream/);
 
         // Resumption: the second handshake with the first one's session is a resumed one.

@@ -1,7 +1,7 @@
 // nginx's TLS settings in node:tls's terms: protocol ranges, option bits and secure contexts.
 // Shared by the three runtimes, whose node:tls sits on OpenSSL (Node), BoringSSL (Bun) or
 // rustls (Deno).
-import { constants } from "node:crypto";
+import { constants, createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import tls from "node:tls";
 import { TlsConfigError, type TlsProtocol } from "../../core/tls.ts";
 
@@ -18,34 +18,45 @@ export function versionRange(protocols: readonly TlsProtocol[]): { min: tls.Secu
   return { min: ORDER[first] as tls.SecureVersion, max: ORDER[last] as tls.SecureVersion };
 }
 
-/** Takes a key, trying each ssl_password_file line on an encrypted one. */
+/**
+ * Loads one certificate pair, trying each ssl_password_file line on an encrypted key. The
+ * certificate and key are parsed and matched here (node:crypto) before the context takes them:
+ * some libraries take a broken key without a word and fail only at the first handshake.
+ */
 export function contextWithKey(
   base: tls.SecureContextOptions,
   cert: { cert: string; key: string; certPath: string; keyPath: string },
   passwords: readonly string[],
 ): tls.SecureContext {
-  // The certificate alone first, so a bad one is named as nginx names it.
+  let x509: X509Certificate;
   try {
-    tls.createSecureContext({ cert: cert.cert });
+    x509 = new X509Certificate(cert.cert);
   } catch (err) {
     throw new TlsConfigError(`cannot load certificate "${cert.certPath}": PEM_read_bio_X509_AUX() failed (SSL: ${reason(err)})`);
   }
-  const tries = passwords.length > 0 ? passwords : [undefined];
+  let key: KeyObject | null = null;
+  let passphrase: string | undefined;
   let last: unknown = null;
-  for (const passphrase of tries) {
+  for (const p of passwords.length > 0 ? passwords : [undefined]) {
     try {
-      tls.createSecureContext({ key: cert.key, ...(passphrase !== undefined && { passphrase }) });
+      key = createPrivateKey({ key: cert.key, ...(p !== undefined && { passphrase: p }) });
+      passphrase = p;
+      break;
     } catch (err) {
       last = err;
-      continue;
-    }
-    try {
-      return tls.createSecureContext({ ...base, cert: cert.cert, key: cert.key, ...(passphrase !== undefined && { passphrase }) });
-    } catch (err) {
-      throw new TlsConfigError(`SSL_CTX_use_PrivateKey("${cert.keyPath}") failed (SSL: ${reason(err)})`);
     }
   }
-  throw new TlsConfigError(`cannot load certificate key "${cert.keyPath}": PEM_read_bio_PrivateKey() failed (SSL: ${reason(last)})`);
+  if (key === null) {
+    throw new TlsConfigError(`cannot load certificate key "${cert.keyPath}": PEM_read_bio_PrivateKey() failed (SSL: ${reason(last)})`);
+  }
+  if (!x509.checkPrivateKey(key)) {
+    throw new TlsConfigError(`SSL_CTX_use_PrivateKey("${cert.keyPath}") failed (SSL: key values mismatch)`);
+  }
+  try {
+    return tls.createSecureContext({ ...base, cert: cert.cert, key: cert.key, ...(passphrase !== undefined && { passphrase }) });
+  } catch (err) {
+    throw new TlsConfigError(`SSL_CTX_use_PrivateKey("${cert.keyPath}") failed (SSL: ${reason(err)})`);
+  }
 }
 
 /** secureOptions for ssl_session_tickets off. */
