@@ -156,10 +156,13 @@ export class Balancer {
       for (const l of server.listen) {
         const ssl = l.ssl === true;
         if (!tlsBySsl.has(ssl)) {
-          tlsBySsl.set(ssl, await compileRouteTls(this.runtime, server, ssl).catch(async (e: unknown) => {
-            await logs.abort();
-            throw e;
-          }));
+          tlsBySsl.set(
+            ssl,
+            await compileRouteTls(this.runtime, server, ssl).catch(async (e: unknown) => {
+              await logs.abort();
+              throw e;
+            }),
+          );
         }
         const key = formatHostPort(l.host ?? "*", l.port);
         const listenName = formatHostPort(l.host ?? "0.0.0.0", l.port);

@@ -11,7 +11,7 @@ import { type Peer, PeerSelection, type Upstream } from "./upstream.ts";
 import type { SessionOutcome, SessionStatus } from "./session-outcome.ts";
 import { handshakeFailure, sslPhase, upstreamVerifyError } from "./phases/ssl.ts";
 import type { RouteTls } from "./phases/ssl-setup.ts";
-import { type TlsFacts, TlsHandshakeError } from "./tls.ts";
+import { type TlsFacts, TlsHandshakeError } from "./runtime.ts";
 
 /** Where a listener's sessions go: the server block and its upstream, as of one config. */
 export interface Route {
@@ -136,7 +136,11 @@ export class Session {
       tried.push(peer.address);
       const tryStart = (this.lastTryStart = Date.now());
       try {
-        const options = { timeoutMs: proxy.proxyConnectTimeoutMs, noDelay: proxy.tcpNodelay, keepAlive: proxy.proxySocketKeepalive };
+        const options = {
+          timeoutMs: proxy.proxyConnectTimeoutMs,
+          noDelay: proxy.tcpNodelay,
+          keepAlive: proxy.proxySocketKeepalive,
+        };
         this.upstreamConn = tls ? await this.connectTls(tls, peer, options) : await this.runtime.connect(peer.config, options);
       } catch (err) {
         this.budget.release();

@@ -59,7 +59,13 @@ function tlsBackend(name: string, certs: Certs, cert: string): Promise<Backend> 
     s.write(`${name}\n`);
     s.pipe(s);
   });
-  const backend = { name, port: 0, address: "", accepted: 0, close: () => new Promise<void>((r) => server.close(() => r())) } as Backend;
+  const backend = {
+    name,
+    port: 0,
+    address: "",
+    accepted: 0,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  } as Backend;
   return new Promise((resolve) => {
     server.listen(0, "127.0.0.1", () => {
       const port = (server.address() as net.AddressInfo).port;
@@ -87,8 +93,17 @@ function sendRaw(port: number, bytes: string | null): Promise<string> {
 function sClient(port: number, caFile: string, line: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn("openssl", [
-      "s_client", "-connect", `127.0.0.1:${port}`, "-servername", "localhost", "-CAfile", caFile,
-      "-verify_return_error", "-verify_hostname", "localhost", "-quiet",
+      "s_client",
+      "-connect",
+      `127.0.0.1:${port}`,
+      "-servername",
+      "localhost",
+      "-CAfile",
+      caFile,
+      "-verify_return_error",
+      "-verify_hostname",
+      "localhost",
+      "-quiet",
     ], { stdio: ["pipe", "pipe", "pipe"] });
     let out = "";
     const timer = setTimeout(() => {
@@ -160,7 +175,9 @@ stream {
         assert.equal((await tlsHello(p2!, auth)).line, "plain");
         const rogue = { cert: certs.pem("rogue"), key: readFileSync(certs.key("rogue"), "utf8") };
         assert.equal((await tlsHello(p2!, rogue)).line, null);
-        await lb.waitForLog(/\[info\] .*\*\d+ client SSL certificate verify error: \(18:self-signed certificate\) while SSL handshaking, client: 127\.0\.0\.1, server: 127\.0\.0\.1:\d+/);
+        await lb.waitForLog(
+          /\[info\] .*\*\d+ client SSL certificate verify error: \(18:self-signed certificate\) while SSL handshaking, client: 127\.0\.0\.1, server: 127\.0\.0\.1:\d+/,
+        );
         assert.equal((await tlsHello(p2!)).line, null);
         await lb.waitForLog(/client sent no required SSL certificate while SSL handshaking/);
         // optional: no certificate passes; a bad one still does not.
@@ -171,7 +188,9 @@ stream {
         const before = plain.accepted;
         // (At most a TLS alert comes back: OpenSSL sends none here, BoringSSL and rustls do.)
         assert.doesNotMatch(await sendRaw(p1!, "GET / HTTP/1.0\r\n\r\n"), /plain/);
-        await lb.waitForLog(/\[info\] .*SSL_do_handshake\(\) failed \(SSL: .*\) while SSL handshaking, client: 127\.0\.0\.1, server: 127\.0\.0\.1:\d+/);
+        await lb.waitForLog(
+          /\[info\] .*SSL_do_handshake\(\) failed \(SSL: .*\) while SSL handshaking, client: 127\.0\.0\.1, server: 127\.0\.0\.1:\d+/,
+        );
         assert.equal(plain.accepted, before, "a failed handshake reaches no backend");
         // A client that sends nothing is closed by ssl_handshake_timeout.
         assert.doesNotMatch(await sendRaw(p3!, null), /plain/);
@@ -193,7 +212,9 @@ events {}
 stream {
   proxy_ssl on;
   server { listen 127.0.0.1:${off}; proxy_pass ${tlsBackends["selfsigned"]!.address}; }
-  server { listen 127.0.0.1:${ok}; ${verify} proxy_ssl_name localhost; proxy_ssl_server_name on; proxy_pass ${tlsBackends["localhost"]!.address}; }
+  server { listen 127.0.0.1:${ok}; ${verify} proxy_ssl_name localhost; proxy_ssl_server_name on; proxy_pass ${
+          tlsBackends["localhost"]!.address
+        }; }
   server { listen 127.0.0.1:${self}; ${verify} proxy_ssl_name localhost; proxy_pass ${tlsBackends["selfsigned"]!.address}; }
   server { listen 127.0.0.1:${expired}; ${verify} proxy_ssl_name localhost; proxy_pass ${tlsBackends["expired"]!.address}; }
   server { listen 127.0.0.1:${mismatch}; ${verify} proxy_ssl_name other.test; proxy_pass ${tlsBackends["localhost"]!.address}; }
@@ -215,10 +236,14 @@ stream {
         for (const port of [self, expired, mismatch]) {
           await assert.rejects(firstLine(port), /closed before a line arrived/);
         }
-        await lb.waitForLog(/upstream SSL certificate verify error: \(18:self-signed certificate\) while SSL handshaking to upstream/);
+        await lb.waitForLog(
+          /upstream SSL certificate verify error: \(18:self-signed certificate\) while SSL handshaking to upstream/,
+        );
         // rustls (Deno) reports an expired certificate only as one it could not verify.
         const expiredReason = target === "deno" ? "21:unable to verify the first certificate" : "10:certificate has expired";
-        await lb.waitForLog(new RegExp(`upstream SSL certificate verify error: \\(${expiredReason}\\) while SSL handshaking to upstream`));
+        await lb.waitForLog(
+          new RegExp(`upstream SSL certificate verify error: \\(${expiredReason}\\) while SSL handshaking to upstream`),
+        );
         await lb.waitForLog(/upstream SSL certificate does not match "other\.test" while SSL handshaking to upstream/);
 
         // Resumption: the second handshake with the first one's session is a resumed one.
@@ -271,7 +296,10 @@ stream {
         live.destroy();
 
         writeFileSync(key, "-----BEGIN PRIVATE KEY-----\nbroken\n-----END PRIVATE KEY-----\n");
-        await reload(lb, /\[emerg\] .*cannot load certificate key ".*\.key": PEM_read_bio_PrivateKey\(\) failed .*reload failed, the running configuration is kept/);
+        await reload(
+          lb,
+          /\[emerg\] .*cannot load certificate key ".*\.key": PEM_read_bio_PrivateKey\(\) failed .*reload failed, the running configuration is kept/,
+        );
         assert.equal((await tlsHello(port!)).peerCn, "second.test", "the running certificate stays after a bad key");
         assert.doesNotMatch(lb.log(), /BEGIN PRIVATE KEY|broken/, "no key bytes in the log");
       } finally {
@@ -281,17 +309,26 @@ stream {
 
     test("-V names the TLS library, and -t loads certificates", async () => {
       const v = await runStreamlb(target, ["-V"]);
-      const library = target === "node" ? /^built with OpenSSL \d+\.\d+\.\d+$/m : target === "deno" ? /^built with rustls$/m : /^built with BoringSSL$/m;
+      const library = target === "node"
+        ? /^built with OpenSSL \d+\.\d+\.\d+$/m
+        : target === "deno"
+        ? /^built with rustls$/m
+        : /^built with BoringSSL$/m;
       assert.match(v.stderr, library);
       assert.match(v.stderr, /^TLS SNI support enabled$/m);
       assert.match(v.stderr, /--with-stream_ssl_module/);
       const conf = writeConfig(
-        `events {}\nstream { server { listen 127.0.0.1:1 ssl; ssl_certificate ${certs.cert("localhost")}; ssl_certificate_key ${certs.dir}/missing.key; proxy_pass 127.0.0.1:2; } }\n`,
+        `events {}\nstream { server { listen 127.0.0.1:1 ssl; ssl_certificate ${
+          certs.cert("localhost")
+        }; ssl_certificate_key ${certs.dir}/missing.key; proxy_pass 127.0.0.1:2; } }\n`,
         "nginx.conf",
       );
       const t = await runStreamlb(target, ["-t", "-c", conf]);
       assert.equal(t.code, 1);
-      assert.match(t.stderr, /\[emerg\] cannot load certificate key ".*missing\.key": BIO_new_file\(\) failed \(2: No such file or directory\)/);
+      assert.match(
+        t.stderr,
+        /\[emerg\] cannot load certificate key ".*missing\.key": BIO_new_file\(\) failed \(2: No such file or directory\)/,
+      );
     });
   });
 }

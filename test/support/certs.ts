@@ -23,7 +23,20 @@ function newKey(dir: string, name: string): void {
 function selfSigned(dir: string, name: string, cn: string, ca = false): void {
   newKey(dir, name);
   const ext = ca ? ["-addext", "basicConstraints=critical,CA:true", "-addext", "keyUsage=keyCertSign,cRLSign"] : [];
-  openssl(dir, ["req", "-x509", "-new", "-key", `${name}.key`, "-out", `${name}.pem`, "-days", "2", "-subj", `/CN=${cn}`, ...ext]);
+  openssl(dir, [
+    "req",
+    "-x509",
+    "-new",
+    "-key",
+    `${name}.key`,
+    "-out",
+    `${name}.pem`,
+    "-days",
+    "2",
+    "-subj",
+    `/CN=${cn}`,
+    ...ext,
+  ]);
 }
 
 /** A leaf signed by ca (with `localhost`-style SAN = cn); `expired` dates it 2020. */
@@ -33,8 +46,21 @@ function signed(dir: string, name: string, cn: string, expired = false): void {
   writeFileSync(join(dir, `${name}.ext`), `subjectAltName=DNS:${cn}\n`);
   if (!expired) {
     openssl(dir, [
-      "x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-      "-days", "2", "-extfile", `${name}.ext`, "-out", `${name}.pem`,
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-days",
+      "2",
+      "-extfile",
+      `${name}.ext`,
+      "-out",
+      `${name}.pem`,
     ]);
     return;
   }
@@ -46,8 +72,25 @@ function signed(dir: string, name: string, cn: string, expired = false): void {
     `[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\nnew_certs_dir=.\nserial=serial\ndefault_md=sha256\npolicy=p\ncopy_extensions=copy\n[p]\ncommonName=supplied\n`,
   );
   openssl(dir, [
-    "ca", "-batch", "-config", "ca.cnf", "-cert", "ca.pem", "-keyfile", "ca.key", "-in", `${name}.csr`, "-out", `${name}.pem`,
-    "-startdate", "20200101000000Z", "-enddate", "20200102000000Z", "-notext", "-extfile", `${name}.ext`,
+    "ca",
+    "-batch",
+    "-config",
+    "ca.cnf",
+    "-cert",
+    "ca.pem",
+    "-keyfile",
+    "ca.key",
+    "-in",
+    `${name}.csr`,
+    "-out",
+    `${name}.pem`,
+    "-startdate",
+    "20200101000000Z",
+    "-enddate",
+    "20200102000000Z",
+    "-notext",
+    "-extfile",
+    `${name}.ext`,
   ]);
 }
 

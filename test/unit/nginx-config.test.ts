@@ -567,8 +567,9 @@ server {
       ["map", "map $ssl_preread_server_name $name { default backend; }", 3],
       ["limit_conn", inServer("limit_conn addr 10;"), 4],
       ["proxy_protocol", inServer("proxy_protocol on;"), 4],
-      ["proxy_ssl", inServer("proxy_ssl on;"), 4],
-      ["proxy_ssl_verify", "proxy_ssl_verify on;", 3],
+      // TLS directives streamlb does not run yet (proxy_ssl and ssl_* run: tls-config.test.ts).
+      ["ssl_stapling", inServer("ssl_stapling on;"), 4],
+      ["proxy_ssl_conf_command", "proxy_ssl_conf_command Options X;", 3],
       ["resolver", "resolver 127.0.0.1;", 3],
       ["set_real_ip_from", inServer("set_real_ip_from 127.0.0.1;"), 4],
       ["proxy_upload_rate", "proxy_upload_rate 10k;", 3],

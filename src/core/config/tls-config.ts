@@ -1,46 +1,7 @@
 // The ssl_* (termination) and proxy_ssl_* (origination) settings of a server{}, with nginx's
 // defaults (ngx_stream_ssl_module.c and ngx_stream_proxy_module.c merge functions).
-import type { TlsProtocol } from "../tls.ts";
-
-export interface CertificatePair {
-  readonly cert: string;
-  readonly key: string;
-}
-
-export interface ServerTlsConfig {
-  readonly certificates: readonly CertificatePair[];
-  readonly passwordFile: string | null;
-  readonly protocols: readonly TlsProtocol[];
-  readonly ciphers: string;
-  readonly preferServerCiphers: boolean;
-  readonly ecdhCurve: string;
-  /** ssl_session_cache as written (`none`, `off`, `shared:SSL:10m`...). */
-  readonly sessionCache: string;
-  readonly sessionTimeoutMs: number;
-  readonly sessionTickets: boolean;
-  readonly handshakeTimeoutMs: number;
-  readonly verifyClient: "off" | "on" | "optional" | "optional_no_ca";
-  readonly verifyDepth: number;
-  readonly clientCertificate: string | null;
-  readonly trustedCertificate: string | null;
-  readonly crl: string | null;
-  readonly alpn: readonly string[];
-
-  readonly proxySsl: boolean;
-  readonly proxySslServerName: boolean;
-  /** null = the proxy_pass host. */
-  readonly proxySslName: string | null;
-  readonly proxySslVerify: boolean;
-  readonly proxySslVerifyDepth: number;
-  readonly proxySslTrustedCertificate: string | null;
-  readonly proxySslCrl: string | null;
-  readonly proxySslCertificate: string | null;
-  readonly proxySslCertificateKey: string | null;
-  readonly proxySslPasswordFile: string | null;
-  readonly proxySslProtocols: readonly TlsProtocol[];
-  readonly proxySslCiphers: string;
-  readonly proxySslSessionReuse: boolean;
-}
+import { ConfigError } from "./errors.ts";
+import type { Config, ServerTlsConfig } from "./model.ts";
 
 export const DEFAULT_TLS: ServerTlsConfig = {
   certificates: [],
@@ -74,9 +35,13 @@ export const DEFAULT_TLS: ServerTlsConfig = {
   proxySslSessionReuse: true,
 };
 
-/** Whether a server uses TLS on either side (the writers cannot spell these settings yet). */
-export function usesTls(server: { readonly listen: readonly { readonly ssl?: boolean }[]; readonly tls?: ServerTlsConfig }): boolean {
-  return server.listen.some((l) => l.ssl === true) || server.tls?.proxySsl === true;
+/**
+ * The writers (convert) cannot spell TLS settings yet, and a converted config without them
+ * would proxy in cleartext: refuse rather than drop them.
+ */
+export function refuseTls(config: Config): void {
+  const s = config.stream.servers.find((x) => x.tls !== undefined);
+  if (s) throw new ConfigError(`TLS settings (ssl_*, proxy_ssl_*, "listen ... ssl") cannot be converted yet`, s.loc);
 }
 
 /** The same settings with every file path passed through `at` (nginx resolves them against its prefix). */

@@ -1,5 +1,6 @@
 // Config → nginx.conf, for `streamlb convert --to nginx`: what nginx.ts (and nginx itself)
 // reads back into the same Config. Only what differs from nginx's defaults is written.
+import { refuseTls } from "./tls-config.ts";
 import { formatHostPort } from "./address.ts";
 import { type BalanceMethod, type Config, type UpstreamConfig, type UpstreamServerConfig } from "./model.ts";
 import { DEFAULT_PROXY_SETTINGS } from "./schema/proxy.ts";
@@ -14,6 +15,7 @@ import { nginxHealthChecks } from "./write-health.ts";
 const IN = "    ";
 
 export function writeNginxConfig(config: Config, source?: string): string {
+  refuseTls(config);
   const out: string[] = [`# streamlb config${source ? `, converted from ${source}` : ""}`];
   const top = MAIN_ROWS.filter((r) => r.context === "main");
   for (const r of [...top.filter((r) => r.alwaysInNginx), ...changedRows(top.filter((r) => !r.alwaysInNginx), config)]) {

@@ -1,6 +1,7 @@
 // Config → streamlb's YAML, for `streamlb convert`: what yaml.ts reads back into the same
 // Config. Only what differs from the defaults is written, so the result reads like a config a
 // person wrote.
+import { refuseTls } from "./tls-config.ts";
 import { formatHostPort } from "./address.ts";
 import { type BalanceMethod, type Config, type ListenConfig, type UpstreamServerConfig } from "./model.ts";
 import { DEFAULT_PROXY_SETTINGS } from "./schema/proxy.ts";
@@ -15,6 +16,7 @@ const TOP_ROWS = MAIN_ROWS.filter((r) => r.context === "main");
 const EVENTS_ROWS = MAIN_ROWS.filter((r) => r.context === "events");
 
 export function writeYamlConfig(config: Config, source?: string): string {
+  refuseTls(config);
   const out: string[] = [`# streamlb config${source ? `, converted from ${source}` : ""}`];
   for (const r of changedRows(TOP_ROWS, config)) out.push(`${r.name}: ${rowText(r, config, "yaml")}`);
   const log = config.errorLog;

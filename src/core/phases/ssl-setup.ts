@@ -3,10 +3,16 @@
 // and the options of TLS toward its upstream. Every failure names its file in nginx's words,
 // and a setting the runtime's library cannot honour is refused naming the runtime.
 import { describeFileError } from "../config/read-nginx/files.ts";
-import type { ServerConfig } from "../config/model.ts";
-import { DEFAULT_TLS, type ServerTlsConfig } from "../config/tls-config.ts";
+import type { ServerConfig, ServerTlsConfig } from "../config/model.ts";
+import { DEFAULT_TLS } from "../config/tls-config.ts";
 import type { Runtime } from "../runtime.ts";
-import { type TlsClientOptions, TlsConfigError, type TlsServerContext, type TlsServerOptions, type TlsSupport } from "../tls.ts";
+import {
+  type TlsClientOptions,
+  TlsConfigError,
+  type TlsServerContext,
+  type TlsServerOptions,
+  type TlsSupport,
+} from "../runtime.ts";
 
 /** A route's TLS, compiled once per config. */
 export interface RouteTls {
@@ -70,20 +76,21 @@ export async function compileRouteTls(runtime: Runtime, server: ServerConfig, ss
       ciphers: settings.proxySslCiphers,
       ca: await caText(read, [settings.proxySslTrustedCertificate]),
       crl: settings.proxySslCrl === null ? null : await read(settings.proxySslCrl, "CRL"),
-      cert: certPath === null || certPath === ""
-        ? null
-        : {
-          cert: await read(certPath, "certificate"),
-          key: await read(settings.proxySslCertificateKey!, "certificate key"),
-          passwords: await passwords(settings.proxySslPasswordFile),
-        },
+      cert: certPath === null || certPath === "" ? null : {
+        cert: await read(certPath, "certificate"),
+        key: await read(settings.proxySslCertificateKey!, "certificate key"),
+        passwords: await passwords(settings.proxySslPasswordFile),
+      },
     };
     refuseWhatCannot(support, { ...proxy, serverName: null, sessionKey: null }, runtime);
   }
   return { server: context, settings, proxy, support };
 }
 
-async function caText(read: (p: string, what: string) => Promise<string>, paths: readonly (string | null)[]): Promise<string | null> {
+async function caText(
+  read: (p: string, what: string) => Promise<string>,
+  paths: readonly (string | null)[],
+): Promise<string | null> {
   const texts = await Promise.all(paths.filter((p): p is string => p !== null).map((p) => read(p, "certificate")));
   return texts.length ? texts.join("\n") : null;
 }

@@ -2,7 +2,7 @@
 // upstream handshake): run the handshake, judge the peer's certificate as nginx does after
 // it, and say what went wrong in nginx's log words.
 import type { ClientConnection } from "../runtime.ts";
-import { type TlsFacts, TlsHandshakeError } from "../tls.ts";
+import { type TlsFacts, TlsHandshakeError } from "../runtime.ts";
 import type { RouteTls } from "./ssl-setup.ts";
 
 export type SslPhaseResult =
@@ -36,11 +36,17 @@ export function handshakeFailure(
   stage: string,
 ): { ok: false; level: "info" | "crit"; message: string } {
   if (e instanceof TlsHandshakeError) {
-    if (e.kind === "timeout") return { ok: false, level: "info", message: `${peer} timed out (110: Connection timed out) ${stage}` };
+    if (e.kind === "timeout") {
+      return { ok: false, level: "info", message: `${peer} timed out (110: Connection timed out) ${stage}` };
+    }
     if (e.kind === "closed") return { ok: false, level: "info", message: `peer closed connection in SSL handshake ${stage}` };
     return { ok: false, level: "info", message: `SSL_do_handshake() failed (SSL: ${e.message}) ${stage}` };
   }
-  return { ok: false, level: "crit", message: `SSL_do_handshake() failed (${e instanceof Error ? e.message : String(e)}) ${stage}` };
+  return {
+    ok: false,
+    level: "crit",
+    message: `SSL_do_handshake() failed (${e instanceof Error ? e.message : String(e)}) ${stage}`,
+  };
 }
 
 /** ngx_stream_ssl_handler's checks of a client certificate; null when it may pass. */

@@ -3,7 +3,7 @@
 import net from "node:net";
 import tls from "node:tls";
 import { ConnectFailure, type ConnectOptions, type ConnectTarget, type UpstreamConnection } from "../../core/runtime.ts";
-import { type TlsClientOptions, TlsHandshakeError, type TlsFacts } from "../../core/tls.ts";
+import { type TlsClientOptions, type TlsFacts, TlsHandshakeError } from "../../core/runtime.ts";
 import { toConnectFailure } from "../node/connect.ts";
 import { connectSocket, SocketConnection } from "../node/socket.ts";
 import { socketFacts } from "./facts.ts";
@@ -59,7 +59,12 @@ export async function connect(
       reject(e);
     };
     const timer = setTimeout(
-      () => fail(connected ? new TlsHandshakeError("timeout", "handshake timed out") : new ConnectFailure("timeout", "ETIMEDOUT", "Connection timed out")),
+      () =>
+        fail(
+          connected
+            ? new TlsHandshakeError("timeout", "handshake timed out")
+            : new ConnectFailure("timeout", "ETIMEDOUT", "Connection timed out"),
+        ),
       options.timeoutMs,
     );
     socket.once("connect", () => (connected = true));

@@ -3,7 +3,8 @@
 // rustls (Deno).
 import { constants, createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import tls from "node:tls";
-import { TlsConfigError, type TlsProtocol } from "../../core/tls.ts";
+import type { TlsProtocol } from "../../core/config/model.ts";
+import { TlsConfigError } from "../../core/runtime.ts";
 
 const ORDER: readonly TlsProtocol[] = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
 
@@ -47,7 +48,9 @@ export function contextWithKey(
     }
   }
   if (key === null) {
-    throw new TlsConfigError(`cannot load certificate key "${cert.keyPath}": PEM_read_bio_PrivateKey() failed (SSL: ${reason(last)})`);
+    throw new TlsConfigError(
+      `cannot load certificate key "${cert.keyPath}": PEM_read_bio_PrivateKey() failed (SSL: ${reason(last)})`,
+    );
   }
   if (!x509.checkPrivateKey(key)) {
     throw new TlsConfigError(`SSL_CTX_use_PrivateKey("${cert.keyPath}") failed (SSL: key values mismatch)`);

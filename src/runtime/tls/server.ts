@@ -9,7 +9,7 @@ import {
   TlsHandshakeError,
   type TlsServerContext,
   type TlsServerOptions,
-} from "../../core/tls.ts";
+} from "../../core/runtime.ts";
 import { SocketConnection } from "../node/socket.ts";
 import { socketFacts } from "./facts.ts";
 import { contextWithKey, reason, ticketOptions, versionRange } from "./options.ts";

@@ -29,7 +29,7 @@ import type { BlockDraft, Family, ProxyOverrides, ServerDraft } from "./drafts.t
 import { type ConfigFiles, type ConfigWarning, Includes } from "./files.ts";
 import { accessRule, balanceMethod, proxyPass } from "./server-directives.ts";
 import { listen } from "./listen.ts";
-import { mergeTls, tlsDirective } from "./ssl.ts";
+import { hasTls, mergeTls, tlsDirective } from "./ssl.ts";
 import { accessLog, adminDirective, effectiveAccessLog, logFormat, type LogState, mainErrorLog } from "./logs.ts";
 import { streamUpstreamServer, tcpUpstreamServer } from "./upstream-server.ts";
 import { check, flag, rowValue } from "./values.ts";
@@ -311,7 +311,8 @@ class NginxReader {
       // nginx's merge: a server{} with rules of its own does not inherit stream{}'s.
       access: s.access.length > 0 ? s.access : block.access,
       proxy: { ...base, ...block.overrides, ...s.overrides },
-      ...(block.family === "stream" && { tls: mergeTls(block.tls, s.tls, s.listen) }),
+      // Only where written: a server without TLS reads the same as from YAML.
+      ...(block.family === "stream" && hasTls(block.tls, s) && { tls: mergeTls(block.tls, s.tls, s.listen) }),
       // nginx's merge: a server{} with its own access_log (or `off`) uses only that.
       accessLog: effectiveAccessLog(s.accessLog.logs.length || s.accessLog.off ? s.accessLog : block.accessLog),
       loc: s.loc,

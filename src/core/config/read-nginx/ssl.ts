@@ -4,9 +4,10 @@
 import { ConfigError } from "../errors.ts";
 import type { ListenConfig } from "../model.ts";
 import type { NginxDirective } from "../nginx-tokenizer.ts";
-import { DEFAULT_TLS, type ServerTlsConfig } from "../tls-config.ts";
+import { DEFAULT_TLS } from "../tls-config.ts";
+import type { ServerTlsConfig } from "../model.ts";
 import { parseTime } from "../units.ts";
-import type { TlsProtocol } from "../../tls.ts";
+import type { TlsProtocol } from "../model.ts";
 import type { ReaderContext } from "./context.ts";
 import { flag } from "./values.ts";
 
@@ -20,8 +21,10 @@ const PROTOCOLS: readonly TlsProtocol[] = ["SSLv2", "SSLv3", "TLSv1", "TLSv1.1",
 
 type Setter = (cx: ReaderContext, d: NginxDirective, into: TlsOverrides) => void;
 
-const text = (field: keyof ServerTlsConfig): Setter => (_cx, d, into) => void ((into as Record<string, unknown>)[field] = d.args[0]!);
-const onOff = (field: keyof ServerTlsConfig): Setter => (cx, d, into) => void ((into as Record<string, unknown>)[field] = flag(cx, d));
+const text = (field: keyof ServerTlsConfig): Setter => (_cx, d, into) =>
+  void ((into as Record<string, unknown>)[field] = d.args[0]!);
+const onOff = (field: keyof ServerTlsConfig): Setter => (cx, d, into) =>
+  void ((into as Record<string, unknown>)[field] = flag(cx, d));
 const time = (field: keyof ServerTlsConfig, unit: "ms" | "s"): Setter => (cx, d, into) => {
   const v = parseTime(d.args[0]!, unit);
   if (v === null) cx.fail(d, `"${d.name}" directive invalid value`);
@@ -129,6 +132,14 @@ function sessionCache(cx: ReaderContext, d: NginxDirective, into: TlsOverrides):
     cx.fail(d, `invalid session cache "${a}"`);
   }
   into.sessionCache = d.args.join(" ");
+}
+
+/** Whether a server has TLS settings of its own or inherited, or an ssl listener. */
+export function hasTls(
+  block: TlsOverrides,
+  server: { readonly tls: TlsOverrides; readonly listen: readonly ListenConfig[] },
+): boolean {
+  return Object.keys(block).length > 0 || Object.keys(server.tls).length > 0 || server.listen.some((l) => l.ssl === true);
 }
 
 /** nginx's merge (a server's own value, else stream{}'s, else the default) and its checks. */
