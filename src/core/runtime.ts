@@ -131,6 +131,11 @@ export type SignalName =
 export interface ListenOptions {
   /** null = every address (`listen 8000`). */
   readonly host: string | null;
+  /**
+   * `listen unix:/path`: a Unix-domain stream socket at this path instead of host:port (an
+   * existing socket file is replaced, as nginx does). Clients then read as `unix:`.
+   */
+  readonly unixPath?: string;
   /** 0 asks the system for a free port (tests). */
   readonly port: number;
   readonly noDelay: boolean;
@@ -161,12 +166,16 @@ export interface Listener {
 export interface ConnectTarget {
   readonly host: string;
   readonly port: number;
+  /** `unix:/path` servers: connect to this Unix-domain socket; host and port are then unused. */
+  readonly unixPath?: string;
 }
 
 export interface ConnectOptions {
   readonly timeoutMs: number;
   readonly noDelay: boolean;
   readonly keepAlive: boolean;
+  /** proxy_bind ADDRESS: the local address of the upstream socket; absent = the system's choice. */
+  readonly localAddress?: string;
 }
 
 /** Why a connect failed, in the words nginx's error log uses. */
@@ -194,6 +203,34 @@ export interface Connection {
   readonly bytesOut: number;
   /** Closes at once, dropping anything unsent; ends a running relay. */
   close(): void;
+  /**
+   * Reads the next bytes the peer sends, before the relay starts (the PROXY protocol header,
+   * ssl_preread): resolves with one chunk as the socket delivered it (never empty), or null at
+   * EOF; reading stops again once it resolves, so unread bytes wait in the kernel. Rejects
+   * with a ReadFailure on a socket error, or kind "timeout" when nothing came within
+   * `timeoutMs` (0 = no limit). One read at a time; never called once a relay runs. Counts
+   * in bytesIn.
+   */
+  read(timeoutMs: number): Promise<Uint8Array | null>;
+  /**
+   * Writes before (or instead of) a relay (`return`): resolves once the bytes are handed to
+   * the kernel in full, rejects with a ReadFailure("error") when the socket failed. Counts in
+   * bytesOut.
+   */
+  write(data: Uint8Array): Promise<void>;
+}
+
+/** Why a Connection.read/write failed. */
+export class ReadFailure extends Error {
+  constructor(
+    readonly kind: "timeout" | "error",
+    /** The system's code when there is one (ECONNRESET...). */
+    readonly code: string,
+    detail: string,
+  ) {
+    super(detail);
+    this.name = "ReadFailure";
+  }
 }
 
 export type ClientConnection = Connection & { readonly __side: "client" };
@@ -204,6 +241,20 @@ export interface RelayOptions {
   readonly idleTimeoutMs: number;
   readonly halfClose: boolean;
   readonly bufferSize: number;
+  /**
+   * Bytes for the upstream before anything the client sends from now on: a PROXY protocol
+   * header to send, then the client data the phases already read (PROXY accept, preread),
+   * byte for byte. Counted as bytes to the upstream (and the early data as from the client
+   * already, by read()). Absent or empty = none.
+   */
+  readonly upstreamFirst?: Uint8Array | null;
+  /**
+   * proxy_upload_rate / proxy_download_rate: bytes per second read from the client / from
+   * the upstream, as nginx limits them (reading pauses when the second's budget is spent);
+   * 0 or absent = unlimited.
+   */
+  readonly uploadRate?: number;
+  readonly downloadRate?: number;
 }
 
 export type RelayEnd =

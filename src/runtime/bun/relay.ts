@@ -2,6 +2,7 @@
 // kernel took, so the relay queues the rest, pauses the source and flushes on `drain`. FIN is
 // forwarded with shutdown(), never end() (end() closes both ways).
 import type { Socket, SocketHandler } from "bun";
+import { ReadFailure } from "../../core/runtime.ts";
 import { IdleSweeper, type IdleWatch } from "../../core/idle.ts";
 import type {
   ClientConnection,
@@ -42,6 +43,14 @@ type SocketAddresses = { remotePort?: number; localAddress?: string };
 
 class BunConnection implements Connection {
   declare readonly __side: "client" & "upstream";
+
+  // The phase I/O (PROXY protocol, preread, return) lands with the adapters' next step.
+  read(_timeoutMs: number): Promise<Uint8Array | null> {
+    return Promise.reject(new ReadFailure("error", "ENOSYS", "read() before the relay is not implemented by this adapter yet"));
+  }
+  write(_data: Uint8Array): Promise<void> {
+    return Promise.reject(new ReadFailure("error", "ENOSYS", "write() before the relay is not implemented by this adapter yet"));
+  }
   closed = false;
   // Read when first asked for, then kept: Bun answers each with a getpeername/getsockname
   // system call, and a round-robin session logging at "error" never asks.

@@ -1,6 +1,7 @@
 // Deno's relay: one read/write loop per direction with a buffer of proxy_buffer_size, and
 // closeWrite() to forward FIN. Never readable.pipeTo: it closes the whole connection at EOF
 // (breaking half-close) and is slow on small messages.
+import { ReadFailure } from "../../core/runtime.ts";
 import { IdleSweeper } from "../../core/idle.ts";
 import type {
   ClientConnection,
@@ -15,6 +16,14 @@ const sweeper = new IdleSweeper();
 
 export class DenoConnection implements Connection {
   declare readonly __side: "client" & "upstream";
+
+  // The phase I/O (PROXY protocol, preread, return) lands with the adapters' next step.
+  read(_timeoutMs: number): Promise<Uint8Array | null> {
+    return Promise.reject(new ReadFailure("error", "ENOSYS", "read() before the relay is not implemented by this adapter yet"));
+  }
+  write(_data: Uint8Array): Promise<void> {
+    return Promise.reject(new ReadFailure("error", "ENOSYS", "write() before the relay is not implemented by this adapter yet"));
+  }
   readonly remoteAddress: string;
   readonly remotePort: number;
   readonly localAddress: string;

@@ -1,11 +1,20 @@
 // A session's side on a libuv TCP handle (tcp-handles.ts): the Connection the core sees.
 import type { Connection } from "../../core/runtime.ts";
+import { ReadFailure } from "../../core/runtime.ts";
 import { RelayedConnection } from "./relay-base.ts";
 import type { SocketName, TcpHandle } from "./tcp-handles.ts";
 import { unmapV4 } from "./socket.ts";
 
 export class NodeConnection extends RelayedConnection implements Connection {
   declare readonly __side: "client" & "upstream";
+
+  // The phase I/O (PROXY protocol, preread, return) lands with the adapters' next step.
+  read(_timeoutMs: number): Promise<Uint8Array | null> {
+    return Promise.reject(new ReadFailure("error", "ENOSYS", "read() before the relay is not implemented by this adapter yet"));
+  }
+  write(_data: Uint8Array): Promise<void> {
+    return Promise.reject(new ReadFailure("error", "ENOSYS", "write() before the relay is not implemented by this adapter yet"));
+  }
   private peer: SocketName | null = null;
   private local: SocketName | null = null;
 

@@ -9,11 +9,20 @@ import {
   type RelayEnd,
   type RelayOptions,
   type RelayResult,
+  ReadFailure,
 } from "../../core/runtime.ts";
 import { RelayedConnection, TwoWayRelay } from "./relay-base.ts";
 
 export class SocketConnection extends RelayedConnection implements Connection {
   declare readonly __side: "client" & "upstream";
+
+  // The phase I/O (PROXY protocol, preread, return) lands with the adapters' next step.
+  read(_timeoutMs: number): Promise<Uint8Array | null> {
+    return Promise.reject(new ReadFailure("error", "ENOSYS", "read() before the relay is not implemented by this adapter yet"));
+  }
+  write(_data: Uint8Array): Promise<void> {
+    return Promise.reject(new ReadFailure("error", "ENOSYS", "write() before the relay is not implemented by this adapter yet"));
+  }
   declare relay: SocketRelay | null;
 
   constructor(readonly socket: net.Socket) {
