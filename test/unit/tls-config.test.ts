@@ -10,6 +10,7 @@ import { DEFAULT_TLS } from "../../src/core/config/tls-config.ts";
 import { writeYamlConfig } from "../../src/core/config/write-yaml.ts";
 import { clientVerifyError, upstreamVerifyError, x509Error } from "../../src/core/phases/ssl.ts";
 import { compileRouteTls } from "../../src/core/phases/ssl-setup.ts";
+import { sslVariable } from "../../src/core/phases/ssl-variables.ts";
 import type { Runtime, TlsFacts, TlsServerOptions, TlsSupport } from "../../src/core/runtime.ts";
 import { memoryRuntime } from "../support/fake-runtime.ts";
 
@@ -248,5 +249,45 @@ describe("the ssl phase's verdicts", () => {
 
   test("an error code OpenSSL's table lacks still reads as one", () => {
     assert.equal(x509Error("SOMETHING_NEW"), "0:SOMETHING_NEW");
+  });
+});
+
+describe("$ssl_* variables", () => {
+  const now = Date.parse("2026-12-01T00:00:00Z");
+  test("not found on plain TCP", () => {
+    assert.equal(sslVariable(null, "protocol", now), null);
+  });
+  test("the handshake's facts in nginx's forms", () => {
+    const f = facts({ serverName: "term.test", alpnProtocol: "bar", sessionReused: true });
+    assert.equal(sslVariable(f, "protocol", now), "TLSv1.3");
+    assert.equal(sslVariable(f, "cipher", now), "TLS_AES_256_GCM_SHA384");
+    assert.equal(sslVariable(f, "server_name", now), "term.test");
+    assert.equal(sslVariable(f, "alpn_protocol", now), "bar");
+    assert.equal(sslVariable(f, "session_reused", now), "r");
+    assert.equal(sslVariable(facts({}), "session_reused", now), ".");
+    // What the runtime does not tell is not found, never made up.
+    assert.equal(sslVariable(f, "curves", now), null);
+  });
+  test("client certificates: verdict, names and validity", () => {
+    assert.equal(sslVariable(facts({ cert: false }), "client_verify", now), "NONE");
+    assert.equal(sslVariable(facts({ cert: false }), "client_s_dn", now), "");
+    assert.equal(sslVariable(facts({}), "client_verify", now), "SUCCESS");
+    assert.equal(sslVariable(facts({ verifyError: "CERT_HAS_EXPIRED" }), "client_verify", now), "FAILED:certificate has expired");
+    const f = facts({});
+    assert.equal(sslVariable(f, "client_s_dn", now), "CN=client");
+    assert.equal(sslVariable(f, "client_i_dn", now), "CN=ca");
+    const dated = facts({
+      peerCert: {
+        ...f.peerCert!,
+        pem: "-----BEGIN CERTIFICATE-----\nAA\n-----END CERTIFICATE-----\n",
+        validTo: "Dec 11 00:00:00 2026 GMT",
+      },
+    });
+    assert.equal(sslVariable(dated, "client_v_remain", now), "10");
+    assert.equal(sslVariable(dated, "client_cert", now), "-----BEGIN CERTIFICATE-----\n\tAA\n\t-----END CERTIFICATE-----\n");
+    assert.equal(
+      sslVariable(dated, "client_escaped_cert", now),
+      "-----BEGIN%20CERTIFICATE-----%0AAA%0A-----END%20CERTIFICATE-----%0A",
+    );
   });
 });
