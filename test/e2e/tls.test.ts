@@ -185,17 +185,29 @@ stream {
         assert.equal((await tlsHello(p4!, rogue)).line, null);
 
         // Garbage instead of a ClientHello ends that connection only, with nginx's line.
-        const before = plain.accepted;
+        const accepted = plain.accepted;
         // (At most a TLS alert comes back: OpenSSL sends none here, BoringSSL and rustls do.)
         assert.doesNotMatch(await sendRaw(p1!, "GET / HTTP/1.0\r\n\r\n"), /plain/);
         await lb.waitForLog(
           /\[info\] .*SSL_do_handshake\(\) failed \(SSL: .*\) while SSL handshaking, client: 127\.0\.0\.1, server: 127\.0\.0\.1:\d+/,
         );
-        assert.equal(plain.accepted, before, "a failed handshake reaches no backend");
+        assert.equal(plain.accepted, accepted, "a failed handshake reaches no backend");
         // A client that sends nothing is closed by ssl_handshake_timeout.
         assert.doesNotMatch(await sendRaw(p3!, null), /plain/);
         await lb.waitForLog(/client timed out \(110: Connection timed out\) while SSL handshaking/);
         assert.equal((await tlsHello(p1!)).line, "plain", "the listener still serves after bad input");
+
+        // A client that closes right after its handshake ends its session: its FIN may come
+        // before the relay starts (while the upstream connects), and must not be lost.
+        const connected = () => [...lb.log().matchAll(/\*(\d+) proxy \S+ connected to/g)].map((m) => Number(m[1]));
+        const seen = new Set(connected());
+        // s_client with no input sends its Finished, close_notify and FIN back to back.
+        const quick = spawn("openssl", ["s_client", "-connect", `127.0.0.1:${p1}`], { stdio: ["ignore", "ignore", "ignore"] });
+        await new Promise((r) => quick.once("exit", r));
+        for (let i = 0; i < 500 && connected().every((n) => seen.has(n)); i++) await sleep(10);
+        const id = connected().find((n) => !seen.has(n));
+        assert.ok(id, "the quick client's session reached its upstream");
+        await lb.waitForLog(new RegExp(`\\*${id} client disconnected`));
       } finally {
         await lb.stop();
       }

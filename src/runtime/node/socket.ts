@@ -6,10 +6,10 @@ import {
   ConnectFailure,
   type Connection,
   type ConnectOptions,
+  ReadFailure,
   type RelayEnd,
   type RelayOptions,
   type RelayResult,
-  ReadFailure,
 } from "../../core/runtime.ts";
 import { RelayedConnection, TwoWayRelay } from "./relay-base.ts";
 
@@ -74,7 +74,7 @@ function pipeDirection(relay: SocketRelay, src: SocketConnection, dst: SocketCon
     if (!to.write(chunk)) from.pause();
   });
   to.on("drain", () => from.resume());
-  from.on("end", () => {
+  const onEnd = () => {
     if (relay.ended) return;
     // nginx: without proxy_half_close the session ends once the EOF side's data is flushed.
     if (!relay.halfClose) {
@@ -86,7 +86,11 @@ function pipeDirection(relay: SocketRelay, src: SocketConnection, dst: SocketCon
     to.end(() => {
       if (!relay.ended && ++relay.finishedDirections === 2) relay.finish(eofEnd);
     });
-  });
+  };
+  // A peer that sent its FIN before the relay began (a TLS client that closes right after
+  // the handshake, while the upstream connects) has had its 'end' already.
+  if (from.readableEnded) onEnd();
+  else from.on("end", onEnd);
 }
 
 export class SocketRelay extends TwoWayRelay<SocketConnection> {

@@ -7,11 +7,25 @@ import { type TlsClientOptions, type TlsFacts, TlsHandshakeError } from "../../c
 import { toConnectFailure } from "../node/connect.ts";
 import { connectSocket, SocketConnection } from "../node/socket.ts";
 import { socketFacts } from "./facts.ts";
-import { reason, versionRange } from "./options.ts";
+import { keyPem, reason, unlockKey, versionRange } from "./options.ts";
 
 /** proxy_ssl_session_reuse: the last session of each peer (nginx keeps one per peer too). */
 const sessions = new Map<string, Buffer>();
 const MAX_SESSIONS = 1024;
+
+/** proxy_ssl_certificate_key, decrypted once per key text rather than per connection. */
+const keys = new Map<string, string>();
+
+function clientKey(pem: string, passwords: readonly string[]): string {
+  let key = keys.get(pem);
+  if (key === undefined) {
+    const unlocked = unlockKey(pem, passwords);
+    if ("error" in unlocked) throw new TlsHandshakeError("failed", `cannot load certificate key: ${reason(unlocked.error)}`);
+    if (keys.size >= 64) keys.delete(keys.keys().next().value!);
+    keys.set(pem, key = keyPem(unlocked.key));
+  }
+  return key;
+}
 
 export async function connect(
   target: ConnectTarget,
@@ -24,6 +38,7 @@ export async function connect(
   }
   const range = versionRange(t.protocols);
   if (typeof range === "string") throw new TlsHandshakeError("failed", range);
+  const key = t.cert === null ? null : clientKey(t.cert.key, t.cert.passwords);
   const session = t.sessionKey !== null ? sessions.get(t.sessionKey) : undefined;
   return new Promise((resolve, reject) => {
     const socket = tls.connect({
@@ -35,11 +50,7 @@ export async function connect(
       ciphers: t.ciphers,
       ...(t.ca !== null && { ca: t.ca }),
       ...(t.crl !== null && { crl: t.crl }),
-      ...(t.cert !== null && {
-        cert: t.cert.cert,
-        key: t.cert.key,
-        ...(t.cert.passwords[0] !== undefined && { passphrase: t.cert.passwords[0] }),
-      }),
+      ...(t.cert !== null && key !== null && { cert: t.cert.cert, key }),
       ...(session !== undefined && { session }),
       // The core judges the verdict (proxy_ssl_verify), as nginx does after the handshake.
       rejectUnauthorized: false,

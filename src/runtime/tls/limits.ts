@@ -16,11 +16,9 @@ export const BUN_LIMITS: TlsLimits = {
   cannot(o) {
     if (isServerOptions(o)) {
       if (o.crl !== null) return `"ssl_crl"`;
-      if (o.passwords.length > 0) return `"ssl_password_file"`;
       if (o.ecdhCurve !== "auto") return `"ssl_ecdh_curve ${o.ecdhCurve}"`;
     } else {
       if (o.crl !== null) return `"proxy_ssl_crl"`;
-      if (o.cert !== null && o.cert.passwords.length > 0) return `"proxy_ssl_password_file"`;
     }
     return null;
   },
@@ -40,8 +38,7 @@ export const DENO_LIMITS: TlsLimits = {
       if (o.preferServerCiphers) return `"ssl_prefer_server_ciphers on"`;
       if (o.ecdhCurve !== "auto") return `"ssl_ecdh_curve ${o.ecdhCurve}"`;
       if (!o.sessionTickets) return `"ssl_session_tickets off"`;
-      if (o.passwords.length > 0) return `"ssl_password_file"`;
-    } else if (o.cert !== null && o.cert.passwords.length > 0) return `"proxy_ssl_password_file"`;
+    }
     return null;
   },
 };

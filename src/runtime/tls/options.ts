@@ -20,46 +20,51 @@ export function versionRange(protocols: readonly TlsProtocol[]): { min: tls.Secu
 }
 
 /**
- * Loads one certificate pair, trying each ssl_password_file line on an encrypted key. The
- * certificate and key are parsed and matched here (node:crypto) before the context takes them:
- * some libraries take a broken key without a word and fail only at the first handshake.
+ * A key as the context takes it: decrypted with the first ssl_password_file line that opens
+ * it (nginx tries each in turn), so every library gets a plain key whatever it does with
+ * passphrases. null when none opens it, with the library's reason.
  */
-export function contextWithKey(
-  base: tls.SecureContextOptions,
-  cert: { cert: string; key: string; certPath: string; keyPath: string },
-  passwords: readonly string[],
-): tls.SecureContext {
-  let x509: X509Certificate;
-  try {
-    x509 = new X509Certificate(cert.cert);
-  } catch (err) {
-    throw new TlsConfigError(`cannot load certificate "${cert.certPath}": PEM_read_bio_X509_AUX() failed (SSL: ${reason(err)})`);
-  }
-  let key: KeyObject | null = null;
-  let passphrase: string | undefined;
+export function unlockKey(pem: string, passwords: readonly string[]): { key: KeyObject } | { error: unknown } {
   let last: unknown = null;
   for (const p of passwords.length > 0 ? passwords : [undefined]) {
     try {
-      key = createPrivateKey({ key: cert.key, ...(p !== undefined && { passphrase: p }) });
-      passphrase = p;
-      break;
+      return { key: createPrivateKey({ key: pem, ...(p !== undefined && { passphrase: p }) }) };
     } catch (err) {
       last = err;
     }
   }
-  if (key === null) {
+  return { error: last };
+}
+
+export function keyPem(key: KeyObject): string {
+  return key.export({ type: "pkcs8", format: "pem" }) as string;
+}
+
+/**
+ * Checks one certificate pair and returns it as PEM the context takes. The certificate and
+ * key are parsed and matched here (node:crypto) first: some libraries take a broken key
+ * without a word and fail only at the first handshake.
+ */
+export function checkedPair(
+  pair: { cert: string; key: string; certPath: string; keyPath: string },
+  passwords: readonly string[],
+): { cert: string; key: string } {
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(pair.cert);
+  } catch (err) {
+    throw new TlsConfigError(`cannot load certificate "${pair.certPath}": PEM_read_bio_X509_AUX() failed (SSL: ${reason(err)})`);
+  }
+  const unlocked = unlockKey(pair.key, passwords);
+  if ("error" in unlocked) {
     throw new TlsConfigError(
-      `cannot load certificate key "${cert.keyPath}": PEM_read_bio_PrivateKey() failed (SSL: ${reason(last)})`,
+      `cannot load certificate key "${pair.keyPath}": PEM_read_bio_PrivateKey() failed (SSL: ${reason(unlocked.error)})`,
     );
   }
-  if (!x509.checkPrivateKey(key)) {
-    throw new TlsConfigError(`SSL_CTX_use_PrivateKey("${cert.keyPath}") failed (SSL: key values mismatch)`);
+  if (!x509.checkPrivateKey(unlocked.key)) {
+    throw new TlsConfigError(`SSL_CTX_use_PrivateKey("${pair.keyPath}") failed (SSL: key values mismatch)`);
   }
-  try {
-    return tls.createSecureContext({ ...base, cert: cert.cert, key: cert.key, ...(passphrase !== undefined && { passphrase }) });
-  } catch (err) {
-    throw new TlsConfigError(`SSL_CTX_use_PrivateKey("${cert.keyPath}") failed (SSL: ${reason(err)})`);
-  }
+  return { cert: pair.cert, key: keyPem(unlocked.key) };
 }
 
 /** secureOptions for ssl_session_tickets off. */

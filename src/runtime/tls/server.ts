@@ -12,7 +12,7 @@ import {
 } from "../../core/runtime.ts";
 import { SocketConnection } from "../node/socket.ts";
 import { socketFacts } from "./facts.ts";
-import { contextWithKey, reason, ticketOptions, versionRange } from "./options.ts";
+import { checkedPair, reason, ticketOptions, versionRange } from "./options.ts";
 
 export class NodeTlsServerContext implements TlsServerContext {
   constructor(
@@ -36,23 +36,20 @@ export function serverContext(o: TlsServerOptions): NodeTlsServerContext {
     ...(o.ca !== null && { ca: o.ca }),
     ...(o.crl !== null && { crl: o.crl }),
   };
-  // One pair per context: node:tls takes several certificates in one context, but then picks
-  // by key type itself, as OpenSSL does for nginx; the first pair is the one every client gets
-  // unless its key type says otherwise.
   if (o.pairs.length === 0) throw new TlsConfigError(`no "ssl_certificate" is defined`);
+  const pairs = o.pairs.map((p) => checkedPair(p, o.passwords));
   try {
     tls.createSecureContext({ ...base });
   } catch (err) {
     throw new TlsConfigError(`SSL_CTX_set_cipher_list("${o.ciphers}") failed (SSL: ${reason(err)})`);
   }
-  let context = contextWithKey(base, o.pairs[0]!, o.passwords);
-  if (o.pairs.length > 1) {
-    for (const pair of o.pairs.slice(1)) contextWithKey(base, pair, o.passwords);
-    context = tls.createSecureContext({
-      ...base,
-      cert: o.pairs.map((p) => p.cert),
-      key: o.pairs.map((p) => ({ pem: p.key, ...(o.passwords[0] !== undefined && { passphrase: o.passwords[0] }) })),
-    });
+  // Several pairs (RSA and ECDSA) in one context: the library picks by what the client
+  // supports, as OpenSSL does for nginx.
+  let context: tls.SecureContext;
+  try {
+    context = tls.createSecureContext({ ...base, cert: pairs.map((p) => p.cert), key: pairs.map((p) => p.key) });
+  } catch (err) {
+    throw new TlsConfigError(`SSL_CTX_use_certificate() failed (SSL: ${reason(err)})`);
   }
   return new NodeTlsServerContext(o.verifyClient, context, o.alpn);
 }
