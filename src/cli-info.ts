@@ -1,5 +1,6 @@
 // What -v, -V and -h print (nginx prints these to stderr, and so does streamlb).
-import { configureArguments, STREAM_MODULES } from "./core/config/modules.ts";
+import { configureArguments, streamModules } from "./core/config/schema/modules.ts";
+import { DIRECTIVES } from "./core/config/schema/table.ts";
 import type { Runtime } from "./core/runtime.ts";
 import { NGINX_COMPATIBLE, VERSION } from "./version.ts";
 
@@ -44,7 +45,7 @@ export function versionLine(): string {
  */
 export function configureText(runtime: Runtime): string {
   const tls = runtime.tls;
-  const modules = STREAM_MODULES.map((m) => (m.name === "stream_ssl_module" ? { ...m, implemented: tls !== undefined } : m));
+  const modules = streamModules(DIRECTIVES, { tls: tls !== undefined });
   return (
     versionLine() +
     `nginx version: nginx/${NGINX_COMPATIBLE} (compatible; streamlb/${VERSION})\n` +

@@ -5,16 +5,16 @@ import { parseCliArgs, type SignalRequest } from "./cli-args.ts";
 import { configureText, USAGE, versionLine } from "./cli-info.ts";
 import { ConfigError } from "./core/config/errors.ts";
 import { parseConfig } from "./core/config/load.ts";
+import { prefixPaths } from "./core/config/prefix-paths.ts";
 import type { Config, ErrorLogConfig, LogLevel } from "./core/config/model.ts";
-import { describeFileError, formatWarning } from "./core/config/nginx.ts";
-import { dumpFiles, RecordedFiles } from "./core/config/recorded-files.ts";
+import { describeFileError, formatWarning } from "./core/config/read-nginx/files.ts";
+import { dumpFiles, RecordedFiles } from "./core/config/read-nginx/recorded-files.ts";
 import { openConfiguredFiles } from "./core/config-files-check.ts";
 import { Controller } from "./core/controller.ts";
 import { createLogger } from "./core/log.ts";
-import { workerCount, WorkerMaster } from "./core/workers.ts";
+import { Master, workerCount } from "./core/master.ts";
 import type { LogFile, Runtime, SignalName } from "./core/runtime.ts";
 import { runConvert } from "./convert.ts";
-import { mapTlsPaths } from "./core/config/tls-config.ts";
 import { startChatServer } from "./demo/chat-server.ts";
 import { configFiles } from "./runtime/files.ts";
 import { readConfigFile } from "./runtime/config-file.ts";
@@ -92,7 +92,7 @@ export async function runCli(ctx: CliContext): Promise<number> {
       globals: opts.globals ?? undefined,
       defaultErrorLog,
     });
-    return withPrefix(config, prefix);
+    return prefixPaths(config, (path) => resolve(prefix, path));
   };
   let config: Config;
   try {
@@ -135,22 +135,8 @@ export async function runCli(ctx: CliContext): Promise<number> {
   const worker = processes?.worker ?? null;
   if (worker) return new Controller({ runtime, config, load, pidFile: null, worker }).run();
   const count = workerCount(config, processes);
-  if (processes && count > 1) return new WorkerMaster({ runtime, processes, config, count, load, pidFile }).run();
+  if (processes && count > 1) return new Master({ runtime, processes, config, count, load, pidFile }).run();
   return new Controller({ runtime, config, load, pidFile }).run();
-}
-
-/** Relative log, state and certificate paths resolve against the prefix, as nginx's do. */
-function withPrefix(config: Config, prefix: string): Config {
-  const at = (path: string) => resolve(prefix, path);
-  const upstreams = new Map([...config.stream.upstreams].map(([name, u]) => [name, u.state ? { ...u, state: at(u.state) } : u]));
-  const servers = config.stream.servers
-    .map((s) => (s.accessLog.length ? { ...s, accessLog: s.accessLog.map((l) => ({ ...l, path: at(l.path) })) } : s))
-    .map((s) => (s.tls ? { ...s, tls: mapTlsPaths(s.tls, at) } : s));
-  return {
-    ...config,
-    errorLog: config.errorLog.path === "stderr" ? config.errorLog : { ...config.errorLog, path: at(config.errorLog.path) },
-    stream: { ...config.stream, upstreams, servers },
-  };
 }
 
 async function signalRunning(runtime: Runtime, pidFile: string, signal: SignalName): Promise<number> {

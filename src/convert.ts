@@ -3,9 +3,9 @@
 // so what is printed runs exactly as FILE does.
 import { ConfigError } from "./core/config/errors.ts";
 import { configFormat, parseConfig } from "./core/config/load.ts";
-import { formatWarning } from "./core/config/nginx.ts";
-import { writeNginxConfig } from "./core/config/write-nginx.ts";
-import { writeYamlConfig } from "./core/config/write-yaml.ts";
+import { formatWarning } from "./core/config/read-nginx/files.ts";
+import { writeNginxConfig } from "./core/config/write/nginx.ts";
+import { writeYamlConfig } from "./core/config/write/yaml.ts";
 import type { Runtime } from "./core/runtime.ts";
 import { configFiles } from "./runtime/files.ts";
 import { readConfigFile } from "./runtime/config-file.ts";

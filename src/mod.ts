@@ -1,9 +1,9 @@
 // The library API: put a real streamlb in front of your own servers, from Node, Deno or Bun.
 //   const lb = startBalancer(yamlText); await lb.ready; ... await lb.close();
 import { parseConfig } from "./core/config/load.ts";
-import { formatWarning } from "./core/config/nginx.ts";
+import { formatWarning } from "./core/config/read-nginx/files.ts";
 import type { Config, LogLevel } from "./core/config/model.ts";
-import { type RunningBalancer, startRunningBalancer } from "./core/instance.ts";
+import { type RunningBalancer, startRunningBalancer } from "./core/running-balancer.ts";
 import { createLogger, type Logger } from "./core/log.ts";
 import type { Runtime } from "./core/runtime.ts";
 import { detectRuntime } from "./runtime/detect.ts";
@@ -12,7 +12,7 @@ import { configFiles } from "./runtime/files.ts";
 export { parseConfig } from "./core/config/load.ts";
 export { ConfigError } from "./core/config/errors.ts";
 export type { Config } from "./core/config/model.ts";
-export type { RunningBalancer } from "./core/instance.ts";
+export type { RunningBalancer } from "./core/running-balancer.ts";
 export type { BoundAddress } from "./core/balancer.ts";
 export type { Logger } from "./core/log.ts";
 export { VERSION } from "./version.ts";

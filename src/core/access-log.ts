@@ -1,112 +1,57 @@
 // nginx's stream access log (ngx_stream_log_module): one line per finished session in a
 // log_format, written in batches so a slow disk never stalls the relay. A config's formats
 // are compiled once, when it is applied; a line costs one pass over the compiled parts.
-import { BUILTIN_LOG_FORMATS, type LogVariable, parseLogFormat } from "./config/log-format.ts";
+import { BUILTIN_LOG_FORMATS, parseLogFormat } from "./config/values/log-format.ts";
 import type { AccessLogConfig, Config, LogEscape, ServerConfig } from "./config/model.ts";
 import { systemReason } from "./errno.ts";
 import type { Logger } from "./log.ts";
-import type { Connection, LogFile, Runtime } from "./runtime.ts";
-import type { SessionOutcome } from "./session-outcome.ts";
-import { seconds, timeIso8601, timeLocal } from "./variables/time-format.ts";
+import type { LogFile, Runtime } from "./runtime.ts";
+import type { VariableScope } from "./variables/context.ts";
+import { type FinishedSession, RecordContext } from "./variables/record-context.ts";
+import type { VariableRegistry } from "./variables/registry.ts";
+import { SessionVariables } from "./variables/session-variables.ts";
 
 /** How much a log keeps before it writes, and for how long at most (`buffer=`/`flush=` override). */
 export const DEFAULT_ACCESS_LOG_BUFFER = 64 * 1024;
 export const DEFAULT_ACCESS_LOG_FLUSH_MS = 1000;
 
 /** Everything a line can say about one finished session. */
-export interface SessionRecord {
-  readonly id: number;
-  readonly client: Pick<Connection, "remoteAddress" | "remotePort" | "localAddress" | "localPort">;
-  /** Epoch ms when the client was accepted, and when the session ended. */
-  readonly startMs: number;
-  readonly endMs: number;
-  readonly outcome: SessionOutcome;
+export interface SessionRecord extends FinishedSession {
+  /**
+   * The session's own variables (what `set` and maps gave it, over its live facts); absent,
+   * a line is computed from the fields above alone.
+   */
+  readonly variables?: VariableScope;
 }
 
 /** A compiled log_format: record in, line (with its newline) out. */
 export type LineFormatter = (record: SessionRecord) => string;
 
-type Getter = (r: SessionRecord) => string | null;
-
-/** Compiles a format once; `pid` is the only process fact a line can carry. */
-export function compileLogFormat(format: string, escape: LogEscape, pid: number): LineFormatter {
-  const parts: Array<string | Getter> = [];
-  for (const part of parseLogFormat(format)) {
-    if ("text" in part) parts.push(part.text);
-    else parts.push(part.filled ? variableGetter(part.variable, pid) : () => null);
+/**
+ * Compiles a format once against the config's variables (any nginx stream variable, and
+ * what map/geo/split_clients/set define); a line is one pass over the parts.
+ */
+export function compileLogFormat(format: string, escape: LogEscape, registry: VariableRegistry): LineFormatter {
+  const parts: Array<string | number> = [];
+  for (const part of parseLogFormat(format, (name) => registry.knows(name))) {
+    parts.push("text" in part ? part.text : registry.index(part.variable));
   }
   const esc = escape === "json" ? escapeJson : escape === "none" ? (v: string) => v : escapeDefault;
   // nginx writes "-" for a variable with no value, and nothing in escape=json/none.
   const empty = escape === "default" ? "-" : "";
   return (record) => {
+    const scope = record.variables ?? new SessionVariables(registry, new RecordContext(record));
     let line = "";
     for (const p of parts) {
       if (typeof p === "string") {
         line += p;
         continue;
       }
-      const value = p(record);
+      const value = scope.get(p);
       line += value === null ? empty : esc(value);
     }
     return `${line}\n`;
   };
-}
-
-function variableGetter(name: LogVariable, pid: number): Getter {
-  switch (name) {
-    case "remote_addr":
-      return (r) => r.client.remoteAddress;
-    case "remote_port":
-      return (r) => String(r.client.remotePort);
-    case "server_addr":
-      return (r) => r.client.localAddress;
-    case "server_port":
-      return (r) => String(r.client.localPort);
-    case "protocol":
-      return () => "TCP";
-    case "status":
-      return (r) => String(r.outcome.status);
-    case "bytes_sent":
-      return (r) => String(r.outcome.relay?.bytesToClient ?? 0);
-    case "bytes_received":
-      return (r) => String(r.outcome.relay?.bytesFromClient ?? 0);
-    case "session_time":
-      return (r) => seconds(r.endMs - r.startMs);
-    case "connection":
-      return (r) => String(r.id);
-    case "time_local":
-      return (r) => timeLocal(r.endMs);
-    case "time_iso8601":
-      return (r) => timeIso8601(r.endMs);
-    case "msec":
-      return (r) => seconds(r.endMs);
-    case "pid":
-      return () => String(pid);
-    // The upstream variables list one value per try, ", "-separated, as nginx does.
-    case "upstream_addr":
-      return (r) => (r.outcome.upstreamAddrs.length ? r.outcome.upstreamAddrs.join(", ") : null);
-    case "upstream_bytes_sent":
-      return (r) => perTry(r, (relay) => relay.bytesToUpstream);
-    case "upstream_bytes_received":
-      return (r) => perTry(r, (relay) => relay.bytesFromUpstream);
-    case "upstream_connect_time":
-      return (r) => times(r.outcome.upstreamConnectMs);
-    case "upstream_session_time":
-      return (r) => times(r.outcome.upstreamSessionMs);
-  }
-}
-
-/** Bytes per try: only the last try can have moved any (the others never connected). */
-function perTry(r: SessionRecord, pick: (relay: NonNullable<SessionOutcome["relay"]>) => number): string | null {
-  const n = r.outcome.upstreamAddrs.length;
-  if (n === 0) return null;
-  const last = r.outcome.relay ? pick(r.outcome.relay) : 0;
-  return n === 1 ? String(last) : `${"0, ".repeat(n - 1)}${last}`;
-}
-
-function times(ms: readonly number[]): string | null {
-  if (ms.length === 0) return null;
-  return ms.map((t) => (t < 0 ? "-" : seconds(t))).join(", ");
 }
 
 const HEX = "0123456789ABCDEF";
@@ -223,7 +168,8 @@ export class AccessLogs {
     private readonly logger: Logger,
   ) {}
 
-  async prepare(config: Config): Promise<PreparedAccessLogs> {
+  /** `registry`: the config's variables (stream-variables.ts), which formats read. */
+  async prepare(config: Config, registry: VariableRegistry): Promise<PreparedAccessLogs> {
     const opened = new Map<string, BufferedLog>();
     const used = new Map<string, AccessLogConfig>();
     const formatters = new Map<string, LineFormatter>();
@@ -241,7 +187,7 @@ export class AccessLogs {
           }
           let format = formatters.get(log.format);
           if (!format) {
-            format = this.compile(config, log.format);
+            format = this.compile(config, log.format, registry);
             formatters.set(log.format, format);
           }
           targets.push({ log, format });
@@ -297,12 +243,12 @@ export class AccessLogs {
     );
   }
 
-  private compile(config: Config, name: string): LineFormatter {
+  private compile(config: Config, name: string, registry: VariableRegistry): LineFormatter {
     const own = config.stream.logFormats.get(name);
     const def = own ?? BUILTIN_LOG_FORMATS.get(name);
     // The loaders check every name; this is for a Config built by hand.
     if (!def) throw new Error(`unknown log format "${name}"`);
-    return compileLogFormat(def.format, def.escape, this.runtime.pid);
+    return compileLogFormat(def.format, def.escape, registry);
   }
 
   private sessionLogger(targets: ReadonlyArray<{ log: AccessLogConfig; format: LineFormatter }>): SessionLogger {

@@ -2,18 +2,19 @@
 // server): status JSON, Prometheus metrics, container probes, the live status page, and
 // NGINX Plus-like runtime changes to upstream servers. Off unless the config has `admin`;
 // loopback unless it names another address; an optional bearer token guards all but /healthz.
-import { parseHostPort } from "./config/address.ts";
+import { parseHostPort } from "./config/values/address.ts";
 import { type UpstreamServerConfig } from "./config/model.ts";
 import { DEFAULT_SERVER } from "./config/schema/upstream-server.ts";
 import { kindOf, type Mutable, setField } from "./config/schema/row.ts";
 import { refusedParam, SERVER_PARAM_ROWS } from "./config/schema/upstream-server.ts";
-import type { RunningBalancer } from "./instance.ts";
+import type { RunningBalancer } from "./running-balancer.ts";
 import type { Logger } from "./log.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
 import type { Runtime } from "./runtime.ts";
 import { saveUpstreamState } from "./state.ts";
 import { serverStatus, snapshot, type StatusSnapshot, upstreamStatus } from "./status.ts";
 import { STATUS_PAGE_HTML } from "./status-page.ts";
+import { sumSnapshots } from "./status-sum.ts";
 import type { Upstream } from "./upstream.ts";
 
 export interface AdminContext {
@@ -28,6 +29,8 @@ export interface AdminContext {
   /** False once a stop has begun: /readyz then says so, so probes stop sending traffic. */
   accepting(): boolean;
   readonly logger: Logger;
+  /** With worker processes: the other workers' snapshots, to sum with this one's. */
+  readonly otherWorkers?: () => Promise<readonly unknown[]>;
 }
 
 export type AdminHandler = (request: Request) => Promise<Response>;
@@ -86,15 +89,15 @@ async function route(ctx: AdminContext, request: Request): Promise<Response> {
       });
     case "/status":
       allow(method, ["GET"]);
-      return json(currentSnapshot(ctx, instance));
+      return json(await currentSnapshot(ctx, instance));
     case "/metrics":
       allow(method, ["GET"]);
-      return new Response(renderMetrics(currentSnapshot(ctx, instance)), {
+      return new Response(renderMetrics(await currentSnapshot(ctx, instance)), {
         headers: { "content-type": METRICS_CONTENT_TYPE, "cache-control": "no-store" },
       });
     case "/readyz":
       allow(method, ["GET"]);
-      return readiness(currentSnapshot(ctx, instance));
+      return readiness(await currentSnapshot(ctx, instance));
   }
 
   const api = /^\/api\/upstreams(?:\/([^/]+)(?:\/servers(?:\/([^/]+))?)?)?$/.exec(path);
@@ -124,7 +127,13 @@ async function route(ctx: AdminContext, request: Request): Promise<Response> {
   return removeServer(ctx, instance, upstream, address);
 }
 
-function currentSnapshot(ctx: AdminContext, instance: RunningBalancer): StatusSnapshot {
+/** This process's snapshot, summed with every other worker's when there are workers. */
+async function currentSnapshot(ctx: AdminContext, instance: RunningBalancer): Promise<StatusSnapshot> {
+  const own = localSnapshot(ctx, instance);
+  return ctx.otherWorkers ? sumSnapshots(own, await ctx.otherWorkers()) : own;
+}
+
+export function localSnapshot(ctx: AdminContext, instance: RunningBalancer): StatusSnapshot {
   return snapshot({
     version: ctx.version,
     runtime: { name: ctx.runtime.name, version: ctx.runtime.version, pid: ctx.runtime.pid },

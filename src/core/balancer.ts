@@ -4,35 +4,35 @@
 // on whatever they were using.
 import { AcceptGuard } from "./accept-guard.ts";
 import { AccessLogs } from "./access-log.ts";
-import { createPicker } from "./balance/index.ts";
-import { formatHostPort } from "./config/address.ts";
+import { Discovery, DNS_DEFAULT_TIMEOUT_MS } from "./discovery.ts";
+import { NameCache } from "./dns/cache.ts";
 import { ConnectionBudget } from "./connections.ts";
 import { systemReason } from "./errno.ts";
 import { HealthMonitor, type HealthShare, primeHealth, systemHealthClock } from "./health.ts";
-import type { Config } from "./config/model.ts";
+import { type Config, listenKey } from "./config/model.ts";
+import type { DatagramSession } from "./datagram-session.ts";
 import type { Logger } from "./log.ts";
-import { AccessRules } from "./phases/access.ts";
-import { compileRouteTls } from "./phases/ssl-setup.ts";
+import { withRouteTls } from "./phases/ssl-routes.ts";
 import type { ClientConnection, Listener, Runtime } from "./runtime.ts";
 import { type Route, Session, type SessionOutcome } from "./session.ts";
+import { LocalCounters, type SharedCounters } from "./shared-counters.ts";
+import { type PeerShareMessage, SharedPeers } from "./shared-peers.ts";
 import { ListenerStats } from "./stats.ts";
+import { listenAgain, stopListening } from "./handover.ts";
+import { buildRoutes } from "./routes.ts";
+import { compileStreamVariables } from "./variables/stream-variables.ts";
+import { NGINX_COMPATIBLE } from "../version.ts";
 import { type Peer, Upstream, type UpstreamChange } from "./upstream.ts";
-
-interface ListenerSlot {
-  readonly key: string;
-  readonly listener: Listener;
-  /** Swapped on reload; the listener itself stays open. */
-  route: Route;
-  /** Lives as long as the listener, across reloads. */
-  readonly stats: ListenerStats;
-  /** Opened for sessions with TLS on either side (`listen … ssl`, proxy_ssl). */
-  readonly tls: boolean;
-}
+import { closeTlsChanged, type ListenerSlot, openDatagramSlot } from "./listener-slot.ts";
+import { reloadSummary } from "./reload-summary.ts";
 
 /** One open listener, for status and metrics. */
 export interface ListenerInfo extends BoundAddress {
   readonly upstream: string;
   readonly stats: ListenerStats;
+  readonly protocol: "tcp" | "udp";
+  /** UDP: sessions that still take datagrams, and datagrams dropped (no connection or socket room). */
+  readonly udp?: { readonly sessions: number; readonly dropped: number };
 }
 
 export interface BoundAddress {
@@ -44,12 +44,16 @@ export interface BoundAddress {
 
 export interface BalancerWorkerOptions {
   readonly health: HealthShare;
+  /** Sends this worker's peer state to the others (through the master). */
+  readonly sharePeers?: (message: PeerShareMessage) => void;
+  /** Counters held across every worker (the master's table). */
+  readonly counters?: SharedCounters;
 }
 
 export class Balancer {
   private readonly slots = new Map<string, ListenerSlot>();
   private upstreams = new Map<string, Upstream>();
-  private readonly sessions = new Set<Session>();
+  private readonly sessions = new Set<Session | DatagramSession>();
   /** Pauses accepting while descriptors run out (null where the runtime cannot count them). */
   private readonly acceptGuard: AcceptGuard | null;
   private nextSessionId = 1;
@@ -62,6 +66,12 @@ export class Balancer {
   readonly health: HealthMonitor;
   /** worker_connections, for this process. */
   private readonly budget: ConnectionBudget;
+  /** For limits that hold over every worker (limit_conn): the master's table, or this process's. */
+  readonly counters: SharedCounters;
+  /** The peer state shared with the other workers; null in a lone process. */
+  private readonly sharedPeers: SharedPeers | null;
+  /** Looks `resolve` servers up again as their TTLs run out. */
+  private readonly discovery: Discovery;
 
   constructor(
     private readonly runtime: Runtime,
@@ -82,6 +92,14 @@ export class Balancer {
       systemHealthClock,
       worker?.health ?? null,
     );
+    this.counters = worker?.counters ?? new LocalCounters();
+    this.sharedPeers = worker?.sharePeers ? new SharedPeers(worker.sharePeers, () => this.upstreams.values()) : null;
+    this.discovery = new Discovery(runtime.dnsExchange?.bind(runtime) ?? null, logger, (u) => this.health.sync(u));
+  }
+
+  /** Another worker's peer state, passed on by the master. */
+  receivePeers(message: PeerShareMessage): void {
+    this.sharedPeers?.receive(message);
   }
 
   /** A health verdict from the worker that runs the checks. */
@@ -111,8 +129,10 @@ export class Balancer {
       host: s.listener.host,
       port: s.listener.port,
       configured: s.key,
-      upstream: s.route.upstream.name,
+      upstream: s.route.target?.upstream.name ?? s.route.server.proxyPass ?? "",
       stats: s.stats,
+      protocol: s.datagrams ? "udp" : "tcp",
+      ...(s.datagrams ? { udp: { sessions: s.datagrams.size, dropped: s.datagrams.drops.dropped } } : {}),
     }));
   }
 
@@ -125,11 +145,9 @@ export class Balancer {
     return [...this.slots.values()].map((s) => ({ host: s.listener.host, port: s.listener.port, configured: s.key }));
   }
 
-  /**
-   * Starts or reloads. Everything that can fail (opening new listeners) happens before any
-   * state changes, so a failed apply leaves the running config untouched.
-   */
+  /** Starts or reloads; what can fail happens before any state changes (a failed apply changes nothing). */
   async apply(config: Config): Promise<void> {
+    this.discovery.check(config);
     const upstreams = new Map<string, Upstream>();
     const fresh = new Set<string>();
     for (const [name, cfg] of config.stream.upstreams) {
@@ -137,48 +155,25 @@ export class Balancer {
       if (existing) {
         upstreams.set(name, existing);
       } else {
-        upstreams.set(name, primeHealth(new Upstream(cfg)));
+        const upstream = primeHealth(new Upstream(cfg));
+        upstream.attach(this.sharedPeers);
+        upstreams.set(name, upstream);
         fresh.add(name);
       }
     }
 
     // Access log files open (and formats compile) before anything changes: a log that
     // cannot be opened fails the start or reload, as in nginx.
-    const logs = await this.accessLogs.prepare(config);
-    const wanted = new Map<string, Route>();
-    for (const server of config.stream.servers) {
-      const upstream = upstreams.get(server.proxyPass)!;
-      const picker = createPicker(config.stream.upstreams.get(server.proxyPass)!.method);
-      const accessLog = logs.forServer(server);
-      const access = AccessRules.compile(server.access);
-      // Certificates load now, on start and on every reload: a bad one keeps the running config.
-      const tlsBySsl = new Map<boolean, Awaited<ReturnType<typeof compileRouteTls>>>();
-      for (const l of server.listen) {
-        const ssl = l.ssl === true;
-        if (!tlsBySsl.has(ssl)) {
-          tlsBySsl.set(
-            ssl,
-            await compileRouteTls(this.runtime, server, ssl).catch(async (e: unknown) => {
-              await logs.abort();
-              throw e;
-            }),
-          );
-        }
-        const key = formatHostPort(l.host ?? "*", l.port);
-        const listenName = formatHostPort(l.host ?? "0.0.0.0", l.port);
-        wanted.set(key, { server, upstream, picker, listenName, accessLog, access, tls: tlsBySsl.get(ssl) });
-      }
-    }
-
-    // A listener whose sessions gain or lose TLS (either side) opens anew: on some runtimes
-    // those take another kind of socket. The old one closes first, as it would if removed.
-    for (const [key, route] of wanted) {
-      const slot = this.slots.get(key);
-      if (slot && slot.tls !== (route.tls != null)) {
-        this.slots.delete(key);
-        await slot.listener.close();
-      }
-    }
+    const variables = compileStreamVariables(config.stream, {
+      hostname: this.runtime.hostname ?? "localhost",
+      pid: this.runtime.pid,
+      nginxVersion: NGINX_COMPATIBLE,
+    });
+    const logs = await this.accessLogs.prepare(config, variables.registry);
+    // Certificates load now, on start and on every reload: a bad one keeps the running config.
+    const routes = buildRoutes(config, upstreams, variables, logs, this.nameCache(config));
+    const wanted = await withRouteTls(this.runtime, routes).catch((e: unknown) => logs.abort().then(() => Promise.reject(e)));
+    await closeTlsChanged(this.slots, wanted);
 
     const opened: ListenerSlot[] = [];
     try {
@@ -196,6 +191,7 @@ export class Balancer {
     for (const [name, up] of upstreams) {
       if (!fresh.has(name)) changes.set(name, up.update(config.stream.upstreams.get(name)!));
     }
+    this.discovery.apply(upstreams, config);
     // Right after the update: a new mandatory server must not take a session before its check.
     this.health.apply(upstreams, config);
     for (const slot of opened) this.slots.set(slot.key, slot);
@@ -213,6 +209,7 @@ export class Balancer {
     this.budget.configure(config.workerConnections, this.slots.size);
     const removedUpstreams = [...this.upstreams.keys()].filter((n) => !upstreams.has(n));
     this.upstreams = upstreams;
+    this.sharedPeers?.applied();
     this.config = config;
     this.generation++;
     await logs.commit();
@@ -224,9 +221,18 @@ export class Balancer {
     }
   }
 
+  /** stream{}'s resolver for `proxy_pass $var` host names; a new cache for every config. */
+  private nameCache(config: Config): NameCache | null {
+    const resolver = config.stream.resolver;
+    if (!resolver || !this.runtime.dnsExchange) return null;
+    const timeoutMs = config.stream.resolverTimeoutMs ?? DNS_DEFAULT_TIMEOUT_MS;
+    return new NameCache(resolver, timeoutMs, this.runtime.dnsExchange.bind(this.runtime), () => Date.now());
+  }
+
   /** Stops listening and ends every live session at once. */
   async close(): Promise<void> {
     this.health.stop();
+    this.discovery.stop();
     await this.closeListeners();
     for (const s of this.sessions) s.abort();
     await this.accessLogs.close();
@@ -238,6 +244,7 @@ export class Balancer {
    */
   async shutdown(graceMs: number): Promise<void> {
     this.health.stop();
+    this.discovery.stop();
     await this.drainSessions(graceMs);
     await this.accessLogs.close();
   }
@@ -281,24 +288,70 @@ export class Balancer {
   }
 
   private async open(key: string, route: Route): Promise<ListenerSlot> {
-    const listen = route.server.listen.find((l) => formatHostPort(l.host ?? "*", l.port) === key)!;
+    const listen = route.server.listen.find((l) => listenKey(l) === key)!;
+    if (listen.udp) return this.openDatagram(key, route, listen.reusePort === true);
     let slot: ListenerSlot | null = null;
-    const listener = await this.runtime
+    const listener = await this.listen(key, route, (client) => this.accept(client, slot!));
+    slot = { key, listener, datagrams: null, route, stats: new ListenerStats() };
+    return slot;
+  }
+
+  private listen(key: string, route: Route, onClient: (client: ClientConnection) => void): Promise<Listener> {
+    const listen = route.server.listen.find((l) => listenKey(l) === key)!;
+    // A binary upgrade hands the old binary's socket over (taken once: a later reload binds).
+    const fd = this.worker ? undefined : this.runtime.processes?.takeInherited?.(key);
+    return this.runtime
       .listen(
         {
           host: listen.host,
           port: listen.port,
           noDelay: route.server.proxy.tcpNodelay,
-          reusePort: this.worker !== null,
+          reusePort: this.worker !== null || this.runtime.processes?.upgradeBy === "SO_REUSEPORT",
+          ...(fd === undefined ? {} : { fd }),
           ...(route.tls != null && { tls: true }),
         },
-        (client) => this.accept(client, slot!),
+        onClient,
       )
       .catch((err: unknown) => {
         throw new Error(`bind() to ${route.listenName} failed (${systemReason(err)})`);
       });
-    slot = { key, listener, route, stats: new ListenerStats(), tls: route.tls != null };
-    return slot;
+  }
+
+  /** `listen … udp`: one socket, and a session table that sorts its datagrams by client. */
+  private openDatagram(key: string, route: Route, reusePort: boolean): Promise<ListenerSlot> {
+    return openDatagramSlot(key, route, reusePort || this.worker !== null, {
+      runtime: this.runtime,
+      logger: this.logger,
+      budget: this.budget,
+      nextId: () => this.nextSessionId++,
+      started: (session) => this.sessions.add(session),
+      finished: (session, slot, outcome) => this.finished(session, slot, outcome),
+    });
+  }
+
+  /** The listening sockets, by listen key, for a binary upgrade to pass on. */
+  listenerFds(): { key: string; fd: number | undefined }[] {
+    return this.streamSlots().map((s) => ({ key: s.key, fd: s.listener.fd }));
+  }
+
+  /** The TCP listeners: a binary upgrade hands over and pauses these (UDP ones rebind). */
+  private streamSlots(): (ListenerSlot & { listener: Listener })[] {
+    return [...this.slots.values()].filter((s): s is ListenerSlot & { listener: Listener } => s.datagrams === null);
+  }
+
+  /** WINCH after a binary upgrade: take no more connections; the sessions here go on. */
+  stopAccepting(): Promise<void> {
+    this.acceptGuard?.stop();
+    return stopListening(this.streamSlots());
+  }
+
+  /** Rollback (HUP after WINCH), or the new binary ended: listen again on every address. */
+  resumeAccepting(): Promise<void> {
+    return listenAgain(
+      this.streamSlots(),
+      (slot) => this.listen(slot.key, slot.route, (c) => this.accept(c, slot)),
+      this.logger,
+    );
   }
 
   private accept(client: ClientConnection, slot: ListenerSlot): void {
@@ -325,7 +378,14 @@ export class Balancer {
     session.run().then(
       (outcome) => {
         try {
-          slot.route.accessLog?.log({ id: session.id, client: addresses, startMs: session.startMs, endMs: Date.now(), outcome });
+          slot.route.accessLog?.log({
+            id: session.id,
+            client: addresses,
+            startMs: session.startMs,
+            endMs: Date.now(),
+            outcome,
+            variables: session.variables,
+          });
         } catch (err) {
           this.sessionFailed(session, err);
         }
@@ -346,31 +406,13 @@ export class Balancer {
 
   private ended(session: Session, slot: ListenerSlot, outcome: SessionOutcome | null): void {
     this.budget.release();
+    this.finished(session, slot, outcome);
+  }
+
+  /** A TCP or UDP session is over (its client's connection is already given back). */
+  private finished(session: Session | DatagramSession, slot: ListenerSlot, outcome: SessionOutcome | null): void {
     slot.stats.finished(outcome);
     this.sessions.delete(session);
     if (this.sessions.size === 0) this.onIdle?.();
   }
-}
-
-function reloadSummary(
-  generation: number,
-  opened: string[],
-  closed: string[],
-  addedUpstreams: Set<string>,
-  removedUpstreams: string[],
-  changes: Map<string, UpstreamChange>,
-): string {
-  const parts = [`reconfigured (generation ${generation})`];
-  if (opened.length) parts.push(`listening on ${opened.join(" ")}`);
-  if (closed.length) parts.push(`stopped listening on ${closed.join(" ")}`);
-  if (addedUpstreams.size) parts.push(`new upstreams ${[...addedUpstreams].join(" ")}`);
-  if (removedUpstreams.length) parts.push(`removed upstreams ${removedUpstreams.join(" ")}`);
-  for (const [name, c] of changes) {
-    if (c.added.length || c.removed.length) {
-      const detail = [...c.added.map((a) => `+${a}`), ...c.removed.map((a) => `-${a}`)].join(" ");
-      parts.push(`upstream ${name}: ${detail}`);
-    }
-  }
-  if (parts.length === 1) parts.push("no changes to listeners or servers");
-  return parts.join("; ");
 }

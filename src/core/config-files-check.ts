@@ -3,7 +3,7 @@
 // access log; and the certificates and keys TLS loads. Logs are created if absent, as nginx
 // and a start would; a pid file -t had to create is removed again (nginx leaves it empty,
 // which only confuses a later `-s`).
-import { describeFileError } from "./config/nginx.ts";
+import { describeFileError } from "./config/read-nginx/files.ts";
 import type { Config } from "./config/model.ts";
 import type { Runtime } from "./runtime.ts";
 import { compileRouteTls } from "./phases/ssl-setup.ts";

@@ -1,14 +1,16 @@
 // nginx's process control for one running streamlb: reload (HUP), graceful quit (QUIT),
 // fast stop (TERM/INT), log reopen (USR1), and the pid file `streamlb -s` finds it by.
-import { createAdminHandler } from "./admin.ts";
+import { type AdminContext, createAdminHandler, localSnapshot } from "./admin.ts";
 import { AdminEndpoint } from "./admin-endpoint.ts";
 import { ConfigError } from "./config/errors.ts";
 import type { Config, ErrorLogConfig } from "./config/model.ts";
-import { type RunningBalancer, startRunningBalancer } from "./instance.ts";
+import { type RunningBalancer, startRunningBalancer } from "./running-balancer.ts";
 import { removePidFile, writePidFile } from "./pid-file.ts";
 import { keepAliveOnSignals } from "./signals.ts";
 import { createLogger, type LevelLogger } from "./log.ts";
 import type { LogFile, Runtime, WorkerSide } from "./runtime.ts";
+import { WorkerLink } from "./worker-link.ts";
+import { BinaryUpgrade } from "./upgrade.ts";
 import { VERSION } from "../version.ts";
 
 export interface ControllerOptions {
@@ -38,6 +40,12 @@ export class Controller {
   readonly logger: LevelLogger;
   /** The admin HTTP endpoint (off unless the config has `admin`). */
   readonly admin: AdminEndpoint;
+  /** In a worker: its channel to the master, for the state the workers share. */
+  private readonly link: WorkerLink | null;
+  /** USR2/WINCH (a lone process; a worker's master does it); null until listening. */
+  private upgrade: BinaryUpgrade | null = null;
+  /** What this process's own status snapshot is made from (a worker's part of /status). */
+  private readonly adminContext: AdminContext;
 
   constructor(private readonly options: ControllerOptions) {
     this.runtime = options.runtime;
@@ -45,7 +53,9 @@ export class Controller {
     // Writes go wherever error_log points now: reload and reopen swap the file.
     const write = (line: string) => (this.logFile ? this.logFile.write(line) : this.runtime.writeStderr(line));
     this.logger = createLogger(write, options.config.errorLog.level, this.runtime.pid);
-    const handler = createAdminHandler({
+    this.link = options.worker ? new WorkerLink(options.worker) : null;
+    const link = this.link;
+    const admin = {
       runtime: this.runtime,
       version: VERSION,
       startedMs: Date.now(),
@@ -53,7 +63,9 @@ export class Controller {
       token: () => this.config.admin?.token ?? null,
       accepting: () => this.state === "running",
       logger: this.logger,
-    });
+    };
+    this.adminContext = admin;
+    const handler = createAdminHandler(link ? { ...admin, otherWorkers: () => link.otherWorkers() } : admin);
     this.admin = new AdminEndpoint(this.runtime, handler, this.logger);
   }
 
@@ -67,7 +79,8 @@ export class Controller {
     // Handlers first: a signal that arrives as soon as we listen must not find the default
     // action (which would kill the process).
     const on = (signal: Parameters<Runtime["onSignal"]>[0], what: () => void) => this.runtime.onSignal(signal, what);
-    on("SIGHUP", () => void this.reload());
+    // HUP after a binary upgrade's WINCH rolls back rather than reloads, as nginx's old master.
+    on("SIGHUP", () => void (this.upgrade?.winched ? this.upgrade.rollback() : this.reload()));
     on("SIGQUIT", () => void this.quit(this.config.workerShutdownTimeoutMs, "SIGQUIT"));
     on(
       "SIGTERM",
@@ -76,33 +89,53 @@ export class Controller {
     );
     on("SIGINT", () => void this.stop("SIGINT"));
     on("SIGUSR1", () => void this.reopen());
-    keepAliveOnSignals(this.runtime, this.logger);
+    // A worker leaves the binary upgrade to its master.
+    keepAliveOnSignals(
+      this.runtime,
+      this.logger,
+      this.link ? null : { usr2: () => void this.upgrade?.start(), winch: () => void this.upgrade?.winch() },
+    );
     try {
       await this.openLog(this.config.errorLog);
-      const worker = this.options.worker ?? null;
+      const link = this.link;
       this.instance = startRunningBalancer(
         this.runtime,
         this.config,
         this.logger,
-        worker && {
+        link && {
           health: {
-            probes: worker.index === 0,
-            publish: (upstream, server, health) => worker.send({ type: "health", upstream, server, health }),
+            probes: link.index === 0,
+            publish: (upstream, server, health) => link.send({ type: "health", upstream, server, health }),
           },
+          sharePeers: (m) => link.send(m),
+          counters: link.counters,
         },
       );
       await this.instance.ready;
-      if (worker) {
-        // Only now: verdicts name upstreams and servers, which exist once the config is applied
-        // (the adapters hold the messages that come earlier, such as the master's replay).
-        worker.onMessage((m) => {
-          if (m.type === "health") this.instance?.balancer.receiveHealth(m.upstream, m.server, m.health);
-        });
-        // An orphan (the master was killed) must not hold the ports forever.
-        worker.onClose(() => void this.stop("SIGTERM"));
+      if (link) {
+        // Only now: verdicts and peer state name upstreams and servers, which exist once the
+        // config is applied (the adapters hold the messages that come earlier, such as the
+        // master's replay).
+        link.listen(
+          {
+            health: (m) => this.instance?.balancer.receiveHealth(m.upstream, m.server, m.health),
+            peers: (m) => this.instance?.balancer.receivePeers(m),
+            report: () => (this.instance ? localSnapshot(this.adminContext, this.instance) : null),
+          },
+          // An orphan (the master was killed) must not hold the ports forever.
+          () => void this.stop("SIGTERM"),
+        );
       }
       await this.admin.apply(this.adminConfig(this.config));
       await writePidFile(this.runtime, this.options.pidFile);
+      if (!this.link) {
+        const balancer = this.instance.balancer;
+        this.upgrade = new BinaryUpgrade(this.runtime, this.runtime.processes, this.logger, this.options.pidFile, {
+          listeners: () => balancer.listenerFds(),
+          stopAccepting: () => balancer.stopAccepting(),
+          resumeAccepting: () => balancer.resumeAccepting(),
+        });
+      }
     } catch (e) {
       await this.instance?.close().catch(() => undefined);
       await this.admin.close().catch(() => undefined);
@@ -113,7 +146,7 @@ export class Controller {
       await this.logFile?.close();
       return 1;
     }
-    this.options.worker?.send({ type: "ready" });
+    this.link?.send({ type: "ready" });
     const listening = this.instance
       .addresses()
       .map((a) => `${a.host}:${a.port}`)

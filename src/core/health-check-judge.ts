@@ -1,6 +1,6 @@
 // What one health check sends and expects, and its verdict on a probe's result in the words
 // the error log uses; health.ts only schedules checks and counts passes and fails.
-import { byteRegex, bytesOf } from "./config/health-check.ts";
+import { byteRegex, bytesOf } from "./config/values/match-text.ts";
 import type { HealthCheckConfig } from "./config/model.ts";
 import type { ProbeOptions, ProbeResult } from "./runtime.ts";
 

@@ -54,7 +54,12 @@ export function renderMetrics(s: StatusSnapshot): string {
   x.family("streamlb_accepting", "gauge", "1 while listening, 0 while stopping.", [[{}, s.accepting ? 1 : 0]]);
   x.family("streamlb_sessions_active", "gauge", "Client sessions open now, over every listener.", [[{}, s.sessions.active]]);
 
-  const listeners = s.listeners.map((l) => ({ l, labels: { listener: l.address, upstream: l.upstream } }));
+  // A UDP listener may share its address with a TCP one: its series carry protocol="udp".
+  const listeners = s.listeners.map((l) => {
+    const labels: Record<string, string> = { listener: l.address, upstream: l.upstream };
+    if (l.protocol === "udp") labels["protocol"] = "udp";
+    return { l, labels };
+  });
   x.family(
     "streamlb_listener_connections_total",
     "counter",
@@ -81,6 +86,12 @@ export function renderMetrics(s: StatusSnapshot): string {
       [{ ...labels, direction: "received" }, l.bytes.received] as const,
       [{ ...labels, direction: "sent" }, l.bytes.sent] as const,
     ]),
+  );
+  x.family(
+    "streamlb_listener_datagrams_dropped_total",
+    "counter",
+    "UDP datagrams dropped on a listener: no connection left for a new client, or a socket that took no more.",
+    listeners.flatMap(({ l, labels }) => (l.datagrams_dropped === undefined ? [] : [[labels, l.datagrams_dropped] as const])),
   );
 
   const upstreams = Object.values(s.upstreams);

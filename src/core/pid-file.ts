@@ -18,6 +18,9 @@ export async function writePidFile(runtime: Runtime, path: string | null): Promi
 /** Removes the pid file on exit, unless another instance has written its own pid there since. */
 export async function removePidFile(runtime: Runtime, path: string | null): Promise<void> {
   if (!path) return;
-  const text = await runtime.readTextFile(path).catch(() => "");
-  if (text.trim() === String(runtime.pid)) await runtime.removeFile(path).catch(() => undefined);
+  // After a binary upgrade the old binary's pid is in PATH.oldbin (upgrade.ts).
+  for (const file of [path, `${path}.oldbin`]) {
+    const text = await runtime.readTextFile(file).catch(() => "");
+    if (text.trim() === String(runtime.pid)) await runtime.removeFile(file).catch(() => undefined);
+  }
 }

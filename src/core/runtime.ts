@@ -8,9 +8,25 @@ export interface Runtime {
   readonly name: RuntimeName;
   readonly version: string;
   readonly pid: number;
+  /** The machine's host name ($hostname); absent in test fakes ("localhost" then). */
+  readonly hostname?: string;
 
   /** Opens a TCP listener; `onConnection` gets each accepted client, not yet read from. */
   listen(options: ListenOptions, onConnection: (client: ClientConnection) => void): Promise<Listener>;
+
+  /**
+   * Binds a UDP listener; `onDatagram` gets each datagram whole with its sender. Optional:
+   * a runtime without it (or without what `options` asks) refuses `listen … udp` at start.
+   */
+  bindDatagram?(options: DatagramBindOptions, onDatagram: DatagramHandler): Promise<DatagramListener>;
+
+  /**
+   * Opens a UDP socket that talks to `target` only (connected where the runtime can), for one
+   * session's upstream. Its replies go to `events.message`; an ICMP port unreachable, where
+   * the runtime reports one, to `events.error` as ECONNREFUSED. Replies longer than
+   * `bufferSize` (proxy_buffer_size) may be cut to it, as nginx reads them into that buffer.
+   */
+  connectDatagram?(target: ConnectTarget, events: DatagramEvents, bufferSize: number): Promise<DatagramSocket>;
 
   /** Connects to a backend; rejects with a ConnectFailure (refused, timed out, ...). */
   connect(target: ConnectTarget, options: ConnectOptions): Promise<UpstreamConnection>;
@@ -59,6 +75,21 @@ export interface Runtime {
   readonly fds?: FdUsage;
   /** TLS on both sides of a session (tls.ts's TlsSupport); absent: `ssl` and `proxy_ssl` are refused. */
   readonly tls?: TlsSupport;
+  /**
+   * One DNS exchange with `server` (the `resolver` directive's, never the system's): sends
+   * `query` over UDP (or TCP, length-prefixed) and resolves with the first reply `accept`
+   * takes; rejects on timeout or a socket error. Optional: without it, `resolve` is refused.
+   */
+  dnsExchange?(server: ConnectTarget, query: Uint8Array, options: DnsExchangeOptions): Promise<Uint8Array>;
+}
+
+export interface DnsExchangeOptions {
+  readonly tcp: boolean;
+  readonly timeoutMs: number;
+  /** False for a datagram that is not the answer (another id: late, or spoofed); waiting goes on. */
+  readonly accept: (reply: Uint8Array) => boolean;
+  /** Ends the exchange at once (the balancer stops), rejecting. */
+  readonly signal?: AbortSignal;
 }
 
 /** How many file descriptors this process has open, and may. */
@@ -79,17 +110,34 @@ export interface ProcessSupport {
   spawnWorker(index: number): WorkerHandle;
   /** How workers share a port (SO_REUSEPORT, node:cluster), for the master's start notice. */
   readonly portSharing?: string;
+  /**
+   * How a binary upgrade (USR2) hands the listening sockets over: "fd", the new binary
+   * inherits them (nginx's way, nothing is refused); "SO_REUSEPORT", it binds its own beside
+   * them; null: it cannot here (the reason is in upgradeBlocked).
+   */
+  readonly upgradeBy?: "fd" | "SO_REUSEPORT" | null;
+  readonly upgradeBlocked?: string;
+  /**
+   * A listening socket inherited from the binary this one upgrades, by listen key
+   * ("*:8000"); each is handed out once. Undefined when there is none.
+   */
+  takeInherited?(key: string): number | undefined;
+  /**
+   * Starts this program anew (the executable on disk now: the new binary), as a lone
+   * process or a master, with the same arguments; `listeners` (fd mode) are inherited.
+   */
+  spawnUpgrade?(listeners: readonly { readonly key: string; readonly fd: number }[]): UpgradeChild;
 }
 
-/** Master ↔ worker messages; small and rare (health verdicts, readiness), so JSON is fine. */
-export type WorkerMessage =
-  | { readonly type: "ready" }
-  | {
-    readonly type: "health";
-    readonly upstream: string;
-    readonly server: string;
-    readonly health: "healthy" | "unhealthy" | "unchecked";
-  };
+/** The new binary a USR2 started. */
+export interface UpgradeChild {
+  readonly pid: number;
+  /** Resolves when it exits (null: a signal ended it). */
+  readonly exited: Promise<number | null>;
+}
+
+import type { WorkerMessage } from "./worker-messages.ts";
+export type { WorkerMessage };
 
 export interface WorkerSide {
   readonly index: number;
@@ -148,11 +196,15 @@ export interface ListenOptions {
    * cannot be upgraded accept these on sockets that can; plain listeners stay on the fast path.
    */
   readonly tls?: boolean;
+  /** Listen on this inherited socket (a binary upgrade) instead of binding host:port. */
+  readonly fd?: number;
 }
 
 export interface Listener {
   readonly host: string;
   readonly port: number;
+  /** The socket's descriptor, where the runtime can pass it to a new binary. */
+  readonly fd?: number;
   close(): Promise<void>;
   /**
    * Stops taking new connections for a while (descriptors ran out) without touching live
@@ -160,6 +212,45 @@ export interface Listener {
    */
   pause?(): void;
   resume?(): void;
+}
+
+export interface DatagramBindOptions {
+  /** null = every address; replies then leave from whichever address the system picks. */
+  readonly host: string | null;
+  /** 0 asks the system for a free port (tests). */
+  readonly port: number;
+  /** SO_REUSEPORT, so each worker binds the port and the kernel keeps a client on one of them. */
+  readonly reusePort?: boolean;
+}
+
+/** One datagram from `address:port`. `data` is the caller's to keep (a fresh copy or view). */
+export type DatagramHandler = (data: Uint8Array, address: string, port: number) => void;
+
+/**
+ * What a send did. "sent": handed to the system (or queued within the adapter's bound);
+ * "dropped": the socket could take no more, so the datagram was dropped as the kernel would.
+ */
+export type DatagramSendResult = "sent" | "dropped";
+
+export interface DatagramListener {
+  readonly host: string;
+  readonly port: number;
+  /** Sends from the listening address to a client. */
+  send(data: Uint8Array, address: string, port: number): DatagramSendResult;
+  close(): Promise<void>;
+}
+
+export interface DatagramEvents {
+  message(data: Uint8Array): void;
+  /** A socket error; `code` is the system's (ECONNREFUSED for an ICMP port unreachable). */
+  error(code: string, detail: string): void;
+}
+
+export interface DatagramSocket {
+  readonly localAddress: string;
+  readonly localPort: number;
+  send(data: Uint8Array): DatagramSendResult;
+  close(): void;
 }
 
 export interface ConnectTarget {
@@ -321,13 +412,3 @@ export interface LogFile {
 /** A runtime's TLS (runtime-tls.ts), over this file's connections. */
 export type TlsSupport = TlsSupportOf<ClientConnection, UpstreamConnection, ConnectTarget, ConnectOptions>;
 export type TlsAccepted = TlsAcceptedOf<ClientConnection>;
-export {
-  type PeerCertificate,
-  type TlsAcceptOptions,
-  type TlsClientOptions,
-  TlsConfigError,
-  type TlsFacts,
-  TlsHandshakeError,
-  type TlsServerContext,
-  type TlsServerOptions,
-} from "./runtime-tls.ts";

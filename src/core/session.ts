@@ -1,67 +1,93 @@
-// One client connection's life: access rules, pick a peer, connect (next upstream on
-// failure), relay, release. Failures end this session only; they are logged in nginx's words.
+// One client connection's life, as nginx's phase engine runs it: the server's phases
+// (post-accept, pre-access, access, ssl, preread: only those its config switches on), then
+// the content handler (proxy_pass: pick a peer, connect with next upstream on failure, relay;
+// or return: write, close), then the balancer logs it. Failures end this session only; they
+// are logged in nginx's words.
 import type { SessionLogger } from "./access-log.ts";
+import type { PickContext, Picker } from "./balance/types.ts";
 import type { ServerConfig } from "./config/model.ts";
 import type { ConnectionBudget } from "./connections.ts";
 import type { Logger } from "./log.ts";
-import type { AccessRules } from "./phases/access.ts";
-import type { PickContext, Picker } from "./balance/types.ts";
+import type { Phase, PhaseSession } from "./phases/phase.ts";
 import { type ClientConnection, ConnectFailure, type RelayResult, type Runtime, type UpstreamConnection } from "./runtime.ts";
-import { type Peer, PeerSelection, type Upstream } from "./upstream.ts";
 import type { SessionOutcome, SessionStatus } from "./session-outcome.ts";
-import { handshakeFailure, sslPhase, upstreamVerifyError } from "./phases/ssl.ts";
+import { type Peer, PeerSelection, type Upstream } from "./upstream.ts";
+import type { ComplexValue } from "./variables/complex-value.ts";
+import type { LimitConnStatus, PrereadFacts, ProxyHeaderFacts, UpstreamTry, VariableContext } from "./variables/context.ts";
+import { outcomeTries } from "./variables/record-context.ts";
+import type { VariableRegistry } from "./variables/registry.ts";
+import { SessionVariables } from "./variables/session-variables.ts";
 import type { RouteTls } from "./phases/ssl-setup.ts";
-import { type TlsFacts, TlsHandshakeError } from "./runtime.ts";
+import type { TlsFacts } from "./runtime-tls.ts";
+import { sslVariable } from "./phases/ssl-variables.ts";
+import { connectUpstreamTls, upstreamTlsFailure } from "./upstream-tls.ts";
 
-/** Where a listener's sessions go: the server block and its upstream, as of one config. */
-export interface Route {
-  readonly server: ServerConfig;
+/** An upstream and the method that picks in it. */
+export interface Target {
   readonly upstream: Upstream;
   readonly picker: Picker;
+}
+
+/** Where a listener's sessions go: the server block and its content, as of one config. */
+export interface Route {
+  readonly server: ServerConfig;
+  /** proxy_pass NAME's upstream; null when the content is `return` or `proxy_pass $var`. */
+  readonly target: Target | null;
   /** `0.0.0.0:8000`, for log lines. */
   readonly listenName: string;
   /** The server's access_log (the balancer writes it when a session ends); null/absent = off. */
   readonly accessLog?: SessionLogger | null;
-  /** allow/deny; null/absent = no rules, and the phase costs nothing. */
-  readonly access?: AccessRules | null;
+  /** The phases before content (phases/pipeline.ts); absent or empty: none run. */
+  readonly phases?: readonly Phase[];
+  /** The config's variables; a session makes its slots only when something reads one. */
+  readonly registry?: VariableRegistry;
+  /** `return VALUE`: the content handler instead of proxying. */
+  readonly returnValue?: ComplexValue | null;
+  /** `proxy_pass $var`: evaluated per session, then named as an upstream or host:port. */
+  readonly proxyTarget?:
+    | { readonly value: ComplexValue; resolve(name: string): Target | string | Promise<Target | string> }
+    | null;
   /** `listen … ssl` and proxy_ssl, compiled; null/absent = plain TCP both ways. */
   readonly tls?: RouteTls | null;
 }
 
 export type { SessionOutcome, SessionStatus } from "./session-outcome.ts";
 
-/**
- * What a balancing method may ask about the client. Getters, because reading an address can
- * be a system call (getpeername) and only hash keys look at them: round robin and least_conn
- * never pay for it. A class, so a session makes one small object rather than four closures.
- */
-class ClientContext implements PickContext {
-  constructor(private readonly client: ClientConnection) {}
-  get remoteAddress(): string {
-    return this.client.remoteAddress;
-  }
-  get remotePort(): number {
-    return this.client.remotePort;
-  }
-  get serverAddress(): string {
-    return this.client.localAddress;
-  }
-  get serverPort(): number {
-    return this.client.localPort;
-  }
-}
+const NO_PHASES: readonly Phase[] = [];
+const encoder = new TextEncoder();
+const RETURN_SEND_TIMEOUT_MS = 5000;
 
-export class Session {
+/**
+ * A session is its own variable context and pick context (getters, because reading an
+ * address can be a system call and only hash keys, maps and logs look), so the plain proxy
+ * path makes no object beyond the session itself.
+ */
+export class Session implements PhaseSession, VariableContext, PickContext {
   private upstreamConn: UpstreamConnection | null = null;
   private aborted = false;
   /** The server this session is connected to, once it is (for session drop and status). */
   peer: Peer | null = null;
+  /** The upstream this session proxies to, once chosen (`proxy_pass $var` chooses per session). */
+  upstream: Upstream | null = null;
   /** When the client was accepted ($session_time counts from here). */
   readonly startMs = Date.now();
+  readonly protocol = "TCP";
+  readonly serverName = "";
   // The upstream states of nginx's access log variables, one entry per try.
+  private readonly tried: string[] = [];
   private readonly connectMs: number[] = [];
   private readonly tryMs: number[] = [];
   private lastTryStart = 0;
+  private relayResult: RelayResult | null = null;
+  private finalStatus = 0;
+  private vars: SessionVariables | null = null;
+  private early: Uint8Array[] | null = null;
+  private releases: (() => void)[] | null = null;
+  proxyProtocol: ProxyHeaderFacts | null = null;
+  realip: { readonly addr: string; readonly port: number } | null = null;
+  private realAddr: { readonly addr: string; readonly port: number } | null = null;
+  preread: PrereadFacts | null = null;
+  limitConnStatus: LimitConnStatus | null = null;
   /** The client's handshake ($ssl_* variables); null on plain TCP. */
   tlsFacts: TlsFacts | null = null;
 
@@ -71,10 +97,79 @@ export class Session {
     public client: ClientConnection,
     readonly route: Route,
     private readonly runtime: Runtime,
-    private readonly logger: Logger,
+    readonly logger: Logger,
     /** worker_connections: the upstream socket of each try is taken from it. */
     private readonly budget: ConnectionBudget,
   ) {}
+
+  // --- what variables, hash keys and phases read ---
+
+  get remoteAddress(): string {
+    return this.realAddr?.addr ?? this.client.remoteAddress;
+  }
+  get remotePort(): number {
+    return this.realAddr?.port ?? this.client.remotePort;
+  }
+  get serverAddress(): string {
+    return this.client.localAddress;
+  }
+  get serverPort(): number {
+    return this.client.localPort;
+  }
+  get connection(): number {
+    return this.id;
+  }
+  get listenName(): string {
+    return this.route.listenName;
+  }
+  /** The session's variable slots, made at first use. */
+  get variables(): SessionVariables {
+    if (this.vars === null) {
+      const registry = this.route.registry;
+      if (!registry) throw new Error("a route that reads variables needs the config's registry");
+      this.vars = new SessionVariables(registry, this);
+    }
+    return this.vars;
+  }
+  now(): number {
+    return Date.now();
+  }
+  status(): number {
+    return this.finalStatus;
+  }
+  bytesSent(): number {
+    return this.relayResult?.bytesToClient ?? this.client.bytesOut;
+  }
+  bytesReceived(): number {
+    return this.relayResult?.bytesFromClient ?? this.client.bytesIn;
+  }
+  upstreamTries(): readonly UpstreamTry[] {
+    return outcomeTries(this.outcomeSoFar(200));
+  }
+  ssl(name: string): string | null {
+    return sslVariable(this.tlsFacts, name, Date.now());
+  }
+  useTls(client: ClientConnection, facts: TlsFacts): void {
+    this.client = client;
+    this.tlsFacts = facts;
+  }
+  logError(message: string): void {
+    this.logClientError("error", message);
+  }
+  setRealip(addr: string, port: number): void {
+    this.realip = { addr: this.client.remoteAddress, port: this.client.remotePort };
+    this.realAddr = { addr, port };
+  }
+  keepEarlyData(bytes: Uint8Array): void {
+    (this.early ??= []).push(bytes);
+  }
+  onEnd(release: () => void): void {
+    (this.releases ??= []).push(release);
+  }
+  logClientError(level: "error" | "warn" | "info" | "notice", message: string): void {
+    if (!this.logger.enabled(level)) return;
+    this.logger.log(level, `*${this.id} ${message}, client: ${this.client.remoteAddress}, server: ${this.route.listenName}`);
+  }
 
   /** Ends the session now, whatever it is doing (stop, drain timeout). */
   abort(): void {
@@ -84,54 +179,83 @@ export class Session {
   }
 
   async run(): Promise<SessionOutcome> {
-    const { server, upstream, picker } = this.route;
-    const proxy = server.proxy;
-    const selection = new PeerSelection(upstream, proxy.proxyNextUpstreamTries);
-    const tried: string[] = [];
-    const started = Date.now();
-    const ctx = new ClientContext(this.client);
-
-    // The access phase (ngx_stream_access_handler): a denied client never reaches the upstream.
-    if (this.route.access && !this.route.access.allows(this.client.remoteAddress)) {
-      this.logger.log(
-        "error",
-        `*${this.id} access forbidden by rule, client: ${this.client.remoteAddress}, server: ${this.route.listenName}`,
-      );
-      return this.fail(403, tried);
+    try {
+      const outcome = await this.phasesThenContent();
+      this.finalStatus = outcome.status;
+      return outcome;
+    } finally {
+      if (this.releases) { for (const release of this.releases) release(); }
     }
+  }
 
-    // The ssl phase (ngx_stream_ssl_handler), after access as in nginx: a failed handshake is 500.
-    const tls = this.route.tls ?? null;
-    if (tls?.server) {
-      // Read now: a socket a failed handshake closed no longer knows its peer.
-      const remote = this.client.remoteAddress;
-      const r = await sslPhase(tls, this.client);
-      if (!r.ok) {
-        if (this.logger.enabled(r.level)) {
-          this.logger.log(r.level, `*${this.id} ${r.message}, client: ${remote}, server: ${this.route.listenName}`);
-        }
-        return this.fail(500, tried);
+  private async phasesThenContent(): Promise<SessionOutcome> {
+    for (const phase of this.route.phases ?? NO_PHASES) {
+      let verdict = phase.run(this);
+      // Only phases that wait for the client return a promise; the others cost no tick.
+      if (typeof verdict === "object") verdict = await verdict;
+      if (verdict !== "next") return this.fail(verdict);
+      if (this.aborted) return this.fail(500);
+    }
+    const route = this.route;
+    if (route.returnValue) return this.respond(route.returnValue);
+    let target = route.target;
+    if (route.proxyTarget) {
+      const name = route.proxyTarget.value.evaluate(this.variables);
+      let found = route.proxyTarget.resolve(name);
+      // A host name waits for the resolver; an upstream or an address does not.
+      if (found instanceof Promise) found = await found;
+      if (typeof found === "string") {
+        this.logClientError("error", found);
+        return this.fail(502);
       }
-      this.client = r.client;
-      this.tlsFacts = r.facts;
-      if (this.aborted) return this.fail(500, tried);
+      target = found;
     }
+    return this.proxy(target!);
+  }
+
+  /** `return VALUE`: nginx writes the value and closes (ngx_stream_return_handler). */
+  private async respond(value: ComplexValue): Promise<SessionOutcome> {
+    const text = value.evaluate(this.variables);
+    if (text.length > 0) {
+      // nginx's send timeout for return is fixed at 5 s; a client that reads nothing is closed.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, RETURN_SEND_TIMEOUT_MS)));
+      try {
+        await Promise.race([this.client.write(encoder.encode(text)), timeout]);
+      } catch {
+        // The client went away: nothing to tell it; the session still ends as served (200).
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    this.client.close();
+    return this.outcomeSoFar(200);
+  }
+
+  /** proxy_pass: pick, connect (next upstream on failure), relay. */
+  private async proxy(target: Target): Promise<SessionOutcome> {
+    const { upstream, picker } = target;
+    this.upstream = upstream;
+    const proxy = this.route.server.proxy;
+    const selection = new PeerSelection(upstream, proxy.proxyNextUpstreamTries);
+    const tried = this.tried;
+    const started = Date.now();
 
     for (;;) {
-      const peer = picker.pick(selection, ctx);
+      const peer = picker.pick(selection, this);
       if (!peer) {
         this.error(`no live upstreams while connecting to upstream`, `"${upstream.name}"`);
         tried.push(upstream.name);
         this.connectMs.push(-1);
         this.tryMs.push(0);
-        return this.fail(502, tried);
+        return this.fail(502);
       }
       // nginx picks the peer, then takes a connection for its socket; none left ends the session.
       if (!this.budget.take()) {
         const where = `client: ${this.client.remoteAddress}, server: ${this.route.listenName}, upstream: "${peer.address}"`;
         this.budget.notEnough(`*${this.id} `, ` while connecting to upstream, ${where}`);
         selection.release();
-        return this.fail(500, tried);
+        return this.fail(500);
       }
       tried.push(peer.address);
       const tryStart = (this.lastTryStart = Date.now());
@@ -141,7 +265,10 @@ export class Session {
           noDelay: proxy.tcpNodelay,
           keepAlive: proxy.proxySocketKeepalive,
         };
-        this.upstreamConn = tls ? await this.connectTls(tls, peer, options) : await this.runtime.connect(peer.config, options);
+        const tls = this.route.tls;
+        this.upstreamConn = tls
+          ? await connectUpstreamTls(tls, peer, upstream.name, this.route.listenName, options)
+          : await this.runtime.connect(peer.config, options);
       } catch (err) {
         this.budget.release();
         this.connectMs.push(-1);
@@ -153,7 +280,7 @@ export class Session {
         if (disabled) this.log("warn", `upstream server temporarily disabled while connecting to upstream`, peer.address);
         const outOfTime = proxy.proxyNextUpstreamTimeoutMs > 0 && Date.now() - started >= proxy.proxyNextUpstreamTimeoutMs;
         if (this.aborted || selection.tries === 0 || !proxy.proxyNextUpstream || outOfTime) {
-          return this.fail(502, tried);
+          return this.fail(502);
         }
         continue;
       }
@@ -163,7 +290,7 @@ export class Session {
         this.upstreamConn.close();
         this.budget.release();
         selection.release();
-        return this.fail(502, tried);
+        return this.fail(502);
       }
       selection.connected();
       this.peer = peer;
@@ -188,6 +315,7 @@ export class Session {
         idleTimeoutMs: proxy.proxyTimeoutMs,
         halfClose: proxy.proxyHalfClose,
         bufferSize: proxy.proxyBufferSize,
+        upstreamFirst: this.early === null ? null : concat(this.early),
       });
     } finally {
       this.budget.release();
@@ -195,6 +323,7 @@ export class Session {
       this.tryMs.push(Date.now() - this.lastTryStart);
       peer.live.delete(upstreamConn);
     }
+    this.relayResult = relay;
     peer.stats.bytesToServer += relay.bytesToUpstream;
     peer.stats.bytesFromServer += relay.bytesFromUpstream;
     if (relay.end === "idle_timeout") {
@@ -208,47 +337,28 @@ export class Session {
         } disconnected, bytes from/to client:${relay.bytesFromClient}/${relay.bytesToClient}, bytes from/to upstream:${relay.bytesFromUpstream}/${relay.bytesToUpstream}`,
       );
     }
-    return { status: 200, upstreamAddrs: tried, upstreamConnectMs: this.connectMs, upstreamSessionMs: this.tryMs, relay };
+    return this.outcomeSoFar(200);
   }
 
-  private fail(status: SessionStatus, tried: string[]): SessionOutcome {
-    this.client.close();
-    return { status, upstreamAddrs: tried, upstreamConnectMs: this.connectMs, upstreamSessionMs: this.tryMs, relay: null };
-  }
-
-  /**
-   * A backend for a session with TLS on either side; with proxy_ssl, the handshake and nginx's
-   * checks after it (proxy_ssl_verify), whose failure is a failed try like a refused connect.
-   */
-  private async connectTls(
-    tls: RouteTls,
-    peer: Peer,
-    options: { timeoutMs: number; noDelay: boolean; keepAlive: boolean },
-  ): Promise<UpstreamConnection> {
-    const s = tls.settings;
-    // proxy_ssl_name's default: the proxy_pass host, without a port (nginx strips it).
-    const name = s.proxySslName ?? this.route.server.proxyPass.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
-    const client = tls.proxy && {
-      ...tls.proxy,
-      serverName: s.proxySslServerName ? name : null,
-      sessionKey: s.proxySslSessionReuse ? `${this.route.listenName} ${this.route.upstream.name} ${peer.address}` : null,
+  private outcomeSoFar(status: SessionStatus): SessionOutcome {
+    return {
+      status,
+      upstreamAddrs: this.tried,
+      upstreamConnectMs: this.connectMs,
+      upstreamSessionMs: this.tryMs,
+      relay: this.relayResult,
     };
-    const { connection, facts } = await tls.support.connect(peer.config, options, client);
-    if (facts && s.proxySslVerify) {
-      const error = upstreamVerifyError(facts, name, s.proxySslVerifyDepth);
-      if (error !== null) {
-        connection.close();
-        throw new UpstreamTlsRefused(error);
-      }
-    }
-    return connection;
+  }
+
+  private fail(status: SessionStatus): SessionOutcome {
+    this.client.close();
+    return this.outcomeSoFar(status);
   }
 
   private logConnectFailure(err: unknown, address: string): void {
-    if (err instanceof UpstreamTlsRefused) {
-      this.error(`${err.message} while SSL handshaking to upstream`, `"${address}"`);
-    } else if (err instanceof TlsHandshakeError) {
-      this.error(handshakeFailure(err, "upstream", "while SSL handshaking to upstream").message, `"${address}"`);
+    const tlsFailure = upstreamTlsFailure(err);
+    if (tlsFailure !== null) {
+      this.error(tlsFailure, `"${address}"`);
     } else if (err instanceof ConnectFailure && err.kind === "timeout") {
       this.error(`upstream timed out (110: Connection timed out) while connecting to upstream`, `"${address}"`);
     } else if (err instanceof ConnectFailure && err.kind === "refused") {
@@ -275,5 +385,13 @@ export class Session {
   }
 }
 
-/** proxy_ssl_verify refused the upstream's certificate (the message is nginx's). */
-class UpstreamTlsRefused extends Error {}
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}

@@ -1,10 +1,10 @@
 // The signals nginx does not act on (or not yet here) must never end the process: most of them
 // kill it by default, and a stray `kill -ALRM` or a terminal's WINCH is no reason to drop every
-// session. Controller and WorkerMaster wire their own (HUP, QUIT, TERM, INT, USR1) and these.
+// session. Controller and Master wire their own (HUP, QUIT, TERM, INT, USR1) and these.
 import type { Logger } from "./log.ts";
 import type { Runtime, SignalName } from "./runtime.ts";
 
-/** nginx's binary upgrade (USR2 starts a new binary, WINCH stops the old workers): not built yet. */
+/** nginx's binary upgrade (USR2 starts a new binary, WINCH stops the old workers): upgrade.ts. */
 export const UPGRADE_SIGNALS: readonly SignalName[] = ["SIGUSR2", "SIGWINCH"];
 
 /**
@@ -48,10 +48,15 @@ export function signalNumber(signal: SignalName): number {
 }
 
 /**
- * Handles the upgrade and the otherwise fatal signals: each is logged and the process carries
- * on. A runtime that cannot catch one (Deno has a fixed list) leaves it out; returns those.
+ * Handles the otherwise fatal signals: each is logged and the process carries on. The upgrade
+ * signals too, unless `upgrade` handles them (a worker leaves them to its master). A runtime
+ * that cannot catch one (Deno has a fixed list) leaves it out; returns those.
  */
-export function keepAliveOnSignals(runtime: Runtime, logger: Logger): SignalName[] {
+export function keepAliveOnSignals(
+  runtime: Runtime,
+  logger: Logger,
+  upgrade: { usr2(): void; winch(): void } | null = null,
+): SignalName[] {
   const uncaught: SignalName[] = [];
   const on = (signal: SignalName, what: string) => {
     try {
@@ -60,7 +65,17 @@ export function keepAliveOnSignals(runtime: Runtime, logger: Logger): SignalName
       uncaught.push(signal);
     }
   };
-  for (const s of UPGRADE_SIGNALS) on(s, "the binary upgrade is not supported yet, ignoring");
+  if (upgrade) {
+    for (const [signal, run] of [["SIGUSR2", upgrade.usr2], ["SIGWINCH", upgrade.winch]] as const) {
+      try {
+        runtime.onSignal(signal, run);
+      } catch {
+        uncaught.push(signal);
+      }
+    }
+  } else {
+    for (const s of UPGRADE_SIGNALS) on(s, "ignoring (the master process acts on it)");
+  }
   for (const s of IGNORED_SIGNALS) on(s, "ignoring");
   return uncaught;
 }

@@ -3,8 +3,8 @@
 // every reload, where it replaces the config's servers, so runtime changes survive both.
 // Without `state`, a reload applies the config's servers as written (Plus does the same).
 import type { Config, UpstreamConfig, UpstreamServerConfig } from "./config/model.ts";
-import { parseUpstreamState } from "./config/nginx.ts";
-import { serverLine } from "./config/write-nginx.ts";
+import { parseUpstreamState } from "./config/read-nginx/reader.ts";
+import { serverLine } from "./config/write/nginx.ts";
 import type { Runtime } from "./runtime.ts";
 
 const HEADER = "# streamlb upstream state: the admin API rewrites this file on every change.\n" +

@@ -1,9 +1,8 @@
 // One snapshot of a running streamlb for its operator: what /status returns as JSON, and
 // what /metrics, /readyz and the status page are made from. Built on request from the
 // counters the hot path already keeps; nothing here runs per session.
-import type { Balancer } from "./balancer.ts";
-import { formatTime } from "./config/units.ts";
-import type { ListenerStats } from "./stats.ts";
+import type { Balancer, ListenerInfo } from "./balancer.ts";
+import { formatTime } from "./config/values/units.ts";
 import type { Peer, Upstream } from "./upstream.ts";
 
 /**
@@ -64,6 +63,9 @@ export interface ListenerStatus {
   readonly listen: string;
   readonly address: string;
   readonly upstream: string;
+  readonly protocol: "tcp" | "udp";
+  /** UDP: datagrams dropped (no connection left for a new client, or a socket that took no more). */
+  readonly datagrams_dropped?: number;
   readonly connections: { readonly total: number; readonly active: number };
   /** Finished sessions by nginx's $status. */
   readonly sessions: Readonly<Record<string, number>>;
@@ -74,6 +76,8 @@ export interface StatusSnapshot {
   readonly version: string;
   readonly runtime: { readonly name: string; readonly version: string };
   readonly pid: number;
+  /** With worker processes: how many workers' counts this sums (status-sum.ts); absent in a lone process. */
+  readonly workers?: number;
   readonly started: string;
   readonly uptime_seconds: number;
   readonly config: { readonly file: string | null; readonly generation: number };
@@ -106,16 +110,19 @@ export function snapshot(src: SnapshotSource, nowMs = Date.now()): StatusSnapsho
     config: { file: b.current?.file ?? null, generation: b.generation },
     accepting: src.accepting,
     sessions: { active: b.activeSessions },
-    listeners: b.listeners().map((l) => listenerStatus(`${l.host}:${l.port}`, l.configured, l.upstream, l.stats)),
+    listeners: b.listeners().map((l) => listenerStatus(l)),
     upstreams,
   };
 }
 
-function listenerStatus(address: string, listen: string, upstream: string, s: ListenerStats): ListenerStatus {
+function listenerStatus(l: ListenerInfo): ListenerStatus {
+  const s = l.stats;
   return {
-    listen,
-    address,
-    upstream,
+    listen: l.configured,
+    address: `${l.host}:${l.port}`,
+    upstream: l.upstream,
+    protocol: l.protocol,
+    ...(l.udp ? { datagrams_dropped: l.udp.dropped } : {}),
     connections: { total: s.connections, active: s.active },
     sessions: { ...s.sessions },
     bytes: { received: s.bytesReceived, sent: s.bytesSent },
@@ -141,6 +148,7 @@ function methodName(u: Upstream): string {
   const m = u.config.method;
   switch (m.kind) {
     case "hash":
+      if (m.bounded !== undefined) return `hash consistent bounded=${m.bounded}`;
       return m.consistent ? "hash consistent" : "hash";
     case "random":
       return m.two ? (m.leastConn ? "random two least_conn" : "random two") : "random";

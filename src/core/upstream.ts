@@ -3,6 +3,8 @@
 // accessed/checked clock with nginx's one-second resolution.
 import type { UpstreamConfig, UpstreamServerConfig } from "./config/model.ts";
 import type { Connection } from "./runtime.ts";
+import { type CheckOutcome, PeerStats } from "./peer-stats.ts";
+import { expandResolved, type ResolvedAnswer } from "./upstream-resolved.ts";
 
 export type Clock = () => number; // whole seconds, like ngx_time()
 
@@ -10,35 +12,6 @@ export const systemClock: Clock = () => Math.floor(Date.now() / 1000);
 
 /** Active health of a server as its checks last judged it ("unchecked" before any check). */
 export type HealthState = "unchecked" | "healthy" | "unhealthy";
-
-/** Lifetime counters for status and metrics: plain increments, nothing more on the hot path. */
-export class PeerStats {
-  /** Sessions that connected to this server. */
-  sessions = 0;
-  /** Connect errors and timeouts (nginx's passive failures). */
-  connectFailures = 0;
-  /** Times max_fails took it out ("upstream server temporarily disabled"). */
-  disabled = 0;
-  /** Bytes relayed from clients to this server, and back. */
-  bytesToServer = 0;
-  bytesFromServer = 0;
-  /** Epoch ms of the last session start, 0 = never. */
-  lastSessionMs = 0;
-  /** Active health checks run, and how many of them failed. */
-  checks = 0;
-  checkFailures = 0;
-  /** Times active checks marked it unhealthy (NGINX Plus's health_checks.unhealthy). */
-  unhealthyCount = 0;
-}
-
-/** How the last active health check of a server went. */
-export interface CheckOutcome {
-  readonly ok: boolean;
-  /** "connected", "reply matched", or why it failed ("connect() failed (111: Connection refused)"). */
-  readonly detail: string;
-  /** Epoch ms when it ended. */
-  readonly atMs: number;
-}
 
 /**
  * One server of an upstream. The object lives as long as the server stays in the config, so
@@ -51,7 +24,10 @@ export class Peer {
   weight: number;
   effectiveWeight: number;
   currentWeight = 0;
+  /** Sessions this process has on it now (connecting or relaying). */
   conns = 0;
+  /** The other worker processes' conns, as they last published them (0 in a lone process). */
+  otherConns = 0;
   fails = 0;
   accessedSec = 0;
   checkedSec = 0;
@@ -165,8 +141,13 @@ export class Peer {
     return this.maxFails > 0 && this.fails >= this.maxFails && nowSec - this.checkedSec <= this.failTimeoutSec;
   }
 
+  /** Sessions on it over every worker process: what least_conn and max_conns weigh. */
+  get allConns(): number {
+    return this.conns + this.otherConns;
+  }
+
   atMaxConns(): boolean {
-    return this.maxConns > 0 && this.conns >= this.maxConns;
+    return this.maxConns > 0 && this.conns + this.otherConns >= this.maxConns;
   }
 }
 
@@ -189,8 +170,26 @@ export interface UpstreamChange {
   readonly kept: number;
 }
 
+/**
+ * Tells the other worker processes what changed in a peer (shared-peers.ts); null in a lone
+ * process. nginx's `zone` shares the whole peer; we share what decides a pick.
+ */
+export interface PeerShare {
+  /** This process's conns of the peer changed (called only where connsShared says they matter). */
+  conns(upstream: Upstream, peer: Peer): void;
+  /** A passive failure or recovery changed fails/accessed/checked. */
+  passive(upstream: Upstream, peer: Peer): void;
+}
+
 export class Upstream {
   config!: UpstreamConfig;
+  /** Set in a worker process. */
+  share: PeerShare | null = null;
+  /**
+   * `share` when the counts decide picks here (least_conn, random two least_conn, max_conns),
+   * else null: round robin and hash without max_conns send nothing per session.
+   */
+  connsShare: PeerShare | null = null;
   primary!: PeerGroup;
   backup!: PeerGroup | null;
   /**
@@ -198,6 +197,12 @@ export class Upstream {
    * config (ngx_stream_upstream_init_round_robin counts only those), so a down server is not a try.
    */
   tries!: number;
+  /**
+   * What the resolver last found for each `resolve` line (discovery.ts keeps it), as the
+   * servers it makes of a line: a reload that changes the line's port or weight keeps the
+   * answer and applies the new line to it. A line not in it stands for no server yet.
+   */
+  readonly resolved = new Map<string, ResolvedAnswer>();
 
   constructor(
     config: UpstreamConfig,
@@ -234,12 +239,16 @@ export class Upstream {
         seen.set(identity(s, seen), peer);
         return peer;
       });
-    const primaries = build(config.servers.filter((s) => !s.backup));
-    const backups = build(config.servers.filter((s) => s.backup));
+    const servers = expandResolved(config, this.resolved);
+    const primaries = build(servers.filter((s) => !s.backup));
+    const backups = build(servers.filter((s) => s.backup));
     this.config = config;
+    // A lone peer is "single" (never taken out by max_fails) while no backup has peers, also
+    // when `resolve` made it so, as nginx's zone module re-decides after every answer.
     this.primary = new PeerGroup(primaries, false, backups.length > 0);
     this.backup = backups.length ? new PeerGroup(backups, true, true) : null;
-    this.tries = config.servers.filter((s) => !s.down).length;
+    this.tries = servers.filter((s) => !s.down).length;
+    this.connsShare = this.share && weighsConns(config) ? this.share : null;
     const removed = [...previous].filter(([key]) => !seen.has(key)).map(([, p]) => p.address);
     return { added, removed, kept: seen.size - added.length };
   }
@@ -266,10 +275,23 @@ export class Upstream {
     return this.update({ ...this.config, servers: this.config.servers.map((s, j) => (j === i ? server : s)) });
   }
 
+  /** Joins the worker processes' shared state (before any session picks). */
+  attach(share: PeerShare | null): void {
+    this.share = share;
+    this.connsShare = share && weighsConns(this.config) ? share : null;
+  }
+
   *allPeers(): Iterable<Peer> {
     yield* this.primary.peers;
     if (this.backup) yield* this.backup.peers;
   }
+}
+
+/** Whether other workers' connection counts decide picks in this upstream. */
+function weighsConns(config: UpstreamConfig): boolean {
+  const m = config.method;
+  if (m.kind === "least_conn" || (m.kind === "random" && m.two && m.leastConn)) return true;
+  return config.servers.some((s) => s.maxConns > 0);
 }
 
 /** `address#n` for the n-th line naming that address (nginx allows repeats). */
@@ -323,13 +345,14 @@ export class PeerSelection {
     this.current = peer;
     this.currentGroup = group;
     peer.conns++;
+    this.upstream.connsShare?.conns(this.upstream, peer);
     return peer;
   }
 
   /** The backend accepted: a peer that was on probation is live again. */
   connected(): void {
     const peer = this.current;
-    if (peer && !this.currentGroup.single && peer.accessedSec < peer.checkedSec) revive(peer, this.upstream.clock());
+    if (peer && !this.currentGroup.single && peer.accessedSec < peer.checkedSec) revive(this.upstream, peer);
   }
 
   /**
@@ -341,6 +364,7 @@ export class PeerSelection {
     if (!peer) return false;
     this.current = null;
     peer.conns--;
+    this.upstream.connsShare?.conns(this.upstream, peer);
     if (this.currentGroup.single) {
       this.tries = 0;
       return false;
@@ -355,6 +379,7 @@ export class PeerSelection {
       disabled = peer.fails >= peer.maxFails;
     }
     if (peer.effectiveWeight < 0) peer.effectiveWeight = 0;
+    this.upstream.share?.passive(this.upstream, peer);
     if (this.tries) this.tries--;
     return disabled;
   }
@@ -365,17 +390,21 @@ export class PeerSelection {
     if (!peer) return;
     this.current = null;
     peer.conns--;
+    this.upstream.connsShare?.conns(this.upstream, peer);
     if (this.currentGroup.single) {
       this.tries = 0;
       return;
     }
-    if (peer.accessedSec < peer.checkedSec) revive(peer, this.upstream.clock());
+    if (peer.accessedSec < peer.checkedSec) revive(this.upstream, peer);
     if (this.tries) this.tries--;
   }
 }
 
 /** nginx's "mark peer live if check passed"; a peer that max_fails had taken out came back. */
-function revive(peer: Peer, nowSec: number): void {
-  if (peer.maxFails > 0 && peer.fails >= peer.maxFails) peer.recovered(nowSec);
+function revive(upstream: Upstream, peer: Peer): void {
+  if (peer.fails === 0) return; // nginx zeroes it here after every pick that set `checked`
+  if (peer.maxFails > 0 && peer.fails >= peer.maxFails) peer.recovered(upstream.clock());
   peer.fails = 0;
+  // Rare (only after a failure), so told at once: the others stop counting it out too.
+  upstream.share?.passive(upstream, peer);
 }

@@ -2,7 +2,7 @@
 // all provide. Synchronous on purpose: a config is read once, before anything listens, and a
 // synchronous reader keeps parseConfig usable where a Config is needed at once (mod.ts).
 import { lstatSync, readdirSync } from "node:fs";
-import type { ConfigFiles } from "../core/config/nginx.ts";
+import type { ConfigFiles } from "../core/config/read-nginx/files.ts";
 import { ConfigFileError, readConfigFile } from "./config-file.ts";
 
 export const configFiles: ConfigFiles = {

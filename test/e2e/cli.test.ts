@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import net from "node:net";
-import { configureArguments } from "../../src/core/config/modules.ts";
+import { configureArguments } from "../../src/core/config/schema/modules.ts";
 
 const GOOD = `stream:\n  servers:\n    - { listen: "127.0.0.1:1", proxy_pass: "127.0.0.1:2" }\n`;
 

@@ -172,7 +172,7 @@ const HTTP_ALIVE = "^HTTP/[0-9.]+ [23][0-9][0-9]";
 
 /**
  * One upstream `u` with this check, behind 127.0.0.1:port, in the given spelling. Every
- * spelling is `mandatory persistent`, which is what yaoweibin's check means (see nginx-health.ts).
+ * spelling is `mandatory persistent`, which is what yaoweibin's check means (see read-nginx/health.ts).
  */
 function config(spelling: Spelling, port: number, servers: readonly string[], c: Check, sessionDrop = false): string {
   switch (spelling) {

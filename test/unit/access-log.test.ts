@@ -3,13 +3,15 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { AccessLogs, compileLogFormat, escapeDefault, type SessionRecord } from "../../src/core/access-log.ts";
-import { BUILTIN_LOG_FORMATS, logFormatError } from "../../src/core/config/log-format.ts";
+import { BUILTIN_LOG_FORMATS, logFormatError } from "../../src/core/config/values/log-format.ts";
 import type { Config } from "../../src/core/config/model.ts";
-import { loadYamlConfig } from "../../src/core/config/yaml.ts";
+import { loadYamlConfig } from "../../src/core/config/read-yaml/reader.ts";
 import type { Logger } from "../../src/core/log.ts";
 import type { LogFile } from "../../src/core/runtime.ts";
 import type { SessionOutcome } from "../../src/core/session-outcome.ts";
+import { VariableRegistry } from "../../src/core/variables/registry.ts";
 
+const REG = new VariableRegistry({ hostname: "h", pid: 1, nginxVersion: "1.31.5" });
 const client = { remoteAddress: "127.0.0.9", remotePort: 40000, localAddress: "127.0.0.1", localPort: 8000 };
 const T0 = Date.UTC(2026, 10, 21, 5, 20, 0, 250);
 
@@ -50,32 +52,32 @@ describe("access log format", () => {
     const line = compileLogFormat(
       "$remote_addr:$remote_port > $server_addr:$server_port $protocol $status $bytes_sent $bytes_received $session_time #$connection",
       "default",
-      42,
+      REG,
     );
     assert.equal(line(served), "127.0.0.9:40000 > 127.0.0.1:8000 TCP 200 12 5 1.234 #7\n");
-    assert.equal(compileLogFormat(UPSTREAM, "default", 1)(served), "127.0.0.1:6000|0.003|1.230|5|12\n");
+    assert.equal(compileLogFormat(UPSTREAM, "default", REG)(served), "127.0.0.1:6000|0.003|1.230|5|12\n");
   });
 
   test("a retried session lists every try, comma and space separated, `-` for a connect that failed", () => {
     assert.equal(
-      compileLogFormat(UPSTREAM, "default", 1)(retried),
+      compileLogFormat(UPSTREAM, "default", REG)(retried),
       "127.0.0.1:6001, 127.0.0.1:6000|-, 0.002|0.001, 1.100|0, 1|0, 2\n",
     );
   });
 
   test("no live upstreams: 502, the upstream's name as $upstream_addr, no connect time", () => {
-    assert.equal(compileLogFormat(`$status ${UPSTREAM} $bytes_sent`, "default", 1)(noLive), "502 backend|-|0.000|0|0 0\n");
+    assert.equal(compileLogFormat(`$status ${UPSTREAM} $bytes_sent`, "default", REG)(noLive), "502 backend|-|0.000|0|0 0\n");
   });
 
   test("a connect that timed out: 502 with the server tried and how long it waited", () => {
     assert.equal(
-      compileLogFormat(`$status $session_time ${UPSTREAM}`, "default", 1)(timedOut),
+      compileLogFormat(`$status $session_time ${UPSTREAM}`, "default", REG)(timedOut),
       "502 0.203 127.0.0.1:6009|-|0.201|0|0\n",
     );
   });
 
   test("times: $msec, $time_iso8601 and $time_local (local time with its offset)", () => {
-    const line = compileLogFormat("$msec|$time_iso8601|$time_local", "default", 1)(record({}, 0));
+    const line = compileLogFormat("$msec|$time_iso8601|$time_local", "default", REG)(record({}, 0));
     const [msec, iso, local] = line.trimEnd().split("|") as [string, string, string];
     assert.equal(msec, "1795238400.250");
     const d = new Date(T0);
@@ -90,7 +92,7 @@ describe("access log format", () => {
   });
 
   test("${name} and $name next to text; unknown names and broken brackets are nginx's errors", () => {
-    assert.equal(compileLogFormat("[${status}]$status.x", "default", 1)(served), "[200]200.x\n");
+    assert.equal(compileLogFormat("[${status}]$status.x", "default", REG)(served), "[200]200.x\n");
     assert.equal(logFormatError("$nope"), `unknown "nope" variable`);
     assert.equal(logFormatError("${status"), `the closing bracket in "status" variable is missing`);
     assert.equal(logFormatError("a $"), `invalid parameter "$"`);
@@ -100,20 +102,22 @@ describe("access log format", () => {
   test("escaping: default is \\xHH for quotes, backslashes, control and non-ASCII bytes; json and none", () => {
     assert.equal(escapeDefault(`a"b\\c\nd é`), "a\\x22b\\x5Cc\\x0Ad \\xC3\\xA9");
     const odd = record({ upstreamAddrs: ['we"ird\\name'], upstreamConnectMs: [-1], upstreamSessionMs: [0] });
-    assert.equal(compileLogFormat("$upstream_addr", "default", 1)(odd), "we\\x22ird\\x5Cname\n");
-    assert.equal(compileLogFormat("$upstream_addr", "json", 1)(odd), 'we\\"ird\\\\name\n');
-    assert.equal(compileLogFormat("$upstream_addr", "none", 1)(odd), 'we"ird\\name\n');
+    assert.equal(compileLogFormat("$upstream_addr", "default", REG)(odd), "we\\x22ird\\x5Cname\n");
+    assert.equal(compileLogFormat("$upstream_addr", "json", REG)(odd), 'we\\"ird\\\\name\n');
+    assert.equal(compileLogFormat("$upstream_addr", "none", REG)(odd), 'we"ird\\name\n');
   });
 
   test("a variable without a value is `-`, and empty with escape=json", () => {
-    assert.equal(compileLogFormat("[$upstream_addr] [$upstream_first_byte_time]", "default", 1)(record({})), "[-] [-]\n");
-    assert.equal(compileLogFormat("[$upstream_addr]", "json", 1)(record({})), "[]\n");
+    assert.equal(compileLogFormat("[$upstream_addr] [$upstream_first_byte_time]", "default", REG)(record({})), "[-] [-]\n");
+    assert.equal(compileLogFormat("[$upstream_addr]", "json", REG)(record({})), "[]\n");
   });
 
   test("the built-in json format is one JSON object per line with every variable", () => {
     const json = BUILTIN_LOG_FORMATS.get("json")!;
     for (const r of [served, retried, noLive, timedOut]) {
-      const parsed = JSON.parse(compileLogFormat(json.format, json.escape, 9)(r)) as Record<string, unknown>;
+      const parsed = JSON.parse(
+        compileLogFormat(json.format, json.escape, new VariableRegistry({ hostname: "h", pid: 9, nginxVersion: "1.31.5" }))(r),
+      ) as Record<string, unknown>;
       assert.equal(parsed["status"], r.outcome.status);
       assert.equal(parsed["remote_addr"], "127.0.0.9");
       assert.equal(parsed["upstream_addr"], r.outcome.upstreamAddrs.join(", "));
@@ -176,13 +180,13 @@ stream:
 describe("access log writing", () => {
   test("lines wait for the flush timer and go out as one append, in order", async () => {
     const s = setup(CONFIG(""));
-    const prepared = await s.logs.prepare(s.config());
+    const prepared = await s.logs.prepare(s.config(), REG);
     await prepared.commit();
     const config = s.config();
     const log = prepared.forServer(config.stream.servers[0]!);
     assert.equal(log, null, "a logger belongs to the config it was prepared for");
     const c = s.config();
-    const p2 = await s.logs.prepare(c);
+    const p2 = await s.logs.prepare(c, REG);
     await p2.commit();
     const logger = p2.forServer(c.stream.servers[0]!)!;
     assert.equal(p2.forServer(c.stream.servers[1]!), null, "access_log is off by default");
@@ -199,7 +203,7 @@ describe("access log writing", () => {
   test("a full buffer is written without waiting for the timer", async () => {
     const s = setup(CONFIG(""));
     const c = s.config();
-    const p = await s.logs.prepare(c);
+    const p = await s.logs.prepare(c, REG);
     await p.commit();
     const logger = p.forServer(c.stream.servers[0]!)!;
     for (let i = 0; i < 100; i++) logger.log(served); // 19 bytes a line, buffer=1k
@@ -215,7 +219,7 @@ describe("access log writing", () => {
   test("reopen writes what is pending, then reopens (logrotate)", async () => {
     const s = setup(CONFIG(""));
     const c = s.config();
-    const p = await s.logs.prepare(c);
+    const p = await s.logs.prepare(c, REG);
     await p.commit();
     p.forServer(c.stream.servers[0]!)!.log(served);
     await s.logs.reopen();
@@ -241,7 +245,7 @@ stream:
       [],
       ["/own.log:json", "/all.log:basic"],
     ]);
-    const p = await s.logs.prepare(c);
+    const p = await s.logs.prepare(c, REG);
     await p.commit();
     p.forServer(c.stream.servers[2]!)!.log(served);
     await s.logs.reopen();
@@ -249,7 +253,7 @@ stream:
     assert.match(s.files.get("/all.log")!.text, /^127\.0\.0\.9 \[.*\] TCP 200 12 5 1\.234\n$/);
 
     const next = s.config(yaml.replace(/, access_log: \[.*\]/, ""));
-    const p2 = await s.logs.prepare(next);
+    const p2 = await s.logs.prepare(next, REG);
     await p2.commit();
     assert.ok(s.files.get("/own.log")!.closed, "a file no config names any more is closed");
     assert.ok(!s.files.get("/all.log")!.closed);
@@ -270,7 +274,7 @@ stream:
     const c = s.config(
       CONFIG(", access_log: /b.log").replace("buffer: 1k, flush: 50ms", "buffer: 1k"),
     );
-    await assert.rejects(logs.prepare(c), /open\(\) "\/b\.log" failed \(13: Permission denied\)/);
+    await assert.rejects(logs.prepare(c, REG), /open\(\) "\/b\.log" failed \(13: Permission denied\)/);
     assert.ok(s.files.get("/a.log")!.closed);
   });
 });

@@ -2,10 +2,10 @@
 // address family in config order, inheritance from stream{} in both config spellings.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { loadNginxConfig } from "../../src/core/config/nginx.ts";
-import { loadYamlConfig } from "../../src/core/config/yaml.ts";
-import { writeNginxConfig } from "../../src/core/config/write-nginx.ts";
-import { writeYamlConfig } from "../../src/core/config/write-yaml.ts";
+import { loadNginxConfig } from "../../src/core/config/read-nginx/reader.ts";
+import { loadYamlConfig } from "../../src/core/config/read-yaml/reader.ts";
+import { writeNginxConfig } from "../../src/core/config/write/nginx.ts";
+import { writeYamlConfig } from "../../src/core/config/write/yaml.ts";
 import type { AccessRuleConfig } from "../../src/core/config/model.ts";
 import { AccessRules, parseAccessRule, parseIPv6 } from "../../src/core/phases/access.ts";
 

@@ -6,10 +6,10 @@ import { describe, test } from "node:test";
 import { AdminEndpoint } from "../../src/core/admin-endpoint.ts";
 import { ADMIN_LIMITS, limitRequests } from "../../src/core/admin-limits.ts";
 import type { AdminConfig } from "../../src/core/config/model.ts";
-import { loadNginxConfig } from "../../src/core/config/nginx.ts";
-import { writeNginxConfig } from "../../src/core/config/write-nginx.ts";
-import { writeYamlConfig } from "../../src/core/config/write-yaml.ts";
-import { loadYamlConfig } from "../../src/core/config/yaml.ts";
+import { loadNginxConfig } from "../../src/core/config/read-nginx/reader.ts";
+import { writeNginxConfig } from "../../src/core/config/write/nginx.ts";
+import { writeYamlConfig } from "../../src/core/config/write/yaml.ts";
+import { loadYamlConfig } from "../../src/core/config/read-yaml/reader.ts";
 import type { Logger } from "../../src/core/log.ts";
 import type { HttpServer } from "../../src/core/runtime.ts";
 

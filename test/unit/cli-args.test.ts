@@ -5,8 +5,8 @@ import { describe, test } from "node:test";
 import { type CliOptions, parseCliArgs } from "../../src/cli-args.ts";
 import { ConfigError } from "../../src/core/config/errors.ts";
 import { parseConfig } from "../../src/core/config/load.ts";
-import type { ConfigFiles } from "../../src/core/config/nginx.ts";
-import { dumpFiles, RecordedFiles } from "../../src/core/config/recorded-files.ts";
+import type { ConfigFiles } from "../../src/core/config/read-nginx/files.ts";
+import { dumpFiles, RecordedFiles } from "../../src/core/config/read-nginx/recorded-files.ts";
 
 function options(...argv: string[]): CliOptions {
   const r = parseCliArgs(argv);

@@ -2,11 +2,11 @@
 // Config (source locations aside, as the text moves).
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { loadNginxConfig } from "../../src/core/config/nginx.ts";
+import { loadNginxConfig } from "../../src/core/config/read-nginx/reader.ts";
 import type { Config } from "../../src/core/config/model.ts";
-import { writeNginxConfig } from "../../src/core/config/write-nginx.ts";
-import { writeYamlConfig } from "../../src/core/config/write-yaml.ts";
-import { loadYamlConfig } from "../../src/core/config/yaml.ts";
+import { writeNginxConfig } from "../../src/core/config/write/nginx.ts";
+import { writeYamlConfig } from "../../src/core/config/write/yaml.ts";
+import { loadYamlConfig } from "../../src/core/config/read-yaml/reader.ts";
 
 /** The model as plain data without where things were written (maps as entry lists). */
 function comparable(config: Config): unknown {

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { loadNginxConfig } from "../../src/core/config/nginx.ts";
+import { loadNginxConfig } from "../../src/core/config/read-nginx/reader.ts";
 import { CONFIG_FILE_LIMIT, ConfigFileError, readConfigFile } from "../../src/runtime/config-file.ts";
 import { configFiles } from "../../src/runtime/files.ts";
 

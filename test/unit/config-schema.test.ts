@@ -4,14 +4,14 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { Config } from "../../src/core/config/model.ts";
-import { loadNginxConfig } from "../../src/core/config/nginx.ts";
+import { loadNginxConfig } from "../../src/core/config/read-nginx/reader.ts";
 import { MAIN_ROWS } from "../../src/core/config/schema/main.ts";
 import { PROXY_ROWS, TCP_PROXY_SETTINGS } from "../../src/core/config/schema/proxy.ts";
 import { kindOf, type SettingRow } from "../../src/core/config/schema/row.ts";
 import { SERVER_PARAM_ROWS } from "../../src/core/config/schema/upstream-server.ts";
-import { writeNginxConfig } from "../../src/core/config/write-nginx.ts";
-import { writeYamlConfig } from "../../src/core/config/write-yaml.ts";
-import { loadYamlConfig } from "../../src/core/config/yaml.ts";
+import { writeNginxConfig } from "../../src/core/config/write/nginx.ts";
+import { writeYamlConfig } from "../../src/core/config/write/yaml.ts";
+import { loadYamlConfig } from "../../src/core/config/read-yaml/reader.ts";
 
 type Place = "main" | "events" | "stream" | "server" | "upstream_server";
 
@@ -22,6 +22,8 @@ interface Case {
   readonly yaml: string;
   /** Whole numbers on either side of the row's bounds. */
   readonly edges?: readonly number[];
+  /** The row applies to `listen … udp` servers only (for now): the configs listen on UDP. */
+  readonly udp?: boolean;
 }
 
 function caseOf(place: Place, r: SettingRow<never>): Case {
@@ -30,7 +32,8 @@ function caseOf(place: Place, r: SettingRow<never>): Case {
   assert.ok(value !== undefined, `${r.name}: no sample differs from the default`);
   const b = kind.bounds;
   const edges = b && [b.min - 1, b.min, Math.min(b.max, 2_000_000), b.max + 1].filter((n) => n >= 0 && Number.isSafeInteger(n));
-  return { place, name: r.name, yaml: kind.toYaml(value), ...(edges && { edges }) };
+  const udp = (r as { readonly udpOnly?: boolean }).udpOnly === true;
+  return { place, name: r.name, yaml: kind.toYaml(value), ...(edges && { edges }), ...(udp && { udp }) };
 }
 
 const CASES: readonly Case[] = [
@@ -53,10 +56,10 @@ function yamlWith(c: Case, value: string): string {
     `        - { address: "127.0.0.1:6000"${c.place === "upstream_server" ? `, ${c.name}: ${value}` : ""} }`,
     `        - "127.0.0.1:6001"`,
     "  servers:",
-    "    - listen: 8000",
+    `    - listen: "8000${c.udp ? " udp" : ""}"`,
     "      proxy_pass: u",
     `      ${at("server")}`,
-    "    - listen: 8001",
+    `    - listen: "8001${c.udp ? " udp" : ""}"`,
     "      proxy_pass: u",
     "",
   ].join("\n");
@@ -70,8 +73,8 @@ events { ${at("events")} }
 stream {
   ${at("stream")}
   upstream u { server 127.0.0.1:6000${c.place === "upstream_server" ? ` ${c.name}=${value}` : ""}; server 127.0.0.1:6001; }
-  server { listen 8000; proxy_pass u; ${at("server")} }
-  server { listen 8001; proxy_pass u; }
+  server { listen 8000${c.udp ? " udp" : ""}; proxy_pass u; ${at("server")} }
+  server { listen 8001${c.udp ? " udp" : ""}; proxy_pass u; }
 }
 `;
 }
@@ -151,4 +154,26 @@ describe("the two drifts the review found stay fixed", () => {
     const fromYaml = loadYamlConfig(writeYamlConfig(fromNginx), "b.yaml");
     assert.equal(fromYaml.stream.upstreams.get("u")!.servers[0]!.weight, 2_000_000);
   });
+});
+
+describe("every balancing method survives YAML → nginx.conf → YAML", () => {
+  const methods = [
+    "least_conn: true",
+    "hash: $remote_addr",
+    "hash: { key: $remote_addr, consistent: true }",
+    "hash: { key: $remote_addr, consistent: true, bounded: 1.25 }",
+    "random: true",
+    "random: { two: true, method: least_conn }",
+  ];
+  for (const m of methods) {
+    test(m, () => {
+      const yaml =
+        `stream:\n  upstreams:\n    u:\n      ${m}\n      servers: ["127.0.0.1:1", "127.0.0.1:2"]\n  servers:\n    - { listen: 1, proxy_pass: u }\n`;
+      const first = loadYamlConfig(yaml, "in.yaml");
+      assert.notEqual(first.stream.upstreams.get("u")!.method.kind, "round_robin");
+      const second = loadNginxConfig(writeNginxConfig(first, "in.yaml"), "out.conf").config;
+      assert.deepEqual(comparable(second), comparable(first));
+      assert.deepEqual(comparable(loadYamlConfig(writeYamlConfig(second), "back.yaml")), comparable(first));
+    });
+  }
 });

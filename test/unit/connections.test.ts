@@ -1,10 +1,10 @@
 // worker_connections: the per-process socket budget and its rate-limited alert.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { loadNginxConfig } from "../../src/core/config/nginx.ts";
-import { loadYamlConfig } from "../../src/core/config/yaml.ts";
-import { writeNginxConfig } from "../../src/core/config/write-nginx.ts";
-import { writeYamlConfig } from "../../src/core/config/write-yaml.ts";
+import { loadNginxConfig } from "../../src/core/config/read-nginx/reader.ts";
+import { loadYamlConfig } from "../../src/core/config/read-yaml/reader.ts";
+import { writeNginxConfig } from "../../src/core/config/write/nginx.ts";
+import { writeYamlConfig } from "../../src/core/config/write/yaml.ts";
 import { type AlertClock, ConnectionBudget } from "../../src/core/connections.ts";
 import type { Logger } from "../../src/core/log.ts";
 

@@ -8,9 +8,9 @@ import { memoryRuntime } from "../support/fake-runtime.ts";
 import * as fc from "fast-check";
 import { type AdminHandler, createAdminHandler } from "../../src/core/admin.ts";
 import type { UpstreamServerConfig } from "../../src/core/config/model.ts";
-import { parseUpstreamState } from "../../src/core/config/nginx.ts";
-import { loadYamlConfig } from "../../src/core/config/yaml.ts";
-import { type RunningBalancer, startRunningBalancer } from "../../src/core/instance.ts";
+import { parseUpstreamState } from "../../src/core/config/read-nginx/reader.ts";
+import { loadYamlConfig } from "../../src/core/config/read-yaml/reader.ts";
+import { type RunningBalancer, startRunningBalancer } from "../../src/core/running-balancer.ts";
 import type { Logger } from "../../src/core/log.ts";
 import { boundedAsync, FUZZ_TIMEOUT_MS, params } from "../support/fuzz.ts";
 

@@ -4,8 +4,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as fc from "fast-check";
-import { loadNginxConfig } from "../../src/core/config/nginx.ts";
-import { writeNginxConfig } from "../../src/core/config/write-nginx.ts";
+import { loadNginxConfig } from "../../src/core/config/read-nginx/reader.ts";
+import { writeNginxConfig } from "../../src/core/config/write/nginx.ts";
 import { comparable, nginxConfig } from "../support/config-gen.ts";
 import { anyText, bounded, configish, FUZZ_TIMEOUT_MS, mutate, mutations, params, readOrConfigError } from "../support/fuzz.ts";
 

@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as fc from "fast-check";
 import { ConfigError } from "../../src/core/config/errors.ts";
-import { type ConfigFiles, loadNginxConfig } from "../../src/core/config/nginx.ts";
+import { loadNginxConfig } from "../../src/core/config/read-nginx/reader.ts";
+import { type ConfigFiles } from "../../src/core/config/read-nginx/files.ts";
 import { comparable, nginxConfig } from "../support/config-gen.ts";
 import { bounded, FUZZ_TIMEOUT_MS, lineCount, mutate, mutations, params } from "../support/fuzz.ts";
 

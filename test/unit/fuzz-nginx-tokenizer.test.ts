@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as fc from "fast-check";
 import { ConfigError } from "../../src/core/config/errors.ts";
-import { type NginxNode, tokenizeNginx } from "../../src/core/config/nginx-tokenizer.ts";
+import { type NginxNode, tokenizeNginx } from "../../src/core/config/read-nginx/tokenizer.ts";
 import { nginxConfig } from "../support/config-gen.ts";
 import { anyText, bounded, configish, FUZZ_TIMEOUT_MS, lineCount, mutate, mutations, params } from "../support/fuzz.ts";
 

@@ -6,7 +6,7 @@ import { describe, test } from "node:test";
 import * as fc from "fast-check";
 import { type UpstreamServerConfig } from "../../src/core/config/model.ts";
 import { DEFAULT_SERVER } from "../../src/core/config/schema/upstream-server.ts";
-import { parseUpstreamState } from "../../src/core/config/nginx.ts";
+import { parseUpstreamState } from "../../src/core/config/read-nginx/reader.ts";
 import { formatUpstreamState } from "../../src/core/state.ts";
 import { anyText, bounded, configish, FUZZ_TIMEOUT_MS, mutate, mutations, params, readOrConfigError } from "../support/fuzz.ts";
 

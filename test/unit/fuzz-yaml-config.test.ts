@@ -4,7 +4,7 @@
 import { describe, test } from "node:test";
 import * as fc from "fast-check";
 import { parseConfig } from "../../src/core/config/load.ts";
-import { loadYamlConfig } from "../../src/core/config/yaml.ts";
+import { loadYamlConfig } from "../../src/core/config/read-yaml/reader.ts";
 import { anyText, configish, FUZZ_TIMEOUT_MS, params, readOrConfigError } from "../support/fuzz.ts";
 
 const FILE = "fuzz.yaml";

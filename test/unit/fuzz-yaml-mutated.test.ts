@@ -5,7 +5,7 @@ import { describe, test } from "node:test";
 import * as fc from "fast-check";
 import { FUZZ_TIMEOUT_MS, mutate, mutations, params, readOrConfigError } from "../support/fuzz.ts";
 import { yamlConfigOf } from "../support/yaml-gen.ts";
-import { loadYamlConfig } from "../../src/core/config/yaml.ts";
+import { loadYamlConfig } from "../../src/core/config/read-yaml/reader.ts";
 
 const FILE = "fuzz.yaml";
 /**

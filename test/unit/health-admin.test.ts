@@ -4,8 +4,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { createAdminHandler } from "../../src/core/admin.ts";
-import { loadYamlConfig } from "../../src/core/config/yaml.ts";
-import { startRunningBalancer } from "../../src/core/instance.ts";
+import { loadYamlConfig } from "../../src/core/config/read-yaml/reader.ts";
+import { startRunningBalancer } from "../../src/core/running-balancer.ts";
 import type { Logger } from "../../src/core/log.ts";
 import type { ConnectTarget, ProbeResult, Runtime } from "../../src/core/runtime.ts";
 

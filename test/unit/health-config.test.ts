@@ -3,12 +3,13 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ConfigError } from "../../src/core/config/errors.ts";
-import { decodeMatchText } from "../../src/core/config/health-check.ts";
+import { decodeMatchText } from "../../src/core/config/values/match-text.ts";
 import { type Config, DEFAULT_HEALTH_CHECK, type HealthCheckConfig } from "../../src/core/config/model.ts";
-import { formatWarning, loadNginxConfig } from "../../src/core/config/nginx.ts";
-import { writeNginxConfig } from "../../src/core/config/write-nginx.ts";
-import { writeYamlConfig } from "../../src/core/config/write-yaml.ts";
-import { loadYamlConfig } from "../../src/core/config/yaml.ts";
+import { loadNginxConfig } from "../../src/core/config/read-nginx/reader.ts";
+import { formatWarning } from "../../src/core/config/read-nginx/files.ts";
+import { writeNginxConfig } from "../../src/core/config/write/nginx.ts";
+import { writeYamlConfig } from "../../src/core/config/write/yaml.ts";
+import { loadYamlConfig } from "../../src/core/config/read-yaml/reader.ts";
 
 const fromYaml = (text: string) => loadYamlConfig(text, "in.yaml");
 const fromNginx = (text: string) => loadNginxConfig(text, "in.conf").config;

@@ -4,8 +4,16 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ConfigError } from "../../src/core/config/errors.ts";
-import { configureArguments, STREAM_MODULES, type StreamModule } from "../../src/core/config/modules.ts";
-import { loadNginxConfig } from "../../src/core/config/nginx.ts";
+import {
+  configureArguments,
+  PARTIAL_MODULES,
+  STREAM_MODULE_BUILDS,
+  STREAM_MODULES,
+  type StreamModule,
+  streamModules,
+} from "../../src/core/config/schema/modules.ts";
+import { type DirectiveRow, DIRECTIVES } from "../../src/core/config/schema/table.ts";
+import { loadNginxConfig } from "../../src/core/config/read-nginx/reader.ts";
 
 /**
  * Whether a reader of the line that follows nginx's configure conventions (as nginx's test
@@ -37,9 +45,9 @@ describe("configure arguments", () => {
   });
 
   test("follow the table: flipping a module flips its switch", () => {
-    const flipped = STREAM_MODULES.map((m) => (m.name === "stream_map_module" ? { ...m, implemented: true } : m));
-    assert.ok(line.includes("--without-stream_map_module"));
-    assert.ok(!configureArguments(flipped).includes("stream_map_module"));
+    const flipped = STREAM_MODULES.map((m) => (m.name === "stream_map_module" ? { ...m, implemented: false } : m));
+    assert.ok(!line.includes("stream_map_module"), "map runs: nothing is said of it");
+    assert.ok(configureArguments(flipped).includes("--without-stream_map_module"));
     const ssl = STREAM_MODULES.map((m) => (m.name === "stream_ssl_module" ? { ...m, implemented: true } : m));
     assert.ok(configureArguments(ssl).includes("--with-stream_ssl_module"));
   });
@@ -92,4 +100,50 @@ describe("the table matches what the reader does", () => {
       assert.equal(outcome(configWith(sample), sample.text.split(" ")[0]!.replace(";", "")), m.implemented ? "ok" : "refused");
     });
   }
+});
+
+describe("-V's module line follows the directive table", () => {
+  const withSupport = (module: string, support: DirectiveRow["support"]) =>
+    DIRECTIVES.map((r) => (r.module === module ? { ...r, support } : r));
+  const present = (table: readonly DirectiveRow[], name: string) =>
+    countsAsPresent(configureArguments(streamModules(table)), streamModules(table).find((m) => m.name === name)!);
+
+  test("every module configure knows has rows in the table, and every stream_*_module row names one it knows", () => {
+    const known = new Set(STREAM_MODULE_BUILDS.map(([name]) => name));
+    for (const name of known) assert.ok(DIRECTIVES.some((r) => r.module === name), `${name} has no rows`);
+    const ngxStream = DIRECTIVES.filter((r) => /^stream_\w+_module$/.test(r.module) && !known.has(r.module));
+    // NGINX Plus's and third-party modules are not configure's: they never reach the line.
+    for (const r of ngxStream) assert.ok(!configureArguments().includes(r.module), `${r.name}: ${r.module}`);
+  });
+
+  for (const [name, build] of STREAM_MODULE_BUILDS) {
+    test(`${name}: all its rows running makes it present, one refused row makes it absent (unless core or partial)`, () => {
+      assert.equal(present(withSupport(name, "runs"), name), true);
+      const oneRefused = withSupport(name, "runs");
+      const i = oneRefused.findIndex((r) => r.module === name);
+      oneRefused[i] = { ...oneRefused[i]!, support: "refused" };
+      assert.equal(present(oneRefused, name), build === "core" || PARTIAL_MODULES.has(name));
+      assert.equal(present(withSupport(name, { harmless: "x" }), name), build === "core");
+    });
+  }
+
+  test("stream_ssl_module is there only on a runtime with TLS; the others do not depend on it", () => {
+    const withTls = streamModules(DIRECTIVES, { tls: true });
+    const without = streamModules(DIRECTIVES, { tls: false });
+    assert.equal(withTls.find((m) => m.name === "stream_ssl_module")!.implemented, true);
+    assert.equal(without.find((m) => m.name === "stream_ssl_module")!.implemented, false);
+    assert.ok(!configureArguments(without).includes("stream_ssl_module"));
+    for (const m of without) {
+      if (m.name !== "stream_ssl_module") {
+        assert.equal(
+          m.implemented,
+          withTls.find((x) => x.name === m.name)!.implemented,
+        );
+      }
+    }
+  });
+
+  test("the line printed is the one the table gives", () => {
+    assert.equal(configureArguments(), configureArguments(streamModules(DIRECTIVES)));
+  });
 });

@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ConfigError } from "../../src/core/config/errors.ts";
 import { configFormat, parseConfig } from "../../src/core/config/load.ts";
-import { type ConfigFiles, formatWarning, loadNginxConfig } from "../../src/core/config/nginx.ts";
+import { loadNginxConfig } from "../../src/core/config/read-nginx/reader.ts";
+import { type ConfigFiles, formatWarning } from "../../src/core/config/read-nginx/files.ts";
 
 /** An in-memory file system: readFile throws like node:fs, glob handles `*` and `?`. */
 function fakeFiles(files: Record<string, string>): ConfigFiles {
@@ -239,7 +240,9 @@ describe("nginx config: proxy_* inheritance", () => {
     proxy_buffer_size 32k;
     proxy_half_close on;
     proxy_socket_keepalive ON;
-    proxy_session_drop on;`),
+    proxy_session_drop on;
+    proxy_requests 2;
+    proxy_responses 0;`),
     );
     const [a, b] = config.stream.servers.map((s) => s.proxy);
     assert.deepEqual(a, {
@@ -253,6 +256,10 @@ describe("nginx config: proxy_* inheritance", () => {
       proxyHalfClose: true,
       proxySocketKeepalive: true,
       proxySessionDrop: true,
+      proxyRequests: 2,
+      proxyResponses: 0,
+      proxyUploadRate: 0,
+      proxyDownloadRate: 0,
     });
     assert.deepEqual(b, { ...a, proxyTimeoutMs: 60_000, tcpNodelay: true });
   });
@@ -270,6 +277,11 @@ describe("nginx config: proxy_* inheritance", () => {
       proxyHalfClose: false,
       proxySocketKeepalive: false,
       proxySessionDrop: false,
+      proxyRequests: 0,
+      // nginx's unset value (NGX_MAX_INT32_VALUE): no limit.
+      proxyResponses: 2147483647,
+      proxyUploadRate: 0,
+      proxyDownloadRate: 0,
     });
     // proxy_pass host:port makes the implicit one-server upstream
     const implicit = config.stream.upstreams.get("127.0.0.1:9")!;
@@ -334,7 +346,10 @@ describe("nginx config: upstream{}", () => {
     assert.equal(errorOf(up("hash $remote_addr foo;")), `invalid parameter "foo" in ${MAIN}:4`);
     assert.equal(errorOf(up("random three;")), `invalid parameter "three" in ${MAIN}:4`);
     assert.equal(errorOf(up("least_conn x;")), `invalid number of arguments in "least_conn" directive in ${MAIN}:4`);
-    assert.match(errorOf(up("hash $remote_adr;")), /^unknown "remote_adr" variable.* in \/etc\/nginx\/nginx\.conf:4$/);
+    assert.match(
+      errorOf(up("hash $remote_adr;\nserver 10.0.0.1:80;")),
+      /^unknown "remote_adr" variable.* in \/etc\/nginx\/nginx\.conf:\d+$/,
+    );
   });
 
   test("backup with hash or random: refused only on servers after the method (nginx's order)", () => {
@@ -407,11 +422,38 @@ describe("nginx config: server{} and listen", () => {
       ["listen 8000 backlog=x;", `invalid backlog "backlog=x"`],
       ["listen 8000 rcvbuf=x;", `invalid rcvbuf "rcvbuf=x"`],
       ["listen 8000 so_keepalive=x;", `invalid so_keepalive value: "x"`],
-      ["listen 8000 udp;", `UDP is not supported yet ("listen … udp")`], // streamlb's own
+      // nginx refuses these beside udp, before it looks at their values.
+      ["listen 8000 udp ssl;", `"listen" directive "ssl" parameter is incompatible with "udp"`],
+      ["listen 8000 udp proxy_protocol;", `"listen" directive "proxy_protocol" parameter is incompatible with "udp"`],
+      ["listen 8000 backlog=x udp;", `"listen" directive "backlog" parameter is incompatible with "udp"`],
+      ["listen 8000 udp so_keepalive=on;", `"listen" directive "so_keepalive" parameter is incompatible with "udp"`],
+      ["listen 8000 udp fastopen=1;", `"listen" directive "fastopen" parameter is incompatible with "udp"`],
+      ["listen 8000 udp deferred;", `"listen" directive "deferred" parameter is incompatible with "udp"`],
+      ["listen 8000 udp foo;", `the invalid "foo" parameter`],
     ];
     for (const [line, message] of cases) {
       assert.equal(errorOf(server(`${line}\nproxy_pass 127.0.0.1:9;`)), `${message} in ${MAIN}:4`, line);
     }
+  });
+
+  test("listen … udp [reuseport]: a datagram listener, which may share its address and port with a TCP one", () => {
+    const { config } = load(
+      withStream(`server { listen 127.0.0.1:53 udp reuseport; listen 53 udp; listen 127.0.0.1:53; proxy_pass 127.0.0.1:9; }`),
+    );
+    assert.deepEqual(
+      config.stream.servers[0]!.listen.map(({ host, port, udp, reusePort }) => ({ host, port, udp, reusePort })),
+      [
+        { host: "127.0.0.1", port: 53, udp: true, reusePort: true },
+        { host: null, port: 53, udp: true, reusePort: undefined },
+        { host: "127.0.0.1", port: 53, udp: undefined, reusePort: undefined },
+      ],
+    );
+    assert.equal(
+      errorOf(server(`listen 127.0.0.1:53 udp;\nlisten 127.0.0.1:53 udp;\nproxy_pass 127.0.0.1:9;`)),
+      `duplicate "127.0.0.1:53 udp" address and port pair in ${MAIN}:5`,
+    );
+    // reuseport on a UDP listener is applied, so it is no warning there.
+    assert.deepEqual(warnings(server("listen 8000 udp reuseport;\nproxy_pass 127.0.0.1:9;")), []);
   });
 
   test("harmless listen parameters streamlb does not apply are warned about, with the reason", () => {
@@ -433,11 +475,12 @@ describe("nginx config: server{} and listen", () => {
   test("a server needs listen and proxy_pass", () => {
     assert.equal(errorOf(server("proxy_pass 127.0.0.1:9;")), `no "listen" is defined for server in ${MAIN}:3`);
     assert.equal(errorOf(server("listen 1;")), `no handler for server in ${MAIN}:3`);
-    assert.equal(errorOf(server("listen 1;\nreturn 200;")), `"return" directive is not supported yet in ${MAIN}:5`);
-    assert.equal(
-      errorOf(server("listen 1;\nproxy_pass $upstream;")),
-      `"proxy_pass" with variables is not supported yet in ${MAIN}:5`,
-    );
+    // return is a handler too; the last handler of a server wins, as in nginx.
+    assert.equal(load(server("listen 1;\nreturn 200;")).config.stream.servers[0]!.return, "200");
+    const last = load(server("listen 1;\nproxy_pass 127.0.0.1:9;\nreturn x;")).config.stream.servers[0]!;
+    assert.deepEqual([last.proxyPass, last.return], [null, "x"]);
+    // proxy_pass with variables: the names are checked once the config is read.
+    assert.match(errorOf(server("listen 1;\nproxy_pass $upstream;")), /^unknown "upstream" variable/);
   });
 });
 
@@ -564,20 +607,37 @@ server {
     const inServer = (line: string) => `server { listen 1; proxy_pass 127.0.0.1:9;\n${line} }`;
     const cases: Array<[string, string, number]> = [
       ["limit_conn_zone", "limit_conn_zone $binary_remote_addr zone=addr:10m;", 3],
-      ["map", "map $ssl_preread_server_name $name { default backend; }", 3],
       ["limit_conn", inServer("limit_conn addr 10;"), 4],
       ["proxy_protocol", inServer("proxy_protocol on;"), 4],
       // TLS directives streamlb does not run yet (proxy_ssl and ssl_* run: tls-config.test.ts).
       ["ssl_stapling", inServer("ssl_stapling on;"), 4],
       ["proxy_ssl_conf_command", "proxy_ssl_conf_command Options X;", 3],
-      ["resolver", "resolver 127.0.0.1;", 3],
+      // In server{} a resolver serves only proxy_pass $var, which streamlb does not run yet.
+      ["resolver", inServer("resolver 127.0.0.1;"), 4],
       ["set_real_ip_from", inServer("set_real_ip_from 127.0.0.1;"), 4],
-      ["proxy_upload_rate", "proxy_upload_rate 10k;", 3],
       ["proxy_bind", "proxy_bind 127.0.0.2;", 3],
     ];
     for (const [name, text, at] of cases) {
       assert.equal(errorOf(withStream(text)), `"${name}" directive is not supported yet in ${MAIN}:${at}`, text);
     }
+  });
+
+  test("proxy_upload_rate/proxy_download_rate pace UDP sessions; on a TCP listener they are refused until TCP paces too", () => {
+    const udp = load(
+      withStream(`proxy_upload_rate 10k;\nserver { listen 1 udp; proxy_pass 127.0.0.1:9; proxy_download_rate 1m; }`),
+    );
+    assert.deepEqual(
+      [udp.config.stream.servers[0]!.proxy.proxyUploadRate, udp.config.stream.servers[0]!.proxy.proxyDownloadRate],
+      [10 * 1024, 1024 * 1024],
+    );
+    assert.equal(
+      errorOf(withStream(`proxy_upload_rate 10k;\nserver { listen 1 udp; listen 2; proxy_pass 127.0.0.1:9; }`)),
+      `"proxy_upload_rate" is not supported yet on TCP listeners (it applies to "listen … udp" only) in ${MAIN}:4`,
+    );
+    assert.equal(
+      errorOf(withStream(`server { listen 2; proxy_pass 127.0.0.1:9; proxy_download_rate 1; }`)),
+      `"proxy_download_rate" is not supported yet on TCP listeners (it applies to "listen … udp" only) in ${MAIN}:3`,
+    );
   });
 
   test("a config without stream{} has nothing for streamlb to run", () => {

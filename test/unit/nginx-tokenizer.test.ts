@@ -2,7 +2,7 @@
 // 1.22 (`nginx -t`) printed for the same input; the cases were checked side by side.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { type NginxNode, tokenizeNginx } from "../../src/core/config/nginx-tokenizer.ts";
+import { type NginxNode, tokenizeNginx } from "../../src/core/config/read-nginx/tokenizer.ts";
 
 /** The directives as `name arg arg` strings, blocks as `name { … }`, errors as `!message:line`. */
 function flat(nodes: readonly NginxNode[]): string[] {

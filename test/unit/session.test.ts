@@ -7,7 +7,7 @@ import { DEFAULT_PROXY_SETTINGS } from "../../src/core/config/schema/proxy.ts";
 import { DEFAULT_SERVER } from "../../src/core/config/schema/upstream-server.ts";
 import { ConnectionBudget } from "../../src/core/connections.ts";
 import type { Logger } from "../../src/core/log.ts";
-import { AccessRules } from "../../src/core/phases/access.ts";
+import { accessPhase, AccessRules } from "../../src/core/phases/access.ts";
 import {
   type ClientConnection,
   ConnectFailure,
@@ -15,7 +15,7 @@ import {
   type Runtime,
   type UpstreamConnection,
 } from "../../src/core/runtime.ts";
-import { Session } from "../../src/core/session.ts";
+import { type Route, Session } from "../../src/core/session.ts";
 import { Upstream } from "../../src/core/upstream.ts";
 
 const loc = { file: "t", line: 1, col: 1 };
@@ -69,12 +69,21 @@ function setup(script: Script, proxy: Partial<ProxySettings> = {}, connectDelayM
     healthCheck: null,
     loc,
   });
-  const route = {
-    server: { listen: [], proxyPass: "up", proxy: { ...DEFAULT_PROXY_SETTINGS, ...proxy }, accessLog: [], access: [], loc },
-    upstream,
-    picker: createPicker({ kind: "round_robin" }),
+  const access = AccessRules.compile(extra.access ?? []);
+  const route: Route = {
+    server: {
+      listen: [],
+      proxyPass: "up",
+      return: null,
+      set: [],
+      proxy: { ...DEFAULT_PROXY_SETTINGS, ...proxy },
+      accessLog: [],
+      access: [],
+      loc,
+    },
+    target: { upstream, picker: createPicker({ kind: "round_robin" }) },
     listenName: "0.0.0.0:8000",
-    access: AccessRules.compile(extra.access ?? []),
+    ...(access && { phases: [accessPhase(access)] }),
   };
   const budget = new ConnectionBudget(logger, false);
   budget.configure(extra.workerConnections ?? 512, 1);

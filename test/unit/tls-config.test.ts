@@ -5,13 +5,14 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ConfigError } from "../../src/core/config/errors.ts";
 import type { ServerConfig } from "../../src/core/config/model.ts";
-import { loadNginxConfig } from "../../src/core/config/nginx.ts";
+import { loadNginxConfig } from "../../src/core/config/read-nginx/reader.ts";
 import { DEFAULT_TLS } from "../../src/core/config/tls-config.ts";
-import { writeYamlConfig } from "../../src/core/config/write-yaml.ts";
+import { writeYamlConfig } from "../../src/core/config/write/yaml.ts";
 import { clientVerifyError, upstreamVerifyError, x509Error } from "../../src/core/phases/ssl.ts";
 import { compileRouteTls } from "../../src/core/phases/ssl-setup.ts";
 import { sslVariable } from "../../src/core/phases/ssl-variables.ts";
-import type { Runtime, TlsFacts, TlsServerOptions, TlsSupport } from "../../src/core/runtime.ts";
+import type { Runtime, TlsSupport } from "../../src/core/runtime.ts";
+import type { TlsFacts, TlsServerOptions } from "../../src/core/runtime-tls.ts";
 import { memoryRuntime } from "../support/fake-runtime.ts";
 
 const F = "/etc/t.conf";

@@ -2,7 +2,7 @@
 // (`1hm`, `"30 s"`), nginx 1.22 was asked and said the same.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { formatSize, formatTime, parseSize, parseTime } from "../../src/core/config/units.ts";
+import { formatSize, formatTime, parseSize, parseTime } from "../../src/core/config/values/units.ts";
 
 const S = 1000;
 const M = 60 * S;

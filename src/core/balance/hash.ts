@@ -4,6 +4,7 @@
 // (n = 1, 2, ...); after 20 misses, or with one server or an empty key, it is round robin.
 import type { Peer, PeerGroup, PeerSelection } from "../upstream.ts";
 import { CRC32_INIT, crc32Final, crc32Update, crc32UpdateDecimal } from "./crc32.ts";
+import type { VariableRegistry } from "../variables/registry.ts";
 import { HashKey, KeyBuffer } from "./key.ts";
 import type { PickContext, Picker } from "./types.ts";
 import { pickRoundRobin } from "./round-robin.ts";
@@ -16,8 +17,8 @@ export class HashPicker implements Picker {
   /** Reused by every pick: the key's bytes for the connection being balanced. */
   private readonly buffer = new KeyBuffer();
 
-  constructor(key: string) {
-    this.key = HashKey.compile(key);
+  constructor(key: string, registry?: VariableRegistry) {
+    this.key = HashKey.compile(key, registry);
   }
 
   pick(sel: PeerSelection, ctx: PickContext): Peer | null {

@@ -5,6 +5,7 @@
 import type { Peer, PeerGroup, PeerSelection } from "../upstream.ts";
 import { crc32, CRC32_INIT, crc32Final, crc32Update, crc32UpdateByte, crc32UpdateUint32LE } from "./crc32.ts";
 import { HASH_MAX_TRIES } from "./hash.ts";
+import type { VariableRegistry } from "../variables/registry.ts";
 import { HashKey, KeyBuffer } from "./key.ts";
 import type { PickContext, Picker } from "./types.ts";
 import { pickRoundRobin } from "./round-robin.ts";
@@ -108,8 +109,8 @@ export class KetamaPicker implements Picker {
   readonly key: HashKey;
   private readonly buffer = new KeyBuffer();
 
-  constructor(key: string) {
-    this.key = HashKey.compile(key);
+  constructor(key: string, registry?: VariableRegistry) {
+    this.key = HashKey.compile(key, registry);
   }
 
   pick(sel: PeerSelection, ctx: PickContext): Peer | null {

@@ -171,22 +171,17 @@ function pushDirect(out: KeyBuffer, ctx: PickContext, name: Direct): void {
 
 /**
  * The reason a key cannot be used, or null: for config loaders to report with a location.
- * Sessions do not fill variable slots yet, so a key may read only what comes straight off
- * the connection; any other variable would hash as "" for every client, and put them all on
- * one server, so it is refused rather than run.
+ * Only the syntax is judged here: a map or geo later in the file may define the names, and
+ * the whole config's variables are checked once it is read (stream-variables.ts), as nginx does.
  */
 export function hashKeyError(source: string): string | null {
-  let key: HashKey;
   try {
-    key = HashKey.compile(source);
+    splitVariables(source);
+    return null;
   } catch (err) {
-    if (err instanceof HashKeyError) return err.message;
+    if (err instanceof VariableSyntaxError) return err.message;
     throw err;
   }
-  const other = key.slotVariable();
-  return other === null
-    ? null
-    : `"${other}" in a hash key is not supported yet: a hash key may use $remote_addr, $remote_port, $server_addr, $server_port`;
 }
 
 /**

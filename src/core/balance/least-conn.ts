@@ -43,11 +43,11 @@ function pickFromGroup(sel: PeerSelection, group: PeerGroup): Peer | null {
   for (let i = 0; i < peers.length; i++) {
     const peer = peers[i]!;
     if (tried[i] || peer.down || !usable(peer, now)) continue;
-    if (best === null || peer.conns * best.weight < best.conns * peer.weight) {
+    if (best === null || peer.allConns * best.weight < best.allConns * peer.weight) {
       best = peer;
       bestPos = i;
       many = false;
-    } else if (peer.conns * best.weight === best.conns * peer.weight) {
+    } else if (peer.allConns * best.weight === best.allConns * peer.weight) {
       many = true;
     }
   }
@@ -59,7 +59,7 @@ function pickFromGroup(sel: PeerSelection, group: PeerGroup): Peer | null {
     for (let i = bestPos; i < peers.length; i++) {
       const peer = peers[i]!;
       if (tried[i] || peer.down) continue;
-      if (peer.conns * best.weight !== best.conns * peer.weight) continue;
+      if (peer.allConns * best.weight !== best.allConns * peer.weight) continue;
       if (!usable(peer, now)) continue;
       peer.currentWeight += peer.effectiveWeight;
       total += peer.effectiveWeight;

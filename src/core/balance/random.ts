@@ -94,7 +94,7 @@ export class RandomPicker implements Picker {
         if (first >= 0) {
           // The second draw wins ties; the first wins only with strictly fewer conns/weight.
           const prev = group.peers[first]!;
-          return peer.conns * prev.weight > prev.conns * peer.weight ? first : i;
+          return peer.allConns * prev.weight > prev.allConns * peer.weight ? first : i;
         }
         first = i;
       }

@@ -1,9 +1,10 @@
 import { COMMAND_LINE, ConfigError } from "./errors.ts";
 import type { Config, ErrorLogConfig } from "./model.ts";
-import { type ConfigFiles, type ConfigWarning, loadNginxConfig } from "./nginx.ts";
-import { loadYamlConfig } from "./yaml.ts";
+import { loadNginxConfig } from "./read-nginx/reader.ts";
+import { type ConfigFiles, type ConfigWarning } from "./read-nginx/files.ts";
+import { loadYamlConfig } from "./read-yaml/reader.ts";
 
-export type { ConfigFiles, ConfigWarning } from "./nginx.ts";
+export type { ConfigFiles, ConfigWarning } from "./read-nginx/files.ts";
 
 export interface LoadOptions {
   /** How an nginx config reads its `include`d files; without it, `include` is an error. */

@@ -58,6 +58,51 @@ export interface StreamConfig {
   readonly servers: readonly ServerConfig[];
   /** `log_format`s the config defines (the built-in ones are not listed here). */
   readonly logFormats: ReadonlyMap<string, LogFormatConfig>;
+  /** map, geo and split_clients blocks, in config order (a later definition of a name wins). */
+  readonly variables: readonly VariableBlockConfig[];
+  /** stream{}'s `resolver`: the one `resolve` servers use when their upstream names none. */
+  readonly resolver?: ResolverConfig | null;
+  /** stream{}'s resolver_timeout (nginx's default 30s when unset). */
+  readonly resolverTimeoutMs?: number | null;
+}
+
+/** `resolver ADDRESS... [valid=TIME] [ipv4=on|off] [ipv6=on|off]`: DNS servers asked at run time. */
+export interface ResolverConfig {
+  /** The DNS servers as written (`127.0.0.1`, `127.0.0.1:5353`, `[::1]`); port 53 when left out. */
+  readonly addresses: readonly string[];
+  readonly servers: readonly { readonly host: string; readonly port: number }[];
+  /** `valid=`: overrides every answer's TTL (negative ones too); null = the TTLs. */
+  readonly validMs: number | null;
+  readonly ipv4: boolean;
+  readonly ipv6: boolean;
+  readonly loc: SourceLoc;
+}
+
+/** `zone NAME [SIZE]`: the upstream's peers live in a named zone (needed by `resolve`). */
+export interface ZoneConfig {
+  readonly name: string;
+  /** Bytes; null when another upstream sizes the zone. */
+  readonly size: number | null;
+}
+
+/**
+ * A block that defines a variable (ngx_stream_map/geo/split_clients): its source, the
+ * variable, and its lines as written (includes expanded), compiled when the config is checked.
+ */
+export interface VariableBlockConfig {
+  readonly kind: "map" | "geo" | "split_clients";
+  /** The source complex value; null for `geo $var` (it reads $remote_addr). */
+  readonly source: string | null;
+  /** `$name`, as written. */
+  readonly variable: string;
+  readonly lines: readonly ConfigLine[];
+  readonly loc: SourceLoc;
+}
+
+/** One line inside a block: its words (the first is the key or keyword). */
+export interface ConfigLine {
+  readonly args: readonly string[];
+  readonly loc: SourceLoc;
 }
 
 /** nginx's stream `log_format NAME [escape=default|json|none] STRING...`. */
@@ -101,6 +146,20 @@ export interface ProxySettings {
    * sessions this server{} has open to it are closed instead of left to finish.
    */
   readonly proxySessionDrop: boolean;
+  /** UDP: client datagrams after which a session takes no more (0 = no limit). */
+  readonly proxyRequests: number;
+  /**
+   * UDP: replies expected per client datagram; the session ends once they came. nginx's
+   * unset value, 2147483647, means "no limit" (and a timeout with it is a normal end).
+   */
+  readonly proxyResponses: number;
+  /**
+   * proxy_upload_rate / proxy_download_rate: bytes per second read from the client / from the
+   * upstream; 0 = unlimited. UDP sessions apply them; TCP listeners refuse a nonzero rate
+   * until the relays pace (validate.ts).
+   */
+  readonly proxyUploadRate: number;
+  readonly proxyDownloadRate: number;
 }
 
 export interface ListenConfig {
@@ -109,13 +168,31 @@ export interface ListenConfig {
   readonly port: number;
   /** `listen … ssl`: clients speak TLS, terminated with the server's ssl_* settings. */
   readonly ssl?: boolean;
+  /** `listen … udp`: datagrams, one session per client address:port (datagram-session.ts). */
+  readonly udp?: boolean;
+  /** `listen … reuseport`: each worker binds its own socket and the kernel spreads clients. */
+  readonly reusePort?: boolean;
   readonly loc: SourceLoc;
+}
+
+/** The key a listening socket is known by: TCP and UDP may share an address and port. */
+export function listenKey(l: { readonly host: string | null; readonly port: number; readonly udp?: boolean }): string {
+  const hp = l.host === null ? `*:${l.port}` : l.host.includes(":") ? `[${l.host}]:${l.port}` : `${l.host}:${l.port}`;
+  return l.udp ? `${hp} udp` : hp;
 }
 
 export interface ServerConfig {
   readonly listen: readonly ListenConfig[];
-  /** The upstream this server balances over (implicit upstreams are named "host:port"). */
-  readonly proxyPass: string;
+  /**
+   * nginx's content handler is exactly one of these two (the loaders refuse both and none):
+   * the upstream this server balances over (implicit upstreams are named "host:port"), or a
+   * complex value naming one per session (`proxy_pass $upstream`)...
+   */
+  readonly proxyPass: string | null;
+  /** ...or `return VALUE`: the complex value is written to the client, which is then closed. */
+  readonly return: string | null;
+  /** `set $var VALUE` lines, run in order before the access phase. */
+  readonly set: readonly SetConfig[];
   readonly proxy: ProxySettings;
   /** access_log as nginx merges it: the server's own, else stream{}'s; [] = off (the default). */
   readonly accessLog: readonly AccessLogConfig[];
@@ -123,6 +200,13 @@ export interface ServerConfig {
   readonly access: readonly AccessRuleConfig[];
   /** ssl_* and proxy_ssl_* as nginx merges them; absent = nginx's defaults (tls-config.ts). */
   readonly tls?: ServerTlsConfig;
+  readonly loc: SourceLoc;
+}
+
+/** `set $variable VALUE`. */
+export interface SetConfig {
+  readonly variable: string;
+  readonly value: string;
   readonly loc: SourceLoc;
 }
 
@@ -180,7 +264,13 @@ export interface AccessRuleConfig {
 export type BalanceMethod =
   | { readonly kind: "round_robin" }
   | { readonly kind: "least_conn" }
-  | { readonly kind: "hash"; readonly key: string; readonly consistent: boolean }
+  | {
+    readonly kind: "hash";
+    readonly key: string;
+    readonly consistent: boolean;
+    /** `bounded=C` (consistent only): no server takes more than ceil(C × average) live sessions. */
+    readonly bounded?: number;
+  }
   | { readonly kind: "random"; readonly two: boolean; readonly leastConn: boolean };
 
 export interface UpstreamConfig {
@@ -196,6 +286,10 @@ export interface UpstreamConfig {
    * there and, once the file exists, used instead of the config's servers on start and reload.
    */
   readonly state?: string | null;
+  readonly zone?: ZoneConfig | null;
+  /** The upstream's own `resolver` (nginx 1.27.3); its `resolve` servers use stream{}'s otherwise. */
+  readonly resolver?: ResolverConfig | null;
+  readonly resolverTimeoutMs?: number | null;
   readonly loc: SourceLoc;
 }
 
@@ -220,6 +314,13 @@ export interface UpstreamServerConfig {
    * active check found it unhealthy) ramps its weight up from 1 over this time; 0 = at once.
    */
   readonly slowStartMs: number;
+  /**
+   * `resolve`: `host` is a name the resolver looks up again as its TTL runs out; the line
+   * stands for as many servers as the name has addresses (none until the first answer).
+   */
+  readonly resolve?: boolean;
+  /** `service=NAME`: SRV records of the name give the servers, their ports and weights (port is 0). */
+  readonly service?: string | null;
   readonly loc: SourceLoc;
 }
 

@@ -44,20 +44,29 @@ export function refuseTls(config: Config): void {
   if (s) throw new ConfigError(`TLS settings (ssl_*, proxy_ssl_*, "listen ... ssl") cannot be converted yet`, s.loc);
 }
 
-/** The same settings with every file path passed through `at` (nginx resolves them against its prefix). */
-export function mapTlsPaths(t: ServerTlsConfig, at: (path: string) => string): ServerTlsConfig {
+/** The model fields each path-valued TLS directive fills (prefix-paths.ts resolves them). */
+export const TLS_PATH_FIELDS = {
+  ssl_password_file: "passwordFile",
+  ssl_client_certificate: "clientCertificate",
+  ssl_trusted_certificate: "trustedCertificate",
+  ssl_crl: "crl",
+  proxy_ssl_trusted_certificate: "proxySslTrustedCertificate",
+  proxy_ssl_crl: "proxySslCrl",
+  proxy_ssl_certificate: "proxySslCertificate",
+  proxy_ssl_certificate_key: "proxySslCertificateKey",
+  proxy_ssl_password_file: "proxySslPasswordFile",
+} as const satisfies Record<string, keyof ServerTlsConfig>;
+
+type At = (path: string) => string;
+
+/** One TLS directive's path(s) in a server's settings passed through `at`; "" (no file) stays. */
+export function mapTlsPath(t: ServerTlsConfig, directive: string, at: At): ServerTlsConfig {
   const opt = (p: string | null) => (p === null || p === "" ? p : at(p));
-  return {
-    ...t,
-    certificates: t.certificates.map((c) => ({ cert: at(c.cert), key: at(c.key) })),
-    passwordFile: opt(t.passwordFile),
-    clientCertificate: opt(t.clientCertificate),
-    trustedCertificate: opt(t.trustedCertificate),
-    crl: opt(t.crl),
-    proxySslTrustedCertificate: opt(t.proxySslTrustedCertificate),
-    proxySslCrl: opt(t.proxySslCrl),
-    proxySslCertificate: opt(t.proxySslCertificate),
-    proxySslCertificateKey: opt(t.proxySslCertificateKey),
-    proxySslPasswordFile: opt(t.proxySslPasswordFile),
-  };
+  if (directive === "ssl_certificate") return { ...t, certificates: t.certificates.map((c) => ({ ...c, cert: at(c.cert) })) };
+  if (directive === "ssl_certificate_key") {
+    return { ...t, certificates: t.certificates.map((c) => ({ ...c, key: opt(c.key)! })) };
+  }
+  const field = TLS_PATH_FIELDS[directive as keyof typeof TLS_PATH_FIELDS];
+  if (field === undefined) throw new Error(`"${directive}" names no TLS path`);
+  return { ...t, [field]: opt(t[field]) };
 }

@@ -1,6 +1,7 @@
 // The access phase: `allow` / `deny` (nginx's ngx_stream_access_module). Rules are compiled
 // once per config into one list per address family, as nginx keeps them; a session asks
 // once, right after accept, and a denied client is closed with $status 403.
+import type { Phase } from "./phase.ts";
 import type { AccessRuleConfig } from "../config/model.ts";
 
 /** What one rule's argument matches, once parsed (`all`, `unix:`, an address or a CIDR). */
@@ -169,4 +170,16 @@ export function parseIPv6(text: string): Uint8Array | null {
 function isV4Mapped(b: Uint8Array): boolean {
   for (let i = 0; i < 10; i++) if (b[i] !== 0) return false;
   return b[10] === 0xff && b[11] === 0xff;
+}
+
+/** The access phase (ngx_stream_access_handler): a denied client never reaches the upstream. */
+export function accessPhase(rules: AccessRules): Phase {
+  return {
+    name: "access",
+    run(s) {
+      if (rules.allows(s.remoteAddress)) return "next";
+      s.logClientError("error", "access forbidden by rule");
+      return 403;
+    },
+  };
 }

@@ -5,14 +5,8 @@
 import { describeFileError } from "../config/read-nginx/files.ts";
 import type { ServerConfig, ServerTlsConfig } from "../config/model.ts";
 import { DEFAULT_TLS } from "../config/tls-config.ts";
-import type { Runtime } from "../runtime.ts";
-import {
-  type TlsClientOptions,
-  TlsConfigError,
-  type TlsServerContext,
-  type TlsServerOptions,
-  type TlsSupport,
-} from "../runtime.ts";
+import type { Runtime, TlsSupport } from "../runtime.ts";
+import { type TlsClientOptions, TlsConfigError, type TlsServerContext, type TlsServerOptions } from "../runtime-tls.ts";
 
 /** A route's TLS, compiled once per config. */
 export interface RouteTls {

@@ -1,7 +1,7 @@
 // The `$ssl_*` variables (ngx_stream_ssl_module's table) from a finished handshake's facts.
 // null = not found: plain TCP, or what the runtime's TLS does not tell (the client's cipher
 // and curve lists, signature algorithms, ECH), so a log shows `-` rather than a guess.
-import type { TlsFacts } from "../runtime.ts";
+import type { TlsFacts } from "../runtime-tls.ts";
 import { x509Error } from "./ssl.ts";
 
 const DAY_MS = 86_400_000;

@@ -2,15 +2,37 @@
 // upstream handshake): run the handshake, judge the peer's certificate as nginx does after
 // it, and say what went wrong in nginx's log words.
 import type { ClientConnection } from "../runtime.ts";
-import { type TlsFacts, TlsHandshakeError } from "../runtime.ts";
+import { type TlsFacts, TlsHandshakeError } from "../runtime-tls.ts";
+import type { Phase } from "./phase.ts";
 import type { RouteTls } from "./ssl-setup.ts";
+
+/**
+ * The ssl phase (ngx_stream_ssl_handler), after access as in nginx: the handshake, then the
+ * client's TLS side replaces its socket; a failed handshake ends the session with 500.
+ */
+export function sslPhase(tls: RouteTls): Phase {
+  return {
+    name: "ssl",
+    run: async (s) => {
+      // Read now: a socket a failed handshake closed no longer knows its peer.
+      const remote = s.remoteAddress;
+      const r = await handshake(tls, s.client);
+      if (!r.ok) {
+        if (s.logger.enabled(r.level)) s.logger.log(r.level, `*${s.id} ${r.message}, client: ${remote}, server: ${s.listenName}`);
+        return 500;
+      }
+      s.useTls(r.client, r.facts);
+      return "next";
+    },
+  };
+}
 
 export type SslPhaseResult =
   | { readonly ok: true; readonly client: ClientConnection; readonly facts: TlsFacts }
   | { readonly ok: false; readonly level: "info" | "crit"; readonly message: string };
 
 /** Runs the server handshake on `client`; the message is nginx's, without the client/server tail. */
-export async function sslPhase(tls: RouteTls, client: ClientConnection): Promise<SslPhaseResult> {
+export async function handshake(tls: RouteTls, client: ClientConnection): Promise<SslPhaseResult> {
   let accepted;
   try {
     accepted = await tls.support.accept(client, { context: tls.server!, timeoutMs: tls.settings.handshakeTimeoutMs });

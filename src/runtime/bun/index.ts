@@ -2,6 +2,7 @@
 // Bun's unbuffered write() (relay.ts), Bun.serve for the admin endpoint, workers over pipes.
 import { rm, writeFile } from "node:fs/promises";
 import type { Runtime } from "../../core/runtime.ts";
+import { dnsExchange } from "../dns-exchange.ts";
 import { procFdUsage } from "../fd-usage.ts";
 import { openAppendFile } from "../log-file.ts";
 import { serveBunHttp } from "./http.ts";
@@ -13,6 +14,7 @@ import { relaySockets, SocketConnection } from "../node/socket.ts";
 import { nodeTlsSupport } from "../tls/index.ts";
 import { BUN_LIMITS } from "../tls/limits.ts";
 import { listenForTls } from "../tls/listen.ts";
+import { bindDatagram, connectDatagram } from "./udp.ts";
 
 export const bunRuntime: Runtime = {
   name: "bun",
@@ -27,6 +29,8 @@ export const bunRuntime: Runtime = {
     client instanceof SocketConnection
       ? relaySockets(client, upstream as unknown as SocketConnection, options)
       : relay(client, upstream, options),
+  bindDatagram,
+  connectDatagram,
   probe: probeBun,
 
   readTextFile: (path) => Bun.file(path).text(),
@@ -44,6 +48,7 @@ export const bunRuntime: Runtime = {
   processes: bunProcesses,
   fds: procFdUsage,
   tls: nodeTlsSupport(BUN_LIMITS),
+  dnsExchange,
   onSignal: (signal, handler) => void process.on(signal, handler),
   exit: (code) => process.exit(code),
 };

@@ -95,9 +95,10 @@ export function probeBun(target: ConnectTarget, options: ProbeOptions): Promise<
     const st = new ProbeState(options, resolve);
     st.timer = setTimeout(() => st.finish(st.connected ? REPLY_TIMEOUT : CONNECT_TIMEOUT), options.timeoutMs);
     options.signal?.addEventListener("abort", st.onAbort);
-    Bun.connect<ProbeState>({ hostname: target.host, port: target.port, data: st, socket: handlers }).catch((err: unknown) =>
-      st.finish(failure(err))
-    );
+    const connecting = target.unixPath !== undefined
+      ? Bun.connect<ProbeState>({ unix: target.unixPath, data: st, socket: handlers })
+      : Bun.connect<ProbeState>({ hostname: target.host, port: target.port, data: st, socket: handlers });
+    connecting.catch((err: unknown) => st.finish(failure(err)));
   });
 }
 

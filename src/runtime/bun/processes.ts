@@ -1,6 +1,7 @@
 // Worker processes on Bun: this program again, talking over its stdin and stdout pipes.
 import { availableParallelism } from "node:os";
-import type { ProcessSupport, WorkerHandle, WorkerMessage, WorkerSide } from "../../core/runtime.ts";
+import type { ProcessSupport, UpgradeChild, WorkerHandle, WorkerMessage, WorkerSide } from "../../core/runtime.ts";
+import { Inherited, KEYS_ENV, NGINX_ENV, onDisk, upgradeEnv } from "../inherit.ts";
 import { encodeMessage, readMessages, WORKER_ENV, workerIndex } from "../pipe-channel.ts";
 
 type MessageHandler = (message: WorkerMessage) => void;
@@ -29,10 +30,32 @@ function bunWorkerSide(): WorkerSide | null {
   };
 }
 
-/** Worker N: this program again. A compiled binary is its own executable; argv[1] is internal. */
-function bunSpawnWorker(index: number): WorkerHandle {
+// Read once and out of the environment before any worker is started with it.
+const inherited = new Inherited(process.env[NGINX_ENV], process.env[KEYS_ENV]);
+delete process.env[NGINX_ENV];
+delete process.env[KEYS_ENV];
+
+/** This program again. A compiled binary is its own executable; argv[1] is internal. */
+function selfCommand(): string[] {
   const compiled = Bun.argv[1]?.startsWith("/$bunfs/") ?? false;
-  const cmd = compiled ? [process.execPath, ...Bun.argv.slice(2)] : [process.execPath, ...Bun.argv.slice(1)];
+  const exe = onDisk(process.execPath);
+  return compiled ? [exe, ...Bun.argv.slice(2)] : [exe, ...Bun.argv.slice(1)];
+}
+
+/** USR2: the executable on disk now (the new binary), the listeners as descriptors 3, 4, ... */
+function bunSpawnUpgrade(listeners: readonly { key: string; fd: number }[]): UpgradeChild {
+  const proc = Bun.spawn(selfCommand(), {
+    env: { ...process.env, ...upgradeEnv(listeners.map((l) => l.key)) },
+    stdio: ["ignore", "inherit", "inherit", ...listeners.map((l) => l.fd)],
+  });
+  // The old binary may end before the new one, as nginx's old master does.
+  proc.unref();
+  return { pid: proc.pid, exited: proc.exited.then((code) => (proc.signalCode ? null : code)) };
+}
+
+/** Worker N: this program again. */
+function bunSpawnWorker(index: number): WorkerHandle {
+  const cmd = selfCommand();
   const proc = Bun.spawn(cmd, {
     env: { ...process.env, [WORKER_ENV]: String(index) },
     stdin: "pipe",
@@ -67,4 +90,7 @@ export const bunProcesses: ProcessSupport = {
   cpuCount: () => availableParallelism(),
   worker: bunWorkerSide(),
   spawnWorker: bunSpawnWorker,
+  upgradeBy: "fd",
+  takeInherited: (key) => inherited.take(key),
+  spawnUpgrade: bunSpawnUpgrade,
 };

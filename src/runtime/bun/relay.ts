@@ -1,115 +1,18 @@
 // Bun's relay on its native sockets. Bun's write() is unbuffered: it returns how much the
 // kernel took, so the relay queues the rest, pauses the source and flushes on `drain`. FIN is
 // forwarded with shutdown(), never end() (end() closes both ways).
-import type { Socket, SocketHandler } from "bun";
-import { ReadFailure } from "../../core/runtime.ts";
+import type { SocketHandler } from "bun";
 import { IdleSweeper, type IdleWatch } from "../../core/idle.ts";
-import type {
-  ClientConnection,
-  Connection,
-  RelayEnd,
-  RelayOptions,
-  RelayResult,
-  UpstreamConnection,
-} from "../../core/runtime.ts";
+import type { ClientConnection, RelayEnd, RelayOptions, RelayResult, UpstreamConnection } from "../../core/runtime.ts";
+import { ReadFailure } from "../../core/runtime.ts";
+import { Pacer, RateBudget } from "../pace.ts";
+import { type BunConnection, type BunSocket, failWrite, flushWrite, pause, resume, type Side } from "./connection.ts";
 
 const sweeper = new IdleSweeper();
 
-/** Per-socket state Bun hands back to every handler. */
-export interface Side {
-  conn: BunConnection;
-  relay: Relay | null;
-  /** Bytes that arrived before the relay started. */
-  early: Uint8Array[] | null;
-  earlyBytes: number;
-  /** Reading is paused (backpressure, or a full early buffer): resume() only then. */
-  paused: boolean;
-  earlyEof: boolean;
-  earlyClose: boolean;
-  /** Bytes the kernel did not take yet, oldest first. */
-  queue: Uint8Array[];
-  /** Peer's FIN seen; forward it once `queue` of the other side is flushed. */
-  eof: boolean;
-  /** Our FIN forwarded to this socket. */
-  shut: boolean;
-  bytesIn: number;
-  bytesOut: number;
-}
-
-export type BunSocket = Socket<Side>;
-
-/** Bun's socket also has these (bun-types 1.4.5 does not declare them). */
-type SocketAddresses = { remotePort?: number; localAddress?: string };
-
-class BunConnection implements Connection {
-  declare readonly __side: "client" & "upstream";
-
-  // The phase I/O (PROXY protocol, preread, return) lands with the adapters' next step.
-  read(_timeoutMs: number): Promise<Uint8Array | null> {
-    return Promise.reject(new ReadFailure("error", "ENOSYS", "read() before the relay is not implemented by this adapter yet"));
-  }
-  write(_data: Uint8Array): Promise<void> {
-    return Promise.reject(new ReadFailure("error", "ENOSYS", "write() before the relay is not implemented by this adapter yet"));
-  }
-  closed = false;
-  // Read when first asked for, then kept: Bun answers each with a getpeername/getsockname
-  // system call, and a round-robin session logging at "error" never asks.
-  private remoteAddr: string | undefined;
-  private remotePortNo: number | undefined;
-  private localAddr: string | undefined;
-  private localPortNo: number | undefined;
-
-  constructor(readonly socket: BunSocket) {}
-
-  get bytesIn(): number {
-    return this.socket.data.bytesIn;
-  }
-  get bytesOut(): number {
-    return this.socket.data.bytesOut;
-  }
-
-  get remoteAddress(): string {
-    return (this.remoteAddr ??= this.socket.remoteAddress ?? "");
-  }
-  get remotePort(): number {
-    return (this.remotePortNo ??= (this.socket as unknown as SocketAddresses).remotePort ?? 0);
-  }
-  get localAddress(): string {
-    return (this.localAddr ??= (this.socket as unknown as SocketAddresses).localAddress ?? "");
-  }
-  get localPort(): number {
-    return (this.localPortNo ??= this.socket.localPort ?? 0);
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    const relay = this.socket.data.relay;
-    if (relay) relay.finish("aborted");
-    else this.socket.end();
-  }
-}
-
-export function newSide(socket: BunSocket): Side {
-  return {
-    conn: new BunConnection(socket),
-    relay: null,
-    early: null,
-    earlyBytes: 0,
-    paused: false,
-    earlyEof: false,
-    earlyClose: false,
-    queue: [],
-    eof: false,
-    shut: false,
-    bytesIn: 0,
-    bytesOut: 0,
-  };
-}
-
-class Relay {
+export class Relay {
   private ended: RelayEnd | null = null;
-  private readonly watch: IdleWatch;
+  private watch: IdleWatch;
   private resolve!: (r: RelayResult) => void;
   readonly done = new Promise<RelayResult>((r) => (this.resolve = r));
 
@@ -118,10 +21,23 @@ class Relay {
     readonly upstream: BunSocket,
     private readonly opts: RelayOptions,
   ) {
-    this.watch = sweeper.watch(opts.idleTimeoutMs, () => this.finish("idle_timeout"));
+    this.watch = sweeper.watch(opts.idleTimeoutMs, this.onIdle);
   }
 
+  // nginx stops proxy_timeout while a rate pause runs, however long the pause.
+  private readonly onIdle = (): void => {
+    if (this.client.data.pacer?.pausing || this.upstream.data.pacer?.pausing) {
+      this.watch = sweeper.watch(this.opts.idleTimeoutMs, this.onIdle);
+    } else {
+      this.finish("idle_timeout");
+    }
+  };
+
   start(): void {
+    const first = this.opts.upstreamFirst;
+    if (first && first.byteLength > 0) this.send(this.upstream, first);
+    if (this.opts.uploadRate) this.client.data.pacer = this.pacer(this.client, this.opts.uploadRate);
+    if (this.opts.downloadRate) this.upstream.data.pacer = this.pacer(this.upstream, this.opts.downloadRate);
     for (const s of [this.client, this.upstream]) {
       const side = s.data;
       side.relay = this;
@@ -134,7 +50,42 @@ class Relay {
     // Only what was paused: each pause/resume is an epoll change, and a resume also arms a
     // writable wake-up (uncork + another epoll change) in Bun.
     if (this.ended) return;
-    for (const s of [this.client, this.upstream]) if (s.data.paused && this.peer(s).data.queue.length === 0) resume(s);
+    for (const s of [this.client, this.upstream]) {
+      if (s.data.paused && this.peer(s).data.queue.length === 0 && !s.data.pacer?.busy) resume(s);
+    }
+  }
+
+  /** Writes `bytes` (ours to keep) to `dst` behind what it queued; false when some wait for `drain`. */
+  private send(dst: BunSocket, bytes: Uint8Array): boolean {
+    const q = dst.data.queue;
+    if (q.length > 0) {
+      q.push(bytes);
+      return false;
+    }
+    const n = dst.write(bytes);
+    if (n < 0) {
+      this.finish(dst === this.client ? "client_error" : "upstream_error");
+      return true;
+    }
+    dst.data.bytesOut += n;
+    if (n === bytes.byteLength) return true;
+    q.push(bytes.subarray(n));
+    return false;
+  }
+
+  /** proxy_upload_rate / proxy_download_rate for what `src` sends (pace.ts). */
+  private pacer(src: BunSocket, rate: number): Pacer {
+    return new Pacer(new RateBudget(rate, src.data.bytesIn), {
+      forward: (bytes) => {
+        src.data.bytesIn += bytes.byteLength;
+        return this.send(this.peer(src), bytes);
+      },
+      readAgain: () => {
+        if (src.data.eof) this.afterFlushedEof(src);
+        else if (src.data.paused) resume(src);
+      },
+      touch: () => void (this.watch.active = true),
+    });
   }
 
   private peer(s: BunSocket): BunSocket {
@@ -142,6 +93,11 @@ class Relay {
   }
 
   onData(src: BunSocket, buf: Uint8Array): void {
+    const pacer = src.data.pacer;
+    if (pacer) {
+      pause(src);
+      return pacer.hold(new Uint8Array(buf)); // a copy: Bun may reuse `buf`
+    }
     this.watch.active = true;
     src.data.bytesIn += buf.byteLength;
     const dst = this.peer(src);
@@ -178,12 +134,15 @@ class Relay {
       q.shift();
     }
     const src = this.peer(dst);
-    if (src.data.eof) this.afterFlushedEof(src);
+    if (src.data.pacer) src.data.pacer.flushed();
+    else if (src.data.eof) this.afterFlushedEof(src);
     else if (src.data.paused) resume(src);
   }
 
   onEnd(src: BunSocket): void {
     src.data.eof = true;
+    // A pacer still holding bytes forwards the EOF once they are out (readAgain).
+    if (src.data.pacer?.busy) return;
     if (this.peer(src).data.queue.length === 0) this.afterFlushedEof(src);
   }
 
@@ -216,6 +175,8 @@ class Relay {
     sweeper.unwatch(this.opts.idleTimeoutMs, this.watch);
     const c = this.client.data;
     const u = this.upstream.data;
+    c.pacer?.stop();
+    u.pacer?.stop();
     this.client.end();
     this.upstream.end();
     this.resolve({
@@ -228,17 +189,6 @@ class Relay {
   }
 }
 
-function pause(s: BunSocket): void {
-  if (s.data.paused) return;
-  s.data.paused = true;
-  s.pause();
-}
-
-function resume(s: BunSocket): void {
-  s.data.paused = false;
-  s.resume();
-}
-
 /**
  * What a socket may read before its relay starts (the client while the upstream connects),
  * like nginx reading into its proxy buffer meanwhile; past it, reading pauses.
@@ -249,25 +199,50 @@ const EARLY_LIMIT = 16 * 1024;
 export const relayHandlers: SocketHandler<Side> = {
   data(s, buf) {
     const side = s.data;
-    const relay = side.relay;
+    const relay = side.relay as Relay | null;
     if (relay) return relay.onData(s, buf);
-    (side.early ??= []).push(new Uint8Array(buf)); // a copy: Bun may reuse `buf`
+    const copy = new Uint8Array(buf); // a copy: Bun may reuse `buf`
+    const reader = side.reader;
+    if (reader) {
+      // A read takes one chunk, then reading stops until the next read or the relay.
+      side.reader = null;
+      clearTimeout(reader.timer);
+      pause(s);
+      side.bytesIn += copy.byteLength;
+      return reader.resolve(copy);
+    }
+    (side.early ??= []).push(copy);
     side.earlyBytes += buf.byteLength;
     if (side.earlyBytes >= EARLY_LIMIT) pause(s);
   },
   drain(s) {
-    s.data.relay?.onDrain(s);
+    const relay = s.data.relay as Relay | null;
+    if (relay) relay.onDrain(s);
+    else if (s.data.writers) flushWrite(s);
   },
   end(s) {
-    const relay = s.data.relay;
-    if (relay) relay.onEnd(s);
-    else s.data.earlyEof = true;
+    const relay = s.data.relay as Relay | null;
+    if (relay) return relay.onEnd(s);
+    s.data.earlyEof = true;
+    const reader = s.data.reader;
+    s.data.reader = null;
+    if (reader) {
+      clearTimeout(reader.timer);
+      reader.resolve(null);
+    }
   },
   close(s) {
     s.data.conn.closed = true;
-    const relay = s.data.relay;
-    if (relay) relay.onClose(s);
-    else s.data.earlyClose = true;
+    const relay = s.data.relay as Relay | null;
+    if (relay) return relay.onClose(s);
+    s.data.earlyClose = true;
+    const reader = s.data.reader;
+    s.data.reader = null;
+    if (reader) {
+      clearTimeout(reader.timer);
+      reader.reject(new ReadFailure("error", "ECONNRESET", "the connection was closed"));
+    }
+    failWrite(s.data);
   },
   error() {
     // close() follows and ends the relay.

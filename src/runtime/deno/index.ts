@@ -1,6 +1,7 @@
 // Runtime on Deno: native sockets (tcp.ts) with a read/write loop per direction (relay.ts),
 // Deno.serve for the admin endpoint, workers over pipes.
 import type { Runtime } from "../../core/runtime.ts";
+import { dnsExchange } from "../dns-exchange.ts";
 import { procFdUsage } from "../fd-usage.ts";
 import { serveDenoHttp } from "./http.ts";
 import { openLogFile } from "./log-file.ts";
@@ -12,6 +13,7 @@ import { relaySockets, SocketConnection } from "../node/socket.ts";
 import { nodeTlsSupport } from "../tls/index.ts";
 import { DENO_LIMITS } from "../tls/limits.ts";
 import { listenForTls } from "../tls/listen.ts";
+import { bindDatagram, connectDatagram } from "./udp.ts";
 import { writeAllSync } from "./write-all.ts";
 
 export const denoRuntime: Runtime = {
@@ -27,6 +29,8 @@ export const denoRuntime: Runtime = {
     client instanceof SocketConnection
       ? relaySockets(client, upstream as unknown as SocketConnection, options)
       : relay(client, upstream, options),
+  bindDatagram,
+  connectDatagram,
   probe: probeDeno,
 
   readTextFile: (path) => Deno.readTextFile(path),
@@ -48,6 +52,7 @@ export const denoRuntime: Runtime = {
   processes: denoProcesses,
   fds: procFdUsage,
   tls: nodeTlsSupport(DENO_LIMITS),
+  dnsExchange,
   onSignal: (signal, handler) => Deno.addSignalListener(signal, handler),
   exit: (code) => Deno.exit(code),
 };

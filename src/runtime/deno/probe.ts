@@ -21,7 +21,7 @@ function giveBack(buf: Uint8Array): void {
 export async function probeDeno(target: ConnectTarget, options: ProbeOptions): Promise<ProbeResult> {
   if (options.signal?.aborted) return ABORTED;
   const ac = new AbortController();
-  let conn: Deno.TcpConn | null = null;
+  let conn: Deno.Conn | null = null;
   let ended: "timeout" | "aborted" | null = null;
   const stop = (why: "timeout" | "aborted") => {
     ended ??= why;
@@ -38,7 +38,9 @@ export async function probeDeno(target: ConnectTarget, options: ProbeOptions): P
   let buf: Uint8Array | null = null;
   try {
     try {
-      conn = await Deno.connect({ hostname: target.host, port: target.port, transport: "tcp", signal: ac.signal });
+      conn = target.unixPath !== undefined
+        ? await Deno.connect({ transport: "unix", path: target.unixPath, signal: ac.signal } as Deno.UnixConnectOptions)
+        : await Deno.connect({ hostname: target.host, port: target.port, transport: "tcp", signal: ac.signal });
     } catch (err) {
       return ended === "aborted" ? ABORTED : ended === "timeout" ? CONNECT_TIMEOUT : failure(err);
     }

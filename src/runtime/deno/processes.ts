@@ -1,7 +1,8 @@
 // Worker processes on Deno: the same script again with the master's own permissions, talking
 // over its stdin and stdout pipes.
-import type { ProcessSupport, WorkerHandle, WorkerMessage, WorkerSide } from "../../core/runtime.ts";
+import type { ProcessSupport, UpgradeChild, WorkerHandle, WorkerMessage, WorkerSide } from "../../core/runtime.ts";
 import { encodeMessage, readMessages, WORKER_ENV, workerIndex } from "../pipe-channel.ts";
+import { onDisk } from "../inherit.ts";
 import { writeAllSync } from "./write-all.ts";
 
 const encoder = new TextEncoder();
@@ -70,8 +71,37 @@ function denoSpawnWorker(index: number): WorkerHandle {
   };
 }
 
+/**
+ * Deno cannot listen on an inherited descriptor, so a new binary binds beside the old one with
+ * SO_REUSEPORT, which Deno.listen allows only under --unstable-net. Asking by trying would end
+ * the process (Deno exits on an unstable API without its flag); Deno.listenDatagram, an API
+ * of the same flag, exists only under it.
+ */
+function canReusePort(): boolean {
+  return typeof (Deno as unknown as { listenDatagram?: unknown }).listenDatagram === "function";
+}
+
+/** USR2: the same script again with --unstable-net; it binds beside this one with SO_REUSEPORT. */
+function denoSpawnUpgrade(): UpgradeChild {
+  const child = new Deno.Command(onDisk(Deno.execPath()), {
+    args: ["run", ...grantedFlags(), "--unstable-net", Deno.mainModule, ...Deno.args],
+    stdin: "null",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  // The old binary may end before the new one, as nginx's old master does.
+  child.unref();
+  return { pid: child.pid, exited: child.status.then((s) => (s.signal ? null : s.code)) };
+}
+
 export const denoProcesses: ProcessSupport = {
   cpuCount: () => navigator.hardwareConcurrency,
   worker: denoWorkerSide(),
   spawnWorker: denoSpawnWorker,
+  get upgradeBy() {
+    return canReusePort() ? "SO_REUSEPORT" : null;
+  },
+  upgradeBlocked:
+    "Deno cannot pass a listening socket on, and binds beside one (SO_REUSEPORT) only with --unstable-net: start streamlb with it",
+  spawnUpgrade: denoSpawnUpgrade,
 };

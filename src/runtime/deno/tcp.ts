@@ -8,16 +8,24 @@ import {
   type ListenOptions,
   type UpstreamConnection,
 } from "../../core/runtime.ts";
-import { DenoConnection } from "./relay.ts";
+import { clearUnixPath, sharedElsewhere } from "../unix-path.ts";
+import { connectBound } from "./bound-conn.ts";
+import { DenoConnection, type Names } from "./relay.ts";
 
 export async function listen(options: ListenOptions, onConnection: (connection: ClientConnection) => void): Promise<Listener> {
-  const listener = Deno.listen({
+  const path = options.unixPath;
+  if (path !== undefined && (await clearUnixPath(path)) === "live" && options.reusePort) return sharedElsewhere(path);
+  const listener: Deno.Listener = path !== undefined ? Deno.listen({ transport: "unix", path }) : Deno.listen({
     hostname: options.host ?? "0.0.0.0",
     port: options.port,
     transport: "tcp",
     // Needs --unstable-net, which the master gives its workers; a lone process never asks.
     ...(options.reusePort ? { reusePort: true } : {}),
   });
+  // A Unix-domain client reads as nginx shows it: `unix:`, and the listener's `unix:/path`.
+  const unix: Names | null = path !== undefined
+    ? { remoteAddress: "unix:", remotePort: 0, localAddress: `unix:${path}`, localPort: 0 }
+    : null;
   let closing = false;
   // While paused, accept() is not called: waiting clients stay in the kernel's backlog.
   let gate: Promise<void> | null = null;
@@ -26,15 +34,19 @@ export async function listen(options: ListenOptions, onConnection: (connection: 
     for (;;) {
       if (gate) await gate;
       if (closing) return;
-      let conn: Deno.TcpConn;
+      let conn: Deno.Conn;
       try {
         conn = await listener.accept();
       } catch (err) {
         if (closing || err instanceof Deno.errors.BadResource) return;
         continue; // EMFILE and friends: keep accepting
       }
+      if (unix) {
+        onConnection(new DenoConnection(conn, unix) as unknown as ClientConnection);
+        continue;
+      }
       try {
-        conn.setNoDelay(options.noDelay);
+        (conn as Deno.TcpConn).setNoDelay(options.noDelay);
       } catch {
         // the client already went away; the relay will see it
       }
@@ -42,8 +54,8 @@ export async function listen(options: ListenOptions, onConnection: (connection: 
     }
   })();
   return {
-    host: options.host ?? "0.0.0.0",
-    port: listener.addr.port,
+    host: unix ? unix.localAddress : options.host ?? "0.0.0.0",
+    port: unix ? 0 : (listener.addr as Deno.NetAddr).port,
     close: async () => {
       closing = true;
       open?.();
@@ -60,6 +72,29 @@ export async function listen(options: ListenOptions, onConnection: (connection: 
 }
 
 export async function connect(target: ConnectTarget, options: ConnectOptions): Promise<UpstreamConnection> {
+  const path = target.unixPath;
+  if (path !== undefined) {
+    let conn: Deno.UnixConn;
+    try {
+      conn = await Deno.connect(
+        { transport: "unix", path, signal: AbortSignal.timeout(options.timeoutMs) } as Deno.UnixConnectOptions,
+      );
+    } catch (err) {
+      throw toConnectFailure(err);
+    }
+    const names = { remoteAddress: `unix:${path}`, remotePort: 0, localAddress: "unix:", localPort: 0 };
+    return new DenoConnection(conn, names) as unknown as UpstreamConnection;
+  }
+  if (options.localAddress !== undefined) {
+    const b = await connectBound(target.host, target.port, options.localAddress, options.timeoutMs, options.noDelay);
+    const names = {
+      remoteAddress: b.remote.hostname,
+      remotePort: b.remote.port,
+      localAddress: b.local.hostname,
+      localPort: b.local.port,
+    };
+    return new DenoConnection(b.conn, names) as unknown as UpstreamConnection;
+  }
   let conn: Deno.TcpConn;
   try {
     conn = await Deno.connect({

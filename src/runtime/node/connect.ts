@@ -5,10 +5,11 @@ import net from "node:net";
 import { getSystemErrorName } from "node:util";
 import { ConnectFailure, type ConnectOptions, type ConnectTarget, type UpstreamConnection } from "../../core/runtime.ts";
 import { NodeConnection } from "./connection.ts";
-import { connectSocket } from "./socket.ts";
-import { connectTcp, tcpHandlesUnavailable } from "./tcp-handles.ts";
+import { bindFailure, connectSocket } from "./socket.ts";
+import { connectPipe, connectTcp, tcpHandlesUnavailable } from "./tcp-handles.ts";
 
 export function connect(target: ConnectTarget, options: ConnectOptions): Promise<UpstreamConnection> {
+  if (target.unixPath !== undefined) return connectUnix(target.unixPath, options);
   return isIpLiteral(target.host)
     ? connectTo(target.host, target.port, options)
     : resolveHost(target.host).then((host) => connectTo(host, target.port, options));
@@ -24,7 +25,7 @@ function isIpLiteral(host: string): boolean {
 
 function connectTo(host: string, port: number, options: ConnectOptions): Promise<UpstreamConnection> {
   if (tcpHandlesUnavailable) {
-    return connectSocket(host, port, options, toConnectFailure) as unknown as Promise<UpstreamConnection>;
+    return connectSocket({ host, port }, options, toConnectFailure) as unknown as Promise<UpstreamConnection>;
   }
   return new Promise((resolve, reject) => {
     let timedOut = false;
@@ -33,6 +34,16 @@ function connectTo(host: string, port: number, options: ConnectOptions): Promise
       handle.close();
       reject(new ConnectFailure("timeout", "ETIMEDOUT", "Connection timed out"));
     }, options.timeoutMs);
+    const local = options.localAddress;
+    const bind = local === undefined ? undefined : {
+      address: local,
+      failed(status: number) {
+        if (timedOut) return;
+        clearTimeout(timer);
+        handle.close();
+        reject(bindFailure(getSystemErrorName(status), local));
+      },
+    };
     const handle = connectTcp(host, port, (status) => {
       if (timedOut) return;
       clearTimeout(timer);
@@ -44,6 +55,31 @@ function connectTo(host: string, port: number, options: ConnectOptions): Promise
       // Like net's keepAlive option: SO_KEEPALIVE with the system's timers.
       if (options.keepAlive) handle.setKeepAlive(true, 0);
       resolve(new NodeConnection(handle) as unknown as UpstreamConnection);
+    }, bind);
+  });
+}
+
+/** `server unix:/path`: a pipe handle, relayed like a TCP one. */
+function connectUnix(path: string, options: ConnectOptions): Promise<UpstreamConnection> {
+  const names = { local: "unix:", remote: `unix:${path}` };
+  if (tcpHandlesUnavailable) {
+    return connectSocket({ host: "", port: 0, unixPath: path }, options, toConnectFailure) as unknown as Promise<
+      UpstreamConnection
+    >;
+  }
+  return new Promise((resolve, reject) => {
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      handle.close();
+      reject(new ConnectFailure("timeout", "ETIMEDOUT", "Connection timed out"));
+    }, options.timeoutMs);
+    const handle = connectPipe(path, (status) => {
+      if (timedOut) return;
+      clearTimeout(timer);
+      if (status === 0) return resolve(new NodeConnection(handle, names) as unknown as UpstreamConnection);
+      handle.close();
+      reject(toConnectFailure(getSystemErrorName(status), names.remote));
     });
   });
 }

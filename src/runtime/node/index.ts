@@ -5,6 +5,7 @@
 import { readFile, rm, writeFile } from "node:fs/promises";
 import process from "node:process";
 import type { Runtime } from "../../core/runtime.ts";
+import { dnsExchange } from "../dns-exchange.ts";
 import { procFdUsage } from "../fd-usage.ts";
 import { openAppendFile } from "../log-file.ts";
 import { connect } from "./connect.ts";
@@ -17,6 +18,7 @@ import { tcpHandlesUnavailable } from "./tcp-handles.ts";
 import { nodeTlsSupport } from "../tls/index.ts";
 import { NODE_LIMITS } from "../tls/limits.ts";
 import { listenForTls } from "../tls/listen.ts";
+import { bindDatagram, connectDatagram } from "./udp.ts";
 
 export const nodeRuntime: Runtime = {
   name: "node",
@@ -26,6 +28,8 @@ export const nodeRuntime: Runtime = {
   listen: (options, onConnection) => (options.tls ? listenForTls(options, onConnection) : listen(options, onConnection)),
   connect,
   relay,
+  bindDatagram,
+  connectDatagram,
   probe: probeNode,
 
   readTextFile: (path) => readFile(path, "utf8"),
@@ -44,6 +48,7 @@ export const nodeRuntime: Runtime = {
     : [],
   fds: procFdUsage,
   tls: nodeTlsSupport(NODE_LIMITS(process.versions.openssl)),
+  dnsExchange,
   onSignal: (signal, handler) => void process.on(signal, handler),
   exit: (code) => process.exit(code),
 };

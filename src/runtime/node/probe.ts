@@ -19,7 +19,9 @@ export function probeNode(target: ConnectTarget, options: ProbeOptions): Promise
       setMaxListeners(0, signal);
       unlimited.add(signal);
     }
-    const socket = net.connect({ host: target.host, port: target.port });
+    const socket = net.connect(
+      target.unixPath !== undefined ? { path: target.unixPath } : { host: target.host, port: target.port },
+    );
     let connected = false;
     let done = false;
     let received: Uint8Array = EMPTY;

@@ -3,13 +3,36 @@
 // connections; elsewhere (Node 20) workers are node:cluster's, whose listen() gets the
 // primary's socket, and the primary accepts and hands each connection on in turn. Either way
 // the master and a worker talk over Node's IPC channel (process.send).
-import { fork } from "node:child_process";
+import { fork, spawn } from "node:child_process";
 import cluster from "node:cluster";
 import { availableParallelism } from "node:os";
 import process from "node:process";
-import type { ProcessSupport, WorkerHandle, WorkerMessage, WorkerSide } from "../../core/runtime.ts";
+import type { ProcessSupport, UpgradeChild, WorkerHandle, WorkerMessage, WorkerSide } from "../../core/runtime.ts";
 import { listenHonoursReusePort } from "./tcp-handles.ts";
 import { WORKER_ENV, workerIndex } from "../pipe-channel.ts";
+import { isWorkerMessage } from "../../core/worker-messages.ts";
+import { Inherited, KEYS_ENV, NGINX_ENV, onDisk, upgradeEnv } from "../inherit.ts";
+
+// Read once and out of the environment before any worker is started with it.
+const inherited = new Inherited(process.env[NGINX_ENV], process.env[KEYS_ENV]);
+delete process.env[NGINX_ENV];
+delete process.env[KEYS_ENV];
+
+/** USR2: this script again with the same Node flags and arguments; the listeners as fds 3, 4, ... */
+function nodeSpawnUpgrade(listeners: readonly { key: string; fd: number }[]): UpgradeChild {
+  const child = spawn(onDisk(process.execPath), [...process.execArgv, process.argv[1]!, ...process.argv.slice(2)], {
+    stdio: ["ignore", "inherit", "inherit", ...listeners.map((l) => l.fd)],
+    env: { ...process.env, ...upgradeEnv(listeners.map((l) => l.key)) },
+  });
+  // The old binary may end before the new one, as nginx's old master does.
+  child.unref();
+  const exited = new Promise<number | null>((resolve) => {
+    child.once("exit", (code, signal) => resolve(signal ? null : code));
+    child.once("error", () => resolve(1));
+  });
+  if (child.pid === undefined) throw new Error("the new binary could not be started");
+  return { pid: child.pid, exited };
+}
 
 /** How this Node's workers share a port; the master names it in its start notice. */
 export const portSharing: "SO_REUSEPORT" | "node:cluster" = listenHonoursReusePort ? "SO_REUSEPORT" : "node:cluster";
@@ -20,12 +43,6 @@ export const portSharing: "SO_REUSEPORT" | "node:cluster" = listenHonoursReusePo
  */
 export function listensWithReusePort(): boolean {
   return listenHonoursReusePort && !cluster.isWorker;
-}
-
-/** Messages over the IPC channel: anything else on it (node:cluster's own) is not ours. */
-function isWorkerMessage(m: unknown): m is WorkerMessage {
-  return typeof m === "object" && m !== null &&
-    ((m as { type?: unknown }).type === "ready" || (m as { type?: unknown }).type === "health");
 }
 
 function nodeWorkerSide(): WorkerSide | null {
@@ -110,4 +127,7 @@ export const nodeProcesses: ProcessSupport = {
   worker: nodeWorkerSide(),
   spawnWorker: nodeSpawnWorker,
   portSharing,
+  upgradeBy: "fd",
+  takeInherited: (key) => inherited.take(key),
+  spawnUpgrade: nodeSpawnUpgrade,
 };

@@ -1,7 +1,8 @@
 // What both Node relays share (TCP handles in relay.ts, net.Socket streams in socket.ts): a
 // session ends once, closes both sides, reports its byte counts, and has one idle watch.
 import { IdleSweeper, type IdleWatch } from "../../core/idle.ts";
-import type { RelayEnd, RelayResult } from "../../core/runtime.ts";
+import type { RelayEnd, RelayOptions, RelayResult } from "../../core/runtime.ts";
+import type { Pacer } from "../pace.ts";
 
 const sweeper = new IdleSweeper();
 
@@ -33,19 +34,30 @@ export abstract class TwoWayRelay<C extends RelayedConnection> {
   ended: RelayEnd | null = null;
   /** Directions whose FIN went on (proxy_half_close on): the second one ends the session. */
   finishedDirections = 0;
-  readonly watch: IdleWatch;
+  watch: IdleWatch;
   readonly result: Promise<RelayResult>;
+  readonly halfClose: boolean;
+  /** Rate-limited directions (proxy_upload_rate, proxy_download_rate); usually none. */
+  pacers: Pacer[] | null = null;
+  private readonly idleTimeoutMs: number;
   private resolve!: (result: RelayResult) => void;
 
   constructor(
     protected readonly client: C,
     protected readonly upstream: C,
-    private readonly idleTimeoutMs: number,
-    readonly halfClose: boolean,
+    protected readonly options: RelayOptions,
   ) {
+    this.idleTimeoutMs = options.idleTimeoutMs;
+    this.halfClose = options.halfClose;
     this.result = new Promise((resolve) => (this.resolve = resolve));
-    this.watch = sweeper.watch(idleTimeoutMs, () => this.finish("idle_timeout"));
+    this.watch = sweeper.watch(this.idleTimeoutMs, this.onIdle);
   }
+
+  // nginx stops proxy_timeout while a rate pause runs, however long the pause.
+  private readonly onIdle = (): void => {
+    if (this.pacers?.some((p) => p.pausing)) this.watch = sweeper.watch(this.idleTimeoutMs, this.onIdle);
+    else this.finish("idle_timeout");
+  };
 
   start(): void {
     // A side that closed while the upstream was being connected ends the session at once.
@@ -63,6 +75,7 @@ export abstract class TwoWayRelay<C extends RelayedConnection> {
     if (this.ended) return;
     this.ended = end;
     sweeper.unwatch(this.idleTimeoutMs, this.watch);
+    if (this.pacers) { for (const p of this.pacers) p.stop(); }
     this.client.destroy();
     this.upstream.destroy();
     this.resolve({

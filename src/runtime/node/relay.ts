@@ -2,6 +2,7 @@
 // direction (as nginx). Sessions on net.Socket streams relay in socket.ts instead.
 import type { ClientConnection, RelayEnd, RelayOptions, RelayResult, UpstreamConnection } from "../../core/runtime.ts";
 import type { NodeConnection } from "./connection.ts";
+import { type PacedSink, Pacer, RateBudget } from "../pace.ts";
 import { TwoWayRelay } from "./relay-base.ts";
 import { relaySockets, SocketConnection } from "./socket.ts";
 import { lastReadBytes, lastReadResult, shutdown, UV_EOF, write } from "./tcp-handles.ts";
@@ -11,21 +12,33 @@ import { lastReadBytes, lastReadResult, shutdown, UV_EOF, write } from "./tcp-ha
  * all of it, reading stops until the rest is flushed (one buffer in flight, as nginx).
  */
 class Direction {
-  private writing = false;
-  private eof = false;
+  protected writing = false;
+  protected eof = false;
 
   constructor(
-    private readonly relay: HandleRelay,
-    private readonly src: NodeConnection,
-    private readonly dst: NodeConnection,
-    private readonly eofEnd: RelayEnd,
-    private readonly srcError: RelayEnd,
-    private readonly dstError: RelayEnd,
+    protected readonly relay: HandleRelay,
+    protected readonly src: NodeConnection,
+    protected readonly dst: NodeConnection,
+    protected readonly eofEnd: RelayEnd,
+    protected readonly srcError: RelayEnd,
+    protected readonly dstError: RelayEnd,
   ) {}
 
-  start(): void {
-    this.src.handle.onread = (buffer) => this.onRead(buffer);
+  /** `first` is written to the destination before anything is read. */
+  start(first: Uint8Array | null | undefined): void {
+    this.src.handle.onread = this.reader();
+    if (first && first.byteLength > 0) {
+      const status = write(this.dst.handle, first, this.onFlushed);
+      if (status < 0) return this.relay.finish(this.dstError);
+      this.dst.bytesOut += first.byteLength;
+      // Reading starts once the kernel took all of it (onFlushed).
+      if (status === 1) return void (this.writing = true);
+    }
     if (this.src.handle.readStart() !== 0) this.relay.finish(this.srcError);
+  }
+
+  protected reader(): (buffer: ArrayBuffer | undefined) => void {
+    return (buffer) => this.onRead(buffer);
   }
 
   private onRead(buffer: ArrayBuffer | undefined): void {
@@ -49,7 +62,7 @@ class Direction {
     }
   }
 
-  private readonly onFlushed = (status: number): void => {
+  protected readonly onFlushed = (status: number): void => {
     this.writing = false;
     if (this.relay.ended) return;
     if (status < 0) this.relay.finish(this.dstError);
@@ -57,7 +70,7 @@ class Direction {
     else if (this.src.handle.readStart() !== 0) this.relay.finish(this.srcError);
   };
 
-  private forwardEof(): void {
+  protected forwardEof(): void {
     // nginx: with proxy_half_close off the session ends once the EOF side's data is flushed
     // (close() still delivers what the kernel took, so no FIN round is needed first).
     if (!this.relay.halfClose) return this.relay.finish(this.eofEnd);
@@ -71,21 +84,93 @@ class Direction {
   }
 }
 
+/**
+ * A direction with proxy_upload_rate / proxy_download_rate: each read is held by the Pacer,
+ * which writes it on as the budget allows and starts reading again once it is all out and the
+ * pause is over. Only rate-limited sessions build one, so the plain Direction stays as it was.
+ */
+class PacedDirection extends Direction implements PacedSink {
+  private readonly pacer: Pacer;
+
+  constructor(
+    rate: number,
+    relay: HandleRelay,
+    src: NodeConnection,
+    dst: NodeConnection,
+    eofEnd: RelayEnd,
+    srcError: RelayEnd,
+    dstError: RelayEnd,
+  ) {
+    super(relay, src, dst, eofEnd, srcError, dstError);
+    this.pacer = new Pacer(new RateBudget(rate, src.bytesIn), this);
+    (relay.pacers ??= []).push(this.pacer);
+  }
+
+  protected override reader(): (buffer: ArrayBuffer | undefined) => void {
+    return (buffer) => this.onPacedRead(buffer);
+  }
+
+  private onPacedRead(buffer: ArrayBuffer | undefined): void {
+    const n = lastReadResult();
+    if (n > 0) {
+      this.src.handle.readStop();
+      // Node allocates a fresh buffer for every read, so the Pacer may keep the view.
+      this.pacer.hold(lastReadBytes(buffer!, n));
+    } else if (n === UV_EOF) {
+      // Reading only runs while the Pacer holds nothing, so everything read is out.
+      this.eof = true;
+      this.forwardEof();
+    } else if (n < 0) {
+      this.relay.finish(this.srcError);
+    }
+  }
+
+  forward(bytes: Uint8Array): boolean {
+    this.src.bytesIn += bytes.byteLength;
+    const status = write(this.dst.handle, bytes, this.onPacedFlushed);
+    if (status < 0) {
+      this.relay.finish(this.dstError);
+      return true;
+    }
+    this.dst.bytesOut += bytes.byteLength;
+    return status === 0;
+  }
+
+  readAgain(): void {
+    if (this.src.handle.readStart() !== 0) this.relay.finish(this.srcError);
+  }
+
+  touch(): void {
+    this.relay.watch.active = true;
+  }
+
+  private readonly onPacedFlushed = (status: number): void => {
+    if (this.relay.ended) return;
+    if (status < 0) this.relay.finish(this.dstError);
+    else this.pacer.flushed();
+  };
+}
+
 class HandleRelay extends TwoWayRelay<NodeConnection> {
   protected startDirections(): void {
-    new Direction(this, this.client, this.upstream, "client_closed", "client_error", "upstream_error").start();
-    if (!this.ended) new Direction(this, this.upstream, this.client, "upstream_closed", "upstream_error", "client_error").start();
+    const o = this.options;
+    const up = o.uploadRate;
+    const down = o.downloadRate;
+    const c = this.client;
+    const u = this.upstream;
+    (up
+      ? new PacedDirection(up, this, c, u, "client_closed", "client_error", "upstream_error")
+      : new Direction(this, c, u, "client_closed", "client_error", "upstream_error")).start(o.upstreamFirst);
+    if (this.ended) return;
+    (down
+      ? new PacedDirection(down, this, u, c, "upstream_closed", "upstream_error", "client_error")
+      : new Direction(this, u, c, "upstream_closed", "upstream_error", "client_error")).start(null);
   }
 }
 
 export function relay(client: ClientConnection, upstream: UpstreamConnection, opts: RelayOptions): Promise<RelayResult> {
   if (client instanceof SocketConnection) return relaySockets(client, upstream as unknown as SocketConnection, opts);
-  const r = new HandleRelay(
-    client as unknown as NodeConnection,
-    upstream as unknown as NodeConnection,
-    opts.idleTimeoutMs,
-    opts.halfClose,
-  );
+  const r = new HandleRelay(client as unknown as NodeConnection, upstream as unknown as NodeConnection, opts);
   r.start();
   return r.result;
 }

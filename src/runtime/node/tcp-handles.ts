@@ -24,7 +24,20 @@ export interface TcpHandle {
   getsockname(out: SocketName): number;
   connect(req: ConnectRequest, host: string, port: number): number;
   connect6(req: ConnectRequest, host: string, port: number): number;
+  bind(address: string, port: number): number;
+  bind6(address: string, port: number, flags: number): number;
 }
+
+/** What TCP and pipe handles share: a libuv stream. */
+export type StreamHandle = Pick<TcpHandle, "onread" | "readStart" | "readStop" | "writeBuffer" | "shutdown" | "close">;
+
+/**
+ * A uv_pipe_t (Unix-domain socket) as pipe_wrap exposes it: the same stream methods, so the
+ * relay drives it like a TCP handle; it has no addresses, no Nagle and no keepalive.
+ */
+export type PipeHandle = StreamHandle & {
+  connect(req: ConnectRequest, path: string): number;
+};
 
 export interface SocketName {
   address?: string;
@@ -46,6 +59,11 @@ interface TcpWrapBinding {
   TCPConnectWrap: new () => ConnectRequest;
   constants: { SOCKET: number };
 }
+interface PipeWrapBinding {
+  Pipe: new (type: number) => PipeHandle;
+  PipeConnectWrap: new () => ConnectRequest;
+  constants: { SOCKET: number };
+}
 interface StreamWrapBinding {
   WriteWrap: new () => WriteRequest;
   ShutdownWrap: new () => ShutdownRequest;
@@ -65,7 +83,7 @@ function bindingWouldThrow(): boolean {
   return flags.includes("--pending-deprecation") || process.env["NODE_PENDING_DEPRECATION"] === "1";
 }
 
-function loadBindings(): { tcp: TcpWrapBinding; stream: StreamWrapBinding } | Error {
+function loadBindings(): { tcp: TcpWrapBinding; pipe: PipeWrapBinding; stream: StreamWrapBinding } | Error {
   if (bindingWouldThrow()) {
     return new Error(
       "Node's TCP handles (process.binding) are deprecated under --pending-deprecation, and --throw-deprecation would end the process",
@@ -73,7 +91,11 @@ function loadBindings(): { tcp: TcpWrapBinding; stream: StreamWrapBinding } | Er
   }
   try {
     const binding = (process as unknown as { binding(name: string): unknown }).binding;
-    return { tcp: binding("tcp_wrap") as TcpWrapBinding, stream: binding("stream_wrap") as StreamWrapBinding };
+    return {
+      tcp: binding("tcp_wrap") as TcpWrapBinding,
+      pipe: binding("pipe_wrap") as PipeWrapBinding,
+      stream: binding("stream_wrap") as StreamWrapBinding,
+    };
   } catch (err) {
     // The permission model (--permission) refuses process.binding with ERR_ACCESS_DENIED.
     const e = err as NodeJS.ErrnoException;
@@ -85,10 +107,11 @@ const loaded = loadBindings();
 /** Why sessions cannot run on TCP handles here (index.ts then uses net.Socket), or null. */
 export const tcpHandlesUnavailable: Error | null = loaded instanceof Error ? loaded : null;
 // Only used when tcpHandlesUnavailable is null: index.ts runs sessions on net.Socket otherwise.
-const { tcp: tcpWrap, stream: streamWrap } = loaded instanceof Error
-  ? ({ tcp: {}, stream: {} } as { tcp: TcpWrapBinding; stream: StreamWrapBinding })
+const { tcp: tcpWrap, pipe: pipeWrap, stream: streamWrap } = loaded instanceof Error
+  ? ({ tcp: {}, pipe: {}, stream: {} } as { tcp: TcpWrapBinding; pipe: PipeWrapBinding; stream: StreamWrapBinding })
   : loaded;
 const { TCP, TCPConnectWrap } = tcpWrap;
+const { Pipe, PipeConnectWrap } = pipeWrap;
 const { WriteWrap, ShutdownWrap, streamBaseState, kReadBytesOrError, kArrayBufferOffset, kLastWriteWasAsync } = streamWrap;
 
 /**
@@ -122,7 +145,7 @@ let spareWrite = tcpHandlesUnavailable ? (null as unknown as WriteRequest) : new
  * Writes `data`: 0 when it was all written at once, 1 when the rest is queued (`done` runs
  * when it is flushed, and `data` must stay unchanged until then), or a negative errno.
  */
-export function write(handle: TcpHandle, data: Uint8Array, done: (status: number) => void): number {
+export function write(handle: StreamHandle, data: Uint8Array, done: (status: number) => void): number {
   const req = spareWrite;
   const err = handle.writeBuffer(req, data);
   if (err !== 0) return err;
@@ -135,7 +158,7 @@ export function write(handle: TcpHandle, data: Uint8Array, done: (status: number
 }
 
 /** Sends FIN once queued writes are flushed; `done` gets 0 or a negative errno. */
-export function shutdown(handle: TcpHandle, done: (status: number) => void): number {
+export function shutdown(handle: StreamHandle, done: (status: number) => void): number {
   const req = new ShutdownWrap();
   req.oncomplete = done;
   return handle.shutdown(req);
@@ -146,9 +169,9 @@ export function shutdown(handle: TcpHandle, done: (status: number) => void): num
  * building a net.Socket around it. net.Server still does the binding, listen errors and
  * node:cluster's port sharing; in a cluster worker its handle is the one the primary feeds.
  */
-export function takeAccepts(server: net.Server, onHandle: (handle: TcpHandle) => void): void {
+export function takeAccepts<H extends StreamHandle>(server: net.Server, onHandle: (handle: H) => void): void {
   const listening =
-    (server as unknown as { _handle: { onconnection: (err: number, handle: TcpHandle | undefined) => void } | null })._handle;
+    (server as unknown as { _handle: { onconnection: (err: number, handle: H | undefined) => void } | null })._handle;
   if (!listening) throw new Error("takeAccepts: the server is not listening");
   listening.onconnection = (err, handle) => {
     // Accept errors (EMFILE...) leave the listener as it is; libuv retries on the next event.
@@ -158,14 +181,39 @@ export function takeAccepts(server: net.Server, onHandle: (handle: TcpHandle) =>
 
 /**
  * Starts connecting a new handle to an address literal; `done` gets 0 once connected or a
- * negative errno (UV_ECANCELED when the handle is closed first).
+ * negative errno (UV_ECANCELED when the handle is closed first). With `bind` (proxy_bind), the
+ * handle is bound to that local address first, and a failure there goes to `bind.failed`.
  */
-export function connectTcp(host: string, port: number, done: (status: number) => void): TcpHandle {
+export function connectTcp(
+  host: string,
+  port: number,
+  done: (status: number) => void,
+  bind?: { readonly address: string; failed(status: number): void },
+): TcpHandle {
   const handle = new TCP(tcpWrap.constants.SOCKET);
+  if (bind) {
+    // Port 0: the kernel picks one, as nginx's proxy_bind without a port.
+    const a = bind.address;
+    const err = a.includes(":") ? handle.bind6(a, 0, 0) : handle.bind(a, 0);
+    if (err !== 0) {
+      queueMicrotask(() => bind.failed(err));
+      return handle;
+    }
+  }
   const req = new TCPConnectWrap();
   req.oncomplete = done;
   // The caller resolved names, so a colon means IPv6.
   const err = host.includes(":") ? handle.connect6(req, host, port) : handle.connect(req, host, port);
+  if (err !== 0) queueMicrotask(() => done(err));
+  return handle;
+}
+
+/** Starts connecting a new Unix-domain socket handle to `path`; `done` as for connectTcp. */
+export function connectPipe(path: string, done: (status: number) => void): PipeHandle {
+  const handle = new Pipe(pipeWrap.constants.SOCKET);
+  const req = new PipeConnectWrap();
+  req.oncomplete = done;
+  const err = handle.connect(req, path);
   if (err !== 0) queueMicrotask(() => done(err));
   return handle;
 }

@@ -3,7 +3,7 @@
 import net from "node:net";
 import tls from "node:tls";
 import { ConnectFailure, type ConnectOptions, type ConnectTarget, type UpstreamConnection } from "../../core/runtime.ts";
-import { type TlsClientOptions, type TlsFacts, TlsHandshakeError } from "../../core/runtime.ts";
+import { type TlsClientOptions, type TlsFacts, TlsHandshakeError } from "../../core/runtime-tls.ts";
 import { toConnectFailure } from "../node/connect.ts";
 import { connectSocket, SocketConnection } from "../node/socket.ts";
 import { socketFacts } from "./facts.ts";
@@ -33,7 +33,7 @@ export async function connect(
   t: TlsClientOptions | null,
 ): Promise<{ connection: UpstreamConnection; facts: TlsFacts | null }> {
   if (t === null) {
-    const c = await connectSocket(target.host, target.port, options, toConnectFailure);
+    const c = await connectSocket(target, options, toConnectFailure);
     return { connection: c as unknown as UpstreamConnection, facts: null };
   }
   const range = versionRange(t.protocols);

@@ -2,7 +2,7 @@
 import { X509Certificate } from "node:crypto";
 import { isIP } from "node:net";
 import tls from "node:tls";
-import type { PeerCertificate, TlsFacts } from "../../core/runtime.ts";
+import type { PeerCertificate, TlsFacts } from "../../core/runtime-tls.ts";
 
 export function socketFacts(socket: tls.TLSSocket, isServer: boolean): TlsFacts {
   const cipher = socket.getCipher() as tls.CipherNameAndProtocol | undefined;

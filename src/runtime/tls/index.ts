@@ -1,6 +1,7 @@
 // TLS for every runtime on its node:tls (OpenSSL on Node, BoringSSL on Bun, rustls on Deno):
 // one implementation, and per runtime what its library cannot do as written.
-import type { TlsClientOptions, TlsServerOptions, TlsSupport } from "../../core/runtime.ts";
+import type { TlsSupport } from "../../core/runtime.ts";
+import type { TlsClientOptions, TlsServerOptions } from "../../core/runtime-tls.ts";
 import { connect } from "./client.ts";
 import { accept, serverContext } from "./server.ts";
 

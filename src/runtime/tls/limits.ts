@@ -1,6 +1,6 @@
 // What each runtime's node:tls cannot do as nginx's directives say: such a config is refused
 // on that runtime rather than run weaker (RUNTIMES-2.md §2.2, checked in test/e2e/tls.test.ts).
-import type { TlsClientOptions, TlsServerOptions } from "../../core/runtime.ts";
+import type { TlsClientOptions, TlsServerOptions } from "../../core/runtime-tls.ts";
 import { isServerOptions, type TlsLimits } from "./index.ts";
 
 export const NODE_LIMITS = (openssl: string): TlsLimits => ({

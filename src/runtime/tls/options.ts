@@ -4,7 +4,7 @@
 import { constants, createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import tls from "node:tls";
 import type { TlsProtocol } from "../../core/config/model.ts";
-import { TlsConfigError } from "../../core/runtime.ts";
+import { TlsConfigError } from "../../core/runtime-tls.ts";
 
 const ORDER: readonly TlsProtocol[] = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
 

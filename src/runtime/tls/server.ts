@@ -1,15 +1,14 @@
 // Terminating a client's TLS: a node:tls TLSSocket over the accepted net.Socket, with the
 // server setup compiled once per config (an SSL_CTX per certificate pair, as nginx has).
 import tls from "node:tls";
-import type { ClientConnection } from "../../core/runtime.ts";
+import type { ClientConnection, TlsAccepted } from "../../core/runtime.ts";
 import {
-  type TlsAccepted,
   type TlsAcceptOptions,
   TlsConfigError,
   TlsHandshakeError,
   type TlsServerContext,
   type TlsServerOptions,
-} from "../../core/runtime.ts";
+} from "../../core/runtime-tls.ts";
 import { SocketConnection } from "../node/socket.ts";
 import { socketFacts } from "./facts.ts";
 import { checkedPair, reason, ticketOptions, versionRange } from "./options.ts";

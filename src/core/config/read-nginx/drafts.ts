@@ -1,7 +1,7 @@
 // What the reader collects for a stream{} (or tcp{}) block and its server{}s before nginx's
 // merge turns them into ServerConfigs.
-import type { AccessRuleConfig, ListenConfig, ProxySettings, SourceLoc } from "../model.ts";
-import type { HealthScope } from "../nginx-health.ts";
+import type { AccessRuleConfig, ListenConfig, ProxySettings, SetConfig, SourceLoc } from "../model.ts";
+import type { HealthScope } from "./health.ts";
 import type { AccessLogLevel } from "./logs.ts";
 import type { TlsOverrides } from "./ssl.ts";
 
@@ -13,7 +13,9 @@ export interface ServerDraft {
   readonly accessLog: AccessLogLevel;
   /** allow/deny in this server{}, in order. */
   readonly access: AccessRuleConfig[];
-  proxyPass: { readonly name: string; readonly loc: SourceLoc } | null;
+  /** The content handler: the last of proxy_pass and return wins, as in nginx. */
+  handler: { readonly kind: "proxy_pass" | "return"; readonly value: string; readonly loc: SourceLoc } | null;
+  readonly set: SetConfig[];
   readonly overrides: ProxyOverrides;
   /** ssl_* and proxy_ssl_* of this server{}. */
   readonly tls: TlsOverrides;

@@ -2,8 +2,8 @@
 // and how it words what it hands back: warnings, and the errno text of a failed open().
 import { formatLoc } from "../errors.ts";
 import type { SourceLoc } from "../model.ts";
-import { directiveSpecs } from "../nginx-directives.ts";
-import { type NginxDirective, type NginxNode, tokenizeNginx } from "../nginx-tokenizer.ts";
+import { directiveSpecs } from "../schema/table.ts";
+import { type NginxDirective, type NginxNode, tokenizeNginx } from "./tokenizer.ts";
 import type { ReaderContext } from "./context.ts";
 import { checkShape } from "./values.ts";
 

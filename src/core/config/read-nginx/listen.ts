@@ -1,9 +1,9 @@
 // `listen` in stream{} and tcp{}: the address (ports and ranges) and its parameters. A valid
-// parameter streamlb does not act on is a warning only when harmless.ts says it is.
-import { HARMLESS_LISTEN_PARAMS } from "../harmless.ts";
+// parameter streamlb does not act on is a warning only when its row (listen-params.ts) says it is harmless.
+import { LISTEN_PARAMS } from "../schema/listen-params.ts";
 import type { ListenConfig } from "../model.ts";
-import type { NginxDirective } from "../nginx-tokenizer.ts";
-import { parseSize, parseTime } from "../units.ts";
+import type { NginxDirective } from "./tokenizer.ts";
+import { parseSize, parseTime } from "../values/units.ts";
 import { atoi } from "../values/kinds.ts";
 import type { ReaderContext } from "./context.ts";
 
@@ -12,13 +12,29 @@ type Family = "stream" | "tcp";
 export function listen(cx: ReaderContext, d: NginxDirective, family: Family): ListenConfig[] {
   const [address, ...params] = d.args as [string, ...string[]];
   const { host, ports } = listenAddress(cx, d, address, family);
+  const udp = family === "stream" && params.includes("udp");
+  if (udp) udpCompatible(cx, d, params);
+  let reusePort = false;
   let ssl = false;
   for (const p of params) {
     if (family === "tcp") tcpListenParam(cx, d, p);
+    else if (udp && (p === "udp" || p === "reuseport")) reusePort ||= p === "reuseport";
     else if (p === "ssl") ssl = true;
     else streamListenParam(cx, d, p);
   }
-  return ports.map((port) => ({ host, port, ...(ssl && { ssl }), loc: cx.loc(d) }));
+  // The UDP and TLS fields only where set, so a plain TCP listen reads as it always has.
+  const extra = udp ? { udp: true, ...(reusePort ? { reusePort } : {}) } : ssl ? { ssl } : {};
+  return ports.map((port) => ({ host, port, ...extra, loc: cx.loc(d) }));
+}
+
+/** The parameters nginx refuses beside `udp`, checked before any other (as ngx_stream_core_listen does). */
+const NOT_WITH_UDP = ["ssl", "proxy_protocol", "backlog", "fastopen", "deferred", "accept_filter", "so_keepalive", "multipath"];
+
+function udpCompatible(cx: ReaderContext, d: NginxDirective, params: readonly string[]): void {
+  for (const p of params) {
+    const name = p.replace(/=.*$/s, "");
+    if (NOT_WITH_UDP.includes(name)) cx.fail(d, `"listen" directive "${name}" parameter is incompatible with "udp"`);
+  }
 }
 
 function listenAddress(
@@ -68,8 +84,6 @@ function streamListenParam(cx: ReaderContext, d: NginxDirective, p: string): voi
     case "default_server":
     case "bind":
       return; // harmless, and so common that a warning would be noise
-    case "udp":
-      return cx.fail(d, `UDP is not supported yet ("listen … udp")`);
     case "proxy_protocol":
       return cx.fail(d, `the "proxy_protocol" parameter of "listen" is not supported yet`);
     case "backlog=":
@@ -104,7 +118,8 @@ function streamListenParam(cx: ReaderContext, d: NginxDirective, p: string): voi
 
 /** A valid listen parameter streamlb does not act on: a warning if harmless, else refused. */
 function listenParamIgnored(cx: ReaderContext, d: NginxDirective, name: string): void {
-  const why = HARMLESS_LISTEN_PARAMS.get(name);
+  const support = LISTEN_PARAMS.get(name);
+  const why = typeof support === "object" ? support.harmless : undefined;
   if (why === undefined) cx.fail(d, `the "${name}" parameter of "listen" is not supported yet`);
   cx.warn(d, `the "${name}" parameter of "listen" is ignored: ${why}`);
 }

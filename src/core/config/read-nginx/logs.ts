@@ -1,13 +1,7 @@
 // The logging directives: the main error_log, log_format, access_log, and streamlb's own
 // `admin` endpoint, with nginx's checks and messages.
-import { parseAdminListen } from "../admin.ts";
-import {
-  BUILTIN_LOG_FORMATS,
-  DEFAULT_ACCESS_LOG_FORMAT,
-  emptyLogVariables,
-  logFormatError,
-  sameAsBuiltin,
-} from "../log-format.ts";
+import { parseAdminListen } from "../values/admin-listen.ts";
+import { ANY_NAME, BUILTIN_LOG_FORMATS, DEFAULT_ACCESS_LOG_FORMAT, logFormatError, sameAsBuiltin } from "../values/log-format.ts";
 import {
   type AccessLogConfig,
   type AdminConfig,
@@ -17,8 +11,8 @@ import {
   type LogFormatConfig,
   type LogLevel,
 } from "../model.ts";
-import type { NginxDirective } from "../nginx-tokenizer.ts";
-import { parseSize, parseTime } from "../units.ts";
+import type { NginxDirective } from "./tokenizer.ts";
+import { parseSize, parseTime } from "../values/units.ts";
 import { atoi } from "../values/kinds.ts";
 import type { ReaderContext } from "./context.ts";
 
@@ -95,12 +89,8 @@ export function logFormat(cx: ReaderContext, logs: LogState, d: NginxDirective):
     escape = value;
   }
   const format = rest.join("");
-  const problem = logFormatError(format);
+  const problem = logFormatError(format, ANY_NAME);
   if (problem) cx.fail(d, problem);
-  const empty = emptyLogVariables(format);
-  if (empty.length) {
-    cx.warn(d, `streamlb has no value for ${empty.map((v) => `"$${v}"`).join(", ")} yet: it is logged as "-"`);
-  }
   // A copy of a built-in format (what `streamlb convert` writes for nginx) is that format.
   if (sameAsBuiltin(name, escape, format)) return;
   logs.logFormats.set(name, { name, escape, format, loc: cx.loc(d) });

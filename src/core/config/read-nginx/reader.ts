@@ -2,37 +2,40 @@
 // the file an nginx user already has (and yaoweibin's tcp{} ones), into the same Config the
 // YAML loader makes. Directives are checked against nginx's tables in file order with nginx's
 // messages; the ones streamlb acts on take effect. One it does not act on is accepted, with a
-// warning, only when ignoring it is provably harmless (harmless.ts); every other is an error
+// warning, only when its row in the directive table says ignoring it is harmless, and why;
+// every other is an error
 // ("not supported yet"), so nothing that guards access or shapes traffic is ever ignored.
 // A directive nginx would reject is an error here too.
 import { COMMAND_LINE, ConfigError } from "../errors.ts";
-import { HARMLESS_DIRECTIVES } from "../harmless.ts";
 import {
   type AdminConfig,
   type BalanceMethod,
   type Config,
   type ErrorLogConfig,
-  type ServerConfig,
   type SourceLoc,
   type UpstreamConfig,
   type UpstreamServerConfig,
+  type VariableBlockConfig,
 } from "../model.ts";
-import type { Context, DirectiveSpec } from "../nginx-directives.ts";
-import { NginxHealthChecks } from "../nginx-health.ts";
-import { type NginxDirective, type NginxNode, tokenizeNginx } from "../nginx-tokenizer.ts";
-import { DEFAULT_MAIN_SETTINGS, MAIN_ROW_BY_NAME, type MainSettings } from "../schema/main.ts";
-import { DEFAULT_PROXY_SETTINGS, proxyRowFor, TCP_PROXY_SETTINGS } from "../schema/proxy.ts";
-import { type Mutable, setField } from "../schema/row.ts";
-import { finalizeConfig } from "../validate.ts";
+import { type Context, type DirectiveSpec, harmlessReason } from "../schema/directive.ts";
+import { NginxHealthChecks } from "./health.ts";
+import { type NginxDirective, type NginxNode, tokenizeNginx } from "./tokenizer.ts";
+import { DEFAULT_MAIN_SETTINGS, type MainSettings } from "../schema/main.ts";
+import type { ProxyRow } from "../schema/proxy.ts";
+import type { Mutable } from "../schema/row.ts";
+import { resolveConfig } from "../resolve.ts";
 import type { ReaderContext } from "./context.ts";
 import type { BlockDraft, Family, ProxyOverrides, ServerDraft } from "./drafts.ts";
 import { type ConfigFiles, type ConfigWarning, Includes } from "./files.ts";
 import { accessRule, balanceMethod, proxyPass } from "./server-directives.ts";
 import { listen } from "./listen.ts";
-import { hasTls, mergeTls, tlsDirective } from "./ssl.ts";
-import { accessLog, adminDirective, effectiveAccessLog, logFormat, type LogState, mainErrorLog } from "./logs.ts";
+import { tlsDirective } from "./ssl.ts";
+import { accessLog, adminDirective, logFormat, type LogState, mainErrorLog } from "./logs.ts";
 import { streamUpstreamServer, tcpUpstreamServer } from "./upstream-server.ts";
+import { resolverSetting, type ResolverSettings, zoneDirective } from "./resolve.ts";
 import { check, flag, rowValue } from "./values.ts";
+import { setDirective, variableBlock } from "./variable-blocks.ts";
+import { mergeServer } from "./merge.ts";
 
 export interface NginxLoadOptions {
   /** Without it, an `include` is an error. */
@@ -66,8 +69,6 @@ class NginxReader {
   /** The main and events{} settings of the schema's rows. */
   private readonly settings: Mutable<MainSettings> = { ...DEFAULT_MAIN_SETTINGS };
   private masterProcess = true;
-  /** Upstreams with `zone`, checked against worker_processes once the file is read. */
-  private readonly zones: { readonly upstream: UpstreamConfig; readonly d: NginxDirective }[] = [];
   private admin: AdminConfig | null = null;
   private readonly logs: LogState = { errorLog: null, logFormats: new Map() };
   private sawEvents = false;
@@ -75,6 +76,9 @@ class NginxReader {
   /** Upstream names by their lower case: nginx matches them case-insensitively. */
   private readonly upstreamNames = new Map<string, string>();
   private readonly blocks: BlockDraft[] = [];
+  /** stream{}'s resolver and resolver_timeout. */
+  private readonly resolver: ResolverSettings = {};
+  private readonly variables: VariableBlockConfig[] = [];
   private readonly cx: ReaderContext = {
     fail: (d, problem) => this.fail(d, problem),
     warn: (d, message) => this.warn(d, message),
@@ -99,26 +103,27 @@ class NginxReader {
     if (this.blocks.length === 0) {
       throw new ConfigError(`no "stream" section in configuration: streamlb runs stream {} (or tcp {}) servers`, null);
     }
-    const servers = this.blocks.flatMap((b) => b.servers.map((s) => this.finishServer(s, b)));
+    const servers = this.blocks.flatMap((b) => b.servers.map((s) => mergeServer(s, b, this.upstreamNames)));
     // A health_check checks its server's proxy_pass upstream: known once every block is read.
     const checks = this.health.resolve(
       this.blocks.flatMap((b) =>
         b.servers.map((s) => ({
           scope: s.health,
           block: b.health,
-          upstream: this.upstreamNames.get(s.proxyPass!.name.toLowerCase()) ?? null,
+          upstream: s.handler!.kind === "proxy_pass" ? this.upstreamNames.get(s.handler!.value.toLowerCase()) ?? null : null,
         }))
       ),
     );
     const upstreams = this.upstreams.map((u) => (checks.has(u.name) ? { ...u, healthCheck: checks.get(u.name)! } : u));
-    this.checkZones();
-    const config = finalizeConfig({
+    const config = resolveConfig({
       ...this.settings,
       file: this.file,
       workerProcesses: this.masterProcess ? this.settings.workerProcesses : 1,
       errorLog: this.logs.errorLog ?? options.defaultErrorLog ?? { path: "stderr", level: "error" },
       admin: this.admin,
       logFormats: [...this.logs.logFormats.values()],
+      ...this.resolver,
+      variables: this.variables,
       upstreams,
       servers,
     });
@@ -152,9 +157,8 @@ class NginxReader {
   }
 
   private main(d: NginxDirective, spec: DirectiveSpec): void {
-    const row = MAIN_ROW_BY_NAME.get(d.name);
-    if (row?.context === "main") {
-      setField(this.settings, row, rowValue(this.cx, d, row));
+    if (spec.setting?.group === "main") {
+      fill(this.settings, spec.setting, rowValue(this.cx, d, spec.setting));
       return;
     }
     switch (d.name) {
@@ -171,8 +175,7 @@ class NginxReader {
       case "events":
         this.sawEvents = true;
         this.walk(d.block!, "events", (e, s) => {
-          const r = MAIN_ROW_BY_NAME.get(e.name);
-          if (r?.context === "events") setField(this.settings, r, rowValue(this.cx, e, r));
+          if (s.setting?.group === "events") fill(this.settings, s.setting, rowValue(this.cx, e, s.setting));
           else this.ignore(e, s);
         });
         return;
@@ -181,7 +184,7 @@ class NginxReader {
         this.streamBlock(d, d.name);
         return;
       case "load_module":
-        // Listed as harmless too (harmless.ts); the message says which kind of module.
+        // Harmless in its table row too; the message says which kind of module.
         this.warn(
           d,
           /stream/.test(d.args[0]!)
@@ -216,12 +219,15 @@ class NginxReader {
       else if (e.name === "log_format" && family === "stream") logFormat(this.cx, this.logs, e);
       else if (e.name === "access_log" && family === "stream") accessLog(this.cx, this.logs, e, block.accessLog);
       else if (e.name === "match" && family === "stream") this.match(e);
-      else if (family === "stream" && this.health.directive(e, block.health)) return;
+      else if ((e.name === "map" || e.name === "geo" || e.name === "split_clients") && family === "stream") {
+        this.variables.push(variableBlock(this.cx, this.includes, e));
+      } else if (family === "stream" && this.health.directive(e, block.health)) return;
+      else if (family === "stream" && resolverSetting(this.cx, e, this.resolver)) return;
       else if (family === "stream" && tlsDirective(this.cx, e, block.tls)) return;
-      else if (!this.proxySetting(e, family, block.overrides)) this.ignore(e, spec);
+      else if (!this.proxySetting(e, spec, block.overrides)) this.ignore(e, spec);
     });
     // nginx merges each server with stream{} once the block is read, and checks it then.
-    for (const s of block.servers) if (!s.proxyPass) throw new ConfigError(`no handler for server`, s.loc);
+    for (const s of block.servers) if (!s.handler) throw new ConfigError(`no handler for server`, s.loc);
     this.blocks.push(block);
   }
 
@@ -230,7 +236,8 @@ class NginxReader {
       accessLog: { logs: [], off: false },
       access: [],
       listen: [],
-      proxyPass: null,
+      handler: null,
+      set: [],
       overrides: {},
       tls: {},
       health: this.health.scope(),
@@ -242,8 +249,20 @@ class NginxReader {
           s.listen.push(...listen(this.cx, e, family));
           return;
         case "proxy_pass":
-          s.proxyPass = { name: proxyPass(this.cx, e), loc: this.loc(e) };
+          s.handler = { kind: "proxy_pass", value: proxyPass(this.cx, e), loc: this.loc(e) };
           return;
+        case "return":
+          if (family === "stream") {
+            s.handler = { kind: "return", value: e.args[0]!, loc: this.loc(e) };
+            return;
+          }
+          break;
+        case "set":
+          if (family === "stream") {
+            s.set.push(setDirective(this.cx, e));
+            return;
+          }
+          break;
         case "health_check":
         case "health_check_timeout":
           if (family === "stream" && this.health.directive(e, s.health)) return;
@@ -260,24 +279,10 @@ class NginxReader {
           break;
       }
       if (family === "stream" && tlsDirective(this.cx, e, s.tls)) return;
-      if (!this.proxySetting(e, family, s.overrides)) this.ignore(e, spec);
+      if (!this.proxySetting(e, spec, s.overrides)) this.ignore(e, spec);
     });
     if (s.listen.length === 0) throw new ConfigError(`no "listen" is defined for server`, s.loc);
     return s;
-  }
-
-  /**
-   * `zone` shares an upstream's state between worker processes. One process shares it
-   * anyway; several without shared state would each count max_conns on their own, a limit
-   * other than the one written, so that is refused until issue "shared state" lands.
-   */
-  private checkZones(): void {
-    if (this.settings.workerProcesses === 1 || !this.masterProcess) return;
-    for (const { upstream, d } of this.zones) {
-      if (upstream.servers.some((s) => s.maxConns > 0)) {
-        this.fail(d, `"zone" is not supported yet with worker_processes other than 1: max_conns would be counted per worker`);
-      }
-    }
   }
 
   /** NGINX Plus's `match NAME { send ...; expect ...; }`, for health_check match=NAME. */
@@ -287,37 +292,15 @@ class NginxReader {
     this.health.match(d, body);
   }
 
-  /** The proxy_* settings streamlb runs (the schema's rows); in stream{} and per server{}. */
-  private proxySetting(d: NginxDirective, family: Family, into: ProxyOverrides): boolean {
-    const row = proxyRowFor(d.name, family);
-    if (!row) return false;
-    if (row.deprecated?.includes(d.name)) {
+  /** The proxy_* settings streamlb runs (the table's setting rows); in stream{} and per server{}. */
+  private proxySetting(d: NginxDirective, spec: DirectiveSpec, into: ProxyOverrides): boolean {
+    const row = spec.setting;
+    if (row?.group !== "proxy") return false;
+    if ((row as ProxyRow).deprecated?.includes(d.name)) {
       this.warn(d, `the "${d.name}" directive is deprecated, use the "${row.name}" directive instead`);
     }
-    (into as Record<string, unknown>)[row.field] = rowValue(this.cx, d, row);
+    fill(into, row, rowValue(this.cx, d, row));
     return true;
-  }
-
-  private finishServer(s: ServerDraft, block: BlockDraft): ServerConfig & { proxyPassLoc: SourceLoc } {
-    const base = block.family === "stream" ? DEFAULT_PROXY_SETTINGS : TCP_PROXY_SETTINGS;
-    const pass = s.proxyPass!;
-    const upstream = this.upstreamNames.get(pass.name.toLowerCase());
-    let proxyPass = upstream ?? pass.name;
-    // yaoweibin's proxy_pass defaults to port 80.
-    if (!upstream && block.family === "tcp" && !/:\d+$/.test(proxyPass)) proxyPass += ":80";
-    return {
-      listen: s.listen,
-      proxyPass,
-      // nginx's merge: a server{} with rules of its own does not inherit stream{}'s.
-      access: s.access.length > 0 ? s.access : block.access,
-      proxy: { ...base, ...block.overrides, ...s.overrides },
-      // Only where written: a server without TLS reads the same as from YAML.
-      ...(block.family === "stream" && hasTls(block.tls, s) && { tls: mergeTls(block.tls, s.tls, s.listen) }),
-      // nginx's merge: a server{} with its own access_log (or `off`) uses only that.
-      accessLog: effectiveAccessLog(s.accessLog.logs.length || s.accessLog.off ? s.accessLog : block.accessLog),
-      loc: s.loc,
-      proxyPassLoc: pass.loc,
-    };
   }
 
   // --- listen ---
@@ -333,7 +316,7 @@ class NginxReader {
     let methodKind: BalanceMethod["kind"] = "round_robin";
     const servers: UpstreamServerConfig[] = [];
     let state: string | null = null;
-    let zone: NginxDirective | null = null;
+    const own: ResolverSettings & { zone?: ReturnType<typeof zoneDirective> } = {};
     const tcpCheck = this.health.tcpScope();
     this.walk(d.block!, family === "stream" ? "stream_upstream" : "tcp_upstream", (e, spec) => {
       switch (e.name) {
@@ -361,7 +344,11 @@ class NginxReader {
           state = e.args[0]!;
           return;
         case "zone":
-          zone = e;
+          own.zone = zoneDirective(this.cx, e);
+          return;
+        case "resolver":
+        case "resolver_timeout":
+          if (family === "stream" && resolverSetting(this.cx, e, own)) return;
           break;
       }
       this.ignore(e, spec);
@@ -372,8 +359,16 @@ class NginxReader {
       throw new ConfigError(`no servers are inside upstream`, { file: d.file, line: d.endLine, col: 0 });
     }
     const healthCheck = this.health.tcpCheck(tcpCheck, name);
-    const upstream = { name, method, servers, implicit: false, healthCheck, ...(state !== null && { state }), loc: this.loc(d) };
-    if (zone) this.zones.push({ upstream, d: zone });
+    const upstream = {
+      name,
+      method,
+      servers,
+      implicit: false,
+      healthCheck,
+      ...(state !== null && { state }),
+      ...own,
+      loc: this.loc(d),
+    };
     return upstream;
   }
 
@@ -384,8 +379,9 @@ class NginxReader {
   private ignore(d: NginxDirective, spec: DirectiveSpec): void {
     const quiet = d.args.length === 1 && spec.quietWhen.includes(d.args[0]!.toLowerCase());
     if (!quiet) {
-      const why = HARMLESS_DIRECTIVES.get(d.name);
-      if (why === undefined) this.fail(d, `"${d.name}" directive is not supported yet`);
+      // A row that says it runs but reached here is refused too: the table never widens what is taken.
+      const why = harmlessReason(spec);
+      if (why === null) this.fail(d, `"${d.name}" directive is not supported yet`);
       this.warn(d, `"${d.name}" is ignored: ${why}`);
     }
     if (d.block) this.skip(d.block);
@@ -402,4 +398,9 @@ class NginxReader {
   private fail(d: NginxDirective, problem: string): never {
     throw new ConfigError(problem, this.loc(d));
   }
+}
+
+/** Sets a setting row's model field on what a reader is filling. */
+function fill(target: object, row: { readonly field: string }, value: unknown): void {
+  (target as Record<string, unknown>)[row.field] = value;
 }

@@ -1,8 +1,9 @@
 // The server{} and upstream{} directives whose arguments are read on their own: allow/deny,
 // proxy_pass, and the balancing methods.
 import type { AccessRuleConfig, BalanceMethod } from "../model.ts";
-import type { NginxDirective } from "../nginx-tokenizer.ts";
+import type { NginxDirective } from "./tokenizer.ts";
 import { parseAccessRule } from "../../phases/access.ts";
+import { boundFactorError, parseBoundFactor } from "../../balance/bounded-load.ts";
 import { hashKeyError } from "../../balance/key.ts";
 import type { ReaderContext } from "./context.ts";
 
@@ -20,9 +21,24 @@ export function accessRule(cx: ReaderContext, d: NginxDirective): AccessRuleConf
 
 export function proxyPass(cx: ReaderContext, d: NginxDirective): string {
   const target = d.args[0]!;
-  if (target.includes("$")) cx.fail(d, `"proxy_pass" with variables is not supported yet`);
   if (target.startsWith("unix:")) cx.fail(d, `"proxy_pass" to a unix socket is not supported yet`);
   return target;
+}
+
+/** `hash KEY [consistent [bounded=C]]`: bounded loads are streamlb's own, on top of ketama. */
+function hashMethod(cx: ReaderContext, d: NginxDirective): BalanceMethod {
+  const [key, b, c] = d.args;
+  if (b !== undefined && b !== "consistent") {
+    if (b.startsWith("bounded=")) cx.fail(d, `"bounded=" needs "consistent" before it: hash ${key} consistent ${b}`);
+    cx.fail(d, `invalid parameter "${b}"`);
+  }
+  if (c !== undefined && !c.startsWith("bounded=")) cx.fail(d, `invalid parameter "${c}"`);
+  if (hashKeyError(key!)) cx.fail(d, hashKeyError(key!)!);
+  const method = { kind: "hash", key: key!, consistent: b === "consistent" } as const;
+  if (c === undefined) return method;
+  const bounded = parseBoundFactor(c.slice("bounded=".length));
+  if (bounded === null) cx.fail(d, boundFactorError(c.slice("bounded=".length)));
+  return { ...method, bounded };
 }
 
 export function balanceMethod(cx: ReaderContext, d: NginxDirective): BalanceMethod {
@@ -31,9 +47,7 @@ export function balanceMethod(cx: ReaderContext, d: NginxDirective): BalanceMeth
     case "least_conn":
       return { kind: "least_conn" };
     case "hash":
-      if (b !== undefined && b !== "consistent") cx.fail(d, `invalid parameter "${b}"`);
-      if (hashKeyError(a!)) cx.fail(d, hashKeyError(a!)!);
-      return { kind: "hash", key: a!, consistent: b === "consistent" };
+      return hashMethod(cx, d);
     case "random":
       if (a !== undefined && a !== "two") cx.fail(d, `invalid parameter "${a}"`);
       if (b !== undefined && b !== "least_conn") cx.fail(d, `invalid parameter "${b}"`);

@@ -3,10 +3,10 @@
 // The TLS directives not here stay refused ("not supported yet") by the reader.
 import { ConfigError } from "../errors.ts";
 import type { ListenConfig } from "../model.ts";
-import type { NginxDirective } from "../nginx-tokenizer.ts";
+import type { NginxDirective } from "./tokenizer.ts";
 import { DEFAULT_TLS } from "../tls-config.ts";
 import type { ServerTlsConfig } from "../model.ts";
-import { parseTime } from "../units.ts";
+import { parseTime } from "../values/units.ts";
 import type { TlsProtocol } from "../model.ts";
 import type { ReaderContext } from "./context.ts";
 import { flag } from "./values.ts";

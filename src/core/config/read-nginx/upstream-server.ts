@@ -1,29 +1,40 @@
 // An upstream's `server` line, in stream{} (and a state file) and in yaoweibin's tcp{}: the
 // schema's parameter rows, the address in ngx_parse_url's words.
-import { parseHostPort } from "../address.ts";
+import { parseHostPort } from "../values/address.ts";
 import { type BalanceMethod, type UpstreamServerConfig } from "../model.ts";
 import { DEFAULT_SERVER } from "../schema/upstream-server.ts";
-import type { NginxDirective } from "../nginx-tokenizer.ts";
+import type { NginxDirective } from "./tokenizer.ts";
 import { kindOf, type Mutable, setField } from "../schema/row.ts";
 import { SERVER_PARAM_BY_NAME, type ServerParams } from "../schema/upstream-server.ts";
 import { atoi } from "../values/kinds.ts";
+import { isAddressLiteral, resolveProblem } from "../resolver.ts";
 import type { ReaderContext } from "./context.ts";
 
 export function streamUpstreamServer(cx: ReaderContext, d: NginxDirective, method: BalanceMethod["kind"]): UpstreamServerConfig {
   const [address, ...params] = d.args as [string, ...string[]];
   const s: Mutable<ServerParams> = { ...DEFAULT_SERVER };
+  let resolve = false;
+  let service: string | null = null;
   // nginx reads the parameters before the address, so a bad parameter is reported first.
   for (const p of params) {
     const row = serverParam(cx, d, p, s, method);
     if (row) continue;
-    if (p === "resolve" || p.startsWith("service=")) {
-      // Re-resolving moves sessions to other addresses: never silently skipped.
-      cx.fail(d, `the "${p.replace(/=.*$/, "")}" parameter of "server" is not supported yet`);
-    }
-    cx.fail(d, `invalid parameter "${p}"`);
+    if (p === "resolve") resolve = true;
+    else if (p.startsWith("service=")) service = p.slice(8);
+    else cx.fail(d, `invalid parameter "${p}"`);
+    if (service === "") cx.fail(d, "service is empty");
+  }
+  if (service !== null) {
+    // A service names a domain and takes its ports from the SRV records.
+    const bare = !/:\d+$/.test(address) || /^\[[^\]]*\]$/.test(address);
+    const problem = resolveProblem(address, address.replace(/^\[|\]$/g, ""), !bare, resolve, service);
+    if (problem) cx.fail(d, problem);
+    return { ...s, address, host: address, port: 0, resolve, service, loc: cx.loc(d) };
   }
   const hp = upstreamAddress(cx, d, address, null);
-  return { ...s, address, host: hp.host, port: hp.port, loc: cx.loc(d) };
+  // An address literal is its own answer: nothing to look up, as nginx does.
+  const dynamic = resolve && !isAddressLiteral(hp.host);
+  return { ...s, address, host: hp.host, port: hp.port, ...(dynamic && { resolve: true }), loc: cx.loc(d) };
 }
 
 /** yaoweibin's server: address first, port 80 by default, and its own parameter set. */

@@ -1,9 +1,9 @@
 // ngx_conf_handler's checks of one directive against nginx's tables (known here, `;` or `{`,
 // argument count, duplicate, value), and the argument readers the setters share.
-import type { NginxDirective } from "../nginx-tokenizer.ts";
-import { type Context, type DirectiveSpec, directiveSpecs, knownFamilies } from "../nginx-directives.ts";
+import type { NginxDirective } from "./tokenizer.ts";
+import { type Context, type DirectiveSpec, directiveSpecs, knownFamilies } from "../schema/table.ts";
 import { kindOf } from "../schema/row.ts";
-import { parseSize, parseTime, type TimeGranularity } from "../units.ts";
+import { parseSize, parseTime, type TimeGranularity } from "../values/units.ts";
 import { atoi, type ValueKind } from "../values/kinds.ts";
 import type { ReaderContext } from "./context.ts";
 

@@ -12,6 +12,8 @@ export type MainSettings = Pick<
 export interface MainRow extends SettingRow<MainSettings> {
   /** nginx's context; YAML nests an events{} setting under `events:` as nginx does. */
   readonly context: "main" | "events";
+  /** The directive table's setting group: the same as the context. */
+  readonly group: "main" | "events";
   /** streamlb's own directive (nginx has no such command). */
   readonly own?: boolean;
   /** The nginx writer puts it first even at its default, so a reader of the file need not guess. */
@@ -19,9 +21,10 @@ export interface MainRow extends SettingRow<MainSettings> {
 }
 
 type Fields = Parameters<typeof row<MainSettings, keyof MainSettings & string>>[0];
-const main = (r: Fields, extra: Omit<MainRow, keyof SettingRow<MainSettings>>): MainRow => ({
+const main = (r: Fields, extra: Omit<MainRow, keyof SettingRow<MainSettings> | "group">): MainRow => ({
   ...row<MainSettings, keyof MainSettings & string>(r),
   ...extra,
+  group: extra.context,
 });
 
 /** nginx's default worker_connections. */
@@ -42,7 +45,5 @@ export const MAIN_ROWS: readonly MainRow[] = [
     { context: "events" },
   ),
 ];
-
-export const MAIN_ROW_BY_NAME: ReadonlyMap<string, MainRow> = new Map(MAIN_ROWS.map((r) => [r.name, r]));
 
 export const DEFAULT_MAIN_SETTINGS: MainSettings = defaultsOf(MAIN_ROWS);

@@ -5,17 +5,28 @@ import { FLAG, intKind, SIZE, TIME_MS } from "../values/kinds.ts";
 import { defaultsOf, row, type SettingRow } from "./row.ts";
 
 export interface ProxyRow extends SettingRow<ProxySettings> {
+  /** The directive table's setting group: inherited from stream{} by each server{} (nginx's merge). */
+  readonly group: "proxy";
   /** Names nginx still reads for this setting, with its deprecation warning. */
   readonly deprecated?: readonly string[];
+  /**
+   * Only UDP sessions apply it yet: a server with a TCP listen refuses a value other than the
+   * default (validate.ts), so a setting that shapes traffic is never silently ignored.
+   */
+  readonly udpOnly?: boolean;
   /** In tcp{}: the directive's name there and its default there, when tcp{} has the setting. */
   readonly tcp?: { readonly name: string; readonly default: unknown };
 }
 
 type Fields = Parameters<typeof row<ProxySettings, keyof ProxySettings & string>>[0];
-const proxy = (r: Fields, extra: Omit<ProxyRow, keyof SettingRow<ProxySettings>> = {}): ProxyRow => ({
+const proxy = (r: Fields, extra: Omit<ProxyRow, keyof SettingRow<ProxySettings> | "group"> = {}): ProxyRow => ({
   ...row<ProxySettings, keyof ProxySettings & string>(r),
   ...extra,
+  group: "proxy",
 });
+
+/** nginx's NGX_MAX_INT32_VALUE, the value of an unset proxy_responses: no limit. */
+export const UNLIMITED_RESPONSES = 2147483647;
 
 /** In nginx's documentation order. */
 export const PROXY_ROWS: readonly ProxyRow[] = [
@@ -39,6 +50,11 @@ export const PROXY_ROWS: readonly ProxyRow[] = [
   proxy({ name: "proxy_half_close", field: "proxyHalfClose", kind: FLAG, default: false }),
   proxy({ name: "proxy_socket_keepalive", field: "proxySocketKeepalive", kind: FLAG, default: false }),
   proxy({ name: "proxy_session_drop", field: "proxySessionDrop", kind: FLAG, default: false }),
+  // UDP only (TCP sessions ignore them, as in nginx).
+  proxy({ name: "proxy_requests", field: "proxyRequests", kind: intKind(0), default: 0 }),
+  proxy({ name: "proxy_responses", field: "proxyResponses", kind: intKind(0), default: UNLIMITED_RESPONSES }),
+  proxy({ name: "proxy_upload_rate", field: "proxyUploadRate", kind: SIZE, default: 0 }, { udpOnly: true }),
+  proxy({ name: "proxy_download_rate", field: "proxyDownloadRate", kind: SIZE, default: 0 }, { udpOnly: true }),
 ];
 
 export const DEFAULT_PROXY_SETTINGS: ProxySettings = defaultsOf(PROXY_ROWS);
@@ -48,11 +64,3 @@ export const TCP_PROXY_SETTINGS: ProxySettings = {
   ...DEFAULT_PROXY_SETTINGS,
   ...Object.fromEntries(PROXY_ROWS.flatMap((r) => (r.tcp ? [[r.field, r.tcp.default]] : []))),
 };
-
-/** The row a directive sets in stream{} (its name or a deprecated one) or in tcp{}. */
-export function proxyRowFor(name: string, family: "stream" | "tcp"): ProxyRow | null {
-  for (const r of PROXY_ROWS) {
-    if (family === "tcp" ? r.tcp?.name === name : r.name === name || r.deprecated?.includes(name)) return r;
-  }
-  return null;
-}

@@ -3,8 +3,10 @@
 import type { ValueKind } from "../values/kinds.ts";
 
 export interface SettingRow<M> {
-  /** nginx's directive (or server parameter) name, and the YAML key. */
+  /** nginx's directive (or server parameter) name. */
   readonly name: string;
+  /** The YAML key (the directive's name: YAML mirrors nginx one to one). */
+  readonly yaml: string;
   /** The model field the value lands in. */
   readonly field: keyof M & string;
   /** Method syntax in ValueKind keeps rows of different value types in one list. */
@@ -34,7 +36,7 @@ export function row<M, K extends keyof M & string>(r: {
   kind: ValueKind<NonNullable<M[K]>>;
   default: M[K];
 }): SettingRow<M> {
-  return r as unknown as SettingRow<M>;
+  return { ...r, yaml: r.name } as unknown as SettingRow<M>;
 }
 
 /** A model object being filled by a reader. */

@@ -2,11 +2,11 @@
 // the admin API's JSON) and written back. A schema row names its kind, so a bound or a unit
 // lives in one place and every reader and writer agrees on it.
 import type { Node } from "yaml";
-import { formatSize, formatTime, parseSize, parseTime, type TimeGranularity } from "../units.ts";
-import type { YamlWalker } from "../yaml-walker.ts";
+import { formatSize, formatTime, parseSize, parseTime, type TimeGranularity } from "./units.ts";
+import type { YamlWalker } from "../read-yaml/walker.ts";
 import { nginxWord, yamlScalar } from "./quote.ts";
 
-/** What nginx's own table says of the argument (nginx-directives.ts checks it before any setter). */
+/** What nginx's own table says of the argument (read-nginx/values.ts checks it, as the directive table says, before any setter). */
 export type NginxValueCheck = "time" | "time_s" | "size" | "number" | null;
 
 export interface ValueKind<T> {

@@ -1,0 +1,246 @@
+// The native config spelling: YAML whose keys are nginx's directive names.
+import { isMap, isScalar, LineCounter, type Node, parseDocument } from "yaml";
+import { boundFactorError, parseBoundFactor } from "../../balance/bounded-load.ts";
+import { hashKeyError } from "../../balance/key.ts";
+import { parseHostPort, parseListen } from "../values/address.ts";
+import { ConfigError } from "../errors.ts";
+import {
+  type AccessLogConfig,
+  type AccessRuleConfig,
+  type BalanceMethod,
+  type Config,
+  type ErrorLogConfig,
+  type ListenConfig,
+  LOG_LEVELS,
+  type LogFormatConfig,
+  type LogLevel,
+  type ProxySettings,
+  type ServerConfig,
+  type SourceLoc,
+  type UpstreamConfig,
+  type UpstreamServerConfig,
+} from "../model.ts";
+import { DEFAULT_PROXY_SETTINGS } from "../schema/proxy.ts";
+import { DEFAULT_SERVER } from "../schema/upstream-server.ts";
+import { DEFAULT_MAIN_SETTINGS } from "../schema/main.ts";
+import { EVENTS_SETTINGS, MAIN_SETTINGS, PROXY_SETTINGS } from "../schema/table.ts";
+import { refusedParam, SERVER_PARAM_ROWS } from "../schema/upstream-server.ts";
+import { resolveConfig } from "../resolve.ts";
+import { yamlRows } from "./rows.ts";
+import { yamlAccess } from "./access.ts";
+import { yamlHealthCheck } from "./health.ts";
+import { yamlAccessLog, yamlAdmin, yamlLogFormats } from "./observability.ts";
+import { type Entries, YamlWalker } from "./walker.ts";
+import { yamlSet, yamlVariableBlocks } from "./variables.ts";
+import { RESOLVER_KEYS, yamlResolver, yamlResolveServer, yamlZone } from "./resolve.ts";
+
+const PROXY_KEYS = PROXY_SETTINGS.map((r) => r.yaml);
+const TOP_ROWS = MAIN_SETTINGS;
+const EVENTS_ROWS = EVENTS_SETTINGS;
+
+const TOP_KEYS = [...TOP_ROWS.map((r) => r.yaml), "error_log", "admin", "events", "stream"];
+const EVENTS_KEYS = EVENTS_ROWS.map((r) => r.yaml);
+const STREAM_KEYS = [...PROXY_KEYS, "upstreams", "servers", "log_formats", "access_log", "access", "variables", ...RESOLVER_KEYS];
+const SERVER_KEYS = [...PROXY_KEYS, "listen", "proxy_pass", "return", "set", "access_log", "access"];
+const UPSTREAM_KEYS = ["servers", "least_conn", "hash", "random", "health_check", "state", "zone", ...RESOLVER_KEYS];
+const UPSTREAM_SERVER_KEYS = ["address", ...SERVER_PARAM_ROWS.map((r) => r.yaml), "resolve", "service"];
+
+/** `defaultErrorLog` (`-e`) is the error log when the config names none. */
+export function loadYamlConfig(text: string, file: string, defaultErrorLog?: ErrorLogConfig): Config {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const first = doc.errors[0];
+  if (first) {
+    const pos = lines.linePos(first.pos[0]);
+    const problem = first.message.split("\n")[0]!;
+    throw new ConfigError(`YAML syntax error: ${problem}`, { file, line: pos.line, col: pos.col });
+  }
+  const w = new YamlWalker(file, lines);
+  const root = doc.contents as Node | null;
+  if (root === null) throw new ConfigError("the config is empty: it needs a stream section", { file, line: 1, col: 1 });
+  const top = w.entries(root, "the config", TOP_KEYS);
+
+  const streamNode = top.get("stream")?.value ?? null;
+  if (!streamNode) w.fail(root, `the config needs a "stream" section`);
+  const stream = w.entries(streamNode, "stream", STREAM_KEYS);
+  const inherited = yamlRows(w, stream, PROXY_SETTINGS, DEFAULT_PROXY_SETTINGS);
+  const logFormats = stream.has("log_formats") ? yamlLogFormats(w, stream.get("log_formats")!.value) : [];
+  const accessLog = stream.has("access_log") ? yamlAccessLog(w, stream.get("access_log")!.value, "stream", logFormats) : [];
+  const access = stream.has("access") ? yamlAccess(w, stream.get("access")!.value, "stream") : [];
+
+  const upstreams: UpstreamConfig[] = [];
+  const upstreamsNode = stream.get("upstreams")?.value ?? null;
+  if (upstreamsNode) {
+    for (const { name, key, value } of w.namedEntries(upstreamsNode, "stream.upstreams")) {
+      upstreams.push(upstream(w, name, w.loc(key), value));
+    }
+  }
+
+  const serversNode = stream.get("servers")?.value ?? null;
+  const servers = serversNode
+    ? w.list(serversNode, "stream.servers").map((node, i) => server(w, node, i, inherited, accessLog, access, logFormats))
+    : [];
+
+  const errorLogNode = top.get("error_log")?.value ?? null;
+  const eventsNode = top.get("events")?.value ?? null;
+  const events = eventsNode ? w.entries(eventsNode, "events", EVENTS_KEYS) : new Map();
+  const settings = yamlRows(w, events, EVENTS_ROWS, yamlRows(w, top, TOP_ROWS, DEFAULT_MAIN_SETTINGS));
+  return resolveConfig({
+    ...settings,
+    file,
+    errorLog: errorLogNode ? errorLog(w, errorLogNode) : (defaultErrorLog ?? { path: "stderr", level: "error" }),
+    admin: top.has("admin") ? yamlAdmin(w, top.get("admin")!.value) : null,
+    logFormats,
+    ...yamlResolver(w, stream, "stream"),
+    variables: stream.has("variables") ? yamlVariableBlocks(w, stream.get("variables")!.value) : [],
+    upstreams,
+    servers,
+  });
+}
+
+function errorLog(w: YamlWalker, node: Node): { path: string; level: LogLevel } {
+  const e = w.entries(node, "error_log", ["path", "level"]);
+  const path = e.has("path") ? w.string(e.get("path")!.value, "error_log path") : "stderr";
+  let level: LogLevel = "error";
+  if (e.has("level")) {
+    const v = w.string(e.get("level")!.value, "error_log level");
+    if (!(LOG_LEVELS as readonly string[]).includes(v)) {
+      w.fail(e.get("level")!.value, `invalid error_log level "${v}" (expected one of: ${LOG_LEVELS.join(", ")})`);
+    }
+    level = v as LogLevel;
+  }
+  return { path, level };
+}
+
+function server(
+  w: YamlWalker,
+  node: Node,
+  index: number,
+  inherited: ProxySettings,
+  inheritedAccessLog: AccessLogConfig[],
+  inheritedAccess: AccessRuleConfig[],
+  logFormats: LogFormatConfig[],
+): ServerConfig & { proxyPassLoc: SourceLoc } {
+  const what = `stream.servers[${index}]`;
+  const e = w.entries(node, what, SERVER_KEYS);
+  if (!e.has("listen")) w.fail(node, `no "listen" is defined for ${what}`);
+  if (!e.has("proxy_pass") && !e.has("return")) w.fail(node, `no "proxy_pass" or "return" is defined for ${what}`);
+  if (e.has("proxy_pass") && e.has("return")) {
+    w.fail(e.get("return")!.key, `${what} has both "proxy_pass" and "return": one handles the session`);
+  }
+  const listen: ListenConfig[] = w.listOrOne(e.get("listen")!.value).map((n) => {
+    // nginx's spelling: the address, then `udp` and `reuseport` (`"127.0.0.1:53 udp"`).
+    const [text = "", ...params] = String(w.scalar(n, "listen")).trim().split(/\s+/);
+    const parsed = parseListen(text);
+    if (!parsed) w.fail(n, `invalid listen "${text}": expected a port, host:port or [v6]:port`);
+    for (const p of params) {
+      if (p !== "udp" && p !== "reuseport") w.fail(n, `invalid listen parameter "${p}": expected "udp" or "reuseport"`);
+    }
+    if (params.includes("reuseport") && !params.includes("udp")) {
+      w.fail(n, `"reuseport" in listen is for "udp" listeners (TCP workers always use SO_REUSEPORT)`);
+    }
+    const udp = params.includes("udp") ? { udp: true, ...(params.includes("reuseport") ? { reusePort: true } : {}) } : {};
+    return { ...parsed, ...udp, loc: w.loc(n) };
+  });
+  const handlerNode = (e.get("proxy_pass") ?? e.get("return"))!.value;
+  return {
+    listen,
+    proxyPass: e.has("proxy_pass") ? w.string(handlerNode, "proxy_pass") : null,
+    return: e.has("return") ? String(w.scalar(handlerNode, "return")) : null,
+    set: e.has("set") ? yamlSet(w, e.get("set")!.value, what) : [],
+    proxyPassLoc: w.loc(handlerNode),
+    proxy: yamlRows(w, e, PROXY_SETTINGS, inherited),
+    accessLog: e.has("access_log") ? yamlAccessLog(w, e.get("access_log")!.value, what, logFormats) : inheritedAccessLog,
+    // As nginx merges allow/deny: a server with rules of its own does not inherit stream's.
+    access: e.has("access") ? yamlAccess(w, e.get("access")!.value, what) : inheritedAccess,
+    loc: w.loc(node),
+  };
+}
+
+function upstream(w: YamlWalker, name: string, loc: SourceLoc, node: Node | null): UpstreamConfig {
+  const what = `upstream "${name}"`;
+  const e = w.entries(node, what, UPSTREAM_KEYS);
+  const methods = (["least_conn", "hash", "random"] as const).filter((k) => e.has(k));
+  if (methods.length > 1) w.fail(e.get(methods[1]!)!.key, `${what} names more than one balancing method`);
+  const method = balanceMethod(w, e);
+  // With a state file, the servers may come from it alone.
+  const state = e.has("state") ? w.string(e.get("state")!.value, "state") : null;
+  if (!e.has("servers") && state === null) w.fail(node, `no servers in ${what}`);
+  const servers = e.has("servers")
+    ? w.list(e.get("servers")!.value, `${what} servers`).map((n) => upstreamServer(w, n, what))
+    : [];
+  for (const r of SERVER_PARAM_ROWS) {
+    const refused = servers.find((s) => refusedParam(r, method.kind, s[r.field]));
+    if (refused) throw new ConfigError(`balancing method does not support parameter "${r.name}"`, refused.loc);
+  }
+  const check = e.get("health_check");
+  const healthCheck = check ? yamlHealthCheck(w, check.value, what) : null;
+  const zone = e.has("zone") ? { zone: yamlZone(w, e.get("zone")!.value) } : {};
+  const own = { ...zone, ...yamlResolver(w, e, what) };
+  return { name, method, servers, implicit: false, healthCheck, ...(state !== null && { state }), ...own, loc };
+}
+
+function balanceMethod(w: YamlWalker, e: Entries): BalanceMethod {
+  const leastConn = e.get("least_conn");
+  if (leastConn && w.flag(leastConn.value, "least_conn")) return { kind: "least_conn" };
+  const hash = e.get("hash");
+  if (hash) {
+    // `hash: $remote_addr` or `hash: { key: $remote_addr, consistent: true }`
+    if (isScalar(hash.value)) return { kind: "hash", key: hashKey(w, hash.value), consistent: false };
+    const h = w.entries(hash.value, "hash", ["key", "consistent", "bounded"]);
+    if (!h.has("key")) w.fail(hash.value, `hash needs a key, such as $remote_addr`);
+    const consistent = h.has("consistent") ? w.flag(h.get("consistent")!.value, "hash consistent") : false;
+    const method = { kind: "hash", key: hashKey(w, h.get("key")!.value), consistent } as const;
+    const b = h.get("bounded");
+    if (!b) return method;
+    if (!consistent) w.fail(b.key, `hash bounded needs consistent: true`);
+    const text = String(w.scalar(b.value, "hash bounded"));
+    const bounded = parseBoundFactor(text);
+    if (bounded === null) w.fail(b.value, boundFactorError(text));
+    return { ...method, bounded };
+  }
+  const random = e.get("random");
+  if (random) {
+    // `random: true` or `random: { two: true, method: least_conn }`
+    if (!isMap(random.value)) {
+      return w.flag(random.value, "random") ? { kind: "random", two: false, leastConn: false } : { kind: "round_robin" };
+    }
+    const r = w.entries(random.value, "random", ["two", "method"]);
+    const two = r.has("two") ? w.flag(r.get("two")!.value, "random two") : false;
+    let leastConn = false;
+    if (r.has("method")) {
+      const m = w.string(r.get("method")!.value, "random method");
+      if (m !== "least_conn") w.fail(r.get("method")!.value, `invalid random method "${m}": only least_conn is known`);
+      if (!two) w.fail(r.get("method")!.value, `random method needs two: true`);
+      leastConn = true;
+    }
+    return { kind: "random", two, leastConn };
+  }
+  return { kind: "round_robin" };
+}
+
+/** A key that compiles (known variables, closed brackets), so a typo fails the load with its place. */
+function hashKey(w: YamlWalker, node: Node | null): string {
+  const key = w.string(node, "hash key");
+  const problem = hashKeyError(key);
+  if (problem) w.fail(node, problem);
+  return key;
+}
+
+function upstreamServer(w: YamlWalker, node: Node, what: string): UpstreamServerConfig {
+  // A bare string is an address with every parameter at nginx's default.
+  const e: Entries = isScalar(node)
+    ? new Map([["address", { key: node, value: node }]])
+    : w.entries(node, `a server of ${what}`, UPSTREAM_SERVER_KEYS);
+  const addressNode = e.get("address")?.value ?? null;
+  if (!addressNode) w.fail(node, `a server of ${what} needs an address`);
+  const address = w.string(addressNode, "server address");
+  const dynamic = yamlResolveServer(w, e, addressNode, address);
+  if (dynamic) return { ...yamlRows(w, e, SERVER_PARAM_ROWS, { ...DEFAULT_SERVER, address, ...dynamic, loc: w.loc(node) }) };
+  const hp = parseHostPort(address);
+  if (!hp) w.fail(addressNode, `invalid server address "${address}": expected host:port or [v6]:port`);
+  return {
+    ...yamlRows(w, e, SERVER_PARAM_ROWS, { ...DEFAULT_SERVER, address, host: hp.host, port: hp.port, loc: w.loc(node) }),
+    loc: w.loc(node),
+  };
+}

@@ -1,0 +1,97 @@
+// One open listening socket of a running balancer, with the route its sessions follow and its
+// stats; and how a UDP one is opened (its datagrams are sorted into sessions by client).
+import type { ConnectionBudget } from "./connections.ts";
+import { DatagramRouter } from "./datagram-router.ts";
+import type { DatagramSession } from "./datagram-session.ts";
+import { systemReason } from "./errno.ts";
+import type { Logger } from "./log.ts";
+import type { DatagramListener, Listener, Runtime } from "./runtime.ts";
+import type { Route, SessionOutcome } from "./session.ts";
+import { ListenerStats } from "./stats.ts";
+import { listenKey } from "./config/model.ts";
+
+export interface ListenerSlot {
+  readonly key: string;
+  /** Swapped when listening stops and starts again around a binary upgrade. */
+  listener: Listener | DatagramListener;
+  /** A UDP listener's session table; null for TCP. */
+  readonly datagrams: DatagramRouter | null;
+  /** Swapped on reload; the listener itself stays open. */
+  route: Route;
+  /** Lives as long as the listener, across reloads. */
+  readonly stats: ListenerStats;
+}
+
+/** What opening a UDP listener needs from the balancer. */
+export interface DatagramSlotDeps {
+  readonly runtime: Runtime;
+  readonly logger: Logger;
+  readonly budget: ConnectionBudget;
+  nextId(): number;
+  started(session: DatagramSession): void;
+  finished(session: DatagramSession, slot: ListenerSlot, outcome: SessionOutcome | null): void;
+}
+
+export async function openDatagramSlot(
+  key: string,
+  route: Route,
+  reusePort: boolean,
+  deps: DatagramSlotDeps,
+): Promise<ListenerSlot> {
+  const listen = route.server.listen.find((l) => listenKey(l) === key)!;
+  if (!deps.runtime.bindDatagram || !deps.runtime.connectDatagram) {
+    throw new Error(`bind() to ${route.listenName} failed ("listen … udp" is not supported on ${deps.runtime.name})`);
+  }
+  let slot: ListenerSlot | null = null;
+  const router = new DatagramRouter({
+    runtime: deps.runtime,
+    logger: deps.logger,
+    budget: deps.budget,
+    route: () => slot!.route,
+    nextId: deps.nextId,
+    started: (session) => {
+      deps.started(session);
+      slot!.stats.started();
+    },
+    ended: (session, outcome) => {
+      try {
+        session.route.accessLog?.log({
+          id: session.id,
+          client: session.logAddresses(),
+          startMs: session.startMs,
+          endMs: Date.now(),
+          outcome,
+          protocol: "UDP",
+          variables: session.variables,
+        });
+      } catch (err) {
+        deps.logger.log("error", `*${session.id} session failed: ${err instanceof Error ? err.stack : String(err)}`);
+      }
+      deps.finished(session, slot!, outcome);
+    },
+  });
+  router.listener = await deps.runtime
+    .bindDatagram(
+      { host: listen.host, port: listen.port, reusePort },
+      (data, address, port) => router.receive(data, address, port),
+    )
+    .catch((err: unknown) => {
+      throw new Error(`bind() to ${route.listenName} failed (${systemReason(err)})`);
+    });
+  slot = { key, listener: router.listener, datagrams: router, route, stats: new ListenerStats() };
+  return slot;
+}
+
+/**
+ * Listeners whose sessions gain or lose TLS (either side) close, to open anew: on some
+ * runtimes those take another kind of socket. The old one closes first, as if removed.
+ */
+export async function closeTlsChanged(slots: Map<string, ListenerSlot>, wanted: ReadonlyMap<string, Route>): Promise<void> {
+  for (const [key, route] of wanted) {
+    const slot = slots.get(key);
+    if (slot && slot.datagrams === null && (slot.route.tls != null) !== (route.tls != null)) {
+      slots.delete(key);
+      await slot.listener.close();
+    }
+  }
+}

@@ -1,0 +1,202 @@
+// The master of `worker_processes N` (N > 1), as nginx's: it spawns N workers that each run
+// the whole balancer on the same ports (SO_REUSEPORT, or node:cluster), relays no traffic,
+// owns the pid file, passes signals on, starts a new worker when one dies, relays the health
+// verdicts of worker 0 (the only one that probes) and the state workers share (worker-hub.ts),
+// and runs the binary upgrade (upgrade.ts).
+import { ConfigError } from "./config/errors.ts";
+import type { Config } from "./config/model.ts";
+import { removePidFile, writePidFile } from "./pid-file.ts";
+import { keepAliveOnSignals } from "./signals.ts";
+import { createLogger, type LevelLogger } from "./log.ts";
+import type { LogFile, ProcessSupport, Runtime, SignalName, WorkerHandle, WorkerMessage } from "./runtime.ts";
+import { WorkerHub } from "./worker-hub.ts";
+import { BinaryUpgrade } from "./upgrade.ts";
+import { VERSION } from "../version.ts";
+
+export interface MasterOptions {
+  readonly runtime: Runtime;
+  readonly processes: ProcessSupport;
+  readonly config: Config;
+  readonly count: number;
+  /** Re-reads the config: a reload is passed on only when it parses. */
+  readonly load: (warn: (message: string) => void) => Promise<Config>;
+  readonly pidFile: string | null;
+}
+
+/** worker_processes as a number (`auto` = the CPUs). */
+export function workerCount(config: Config, processes: ProcessSupport | undefined): number {
+  if (!processes) return 1;
+  const n = config.workerProcesses === "auto" ? processes.cpuCount() : config.workerProcesses;
+  return Math.max(1, n);
+}
+
+/** A worker that dies within this long of its start is restarted only after this long (no spin). */
+const RESPAWN_BACKOFF_MS = 1_000;
+
+export class Master {
+  private readonly runtime: Runtime;
+  private readonly logger: LevelLogger;
+  private logFile: LogFile | null = null;
+  private readonly workers = new Map<number, { handle: WorkerHandle; startedMs: number; ready: boolean }>();
+  /** The live workers' channels, by index, for the hub. */
+  private readonly handles = new Map<number, WorkerHandle>();
+  /** The state workers share: peer counts, passive failures, counters, status. */
+  private readonly hub = new WorkerHub(() => this.handles);
+  /** Last verdict per (upstream, server), replayed to a worker that starts later. */
+  private readonly health = new Map<string, WorkerMessage>();
+  private stopping = false;
+  /** USR2/WINCH: the new binary's workers bind beside these (SO_REUSEPORT); nothing is passed on. */
+  private readonly upgrade: BinaryUpgrade;
+  /** After WINCH: workers quit and are not replaced until a rollback. */
+  private winched = false;
+  private everReady = false;
+  /** exit() ran: the last worker's exit and a stop with no workers left may both call it. */
+  private ended = false;
+  private done!: (code: number) => void;
+
+  constructor(private readonly options: MasterOptions) {
+    this.runtime = options.runtime;
+    const write = (line: string) => (this.logFile ? this.logFile.write(line) : this.runtime.writeStderr(line));
+    this.logger = createLogger(write, options.config.errorLog.level, this.runtime.pid);
+    const cluster = options.processes.portSharing === "node:cluster";
+    this.upgrade = new BinaryUpgrade(
+      this.runtime,
+      options.processes,
+      this.logger,
+      options.pidFile,
+      {
+        listeners: () => [],
+        stopAccepting: async () => {
+          this.winched = true;
+          for (const w of this.workers.values()) w.handle.signal("SIGQUIT");
+        },
+        resumeAccepting: async () => {
+          this.winched = false;
+          if (this.stopping) return;
+          for (let i = 0; i < this.options.count; i++) if (!this.workers.has(i)) this.spawn(i);
+        },
+      },
+      cluster
+        ? "node:cluster workers take their connections from this master's one socket, which cannot be passed on (Node 22.12 and later use SO_REUSEPORT)"
+        : null,
+    );
+  }
+
+  /** Resolves with the exit code once every worker has exited after quit/stop. */
+  async run(): Promise<number> {
+    const finished = new Promise<number>((resolve) => (this.done = resolve));
+    const forward = (signal: SignalName) => () => this.forward(signal);
+    // HUP after a binary upgrade's WINCH rolls back (workers again) rather than reloads.
+    this.runtime.onSignal("SIGHUP", () => void (this.upgrade.winched ? this.upgrade.rollback() : this.reload()));
+    this.runtime.onSignal("SIGQUIT", forward("SIGQUIT"));
+    this.runtime.onSignal("SIGTERM", forward("SIGTERM"));
+    this.runtime.onSignal("SIGINT", forward("SIGINT"));
+    this.runtime.onSignal("SIGUSR1", () => {
+      void this.logFile?.reopen();
+      for (const w of this.workers.values()) w.handle.signal("SIGUSR1");
+    });
+    keepAliveOnSignals(this.runtime, this.logger, {
+      usr2: () => void this.upgrade.start(),
+      winch: () => void this.upgrade.winch(),
+    });
+    const path = this.options.config.errorLog.path;
+    if (path !== "stderr") this.logFile = await this.runtime.openLogFile(path);
+    // Before any worker starts, as nginx: a master that cannot write it does not start.
+    try {
+      await writePidFile(this.runtime, this.options.pidFile);
+    } catch (e) {
+      this.runtime.writeStderr(`streamlb: [emerg] ${e instanceof Error ? e.message : String(e)}\n`);
+      await this.logFile?.close();
+      return 1;
+    }
+    for (let i = 0; i < this.options.count; i++) this.spawn(i);
+    const sharing = this.options.processes.portSharing;
+    this.logger.log(
+      "notice",
+      `streamlb/${VERSION} master on ${this.runtime.name}: ${this.options.count} worker processes${
+        sharing ? ` sharing ports through ${sharing}` : ""
+      }`,
+    );
+    return finished;
+  }
+
+  private spawn(index: number): void {
+    const handle = this.options.processes.spawnWorker(index);
+    const entry = { handle, startedMs: Date.now(), ready: false };
+    this.workers.set(index, entry);
+    this.handles.set(index, handle);
+    this.logger.log("notice", `start worker process ${handle.pid}`);
+    handle.onMessage((m) => {
+      if (this.hub.receive(index, m)) return;
+      if (m.type === "ready") {
+        entry.ready = true;
+        this.everReady = true;
+      } else if (m.type === "health") {
+        this.health.set(`${m.upstream}\n${m.server}`, m);
+        for (const [i, w] of this.workers) if (i !== index) w.handle.send(m);
+      }
+    });
+    // Worker 0 probes; the others start from its latest verdicts.
+    if (index !== 0) { for (const m of this.health.values()) handle.send(m); }
+    this.hub.joined(index);
+    void handle.exited.then((code) => this.exited(index, entry, code));
+  }
+
+  private exited(index: number, entry: { handle: WorkerHandle; startedMs: number; ready: boolean }, code: number | null): void {
+    if (this.workers.get(index) !== entry) return;
+    this.workers.delete(index);
+    this.handles.delete(index);
+    this.hub.left(index);
+    const how = code === null ? "was killed by a signal" : `exited with code ${code}`;
+    if (this.stopping || this.winched) {
+      this.logger.log("notice", `worker process ${entry.handle.pid} ${how}`);
+      if (this.stopping && this.workers.size === 0) void this.exit(0);
+      return;
+    }
+    this.logger.log("alert", `worker process ${entry.handle.pid} ${how}`);
+    if (!entry.ready && !this.everReady) {
+      // It never listened (a port taken, a bad file): respawning would fail the same way.
+      this.logger.log("emerg", "a worker process could not start; stopping");
+      this.forward("SIGINT");
+      this.stopping = true;
+      if (this.workers.size === 0) void this.exit(1);
+      return;
+    }
+    const wait = Date.now() - entry.startedMs < RESPAWN_BACKOFF_MS ? RESPAWN_BACKOFF_MS : 0;
+    setTimeout(() => {
+      if (!this.stopping && !this.winched && !this.workers.has(index)) this.spawn(index);
+    }, wait);
+  }
+
+  private forward(signal: SignalName): void {
+    if (signal !== "SIGINT" && this.stopping) return;
+    this.stopping = true;
+    this.logger.log("notice", `signal ${signal} received, passing it to the worker processes`);
+    for (const w of this.workers.values()) w.handle.signal(signal);
+    if (this.workers.size === 0) void this.exit(0);
+  }
+
+  /** HUP: each worker reloads itself, but only a config that parses is passed on. */
+  private async reload(): Promise<void> {
+    if (this.stopping) return;
+    try {
+      await this.options.load((w) => this.logger.log("warn", w));
+    } catch (e) {
+      const why = e instanceof ConfigError ? e.message : e instanceof Error ? e.message : String(e);
+      this.logger.log("emerg", `${why}; reload failed, the running configuration is kept`);
+      return;
+    }
+    // The verdicts are reset by the workers' reload; worker 0 publishes fresh ones.
+    this.health.clear();
+    for (const w of this.workers.values()) w.handle.signal("SIGHUP");
+  }
+
+  private async exit(code: number): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    await removePidFile(this.runtime, this.options.pidFile);
+    this.logger.log("notice", "exit");
+    await this.logFile?.close();
+    this.done(code);
+  }
+}

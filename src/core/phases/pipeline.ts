@@ -1,0 +1,22 @@
+// A server{}'s phases, from its config, in nginx's order: only what the config switches on.
+import type { ServerConfig } from "../config/model.ts";
+import type { ServerVariables } from "../variables/stream-variables.ts";
+import { accessPhase, AccessRules } from "./access.ts";
+import { type Phase, PHASE_ORDER } from "./phase.ts";
+
+export function buildPhases(server: ServerConfig, vars: ServerVariables): Phase[] {
+  const phases: Phase[] = [];
+  const set = vars.set;
+  // ngx_stream_set_module runs in PREACCESS, in config order.
+  if (set) phases.push({ name: "pre_access", run: (s) => (set.run(s.variables), "next") });
+  const access = AccessRules.compile(server.access);
+  if (access) phases.push(accessPhase(access));
+  // Stable: phases of one name keep the order they were added in.
+  return phases.sort((a, b) => PHASE_ORDER.indexOf(a.name) - PHASE_ORDER.indexOf(b.name));
+}
+
+/** `phases` with one more, at its place in nginx's order (after those of its own name). */
+export function addPhase(phases: readonly Phase[] | undefined, phase: Phase): Phase[] {
+  const list = [...(phases ?? []), phase];
+  return list.sort((a, b) => PHASE_ORDER.indexOf(a.name) - PHASE_ORDER.indexOf(b.name));
+}

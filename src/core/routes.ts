@@ -1,0 +1,104 @@
+// From a config to the Route each listener's sessions follow: the server's phases, its
+// content handler (an upstream, `proxy_pass $var`, or `return`), its access log, and the
+// config's variables. Compiled once per apply; sessions only read them.
+import type { PreparedAccessLogs } from "./access-log.ts";
+import { createPicker } from "./balance/index.ts";
+import { formatHostPort, parseHostPort } from "./config/values/address.ts";
+import { type Config, listenKey, type UpstreamConfig } from "./config/model.ts";
+import type { NameCache } from "./dns/cache.ts";
+import { dnsErrorText } from "./dns/resolver.ts";
+import { DEFAULT_SERVER } from "./config/schema/upstream-server.ts";
+import { buildPhases } from "./phases/pipeline.ts";
+import type { Route, Target } from "./session.ts";
+import { Upstream } from "./upstream.ts";
+import { parseIPv4, parseIPv6 } from "./variables/ip.ts";
+import type { StreamVariables } from "./variables/stream-variables.ts";
+
+/** Addresses `proxy_pass $var` reached, kept so their peers keep passive-health state. */
+const MAX_DIRECT_TARGETS = 1024;
+
+export function buildRoutes(
+  config: Config,
+  upstreams: ReadonlyMap<string, Upstream>,
+  variables: StreamVariables,
+  logs: Pick<PreparedAccessLogs, "forServer">,
+  /** stream{}'s resolver, for host names `proxy_pass $var` gives; null when none is configured. */
+  names: NameCache | null = null,
+): Map<string, Route> {
+  const registry = variables.registry;
+  // One picker per upstream and config: a hash picker's key buffer is per picker.
+  const targets = new Map<string, Target>();
+  const byLowerName = new Map<string, Target>();
+  for (const [name, upstream] of upstreams) {
+    const cfg = config.stream.upstreams.get(name)!;
+    const target = { upstream, picker: createPicker(cfg.method, registry, cfg.servers.some((s) => s.resolve)) };
+    targets.set(name, target);
+    byLowerName.set(name.toLowerCase(), target);
+  }
+  const direct = new Map<string, Target>();
+  // ngx_stream_proxy_handler with upstream_value: an upstream{} by name (no port), else an
+  // address literal; a host name would need `resolver`.
+  const resolve = (name: string): Target | string | Promise<Target | string> => {
+    const known = byLowerName.get(name.toLowerCase());
+    if (known) return known;
+    const hp = parseHostPort(name);
+    if (!hp) return /:\d+$/.test(name) ? `invalid port in upstream "${name}"` : `no port in upstream "${name}"`;
+    if (parseIPv4(hp.host) === null && parseIPv6(hp.host) === null) {
+      if (!names) return `no resolver defined to resolve ${hp.host}`;
+      return names.lookup(hp.host).then((r) =>
+        r.kind === "ok"
+          // One peer an address, tries as many (nginx's per-session upstream of a resolved name).
+          ? {
+            upstream: new Upstream(resolvedUpstream(hp.host, hp.port, r.addresses)),
+            picker: createPicker({ kind: "round_robin" }),
+          }
+          : `${hp.host} could not be resolved (${r.code}: ${dnsErrorText(r.code)})`
+      );
+    }
+    const key = formatHostPort(hp.host, hp.port);
+    let t = direct.get(key);
+    if (!t) {
+      if (direct.size >= MAX_DIRECT_TARGETS) direct.clear();
+      t = { upstream: new Upstream(directUpstream(key, hp.host, hp.port)), picker: createPicker({ kind: "round_robin" }) };
+      direct.set(key, t);
+    }
+    return t;
+  };
+
+  const routes = new Map<string, Route>();
+  for (const server of config.stream.servers) {
+    const vars = variables.forServer(server);
+    const phases = buildPhases(server, vars);
+    const route: Omit<Route, "listenName"> = {
+      server,
+      target: server.proxyPass !== null && vars.proxyTarget === null ? targets.get(server.proxyPass)! : null,
+      accessLog: logs.forServer(server),
+      registry,
+      ...(phases.length > 0 && { phases }),
+      ...(vars.returnValue && { returnValue: vars.returnValue }),
+      ...(vars.proxyTarget && { proxyTarget: { value: vars.proxyTarget, resolve } }),
+    };
+    for (const l of server.listen) {
+      routes.set(listenKey(l), { ...route, listenName: formatHostPort(l.host ?? "0.0.0.0", l.port) });
+    }
+  }
+  return routes;
+}
+
+function resolvedUpstream(host: string, port: number, addresses: readonly string[]): UpstreamConfig {
+  const loc = { file: "proxy_pass", line: 0, col: 0 };
+  const servers = addresses.map((a) => ({ ...DEFAULT_SERVER, address: formatHostPort(a, port), host: a, port, loc }));
+  return { name: host, method: { kind: "round_robin" }, servers, implicit: true, healthCheck: null, loc };
+}
+
+function directUpstream(name: string, host: string, port: number): UpstreamConfig {
+  const loc = { file: "proxy_pass", line: 0, col: 0 };
+  return {
+    name,
+    method: { kind: "round_robin" },
+    servers: [{ ...DEFAULT_SERVER, address: name, host, port, loc }],
+    implicit: true,
+    healthCheck: null,
+    loc,
+  };
+}

@@ -1,0 +1,45 @@
+// A backend for a session with TLS on either side (the route's sockets are TLS-capable); with
+// proxy_ssl, the handshake and nginx's checks after it (proxy_ssl_verify), whose failure is a
+// failed try like a refused connect, logged in nginx's words.
+import { handshakeFailure, upstreamVerifyError } from "./phases/ssl.ts";
+import type { RouteTls } from "./phases/ssl-setup.ts";
+import type { ConnectOptions, UpstreamConnection } from "./runtime.ts";
+import { TlsHandshakeError } from "./runtime-tls.ts";
+import type { Peer } from "./upstream.ts";
+
+/** proxy_ssl_verify refused the upstream's certificate (the message is nginx's). */
+class UpstreamTlsRefused extends Error {}
+
+/** `upstreamName`: the upstream{} name, or proxy_pass's host:port (proxy_ssl_name's default). */
+export async function connectUpstreamTls(
+  tls: RouteTls,
+  peer: Peer,
+  upstreamName: string,
+  listenName: string,
+  options: ConnectOptions,
+): Promise<UpstreamConnection> {
+  const s = tls.settings;
+  // proxy_ssl_name's default: the proxy_pass host, without a port (nginx strips it).
+  const name = s.proxySslName ?? upstreamName.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
+  const client = tls.proxy && {
+    ...tls.proxy,
+    serverName: s.proxySslServerName ? name : null,
+    sessionKey: s.proxySslSessionReuse ? `${listenName} ${upstreamName} ${peer.address}` : null,
+  };
+  const { connection, facts } = await tls.support.connect(peer.config, options, client);
+  if (facts && s.proxySslVerify) {
+    const error = upstreamVerifyError(facts, name, s.proxySslVerifyDepth);
+    if (error !== null) {
+      connection.close();
+      throw new UpstreamTlsRefused(error);
+    }
+  }
+  return connection;
+}
+
+/** nginx's log message for a try TLS failed; null for any other failure. */
+export function upstreamTlsFailure(err: unknown): string | null {
+  if (err instanceof UpstreamTlsRefused) return `${err.message} while SSL handshaking to upstream`;
+  if (err instanceof TlsHandshakeError) return handshakeFailure(err, "upstream", "while SSL handshaking to upstream").message;
+  return null;
+}

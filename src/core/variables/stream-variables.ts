@@ -1,0 +1,113 @@
+// One config's variables, compiled: the registry with what map, geo, split_clients and set
+// define, and each server{}'s complex values (set, return, proxy_pass $var). Run when a
+// config is checked (so `-t` reports a bad map or an unknown variable with its file:line) and
+// again when it is applied, against the real process facts.
+import { HashKey, HashKeyError } from "../balance/key.ts";
+import { ConfigError } from "../config/errors.ts";
+import { logFormatError } from "../config/values/log-format.ts";
+import type { ServerConfig, SourceLoc, StreamConfig } from "../config/model.ts";
+import { ComplexValue, hasVariables, VariableSyntaxError } from "./complex-value.ts";
+import type { ProcessFacts } from "./context.ts";
+import { Geo } from "./geo.ts";
+import { VariableMap } from "./map.ts";
+import { type ConfigWarning, VariableError, variableName, VariableRegistry } from "./registry.ts";
+import { SetPhase } from "./set.ts";
+import { SplitClients } from "./split-clients.ts";
+
+/** What a server{} evaluates per session; null members cost nothing. */
+export interface ServerVariables {
+  /** `set` lines (nginx's pre-access phase), or null when the server has none. */
+  readonly set: SetPhase | null;
+  readonly returnValue: ComplexValue | null;
+  /** `proxy_pass` with variables: evaluated per session to an upstream name or host:port. */
+  readonly proxyTarget: ComplexValue | null;
+}
+
+export interface StreamVariables {
+  readonly registry: VariableRegistry;
+  /** nginx's `[warn]`s from geo blocks (duplicate networks...). */
+  readonly warnings: readonly ConfigWarning[];
+  forServer(server: ServerConfig): ServerVariables;
+}
+
+const NONE: ServerVariables = { set: null, returnValue: null, proxyTarget: null };
+
+/** Throws ConfigError (nginx's words, with the line when nginx names one). */
+export function compileStreamVariables(
+  stream: Pick<StreamConfig, "variables" | "servers" | "logFormats" | "upstreams">,
+  process?: ProcessFacts,
+): StreamVariables {
+  const registry = new VariableRegistry(process);
+  const warnings: ConfigWarning[] = [];
+  const servers = new Map<ServerConfig, ServerVariables>();
+  withLoc(null, () => {
+    for (const block of stream.variables) {
+      withLoc(block.loc, () => {
+        const lines = block.lines.map((l) => ({ args: l.args, loc: l.loc }));
+        if (block.kind === "map") VariableMap.compile(block.source!, block.variable, lines, registry, block.loc);
+        else if (block.kind === "geo") {
+          const args = block.source === null ? [block.variable] : [block.source, block.variable];
+          warnings.push(...Geo.compile(args, lines, registry, block.loc).warnings);
+        } else {
+          const entries = lines.map((l) => {
+            if (l.args.length !== 2) throw new VariableError(`invalid number of arguments in "split_clients" directive`, l.loc);
+            return { percent: l.args[0]!, value: l.args[1]! };
+          });
+          SplitClients.compile(block.source!, entries, registry).define(variableName(block.variable, block.loc), registry);
+        }
+      });
+    }
+    for (const server of stream.servers) {
+      let set: SetPhase | null = null;
+      for (const line of server.set) {
+        set ??= new SetPhase();
+        set.add([line.variable, line.value], registry, line.loc);
+      }
+      const returnValue = server.return === null ? null : compile(server.return, registry, server.loc);
+      const proxyTarget = server.proxyPass !== null && hasVariables(server.proxyPass)
+        ? compile(server.proxyPass, registry, server.loc)
+        : null;
+      servers.set(server, set || returnValue || proxyTarget ? { set, returnValue, proxyTarget } : NONE);
+    }
+    for (const up of stream.upstreams.values()) {
+      if (up.method.kind !== "hash") continue;
+      const key = up.method.key;
+      withLoc(up.loc, () => {
+        try {
+          HashKey.compile(key, registry);
+        } catch (e) {
+          if (e instanceof HashKeyError) throw new VariableError(e.message);
+          throw e;
+        }
+      });
+    }
+    for (const f of stream.logFormats.values()) {
+      const problem = logFormatError(f.format, (name) => registry.knows(name));
+      // nginx names no line for an unknown variable; the format's own line helps more.
+      if (problem) throw new ConfigError(problem, f.loc);
+    }
+    // nginx checks every name once the whole config is read: `unknown "x" variable`.
+    registry.check();
+  });
+  return { registry, warnings, forServer: (server) => servers.get(server) ?? NONE };
+}
+
+function compile(text: string, registry: VariableRegistry, loc: SourceLoc): ComplexValue {
+  try {
+    return ComplexValue.compile(text, registry);
+  } catch (e) {
+    if (e instanceof VariableSyntaxError) throw new VariableError(e.message, loc);
+    throw e;
+  }
+}
+
+/** VariableError → ConfigError at the error's own line, else the block's (null: none, as nginx). */
+function withLoc(loc: SourceLoc | null, run: () => void): void {
+  try {
+    run();
+  } catch (e) {
+    if (!(e instanceof VariableError)) throw e;
+    const at = e.loc ? { file: e.loc.file, line: e.loc.line, col: 0 } : loc;
+    throw new ConfigError(e.message, at);
+  }
+}

@@ -1,0 +1,108 @@
+// UDP on Deno: Deno.listenDatagram, which needs --unstable-net ("unstable": ["net"] in
+// deno.json). It has no connect(): a session's upstream socket is bound to an ephemeral port
+// and sends with the peer's address, keeping only what comes from that peer. Deno reports no
+// ICMP errors (RUNTIMES-2 §2.1), so an unreachable peer shows only as missing replies. Each
+// read gets a buffer of our size: Deno's default holds 64 KiB per waiting socket.
+import type {
+  ConnectTarget,
+  DatagramBindOptions,
+  DatagramEvents,
+  DatagramHandler,
+  DatagramListener,
+  DatagramSendResult,
+  DatagramSocket,
+} from "../../core/runtime.ts";
+
+/** Sends a socket may have in flight before more are dropped (send() is a Promise on Deno). */
+const IN_FLIGHT_LIMIT = 256;
+/** The largest UDP payload over IPv4: a listener reads whole datagrams. */
+const MAX_DATAGRAM = 65_536;
+
+type Conn = Deno.DatagramConn;
+
+function listenDatagram(hostname: string, port: number): Conn {
+  if (typeof Deno.listenDatagram !== "function") {
+    throw new Error(`"listen … udp" on Deno needs --unstable-net (or "unstable": ["net"] in deno.json)`);
+  }
+  return Deno.listenDatagram({ transport: "udp", hostname, port });
+}
+
+/** Sends without waiting, within a bound of sends in flight. */
+function sender(conn: Conn): (data: Uint8Array, hostname: string, port: number) => DatagramSendResult {
+  let inFlight = 0;
+  const settled = () => void inFlight--;
+  return (data, hostname, port) => {
+    if (inFlight >= IN_FLIGHT_LIMIT) return "dropped";
+    inFlight++;
+    conn.send(data, { transport: "udp", hostname, port }).then(settled, settled);
+    return "sent";
+  };
+}
+
+/** Reads datagrams into one reused buffer until the socket closes; each is copied out. */
+async function readLoop(conn: Conn, size: number, each: (data: Uint8Array, addr: Deno.NetAddr) => void): Promise<void> {
+  const buffer = new Uint8Array(size);
+  for (;;) {
+    let received: [Uint8Array, Deno.Addr];
+    try {
+      received = await conn.receive(buffer);
+    } catch {
+      return; // closed (or an error Deno gives no more detail on): the socket is done
+    }
+    const [data, addr] = received;
+    each(data.slice(), addr as Deno.NetAddr);
+  }
+}
+
+export async function bindDatagram(options: DatagramBindOptions, onDatagram: DatagramHandler): Promise<DatagramListener> {
+  if (options.reusePort) {
+    throw new Error(`"listen … udp" with several workers or reuseport is not possible on Deno: it cannot share a UDP port`);
+  }
+  const conn = listenDatagram(options.host ?? "0.0.0.0", options.port);
+  const addr = conn.addr as Deno.NetAddr;
+  const send = sender(conn);
+  void readLoop(conn, MAX_DATAGRAM, (data, from) => onDatagram(data, from.hostname, from.port));
+  return {
+    host: addr.hostname,
+    port: addr.port,
+    send: (data, address, port) => send(data, address, port),
+    close: async () => {
+      try {
+        conn.close();
+      } catch {
+        // already closed
+      }
+    },
+  };
+}
+
+export async function connectDatagram(
+  target: ConnectTarget,
+  events: DatagramEvents,
+  bufferSize = MAX_DATAGRAM,
+): Promise<DatagramSocket> {
+  const conn = listenDatagram(target.host.includes(":") ? "::" : "0.0.0.0", 0);
+  const local = conn.addr as Deno.NetAddr;
+  const send = sender(conn);
+  // Only the peer's replies, as a connected socket would filter them (by port alone when the
+  // server is named by a host name, which Deno resolves on each send).
+  const literal = /^[\d.]+$|:/.test(target.host);
+  void readLoop(conn, Math.min(bufferSize, MAX_DATAGRAM), (data, from) => {
+    if (from.port === target.port && (!literal || from.hostname === target.host)) events.message(data);
+  });
+  let closed = false;
+  return {
+    localAddress: local.hostname,
+    localPort: local.port,
+    send: (data) => send(data, target.host, target.port),
+    close: () => {
+      if (closed) return;
+      closed = true;
+      try {
+        conn.close();
+      } catch {
+        // already closed
+      }
+    },
+  };
+}

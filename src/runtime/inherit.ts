@@ -1,0 +1,45 @@
+// The listening sockets a binary upgrade hands over, named as nginx names them: NGINX holds
+// the inherited descriptors ("3;4;"); STREAMLB_INHERITED holds their listen keys ("*:8000")
+// in the same order, so each socket goes to the listen line it was opened for. Both are read
+// once and removed from the environment, so worker processes never see them.
+export const NGINX_ENV = "NGINX";
+export const KEYS_ENV = "STREAMLB_INHERITED";
+/** The new binary gets them as descriptors 3, 4, ... (after stdin, stdout and stderr). */
+export const FIRST_FD = 3;
+
+export function upgradeEnv(keys: readonly string[]): Record<string, string> {
+  return {
+    [NGINX_ENV]: keys.map((_, i) => `${FIRST_FD + i};`).join(""),
+    [KEYS_ENV]: keys.join(";"),
+  };
+}
+
+export class Inherited {
+  private readonly fds = new Map<string, number>();
+
+  constructor(nginx: string | undefined, keys: string | undefined) {
+    if (!nginx || !keys) return;
+    const fds = nginx.split(/[;:]/).filter((s) => s !== "").map(Number);
+    const names = keys.split(";");
+    names.forEach((key, i) => {
+      const fd = fds[i];
+      if (fd !== undefined && Number.isInteger(fd) && fd >= FIRST_FD) this.fds.set(key, fd);
+    });
+  }
+
+  /** The socket for this listen key, once; undefined when none was handed over. */
+  take(key: string): number | undefined {
+    const fd = this.fds.get(key);
+    this.fds.delete(key);
+    return fd;
+  }
+}
+
+/**
+ * The executable's path as it is on disk now. Linux names a replaced executable
+ * "PATH (deleted)" in /proc/self/exe, where runtimes read their own path from; an upgrade
+ * (and a worker started after one) runs what is at PATH now: the new binary.
+ */
+export function onDisk(execPath: string): string {
+  return execPath.replace(/ \(deleted\)$/, "");
+}
