@@ -77,6 +77,7 @@ export function buildRoutes(
       ...(phases.length > 0 && { phases }),
       ...(vars.returnValue && { returnValue: vars.returnValue }),
       ...(vars.proxyTarget && { proxyTarget: { value: vars.proxyTarget, resolve } }),
+      ...(vars.proxySslName && { proxySslName: vars.proxySslName }),
     };
     for (const l of server.listen) {
       routes.set(listenKey(l), { ...route, listenName: formatHostPort(l.host ?? "0.0.0.0", l.port) });

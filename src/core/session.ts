@@ -47,6 +47,8 @@ export interface Route {
   readonly proxyTarget?:
     | { readonly value: ComplexValue; resolve(name: string): Target | string | Promise<Target | string> }
     | null;
+  /** `proxy_ssl_name` with variables, evaluated per session. */
+  readonly proxySslName?: ComplexValue;
   /** `listen … ssl` and proxy_ssl, compiled; null/absent = plain TCP both ways. */
   readonly tls?: RouteTls | null;
 }
@@ -266,8 +268,9 @@ export class Session implements PhaseSession, VariableContext, PickContext {
           keepAlive: proxy.proxySocketKeepalive,
         };
         const tls = this.route.tls;
+        const sslName = this.route.proxySslName?.evaluate(this.variables) ?? null;
         this.upstreamConn = tls
-          ? await connectUpstreamTls(tls, peer, upstream.name, this.route.listenName, options)
+          ? await connectUpstreamTls(tls, peer, { upstream: upstream.name, sslName, listen: this.route.listenName }, options)
           : await this.runtime.connect(peer.config, options);
       } catch (err) {
         this.budget.release();

@@ -10,17 +10,25 @@ import type { Peer } from "./upstream.ts";
 /** proxy_ssl_verify refused the upstream's certificate (the message is nginx's). */
 class UpstreamTlsRefused extends Error {}
 
-/** `upstreamName`: the upstream{} name, or proxy_pass's host:port (proxy_ssl_name's default). */
+/** The session's names: its upstream{} (or proxy_pass's host:port), proxy_ssl_name evaluated, its listener. */
+export interface UpstreamTlsNames {
+  readonly upstream: string;
+  /** proxy_ssl_name with variables, evaluated; null: the setting as written, or its default. */
+  readonly sslName: string | null;
+  readonly listen: string;
+}
+
 export async function connectUpstreamTls(
   tls: RouteTls,
   peer: Peer,
-  upstreamName: string,
-  listenName: string,
+  names: UpstreamTlsNames,
   options: ConnectOptions,
 ): Promise<UpstreamConnection> {
   const s = tls.settings;
+  const upstreamName = names.upstream;
+  const listenName = names.listen;
   // proxy_ssl_name's default: the proxy_pass host, without a port (nginx strips it).
-  const name = s.proxySslName ?? upstreamName.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
+  const name = names.sslName ?? s.proxySslName ?? upstreamName.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
   const client = tls.proxy && {
     ...tls.proxy,
     serverName: s.proxySslServerName ? name : null,

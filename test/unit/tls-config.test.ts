@@ -14,6 +14,9 @@ import { sslVariable } from "../../src/core/phases/ssl-variables.ts";
 import type { Runtime, TlsSupport } from "../../src/core/runtime.ts";
 import type { TlsFacts, TlsServerOptions } from "../../src/core/runtime-tls.ts";
 import { memoryRuntime } from "../support/fake-runtime.ts";
+import { variableContext } from "../support/variable-context.ts";
+import { compileStreamVariables } from "../../src/core/variables/stream-variables.ts";
+import { SessionVariables } from "../../src/core/variables/session-variables.ts";
 
 const F = "/etc/t.conf";
 const read = (stream: string) => loadNginxConfig(`events {}\nstream {\n${stream}\n}\n`, F).config;
@@ -99,6 +102,25 @@ server { listen 1; ssl_handshake_timeout 300ms; proxy_ssl_verify off; proxy_pass
     assert.equal(errorOf(`ssl_alpn ${"x".repeat(256)};`), `"ssl_alpn" directive protocol too long in ${F}:3`);
     assert.match(errorOf(`ssl_verify_client maybe;`), /^invalid value "maybe" in "ssl_verify_client" directive/);
     assert.equal(errorOf(`ssl_handshake_timeout soon;`), `"ssl_handshake_timeout" directive invalid value in ${F}:3`);
+  });
+
+  test("proxy_ssl_name with variables is evaluated per session; an unknown variable is nginx's error", () => {
+    const config = read(`server { listen 1; listen 2; proxy_pass 127.0.0.1:9; proxy_ssl on; proxy_ssl_name x\${server_port}x; }`);
+    const compiled = compileStreamVariables(config.stream);
+    const vars = compiled.forServer(config.stream.servers[0]!);
+    const name = (port: number) =>
+      vars.proxySslName!.evaluate(new SessionVariables(compiled.registry, variableContext({ serverPort: port })));
+    assert.equal(name(8081), "x8081x");
+    assert.equal(name(8082), "x8082x");
+    assert.equal(
+      read(`server { listen 1; proxy_pass 127.0.0.1:9; proxy_ssl on; proxy_ssl_name plain; }`).stream.servers[0]!.tls!
+        .proxySslName,
+      "plain",
+    );
+    assert.match(
+      errorOf(`server { listen 1; proxy_pass 127.0.0.1:9; proxy_ssl on; proxy_ssl_name $nope; }`),
+      /^unknown "nope" variable/,
+    );
   });
 
   test("what streamlb does not run yet is refused, never ignored", () => {

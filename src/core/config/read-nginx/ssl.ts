@@ -92,10 +92,8 @@ const SETTERS: ReadonlyMap<string, Setter> = new Map<string, Setter>([
   }],
   ["proxy_ssl", onOff("proxySsl")],
   ["proxy_ssl_server_name", onOff("proxySslServerName")],
-  ["proxy_ssl_name", (cx, d, into) => {
-    noVariables(cx, d);
-    into.proxySslName = d.args[0]!;
-  }],
+  // With variables, compiled and checked with the others (variables/stream-variables.ts).
+  ["proxy_ssl_name", text("proxySslName")],
   ["proxy_ssl_verify", onOff("proxySslVerify")],
   ["proxy_ssl_verify_depth", depth("proxySslVerifyDepth")],
   ["proxy_ssl_trusted_certificate", path("proxySslTrustedCertificate")],
