@@ -144,6 +144,9 @@ export abstract class DatagramSessionState implements PickContext, PhaseSession,
   useTls(): void {
     // nginx refuses `listen … udp ssl`: no ssl phase runs on UDP.
   }
+  takeEarlyData(): null {
+    return null;
+  }
   onEnd(release: () => void): void {
     (this.releases ??= []).push(release);
   }

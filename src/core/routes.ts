@@ -68,19 +68,20 @@ export function buildRoutes(
   const routes = new Map<string, Route>();
   for (const server of config.stream.servers) {
     const vars = variables.forServer(server);
-    const phases = buildPhases(server, vars);
-    const route: Omit<Route, "listenName"> = {
+    const route: Omit<Route, "listenName" | "phases"> = {
       server,
       target: server.proxyPass !== null && vars.proxyTarget === null ? targets.get(server.proxyPass)! : null,
       accessLog: logs.forServer(server),
       registry,
-      ...(phases.length > 0 && { phases }),
       ...(vars.returnValue && { returnValue: vars.returnValue }),
       ...(vars.proxyTarget && { proxyTarget: { value: vars.proxyTarget, resolve } }),
       ...(vars.proxySslName && { proxySslName: vars.proxySslName }),
     };
     for (const l of server.listen) {
-      routes.set(listenKey(l), { ...route, listenName: formatHostPort(l.host ?? "0.0.0.0", l.port) });
+      // Phases per listen: `proxy_protocol` and `udp` are the listen's, not the server's.
+      const phases = buildPhases(server, vars, l);
+      const listenName = formatHostPort(l.host ?? "0.0.0.0", l.port);
+      routes.set(listenKey(l), { ...route, listenName, ...(phases.length > 0 && { phases }) });
     }
   }
   return routes;

@@ -36,6 +36,8 @@ export interface TlsAcceptOptions {
   readonly context: TlsServerContext;
   /** ssl_handshake_timeout. */
   readonly timeoutMs: number;
+  /** Client bytes a phase read past a PROXY header (the ClientHello's start): the handshake reads them first. */
+  readonly early?: Uint8Array | null;
 }
 
 /** What a finished handshake leaves behind, for the ssl phase's checks and the `$ssl_*` variables. */

@@ -21,6 +21,7 @@ import type { RouteTls } from "./phases/ssl-setup.ts";
 import type { TlsFacts } from "./runtime-tls.ts";
 import { sslVariable } from "./phases/ssl-variables.ts";
 import { connectUpstreamTls, upstreamTlsFailure } from "./upstream-tls.ts";
+import { proxyProtocolHeader } from "./phases/proxy-protocol-send.ts";
 
 /** An upstream and the method that picks in it. */
 export interface Target {
@@ -165,12 +166,21 @@ export class Session implements PhaseSession, VariableContext, PickContext {
   keepEarlyData(bytes: Uint8Array): void {
     (this.early ??= []).push(bytes);
   }
+  takeEarlyData(): Uint8Array | null {
+    const early = this.early;
+    this.early = null;
+    return early === null ? null : concat(early);
+  }
+  /** The PROXY header for the upstream goes ahead of the client bytes the phases read. */
+  private keepEarlyDataFirst(bytes: Uint8Array): void {
+    (this.early ??= []).unshift(bytes);
+  }
   onEnd(release: () => void): void {
     (this.releases ??= []).push(release);
   }
   logClientError(level: "error" | "warn" | "info" | "notice", message: string): void {
     if (!this.logger.enabled(level)) return;
-    this.logger.log(level, `*${this.id} ${message}, client: ${this.client.remoteAddress}, server: ${this.route.listenName}`);
+    this.logger.log(level, `*${this.id} ${message}, client: ${this.remoteAddress}, server: ${this.route.listenName}`);
   }
 
   /** Ends the session now, whatever it is doing (stop, drain timeout). */
@@ -242,6 +252,13 @@ export class Session implements PhaseSession, VariableContext, PickContext {
     const selection = new PeerSelection(upstream, proxy.proxyNextUpstreamTries);
     const tried = this.tried;
     const started = Date.now();
+    let header: Uint8Array | null = null;
+    if (proxy.proxyProtocol !== "off") {
+      header = proxyProtocolHeader(proxy.proxyProtocol, this.remoteAddress, this.remotePort, this.client);
+      // nginx finalizes with 500 when it cannot build the header.
+      if (header === null) return this.fail(500);
+      this.keepEarlyDataFirst(header);
+    }
 
     for (;;) {
       const peer = picker.pick(selection, this);

@@ -260,6 +260,11 @@ describe("nginx config: proxy_* inheritance", () => {
       proxyResponses: 0,
       proxyUploadRate: 0,
       proxyDownloadRate: 0,
+      proxyProtocol: "off",
+      proxyProtocolTimeoutMs: 30_000,
+      sslPreread: false,
+      prereadBufferSize: 16 * 1024,
+      prereadTimeoutMs: 30_000,
     });
     assert.deepEqual(b, { ...a, proxyTimeoutMs: 60_000, tcpNodelay: true });
   });
@@ -282,6 +287,11 @@ describe("nginx config: proxy_* inheritance", () => {
       proxyResponses: 2147483647,
       proxyUploadRate: 0,
       proxyDownloadRate: 0,
+      proxyProtocol: "off",
+      proxyProtocolTimeoutMs: 30_000,
+      sslPreread: false,
+      prereadBufferSize: 16 * 1024,
+      prereadTimeoutMs: 30_000,
     });
     // proxy_pass host:port makes the implicit one-server upstream
     const implicit = config.stream.upstreams.get("127.0.0.1:9")!;
@@ -608,13 +618,11 @@ server {
     const cases: Array<[string, string, number]> = [
       ["limit_conn_zone", "limit_conn_zone $binary_remote_addr zone=addr:10m;", 3],
       ["limit_conn", inServer("limit_conn addr 10;"), 4],
-      ["proxy_protocol", inServer("proxy_protocol on;"), 4],
       // TLS directives streamlb does not run yet (proxy_ssl and ssl_* run: tls-config.test.ts).
       ["ssl_stapling", inServer("ssl_stapling on;"), 4],
       ["proxy_ssl_conf_command", "proxy_ssl_conf_command Options X;", 3],
       // In server{} a resolver serves only proxy_pass $var, which streamlb does not run yet.
       ["resolver", inServer("resolver 127.0.0.1;"), 4],
-      ["set_real_ip_from", inServer("set_real_ip_from 127.0.0.1;"), 4],
       ["proxy_bind", "proxy_bind 127.0.0.2;", 3],
     ];
     for (const [name, text, at] of cases) {

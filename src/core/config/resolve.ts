@@ -36,6 +36,7 @@ export interface ConfigDraft {
   readonly resolver?: ResolverConfig | null;
   readonly resolverTimeoutMs?: number | null;
   readonly variables?: readonly VariableBlockConfig[];
+  readonly unusedLogFiles?: readonly string[];
   /** A loader that knows no health checks may leave `healthCheck` out: none. */
   readonly upstreams: ReadonlyArray<
     Omit<UpstreamConfig, "healthCheck"> & { readonly healthCheck?: UpstreamConfig["healthCheck"] }
@@ -77,6 +78,10 @@ export function resolveConfig(draft: ConfigDraft): Config {
           server.loc,
         );
       }
+    }
+    // Fail closed: UDP sessions do not write a PROXY header yet.
+    if (server.proxy.proxyProtocol !== "off" && server.listen.some((l) => l.udp)) {
+      throw new ConfigError(`"proxy_protocol" is not supported yet on "listen … udp"`, server.loc);
     }
     for (const l of server.listen) {
       const key = listenKey(l);
@@ -135,6 +140,7 @@ export function resolveConfig(draft: ConfigDraft): Config {
       servers,
       logFormats,
       variables,
+      ...(draft.unusedLogFiles?.length && { unusedLogFiles: draft.unusedLogFiles }),
       ...(draft.resolver && { resolver: draft.resolver }),
       ...(draft.resolverTimeoutMs != null && { resolverTimeoutMs: draft.resolverTimeoutMs }),
     },

@@ -44,6 +44,11 @@ export interface PhaseSession {
   keepEarlyData(bytes: Uint8Array): void;
   /** The ssl phase: the client speaks through its TLS side from here on ($ssl_* read `facts`). */
   useTls(client: ClientConnection, facts: TlsFacts): void;
+  /**
+   * Hands back (and forgets) the client bytes kept so far: nginx leaves bytes after a PROXY
+   * header in the socket, so preread must see them first, then keeps them again itself.
+   */
+  takeEarlyData(): Uint8Array | null;
   /** Runs when the session ends, whatever the outcome (limit_conn gives its slot back). */
   onEnd(release: () => void): void;
   /** `*ID message, client: ADDR, server: LISTEN`, nginx's error-log tail. */

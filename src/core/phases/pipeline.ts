@@ -3,14 +3,33 @@ import type { ServerConfig } from "../config/model.ts";
 import type { ServerVariables } from "../variables/stream-variables.ts";
 import { accessPhase, AccessRules } from "./access.ts";
 import { type Phase, PHASE_ORDER } from "./phase.ts";
+import { proxyProtocolPhase } from "./proxy-protocol-accept.ts";
+import { realipPhase } from "./realip.ts";
+import { sslPrereadPhase } from "./ssl-preread.ts";
 
-export function buildPhases(server: ServerConfig, vars: ServerVariables): Phase[] {
+/** What of a listen shapes its phases: a PROXY header to read; UDP, where preread declines. */
+export interface ListenPhases {
+  readonly proxyProtocol?: boolean;
+  readonly udp?: boolean;
+}
+
+export function buildPhases(server: ServerConfig, vars: ServerVariables, listen: ListenPhases = {}): Phase[] {
   const phases: Phase[] = [];
+  const proxy = server.proxy;
+  // The PROXY header is read before any phase (ngx_stream_init_connection); realip acts on it.
+  if (listen.proxyProtocol) {
+    phases.push(proxyProtocolPhase(proxy.proxyProtocolTimeoutMs));
+    const realip = realipPhase(server.realipFrom ?? []);
+    if (realip) phases.push(realip);
+  }
   const set = vars.set;
   // ngx_stream_set_module runs in PREACCESS, in config order.
   if (set) phases.push({ name: "pre_access", run: (s) => (set.run(s.variables), "next") });
   const access = AccessRules.compile(server.access);
   if (access) phases.push(accessPhase(access));
+  if (proxy.sslPreread && !listen.udp) {
+    phases.push(sslPrereadPhase({ bufferSize: proxy.prereadBufferSize, timeoutMs: proxy.prereadTimeoutMs }));
+  }
   // Stable: phases of one name keep the order they were added in.
   return phases.sort((a, b) => PHASE_ORDER.indexOf(a.name) - PHASE_ORDER.indexOf(b.name));
 }

@@ -16,7 +16,7 @@ export function sslPhase(tls: RouteTls): Phase {
     run: async (s) => {
       // Read now: a socket a failed handshake closed no longer knows its peer.
       const remote = s.remoteAddress;
-      const r = await handshake(tls, s.client);
+      const r = await handshake(tls, s.client, s.takeEarlyData());
       if (!r.ok) {
         if (s.logger.enabled(r.level)) s.logger.log(r.level, `*${s.id} ${r.message}, client: ${remote}, server: ${s.listenName}`);
         return 500;
@@ -32,10 +32,15 @@ export type SslPhaseResult =
   | { readonly ok: false; readonly level: "info" | "crit"; readonly message: string };
 
 /** Runs the server handshake on `client`; the message is nginx's, without the client/server tail. */
-export async function handshake(tls: RouteTls, client: ClientConnection): Promise<SslPhaseResult> {
+export async function handshake(
+  tls: RouteTls,
+  client: ClientConnection,
+  early: Uint8Array | null = null,
+): Promise<SslPhaseResult> {
   let accepted;
   try {
-    accepted = await tls.support.accept(client, { context: tls.server!, timeoutMs: tls.settings.handshakeTimeoutMs });
+    const timeoutMs = tls.settings.handshakeTimeoutMs;
+    accepted = await tls.support.accept(client, { context: tls.server!, timeoutMs, early });
   } catch (e) {
     return handshakeFailure(e, "client", "while SSL handshaking");
   }

@@ -1,5 +1,6 @@
 // Runtime on Bun: native sockets (Bun.listen / Bun.connect, tcp.ts) with a relay written for
 // Bun's unbuffered write() (relay.ts), Bun.serve for the admin endpoint, workers over pipes.
+import { hostname } from "node:os";
 import { rm, writeFile } from "node:fs/promises";
 import type { Runtime } from "../../core/runtime.ts";
 import { dnsExchange } from "../dns-exchange.ts";
@@ -20,6 +21,7 @@ export const bunRuntime: Runtime = {
   name: "bun",
   version: Bun.version,
   pid: process.pid,
+  hostname: hostname(),
 
   // Sessions with TLS on either side run on node:net/node:tls sockets (native ones cannot be
   // handed to a TLS layer); plain ones stay on the native path.

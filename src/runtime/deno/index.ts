@@ -20,6 +20,7 @@ export const denoRuntime: Runtime = {
   name: "deno",
   version: Deno.version.deno,
   pid: Deno.pid,
+  hostname: Deno.hostname(),
 
   // Sessions with TLS on either side run on node:net/node:tls sockets (native ones cannot be
   // handed to a TLS layer); plain ones stay on the native path.

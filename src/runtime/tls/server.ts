@@ -59,6 +59,7 @@ export function accept(client: ClientConnection, options: TlsAcceptOptions): Pro
     return Promise.reject(new TlsHandshakeError("failed", "the listener was not opened for TLS"));
   }
   const ctx = options.context as NodeTlsServerContext;
+  if (options.early && options.early.byteLength > 0) raw.socket.unshift(Buffer.from(options.early));
   return new Promise((resolve, reject) => {
     const socket = new tls.TLSSocket(raw.socket, {
       isServer: true,

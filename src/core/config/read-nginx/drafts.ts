@@ -13,6 +13,8 @@ export interface ServerDraft {
   readonly accessLog: AccessLogLevel;
   /** allow/deny in this server{}, in order. */
   readonly access: AccessRuleConfig[];
+  /** set_real_ip_from in this server{}. */
+  readonly realipFrom: string[];
   /** The content handler: the last of proxy_pass and return wins, as in nginx. */
   handler: { readonly kind: "proxy_pass" | "return"; readonly value: string; readonly loc: SourceLoc } | null;
   readonly set: SetConfig[];
@@ -31,6 +33,8 @@ export interface BlockDraft {
   readonly accessLog: AccessLogLevel;
   /** allow/deny in stream{}, for the servers that have none of their own. */
   readonly access: AccessRuleConfig[];
+  /** set_real_ip_from in stream{}, for the servers that have none of their own. */
+  readonly realipFrom: string[];
   readonly servers: ServerDraft[];
   /** health_check_timeout, inherited by its servers. */
   readonly health: HealthScope;

@@ -28,6 +28,7 @@ export function mergeServer(
     set: s.set,
     // nginx's merge: a server{} with rules of its own does not inherit stream{}'s.
     access: s.access.length > 0 ? s.access : block.access,
+    ...realip(s.realipFrom.length > 0 ? s.realipFrom : block.realipFrom),
     proxy: { ...base, ...block.overrides, ...s.overrides },
     // Only where written: a server without TLS reads the same as from YAML.
     ...(block.family === "stream" && hasTls(block.tls, s) && { tls: mergeTls(block.tls, s.tls, s.listen) }),
@@ -36,4 +37,9 @@ export function mergeServer(
     loc: s.loc,
     proxyPassLoc: handler.loc,
   };
+}
+
+/** Only where set, so a server without set_real_ip_from reads as it always has. */
+function realip(from: readonly string[]): { realipFrom?: readonly string[] } {
+  return from.length > 0 ? { realipFrom: from } : {};
 }

@@ -27,7 +27,7 @@ import { resolveConfig } from "../resolve.ts";
 import type { ReaderContext } from "./context.ts";
 import type { BlockDraft, Family, ProxyOverrides, ServerDraft } from "./drafts.ts";
 import { type ConfigFiles, type ConfigWarning, Includes } from "./files.ts";
-import { accessRule, balanceMethod, proxyPass } from "./server-directives.ts";
+import { accessRule, balanceMethod, proxyPass, realipFrom } from "./server-directives.ts";
 import { listen } from "./listen.ts";
 import { tlsDirective } from "./ssl.ts";
 import { accessLog, adminDirective, logFormat, type LogState, mainErrorLog } from "./logs.ts";
@@ -122,6 +122,9 @@ class NginxReader {
       errorLog: this.logs.errorLog ?? options.defaultErrorLog ?? { path: "stderr", level: "error" },
       admin: this.admin,
       logFormats: [...this.logs.logFormats.values()],
+      unusedLogFiles: this.blocks.flatMap((b) =>
+        b.servers.every((s) => s.accessLog.logs.length || s.accessLog.off) ? b.accessLog.logs.map((l) => l.path) : []
+      ),
       ...this.resolver,
       variables: this.variables,
       upstreams,
@@ -209,12 +212,14 @@ class NginxReader {
       tls: {},
       accessLog: { logs: [], off: false },
       access: [],
+      realipFrom: [],
       servers: [],
       health: this.health.scope(),
     };
     this.walk(d.block!, family, (e, spec) => {
       if (e.name === "upstream") this.upstreams.push(this.upstream(e, family));
       else if (e.name === "allow" || e.name === "deny") block.access.push(accessRule(this.cx, e));
+      else if (e.name === "set_real_ip_from" && family === "stream") block.realipFrom.push(realipFrom(this.cx, e));
       else if (e.name === "server") block.servers.push(this.server(e, family));
       else if (e.name === "log_format" && family === "stream") logFormat(this.cx, this.logs, e);
       else if (e.name === "access_log" && family === "stream") accessLog(this.cx, this.logs, e, block.accessLog);
@@ -235,6 +240,7 @@ class NginxReader {
     const s: ServerDraft = {
       accessLog: { logs: [], off: false },
       access: [],
+      realipFrom: [],
       listen: [],
       handler: null,
       set: [],
@@ -271,6 +277,12 @@ class NginxReader {
         case "deny":
           s.access.push(accessRule(this.cx, e));
           return;
+        case "set_real_ip_from":
+          if (family === "stream") {
+            s.realipFrom.push(realipFrom(this.cx, e));
+            return;
+          }
+          break;
         case "access_log":
           if (family === "stream") {
             accessLog(this.cx, this.logs, e, s.accessLog);

@@ -54,7 +54,7 @@ export function writeNginxConfig(config: Config, source?: string): string {
   for (const s of config.stream.servers) {
     out.push("", `${IN}server {`);
     for (const l of s.listen) {
-      const params = `${l.udp ? " udp" : ""}${l.reusePort ? " reuseport" : ""}`;
+      const params = `${l.udp ? " udp" : ""}${l.reusePort ? " reuseport" : ""}${l.proxyProtocol ? " proxy_protocol" : ""}`;
       out.push(`${IN}${IN}listen ${l.host === null ? l.port : formatHostPort(l.host, l.port)}${params};`);
     }
     for (const v of s.set) out.push(`${IN}${IN}set ${word(v.variable)} ${word(v.value)};`);
@@ -62,6 +62,7 @@ export function writeNginxConfig(config: Config, source?: string): string {
     if (s.return !== null) out.push(`${IN}${IN}return ${word(s.return)};`);
     // Each server writes its merged rules: the same as nginx's inheritance, read back.
     for (const r of s.access) out.push(`${IN}${IN}${r.action} ${word(r.address)};`);
+    for (const a of s.realipFrom ?? []) out.push(`${IN}${IN}set_real_ip_from ${word(a)};`);
     for (const f of changedFields(s.proxy, level)) out.push(`${IN}${IN}${f.name} ${rowText(f, s.proxy, "nginx")};`);
     const own = serverAccessLog(s, accessLevel);
     if (own) { for (const l of nginxAccessLog(own, word)) out.push(`${IN}${IN}${l}`); }

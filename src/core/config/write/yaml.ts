@@ -68,6 +68,7 @@ export function writeYamlConfig(config: Config, source?: string): string {
     if (s.access.length > 0) {
       stream.push(`      access: [${s.access.map((r) => `{ ${r.action}: ${scalar(r.address)} }`).join(", ")}]`);
     }
+    if (s.realipFrom?.length) stream.push(`      set_real_ip_from: [${s.realipFrom.map(scalar).join(", ")}]`);
     for (const f of changedFields(s.proxy, level)) stream.push(`      ${f.yaml}: ${rowText(f, s.proxy, "yaml")}`);
     const own = serverAccessLog(s, accessLevel);
     if (own) stream.push(...yamlAccessLog(own, "      ", scalar));
@@ -104,6 +105,7 @@ function serverItem(s: UpstreamServerConfig): string {
 function listenValue(listen: readonly ListenConfig[]): string {
   const items = listen.map((l) => {
     const address = l.host === null ? String(l.port) : formatHostPort(l.host, l.port);
+    if (l.proxyProtocol) return scalar(`${address} proxy_protocol`);
     if (!l.udp) return l.host === null ? address : scalar(address);
     return scalar(`${address} udp${l.reusePort ? " reuseport" : ""}`);
   });
