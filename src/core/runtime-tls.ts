@@ -110,6 +110,8 @@ export interface TlsClientOptions {
   readonly cert: { readonly cert: string; readonly key: string; readonly passwords: readonly string[] } | null;
   /** proxy_ssl_session_reuse: sessions are kept under this key (one per peer), or null for none. */
   readonly sessionKey: string | null;
+  /** Bytes sent in cleartext before the handshake (proxy_protocol's header, as nginx sends it). */
+  readonly preface?: Uint8Array | null;
 }
 
 export interface TlsSupportOf<Client, Upstream, Target, Options> {

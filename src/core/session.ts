@@ -257,7 +257,8 @@ export class Session implements PhaseSession, VariableContext, PickContext {
       header = proxyProtocolHeader(proxy.proxyProtocol, this.remoteAddress, this.remotePort, this.client);
       // nginx finalizes with 500 when it cannot build the header.
       if (header === null) return this.fail(500);
-      this.keepEarlyDataFirst(header);
+      // With proxy_ssl it goes before the handshake, in cleartext, as nginx sends it.
+      if (!this.route.tls?.proxy) this.keepEarlyDataFirst(header);
     }
 
     for (;;) {
@@ -279,15 +280,12 @@ export class Session implements PhaseSession, VariableContext, PickContext {
       tried.push(peer.address);
       const tryStart = (this.lastTryStart = Date.now());
       try {
-        const options = {
-          timeoutMs: proxy.proxyConnectTimeoutMs,
-          noDelay: proxy.tcpNodelay,
-          keepAlive: proxy.proxySocketKeepalive,
-        };
-        const tls = this.route.tls;
+        const { proxyConnectTimeoutMs: timeoutMs, tcpNodelay: noDelay, proxySocketKeepalive: keepAlive } = proxy;
+        const options = { timeoutMs, noDelay, keepAlive }, tls = this.route.tls;
         const sslName = this.route.proxySslName?.evaluate(this.variables) ?? null;
+        const names = { upstream: upstream.name, sslName, listen: this.route.listenName };
         this.upstreamConn = tls
-          ? await connectUpstreamTls(tls, peer, { upstream: upstream.name, sslName, listen: this.route.listenName }, options)
+          ? await connectUpstreamTls(tls, peer, names, options, header)
           : await this.runtime.connect(peer.config, options);
       } catch (err) {
         this.budget.release();

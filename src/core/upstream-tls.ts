@@ -23,6 +23,8 @@ export async function connectUpstreamTls(
   peer: Peer,
   names: UpstreamTlsNames,
   options: ConnectOptions,
+  /** proxy_protocol's header: sent before the handshake with proxy_ssl, else left to the caller. */
+  preface: Uint8Array | null = null,
 ): Promise<UpstreamConnection> {
   const s = tls.settings;
   const upstreamName = names.upstream;
@@ -33,6 +35,7 @@ export async function connectUpstreamTls(
     ...tls.proxy,
     serverName: s.proxySslServerName ? name : null,
     sessionKey: s.proxySslSessionReuse ? `${listenName} ${upstreamName} ${peer.address}` : null,
+    preface,
   };
   const { connection, facts } = await tls.support.connect(peer.config, options, client);
   if (facts && s.proxySslVerify) {

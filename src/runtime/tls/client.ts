@@ -41,9 +41,13 @@ export async function connect(
   const key = t.cert === null ? null : clientKey(t.cert.key, t.cert.passwords);
   const session = t.sessionKey !== null ? sessions.get(t.sessionKey) : undefined;
   return new Promise((resolve, reject) => {
+    // A PROXY header goes first, in cleartext, on the TCP socket the handshake then runs over.
+    const raw = t.preface
+      ? net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: options.noDelay })
+      : null;
+    if (raw) raw.write(t.preface!);
     const socket = tls.connect({
-      host: target.host,
-      port: target.port,
+      ...(raw ? { socket: raw } : { host: target.host, port: target.port }),
       ...(t.serverName !== null && net.isIP(t.serverName) === 0 && { servername: t.serverName }),
       minVersion: range.min,
       maxVersion: range.max,
@@ -59,7 +63,7 @@ export async function connect(
       allowHalfOpen: true,
       noDelay: options.noDelay,
       keepAlive: options.keepAlive,
-    } as tls.ConnectionOptions);
+    } as unknown as tls.ConnectionOptions);
     let connected = false;
     let done = false;
     const fail = (e: Error) => {
@@ -67,6 +71,7 @@ export async function connect(
       done = true;
       clearTimeout(timer);
       socket.destroy();
+      raw?.destroy();
       reject(e);
     };
     const timer = setTimeout(
@@ -79,6 +84,16 @@ export async function connect(
       options.timeoutMs,
     );
     socket.once("connect", () => (connected = true));
+    raw?.once("connect", () => (connected = true));
+    raw?.once(
+      "error",
+      (err: NodeJS.ErrnoException) =>
+        fail(
+          connected
+            ? new TlsHandshakeError("failed", reason(err))
+            : toConnectFailure(err.code ?? "", `${target.host}:${target.port}`),
+        ),
+    );
     if (t.sessionKey !== null) {
       const key = t.sessionKey;
       socket.on("session", (s: Buffer) => {
