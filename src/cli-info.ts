@@ -1,5 +1,6 @@
 // What -v, -V and -h print (nginx prints these to stderr, and so does streamlb).
-import { configureArguments } from "./core/config/schema/modules.ts";
+import { configureArguments, streamModules } from "./core/config/schema/modules.ts";
+import { DIRECTIVES } from "./core/config/schema/table.ts";
 import type { Runtime } from "./core/runtime.ts";
 import { NGINX_COMPATIBLE, VERSION } from "./version.ts";
 
@@ -38,14 +39,19 @@ export function versionLine(): string {
  * -V: streamlb's own version first; then nginx's version line, which tools such as nginx's
  * test harness read (`nginx version: nginx/X`), naming the nginx whose stream module
  * streamlb follows and marked as streamlb's; then the runtime and the configure arguments
- * of an nginx built with exactly the modules streamlb implements. Nothing about TLS: there
- * is none to report.
+ * of an nginx built with exactly the modules streamlb implements on this runtime. The TLS
+ * lines name the runtime's own library as nginx names its own (`built with OpenSSL 3.0.19`),
+ * and claim SNI only where a server can read it: nginx's harness skips tests by them.
  */
 export function configureText(runtime: Runtime): string {
+  const tls = runtime.tls;
+  const modules = streamModules(DIRECTIVES, { tls: tls !== undefined });
   return (
     versionLine() +
     `nginx version: nginx/${NGINX_COMPATIBLE} (compatible; streamlb/${VERSION})\n` +
     `runtime: ${runtime.name} ${runtime.version}\n` +
-    `configure arguments: ${configureArguments()}\n`
+    (tls ? `built with ${tls.library}\n` : "") +
+    (tls?.sni ? `TLS SNI support enabled\n` : "") +
+    `configure arguments: ${configureArguments(modules)}\n`
   );
 }

@@ -12,6 +12,7 @@ import { HealthMonitor, type HealthShare, primeHealth, systemHealthClock } from 
 import { type Config, listenKey } from "./config/model.ts";
 import type { DatagramSession } from "./datagram-session.ts";
 import type { Logger } from "./log.ts";
+import { withRouteTls } from "./phases/ssl-routes.ts";
 import type { ClientConnection, Listener, Runtime } from "./runtime.ts";
 import { type Route, Session, type SessionOutcome } from "./session.ts";
 import { LocalCounters, type SharedCounters } from "./shared-counters.ts";
@@ -22,7 +23,7 @@ import { buildRoutes } from "./routes.ts";
 import { compileStreamVariables } from "./variables/stream-variables.ts";
 import { NGINX_COMPATIBLE } from "../version.ts";
 import { type Peer, Upstream, type UpstreamChange } from "./upstream.ts";
-import { type ListenerSlot, openDatagramSlot } from "./listener-slot.ts";
+import { closeTlsChanged, type ListenerSlot, openDatagramSlot } from "./listener-slot.ts";
 import { reloadSummary } from "./reload-summary.ts";
 
 /** One open listener, for status and metrics. */
@@ -169,7 +170,10 @@ export class Balancer {
       nginxVersion: NGINX_COMPATIBLE,
     });
     const logs = await this.accessLogs.prepare(config, variables.registry);
-    const wanted = buildRoutes(config, upstreams, variables, logs, this.nameCache(config));
+    // Certificates load now, on start and on every reload: a bad one keeps the running config.
+    const routes = buildRoutes(config, upstreams, variables, logs, this.nameCache(config));
+    const wanted = await withRouteTls(this.runtime, routes).catch((e: unknown) => logs.abort().then(() => Promise.reject(e)));
+    await closeTlsChanged(this.slots, wanted);
 
     const opened: ListenerSlot[] = [];
     try {
@@ -304,6 +308,7 @@ export class Balancer {
           noDelay: route.server.proxy.tcpNodelay,
           reusePort: this.worker !== null || this.runtime.processes?.upgradeBy === "SO_REUSEPORT",
           ...(fd === undefined ? {} : { fd }),
+          ...(route.tls != null && { tls: true }),
         },
         onClient,
       )

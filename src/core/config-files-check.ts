@@ -1,10 +1,12 @@
 // What `nginx -t` opens beyond the config itself, so a path in a missing or unwritable
 // directory fails the test rather than the start: the pid file, the error log and every
-// access log. Logs are created if absent, as nginx and a start would; a pid file -t had to
-// create is removed again (nginx leaves it empty, which only confuses a later `-s`).
+// access log; and the certificates and keys TLS loads. Logs are created if absent, as nginx
+// and a start would; a pid file -t had to create is removed again (nginx leaves it empty,
+// which only confuses a later `-s`).
 import { describeFileError } from "./config/read-nginx/files.ts";
 import type { Config } from "./config/model.ts";
 import type { Runtime } from "./runtime.ts";
+import { compileRouteTls } from "./phases/ssl-setup.ts";
 
 /** Opens and closes each file; the first failure in nginx's words, or null when all open. */
 export async function openConfiguredFiles(runtime: Runtime, config: Config, pidFile: string | null): Promise<string | null> {
@@ -23,6 +25,16 @@ export async function openConfiguredFiles(runtime: Runtime, config: Config, pidF
       if (path === pidFile && !pidExisted) await runtime.removeFile(path);
     } catch (e) {
       return `open() "${path}" failed (${describeFileError(e)})`;
+    }
+  }
+  // Certificates and keys load as they would on start (nginx -t loads them too).
+  for (const server of config.stream.servers) {
+    for (const ssl of new Set(server.listen.map((l) => l.ssl === true))) {
+      try {
+        await compileRouteTls(runtime, server, ssl);
+      } catch (e) {
+        return e instanceof Error ? e.message : String(e);
+      }
     }
   }
   return null;

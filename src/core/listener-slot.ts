@@ -81,3 +81,17 @@ export async function openDatagramSlot(
   slot = { key, listener: router.listener, datagrams: router, route, stats: new ListenerStats() };
   return slot;
 }
+
+/**
+ * Listeners whose sessions gain or lose TLS (either side) close, to open anew: on some
+ * runtimes those take another kind of socket. The old one closes first, as if removed.
+ */
+export async function closeTlsChanged(slots: Map<string, ListenerSlot>, wanted: ReadonlyMap<string, Route>): Promise<void> {
+  for (const [key, route] of wanted) {
+    const slot = slots.get(key);
+    if (slot && slot.datagrams === null && (slot.route.tls != null) !== (route.tls != null)) {
+      slots.delete(key);
+      await slot.listener.close();
+    }
+  }
+}

@@ -75,6 +75,7 @@ export function buildRoutes(
       registry,
       ...(vars.returnValue && { returnValue: vars.returnValue }),
       ...(vars.proxyTarget && { proxyTarget: { value: vars.proxyTarget, resolve } }),
+      ...(vars.proxySslName && { proxySslName: vars.proxySslName }),
     };
     for (const l of server.listen) {
       // Phases per listen: `proxy_protocol` and `udp` are the listen's, not the server's.

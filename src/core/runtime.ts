@@ -1,5 +1,6 @@
 // The only door between the core and the world. Each runtime adapter implements it with its
 // own fastest socket API; the core never touches node:*, Deno or Bun directly.
+import type { TlsAcceptedOf, TlsSupportOf } from "./runtime-tls.ts";
 
 export type RuntimeName = "node" | "deno" | "bun";
 
@@ -72,6 +73,8 @@ export interface Runtime {
   readonly notices?: readonly string[];
   /** The process's descriptors, for the accept guard; absent where the system does not say. */
   readonly fds?: FdUsage;
+  /** TLS on both sides of a session (tls.ts's TlsSupport); absent: `ssl` and `proxy_ssl` are refused. */
+  readonly tls?: TlsSupport;
   /**
    * One DNS exchange with `server` (the `resolver` directive's, never the system's): sends
    * `query` over UDP (or TCP, length-prefixed) and resolves with the first reply `accept`
@@ -188,6 +191,11 @@ export interface ListenOptions {
    * connections; where Node's listen() ignores it (Node 20), workers share through node:cluster.
    */
   readonly reusePort?: boolean;
+  /**
+   * `listen … ssl`: its clients go through tls.accept(). Runtimes whose fast native sockets
+   * cannot be upgraded accept these on sockets that can; plain listeners stay on the fast path.
+   */
+  readonly tls?: boolean;
   /** Listen on this inherited socket (a binary upgrade) instead of binding host:port. */
   readonly fd?: number;
 }
@@ -400,3 +408,7 @@ export interface LogFile {
   reopen(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** A runtime's TLS (runtime-tls.ts), over this file's connections. */
+export type TlsSupport = TlsSupportOf<ClientConnection, UpstreamConnection, ConnectTarget, ConnectOptions>;
+export type TlsAccepted = TlsAcceptedOf<ClientConnection>;

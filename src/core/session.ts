@@ -17,6 +17,10 @@ import type { LimitConnStatus, PrereadFacts, ProxyHeaderFacts, UpstreamTry, Vari
 import { outcomeTries } from "./variables/record-context.ts";
 import type { VariableRegistry } from "./variables/registry.ts";
 import { SessionVariables } from "./variables/session-variables.ts";
+import type { RouteTls } from "./phases/ssl-setup.ts";
+import type { TlsFacts } from "./runtime-tls.ts";
+import { sslVariable } from "./phases/ssl-variables.ts";
+import { connectUpstreamTls, upstreamTlsFailure } from "./upstream-tls.ts";
 import { proxyProtocolHeader } from "./phases/proxy-protocol-send.ts";
 
 /** An upstream and the method that picks in it. */
@@ -44,6 +48,10 @@ export interface Route {
   readonly proxyTarget?:
     | { readonly value: ComplexValue; resolve(name: string): Target | string | Promise<Target | string> }
     | null;
+  /** `proxy_ssl_name` with variables, evaluated per session. */
+  readonly proxySslName?: ComplexValue;
+  /** `listen … ssl` and proxy_ssl, compiled; null/absent = plain TCP both ways. */
+  readonly tls?: RouteTls | null;
 }
 
 export type { SessionOutcome, SessionStatus } from "./session-outcome.ts";
@@ -83,10 +91,13 @@ export class Session implements PhaseSession, VariableContext, PickContext {
   private realAddr: { readonly addr: string; readonly port: number } | null = null;
   preread: PrereadFacts | null = null;
   limitConnStatus: LimitConnStatus | null = null;
+  /** The client's handshake ($ssl_* variables); null on plain TCP. */
+  tlsFacts: TlsFacts | null = null;
 
   constructor(
     readonly id: number,
-    readonly client: ClientConnection,
+    /** Replaced by its TLS side once the ssl phase has run. */
+    public client: ClientConnection,
     readonly route: Route,
     private readonly runtime: Runtime,
     readonly logger: Logger,
@@ -144,8 +155,12 @@ export class Session implements PhaseSession, VariableContext, PickContext {
       relay: this.relayResult,
     });
   }
-  ssl(): string | null {
-    return null;
+  ssl(name: string): string | null {
+    return sslVariable(this.tlsFacts, name, Date.now());
+  }
+  useTls(client: ClientConnection, facts: TlsFacts): void {
+    this.client = client;
+    this.tlsFacts = facts;
   }
   logError(message: string): void {
     this.logClientError("error", message);
@@ -256,7 +271,8 @@ export class Session implements PhaseSession, VariableContext, PickContext {
       header = proxyProtocolHeader(proxy.proxyProtocol, this.remoteAddress, this.remotePort, this.client);
       // nginx finalizes with 500 when it cannot build the header.
       if (header === null) return this.fail(500);
-      this.keepEarlyDataFirst(header);
+      // With proxy_ssl it goes before the handshake, in cleartext, as nginx sends it.
+      if (!this.route.tls?.proxy) this.keepEarlyDataFirst(header);
     }
 
     for (;;) {
@@ -278,11 +294,13 @@ export class Session implements PhaseSession, VariableContext, PickContext {
       tried.push(peer.address);
       const tryStart = (this.lastTryStart = Date.now());
       try {
-        this.upstreamConn = await this.runtime.connect(peer.config, {
-          timeoutMs: proxy.proxyConnectTimeoutMs,
-          noDelay: proxy.tcpNodelay,
-          keepAlive: proxy.proxySocketKeepalive,
-        });
+        const { proxyConnectTimeoutMs: timeoutMs, tcpNodelay: noDelay, proxySocketKeepalive: keepAlive } = proxy;
+        const options = { timeoutMs, noDelay, keepAlive }, tls = this.route.tls;
+        const sslName = this.route.proxySslName?.evaluate(this.variables) ?? null;
+        const names = { upstream: upstream.name, sslName, listen: this.route.listenName };
+        this.upstreamConn = tls
+          ? await connectUpstreamTls(tls, peer, names, options, header)
+          : await this.runtime.connect(peer.config, options);
       } catch (err) {
         this.budget.release();
         this.connectMs.push(-1);
@@ -371,7 +389,10 @@ export class Session implements PhaseSession, VariableContext, PickContext {
   }
 
   private logConnectFailure(err: unknown, address: string): void {
-    if (err instanceof ConnectFailure && err.kind === "timeout") {
+    const tlsFailure = upstreamTlsFailure(err);
+    if (tlsFailure !== null) {
+      this.error(tlsFailure, `"${address}"`);
+    } else if (err instanceof ConnectFailure && err.kind === "timeout") {
       this.error(`upstream timed out (110: Connection timed out) while connecting to upstream`, `"${address}"`);
     } else if (err instanceof ConnectFailure && err.kind === "refused") {
       this.error(`connect() failed (111: Connection refused) while connecting to upstream`, `"${address}"`);

@@ -6,6 +6,7 @@ import { describe, test } from "node:test";
 import { ConfigError } from "../../src/core/config/errors.ts";
 import {
   configureArguments,
+  PARTIAL_MODULES,
   STREAM_MODULE_BUILDS,
   STREAM_MODULES,
   type StreamModule,
@@ -116,15 +117,31 @@ describe("-V's module line follows the directive table", () => {
   });
 
   for (const [name, build] of STREAM_MODULE_BUILDS) {
-    test(`${name}: all its rows running makes it present, one refused row makes it absent (unless core)`, () => {
+    test(`${name}: all its rows running makes it present, one refused row makes it absent (unless core or partial)`, () => {
       assert.equal(present(withSupport(name, "runs"), name), true);
       const oneRefused = withSupport(name, "runs");
       const i = oneRefused.findIndex((r) => r.module === name);
       oneRefused[i] = { ...oneRefused[i]!, support: "refused" };
-      assert.equal(present(oneRefused, name), build === "core");
+      assert.equal(present(oneRefused, name), build === "core" || PARTIAL_MODULES.has(name));
       assert.equal(present(withSupport(name, { harmless: "x" }), name), build === "core");
     });
   }
+
+  test("stream_ssl_module is there only on a runtime with TLS; the others do not depend on it", () => {
+    const withTls = streamModules(DIRECTIVES, { tls: true });
+    const without = streamModules(DIRECTIVES, { tls: false });
+    assert.equal(withTls.find((m) => m.name === "stream_ssl_module")!.implemented, true);
+    assert.equal(without.find((m) => m.name === "stream_ssl_module")!.implemented, false);
+    assert.ok(!configureArguments(without).includes("stream_ssl_module"));
+    for (const m of without) {
+      if (m.name !== "stream_ssl_module") {
+        assert.equal(
+          m.implemented,
+          withTls.find((x) => x.name === m.name)!.implemented,
+        );
+      }
+    }
+  });
 
   test("the line printed is the one the table gives", () => {
     assert.equal(configureArguments(), configureArguments(streamModules(DIRECTIVES)));

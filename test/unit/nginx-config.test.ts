@@ -618,8 +618,9 @@ server {
     const cases: Array<[string, string, number]> = [
       ["limit_conn_zone", "limit_conn_zone $binary_remote_addr zone=addr:10m;", 3],
       ["limit_conn", inServer("limit_conn addr 10;"), 4],
-      ["proxy_ssl", inServer("proxy_ssl on;"), 4],
-      ["proxy_ssl_verify", "proxy_ssl_verify on;", 3],
+      // TLS directives streamlb does not run yet (proxy_ssl and ssl_* run: tls-config.test.ts).
+      ["ssl_stapling", inServer("ssl_stapling on;"), 4],
+      ["proxy_ssl_conf_command", "proxy_ssl_conf_command Options X;", 3],
       // In server{} a resolver serves only proxy_pass $var, which streamlb does not run yet.
       ["resolver", inServer("resolver 127.0.0.1;"), 4],
       ["proxy_bind", "proxy_bind 127.0.0.2;", 3],

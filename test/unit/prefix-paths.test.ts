@@ -34,6 +34,19 @@ describe("prefix paths", () => {
     assert.equal(config.errorLog.path, "logs/error.log");
   });
 
+  test("TLS certificates, keys and trust files resolve against the prefix too", () => {
+    const { config } = loadNginxConfig(
+      `events {}\nstream { server { listen 1 ssl; proxy_pass 127.0.0.1:2; ssl_certificate c.pem; ` +
+        `ssl_certificate_key /k/c.key; ssl_client_certificate ca.pem; proxy_ssl on; proxy_ssl_trusted_certificate t.pem; } }\n`,
+      "/t.conf",
+    );
+    const tls = prefixPaths(config, at).stream.servers[0]!.tls!;
+    assert.deepEqual(tls.certificates, [{ cert: "/prefix/c.pem", key: "/k/c.key" }]);
+    assert.equal(tls.clientCertificate, "/prefix/ca.pem");
+    assert.equal(tls.proxySslTrustedCertificate, "/prefix/t.pem");
+    assert.equal(tls.crl, null);
+  });
+
   test("stderr and absent paths are left alone", () => {
     const { config } = loadNginxConfig("events {}\nstream { server { listen 1; proxy_pass 127.0.0.1:2; } }\n", "/t.conf");
     const c = prefixPaths(config, at);

@@ -184,6 +184,8 @@ export interface ListenConfig {
   /** null listens on every address, as nginx's `listen 8000` does. */
   readonly host: string | null;
   readonly port: number;
+  /** `listen … ssl`: clients speak TLS, terminated with the server's ssl_* settings. */
+  readonly ssl?: boolean;
   /** `listen … udp`: datagrams, one session per client address:port (datagram-session.ts). */
   readonly udp?: boolean;
   /** `listen … reuseport`: each worker binds its own socket and the kernel spreads clients. */
@@ -216,6 +218,8 @@ export interface ServerConfig {
   readonly accessLog: readonly AccessLogConfig[];
   /** allow/deny as nginx merges them: the server's own rules, else stream{}'s; [] = everyone. */
   readonly access: readonly AccessRuleConfig[];
+  /** ssl_* and proxy_ssl_* as nginx merges them; absent = nginx's defaults (tls-config.ts). */
+  readonly tls?: ServerTlsConfig;
   /**
    * set_real_ip_from as nginx merges it (the server's own, else stream{}'s): peers whose PROXY
    * header gives the client's address (an address, a CIDR or `unix:`); absent or [] = none.
@@ -229,6 +233,50 @@ export interface SetConfig {
   readonly variable: string;
   readonly value: string;
   readonly loc: SourceLoc;
+}
+
+/** One protocol nginx names in ssl_protocols. */
+export type TlsProtocol = "SSLv2" | "SSLv3" | "TLSv1" | "TLSv1.1" | "TLSv1.2" | "TLSv1.3";
+
+/** The ssl_* (termination) and proxy_ssl_* (origination) settings; defaults in tls-config.ts. */
+export interface CertificatePair {
+  readonly cert: string;
+  readonly key: string;
+}
+
+export interface ServerTlsConfig {
+  readonly certificates: readonly CertificatePair[];
+  readonly passwordFile: string | null;
+  readonly protocols: readonly TlsProtocol[];
+  readonly ciphers: string;
+  readonly preferServerCiphers: boolean;
+  readonly ecdhCurve: string;
+  /** ssl_session_cache as written (`none`, `off`, `shared:SSL:10m`...). */
+  readonly sessionCache: string;
+  readonly sessionTimeoutMs: number;
+  readonly sessionTickets: boolean;
+  readonly handshakeTimeoutMs: number;
+  readonly verifyClient: "off" | "on" | "optional" | "optional_no_ca";
+  readonly verifyDepth: number;
+  readonly clientCertificate: string | null;
+  readonly trustedCertificate: string | null;
+  readonly crl: string | null;
+  readonly alpn: readonly string[];
+
+  readonly proxySsl: boolean;
+  readonly proxySslServerName: boolean;
+  /** null = the proxy_pass host. */
+  readonly proxySslName: string | null;
+  readonly proxySslVerify: boolean;
+  readonly proxySslVerifyDepth: number;
+  readonly proxySslTrustedCertificate: string | null;
+  readonly proxySslCrl: string | null;
+  readonly proxySslCertificate: string | null;
+  readonly proxySslCertificateKey: string | null;
+  readonly proxySslPasswordFile: string | null;
+  readonly proxySslProtocols: readonly TlsProtocol[];
+  readonly proxySslCiphers: string;
+  readonly proxySslSessionReuse: boolean;
 }
 
 /** One `allow` or `deny` line: an address, a CIDR, `all` or `unix:`, as written. */

@@ -4,8 +4,18 @@
 // one fails (test/unit/prefix-paths.test.ts) instead of staying relative.
 import type { Config } from "./model.ts";
 import { type DirectiveRow, DIRECTIVES } from "./schema/table.ts";
+import { mapTlsPath, TLS_PATH_FIELDS } from "./tls-config.ts";
 
 type At = (path: string) => string;
+
+/** A TLS directive's paths in every server that has TLS settings. */
+const tlsPaths = (directive: string) => (c: Config, at: At): Config => ({
+  ...c,
+  stream: {
+    ...c.stream,
+    servers: c.stream.servers.map((s) => (s.tls ? { ...s, tls: mapTlsPath(s.tls, directive, at) } : s)),
+  },
+});
 
 /** Per path-valued directive of the table: its value(s) in the model, resolved with `at`. */
 export const PATH_REWRITERS: Readonly<Record<string, (config: Config, at: At) => Config>> = {
@@ -27,6 +37,9 @@ export const PATH_REWRITERS: Readonly<Record<string, (config: Config, at: At) =>
       upstreams: new Map([...c.stream.upstreams].map(([name, u]) => [name, u.state ? { ...u, state: at(u.state) } : u])),
     },
   }),
+  ...Object.fromEntries(
+    ["ssl_certificate", "ssl_certificate_key", ...Object.keys(TLS_PATH_FIELDS)].map((d) => [d, tlsPaths(d)]),
+  ),
 };
 
 /** The names of the table's path-valued directives, each once. */

@@ -4,6 +4,7 @@
 // switches on, so a plain proxy runs none and pays nothing for them.
 import type { Logger } from "../log.ts";
 import type { ClientConnection } from "../runtime.ts";
+import type { TlsFacts } from "../runtime-tls.ts";
 import type { SessionStatus } from "../session-outcome.ts";
 import type { LimitConnStatus, PrereadFacts, ProxyHeaderFacts } from "../variables/context.ts";
 import type { SessionVariables } from "../variables/session-variables.ts";
@@ -41,6 +42,8 @@ export interface PhaseSession {
   limitConnStatus: LimitConnStatus | null;
   /** Client bytes a phase read that the upstream must get first, in order (PROXY, preread). */
   keepEarlyData(bytes: Uint8Array): void;
+  /** The ssl phase: the client speaks through its TLS side from here on ($ssl_* read `facts`). */
+  useTls(client: ClientConnection, facts: TlsFacts): void;
   /**
    * Hands back (and forgets) the client bytes kept so far: nginx leaves bytes after a PROXY
    * header in the socket, so preread must see them first, then keeps them again itself.

@@ -33,3 +33,9 @@ export function buildPhases(server: ServerConfig, vars: ServerVariables, listen:
   // Stable: phases of one name keep the order they were added in.
   return phases.sort((a, b) => PHASE_ORDER.indexOf(a.name) - PHASE_ORDER.indexOf(b.name));
 }
+
+/** `phases` with one more, at its place in nginx's order (after those of its own name). */
+export function addPhase(phases: readonly Phase[] | undefined, phase: Phase): Phase[] {
+  const list = [...(phases ?? []), phase];
+  return list.sort((a, b) => PHASE_ORDER.indexOf(a.name) - PHASE_ORDER.indexOf(b.name));
+}

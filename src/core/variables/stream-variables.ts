@@ -21,6 +21,8 @@ export interface ServerVariables {
   readonly returnValue: ComplexValue | null;
   /** `proxy_pass` with variables: evaluated per session to an upstream name or host:port. */
   readonly proxyTarget: ComplexValue | null;
+  /** `proxy_ssl_name` with variables: the name TLS to the upstream checks and sends, per session. */
+  readonly proxySslName?: ComplexValue | null;
 }
 
 export interface StreamVariables {
@@ -67,7 +69,12 @@ export function compileStreamVariables(
       const proxyTarget = server.proxyPass !== null && hasVariables(server.proxyPass)
         ? compile(server.proxyPass, registry, server.loc)
         : null;
-      servers.set(server, set || returnValue || proxyTarget ? { set, returnValue, proxyTarget } : NONE);
+      const sslName = server.tls?.proxySslName ?? null;
+      const proxySslName = sslName !== null && hasVariables(sslName) ? compile(sslName, registry, server.loc) : null;
+      servers.set(
+        server,
+        set || returnValue || proxyTarget || proxySslName ? { set, returnValue, proxyTarget, proxySslName } : NONE,
+      );
     }
     for (const up of stream.upstreams.values()) {
       if (up.method.kind !== "hash") continue;

@@ -11,6 +11,10 @@ import { probeBun } from "./probe.ts";
 import { bunProcesses } from "./processes.ts";
 import { relay } from "./relay.ts";
 import { connect, listen } from "./tcp.ts";
+import { relaySockets, SocketConnection } from "../node/socket.ts";
+import { nodeTlsSupport } from "../tls/index.ts";
+import { BUN_LIMITS } from "../tls/limits.ts";
+import { listenForTls } from "../tls/listen.ts";
 import { bindDatagram, connectDatagram } from "./udp.ts";
 
 export const bunRuntime: Runtime = {
@@ -19,9 +23,14 @@ export const bunRuntime: Runtime = {
   pid: process.pid,
   hostname: hostname(),
 
-  listen,
+  // Sessions with TLS on either side run on node:net/node:tls sockets (native ones cannot be
+  // handed to a TLS layer); plain ones stay on the native path.
+  listen: (options, onConnection) => (options.tls ? listenForTls(options, onConnection) : listen(options, onConnection)),
   connect,
-  relay,
+  relay: (client, upstream, options) =>
+    client instanceof SocketConnection
+      ? relaySockets(client, upstream as unknown as SocketConnection, options)
+      : relay(client, upstream, options),
   bindDatagram,
   connectDatagram,
   probe: probeBun,
@@ -40,6 +49,7 @@ export const bunRuntime: Runtime = {
   writeStdout: (text) => void process.stdout.write(text),
   processes: bunProcesses,
   fds: procFdUsage,
+  tls: nodeTlsSupport(BUN_LIMITS),
   dnsExchange,
   onSignal: (signal, handler) => void process.on(signal, handler),
   exit: (code) => process.exit(code),

@@ -9,6 +9,10 @@ import { probeDeno } from "./probe.ts";
 import { denoProcesses } from "./processes.ts";
 import { relay } from "./relay.ts";
 import { connect, listen } from "./tcp.ts";
+import { relaySockets, SocketConnection } from "../node/socket.ts";
+import { nodeTlsSupport } from "../tls/index.ts";
+import { DENO_LIMITS } from "../tls/limits.ts";
+import { listenForTls } from "../tls/listen.ts";
 import { bindDatagram, connectDatagram } from "./udp.ts";
 import { writeAllSync } from "./write-all.ts";
 
@@ -18,9 +22,14 @@ export const denoRuntime: Runtime = {
   pid: Deno.pid,
   hostname: Deno.hostname(),
 
-  listen,
+  // Sessions with TLS on either side run on node:net/node:tls sockets (native ones cannot be
+  // handed to a TLS layer); plain ones stay on the native path.
+  listen: (options, onConnection) => (options.tls ? listenForTls(options, onConnection) : listen(options, onConnection)),
   connect,
-  relay,
+  relay: (client, upstream, options) =>
+    client instanceof SocketConnection
+      ? relaySockets(client, upstream as unknown as SocketConnection, options)
+      : relay(client, upstream, options),
   bindDatagram,
   connectDatagram,
   probe: probeDeno,
@@ -43,6 +52,7 @@ export const denoRuntime: Runtime = {
   writeStdout: (text) => writeAllSync(Deno.stdout, text),
   processes: denoProcesses,
   fds: procFdUsage,
+  tls: nodeTlsSupport(DENO_LIMITS),
   dnsExchange,
   onSignal: (signal, handler) => Deno.addSignalListener(signal, handler),
   exit: (code) => Deno.exit(code),

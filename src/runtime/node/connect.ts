@@ -93,7 +93,7 @@ async function resolveHost(host: string): Promise<string> {
 }
 
 /** A connect's error code (ECONNREFUSED...), in the words nginx's error log uses. */
-function toConnectFailure(code: string, where: string): ConnectFailure {
+export function toConnectFailure(code: string, where: string): ConnectFailure {
   switch (code) {
     case "ECONNREFUSED":
       return new ConnectFailure("refused", code, "Connection refused");

@@ -16,6 +16,9 @@ import { probeNode } from "./probe.ts";
 import { nodeProcesses } from "./processes.ts";
 import { relay } from "./relay.ts";
 import { tcpHandlesUnavailable } from "./tcp-handles.ts";
+import { nodeTlsSupport } from "../tls/index.ts";
+import { NODE_LIMITS } from "../tls/limits.ts";
+import { listenForTls } from "../tls/listen.ts";
 import { bindDatagram, connectDatagram } from "./udp.ts";
 
 export const nodeRuntime: Runtime = {
@@ -24,7 +27,7 @@ export const nodeRuntime: Runtime = {
   pid: process.pid,
   hostname: hostname(),
 
-  listen,
+  listen: (options, onConnection) => (options.tls ? listenForTls(options, onConnection) : listen(options, onConnection)),
   connect,
   relay,
   bindDatagram,
@@ -46,6 +49,7 @@ export const nodeRuntime: Runtime = {
     ? [`${tcpHandlesUnavailable.message}; sessions run on net.Socket streams instead, which is slower`]
     : [],
   fds: procFdUsage,
+  tls: nodeTlsSupport(NODE_LIMITS(process.versions.openssl)),
   dnsExchange,
   onSignal: (signal, handler) => void process.on(signal, handler),
   exit: (code) => process.exit(code),

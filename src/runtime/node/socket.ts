@@ -167,7 +167,10 @@ function pipeDirection(
       },
   );
   to.on("drain", pacer ? () => pacer.flushed() : () => from.resume());
-  from.on("end", onEnd);
+  // A peer that sent its FIN before the relay began (a TLS client that closes right after
+  // the handshake, while the upstream connects) has had its 'end' already.
+  if (from.readableEnded) onEnd();
+  else from.on("end", onEnd);
   // A read() before the relay may have left the stream neither flowing nor paused by us.
   if (!held && from.readableFlowing !== true) from.resume();
 }

@@ -3,6 +3,7 @@
 import type { AccessRuleConfig, ListenConfig, ProxySettings, SetConfig, SourceLoc } from "../model.ts";
 import type { HealthScope } from "./health.ts";
 import type { AccessLogLevel } from "./logs.ts";
+import type { TlsOverrides } from "./ssl.ts";
 
 export type Family = "stream" | "tcp";
 export type ProxyOverrides = { -readonly [K in keyof ProxySettings]?: ProxySettings[K] };
@@ -18,6 +19,8 @@ export interface ServerDraft {
   handler: { readonly kind: "proxy_pass" | "return"; readonly value: string; readonly loc: SourceLoc } | null;
   readonly set: SetConfig[];
   readonly overrides: ProxyOverrides;
+  /** ssl_* and proxy_ssl_* of this server{}. */
+  readonly tls: TlsOverrides;
   /** health_check lines and health_check_timeout. */
   readonly health: HealthScope;
   readonly loc: SourceLoc;
@@ -26,6 +29,7 @@ export interface ServerDraft {
 export interface BlockDraft {
   readonly family: Family;
   readonly overrides: ProxyOverrides;
+  readonly tls: TlsOverrides;
   readonly accessLog: AccessLogLevel;
   /** allow/deny in stream{}, for the servers that have none of their own. */
   readonly access: AccessRuleConfig[];

@@ -16,14 +16,18 @@ export function listen(cx: ReaderContext, d: NginxDirective, family: Family): Li
   if (udp) udpCompatible(cx, d, params);
   let reusePort = false;
   let proxyProtocol = false;
+  let ssl = false;
   for (const p of params) {
     if (family === "tcp") tcpListenParam(cx, d, p);
     else if (udp && (p === "udp" || p === "reuseport")) reusePort ||= p === "reuseport";
     else if (p === "proxy_protocol") proxyProtocol = true;
+    else if (p === "ssl") ssl = true;
     else streamListenParam(cx, d, p);
   }
-  // The UDP and PROXY fields only where set, so a plain TCP listen reads as it always has.
-  const extra = udp ? { udp: true, ...(reusePort ? { reusePort } : {}) } : proxyProtocol ? { proxyProtocol } : {};
+  // The UDP, PROXY and TLS fields only where set, so a plain TCP listen reads as it always has.
+  const extra = udp
+    ? { udp: true, ...(reusePort ? { reusePort } : {}) }
+    : { ...(proxyProtocol ? { proxyProtocol } : {}), ...(ssl ? { ssl } : {}) };
   return ports.map((port) => ({ host, port, ...extra, loc: cx.loc(d) }));
 }
 
@@ -84,8 +88,6 @@ function streamListenParam(cx: ReaderContext, d: NginxDirective, p: string): voi
     case "default_server":
     case "bind":
       return; // harmless, and so common that a warning would be noise
-    case "ssl":
-      return cx.fail(d, `the "ssl" parameter of "listen" is not supported yet: streamlb does not terminate TLS`);
     case "backlog=":
       if (!atoi(value)) cx.fail(d, `invalid backlog "${p}"`);
       break;

@@ -1,9 +1,10 @@
 // nginx's merge of a server{} with its stream{} (or tcp{}) block, once the block is read:
-// inherited proxy settings, allow/deny and access_log, and the server's content handler.
+// inherited proxy settings, allow/deny, access_log and TLS, and the server's content handler.
 import type { ServerConfig, SourceLoc } from "../model.ts";
 import { DEFAULT_PROXY_SETTINGS, TCP_PROXY_SETTINGS } from "../schema/proxy.ts";
 import type { BlockDraft, ServerDraft } from "./drafts.ts";
 import { effectiveAccessLog } from "./logs.ts";
+import { hasTls, mergeTls } from "./ssl.ts";
 
 /** `upstreamNames`: the upstreams by lower-case name (nginx matches them case-insensitively). */
 export function mergeServer(
@@ -29,6 +30,8 @@ export function mergeServer(
     access: s.access.length > 0 ? s.access : block.access,
     ...realip(s.realipFrom.length > 0 ? s.realipFrom : block.realipFrom),
     proxy: { ...base, ...block.overrides, ...s.overrides },
+    // Only where written: a server without TLS reads the same as from YAML.
+    ...(block.family === "stream" && hasTls(block.tls, s) && { tls: mergeTls(block.tls, s.tls, s.listen) }),
     // nginx's merge: a server{} with its own access_log (or `off`) uses only that.
     accessLog: effectiveAccessLog(s.accessLog.logs.length || s.accessLog.off ? s.accessLog : block.accessLog),
     loc: s.loc,

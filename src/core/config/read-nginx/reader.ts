@@ -29,6 +29,7 @@ import type { BlockDraft, Family, ProxyOverrides, ServerDraft } from "./drafts.t
 import { type ConfigFiles, type ConfigWarning, Includes } from "./files.ts";
 import { accessRule, balanceMethod, proxyPass, realipFrom } from "./server-directives.ts";
 import { listen } from "./listen.ts";
+import { tlsDirective } from "./ssl.ts";
 import { accessLog, adminDirective, logFormat, type LogState, mainErrorLog } from "./logs.ts";
 import { streamUpstreamServer, tcpUpstreamServer } from "./upstream-server.ts";
 import { resolverSetting, type ResolverSettings, zoneDirective } from "./resolve.ts";
@@ -208,6 +209,7 @@ class NginxReader {
     const block: BlockDraft = {
       family,
       overrides: {},
+      tls: {},
       accessLog: { logs: [], off: false },
       access: [],
       realipFrom: [],
@@ -226,6 +228,7 @@ class NginxReader {
         this.variables.push(variableBlock(this.cx, this.includes, e));
       } else if (family === "stream" && this.health.directive(e, block.health)) return;
       else if (family === "stream" && resolverSetting(this.cx, e, this.resolver)) return;
+      else if (family === "stream" && tlsDirective(this.cx, e, block.tls)) return;
       else if (!this.proxySetting(e, spec, block.overrides)) this.ignore(e, spec);
     });
     // nginx merges each server with stream{} once the block is read, and checks it then.
@@ -242,6 +245,7 @@ class NginxReader {
       handler: null,
       set: [],
       overrides: {},
+      tls: {},
       health: this.health.scope(),
       loc: this.loc(d),
     };
@@ -286,6 +290,7 @@ class NginxReader {
           }
           break;
       }
+      if (family === "stream" && tlsDirective(this.cx, e, s.tls)) return;
       if (!this.proxySetting(e, spec, s.overrides)) this.ignore(e, spec);
     });
     if (s.listen.length === 0) throw new ConfigError(`no "listen" is defined for server`, s.loc);

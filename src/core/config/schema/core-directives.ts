@@ -10,8 +10,6 @@ const block = true;
 const runs = "runs";
 const harmless = (why: string) => ({ harmless: why });
 
-/** The reason of every directive that only configures TLS listeners, which streamlb does not have. */
-export const NO_TLS = "no listener terminates TLS (`listen … ssl` is refused), and this only configures such listeners";
 const ACCEPT_TURNS = "how workers take turns accepting (streamlb's workers use SO_REUSEPORT)";
 
 export const CORE_DIRECTIVES: readonly DirectiveRow[] = [
@@ -36,7 +34,8 @@ export const CORE_DIRECTIVES: readonly DirectiveRow[] = [
   ...rows("worker_priority", "core", "core", M, [1], { unique, support: harmless("the scheduling priority of the process") }),
   ...rows("lock_file", "core", "core", M, [1], { unique, support: harmless("nginx's accept mutex file") }),
   ...rows("working_directory", "core", "core", M, [1], { unique, support: harmless("where core dumps are written") }),
-  ...rows("ssl_engine", "core", "core", M, [1], { unique, support: harmless(NO_TLS) }),
+  // An OpenSSL engine for keys: the runtimes' TLS cannot load one, and a key it holds would be missing.
+  ...rows("ssl_engine", "core", "core", M, [1], { unique }),
   ...rows("debug_points", "core", "core", M, [1], { unique, support: harmless("what nginx does on an internal error") }),
   ...rows("load_module", "core", "core", M, [1], {
     support: harmless("the stream module is part of streamlb, and it loads no nginx modules"),

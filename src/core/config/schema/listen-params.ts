@@ -24,7 +24,7 @@ export const LISTEN_PARAMS: ReadonlyMap<string, Support> = new Map([
   ["ipv6only", "refused"],
   ["multipath", "refused"],
   ["udp", "runs"],
-  ["ssl", "refused"],
+  ["ssl", "runs"],
   ["proxy_protocol", "runs"],
 ]);
 

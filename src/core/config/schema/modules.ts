@@ -45,19 +45,35 @@ export const STREAM_MODULE_BUILDS: ReadonlyArray<readonly [string, ModuleBuild]>
 ];
 
 /**
+ * Modules that count as there while some of their directives stay refused, because what is
+ * refused is a part nginx's own builds may lack too (OCSP needs OpenSSL's OCSP support; ticket
+ * keys, key logs and conf commands are OpenSSL's), and each such directive fails the config
+ * naming itself rather than being taken silently.
+ */
+export const PARTIAL_MODULES: ReadonlySet<string> = new Set(["stream_ssl_module"]);
+
+/** Modules built on the runtime's TLS: absent where the runtime has none. */
+const TLS_MODULES: ReadonlySet<string> = new Set(["stream_ssl_module"]);
+
+/**
  * A module is implemented when some directive of it runs and none is refused: one whose
- * directives are all refused or ignored (zone, the ssl_* of TLS listeners) is not there, and
- * neither is one that runs only part of what it has. Core modules cannot be left out.
+ * directives are all refused or ignored (the ssl_preread of preread listeners) is not there,
+ * and neither is one that runs only part of what it has, but for PARTIAL_MODULES. Core
+ * modules cannot be left out.
  */
 export function moduleImplemented(name: string, build: ModuleBuild, table: readonly DirectiveRow[]): boolean {
   if (build === "core") return true;
   const own = table.filter((r) => r.module === name);
-  return own.some((r) => r.support === "runs") && !own.some((r) => r.support === "refused");
+  return own.some((r) => r.support === "runs") && (PARTIAL_MODULES.has(name) || !own.some((r) => r.support === "refused"));
 }
 
-/** The stream modules with what the table says of each. */
-export function streamModules(table: readonly DirectiveRow[] = DIRECTIVES): StreamModule[] {
-  return STREAM_MODULE_BUILDS.map(([name, build]) => ({ name, build, implemented: moduleImplemented(name, build, table) }));
+/** The stream modules with what the table says of each, on a runtime with TLS (`tls`) or none. */
+export function streamModules(table: readonly DirectiveRow[] = DIRECTIVES, runtime = { tls: true }): StreamModule[] {
+  return STREAM_MODULE_BUILDS.map(([name, build]) => ({
+    name,
+    build,
+    implemented: moduleImplemented(name, build, table) && (runtime.tls || !TLS_MODULES.has(name)),
+  }));
 }
 
 export const STREAM_MODULES: readonly StreamModule[] = streamModules();

@@ -1,7 +1,6 @@
 // The directive table's rows for stream{} and its modules (nginx's, NGINX Plus's, njs's and
 // the upstream check module's). The proxy_* settings take their setting rows from proxy.ts.
 import { type DirectiveRow, rows, S, S_SS, settingRows, SS, SU } from "./directive.ts";
-import { NO_TLS } from "./core-directives.ts";
 import { PROXY_ROWS } from "./proxy.ts";
 
 const unique = true;
@@ -24,12 +23,15 @@ const proxySettingModule = (name: string) =>
     ? "stream_ssl_preread_module"
     : "stream_proxy_module";
 
-const SSL_FLAGS = "ssl_prefer_server_ciphers ssl_session_tickets ssl_reject_handshake ssl_stapling ssl_stapling_verify " +
-  "ssl_ocsp_cache";
-const SSL_TAKE1 = "ssl_dhparam ssl_ecdh_curve ssl_ciphers ssl_verify_client ssl_verify_depth ssl_client_certificate " +
-  "ssl_trusted_certificate ssl_crl ssl_ocsp ssl_ocsp_responder ssl_stapling_file ssl_stapling_responder ssl_key_log";
-const PROXY_SSL_TAKE1 = "proxy_ssl_ciphers proxy_ssl_name proxy_ssl_verify_depth proxy_ssl_trusted_certificate " +
-  "proxy_ssl_crl proxy_ssl_password_file";
+// The TLS directives read-nginx/ssl.ts reads (it refuses `ssl_reject_handshake on` itself);
+// the others (OCSP, stapling, key logs, ticket keys, conf commands, caches) stay refused.
+const SSL_FLAGS_RUN = "ssl_prefer_server_ciphers ssl_session_tickets ssl_reject_handshake";
+const SSL_FLAGS_REFUSED = "ssl_stapling ssl_stapling_verify ssl_ocsp_cache";
+const SSL_TAKE1_RUN = "ssl_ecdh_curve ssl_ciphers ssl_verify_client ssl_verify_depth";
+const SSL_TAKE1_REFUSED = "ssl_dhparam ssl_ocsp ssl_ocsp_responder ssl_stapling_file ssl_stapling_responder ssl_key_log";
+const SSL_PATHS = "ssl_client_certificate ssl_trusted_certificate ssl_crl";
+const PROXY_SSL_TAKE1 = "proxy_ssl_ciphers proxy_ssl_name proxy_ssl_verify_depth";
+const PROXY_SSL_PATHS = "proxy_ssl_trusted_certificate proxy_ssl_crl proxy_ssl_password_file";
 
 export const STREAM_DIRECTIVES: readonly DirectiveRow[] = [
   // stream_core_module
@@ -65,13 +67,19 @@ export const STREAM_DIRECTIVES: readonly DirectiveRow[] = [
     value: "size",
     support: BUFFER_HINT,
   }),
-  ...rows("proxy_ssl", "stream_proxy_module", "stream", S_SS, "flag", { unique, quietWhen: ["off"] }),
+  ...rows("proxy_ssl", "stream_proxy_module", "stream", S_SS, "flag", { unique, support: runs }),
   ...rows("proxy_ssl_session_reuse proxy_ssl_server_name proxy_ssl_verify", "stream_proxy_module", "stream", S_SS, "flag", {
     unique,
+    support: runs,
   }),
-  ...rows(PROXY_SSL_TAKE1, "stream_proxy_module", "stream", S_SS, [1], { unique }),
-  ...rows("proxy_ssl_certificate proxy_ssl_certificate_key", "stream_proxy_module", "stream", S_SS, [1]),
-  ...rows("proxy_ssl_protocols proxy_ssl_alpn", "stream_proxy_module", "stream", S_SS, "1more", { unique }),
+  ...rows(PROXY_SSL_TAKE1, "stream_proxy_module", "stream", S_SS, [1], { unique, support: runs }),
+  ...rows(PROXY_SSL_PATHS, "stream_proxy_module", "stream", S_SS, [1], { unique, support: runs, path: true }),
+  ...rows("proxy_ssl_certificate proxy_ssl_certificate_key", "stream_proxy_module", "stream", S_SS, [1], {
+    support: runs,
+    path: true,
+  }),
+  ...rows("proxy_ssl_protocols", "stream_proxy_module", "stream", S_SS, "1more", { unique, support: runs }),
+  ...rows("proxy_ssl_alpn", "stream_proxy_module", "stream", S_SS, "1more", { unique }),
   ...rows("proxy_ssl_conf_command", "stream_proxy_module", "stream", S_SS, [2]),
   ...rows("proxy_ssl_certificate_cache", "stream_proxy_module", "stream", S_SS, [1, 2, 3], { unique }),
 
@@ -79,22 +87,22 @@ export const STREAM_DIRECTIVES: readonly DirectiveRow[] = [
   ...rows("ssl_handshake_timeout ssl_session_timeout", "stream_ssl_module", "stream", S_SS, [1], {
     unique,
     value: "time",
-    support: harmless(NO_TLS),
+    support: runs,
   }),
-  ...rows(SSL_FLAGS, "stream_ssl_module", "stream", S_SS, "flag", { unique, support: harmless(NO_TLS) }),
-  ...rows(SSL_TAKE1, "stream_ssl_module", "stream", S_SS, [1], { unique, support: harmless(NO_TLS) }),
-  ...rows(
-    "ssl_certificate ssl_certificate_key ssl_password_file ssl_session_ticket_key",
-    "stream_ssl_module",
-    "stream",
-    S_SS,
-    [1],
-    { support: harmless(NO_TLS) },
-  ),
-  ...rows("ssl_protocols ssl_alpn", "stream_ssl_module", "stream", S_SS, "1more", { unique, support: harmless(NO_TLS) }),
-  ...rows("ssl_conf_command", "stream_ssl_module", "stream", S_SS, [2], { support: harmless(NO_TLS) }),
-  ...rows("ssl_session_cache", "stream_ssl_module", "stream", S_SS, [1, 2], { unique, support: harmless(NO_TLS) }),
-  ...rows("ssl_certificate_cache", "stream_ssl_module", "stream", S_SS, [1, 2, 3], { unique, support: harmless(NO_TLS) }),
+  ...rows(SSL_FLAGS_RUN, "stream_ssl_module", "stream", S_SS, "flag", { unique, support: runs }),
+  ...rows(SSL_FLAGS_REFUSED, "stream_ssl_module", "stream", S_SS, "flag", { unique }),
+  ...rows(SSL_TAKE1_RUN, "stream_ssl_module", "stream", S_SS, [1], { unique, support: runs }),
+  ...rows(SSL_PATHS, "stream_ssl_module", "stream", S_SS, [1], { unique, support: runs, path: true }),
+  ...rows(SSL_TAKE1_REFUSED, "stream_ssl_module", "stream", S_SS, [1], { unique }),
+  ...rows("ssl_certificate ssl_certificate_key ssl_password_file", "stream_ssl_module", "stream", S_SS, [1], {
+    support: runs,
+    path: true,
+  }),
+  ...rows("ssl_session_ticket_key", "stream_ssl_module", "stream", S_SS, [1]),
+  ...rows("ssl_protocols ssl_alpn", "stream_ssl_module", "stream", S_SS, "1more", { unique, support: runs }),
+  ...rows("ssl_conf_command", "stream_ssl_module", "stream", S_SS, [2]),
+  ...rows("ssl_session_cache", "stream_ssl_module", "stream", S_SS, [1, 2], { unique, support: runs }),
+  ...rows("ssl_certificate_cache", "stream_ssl_module", "stream", S_SS, [1, 2, 3], { unique }),
 
   // stream_upstream_module and the balancing methods' modules
   ...rows("upstream", "stream_upstream_module", "stream", S, [1], { block, support: runs }),

@@ -1,5 +1,6 @@
 // Config → nginx.conf, for `streamlb convert --to nginx`: what read-nginx/ (and nginx itself)
 // reads back into the same Config. Only what differs from nginx's defaults is written.
+import { refuseTls } from "../tls-config.ts";
 import { formatHostPort } from "../values/address.ts";
 import { type BalanceMethod, type Config, type UpstreamConfig, type UpstreamServerConfig } from "../model.ts";
 import { DEFAULT_PROXY_SETTINGS } from "../schema/proxy.ts";
@@ -15,6 +16,7 @@ import { nginxResolverLines } from "./resolve.ts";
 const IN = "    ";
 
 export function writeNginxConfig(config: Config, source?: string): string {
+  refuseTls(config);
   const out: string[] = [`# streamlb config${source ? `, converted from ${source}` : ""}`];
   const top = MAIN_SETTINGS;
   for (const r of [...top.filter((r) => r.alwaysInNginx), ...changedRows(top.filter((r) => !r.alwaysInNginx), config)]) {

@@ -1,6 +1,7 @@
 // Config → streamlb's YAML, for `streamlb convert`: what read-yaml/ reads back into the same
 // Config. Only what differs from the defaults is written, so the result reads like a config a
 // person wrote.
+import { refuseTls } from "../tls-config.ts";
 import { formatHostPort } from "../values/address.ts";
 import { type BalanceMethod, type Config, type ListenConfig, type UpstreamServerConfig } from "../model.ts";
 import { DEFAULT_PROXY_SETTINGS } from "../schema/proxy.ts";
@@ -16,6 +17,7 @@ const TOP_ROWS = MAIN_SETTINGS;
 const EVENTS_ROWS = EVENTS_SETTINGS;
 
 export function writeYamlConfig(config: Config, source?: string): string {
+  refuseTls(config);
   const out: string[] = [`# streamlb config${source ? `, converted from ${source}` : ""}`];
   for (const r of changedRows(TOP_ROWS, config)) out.push(`${r.yaml}: ${rowText(r, config, "yaml")}`);
   const log = config.errorLog;

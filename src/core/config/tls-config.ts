@@ -1,0 +1,72 @@
+// The ssl_* (termination) and proxy_ssl_* (origination) settings of a server{}, with nginx's
+// defaults (ngx_stream_ssl_module.c and ngx_stream_proxy_module.c merge functions).
+import { ConfigError } from "./errors.ts";
+import type { Config, ServerTlsConfig } from "./model.ts";
+
+export const DEFAULT_TLS: ServerTlsConfig = {
+  certificates: [],
+  passwordFile: null,
+  protocols: ["TLSv1.2", "TLSv1.3"],
+  ciphers: "HIGH:!aNULL:!MD5",
+  preferServerCiphers: false,
+  ecdhCurve: "auto",
+  sessionCache: "none",
+  sessionTimeoutMs: 300_000,
+  sessionTickets: true,
+  handshakeTimeoutMs: 60_000,
+  verifyClient: "off",
+  verifyDepth: 1,
+  clientCertificate: null,
+  trustedCertificate: null,
+  crl: null,
+  alpn: [],
+  proxySsl: false,
+  proxySslServerName: false,
+  proxySslName: null,
+  proxySslVerify: false,
+  proxySslVerifyDepth: 1,
+  proxySslTrustedCertificate: null,
+  proxySslCrl: null,
+  proxySslCertificate: null,
+  proxySslCertificateKey: null,
+  proxySslPasswordFile: null,
+  proxySslProtocols: ["TLSv1.2", "TLSv1.3"],
+  proxySslCiphers: "DEFAULT",
+  proxySslSessionReuse: true,
+};
+
+/**
+ * The writers (convert) cannot spell TLS settings yet, and a converted config without them
+ * would proxy in cleartext: refuse rather than drop them.
+ */
+export function refuseTls(config: Config): void {
+  const s = config.stream.servers.find((x) => x.tls !== undefined);
+  if (s) throw new ConfigError(`TLS settings (ssl_*, proxy_ssl_*, "listen ... ssl") cannot be converted yet`, s.loc);
+}
+
+/** The model fields each path-valued TLS directive fills (prefix-paths.ts resolves them). */
+export const TLS_PATH_FIELDS = {
+  ssl_password_file: "passwordFile",
+  ssl_client_certificate: "clientCertificate",
+  ssl_trusted_certificate: "trustedCertificate",
+  ssl_crl: "crl",
+  proxy_ssl_trusted_certificate: "proxySslTrustedCertificate",
+  proxy_ssl_crl: "proxySslCrl",
+  proxy_ssl_certificate: "proxySslCertificate",
+  proxy_ssl_certificate_key: "proxySslCertificateKey",
+  proxy_ssl_password_file: "proxySslPasswordFile",
+} as const satisfies Record<string, keyof ServerTlsConfig>;
+
+type At = (path: string) => string;
+
+/** One TLS directive's path(s) in a server's settings passed through `at`; "" (no file) stays. */
+export function mapTlsPath(t: ServerTlsConfig, directive: string, at: At): ServerTlsConfig {
+  const opt = (p: string | null) => (p === null || p === "" ? p : at(p));
+  if (directive === "ssl_certificate") return { ...t, certificates: t.certificates.map((c) => ({ ...c, cert: at(c.cert) })) };
+  if (directive === "ssl_certificate_key") {
+    return { ...t, certificates: t.certificates.map((c) => ({ ...c, key: opt(c.key)! })) };
+  }
+  const field = TLS_PATH_FIELDS[directive as keyof typeof TLS_PATH_FIELDS];
+  if (field === undefined) throw new Error(`"${directive}" names no TLS path`);
+  return { ...t, [field]: opt(t[field]) };
+}

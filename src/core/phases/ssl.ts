@@ -1,0 +1,136 @@
+// nginx's ssl phase (ngx_stream_ssl_handler) and its checks on the other side (the proxy's
+// upstream handshake): run the handshake, judge the peer's certificate as nginx does after
+// it, and say what went wrong in nginx's log words.
+import type { ClientConnection } from "../runtime.ts";
+import { type TlsFacts, TlsHandshakeError } from "../runtime-tls.ts";
+import type { Phase } from "./phase.ts";
+import type { RouteTls } from "./ssl-setup.ts";
+
+/**
+ * The ssl phase (ngx_stream_ssl_handler), after access as in nginx: the handshake, then the
+ * client's TLS side replaces its socket; a failed handshake ends the session with 500.
+ */
+export function sslPhase(tls: RouteTls): Phase {
+  return {
+    name: "ssl",
+    run: async (s) => {
+      // Read now: a socket a failed handshake closed no longer knows its peer.
+      const remote = s.remoteAddress;
+      const r = await handshake(tls, s.client, s.takeEarlyData());
+      if (!r.ok) {
+        if (s.logger.enabled(r.level)) s.logger.log(r.level, `*${s.id} ${r.message}, client: ${remote}, server: ${s.listenName}`);
+        return 500;
+      }
+      s.useTls(r.client, r.facts);
+      return "next";
+    },
+  };
+}
+
+export type SslPhaseResult =
+  | { readonly ok: true; readonly client: ClientConnection; readonly facts: TlsFacts }
+  | { readonly ok: false; readonly level: "info" | "crit"; readonly message: string };
+
+/** Runs the server handshake on `client`; the message is nginx's, without the client/server tail. */
+export async function handshake(
+  tls: RouteTls,
+  client: ClientConnection,
+  early: Uint8Array | null = null,
+): Promise<SslPhaseResult> {
+  let accepted;
+  try {
+    const timeoutMs = tls.settings.handshakeTimeoutMs;
+    accepted = await tls.support.accept(client, { context: tls.server!, timeoutMs, early });
+  } catch (e) {
+    return handshakeFailure(e, "client", "while SSL handshaking");
+  }
+  const { facts } = accepted;
+  const verify = tls.settings.verifyClient;
+  if (verify !== "off") {
+    const error = clientVerifyError(facts, verify, tls.settings.verifyDepth);
+    if (error !== null) {
+      accepted.connection.close();
+      return { ok: false, level: "info", message: `${error} while SSL handshaking` };
+    }
+  }
+  return { ok: true, client: accepted.connection, facts };
+}
+
+/** A handshake that did not finish: nginx logs a timeout, a client's error at info, others at crit. */
+export function handshakeFailure(
+  e: unknown,
+  peer: "client" | "upstream",
+  stage: string,
+): { ok: false; level: "info" | "crit"; message: string } {
+  if (e instanceof TlsHandshakeError) {
+    if (e.kind === "timeout") {
+      return { ok: false, level: "info", message: `${peer} timed out (110: Connection timed out) ${stage}` };
+    }
+    if (e.kind === "closed") return { ok: false, level: "info", message: `peer closed connection in SSL handshake ${stage}` };
+    return { ok: false, level: "info", message: `SSL_do_handshake() failed (SSL: ${e.message}) ${stage}` };
+  }
+  return {
+    ok: false,
+    level: "crit",
+    message: `SSL_do_handshake() failed (${e instanceof Error ? e.message : String(e)}) ${stage}`,
+  };
+}
+
+/** ngx_stream_ssl_handler's checks of a client certificate; null when it may pass. */
+export function clientVerifyError(facts: TlsFacts, verify: "on" | "optional" | "optional_no_ca", depth: number): string | null {
+  if (facts.peerCert === null) return verify === "on" ? `client sent no required SSL certificate` : null;
+  const code = depthError(facts, depth) ?? facts.verifyError;
+  if (code === null) return null;
+  if (verify === "optional_no_ca" && CA_ERRORS.has(code)) return null;
+  return `client SSL certificate verify error: (${x509Error(code)})`;
+}
+
+/** proxy_ssl_verify's checks once the upstream handshake finished; null when it passes. */
+export function upstreamVerifyError(facts: TlsFacts, name: string, depth: number): string | null {
+  const code = facts.peerCert === null ? "UNABLE_TO_GET_ISSUER_CERT_LOCALLY" : depthError(facts, depth) ?? facts.verifyError;
+  if (code !== null) return `upstream SSL certificate verify error: (${x509Error(code)})`;
+  if (!facts.peerCert!.matches(name)) return `upstream SSL certificate does not match "${name}"`;
+  return null;
+}
+
+function depthError(facts: TlsFacts, depth: number): string | null {
+  // OpenSSL's depth counts the certificates above the peer's own, the trust anchor included.
+  return facts.verifyError === null && facts.chainDepth > depth ? "CERT_CHAIN_TOO_LONG" : null;
+}
+
+/** The errors `optional_no_ca` lets through (ngx_ssl_verify_error_optional). */
+const CA_ERRORS = new Set([
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+]);
+
+/** OpenSSL's X509_V_ERR number and text for node:tls's code, as nginx prints `(N:reason)`. */
+const X509_ERRORS: Readonly<Record<string, readonly [number, string]>> = {
+  UNABLE_TO_GET_ISSUER_CERT: [2, "unable to get issuer certificate"],
+  UNABLE_TO_GET_CRL: [3, "unable to get certificate CRL"],
+  CERT_SIGNATURE_FAILURE: [7, "certificate signature failure"],
+  CRL_SIGNATURE_FAILURE: [8, "CRL signature failure"],
+  CERT_NOT_YET_VALID: [9, "certificate is not yet valid"],
+  CERT_HAS_EXPIRED: [10, "certificate has expired"],
+  CRL_NOT_YET_VALID: [11, "CRL is not yet valid"],
+  CRL_HAS_EXPIRED: [12, "CRL has expired"],
+  DEPTH_ZERO_SELF_SIGNED_CERT: [18, "self-signed certificate"],
+  SELF_SIGNED_CERT_IN_CHAIN: [19, "self-signed certificate in certificate chain"],
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: [20, "unable to get local issuer certificate"],
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: [21, "unable to verify the first certificate"],
+  CERT_CHAIN_TOO_LONG: [22, "certificate chain too long"],
+  CERT_REVOKED: [23, "certificate revoked"],
+  INVALID_CA: [24, "invalid CA certificate"],
+  INVALID_PURPOSE: [26, "unsupported certificate purpose"],
+  CERT_UNTRUSTED: [27, "certificate not trusted"],
+  CERT_REJECTED: [28, "certificate rejected"],
+  HOSTNAME_MISMATCH: [62, "hostname mismatch"],
+};
+
+export function x509Error(code: string): string {
+  const known = X509_ERRORS[code];
+  return known ? `${known[0]}:${known[1]}` : `0:${code}`;
+}

@@ -1,0 +1,21 @@
+// TLS for every runtime on its node:tls (OpenSSL on Node, BoringSSL on Bun, rustls on Deno):
+// one implementation, and per runtime what its library cannot do as written.
+import type { TlsSupport } from "../../core/runtime.ts";
+import type { TlsClientOptions, TlsServerOptions } from "../../core/runtime-tls.ts";
+import { connect } from "./client.ts";
+import { accept, serverContext } from "./server.ts";
+
+export interface TlsLimits {
+  readonly library: string;
+  readonly sni: boolean;
+  /** null when the runtime's node:tls does what `o` says, else why not. */
+  cannot(o: TlsServerOptions | TlsClientOptions): string | null;
+}
+
+export function nodeTlsSupport(limits: TlsLimits): TlsSupport {
+  return { library: limits.library, sni: limits.sni, cannot: limits.cannot, serverContext, accept, connect };
+}
+
+export function isServerOptions(o: TlsServerOptions | TlsClientOptions): o is TlsServerOptions {
+  return "pairs" in o;
+}

@@ -1,0 +1,44 @@
+// What each runtime's node:tls cannot do as nginx's directives say: such a config is refused
+// on that runtime rather than run weaker (RUNTIMES-2.md §2.2, checked in test/e2e/tls.test.ts).
+import type { TlsClientOptions, TlsServerOptions } from "../../core/runtime-tls.ts";
+import { isServerOptions, type TlsLimits } from "./index.ts";
+
+export const NODE_LIMITS = (openssl: string): TlsLimits => ({
+  library: `OpenSSL ${openssl}`,
+  sni: true,
+  cannot: () => null,
+});
+
+/** Bun's node:tls on BoringSSL. */
+export const BUN_LIMITS: TlsLimits = {
+  library: "BoringSSL",
+  sni: true,
+  cannot(o) {
+    if (isServerOptions(o)) {
+      if (o.crl !== null) return `"ssl_crl"`;
+      if (o.ecdhCurve !== "auto") return `"ssl_ecdh_curve ${o.ecdhCurve}"`;
+    } else {
+      if (o.crl !== null) return `"proxy_ssl_crl"`;
+    }
+    return null;
+  },
+};
+
+/** Deno's node:tls on rustls: TLS 1.2 and 1.3 with rustls's own suites, curves and tickets. */
+export const DENO_LIMITS: TlsLimits = {
+  library: "rustls",
+  sni: true,
+  cannot(o: TlsServerOptions | TlsClientOptions) {
+    const server = isServerOptions(o);
+    const p = server ? "ssl_" : "proxy_ssl_";
+    if (o.protocols.some((x) => x === "TLSv1" || x === "TLSv1.1")) return `"${p}protocols" with TLSv1 or TLSv1.1`;
+    if (o.ciphers !== (server ? "HIGH:!aNULL:!MD5" : "DEFAULT")) return `"${p}ciphers ${o.ciphers}"`;
+    if (o.crl !== null) return `"${p}crl"`;
+    if (server) {
+      if (o.preferServerCiphers) return `"ssl_prefer_server_ciphers on"`;
+      if (o.ecdhCurve !== "auto") return `"ssl_ecdh_curve ${o.ecdhCurve}"`;
+      if (!o.sessionTickets) return `"ssl_session_tickets off"`;
+    }
+    return null;
+  },
+};
