@@ -299,6 +299,9 @@ export class Session implements PhaseSession, VariableContext, PickContext {
         halfClose: proxy.proxyHalfClose,
         bufferSize: proxy.proxyBufferSize,
         upstreamFirst: this.early === null ? null : concat(this.early),
+        // 0 = unlimited, and the adapters then pace nothing.
+        uploadRate: proxy.proxyUploadRate,
+        downloadRate: proxy.proxyDownloadRate,
       });
     } finally {
       this.budget.release();

@@ -621,21 +621,17 @@ server {
     }
   });
 
-  test("proxy_upload_rate/proxy_download_rate pace UDP sessions; on a TCP listener they are refused until TCP paces too", () => {
-    const udp = load(
-      withStream(`proxy_upload_rate 10k;\nserver { listen 1 udp; proxy_pass 127.0.0.1:9; proxy_download_rate 1m; }`),
+  test("proxy_upload_rate/proxy_download_rate are read for UDP and TCP listeners alike", () => {
+    const both = load(
+      withStream(`proxy_upload_rate 10k;\nserver { listen 1 udp; listen 2; proxy_pass 127.0.0.1:9; proxy_download_rate 1m; }`),
     );
     assert.deepEqual(
-      [udp.config.stream.servers[0]!.proxy.proxyUploadRate, udp.config.stream.servers[0]!.proxy.proxyDownloadRate],
+      [both.config.stream.servers[0]!.proxy.proxyUploadRate, both.config.stream.servers[0]!.proxy.proxyDownloadRate],
       [10 * 1024, 1024 * 1024],
     );
     assert.equal(
-      errorOf(withStream(`proxy_upload_rate 10k;\nserver { listen 1 udp; listen 2; proxy_pass 127.0.0.1:9; }`)),
-      `"proxy_upload_rate" is not supported yet on TCP listeners (it applies to "listen … udp" only) in ${MAIN}:4`,
-    );
-    assert.equal(
-      errorOf(withStream(`server { listen 2; proxy_pass 127.0.0.1:9; proxy_download_rate 1; }`)),
-      `"proxy_download_rate" is not supported yet on TCP listeners (it applies to "listen … udp" only) in ${MAIN}:3`,
+      errorOf(withStream(`server { listen 2; proxy_pass 127.0.0.1:9; proxy_download_rate 1x; }`)),
+      `"proxy_download_rate" directive invalid value in ${MAIN}:3`,
     );
   });
 

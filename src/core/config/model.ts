@@ -64,6 +64,35 @@ export interface StreamConfig {
   readonly resolver?: ResolverConfig | null;
   /** stream{}'s resolver_timeout (nginx's default 30s when unset). */
   readonly resolverTimeoutMs?: number | null;
+  /** `limit_conn_zone KEY zone=NAME:SIZE` lines, by zone name; absent = none. */
+  readonly limitConnZones?: ReadonlyMap<string, LimitConnZoneConfig>;
+}
+
+/** `limit_conn_zone KEY zone=NAME:SIZE`: sessions are counted per evaluated KEY in NAME. */
+export interface LimitConnZoneConfig {
+  readonly name: string;
+  /** A complex value (`$binary_remote_addr`). */
+  readonly key: string;
+  /** The size as written (`1m`): streamlb's counts live in the master, not in this memory. */
+  readonly size: string;
+  readonly loc: SourceLoc;
+}
+
+/** `limit_conn ZONE N`. */
+export interface LimitConnRule {
+  readonly zone: string;
+  readonly conn: number;
+  readonly loc: SourceLoc;
+}
+
+export const LIMIT_CONN_LOG_LEVELS = ["info", "notice", "warn", "error"] as const;
+export type LimitConnLogLevel = (typeof LIMIT_CONN_LOG_LEVELS)[number];
+
+/** limit_conn as nginx merges it: the server's own lines, else stream{}'s. */
+export interface LimitConnConfig {
+  readonly limits: readonly LimitConnRule[];
+  readonly dryRun: boolean;
+  readonly logLevel: LimitConnLogLevel;
 }
 
 /** `resolver ADDRESS... [valid=TIME] [ipv4=on|off] [ipv6=on|off]`: DNS servers asked at run time. */
@@ -196,6 +225,8 @@ export interface ServerConfig {
   readonly accessLog: readonly AccessLogConfig[];
   /** allow/deny as nginx merges them: the server's own rules, else stream{}'s; [] = everyone. */
   readonly access: readonly AccessRuleConfig[];
+  /** limit_conn, merged; absent = no limits (dry run off, log level error). */
+  readonly limitConn?: LimitConnConfig;
   readonly loc: SourceLoc;
 }
 

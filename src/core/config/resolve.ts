@@ -17,7 +17,6 @@ import {
   type VariableBlockConfig,
 } from "./model.ts";
 import { DEFAULT_WORKER_CONNECTIONS } from "./schema/main.ts";
-import { PROXY_ROWS } from "./schema/proxy.ts";
 import { DEFAULT_SERVER } from "./schema/upstream-server.ts";
 import { hasVariables } from "../variables/complex-value.ts";
 import { compileStreamVariables } from "../variables/stream-variables.ts";
@@ -67,15 +66,6 @@ export function resolveConfig(draft: ConfigDraft): Config {
     for (const log of server.accessLog) {
       if (!logFormats.has(log.format) && !BUILTIN_LOG_FORMATS.has(log.format)) {
         throw new ConfigError(`unknown log format "${log.format}"`, log.loc);
-      }
-    }
-    // Fail closed: a setting only UDP sessions apply yet is refused on a TCP listener.
-    for (const r of PROXY_ROWS) {
-      if (r.udpOnly && server.proxy[r.field] !== r.default && server.listen.some((l) => !l.udp)) {
-        throw new ConfigError(
-          `"${r.name}" is not supported yet on TCP listeners (it applies to "listen … udp" only)`,
-          server.loc,
-        );
       }
     }
     for (const l of server.listen) {
