@@ -169,7 +169,7 @@ export class Balancer {
       nginxVersion: NGINX_COMPATIBLE,
     });
     const logs = await this.accessLogs.prepare(config, variables.registry);
-    const wanted = buildRoutes(config, upstreams, variables, logs, this.nameCache(config));
+    const wanted = buildRoutes(config, upstreams, variables, logs, this.nameCache(config), this.counters);
 
     const opened: ListenerSlot[] = [];
     try {

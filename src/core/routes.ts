@@ -8,7 +8,8 @@ import { type Config, listenKey, type UpstreamConfig } from "./config/model.ts";
 import type { NameCache } from "./dns/cache.ts";
 import { dnsErrorText } from "./dns/resolver.ts";
 import { DEFAULT_SERVER } from "./config/schema/upstream-server.ts";
-import { buildPhases } from "./phases/pipeline.ts";
+import { buildPhases, type LimitConnWorld } from "./phases/pipeline.ts";
+import { LocalCounters, type SharedCounters } from "./shared-counters.ts";
 import type { Route, Target } from "./session.ts";
 import { Upstream } from "./upstream.ts";
 import { parseIPv4, parseIPv6 } from "./variables/ip.ts";
@@ -24,6 +25,8 @@ export function buildRoutes(
   logs: Pick<PreparedAccessLogs, "forServer">,
   /** stream{}'s resolver, for host names `proxy_pass $var` gives; null when none is configured. */
   names: NameCache | null = null,
+  /** limit_conn's counts (shared by every worker process). */
+  counters: SharedCounters = new LocalCounters(),
 ): Map<string, Route> {
   const registry = variables.registry;
   // One picker per upstream and config: a hash picker's key buffer is per picker.
@@ -65,10 +68,16 @@ export function buildRoutes(
     return t;
   };
 
+  const zones = config.stream.limitConnZones ?? new Map();
+  const limits: LimitConnWorld = {
+    keys: variables.limitConnKeys,
+    zoneKeys: new Map([...zones.values()].map((z) => [z.name, z.key])),
+    counters,
+  };
   const routes = new Map<string, Route>();
   for (const server of config.stream.servers) {
     const vars = variables.forServer(server);
-    const phases = buildPhases(server, vars);
+    const phases = buildPhases(server, vars, limits);
     const route: Omit<Route, "listenName"> = {
       server,
       target: server.proxyPass !== null && vars.proxyTarget === null ? targets.get(server.proxyPass)! : null,

@@ -606,8 +606,6 @@ server {
   test("unsupported stream directives that guard access or shape traffic are refused with their place", () => {
     const inServer = (line: string) => `server { listen 1; proxy_pass 127.0.0.1:9;\n${line} }`;
     const cases: Array<[string, string, number]> = [
-      ["limit_conn_zone", "limit_conn_zone $binary_remote_addr zone=addr:10m;", 3],
-      ["limit_conn", inServer("limit_conn addr 10;"), 4],
       ["proxy_protocol", inServer("proxy_protocol on;"), 4],
       ["proxy_ssl", inServer("proxy_ssl on;"), 4],
       ["proxy_ssl_verify", "proxy_ssl_verify on;", 3],

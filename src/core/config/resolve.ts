@@ -9,6 +9,7 @@ import {
   type Config,
   type ErrorLogConfig,
   listenKey,
+  type LimitConnZoneConfig,
   type LogFormatConfig,
   type ResolverConfig,
   type ServerConfig,
@@ -35,6 +36,7 @@ export interface ConfigDraft {
   readonly resolver?: ResolverConfig | null;
   readonly resolverTimeoutMs?: number | null;
   readonly variables?: readonly VariableBlockConfig[];
+  readonly limitConnZones?: readonly LimitConnZoneConfig[];
   /** A loader that knows no health checks may leave `healthCheck` out: none. */
   readonly upstreams: ReadonlyArray<
     Omit<UpstreamConfig, "healthCheck"> & { readonly healthCheck?: UpstreamConfig["healthCheck"] }
@@ -107,9 +109,17 @@ export function resolveConfig(draft: ConfigDraft): Config {
     throw new ConfigError(`${workerConnections} worker_connections are not enough for ${listening.size} listening sockets`, null);
   }
 
+  const limitConnZones = new Map((draft.limitConnZones ?? []).map((z) => [z.name, z]));
+  for (const s of servers) {
+    for (const l of s.limitConn?.limits ?? []) {
+      // nginx finds the zone missing only when it sizes the shared memory: no file:line.
+      if (!limitConnZones.has(l.zone)) throw new ConfigError(`zero size shared memory zone "${l.zone}"`, null);
+    }
+  }
+
   const variables = draft.variables ?? [];
   // Unknown variables, bad maps and the like: refused at load, in nginx's words.
-  compileStreamVariables({ variables, servers, logFormats, upstreams });
+  compileStreamVariables({ variables, servers, logFormats, upstreams, limitConnZones });
 
   return {
     file: draft.file,
@@ -127,6 +137,7 @@ export function resolveConfig(draft: ConfigDraft): Config {
       variables,
       ...(draft.resolver && { resolver: draft.resolver }),
       ...(draft.resolverTimeoutMs != null && { resolverTimeoutMs: draft.resolverTimeoutMs }),
+      ...(limitConnZones.size > 0 && { limitConnZones }),
     },
   };
 }

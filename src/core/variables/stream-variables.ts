@@ -28,18 +28,21 @@ export interface StreamVariables {
   /** nginx's `[warn]`s from geo blocks (duplicate networks...). */
   readonly warnings: readonly ConfigWarning[];
   forServer(server: ServerConfig): ServerVariables;
+  /** Each limit_conn_zone's key, by zone name. */
+  readonly limitConnKeys: ReadonlyMap<string, ComplexValue>;
 }
 
 const NONE: ServerVariables = { set: null, returnValue: null, proxyTarget: null };
 
 /** Throws ConfigError (nginx's words, with the line when nginx names one). */
 export function compileStreamVariables(
-  stream: Pick<StreamConfig, "variables" | "servers" | "logFormats" | "upstreams">,
+  stream: Pick<StreamConfig, "variables" | "servers" | "logFormats" | "upstreams" | "limitConnZones">,
   process?: ProcessFacts,
 ): StreamVariables {
   const registry = new VariableRegistry(process);
   const warnings: ConfigWarning[] = [];
   const servers = new Map<ServerConfig, ServerVariables>();
+  const limitConnKeys = new Map<string, ComplexValue>();
   withLoc(null, () => {
     for (const block of stream.variables) {
       withLoc(block.loc, () => {
@@ -81,6 +84,9 @@ export function compileStreamVariables(
         }
       });
     }
+    for (const zone of stream.limitConnZones?.values() ?? []) {
+      limitConnKeys.set(zone.name, compile(zone.key, registry, zone.loc));
+    }
     for (const f of stream.logFormats.values()) {
       const problem = logFormatError(f.format, (name) => registry.knows(name));
       // nginx names no line for an unknown variable; the format's own line helps more.
@@ -89,7 +95,7 @@ export function compileStreamVariables(
     // nginx checks every name once the whole config is read: `unknown "x" variable`.
     registry.check();
   });
-  return { registry, warnings, forServer: (server) => servers.get(server) ?? NONE };
+  return { registry, warnings, forServer: (server) => servers.get(server) ?? NONE, limitConnKeys };
 }
 
 function compile(text: string, registry: VariableRegistry, loc: SourceLoc): ComplexValue {

@@ -2,6 +2,7 @@
 // merge turns them into ServerConfigs.
 import type { AccessRuleConfig, ListenConfig, ProxySettings, SetConfig, SourceLoc } from "../model.ts";
 import type { HealthScope } from "./health.ts";
+import type { LimitConnDraft } from "./limit-conn.ts";
 import type { AccessLogLevel } from "./logs.ts";
 
 export type Family = "stream" | "tcp";
@@ -12,6 +13,7 @@ export interface ServerDraft {
   readonly accessLog: AccessLogLevel;
   /** allow/deny in this server{}, in order. */
   readonly access: AccessRuleConfig[];
+  readonly limitConn: LimitConnDraft;
   /** The content handler: the last of proxy_pass and return wins, as in nginx. */
   handler: { readonly kind: "proxy_pass" | "return"; readonly value: string; readonly loc: SourceLoc } | null;
   readonly set: SetConfig[];
@@ -27,6 +29,7 @@ export interface BlockDraft {
   readonly accessLog: AccessLogLevel;
   /** allow/deny in stream{}, for the servers that have none of their own. */
   readonly access: AccessRuleConfig[];
+  readonly limitConn: LimitConnDraft;
   readonly servers: ServerDraft[];
   /** health_check_timeout, inherited by its servers. */
   readonly health: HealthScope;

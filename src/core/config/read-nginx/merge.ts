@@ -3,6 +3,7 @@
 import type { ServerConfig, SourceLoc } from "../model.ts";
 import { DEFAULT_PROXY_SETTINGS, TCP_PROXY_SETTINGS } from "../schema/proxy.ts";
 import type { BlockDraft, ServerDraft } from "./drafts.ts";
+import { mergeLimitConn } from "./limit-conn.ts";
 import { effectiveAccessLog } from "./logs.ts";
 
 /** `upstreamNames`: the upstreams by lower-case name (nginx matches them case-insensitively). */
@@ -20,6 +21,7 @@ export function mergeServer(
     // yaoweibin's proxy_pass defaults to port 80.
     if (!upstream && block.family === "tcp" && !/:\d+$/.test(proxyPass)) proxyPass += ":80";
   }
+  const limitConn = mergeLimitConn(s.limitConn, block.limitConn);
   return {
     listen: s.listen,
     proxyPass,
@@ -27,6 +29,7 @@ export function mergeServer(
     set: s.set,
     // nginx's merge: a server{} with rules of its own does not inherit stream{}'s.
     access: s.access.length > 0 ? s.access : block.access,
+    ...(limitConn && { limitConn }),
     proxy: { ...base, ...block.overrides, ...s.overrides },
     // nginx's merge: a server{} with its own access_log (or `off`) uses only that.
     accessLog: effectiveAccessLog(s.accessLog.logs.length || s.accessLog.off ? s.accessLog : block.accessLog),

@@ -12,6 +12,7 @@ import {
   type BalanceMethod,
   type Config,
   type ErrorLogConfig,
+  type LimitConnZoneConfig,
   type SourceLoc,
   type UpstreamConfig,
   type UpstreamServerConfig,
@@ -28,6 +29,7 @@ import type { ReaderContext } from "./context.ts";
 import type { BlockDraft, Family, ProxyOverrides, ServerDraft } from "./drafts.ts";
 import { type ConfigFiles, type ConfigWarning, Includes } from "./files.ts";
 import { accessRule, balanceMethod, proxyPass } from "./server-directives.ts";
+import { limitConnDirective, limitConnDraft } from "./limit-conn.ts";
 import { listen } from "./listen.ts";
 import { accessLog, adminDirective, logFormat, type LogState, mainErrorLog } from "./logs.ts";
 import { streamUpstreamServer, tcpUpstreamServer } from "./upstream-server.ts";
@@ -75,6 +77,7 @@ class NginxReader {
   /** Upstream names by their lower case: nginx matches them case-insensitively. */
   private readonly upstreamNames = new Map<string, string>();
   private readonly blocks: BlockDraft[] = [];
+  private readonly limitConnZones = new Map<string, LimitConnZoneConfig & { bytes: number }>();
   /** stream{}'s resolver and resolver_timeout. */
   private readonly resolver: ResolverSettings = {};
   private readonly variables: VariableBlockConfig[] = [];
@@ -123,6 +126,7 @@ class NginxReader {
       logFormats: [...this.logs.logFormats.values()],
       ...this.resolver,
       variables: this.variables,
+      limitConnZones: [...this.limitConnZones.values()].map(({ bytes: _, ...z }) => z),
       upstreams,
       servers,
     });
@@ -207,6 +211,7 @@ class NginxReader {
       overrides: {},
       accessLog: { logs: [], off: false },
       access: [],
+      limitConn: limitConnDraft(),
       servers: [],
       health: this.health.scope(),
     };
@@ -221,6 +226,7 @@ class NginxReader {
         this.variables.push(variableBlock(this.cx, this.includes, e));
       } else if (family === "stream" && this.health.directive(e, block.health)) return;
       else if (family === "stream" && resolverSetting(this.cx, e, this.resolver)) return;
+      else if (family === "stream" && limitConnDirective(this.cx, e, block.limitConn, this.limitConnZones)) return;
       else if (!this.proxySetting(e, spec, block.overrides)) this.ignore(e, spec);
     });
     // nginx merges each server with stream{} once the block is read, and checks it then.
@@ -232,6 +238,7 @@ class NginxReader {
     const s: ServerDraft = {
       accessLog: { logs: [], off: false },
       access: [],
+      limitConn: limitConnDraft(),
       listen: [],
       handler: null,
       set: [],
@@ -274,6 +281,7 @@ class NginxReader {
           }
           break;
       }
+      if (family === "stream" && limitConnDirective(this.cx, e, s.limitConn, null)) return;
       if (!this.proxySetting(e, spec, s.overrides)) this.ignore(e, spec);
     });
     if (s.listen.length === 0) throw new ConfigError(`no "listen" is defined for server`, s.loc);

@@ -28,6 +28,7 @@ import { refusedParam, SERVER_PARAM_ROWS } from "../schema/upstream-server.ts";
 import { resolveConfig } from "../resolve.ts";
 import { yamlRows } from "./rows.ts";
 import { yamlAccess } from "./access.ts";
+import { LIMIT_CONN_KEYS, mergeYamlLimitConn, type YamlLimitConn, yamlLimitConn, yamlLimitConnZones } from "./limit-conn.ts";
 import { yamlHealthCheck } from "./health.ts";
 import { yamlAccessLog, yamlAdmin, yamlLogFormats } from "./observability.ts";
 import { type Entries, YamlWalker } from "./walker.ts";
@@ -40,8 +41,9 @@ const EVENTS_ROWS = EVENTS_SETTINGS;
 
 const TOP_KEYS = [...TOP_ROWS.map((r) => r.yaml), "error_log", "admin", "events", "stream"];
 const EVENTS_KEYS = EVENTS_ROWS.map((r) => r.yaml);
-const STREAM_KEYS = [...PROXY_KEYS, "upstreams", "servers", "log_formats", "access_log", "access", "variables", ...RESOLVER_KEYS];
-const SERVER_KEYS = [...PROXY_KEYS, "listen", "proxy_pass", "return", "set", "access_log", "access"];
+const STREAM_KEYS = [...PROXY_KEYS, "upstreams", "servers", "log_formats", "access_log", "access", "variables", ...RESOLVER_KEYS,
+  "limit_conn_zone", ...LIMIT_CONN_KEYS];
+const SERVER_KEYS = [...PROXY_KEYS, "listen", "proxy_pass", "return", "set", "access_log", "access", ...LIMIT_CONN_KEYS];
 const UPSTREAM_KEYS = ["servers", "least_conn", "hash", "random", "health_check", "state", "zone", ...RESOLVER_KEYS];
 const UPSTREAM_SERVER_KEYS = ["address", ...SERVER_PARAM_ROWS.map((r) => r.yaml), "resolve", "service"];
 
@@ -67,6 +69,7 @@ export function loadYamlConfig(text: string, file: string, defaultErrorLog?: Err
   const logFormats = stream.has("log_formats") ? yamlLogFormats(w, stream.get("log_formats")!.value) : [];
   const accessLog = stream.has("access_log") ? yamlAccessLog(w, stream.get("access_log")!.value, "stream", logFormats) : [];
   const access = stream.has("access") ? yamlAccess(w, stream.get("access")!.value, "stream") : [];
+  const limitConn = yamlLimitConn(w, stream);
 
   const upstreams: UpstreamConfig[] = [];
   const upstreamsNode = stream.get("upstreams")?.value ?? null;
@@ -78,7 +81,7 @@ export function loadYamlConfig(text: string, file: string, defaultErrorLog?: Err
 
   const serversNode = stream.get("servers")?.value ?? null;
   const servers = serversNode
-    ? w.list(serversNode, "stream.servers").map((node, i) => server(w, node, i, inherited, accessLog, access, logFormats))
+    ? w.list(serversNode, "stream.servers").map((node, i) => server(w, node, i, inherited, accessLog, access, logFormats, limitConn))
     : [];
 
   const errorLogNode = top.get("error_log")?.value ?? null;
@@ -93,6 +96,7 @@ export function loadYamlConfig(text: string, file: string, defaultErrorLog?: Err
     logFormats,
     ...yamlResolver(w, stream, "stream"),
     variables: stream.has("variables") ? yamlVariableBlocks(w, stream.get("variables")!.value) : [],
+    limitConnZones: stream.has("limit_conn_zone") ? yamlLimitConnZones(w, stream.get("limit_conn_zone")!.value) : [],
     upstreams,
     servers,
   });
@@ -120,6 +124,7 @@ function server(
   inheritedAccessLog: AccessLogConfig[],
   inheritedAccess: AccessRuleConfig[],
   logFormats: LogFormatConfig[],
+  inheritedLimitConn: YamlLimitConn,
 ): ServerConfig & { proxyPassLoc: SourceLoc } {
   const what = `stream.servers[${index}]`;
   const e = w.entries(node, what, SERVER_KEYS);
@@ -153,6 +158,7 @@ function server(
     accessLog: e.has("access_log") ? yamlAccessLog(w, e.get("access_log")!.value, what, logFormats) : inheritedAccessLog,
     // As nginx merges allow/deny: a server with rules of its own does not inherit stream's.
     access: e.has("access") ? yamlAccess(w, e.get("access")!.value, what) : inheritedAccess,
+    ...mergeYamlLimitConn(yamlLimitConn(w, e), inheritedLimitConn),
     loc: w.loc(node),
   };
 }

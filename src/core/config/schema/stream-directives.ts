@@ -11,7 +11,6 @@ const harmless = (why: string) => ({ harmless: why });
 const HASH_HINT = harmless("a hash table size hint");
 const BUFFER_HINT = harmless("a socket buffer size hint");
 const NO_PREREAD = harmless("no preread phase runs (ssl_preread and js_preread are refused)");
-const LIMIT_CONN_ONLY = harmless("it only changes limit_conn, which is refused");
 /** Taken when a `check type=http` uses them; without one they do nothing, in their module too. */
 export const HTTP_CHECK_ONLY = harmless("without `check type=http` it does nothing");
 export const RESOLVER_ONLY = harmless("it only changes resolver, which is refused");
@@ -119,10 +118,10 @@ export const STREAM_DIRECTIVES: readonly DirectiveRow[] = [
     support: harmless("a cache of open log file descriptors"),
   }),
   ...rows("allow deny", "stream_access_module", "stream", S_SS, [1], { support: runs }),
-  ...rows("limit_conn", "stream_limit_conn_module", "stream", S_SS, [2]),
-  ...rows("limit_conn_zone", "stream_limit_conn_module", "stream", S, [2]),
-  ...rows("limit_conn_dry_run", "stream_limit_conn_module", "stream", S_SS, "flag", { unique, support: LIMIT_CONN_ONLY }),
-  ...rows("limit_conn_log_level", "stream_limit_conn_module", "stream", S_SS, [1], { unique, support: LIMIT_CONN_ONLY }),
+  ...rows("limit_conn", "stream_limit_conn_module", "stream", S_SS, [2], { support: runs }),
+  ...rows("limit_conn_zone", "stream_limit_conn_module", "stream", S, [2], { support: runs }),
+  ...rows("limit_conn_dry_run", "stream_limit_conn_module", "stream", S_SS, "flag", { unique, support: runs }),
+  ...rows("limit_conn_log_level", "stream_limit_conn_module", "stream", S_SS, [1], { unique, support: runs }),
   ...rows("set_real_ip_from", "stream_realip_module", "stream", S_SS, [1]),
 
   // variables and routing

@@ -1,6 +1,7 @@
 // Config → streamlb's YAML, for `streamlb convert`: what read-yaml/ reads back into the same
 // Config. Only what differs from the defaults is written, so the result reads like a config a
 // person wrote.
+import { yamlLimitConn, yamlLimitConnZones } from "./limit-conn.ts";
 import { formatHostPort } from "../values/address.ts";
 import { type BalanceMethod, type Config, type ListenConfig, type UpstreamServerConfig } from "../model.ts";
 import { DEFAULT_PROXY_SETTINGS } from "../schema/proxy.ts";
@@ -30,6 +31,7 @@ export function writeYamlConfig(config: Config, source?: string): string {
   const level = streamLevelSettings(config);
   for (const f of changedFields(level, DEFAULT_PROXY_SETTINGS)) stream.push(`  ${f.yaml}: ${rowText(f, level, "yaml")}`);
   stream.push(...yamlResolverLines(config.stream, "  ", scalar));
+  stream.push(...yamlLimitConnZones(config, scalar));
   stream.push(...yamlLogFormats(config, scalar));
   const accessLevel = streamLevelAccessLog(config);
   if (accessLevel.length > 0) stream.push(...yamlAccessLog(accessLevel, "  ", scalar));
@@ -66,6 +68,7 @@ export function writeYamlConfig(config: Config, source?: string): string {
     if (s.access.length > 0) {
       stream.push(`      access: [${s.access.map((r) => `{ ${r.action}: ${scalar(r.address)} }`).join(", ")}]`);
     }
+    stream.push(...yamlLimitConn(s, "      ", scalar));
     for (const f of changedFields(s.proxy, level)) stream.push(`      ${f.yaml}: ${rowText(f, s.proxy, "yaml")}`);
     const own = serverAccessLog(s, accessLevel);
     if (own) stream.push(...yamlAccessLog(own, "      ", scalar));
