@@ -85,6 +85,7 @@ export function buildRoutes(
       registry,
       ...(phases.length > 0 && { phases }),
       ...(vars.returnValue && { returnValue: vars.returnValue }),
+      ...(vars.rates && { rates: vars.rates }),
       ...(vars.proxyTarget && { proxyTarget: { value: vars.proxyTarget, resolve } }),
     };
     for (const l of server.listen) {

@@ -10,6 +10,7 @@ import type { ConnectionBudget } from "./connections.ts";
 import type { Logger } from "./log.ts";
 import type { Phase, PhaseSession } from "./phases/phase.ts";
 import { type ClientConnection, ConnectFailure, type RelayResult, type Runtime, type UpstreamConnection } from "./runtime.ts";
+import { type RateValues, sessionRate } from "./rate-value.ts";
 import type { SessionOutcome, SessionStatus } from "./session-outcome.ts";
 import { type Peer, PeerSelection, type Upstream } from "./upstream.ts";
 import type { ComplexValue } from "./variables/complex-value.ts";
@@ -37,6 +38,8 @@ export interface Route {
   readonly phases?: readonly Phase[];
   /** The config's variables; a session makes its slots only when something reads one. */
   readonly registry?: VariableRegistry;
+  /** proxy_upload_rate / proxy_download_rate with variables. */
+  readonly rates?: RateValues | null;
   /** `return VALUE`: the content handler instead of proxying. */
   readonly returnValue?: ComplexValue | null;
   /** `proxy_pass $var`: evaluated per session, then named as an upstream or host:port. */
@@ -300,8 +303,8 @@ export class Session implements PhaseSession, VariableContext, PickContext {
         bufferSize: proxy.proxyBufferSize,
         upstreamFirst: this.early === null ? null : concat(this.early),
         // 0 = unlimited, and the adapters then pace nothing.
-        uploadRate: proxy.proxyUploadRate,
-        downloadRate: proxy.proxyDownloadRate,
+        uploadRate: sessionRate(proxy.proxyUploadRate, this.route.rates?.upload, this),
+        downloadRate: sessionRate(proxy.proxyDownloadRate, this.route.rates?.download, this),
       });
     } finally {
       this.budget.release();

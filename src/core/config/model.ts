@@ -184,11 +184,10 @@ export interface ProxySettings {
   readonly proxyResponses: number;
   /**
    * proxy_upload_rate / proxy_download_rate: bytes per second read from the client / from the
-   * upstream; 0 = unlimited. UDP sessions apply them; TCP listeners refuse a nonzero rate
-   * until the relays pace (validate.ts).
+   * upstream; 0 = unlimited. Text with variables is evaluated per session (rate-value.ts).
    */
-  readonly proxyUploadRate: number;
-  readonly proxyDownloadRate: number;
+  readonly proxyUploadRate: number | string;
+  readonly proxyDownloadRate: number | string;
 }
 
 export interface ListenConfig {

@@ -13,6 +13,7 @@ import { VariableMap } from "./map.ts";
 import { type ConfigWarning, VariableError, variableName, VariableRegistry } from "./registry.ts";
 import { SetPhase } from "./set.ts";
 import { SplitClients } from "./split-clients.ts";
+import type { RateValues } from "../rate-value.ts";
 
 /** What a server{} evaluates per session; null members cost nothing. */
 export interface ServerVariables {
@@ -21,6 +22,8 @@ export interface ServerVariables {
   readonly returnValue: ComplexValue | null;
   /** `proxy_pass` with variables: evaluated per session to an upstream name or host:port. */
   readonly proxyTarget: ComplexValue | null;
+  /** proxy_upload_rate / proxy_download_rate with variables; null when none has any. */
+  readonly rates: RateValues | null;
 }
 
 export interface StreamVariables {
@@ -32,7 +35,7 @@ export interface StreamVariables {
   readonly limitConnKeys: ReadonlyMap<string, ComplexValue>;
 }
 
-const NONE: ServerVariables = { set: null, returnValue: null, proxyTarget: null };
+const NONE: ServerVariables = { set: null, returnValue: null, proxyTarget: null, rates: null };
 
 /** Throws ConfigError (nginx's words, with the line when nginx names one). */
 export function compileStreamVariables(
@@ -70,7 +73,10 @@ export function compileStreamVariables(
       const proxyTarget = server.proxyPass !== null && hasVariables(server.proxyPass)
         ? compile(server.proxyPass, registry, server.loc)
         : null;
-      servers.set(server, set || returnValue || proxyTarget ? { set, returnValue, proxyTarget } : NONE);
+      const rate = (v: number | string) => (typeof v === "string" ? compile(v, registry, server.loc) : null);
+      const upload = rate(server.proxy.proxyUploadRate), download = rate(server.proxy.proxyDownloadRate);
+      const rates = upload || download ? { upload, download } : null;
+      servers.set(server, set || returnValue || proxyTarget || rates ? { set, returnValue, proxyTarget, rates } : NONE);
     }
     for (const up of stream.upstreams.values()) {
       if (up.method.kind !== "hash") continue;

@@ -1,7 +1,7 @@
 // The proxy_* settings a server{} inherits from stream{} (nginx's merge), one row each, with
 // yaoweibin's tcp{} spelling and defaults where it has the setting.
 import type { ProxySettings } from "../model.ts";
-import { FLAG, intKind, SIZE, TIME_MS } from "../values/kinds.ts";
+import { FLAG, intKind, RATE, SIZE, TIME_MS } from "../values/kinds.ts";
 import { defaultsOf, row, type SettingRow } from "./row.ts";
 
 export interface ProxyRow extends SettingRow<ProxySettings> {
@@ -48,8 +48,8 @@ export const PROXY_ROWS: readonly ProxyRow[] = [
   // UDP only (TCP sessions ignore them, as in nginx).
   proxy({ name: "proxy_requests", field: "proxyRequests", kind: intKind(0), default: 0 }),
   proxy({ name: "proxy_responses", field: "proxyResponses", kind: intKind(0), default: UNLIMITED_RESPONSES }),
-  proxy({ name: "proxy_upload_rate", field: "proxyUploadRate", kind: SIZE, default: 0 }),
-  proxy({ name: "proxy_download_rate", field: "proxyDownloadRate", kind: SIZE, default: 0 }),
+  proxy({ name: "proxy_upload_rate", field: "proxyUploadRate", kind: RATE, default: 0 }),
+  proxy({ name: "proxy_download_rate", field: "proxyDownloadRate", kind: RATE, default: 0 }),
 ];
 
 export const DEFAULT_PROXY_SETTINGS: ProxySettings = defaultsOf(PROXY_ROWS);
