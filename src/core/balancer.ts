@@ -164,7 +164,7 @@ export class Balancer {
     // Access log files open (and formats compile) before anything changes: a log that
     // cannot be opened fails the start or reload, as in nginx.
     const variables = compileStreamVariables(config.stream, {
-      hostname: this.runtime.hostname ?? "localhost",
+      hostname: (this.runtime.hostname ?? "localhost").toLowerCase(),
       pid: this.runtime.pid,
       nginxVersion: NGINX_COMPATIBLE,
     });

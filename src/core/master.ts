@@ -38,6 +38,7 @@ export class Master {
   private readonly logger: LevelLogger;
   private logFile: LogFile | null = null;
   private readonly workers = new Map<number, { handle: WorkerHandle; startedMs: number; ready: boolean }>();
+  private pidWritten = false;
   /** The live workers' channels, by index, for the hub. */
   private readonly handles = new Map<number, WorkerHandle>();
   /** The state workers share: peer counts, passive failures, counters, status. */
@@ -101,9 +102,14 @@ export class Master {
     });
     const path = this.options.config.errorLog.path;
     if (path !== "stderr") this.logFile = await this.runtime.openLogFile(path);
-    // Before any worker starts, as nginx: a master that cannot write it does not start.
+    // nginx writes the pid file once its sockets listen; here the workers open them, so the
+    // file appears when every worker is ready (tools such as nginx's test harness connect as
+    // soon as it exists). Whether it can be written is known before any worker starts, as in
+    // nginx: a master that cannot write it does not start.
+    const pidFile = this.options.pidFile;
     try {
-      await writePidFile(this.runtime, this.options.pidFile);
+      await writePidFile(this.runtime, pidFile && `${pidFile}.new`);
+      if (pidFile) await this.runtime.removeFile(`${pidFile}.new`);
     } catch (e) {
       this.runtime.writeStderr(`streamlb: [emerg] ${e instanceof Error ? e.message : String(e)}\n`);
       await this.logFile?.close();
@@ -131,6 +137,13 @@ export class Master {
       if (m.type === "ready") {
         entry.ready = true;
         this.everReady = true;
+        if (!this.pidWritten && [...this.workers.values()].every((w) => w.ready)) {
+          this.pidWritten = true;
+          writePidFile(this.runtime, this.options.pidFile).catch((e: unknown) => {
+            this.logger.log("emerg", e instanceof Error ? e.message : String(e));
+            this.forward("SIGQUIT");
+          });
+        }
       } else if (m.type === "health") {
         this.health.set(`${m.upstream}\n${m.server}`, m);
         for (const [i, w] of this.workers) if (i !== index) w.handle.send(m);

@@ -290,7 +290,8 @@ export class Upstream {
 /** Whether other workers' connection counts decide picks in this upstream. */
 function weighsConns(config: UpstreamConfig): boolean {
   const m = config.method;
-  if (m.kind === "least_conn" || (m.kind === "random" && m.two && m.leastConn)) return true;
+  // `random two` compares by least_conn whether or not it says so (the only method nginx has).
+  if (m.kind === "least_conn" || (m.kind === "random" && m.two)) return true;
   return config.servers.some((s) => s.maxConns > 0);
 }
 

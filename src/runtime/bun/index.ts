@@ -1,5 +1,6 @@
 // Runtime on Bun: native sockets (Bun.listen / Bun.connect, tcp.ts) with a relay written for
 // Bun's unbuffered write() (relay.ts), Bun.serve for the admin endpoint, workers over pipes.
+import { hostname } from "node:os";
 import { rm, writeFile } from "node:fs/promises";
 import type { Runtime } from "../../core/runtime.ts";
 import { dnsExchange } from "../dns-exchange.ts";
@@ -16,6 +17,7 @@ export const bunRuntime: Runtime = {
   name: "bun",
   version: Bun.version,
   pid: process.pid,
+  hostname: hostname(),
 
   listen,
   connect,

@@ -16,6 +16,7 @@ export const denoRuntime: Runtime = {
   name: "deno",
   version: Deno.version.deno,
   pid: Deno.pid,
+  hostname: Deno.hostname(),
 
   listen,
   connect,

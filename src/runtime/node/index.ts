@@ -2,6 +2,7 @@
 // sessions run on the TCP handles under it (tcp-handles.ts), and the relay is a hand-written pipe
 // on them. Where Node refuses the handles (the permission model), sessions run on net.Socket
 // streams instead (socket.ts), and the runtime says so in a notice.
+import { hostname } from "node:os";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import process from "node:process";
 import type { Runtime } from "../../core/runtime.ts";
@@ -21,6 +22,7 @@ export const nodeRuntime: Runtime = {
   name: "node",
   version: process.versions.node,
   pid: process.pid,
+  hostname: hostname(),
 
   listen,
   connect,
