@@ -301,6 +301,7 @@ export class Balancer {
         {
           host: listen.host,
           port: listen.port,
+          ...(listen.unixPath !== undefined && { unixPath: listen.unixPath }),
           noDelay: route.server.proxy.tcpNodelay,
           reusePort: this.worker !== null || this.runtime.processes?.upgradeBy === "SO_REUSEPORT",
           ...(fd === undefined ? {} : { fd }),

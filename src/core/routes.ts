@@ -89,7 +89,8 @@ export function buildRoutes(
       ...(vars.proxyTarget && { proxyTarget: { value: vars.proxyTarget, resolve } }),
     };
     for (const l of server.listen) {
-      routes.set(listenKey(l), { ...route, listenName: formatHostPort(l.host ?? "0.0.0.0", l.port) });
+      const listenName = l.unixPath !== undefined ? `unix:${l.unixPath}` : formatHostPort(l.host ?? "0.0.0.0", l.port);
+      routes.set(listenKey(l), { ...route, listenName });
     }
   }
   return routes;

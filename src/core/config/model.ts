@@ -198,11 +198,16 @@ export interface ListenConfig {
   readonly udp?: boolean;
   /** `listen … reuseport`: each worker binds its own socket and the kernel spreads clients. */
   readonly reusePort?: boolean;
+  /** `listen unix:/path`: a Unix-domain socket (host null and port 0 then). */
+  readonly unixPath?: string;
   readonly loc: SourceLoc;
 }
 
 /** The key a listening socket is known by: TCP and UDP may share an address and port. */
-export function listenKey(l: { readonly host: string | null; readonly port: number; readonly udp?: boolean }): string {
+export function listenKey(
+  l: { readonly host: string | null; readonly port: number; readonly udp?: boolean; readonly unixPath?: string },
+): string {
+  if (l.unixPath !== undefined) return `unix:${l.unixPath}${l.udp ? " udp" : ""}`;
   const hp = l.host === null ? `*:${l.port}` : l.host.includes(":") ? `[${l.host}]:${l.port}` : `${l.host}:${l.port}`;
   return l.udp ? `${hp} udp` : hp;
 }
@@ -280,6 +285,8 @@ export interface UpstreamServerConfig {
   readonly address: string;
   readonly host: string;
   readonly port: number;
+  /** `server unix:/path`: a Unix-domain socket (host and port unused then). */
+  readonly unixPath?: string;
   readonly weight: number;
   /** 0 disables passive failure accounting. */
   readonly maxFails: number;

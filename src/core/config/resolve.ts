@@ -83,6 +83,11 @@ export function resolveConfig(draft: ConfigDraft): Config {
     }
     // `proxy_pass $var` names its upstream per session; `return` needs none.
     if (server.proxyPass !== null && !hasVariables(server.proxyPass) && !upstreams.has(server.proxyPass)) {
+      if (server.proxyPass.toLowerCase().startsWith("unix:")) {
+        upstreams.set(server.proxyPass, implicitUnix(server.proxyPass, proxyPassLoc));
+        servers.push(server);
+        continue;
+      }
       const hp = parseHostPort(server.proxyPass);
       if (!hp) {
         throw new ConfigError(
@@ -140,6 +145,12 @@ export function resolveConfig(draft: ConfigDraft): Config {
       ...(limitConnZones.size > 0 && { limitConnZones }),
     },
   };
+}
+
+/** nginx's implicit one-server upstream for `proxy_pass unix:/path`. */
+function implicitUnix(address: string, loc: SourceLoc): UpstreamConfig {
+  const server = { ...DEFAULT_SERVER, address, host: "", port: 0, unixPath: address.slice(5), loc };
+  return { name: address, method: { kind: "round_robin" }, implicit: true, healthCheck: null, loc, servers: [server] };
 }
 
 /**

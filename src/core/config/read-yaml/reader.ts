@@ -136,6 +136,9 @@ function server(
   const listen: ListenConfig[] = w.listOrOne(e.get("listen")!.value).map((n) => {
     // nginx's spelling: the address, then `udp` and `reuseport` (`"127.0.0.1:53 udp"`).
     const [text = "", ...params] = String(w.scalar(n, "listen")).trim().split(/\s+/);
+    if (text.toLowerCase().startsWith("unix:") && params.length === 0 && text.length > 5) {
+      return { host: null, port: 0, unixPath: text.slice(5), loc: w.loc(n) };
+    }
     const parsed = parseListen(text);
     if (!parsed) w.fail(n, `invalid listen "${text}": expected a port, host:port or [v6]:port`);
     for (const p of params) {
@@ -243,6 +246,10 @@ function upstreamServer(w: YamlWalker, node: Node, what: string): UpstreamServer
   const address = w.string(addressNode, "server address");
   const dynamic = yamlResolveServer(w, e, addressNode, address);
   if (dynamic) return { ...yamlRows(w, e, SERVER_PARAM_ROWS, { ...DEFAULT_SERVER, address, ...dynamic, loc: w.loc(node) }) };
+  if (address.toLowerCase().startsWith("unix:") && address.length > 5) {
+    const at = { ...DEFAULT_SERVER, address, host: "", port: 0, unixPath: address.slice(5), loc: w.loc(node) };
+    return { ...yamlRows(w, e, SERVER_PARAM_ROWS, at) };
+  }
   const hp = parseHostPort(address);
   if (!hp) w.fail(addressNode, `invalid server address "${address}": expected host:port or [v6]:port`);
   return {

@@ -55,7 +55,8 @@ export function writeNginxConfig(config: Config, source?: string): string {
     out.push("", `${IN}server {`);
     for (const l of s.listen) {
       const params = `${l.udp ? " udp" : ""}${l.reusePort ? " reuseport" : ""}`;
-      out.push(`${IN}${IN}listen ${l.host === null ? l.port : formatHostPort(l.host, l.port)}${params};`);
+      const address = l.unixPath !== undefined ? word(`unix:${l.unixPath}`) : l.host === null ? l.port : formatHostPort(l.host, l.port);
+      out.push(`${IN}${IN}listen ${address}${params};`);
     }
     for (const v of s.set) out.push(`${IN}${IN}set ${word(v.variable)} ${word(v.value)};`);
     if (s.proxyPass !== null) out.push(`${IN}${IN}proxy_pass ${word(s.proxyPass)};`);

@@ -104,6 +104,7 @@ function serverItem(s: UpstreamServerConfig): string {
 
 function listenValue(listen: readonly ListenConfig[]): string {
   const items = listen.map((l) => {
+    if (l.unixPath !== undefined) return scalar(`unix:${l.unixPath}`);
     const address = l.host === null ? String(l.port) : formatHostPort(l.host, l.port);
     if (!l.udp) return l.host === null ? address : scalar(address);
     return scalar(`${address} udp${l.reusePort ? " reuseport" : ""}`);
