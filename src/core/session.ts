@@ -289,7 +289,9 @@ export class Session implements PhaseSession, VariableContext, PickContext {
     if (this.logger.enabled("info")) {
       this.log(
         "info",
-        `proxy ${upstreamConn.localAddress}:${upstreamConn.localPort} connected to ${upstreamConn.remoteAddress}:${upstreamConn.remotePort}`,
+        `proxy ${where(upstreamConn.localAddress, upstreamConn.localPort)} connected to ${
+          where(upstreamConn.remoteAddress, upstreamConn.remotePort)
+        }`,
       );
     }
     const peer = this.peer!;
@@ -369,6 +371,11 @@ export class Session implements PhaseSession, VariableContext, PickContext {
       : "";
     this.logger.log(level, `*${this.id} ${message}${tail}`);
   }
+}
+
+/** nginx names a unix socket's end by its path alone (`unix:`, `unix:/path`). */
+function where(address: string, port: number): string {
+  return address.startsWith("unix:") ? address : `${address}:${port}`;
 }
 
 function concat(chunks: readonly Uint8Array[]): Uint8Array {
