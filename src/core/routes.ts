@@ -86,6 +86,7 @@ export function buildRoutes(
       ...(phases.length > 0 && { phases }),
       ...(vars.returnValue && { returnValue: vars.returnValue }),
       ...(vars.rates && { rates: vars.rates }),
+      ...(vars.bind && { bind: vars.bind }),
       ...(vars.proxyTarget && { proxyTarget: { value: vars.proxyTarget, resolve } }),
     };
     for (const l of server.listen) {

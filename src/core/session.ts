@@ -10,6 +10,7 @@ import type { ConnectionBudget } from "./connections.ts";
 import type { Logger } from "./log.ts";
 import type { Phase, PhaseSession } from "./phases/phase.ts";
 import { type ClientConnection, ConnectFailure, type RelayResult, type Runtime, type UpstreamConnection } from "./runtime.ts";
+import { localBind } from "./proxy-bind.ts";
 import { type RateValues, sessionRate } from "./rate-value.ts";
 import type { SessionOutcome, SessionStatus } from "./session-outcome.ts";
 import { type Peer, PeerSelection, type Upstream } from "./upstream.ts";
@@ -38,6 +39,8 @@ export interface Route {
   readonly phases?: readonly Phase[];
   /** The config's variables; a session makes its slots only when something reads one. */
   readonly registry?: VariableRegistry;
+  /** proxy_bind with variables. */
+  readonly bind?: ComplexValue | null;
   /** proxy_upload_rate / proxy_download_rate with variables. */
   readonly rates?: RateValues | null;
   /** `return VALUE`: the content handler instead of proxying. */
@@ -230,6 +233,7 @@ export class Session implements PhaseSession, VariableContext, PickContext {
     const selection = new PeerSelection(upstream, proxy.proxyNextUpstreamTries);
     const tried = this.tried;
     const started = Date.now();
+    const bind = this.route.server.proxyBind === undefined ? {} : localBind(this.route.server.proxyBind, this.route.bind, this);
 
     for (;;) {
       const peer = picker.pick(selection, this);
@@ -254,9 +258,16 @@ export class Session implements PhaseSession, VariableContext, PickContext {
           timeoutMs: proxy.proxyConnectTimeoutMs,
           noDelay: proxy.tcpNodelay,
           keepAlive: proxy.proxySocketKeepalive,
+          ...bind,
         });
       } catch (err) {
         this.budget.release();
+        if (err instanceof ConnectFailure && err.message.startsWith("bind(")) {
+          // nginx: a failed bind() is no upstream's fault: 500, no next upstream.
+          this.logger.log("crit", `*${this.id} ${err.message} while connecting to upstream, client: ${this.client.remoteAddress}, server: ${this.route.listenName}, upstream: "${peer.address}"`);
+          selection.release();
+          return this.fail(500);
+        }
         this.connectMs.push(-1);
         this.tryMs.push(Date.now() - tryStart);
         const disabled = selection.failed();

@@ -612,7 +612,6 @@ server {
       // In server{} a resolver serves only proxy_pass $var, which streamlb does not run yet.
       ["resolver", inServer("resolver 127.0.0.1;"), 4],
       ["set_real_ip_from", inServer("set_real_ip_from 127.0.0.1;"), 4],
-      ["proxy_bind", "proxy_bind 127.0.0.2;", 3],
     ];
     for (const [name, text, at] of cases) {
       assert.equal(errorOf(withStream(text)), `"${name}" directive is not supported yet in ${MAIN}:${at}`, text);

@@ -229,6 +229,11 @@ export interface ServerConfig {
   readonly accessLog: readonly AccessLogConfig[];
   /** allow/deny as nginx merges them: the server's own rules, else stream{}'s; [] = everyone. */
   readonly access: readonly AccessRuleConfig[];
+  /**
+   * proxy_bind, merged (the server's own, else stream{}'s): the upstream socket's local
+   * address, an address or text with variables; absent = the system's choice (`off`).
+   */
+  readonly proxyBind?: string;
   /** limit_conn, merged; absent = no limits (dry run off, log level error). */
   readonly limitConn?: LimitConnConfig;
   readonly loc: SourceLoc;

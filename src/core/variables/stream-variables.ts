@@ -24,6 +24,8 @@ export interface ServerVariables {
   readonly proxyTarget: ComplexValue | null;
   /** proxy_upload_rate / proxy_download_rate with variables; null when none has any. */
   readonly rates: RateValues | null;
+  /** proxy_bind with variables. */
+  readonly bind?: ComplexValue | null;
 }
 
 export interface StreamVariables {
@@ -76,7 +78,11 @@ export function compileStreamVariables(
       const rate = (v: number | string) => (typeof v === "string" ? compile(v, registry, server.loc) : null);
       const upload = rate(server.proxy.proxyUploadRate), download = rate(server.proxy.proxyDownloadRate);
       const rates = upload || download ? { upload, download } : null;
-      servers.set(server, set || returnValue || proxyTarget || rates ? { set, returnValue, proxyTarget, rates } : NONE);
+      const bind = server.proxyBind?.includes("$") ? compile(server.proxyBind, registry, server.loc) : null;
+      servers.set(
+        server,
+        set || returnValue || proxyTarget || rates || bind ? { set, returnValue, proxyTarget, rates, bind } : NONE,
+      );
     }
     for (const up of stream.upstreams.values()) {
       if (up.method.kind !== "hash") continue;

@@ -22,6 +22,7 @@ export function mergeServer(
     if (!upstream && block.family === "tcp" && !/:\d+$/.test(proxyPass)) proxyPass += ":80";
   }
   const limitConn = mergeLimitConn(s.limitConn, block.limitConn);
+  const bind = s.proxyBind ?? block.proxyBind;
   return {
     listen: s.listen,
     proxyPass,
@@ -30,6 +31,7 @@ export function mergeServer(
     // nginx's merge: a server{} with rules of its own does not inherit stream{}'s.
     access: s.access.length > 0 ? s.access : block.access,
     ...(limitConn && { limitConn }),
+    ...(bind !== null && bind !== "off" && { proxyBind: bind }),
     proxy: { ...base, ...block.overrides, ...s.overrides },
     // nginx's merge: a server{} with its own access_log (or `off`) uses only that.
     accessLog: effectiveAccessLog(s.accessLog.logs.length || s.accessLog.off ? s.accessLog : block.accessLog),

@@ -30,6 +30,7 @@ import type { BlockDraft, Family, ProxyOverrides, ServerDraft } from "./drafts.t
 import { type ConfigFiles, type ConfigWarning, Includes } from "./files.ts";
 import { accessRule, balanceMethod, proxyPass } from "./server-directives.ts";
 import { limitConnDirective, limitConnDraft } from "./limit-conn.ts";
+import { proxyBind } from "./proxy-bind.ts";
 import { listen } from "./listen.ts";
 import { accessLog, adminDirective, logFormat, type LogState, mainErrorLog } from "./logs.ts";
 import { streamUpstreamServer, tcpUpstreamServer } from "./upstream-server.ts";
@@ -212,6 +213,7 @@ class NginxReader {
       accessLog: { logs: [], off: false },
       access: [],
       limitConn: limitConnDraft(),
+      proxyBind: null,
       servers: [],
       health: this.health.scope(),
     };
@@ -227,6 +229,7 @@ class NginxReader {
       } else if (family === "stream" && this.health.directive(e, block.health)) return;
       else if (family === "stream" && resolverSetting(this.cx, e, this.resolver)) return;
       else if (family === "stream" && limitConnDirective(this.cx, e, block.limitConn, this.limitConnZones)) return;
+      else if (family === "stream" && e.name === "proxy_bind") block.proxyBind = proxyBind(this.cx, e);
       else if (!this.proxySetting(e, spec, block.overrides)) this.ignore(e, spec);
     });
     // nginx merges each server with stream{} once the block is read, and checks it then.
@@ -239,6 +242,7 @@ class NginxReader {
       accessLog: { logs: [], off: false },
       access: [],
       limitConn: limitConnDraft(),
+      proxyBind: null,
       listen: [],
       handler: null,
       set: [],
@@ -282,6 +286,7 @@ class NginxReader {
           break;
       }
       if (family === "stream" && limitConnDirective(this.cx, e, s.limitConn, null)) return;
+      if (family === "stream" && e.name === "proxy_bind") return void (s.proxyBind = proxyBind(this.cx, e));
       if (!this.proxySetting(e, spec, s.overrides)) this.ignore(e, spec);
     });
     if (s.listen.length === 0) throw new ConfigError(`no "listen" is defined for server`, s.loc);

@@ -10,9 +10,22 @@ import {
   type LimitConnRule,
   type LimitConnZoneConfig,
 } from "../model.ts";
+import { proxyBindProblem } from "../read-nginx/proxy-bind.ts";
 import type { Entries, YamlWalker } from "./walker.ts";
 
 export const LIMIT_CONN_KEYS = ["limit_conn", "limit_conn_dry_run", "limit_conn_log_level"];
+
+/** `proxy_bind: ADDRESS | off` at a level; null when not written there. */
+export function yamlProxyBind(w: YamlWalker, e: Entries): string | null {
+  if (!e.has("proxy_bind")) return null;
+  const node = e.get("proxy_bind")!.value;
+  const v = String(w.scalar(node, "proxy_bind"));
+  if (v === "off") return v;
+  if (/\stransparent$/.test(v)) w.fail(node, `"proxy_bind ... transparent" is not supported: no runtime streamlb runs on can set IP_TRANSPARENT`);
+  const problem = proxyBindProblem(v);
+  if (problem) w.fail(node, problem);
+  return v;
+}
 
 /** nginx refuses a shared zone below 8 pages of 4 KiB. */
 const MIN_ZONE_BYTES = 8 * 4096;

@@ -28,7 +28,16 @@ import { refusedParam, SERVER_PARAM_ROWS } from "../schema/upstream-server.ts";
 import { resolveConfig } from "../resolve.ts";
 import { yamlRows } from "./rows.ts";
 import { yamlAccess } from "./access.ts";
-import { LIMIT_CONN_KEYS, mergeYamlLimitConn, type YamlLimitConn, yamlLimitConn, yamlLimitConnZones } from "./limit-conn.ts";
+import {
+  LIMIT_CONN_KEYS,
+  mergeYamlLimitConn,
+  type YamlLimitConn,
+  yamlLimitConn,
+  yamlLimitConnZones,
+  yamlProxyBind,
+} from "./limit-conn.ts";
+
+const bindOf = (bind: string | null) => (bind === null || bind === "off" ? {} : { proxyBind: bind });
 import { yamlHealthCheck } from "./health.ts";
 import { yamlAccessLog, yamlAdmin, yamlLogFormats } from "./observability.ts";
 import { type Entries, YamlWalker } from "./walker.ts";
@@ -42,8 +51,8 @@ const EVENTS_ROWS = EVENTS_SETTINGS;
 const TOP_KEYS = [...TOP_ROWS.map((r) => r.yaml), "error_log", "admin", "events", "stream"];
 const EVENTS_KEYS = EVENTS_ROWS.map((r) => r.yaml);
 const STREAM_KEYS = [...PROXY_KEYS, "upstreams", "servers", "log_formats", "access_log", "access", "variables", ...RESOLVER_KEYS,
-  "limit_conn_zone", ...LIMIT_CONN_KEYS];
-const SERVER_KEYS = [...PROXY_KEYS, "listen", "proxy_pass", "return", "set", "access_log", "access", ...LIMIT_CONN_KEYS];
+  "limit_conn_zone", "proxy_bind", ...LIMIT_CONN_KEYS];
+const SERVER_KEYS = [...PROXY_KEYS, "listen", "proxy_pass", "return", "set", "access_log", "access", "proxy_bind", ...LIMIT_CONN_KEYS];
 const UPSTREAM_KEYS = ["servers", "least_conn", "hash", "random", "health_check", "state", "zone", ...RESOLVER_KEYS];
 const UPSTREAM_SERVER_KEYS = ["address", ...SERVER_PARAM_ROWS.map((r) => r.yaml), "resolve", "service"];
 
@@ -69,7 +78,7 @@ export function loadYamlConfig(text: string, file: string, defaultErrorLog?: Err
   const logFormats = stream.has("log_formats") ? yamlLogFormats(w, stream.get("log_formats")!.value) : [];
   const accessLog = stream.has("access_log") ? yamlAccessLog(w, stream.get("access_log")!.value, "stream", logFormats) : [];
   const access = stream.has("access") ? yamlAccess(w, stream.get("access")!.value, "stream") : [];
-  const limitConn = yamlLimitConn(w, stream);
+  const limitConn = { ...yamlLimitConn(w, stream), bind: yamlProxyBind(w, stream) };
 
   const upstreams: UpstreamConfig[] = [];
   const upstreamsNode = stream.get("upstreams")?.value ?? null;
@@ -124,7 +133,7 @@ function server(
   inheritedAccessLog: AccessLogConfig[],
   inheritedAccess: AccessRuleConfig[],
   logFormats: LogFormatConfig[],
-  inheritedLimitConn: YamlLimitConn,
+  inheritedLimitConn: YamlLimitConn & { bind: string | null },
 ): ServerConfig & { proxyPassLoc: SourceLoc } {
   const what = `stream.servers[${index}]`;
   const e = w.entries(node, what, SERVER_KEYS);
@@ -162,6 +171,7 @@ function server(
     // As nginx merges allow/deny: a server with rules of its own does not inherit stream's.
     access: e.has("access") ? yamlAccess(w, e.get("access")!.value, what) : inheritedAccess,
     ...mergeYamlLimitConn(yamlLimitConn(w, e), inheritedLimitConn),
+    ...bindOf(yamlProxyBind(w, e) ?? inheritedLimitConn.bind),
     loc: w.loc(node),
   };
 }

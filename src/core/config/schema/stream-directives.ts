@@ -60,7 +60,7 @@ export const STREAM_DIRECTIVES: readonly DirectiveRow[] = [
   ...PROXY_ROWS.flatMap((r) =>
     settingRows([r.name, ...(r.deprecated ?? [])].join(" "), proxySettingModule(r.name), "stream", S_SS, r, { slot: r.name })
   ),
-  ...rows("proxy_bind", "stream_proxy_module", "stream", S_SS, [1, 2], { unique }),
+  ...rows("proxy_bind", "stream_proxy_module", "stream", S_SS, [1, 2], { unique, support: runs }),
   ...rows("proxy_protocol", "stream_proxy_module", "stream", S_SS, [1], { unique, quietWhen: ["off"] }),
   ...rows("proxy_socket_rcvbuf proxy_socket_sndbuf", "stream_proxy_module", "stream", S_SS, [1], {
     unique,

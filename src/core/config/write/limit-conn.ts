@@ -1,4 +1,4 @@
-// `streamlb convert` for limit_conn, in both spellings. Each server writes its merged limits
+// `streamlb convert` for limit_conn and proxy_bind, in both spellings. Each server writes its merged limits
 // (nginx's inheritance, read back, gives the same), and stream{} its zones.
 import type { Config, ServerConfig } from "../model.ts";
 
@@ -9,9 +9,11 @@ export function nginxLimitConnZones(config: Config, word: (s: string) => string)
 }
 
 export function nginxLimitConn(s: ServerConfig, word: (s: string) => string): string[] {
+  const bind = s.proxyBind === undefined ? [] : [`proxy_bind ${word(s.proxyBind)};`];
   const lc = s.limitConn;
-  if (!lc) return [];
+  if (!lc) return bind;
   return [
+    ...bind,
     ...lc.limits.map((l) => `limit_conn ${word(l.zone)} ${l.conn};`),
     ...(lc.dryRun ? ["limit_conn_dry_run on;"] : []),
     ...(lc.logLevel !== "error" ? [`limit_conn_log_level ${lc.logLevel};`] : []),
@@ -28,9 +30,11 @@ export function yamlLimitConnZones(config: Config, scalar: (v: string) => string
 }
 
 export function yamlLimitConn(s: ServerConfig, indent: string, scalar: (v: string) => string): string[] {
+  const bind = s.proxyBind === undefined ? [] : [`${indent}proxy_bind: ${scalar(s.proxyBind)}`];
   const lc = s.limitConn;
-  if (!lc) return [];
+  if (!lc) return bind;
   return [
+    ...bind,
     ...(lc.limits.length > 0
       ? [`${indent}limit_conn: { ${lc.limits.map((l) => `${scalar(l.zone)}: ${l.conn}`).join(", ")} }`]
       : []),
