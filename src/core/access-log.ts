@@ -7,6 +7,7 @@ import { systemReason } from "./errno.ts";
 import type { Logger } from "./log.ts";
 import type { LogFile, Runtime } from "./runtime.ts";
 import type { VariableScope } from "./variables/context.ts";
+import { ComplexValue, hasVariables } from "./variables/complex-value.ts";
 import { type FinishedSession, RecordContext } from "./variables/record-context.ts";
 import type { VariableRegistry } from "./variables/registry.ts";
 import { SessionVariables } from "./variables/session-variables.ts";
@@ -85,6 +86,8 @@ export function escapeJson(value: string): string {
  * relay) never waits for the disk.
  */
 class BufferedLog {
+  /** `gzip`: each flushed batch goes out as one gzip member, as nginx writes them. */
+  gzip = false;
   private pending: string[] = [];
   private size = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
@@ -119,8 +122,9 @@ class BufferedLog {
       const text = this.pending.join("");
       this.pending = [];
       this.size = 0;
-      this.writing = this.writing.then(() =>
-        this.file.append(text).catch((e: unknown) => {
+      const data = this.gzip ? gzipText(text) : text;
+      this.writing = this.writing.then(async () =>
+        this.file.append(await data).catch((e: unknown) => {
           // As nginx: in its own words, at most once a minute (a full disk would flood the error log).
           const now = Date.now();
           if (now - this.lastAlertMs < 60_000) return;
@@ -159,9 +163,46 @@ export interface PreparedAccessLogs {
   abort(): Promise<void>;
 }
 
+const MAX_DYNAMIC_FILES = 64;
+
+interface LogTarget {
+  readonly log: AccessLogConfig;
+  readonly format: LineFormatter;
+  /** The path, when it has variables (evaluated per line). */
+  readonly path: ComplexValue | null;
+  readonly condition: ComplexValue | null;
+}
+
+/** One gzip member: CompressionStream is a Web standard every runtime has. */
+async function gzipText(text: string): Promise<Uint8Array> {
+  const stream = new Blob([text]).stream().pipeThrough(new CompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+/** A LogFile that opens its file at the first append (variable paths: nothing to open at load). */
+function lazyLogFile(runtime: Pick<Runtime, "openLogFile">, path: string): LogFile {
+  let file: Promise<LogFile> | null = null;
+  const get = () => (file ??= runtime.openLogFile(path).catch((e: unknown) => {
+    file = null;
+    throw new Error(`open() "${path}" failed (${systemReason(e)})`);
+  }));
+  return {
+    write: (text) => void get().then((f) => f.write(text)),
+    append: async (data) => (await get()).append(data),
+    reopen: async () => {
+      if (file) await (await file).reopen();
+    },
+    close: async () => {
+      if (file) await (await file.catch(() => null))?.close();
+    },
+  };
+}
+
 /** Every access log file of a running balancer, across reloads (a file that stays stays open). */
 export class AccessLogs {
   private files = new Map<string, BufferedLog>();
+  /** Files whose paths have variables, by the path a session gave. */
+  private readonly dynamic = new Map<string, BufferedLog>();
 
   constructor(
     private readonly runtime: Pick<Runtime, "openLogFile" | "pid">,
@@ -176,23 +217,34 @@ export class AccessLogs {
     const loggers = new Map<ServerConfig, SessionLogger | null>();
     try {
       for (const server of config.stream.servers) {
-        const targets: Array<{ log: AccessLogConfig; format: LineFormatter }> = [];
+        const targets: LogTarget[] = [];
         for (const log of server.accessLog) {
-          if (!used.has(log.path)) used.set(log.path, log);
-          if (!this.files.has(log.path) && !opened.has(log.path)) {
-            const file = await this.runtime.openLogFile(log.path).catch((e: unknown) => {
-              throw new Error(`open() "${log.path}" failed (${e instanceof Error ? e.message : String(e)})`);
-            });
-            opened.set(log.path, this.buffered(log, file));
+          const path = hasVariables(log.path) ? ComplexValue.compile(log.path, registry) : null;
+          const condition = log.condition ? ComplexValue.compile(log.condition, registry) : null;
+          if (!path && !used.has(log.path)) used.set(log.path, log);
+          if (!path && !this.files.has(log.path) && !opened.has(log.path)) {
+            opened.set(log.path, this.buffered(log, await this.open(log.path)));
           }
           let format = formatters.get(log.format);
           if (!format) {
             format = this.compile(config, log.format, registry);
             formatters.set(log.format, format);
           }
-          targets.push({ log, format });
+          targets.push({ log, format, path, condition });
         }
-        loggers.set(server, targets.length ? this.sessionLogger(targets) : null);
+        loggers.set(server, targets.length ? this.sessionLogger(targets, registry) : null);
+      }
+      for (const path of config.stream.unusedLogFiles ?? []) {
+        if (hasVariables(path) || this.files.has(path) || opened.has(path) || used.has(path)) continue;
+        const log: AccessLogConfig = {
+          path,
+          format: "basic",
+          bufferSize: null,
+          flushMs: null,
+          loc: config.stream.servers[0]!.loc,
+        };
+        used.set(path, log);
+        opened.set(path, this.buffered(log, await this.open(path)));
       }
     } catch (e) {
       await Promise.all([...opened.values()].map((f) => f.close()));
@@ -212,6 +264,7 @@ export class AccessLogs {
           }
           f.bufferSize = log.bufferSize ?? DEFAULT_ACCESS_LOG_BUFFER;
           f.flushMs = log.flushMs ?? DEFAULT_ACCESS_LOG_FLUSH_MS;
+          f.gzip = (log.gzip ?? null) !== null;
         }
         await Promise.all(gone.map((f) => f.close()));
       },
@@ -223,24 +276,49 @@ export class AccessLogs {
 
   /** `-s reopen`: writes what is pending, then reopens every file (after logrotate moved them). */
   async reopen(): Promise<void> {
-    await Promise.all([...this.files.values()].map((f) => f.reopen()));
+    await Promise.all([...this.files.values(), ...this.dynamic.values()].map((f) => f.reopen()));
   }
 
   /** Writes everything pending and closes the files (stop). */
   async close(): Promise<void> {
-    const files = [...this.files.values()];
+    const files = [...this.files.values(), ...this.dynamic.values()];
     this.files.clear();
+    this.dynamic.clear();
     await Promise.all(files.map((f) => f.close()));
   }
 
-  private buffered(log: AccessLogConfig, file: LogFile): BufferedLog {
-    return new BufferedLog(
-      log.path,
+  private open(path: string): Promise<LogFile> {
+    return this.runtime.openLogFile(path).catch((e: unknown) => {
+      throw new Error(`open() "${path}" failed (${e instanceof Error ? e.message : String(e)})`);
+    });
+  }
+
+  private buffered(log: AccessLogConfig, file: LogFile, path = log.path): BufferedLog {
+    const b = new BufferedLog(
+      path,
       file,
       log.bufferSize ?? DEFAULT_ACCESS_LOG_BUFFER,
       log.flushMs ?? DEFAULT_ACCESS_LOG_FLUSH_MS,
       this.logger,
     );
+    b.gzip = (log.gzip ?? null) !== null;
+    return b;
+  }
+
+  /** A file named by variables (`access_log /logs/$server_port.log`), opened at its first line. */
+  private dynamicFile(path: string, log: AccessLogConfig): BufferedLog {
+    let f = this.dynamic.get(path);
+    if (!f) {
+      // Bounded: a path per client would otherwise hold a descriptor per client.
+      if (this.dynamic.size >= MAX_DYNAMIC_FILES) {
+        const [oldest, file] = this.dynamic.entries().next().value!;
+        this.dynamic.delete(oldest);
+        void file.close();
+      }
+      f = this.buffered(log, lazyLogFile(this.runtime, path), path);
+      this.dynamic.set(path, f);
+    }
+    return f;
   }
 
   private compile(config: Config, name: string, registry: VariableRegistry): LineFormatter {
@@ -251,11 +329,21 @@ export class AccessLogs {
     return compileLogFormat(def.format, def.escape, registry);
   }
 
-  private sessionLogger(targets: ReadonlyArray<{ log: AccessLogConfig; format: LineFormatter }>): SessionLogger {
+  private sessionLogger(targets: readonly LogTarget[], registry: VariableRegistry): SessionLogger {
     const files = this.files;
     return {
       log: (record) => {
-        for (const t of targets) files.get(t.log.path)?.write(t.format(record));
+        let scope: VariableScope | null = null;
+        for (const t of targets) {
+          if (t.condition || t.path) scope ??= record.variables ?? new SessionVariables(registry, new RecordContext(record));
+          // ngx_stream_log_handler: `if=` skips the line when the value is empty or "0".
+          if (t.condition) {
+            const v = t.condition.evaluate(scope!);
+            if (v === "" || v === "0") continue;
+          }
+          const file = t.path ? this.dynamicFile(t.path.evaluate(scope!), t.log) : files.get(t.log.path);
+          file?.write(t.format(record));
+        }
       },
     };
   }

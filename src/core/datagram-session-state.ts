@@ -141,6 +141,9 @@ export abstract class DatagramSessionState implements PickContext, PhaseSession,
   keepEarlyData(): void {
     // only PROXY and preread keep early data; neither runs on UDP.
   }
+  takeEarlyData(): null {
+    return null;
+  }
   onEnd(release: () => void): void {
     (this.releases ??= []).push(release);
   }

@@ -77,21 +77,21 @@ export function buildRoutes(
   const routes = new Map<string, Route>();
   for (const server of config.stream.servers) {
     const vars = variables.forServer(server);
-    const phases = buildPhases(server, vars, limits);
-    const route: Omit<Route, "listenName"> = {
+    const route: Omit<Route, "listenName" | "phases"> = {
       server,
       target: server.proxyPass !== null && vars.proxyTarget === null ? targets.get(server.proxyPass)! : null,
       accessLog: logs.forServer(server),
       registry,
-      ...(phases.length > 0 && { phases }),
       ...(vars.returnValue && { returnValue: vars.returnValue }),
       ...(vars.rates && { rates: vars.rates }),
       ...(vars.bind && { bind: vars.bind }),
       ...(vars.proxyTarget && { proxyTarget: { value: vars.proxyTarget, resolve } }),
     };
     for (const l of server.listen) {
+      // Phases per listen: `proxy_protocol` and `udp` are the listen's, not the server's.
+      const phases = buildPhases(server, vars, l, limits);
       const listenName = l.unixPath !== undefined ? `unix:${l.unixPath}` : formatHostPort(l.host ?? "0.0.0.0", l.port);
-      routes.set(listenKey(l), { ...route, listenName });
+      routes.set(listenKey(l), { ...route, listenName, ...(phases.length > 0 && { phases }) });
     }
   }
   return routes;

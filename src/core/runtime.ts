@@ -393,10 +393,10 @@ export interface LogFile {
   /** Writes at once, synchronously: error-log lines are few and must not be lost on a crash. */
   write(text: string): void;
   /**
-   * Writes without blocking the event loop (access logs, in batches). Callers wait for one
-   * append before starting the next, so lines keep their order.
+   * Writes without blocking the event loop (access logs, in batches; gzip members as bytes).
+   * Callers wait for one append before starting the next, so lines keep their order.
    */
-  append(text: string): Promise<void>;
+  append(data: string | Uint8Array): Promise<void>;
   reopen(): Promise<void>;
   close(): Promise<void>;
 }

@@ -17,7 +17,8 @@ export function openAppendFile(path: string): LogFile {
   };
   return {
     write: (text) => void writeSync(fd, text),
-    append: (text) => appendAll(Buffer.from(text)),
+    append: (data) =>
+      appendAll(typeof data === "string" ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength)),
     reopen: async () => {
       const next = openSync(path, "a");
       closeSync(fd);

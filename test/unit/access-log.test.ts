@@ -10,6 +10,7 @@ import type { Logger } from "../../src/core/log.ts";
 import type { LogFile } from "../../src/core/runtime.ts";
 import type { SessionOutcome } from "../../src/core/session-outcome.ts";
 import { VariableRegistry } from "../../src/core/variables/registry.ts";
+import { compileStreamVariables } from "../../src/core/variables/stream-variables.ts";
 
 const REG = new VariableRegistry({ hostname: "h", pid: 1, nginxVersion: "1.31.5" });
 const client = { remoteAddress: "127.0.0.9", remotePort: 40000, localAddress: "127.0.0.1", localPort: 8000 };
@@ -135,9 +136,11 @@ class MemoryFile implements LogFile {
   write(): void {
     this.writes++;
   }
-  async append(text: string): Promise<void> {
+  raw: Uint8Array[] = [];
+  async append(data: string | Uint8Array): Promise<void> {
     await new Promise((r) => setTimeout(r, 1));
-    this.appends.push(text);
+    if (typeof data === "string") this.appends.push(data);
+    else this.raw.push(data);
   }
   async reopen(): Promise<void> {
     this.reopened++;
@@ -178,6 +181,43 @@ stream:
 `;
 
 describe("access log writing", () => {
+  test("if= skips a session when the value is empty or 0; a path with variables opens a file per value; gzip writes members", async () => {
+    const s = setup(`
+stream:
+  log_formats: { short: "$status" }
+  variables:
+    - map: [$server_port, $logme]
+      lines: [["1", "1"], [default, "0"]]
+  upstreams: { u: { servers: ["127.0.0.1:6000"] } }
+  servers:
+    - listen: [1, 2]
+      proxy_pass: u
+      access_log:
+        - { path: /if.log, format: short, if: $logme, buffer: 1k, flush: 10ms }
+        - { path: /port-$server_port.log, format: short, buffer: 1k, flush: 10ms }
+        - { path: /z.log, format: short, gzip: 1, buffer: 1k, flush: 10ms }
+`);
+    const c = s.config();
+    const p = await s.logs.prepare(c, compileStreamVariables(c.stream).registry);
+    await p.commit();
+    const logger = p.forServer(c.stream.servers[0]!)!;
+    logger.log({ ...served, client: { ...client, localPort: 1 } });
+    logger.log({ ...served, client: { ...client, localPort: 2 } });
+    // Flushed by their 10 ms timers; waited for by what arrives, not by a guess at the time.
+    for (let i = 0; i < 200 && !(s.files.get("/port-2.log")?.text && s.files.get("/z.log")?.raw.length); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(s.files.get("/if.log")!.text, "200\n", "only the session on port 1 ($logme 1) is logged");
+    assert.equal(s.files.get("/port-1.log")!.text, "200\n");
+    assert.equal(s.files.get("/port-2.log")!.text, "200\n");
+    assert.deepEqual(s.opened.slice(0, 2), ["/if.log", "/z.log"], "variable paths open at their first line");
+    const z = s.files.get("/z.log")!;
+    assert.equal(z.appends.length, 0);
+    const text = await new Response(new Blob(z.raw.map((b) => b.slice())).stream().pipeThrough(new DecompressionStream("gzip")))
+      .text();
+    assert.equal(text, "200\n200\n");
+  });
+
   test("lines wait for the flush timer and go out as one append, in order", async () => {
     const s = setup(CONFIG(""));
     const prepared = await s.logs.prepare(s.config(), REG);

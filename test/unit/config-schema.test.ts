@@ -174,3 +174,54 @@ describe("every balancing method survives YAML → nginx.conf → YAML", () => {
     });
   }
 });
+
+describe("PROXY protocol and realip survive YAML → nginx.conf → YAML", () => {
+  const cases = [
+    `    - { listen: "8000 proxy_protocol", proxy_pass: u, set_real_ip_from: [127.0.0.1, "10.0.0.0/8", "::1", "unix:"] }`,
+    `    - { listen: ["8000 proxy_protocol", 8001], proxy_pass: u, proxy_protocol: v2 }`,
+  ];
+  for (const server of cases) {
+    test(server.trim(), () => {
+      const yaml = `stream:\n  upstreams:\n    u:\n      servers: ["127.0.0.1:1"]\n  servers:\n${server}\n`;
+      const first = loadYamlConfig(yaml, "in.yaml");
+      const s = first.stream.servers[0]!;
+      assert.equal(s.listen[0]!.proxyProtocol, true);
+      assert.ok(s.realipFrom?.length === 4 || s.proxy.proxyProtocol === "v2");
+      const second = loadNginxConfig(writeNginxConfig(first, "in.yaml"), "out.conf").config;
+      assert.deepEqual(comparable(second), comparable(first));
+      assert.deepEqual(comparable(loadYamlConfig(writeYamlConfig(second), "back.yaml")), comparable(first));
+    });
+  }
+
+  test("stream{}'s set_real_ip_from reaches servers without their own, in both spellings", () => {
+    const conf =
+      `events {}\nstream { set_real_ip_from 127.0.0.0/8;\n server { listen 1 proxy_protocol; proxy_pass 127.0.0.1:9; }\n` +
+      ` server { listen 2 proxy_protocol; proxy_pass 127.0.0.1:9; set_real_ip_from ::1; } }\n`;
+    const fromNginx = loadNginxConfig(conf, "/a.conf").config;
+    assert.deepEqual(fromNginx.stream.servers.map((s) => s.realipFrom), [["127.0.0.0/8"], ["::1"]]);
+    const yaml = `stream:\n  set_real_ip_from: 127.0.0.0/8\n  servers:\n    - { listen: 1, proxy_pass: "127.0.0.1:9" }\n` +
+      `    - { listen: 2, proxy_pass: "127.0.0.1:9", set_real_ip_from: "::1" }\n`;
+    assert.deepEqual(loadYamlConfig(yaml, "a.yaml").stream.servers.map((s) => s.realipFrom), [["127.0.0.0/8"], ["::1"]]);
+  });
+
+  test("bad set_real_ip_from and listen parameters are refused with their place", () => {
+    const bad = (line: string) => `events {}\nstream {\nserver { listen 1; proxy_pass 127.0.0.1:9;\n${line} }\n}\n`;
+    // nginx would look "all" up as a host name: it is not allow/deny's `all`.
+    assert.throws(() => loadNginxConfig(bad("set_real_ip_from all;"), "/a.conf"), /host names .*"all".* in \/a\.conf:4/);
+    assert.throws(() => loadNginxConfig(bad("set_real_ip_from 1.2.3.4/33;"), "/a.conf"), /invalid parameter .* in \/a\.conf:4/);
+    assert.throws(() => loadNginxConfig(bad("set_real_ip_from localhost;"), "/a.conf"), /host names .* in \/a\.conf:4/);
+    assert.throws(
+      () => loadNginxConfig(bad("listen 2 udp proxy_protocol;"), "/a.conf"),
+      /"listen" directive "proxy_protocol" parameter is incompatible with "udp" in \/a\.conf:4/,
+    );
+    assert.throws(
+      () => loadNginxConfig(bad("proxy_protocol v3;"), "/a.conf"),
+      /invalid value "v3" in "proxy_protocol" directive/,
+    );
+    assert.throws(
+      () =>
+        loadYamlConfig(`stream:\n  servers:\n    - { listen: "1 udp proxy_protocol", proxy_pass: "127.0.0.1:9" }\n`, "a.yaml"),
+      /incompatible with "udp"/,
+    );
+  });
+});

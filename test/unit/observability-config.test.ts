@@ -176,8 +176,6 @@ stream:
     assert.deepEqual(
       warnings.map((w) => w.message),
       [
-        `the "gzip" parameter of "access_log" is not supported yet and is ignored: lines are written uncompressed`,
-        `the "if" parameter of "access_log" is not supported yet and is ignored: every session is logged`,
         `access_log to syslog is not supported yet and is ignored`,
       ],
     );

@@ -121,6 +121,9 @@ describe("variables: registry and session slots", () => {
     const v = (n: string) => s.get(r.resolve(`proxy_protocol_tlv_${n}`));
     assert.equal(v("alpn"), "h2");
     assert.equal(v("0x2"), "a.test");
+    // ngx_hextoi reads every hex digit: leading zeros name the same type; past a byte, none.
+    assert.equal(v("0x0002"), "a.test");
+    assert.equal(v("0x102"), null);
     assert.equal(v("ssl_version"), "TLSv1.3");
     assert.equal(v("ssl_verify"), "3");
     assert.equal(v("unique_id"), null);

@@ -58,6 +58,11 @@ export interface StreamConfig {
   readonly servers: readonly ServerConfig[];
   /** `log_format`s the config defines (the built-in ones are not listed here). */
   readonly logFormats: ReadonlyMap<string, LogFormatConfig>;
+  /**
+   * access_log files of stream{} that every server{} overrides: nginx still opens (creates)
+   * them at load, so streamlb does too; nothing is written to them.
+   */
+  readonly unusedLogFiles?: readonly string[];
   /** map, geo and split_clients blocks, in config order (a later definition of a name wins). */
   readonly variables: readonly VariableBlockConfig[];
   /** stream{}'s `resolver`: the one `resolve` servers use when their upstream names none. */
@@ -153,6 +158,10 @@ export interface AccessLogConfig {
   /** Written only when set; streamlb always buffers (see access-log.ts for the defaults). */
   readonly bufferSize: number | null;
   readonly flushMs: number | null;
+  /** `if=CONDITION`: a complex value; the session is logged unless it is empty or "0". */
+  readonly condition?: string | null;
+  /** `gzip[=LEVEL]`: each flushed batch is written as one gzip member (the level is nginx's hint). */
+  readonly gzip?: number | null;
   readonly loc: SourceLoc;
 }
 
@@ -188,6 +197,15 @@ export interface ProxySettings {
    */
   readonly proxyUploadRate: number | string;
   readonly proxyDownloadRate: number | string;
+  /** proxy_protocol: send a PROXY header (v1 for "on", v2) to the upstream before any client byte. */
+  readonly proxyProtocol: "off" | "on" | "v2";
+  /** How long a `listen … proxy_protocol` client has to send its PROXY header. */
+  readonly proxyProtocolTimeoutMs: number;
+  /** ssl_preread: read the ClientHello for $ssl_preread_* before the content phase. */
+  readonly sslPreread: boolean;
+  readonly prereadBufferSize: number;
+  /** preread_timeout: one deadline for the whole preread phase. */
+  readonly prereadTimeoutMs: number;
 }
 
 export interface ListenConfig {
@@ -200,6 +218,8 @@ export interface ListenConfig {
   readonly reusePort?: boolean;
   /** `listen unix:/path`: a Unix-domain socket (host null and port 0 then). */
   readonly unixPath?: string;
+  /** `listen … proxy_protocol`: each client first sends a PROXY protocol header (v1 or v2). */
+  readonly proxyProtocol?: boolean;
   readonly loc: SourceLoc;
 }
 
@@ -236,6 +256,11 @@ export interface ServerConfig {
   readonly proxyBind?: string;
   /** limit_conn, merged; absent = no limits (dry run off, log level error). */
   readonly limitConn?: LimitConnConfig;
+  /**
+   * set_real_ip_from as nginx merges it (the server's own, else stream{}'s): peers whose PROXY
+   * header gives the client's address (an address, a CIDR or `unix:`); absent or [] = none.
+   */
+  readonly realipFrom?: readonly string[];
   readonly loc: SourceLoc;
 }
 

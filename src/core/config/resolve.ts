@@ -37,6 +37,7 @@ export interface ConfigDraft {
   readonly resolverTimeoutMs?: number | null;
   readonly variables?: readonly VariableBlockConfig[];
   readonly limitConnZones?: readonly LimitConnZoneConfig[];
+  readonly unusedLogFiles?: readonly string[];
   /** A loader that knows no health checks may leave `healthCheck` out: none. */
   readonly upstreams: ReadonlyArray<
     Omit<UpstreamConfig, "healthCheck"> & { readonly healthCheck?: UpstreamConfig["healthCheck"] }
@@ -69,6 +70,10 @@ export function resolveConfig(draft: ConfigDraft): Config {
       if (!logFormats.has(log.format) && !BUILTIN_LOG_FORMATS.has(log.format)) {
         throw new ConfigError(`unknown log format "${log.format}"`, log.loc);
       }
+    }
+    // Fail closed: UDP sessions do not write a PROXY header yet.
+    if (server.proxy.proxyProtocol !== "off" && server.listen.some((l) => l.udp)) {
+      throw new ConfigError(`"proxy_protocol" is not supported yet on "listen … udp"`, server.loc);
     }
     for (const l of server.listen) {
       const key = listenKey(l);
@@ -140,6 +145,7 @@ export function resolveConfig(draft: ConfigDraft): Config {
       servers,
       logFormats,
       variables,
+      ...(draft.unusedLogFiles?.length && { unusedLogFiles: draft.unusedLogFiles }),
       ...(draft.resolver && { resolver: draft.resolver }),
       ...(draft.resolverTimeoutMs != null && { resolverTimeoutMs: draft.resolverTimeoutMs }),
       ...(limitConnZones.size > 0 && { limitConnZones }),

@@ -41,6 +41,11 @@ export interface PhaseSession {
   limitConnStatus: LimitConnStatus | null;
   /** Client bytes a phase read that the upstream must get first, in order (PROXY, preread). */
   keepEarlyData(bytes: Uint8Array): void;
+  /**
+   * Hands back (and forgets) the client bytes kept so far: nginx leaves bytes after a PROXY
+   * header in the socket, so preread must see them first, then keeps them again itself.
+   */
+  takeEarlyData(): Uint8Array | null;
   /** Runs when the session ends, whatever the outcome (limit_conn gives its slot back). */
   onEnd(release: () => void): void;
   /** `*ID message, client: ADDR, server: LISTEN`, nginx's error-log tail. */

@@ -6,6 +6,9 @@ import type { ServerVariables } from "../variables/stream-variables.ts";
 import { accessPhase, AccessRules } from "./access.ts";
 import { limitConnPhase } from "./limit-conn.ts";
 import { type Phase, PHASE_ORDER } from "./phase.ts";
+import { proxyProtocolPhase } from "./proxy-protocol-accept.ts";
+import { realipPhase } from "./realip.ts";
+import { sslPrereadPhase } from "./ssl-preread.ts";
 
 /** What limit_conn needs beyond the server: its zones' keys and the counts every worker shares. */
 export interface LimitConnWorld {
@@ -14,8 +17,26 @@ export interface LimitConnWorld {
   readonly counters: SharedCounters;
 }
 
-export function buildPhases(server: ServerConfig, vars: ServerVariables, limits?: LimitConnWorld): Phase[] {
+/** What of a listen shapes its phases: a PROXY header to read; UDP, where preread declines. */
+export interface ListenPhases {
+  readonly proxyProtocol?: boolean;
+  readonly udp?: boolean;
+}
+
+export function buildPhases(
+  server: ServerConfig,
+  vars: ServerVariables,
+  listen: ListenPhases = {},
+  limits?: LimitConnWorld,
+): Phase[] {
   const phases: Phase[] = [];
+  const proxy = server.proxy;
+  // The PROXY header is read before any phase (ngx_stream_init_connection); realip acts on it.
+  if (listen.proxyProtocol) {
+    phases.push(proxyProtocolPhase(proxy.proxyProtocolTimeoutMs));
+    const realip = realipPhase(server.realipFrom ?? []);
+    if (realip) phases.push(realip);
+  }
   const set = vars.set;
   // ngx_stream_set_module runs in PREACCESS, in config order; limit_conn after it, so its keys
   // see what `set` assigned.
@@ -32,6 +53,9 @@ export function buildPhases(server: ServerConfig, vars: ServerVariables, limits?
   }
   const access = AccessRules.compile(server.access);
   if (access) phases.push(accessPhase(access));
+  if (proxy.sslPreread && !listen.udp) {
+    phases.push(sslPrereadPhase({ bufferSize: proxy.prereadBufferSize, timeoutMs: proxy.prereadTimeoutMs }));
+  }
   // Stable: phases of one name keep the order they were added in.
   return phases.sort((a, b) => PHASE_ORDER.indexOf(a.name) - PHASE_ORDER.indexOf(b.name));
 }

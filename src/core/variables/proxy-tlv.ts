@@ -17,9 +17,12 @@ export type TlvResult = { readonly value: string } | "none" | { readonly error: 
 
 type Wanted = { readonly type: number; readonly inSsl: boolean } | { readonly verify: true } | null;
 
-/** `0x2`, `0x2a`: nginx reads the hex after `0x`; a TLV type is one byte. */
+/**
+ * `0x2`, `0x2a`, `0x000ae`: nginx reads all the hex after `0x` (ngx_hextoi), leading zeros
+ * included; a number past one byte is no TLV's type, so it is simply not found.
+ */
 function hexType(text: string): number | null {
-  if (!/^0x[0-9a-f]{1,2}$/i.test(text)) return null;
+  if (!/^0x[0-9a-f]{1,12}$/i.test(text)) return null;
   return parseInt(text.slice(2), 16);
 }
 

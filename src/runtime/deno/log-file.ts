@@ -13,7 +13,7 @@ export async function openLogFile(path: string): Promise<LogFile> {
       while (off < data.byteLength) off += file.writeSync(data.subarray(off));
     },
     append: async (text) => {
-      const data = encoder.encode(text);
+      const data = typeof text === "string" ? encoder.encode(text) : text;
       const target = file;
       let off = 0;
       while (off < data.byteLength) off += await target.write(data.subarray(off));

@@ -14,8 +14,8 @@ export interface ServerDraft {
   /** allow/deny in this server{}, in order. */
   readonly access: AccessRuleConfig[];
   readonly limitConn: LimitConnDraft;
-  /** proxy_bind as written here ("off" included); null = inherited. */
-  proxyBind: string | null;
+  /** set_real_ip_from in this server{}. */
+  readonly realipFrom: string[];
   /** The content handler: the last of proxy_pass and return wins, as in nginx. */
   handler: { readonly kind: "proxy_pass" | "return"; readonly value: string; readonly loc: SourceLoc } | null;
   readonly set: SetConfig[];
@@ -32,7 +32,8 @@ export interface BlockDraft {
   /** allow/deny in stream{}, for the servers that have none of their own. */
   readonly access: AccessRuleConfig[];
   readonly limitConn: LimitConnDraft;
-  proxyBind: string | null;
+  /** set_real_ip_from in stream{}, for the servers that have none of their own. */
+  readonly realipFrom: string[];
   readonly servers: ServerDraft[];
   /** health_check_timeout, inherited by its servers. */
   readonly health: HealthScope;

@@ -9,6 +9,7 @@ import {
 } from "../model.ts";
 import { parseSize } from "../values/units.ts";
 import type { ReaderContext } from "./context.ts";
+import { proxyBind } from "./proxy-bind.ts";
 import type { NginxDirective } from "./tokenizer.ts";
 
 /** A stream{} or server{} block's limit_conn lines; null = not written there. */
@@ -16,9 +17,14 @@ export interface LimitConnDraft {
   limits: LimitConnRule[] | null;
   dryRun: boolean | null;
   logLevel: LimitConnLogLevel | null;
+  /** proxy_bind as written here ("off" included): read beside limit_conn to keep reader.ts small. */
+  proxyBind: string | null;
 }
 
-export const limitConnDraft = (): LimitConnDraft => ({ limits: null, dryRun: null, logLevel: null });
+export const limitConnDraft = (): LimitConnDraft => ({ limits: null, dryRun: null, logLevel: null, proxyBind: null });
+
+/** The zones read so far, with their sizes in bytes (nginx compares them). */
+export type ZoneTable = Map<string, LimitConnZoneConfig & { bytes: number }>;
 
 /** nginx refuses a shared zone below 8 pages of 4 KiB. */
 const MIN_ZONE_BYTES = 8 * 4096;
@@ -34,6 +40,9 @@ export function limitConnDirective(
   zones: Map<string, LimitConnZoneConfig & { bytes: number }> | null,
 ): boolean {
   switch (d.name) {
+    case "proxy_bind":
+      into.proxyBind = proxyBind(cx, d);
+      return true;
     case "limit_conn_zone":
       if (!zones) return false;
       zone(cx, d, zones);

@@ -16,13 +16,15 @@ export function listen(cx: ReaderContext, d: NginxDirective, family: Family): Li
   const udp = family === "stream" && params.includes("udp");
   if (udp) udpCompatible(cx, d, params);
   let reusePort = false;
+  let proxyProtocol = false;
   for (const p of params) {
     if (family === "tcp") tcpListenParam(cx, d, p);
     else if (udp && (p === "udp" || p === "reuseport")) reusePort ||= p === "reuseport";
+    else if (p === "proxy_protocol") proxyProtocol = true;
     else streamListenParam(cx, d, p);
   }
-  // The UDP fields only where set, so a TCP listen reads as it always has.
-  const extra = udp ? { udp: true, ...(reusePort ? { reusePort } : {}) } : {};
+  // The UDP and PROXY fields only where set, so a plain TCP listen reads as it always has.
+  const extra = udp ? { udp: true, ...(reusePort ? { reusePort } : {}) } : proxyProtocol ? { proxyProtocol } : {};
   const unix = unixPath === null ? {} : { unixPath };
   return ports.map((port) => ({ host, port, ...extra, ...unix, loc: cx.loc(d) }));
 }
@@ -96,8 +98,6 @@ function streamListenParam(cx: ReaderContext, d: NginxDirective, p: string): voi
       return; // harmless, and so common that a warning would be noise
     case "ssl":
       return cx.fail(d, `the "ssl" parameter of "listen" is not supported yet: streamlb does not terminate TLS`);
-    case "proxy_protocol":
-      return cx.fail(d, `the "proxy_protocol" parameter of "listen" is not supported yet`);
     case "backlog=":
       if (!atoi(value)) cx.fail(d, `invalid backlog "${p}"`);
       break;

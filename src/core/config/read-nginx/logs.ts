@@ -114,6 +114,8 @@ export function accessLog(cx: ReaderContext, logs: LogState, d: NginxDirective, 
   }
   let bufferSize: number | null = null;
   let flushMs: number | null = null;
+  let gzip: number | null = null;
+  let condition: string | null = null;
   for (const p of params) {
     if (p.startsWith("buffer=")) {
       const size = parseSize(p.slice("buffer=".length));
@@ -126,9 +128,9 @@ export function accessLog(cx: ReaderContext, logs: LogState, d: NginxDirective, 
     } else if (p === "gzip" || p.startsWith("gzip=")) {
       const n = p === "gzip" ? 1 : atoi(p.slice("gzip=".length));
       if (n === null || n < 1 || n > 9) cx.fail(d, `invalid compression level "${p.slice("gzip=".length)}"`);
-      cx.warn(d, `the "gzip" parameter of "access_log" is not supported yet and is ignored: lines are written uncompressed`);
+      gzip = n;
     } else if (p.startsWith("if=")) {
-      cx.warn(d, `the "if" parameter of "access_log" is not supported yet and is ignored: every session is logged`);
+      condition = p.slice("if=".length);
     } else {
       cx.fail(d, `invalid parameter "${p}"`);
     }
@@ -138,8 +140,15 @@ export function accessLog(cx: ReaderContext, logs: LogState, d: NginxDirective, 
     cx.warn(d, `access_log to syslog is not supported yet and is ignored`);
     return;
   }
-  if (path.includes("$")) cx.fail(d, `"access_log" with variables in the path is not supported yet`);
-  level.logs.push({ path, format, bufferSize, flushMs, loc: cx.loc(d) });
+  level.logs.push({
+    path,
+    format,
+    bufferSize,
+    flushMs,
+    ...(condition !== null && { condition }),
+    ...(gzip !== null && { gzip }),
+    loc: cx.loc(d),
+  });
 }
 
 /** A log_format defined so far, or a built-in one, by nginx's case-insensitive match. */

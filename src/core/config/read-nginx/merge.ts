@@ -22,7 +22,7 @@ export function mergeServer(
     if (!upstream && block.family === "tcp" && !/:\d+$/.test(proxyPass)) proxyPass += ":80";
   }
   const limitConn = mergeLimitConn(s.limitConn, block.limitConn);
-  const bind = s.proxyBind ?? block.proxyBind;
+  const bind = s.limitConn.proxyBind ?? block.limitConn.proxyBind;
   return {
     listen: s.listen,
     proxyPass,
@@ -32,10 +32,16 @@ export function mergeServer(
     access: s.access.length > 0 ? s.access : block.access,
     ...(limitConn && { limitConn }),
     ...(bind !== null && bind !== "off" && { proxyBind: bind }),
+    ...realip(s.realipFrom.length > 0 ? s.realipFrom : block.realipFrom),
     proxy: { ...base, ...block.overrides, ...s.overrides },
     // nginx's merge: a server{} with its own access_log (or `off`) uses only that.
     accessLog: effectiveAccessLog(s.accessLog.logs.length || s.accessLog.off ? s.accessLog : block.accessLog),
     loc: s.loc,
     proxyPassLoc: handler.loc,
   };
+}
+
+/** Only where set, so a server without set_real_ip_from reads as it always has. */
+function realip(from: readonly string[]): { realipFrom?: readonly string[] } {
+  return from.length > 0 ? { realipFrom: from } : {};
 }

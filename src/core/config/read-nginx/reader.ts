@@ -12,7 +12,6 @@ import {
   type BalanceMethod,
   type Config,
   type ErrorLogConfig,
-  type LimitConnZoneConfig,
   type SourceLoc,
   type UpstreamConfig,
   type UpstreamServerConfig,
@@ -28,9 +27,8 @@ import { resolveConfig } from "../resolve.ts";
 import type { ReaderContext } from "./context.ts";
 import type { BlockDraft, Family, ProxyOverrides, ServerDraft } from "./drafts.ts";
 import { type ConfigFiles, type ConfigWarning, Includes } from "./files.ts";
-import { accessRule, balanceMethod, proxyPass } from "./server-directives.ts";
-import { limitConnDirective, limitConnDraft } from "./limit-conn.ts";
-import { proxyBind } from "./proxy-bind.ts";
+import { limitConnDirective, limitConnDraft, type ZoneTable } from "./limit-conn.ts";
+import { accessRule, balanceMethod, proxyPass, realipFrom } from "./server-directives.ts";
 import { listen } from "./listen.ts";
 import { accessLog, adminDirective, logFormat, type LogState, mainErrorLog } from "./logs.ts";
 import { streamUpstreamServer, tcpUpstreamServer } from "./upstream-server.ts";
@@ -78,7 +76,7 @@ class NginxReader {
   /** Upstream names by their lower case: nginx matches them case-insensitively. */
   private readonly upstreamNames = new Map<string, string>();
   private readonly blocks: BlockDraft[] = [];
-  private readonly limitConnZones = new Map<string, LimitConnZoneConfig & { bytes: number }>();
+  private readonly limitConnZones: ZoneTable = new Map();
   /** stream{}'s resolver and resolver_timeout. */
   private readonly resolver: ResolverSettings = {};
   private readonly variables: VariableBlockConfig[] = [];
@@ -125,11 +123,13 @@ class NginxReader {
       errorLog: this.logs.errorLog ?? options.defaultErrorLog ?? { path: "stderr", level: "error" },
       admin: this.admin,
       logFormats: [...this.logs.logFormats.values()],
+      unusedLogFiles: this.blocks.flatMap((b) =>
+        b.servers.every((s) => s.accessLog.logs.length || s.accessLog.off) ? b.accessLog.logs.map((l) => l.path) : []
+      ),
       ...this.resolver,
       variables: this.variables,
       limitConnZones: [...this.limitConnZones.values()].map(({ bytes: _, ...z }) => z),
-      upstreams,
-      servers,
+      ...{ upstreams, servers },
     });
     return { config, warnings: this.warnings };
   }
@@ -213,13 +213,14 @@ class NginxReader {
       accessLog: { logs: [], off: false },
       access: [],
       limitConn: limitConnDraft(),
-      proxyBind: null,
+      realipFrom: [],
       servers: [],
       health: this.health.scope(),
     };
     this.walk(d.block!, family, (e, spec) => {
       if (e.name === "upstream") this.upstreams.push(this.upstream(e, family));
       else if (e.name === "allow" || e.name === "deny") block.access.push(accessRule(this.cx, e));
+      else if (e.name === "set_real_ip_from" && family === "stream") block.realipFrom.push(realipFrom(this.cx, e));
       else if (e.name === "server") block.servers.push(this.server(e, family));
       else if (e.name === "log_format" && family === "stream") logFormat(this.cx, this.logs, e);
       else if (e.name === "access_log" && family === "stream") accessLog(this.cx, this.logs, e, block.accessLog);
@@ -229,7 +230,6 @@ class NginxReader {
       } else if (family === "stream" && this.health.directive(e, block.health)) return;
       else if (family === "stream" && resolverSetting(this.cx, e, this.resolver)) return;
       else if (family === "stream" && limitConnDirective(this.cx, e, block.limitConn, this.limitConnZones)) return;
-      else if (family === "stream" && e.name === "proxy_bind") block.proxyBind = proxyBind(this.cx, e);
       else if (!this.proxySetting(e, spec, block.overrides)) this.ignore(e, spec);
     });
     // nginx merges each server with stream{} once the block is read, and checks it then.
@@ -242,7 +242,7 @@ class NginxReader {
       accessLog: { logs: [], off: false },
       access: [],
       limitConn: limitConnDraft(),
-      proxyBind: null,
+      realipFrom: [],
       listen: [],
       handler: null,
       set: [],
@@ -278,6 +278,12 @@ class NginxReader {
         case "deny":
           s.access.push(accessRule(this.cx, e));
           return;
+        case "set_real_ip_from":
+          if (family === "stream") {
+            s.realipFrom.push(realipFrom(this.cx, e));
+            return;
+          }
+          break;
         case "access_log":
           if (family === "stream") {
             accessLog(this.cx, this.logs, e, s.accessLog);
@@ -286,7 +292,6 @@ class NginxReader {
           break;
       }
       if (family === "stream" && limitConnDirective(this.cx, e, s.limitConn, null)) return;
-      if (family === "stream" && e.name === "proxy_bind") return void (s.proxyBind = proxyBind(this.cx, e));
       if (!this.proxySetting(e, spec, s.overrides)) this.ignore(e, spec);
     });
     if (s.listen.length === 0) throw new ConfigError(`no "listen" is defined for server`, s.loc);

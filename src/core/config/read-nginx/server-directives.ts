@@ -3,6 +3,7 @@
 import type { AccessRuleConfig, BalanceMethod } from "../model.ts";
 import type { NginxDirective } from "./tokenizer.ts";
 import { parseAccessRule } from "../../phases/access.ts";
+import { realipFromError } from "../../phases/realip.ts";
 import { boundFactorError, parseBoundFactor } from "../../balance/bounded-load.ts";
 import { hashKeyError } from "../../balance/key.ts";
 import type { ReaderContext } from "./context.ts";
@@ -18,6 +19,16 @@ export function accessRule(cx: ReaderContext, d: NginxDirective): AccessRuleConf
   if (!parsed.ok) cx.fail(d, `invalid parameter "${address}"`);
   if (parsed.lowBits) cx.warn(d, `low address bits of ${address} are meaningless`);
   return { action: d.name === "allow" ? "allow" : "deny", address, loc: cx.loc(d) };
+}
+
+/** `set_real_ip_from ADDRESS|CIDR|unix:` (host names are refused: see realipFromError). */
+export function realipFrom(cx: ReaderContext, d: NginxDirective): string {
+  const address = d.args[0]!;
+  const problem = realipFromError(address);
+  if (problem) cx.fail(d, problem);
+  const parsed = parseAccessRule(address);
+  if (parsed.ok && parsed.lowBits) cx.warn(d, `low address bits of ${address} are meaningless`);
+  return address;
 }
 
 export function proxyPass(cx: ReaderContext, d: NginxDirective): string {

@@ -2,6 +2,7 @@
 // (`- allow: 127.0.0.0/8`, `- deny: all`): first match wins, so the order is the meaning.
 import type { Node } from "yaml";
 import { parseAccessRule } from "../../phases/access.ts";
+import { realipFromError } from "../../phases/realip.ts";
 import type { AccessRuleConfig } from "../model.ts";
 import type { YamlWalker } from "./walker.ts";
 
@@ -14,5 +15,15 @@ export function yamlAccess(w: YamlWalker, node: Node | null, what: string): Acce
     const parsed = parseAccessRule(address);
     if (!parsed.ok) w.fail(entry.value, `invalid ${action} "${address}": expected an address, a CIDR, "all" or "unix:"`);
     return { action: action as "allow" | "deny", address, loc: w.loc(item) };
+  });
+}
+
+/** `set_real_ip_from: [127.0.0.1, 10.0.0.0/8]` (one address may stand alone). */
+export function yamlRealipFrom(w: YamlWalker, node: Node | null): string[] {
+  return w.listOrOne(node).map((item) => {
+    const address = String(w.scalar(item, "set_real_ip_from"));
+    const problem = realipFromError(address);
+    if (problem) w.fail(item, problem);
+    return address;
   });
 }

@@ -73,11 +73,10 @@ function accessLogItem(w: YamlWalker, node: Node | null, what: string, formats: 
     const path = w.string(node, `${what} access_log`);
     return { path, format: DEFAULT_ACCESS_LOG_FORMAT, bufferSize: null, flushMs: null, loc: w.loc(node) };
   }
-  const e = w.entries(node, `${what} access_log`, ["path", "format", "buffer", "flush"]);
+  const e = w.entries(node, `${what} access_log`, ["path", "format", "buffer", "flush", "if", "gzip"]);
   const pathNode = e.get("path")?.value ?? null;
   if (!pathNode) w.fail(node, `${what} access_log needs a path (or is "off")`);
   const path = w.string(pathNode, "access_log path");
-  if (path.includes("$")) w.fail(pathNode, `access_log with variables in the path is not supported yet`);
   let format = DEFAULT_ACCESS_LOG_FORMAT;
   if (e.has("format")) {
     const formatNode = e.get("format")!.value;
@@ -95,5 +94,15 @@ function accessLogItem(w: YamlWalker, node: Node | null, what: string, formats: 
   if (flushMs === 0) w.fail(e.get("flush")!.value, `invalid access_log flush "0": it must be more than 0`);
   // nginx's rule, kept so the config converts to an nginx.conf that means the same.
   if (flushMs !== null && bufferSize === null) w.fail(e.get("flush")!.key, `no buffer is defined for access_log "${path}"`);
-  return { path, format, bufferSize, flushMs, loc: w.loc(node) };
+  const condition = e.has("if") ? w.string(e.get("if")!.value, "access_log if") : null;
+  const gzip = e.has("gzip") ? w.int(e.get("gzip")!.value, "access_log gzip", 1, 9) : null;
+  return {
+    path,
+    format,
+    bufferSize,
+    flushMs,
+    ...(condition !== null && { condition }),
+    ...(gzip !== null && { gzip }),
+    loc: w.loc(node),
+  };
 }

@@ -27,7 +27,6 @@ import { EVENTS_SETTINGS, MAIN_SETTINGS, PROXY_SETTINGS } from "../schema/table.
 import { refusedParam, SERVER_PARAM_ROWS } from "../schema/upstream-server.ts";
 import { resolveConfig } from "../resolve.ts";
 import { yamlRows } from "./rows.ts";
-import { yamlAccess } from "./access.ts";
 import {
   LIMIT_CONN_KEYS,
   mergeYamlLimitConn,
@@ -38,6 +37,7 @@ import {
 } from "./limit-conn.ts";
 
 const bindOf = (bind: string | null) => (bind === null || bind === "off" ? {} : { proxyBind: bind });
+import { yamlAccess, yamlRealipFrom } from "./access.ts";
 import { yamlHealthCheck } from "./health.ts";
 import { yamlAccessLog, yamlAdmin, yamlLogFormats } from "./observability.ts";
 import { type Entries, YamlWalker } from "./walker.ts";
@@ -50,9 +50,32 @@ const EVENTS_ROWS = EVENTS_SETTINGS;
 
 const TOP_KEYS = [...TOP_ROWS.map((r) => r.yaml), "error_log", "admin", "events", "stream"];
 const EVENTS_KEYS = EVENTS_ROWS.map((r) => r.yaml);
-const STREAM_KEYS = [...PROXY_KEYS, "upstreams", "servers", "log_formats", "access_log", "access", "variables", ...RESOLVER_KEYS,
-  "limit_conn_zone", "proxy_bind", ...LIMIT_CONN_KEYS];
-const SERVER_KEYS = [...PROXY_KEYS, "listen", "proxy_pass", "return", "set", "access_log", "access", "proxy_bind", ...LIMIT_CONN_KEYS];
+const STREAM_KEYS = [
+  ...PROXY_KEYS,
+  "upstreams",
+  "servers",
+  "log_formats",
+  "access_log",
+  "access",
+  "variables",
+  "set_real_ip_from",
+  ...RESOLVER_KEYS,
+  "limit_conn_zone",
+  "proxy_bind",
+  ...LIMIT_CONN_KEYS,
+];
+const SERVER_KEYS = [
+  ...PROXY_KEYS,
+  "listen",
+  "proxy_pass",
+  "return",
+  "set",
+  "access_log",
+  "access",
+  "set_real_ip_from",
+  "proxy_bind",
+  ...LIMIT_CONN_KEYS,
+];
 const UPSTREAM_KEYS = ["servers", "least_conn", "hash", "random", "health_check", "state", "zone", ...RESOLVER_KEYS];
 const UPSTREAM_SERVER_KEYS = ["address", ...SERVER_PARAM_ROWS.map((r) => r.yaml), "resolve", "service"];
 
@@ -79,6 +102,7 @@ export function loadYamlConfig(text: string, file: string, defaultErrorLog?: Err
   const accessLog = stream.has("access_log") ? yamlAccessLog(w, stream.get("access_log")!.value, "stream", logFormats) : [];
   const access = stream.has("access") ? yamlAccess(w, stream.get("access")!.value, "stream") : [];
   const limitConn = { ...yamlLimitConn(w, stream), bind: yamlProxyBind(w, stream) };
+  const realipFrom = stream.has("set_real_ip_from") ? yamlRealipFrom(w, stream.get("set_real_ip_from")!.value) : [];
 
   const upstreams: UpstreamConfig[] = [];
   const upstreamsNode = stream.get("upstreams")?.value ?? null;
@@ -90,7 +114,9 @@ export function loadYamlConfig(text: string, file: string, defaultErrorLog?: Err
 
   const serversNode = stream.get("servers")?.value ?? null;
   const servers = serversNode
-    ? w.list(serversNode, "stream.servers").map((node, i) => server(w, node, i, inherited, accessLog, access, logFormats, limitConn))
+    ? w.list(serversNode, "stream.servers").map((node, i) =>
+      server(w, node, i, inherited, accessLog, { access, realipFrom }, logFormats, limitConn)
+    )
     : [];
 
   const errorLogNode = top.get("error_log")?.value ?? null;
@@ -131,7 +157,7 @@ function server(
   index: number,
   inherited: ProxySettings,
   inheritedAccessLog: AccessLogConfig[],
-  inheritedAccess: AccessRuleConfig[],
+  inheritedRules: { readonly access: AccessRuleConfig[]; readonly realipFrom: string[] },
   logFormats: LogFormatConfig[],
   inheritedLimitConn: YamlLimitConn & { bind: string | null },
 ): ServerConfig & { proxyPassLoc: SourceLoc } {
@@ -151,13 +177,19 @@ function server(
     const parsed = parseListen(text);
     if (!parsed) w.fail(n, `invalid listen "${text}": expected a port, host:port or [v6]:port`);
     for (const p of params) {
-      if (p !== "udp" && p !== "reuseport") w.fail(n, `invalid listen parameter "${p}": expected "udp" or "reuseport"`);
+      if (p !== "udp" && p !== "reuseport" && p !== "proxy_protocol") {
+        w.fail(n, `invalid listen parameter "${p}": expected "udp", "reuseport" or "proxy_protocol"`);
+      }
+    }
+    if (params.includes("udp") && params.includes("proxy_protocol")) {
+      w.fail(n, `"listen" directive "proxy_protocol" parameter is incompatible with "udp"`);
     }
     if (params.includes("reuseport") && !params.includes("udp")) {
       w.fail(n, `"reuseport" in listen is for "udp" listeners (TCP workers always use SO_REUSEPORT)`);
     }
     const udp = params.includes("udp") ? { udp: true, ...(params.includes("reuseport") ? { reusePort: true } : {}) } : {};
-    return { ...parsed, ...udp, loc: w.loc(n) };
+    const pp = params.includes("proxy_protocol") ? { proxyProtocol: true } : {};
+    return { ...parsed, ...udp, ...pp, loc: w.loc(n) };
   });
   const handlerNode = (e.get("proxy_pass") ?? e.get("return"))!.value;
   return {
@@ -169,9 +201,10 @@ function server(
     proxy: yamlRows(w, e, PROXY_SETTINGS, inherited),
     accessLog: e.has("access_log") ? yamlAccessLog(w, e.get("access_log")!.value, what, logFormats) : inheritedAccessLog,
     // As nginx merges allow/deny: a server with rules of its own does not inherit stream's.
-    access: e.has("access") ? yamlAccess(w, e.get("access")!.value, what) : inheritedAccess,
     ...mergeYamlLimitConn(yamlLimitConn(w, e), inheritedLimitConn),
     ...bindOf(yamlProxyBind(w, e) ?? inheritedLimitConn.bind),
+    access: e.has("access") ? yamlAccess(w, e.get("access")!.value, what) : inheritedRules.access,
+    ...realipFromOf(e.has("set_real_ip_from") ? yamlRealipFrom(w, e.get("set_real_ip_from")!.value) : inheritedRules.realipFrom),
     loc: w.loc(node),
   };
 }
@@ -266,4 +299,9 @@ function upstreamServer(w: YamlWalker, node: Node, what: string): UpstreamServer
     ...yamlRows(w, e, SERVER_PARAM_ROWS, { ...DEFAULT_SERVER, address, host: hp.host, port: hp.port, loc: w.loc(node) }),
     loc: w.loc(node),
   };
+}
+
+/** Only where set, so a server without set_real_ip_from reads as it always has. */
+function realipFromOf(from: string[]): { realipFrom?: string[] } {
+  return from.length > 0 ? { realipFrom: from } : {};
 }

@@ -25,7 +25,7 @@ export const LISTEN_PARAMS: ReadonlyMap<string, Support> = new Map([
   ["multipath", "refused"],
   ["udp", "runs"],
   ["ssl", "refused"],
-  ["proxy_protocol", "refused"],
+  ["proxy_protocol", "runs"],
 ]);
 
 /** `listen` parameters streamlb accepts without acting on, and why that is safe. */

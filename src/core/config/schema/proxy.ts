@@ -1,7 +1,7 @@
 // The proxy_* settings a server{} inherits from stream{} (nginx's merge), one row each, with
 // yaoweibin's tcp{} spelling and defaults where it has the setting.
 import type { ProxySettings } from "../model.ts";
-import { FLAG, intKind, RATE, SIZE, TIME_MS } from "../values/kinds.ts";
+import { FLAG, intKind, PROXY_PROTOCOL_VERSION, RATE, SIZE, TIME_MS } from "../values/kinds.ts";
 import { defaultsOf, row, type SettingRow } from "./row.ts";
 
 export interface ProxyRow extends SettingRow<ProxySettings> {
@@ -50,6 +50,12 @@ export const PROXY_ROWS: readonly ProxyRow[] = [
   proxy({ name: "proxy_responses", field: "proxyResponses", kind: intKind(0), default: UNLIMITED_RESPONSES }),
   proxy({ name: "proxy_upload_rate", field: "proxyUploadRate", kind: RATE, default: 0 }),
   proxy({ name: "proxy_download_rate", field: "proxyDownloadRate", kind: RATE, default: 0 }),
+  proxy({ name: "proxy_protocol", field: "proxyProtocol", kind: PROXY_PROTOCOL_VERSION, default: "off" }),
+  // The stream core module's and ssl_preread's settings, inherited by server{} the same way.
+  proxy({ name: "proxy_protocol_timeout", field: "proxyProtocolTimeoutMs", kind: TIME_MS, default: 30_000 }),
+  proxy({ name: "ssl_preread", field: "sslPreread", kind: FLAG, default: false }),
+  proxy({ name: "preread_buffer_size", field: "prereadBufferSize", kind: SIZE, default: 16 * 1024 }),
+  proxy({ name: "preread_timeout", field: "prereadTimeoutMs", kind: TIME_MS, default: 30_000 }),
 ];
 
 export const DEFAULT_PROXY_SETTINGS: ProxySettings = defaultsOf(PROXY_ROWS);

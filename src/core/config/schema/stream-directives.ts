@@ -15,8 +15,14 @@ const NO_PREREAD = harmless("no preread phase runs (ssl_preread and js_preread a
 export const HTTP_CHECK_ONLY = harmless("without `check type=http` it does nothing");
 export const RESOLVER_ONLY = harmless("it only changes resolver, which is refused");
 
-/** tcp_nodelay is the stream core module's; the other settings are the proxy module's. */
-const proxySettingModule = (name: string) => (name === "tcp_nodelay" ? "stream_core_module" : "stream_proxy_module");
+/** The inherited settings' modules: most are the proxy module's. */
+const CORE_SETTINGS = ["tcp_nodelay", "proxy_protocol_timeout", "preread_buffer_size", "preread_timeout"];
+const proxySettingModule = (name: string) =>
+  CORE_SETTINGS.includes(name)
+    ? "stream_core_module"
+    : name === "ssl_preread"
+    ? "stream_ssl_preread_module"
+    : "stream_proxy_module";
 
 const SSL_FLAGS = "ssl_prefer_server_ciphers ssl_session_tickets ssl_reject_handshake ssl_stapling ssl_stapling_verify " +
   "ssl_ocsp_cache";
@@ -31,13 +37,6 @@ export const STREAM_DIRECTIVES: readonly DirectiveRow[] = [
   ...rows("listen", "stream_core_module", "stream", SS, "1more", { support: runs }),
   ...rows("error_log", "stream_core_module", "stream", S_SS, "1more", {
     support: harmless("a stream{} or server{} error log: these lines go to the main error log"),
-  }),
-  ...rows("preread_buffer_size", "stream_core_module", "stream", S_SS, [1], { unique, value: "size", support: NO_PREREAD }),
-  ...rows("preread_timeout", "stream_core_module", "stream", S_SS, [1], { unique, value: "time", support: NO_PREREAD }),
-  ...rows("proxy_protocol_timeout", "stream_core_module", "stream", S_SS, [1], {
-    unique,
-    value: "time",
-    support: harmless("no listener reads a PROXY header (`listen … proxy_protocol` is refused)"),
   }),
   // In stream{} and upstream{} (their `resolve` servers, proxy_pass $var); a server{}'s own is refused.
   ...rows("resolver", "stream_core_module", "stream", [...S, ...SU], "1more", { unique, support: runs }),
@@ -61,7 +60,6 @@ export const STREAM_DIRECTIVES: readonly DirectiveRow[] = [
     settingRows([r.name, ...(r.deprecated ?? [])].join(" "), proxySettingModule(r.name), "stream", S_SS, r, { slot: r.name })
   ),
   ...rows("proxy_bind", "stream_proxy_module", "stream", S_SS, [1, 2], { unique, support: runs }),
-  ...rows("proxy_protocol", "stream_proxy_module", "stream", S_SS, [1], { unique, quietWhen: ["off"] }),
   ...rows("proxy_socket_rcvbuf proxy_socket_sndbuf", "stream_proxy_module", "stream", S_SS, [1], {
     unique,
     value: "size",
@@ -97,7 +95,6 @@ export const STREAM_DIRECTIVES: readonly DirectiveRow[] = [
   ...rows("ssl_conf_command", "stream_ssl_module", "stream", S_SS, [2], { support: harmless(NO_TLS) }),
   ...rows("ssl_session_cache", "stream_ssl_module", "stream", S_SS, [1, 2], { unique, support: harmless(NO_TLS) }),
   ...rows("ssl_certificate_cache", "stream_ssl_module", "stream", S_SS, [1, 2, 3], { unique, support: harmless(NO_TLS) }),
-  ...rows("ssl_preread", "stream_ssl_preread_module", "stream", S_SS, "flag", { unique, quietWhen: ["off"] }),
 
   // stream_upstream_module and the balancing methods' modules
   ...rows("upstream", "stream_upstream_module", "stream", S, [1], { block, support: runs }),
@@ -122,7 +119,7 @@ export const STREAM_DIRECTIVES: readonly DirectiveRow[] = [
   ...rows("limit_conn_zone", "stream_limit_conn_module", "stream", S, [2], { support: runs }),
   ...rows("limit_conn_dry_run", "stream_limit_conn_module", "stream", S_SS, "flag", { unique, support: runs }),
   ...rows("limit_conn_log_level", "stream_limit_conn_module", "stream", S_SS, [1], { unique, support: runs }),
-  ...rows("set_real_ip_from", "stream_realip_module", "stream", S_SS, [1]),
+  ...rows("set_real_ip_from", "stream_realip_module", "stream", S_SS, [1], { support: runs }),
 
   // variables and routing
   ...rows("map", "stream_map_module", "stream", S, [2], { block, support: runs }),

@@ -127,6 +127,29 @@ export const FLAG: ValueKind<boolean> = {
   samples: ["on", "off"],
 };
 
+/** proxy_protocol: off, on (v1) or v2 (1.31.4), an enum nginx matches case-insensitively. */
+export const PROXY_PROTOCOL_VERSION: ValueKind<"off" | "on" | "v2"> = {
+  flag: false,
+  nginxCheck: null,
+  fromWord: (word) => {
+    const w = word.toLowerCase();
+    return w === "off" || w === "on" || w === "v2" ? w : null;
+  },
+  directiveError: (name, word) => `invalid value "${word}" in "${name}" directive, it must be "on" or "off"`,
+  fromYaml: (w, node, what) => {
+    const v = w.scalar(node, what);
+    if (typeof v === "boolean") return v ? "on" : "off";
+    const word = String(v).toLowerCase();
+    if (word === "off" || word === "on" || word === "v2") return word;
+    return w.fail(node, `invalid ${what} "${String(v)}": expected on, off or v2`);
+  },
+  fromJson: (v) => (v === "off" || v === "on" || v === "v2" ? v : null),
+  jsonError: (key) => `"${key}" must be "on", "off" or "v2"`,
+  toWord: (v) => v,
+  toYaml: (v) => v,
+  samples: ["on", "v2", "off"],
+};
+
 /** Free text: a path, a name. */
 export const TEXT: ValueKind<string> = {
   flag: false,

@@ -54,7 +54,7 @@ export function writeNginxConfig(config: Config, source?: string): string {
   for (const s of config.stream.servers) {
     out.push("", `${IN}server {`);
     for (const l of s.listen) {
-      const params = `${l.udp ? " udp" : ""}${l.reusePort ? " reuseport" : ""}`;
+      const params = `${l.udp ? " udp" : ""}${l.reusePort ? " reuseport" : ""}${l.proxyProtocol ? " proxy_protocol" : ""}`;
       const address = l.unixPath !== undefined ? word(`unix:${l.unixPath}`) : l.host === null ? l.port : formatHostPort(l.host, l.port);
       out.push(`${IN}${IN}listen ${address}${params};`);
     }
@@ -64,6 +64,7 @@ export function writeNginxConfig(config: Config, source?: string): string {
     // Each server writes its merged rules: the same as nginx's inheritance, read back.
     for (const r of s.access) out.push(`${IN}${IN}${r.action} ${word(r.address)};`);
     for (const l of nginxLimitConn(s, word)) out.push(`${IN}${IN}${l}`);
+    for (const a of s.realipFrom ?? []) out.push(`${IN}${IN}set_real_ip_from ${word(a)};`);
     for (const f of changedFields(s.proxy, level)) out.push(`${IN}${IN}${f.name} ${rowText(f, s.proxy, "nginx")};`);
     const own = serverAccessLog(s, accessLevel);
     if (own) { for (const l of nginxAccessLog(own, word)) out.push(`${IN}${IN}${l}`); }

@@ -30,7 +30,9 @@ function sameLogs(a: readonly AccessLogConfig[], b: readonly AccessLogConfig[]):
     a.length === b.length &&
     a.every(
       (l, i) =>
-        l.path === b[i]!.path && l.format === b[i]!.format && l.bufferSize === b[i]!.bufferSize && l.flushMs === b[i]!.flushMs,
+        l.path === b[i]!.path && l.format === b[i]!.format && l.bufferSize === b[i]!.bufferSize &&
+        l.flushMs === b[i]!.flushMs && (l.condition ?? null) === (b[i]!.condition ?? null) &&
+        (l.gzip ?? null) === (b[i]!.gzip ?? null),
     )
   );
 }
@@ -68,6 +70,8 @@ export function yamlAccessLog(logs: readonly AccessLogConfig[], indent: string, 
     const parts = [`path: ${scalar(l.path)}`, `format: ${scalar(l.format)}`];
     if (l.bufferSize !== null) parts.push(`buffer: ${formatSize(l.bufferSize)}`);
     if (l.flushMs !== null) parts.push(`flush: ${formatTime(l.flushMs)}`);
+    if (l.gzip != null) parts.push(`gzip: ${l.gzip}`);
+    if (l.condition != null) parts.push(`if: ${scalar(l.condition)}`);
     return `{ ${parts.join(", ")} }`;
   };
   if (logs.length === 1) return [`${indent}access_log: ${item(logs[0]!)}`];
@@ -107,6 +111,8 @@ export function nginxAccessLog(logs: readonly AccessLogConfig[], word: (s: strin
     const params = [word(l.path), word(l.format)];
     if (l.bufferSize !== null) params.push(`buffer=${formatSize(l.bufferSize)}`);
     if (l.flushMs !== null) params.push(`flush=${formatTime(l.flushMs)}`);
+    if (l.gzip != null) params.push(`gzip=${l.gzip}`);
+    if (l.condition != null) params.push(word(`if=${l.condition}`));
     return `access_log ${params.join(" ")};`;
   });
 }

@@ -69,6 +69,7 @@ export function writeYamlConfig(config: Config, source?: string): string {
       stream.push(`      access: [${s.access.map((r) => `{ ${r.action}: ${scalar(r.address)} }`).join(", ")}]`);
     }
     stream.push(...yamlLimitConn(s, "      ", scalar));
+    if (s.realipFrom?.length) stream.push(`      set_real_ip_from: [${s.realipFrom.map(scalar).join(", ")}]`);
     for (const f of changedFields(s.proxy, level)) stream.push(`      ${f.yaml}: ${rowText(f, s.proxy, "yaml")}`);
     const own = serverAccessLog(s, accessLevel);
     if (own) stream.push(...yamlAccessLog(own, "      ", scalar));
@@ -106,6 +107,7 @@ function listenValue(listen: readonly ListenConfig[]): string {
   const items = listen.map((l) => {
     if (l.unixPath !== undefined) return scalar(`unix:${l.unixPath}`);
     const address = l.host === null ? String(l.port) : formatHostPort(l.host, l.port);
+    if (l.proxyProtocol) return scalar(`${address} proxy_protocol`);
     if (!l.udp) return l.host === null ? address : scalar(address);
     return scalar(`${address} udp${l.reusePort ? " reuseport" : ""}`);
   });
