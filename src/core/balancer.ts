@@ -171,7 +171,7 @@ export class Balancer {
     });
     const logs = await this.accessLogs.prepare(config, variables.registry);
     // Certificates load now, on start and on every reload: a bad one keeps the running config.
-    const routes = buildRoutes(config, upstreams, variables, logs, this.nameCache(config));
+    const routes = buildRoutes(config, upstreams, variables, logs, this.nameCache(config), this.counters);
     const wanted = await withRouteTls(this.runtime, routes).catch((e: unknown) => logs.abort().then(() => Promise.reject(e)));
     await closeTlsChanged(this.slots, wanted);
 
@@ -305,6 +305,7 @@ export class Balancer {
         {
           host: listen.host,
           port: listen.port,
+          ...(listen.unixPath !== undefined && { unixPath: listen.unixPath }),
           noDelay: route.server.proxy.tcpNodelay,
           reusePort: this.worker !== null || this.runtime.processes?.upgradeBy === "SO_REUSEPORT",
           ...(fd === undefined ? {} : { fd }),

@@ -149,7 +149,7 @@ export class Controller {
     this.link?.send({ type: "ready" });
     const listening = this.instance
       .addresses()
-      .map((a) => `${a.host}:${a.port}`)
+      .map((a) => (a.host.startsWith("unix:") ? a.host : `${a.host}:${a.port}`))
       .join(", ");
     this.logger.log("notice", `streamlb/${VERSION} on ${this.runtime.name} ${this.runtime.version} listening on ${listening}`);
 

@@ -2,6 +2,7 @@
 // its own upstream socket to the peer the balancing method picked, datagrams passed one by
 // one (never merged or split), ended by proxy_requests/proxy_responses or proxy_timeout.
 // Failures end this session only and are logged in nginx's words.
+import { sessionRate } from "./rate-value.ts";
 import { UNLIMITED_RESPONSES } from "./config/schema/proxy.ts";
 import { DownloadPacer, RateGate } from "./datagram-rate.ts";
 import { type DatagramHost, DatagramSessionState, type DropCounter, PENDING_DATAGRAMS } from "./datagram-session-state.ts";
@@ -44,7 +45,10 @@ export class DatagramSession extends DatagramSessionState {
   ) {
     super(id, remoteAddress, remotePort, route, host);
     this.lastActiveMs = this.startMs;
-    const { proxyUploadRate, proxyDownloadRate } = route.server.proxy;
+    // Rates with variables are evaluated as the session starts: a datagram session has its
+    // upstream socket from its first datagram on.
+    const proxyUploadRate = sessionRate(route.server.proxy.proxyUploadRate, route.rates?.upload, this);
+    const proxyDownloadRate = sessionRate(route.server.proxy.proxyDownloadRate, route.rates?.download, this);
     this.upload = proxyUploadRate > 0 ? new RateGate(proxyUploadRate, this.startMs) : null;
     this.download = proxyDownloadRate > 0
       ? new DownloadPacer(new RateGate(proxyDownloadRate, this.startMs), {

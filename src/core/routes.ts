@@ -8,7 +8,8 @@ import { type Config, listenKey, type UpstreamConfig } from "./config/model.ts";
 import type { NameCache } from "./dns/cache.ts";
 import { dnsErrorText } from "./dns/resolver.ts";
 import { DEFAULT_SERVER } from "./config/schema/upstream-server.ts";
-import { buildPhases } from "./phases/pipeline.ts";
+import { buildPhases, type LimitConnWorld } from "./phases/pipeline.ts";
+import { LocalCounters, type SharedCounters } from "./shared-counters.ts";
 import type { Route, Target } from "./session.ts";
 import { Upstream } from "./upstream.ts";
 import { parseIPv4, parseIPv6 } from "./variables/ip.ts";
@@ -24,6 +25,8 @@ export function buildRoutes(
   logs: Pick<PreparedAccessLogs, "forServer">,
   /** stream{}'s resolver, for host names `proxy_pass $var` gives; null when none is configured. */
   names: NameCache | null = null,
+  /** limit_conn's counts (shared by every worker process). */
+  counters: SharedCounters = new LocalCounters(),
 ): Map<string, Route> {
   const registry = variables.registry;
   // One picker per upstream and config: a hash picker's key buffer is per picker.
@@ -65,6 +68,12 @@ export function buildRoutes(
     return t;
   };
 
+  const zones = config.stream.limitConnZones ?? new Map();
+  const limits: LimitConnWorld = {
+    keys: variables.limitConnKeys,
+    zoneKeys: new Map([...zones.values()].map((z) => [z.name, z.key])),
+    counters,
+  };
   const routes = new Map<string, Route>();
   for (const server of config.stream.servers) {
     const vars = variables.forServer(server);
@@ -74,13 +83,15 @@ export function buildRoutes(
       accessLog: logs.forServer(server),
       registry,
       ...(vars.returnValue && { returnValue: vars.returnValue }),
+      ...(vars.rates && { rates: vars.rates }),
+      ...(vars.bind && { bind: vars.bind }),
       ...(vars.proxyTarget && { proxyTarget: { value: vars.proxyTarget, resolve } }),
       ...(vars.proxySslName && { proxySslName: vars.proxySslName }),
     };
     for (const l of server.listen) {
       // Phases per listen: `proxy_protocol` and `udp` are the listen's, not the server's.
-      const phases = buildPhases(server, vars, l);
-      const listenName = formatHostPort(l.host ?? "0.0.0.0", l.port);
+      const phases = buildPhases(server, vars, l, limits);
+      const listenName = l.unixPath !== undefined ? `unix:${l.unixPath}` : formatHostPort(l.host ?? "0.0.0.0", l.port);
       routes.set(listenKey(l), { ...route, listenName, ...(phases.length > 0 && { phases }) });
     }
   }

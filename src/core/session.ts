@@ -3,56 +3,27 @@
 // the content handler (proxy_pass: pick a peer, connect with next upstream on failure, relay;
 // or return: write, close), then the balancer logs it. Failures end this session only; they
 // are logged in nginx's words.
-import type { SessionLogger } from "./access-log.ts";
-import type { PickContext, Picker } from "./balance/types.ts";
-import type { ServerConfig } from "./config/model.ts";
+import type { PickContext } from "./balance/types.ts";
 import type { ConnectionBudget } from "./connections.ts";
 import type { Logger } from "./log.ts";
 import type { Phase, PhaseSession } from "./phases/phase.ts";
 import { type ClientConnection, ConnectFailure, type RelayResult, type Runtime, type UpstreamConnection } from "./runtime.ts";
+import { localBind } from "./proxy-bind.ts";
+import { concat, where } from "./session-text.ts";
+import { sessionRate } from "./rate-value.ts";
 import type { SessionOutcome, SessionStatus } from "./session-outcome.ts";
 import { type Peer, PeerSelection, type Upstream } from "./upstream.ts";
 import type { ComplexValue } from "./variables/complex-value.ts";
 import type { LimitConnStatus, PrereadFacts, ProxyHeaderFacts, UpstreamTry, VariableContext } from "./variables/context.ts";
 import { outcomeTries } from "./variables/record-context.ts";
-import type { VariableRegistry } from "./variables/registry.ts";
 import { SessionVariables } from "./variables/session-variables.ts";
-import type { RouteTls } from "./phases/ssl-setup.ts";
 import type { TlsFacts } from "./runtime-tls.ts";
 import { sslVariable } from "./phases/ssl-variables.ts";
 import { connectUpstreamTls, upstreamTlsFailure } from "./upstream-tls.ts";
 import { proxyProtocolHeader } from "./phases/proxy-protocol-send.ts";
 
-/** An upstream and the method that picks in it. */
-export interface Target {
-  readonly upstream: Upstream;
-  readonly picker: Picker;
-}
-
-/** Where a listener's sessions go: the server block and its content, as of one config. */
-export interface Route {
-  readonly server: ServerConfig;
-  /** proxy_pass NAME's upstream; null when the content is `return` or `proxy_pass $var`. */
-  readonly target: Target | null;
-  /** `0.0.0.0:8000`, for log lines. */
-  readonly listenName: string;
-  /** The server's access_log (the balancer writes it when a session ends); null/absent = off. */
-  readonly accessLog?: SessionLogger | null;
-  /** The phases before content (phases/pipeline.ts); absent or empty: none run. */
-  readonly phases?: readonly Phase[];
-  /** The config's variables; a session makes its slots only when something reads one. */
-  readonly registry?: VariableRegistry;
-  /** `return VALUE`: the content handler instead of proxying. */
-  readonly returnValue?: ComplexValue | null;
-  /** `proxy_pass $var`: evaluated per session, then named as an upstream or host:port. */
-  readonly proxyTarget?:
-    | { readonly value: ComplexValue; resolve(name: string): Target | string | Promise<Target | string> }
-    | null;
-  /** `proxy_ssl_name` with variables, evaluated per session. */
-  readonly proxySslName?: ComplexValue;
-  /** `listen … ssl` and proxy_ssl, compiled; null/absent = plain TCP both ways. */
-  readonly tls?: RouteTls | null;
-}
+export type { Route, Target } from "./route.ts";
+import type { Route, Target } from "./route.ts";
 
 export type { SessionOutcome, SessionStatus } from "./session-outcome.ts";
 
@@ -266,6 +237,7 @@ export class Session implements PhaseSession, VariableContext, PickContext {
     const selection = new PeerSelection(upstream, proxy.proxyNextUpstreamTries);
     const tried = this.tried;
     const started = Date.now();
+    const bind = this.route.server.proxyBind === undefined ? {} : localBind(this.route.server.proxyBind, this.route.bind, this);
     let header: Uint8Array | null = null;
     if (proxy.proxyProtocol !== "off") {
       header = proxyProtocolHeader(proxy.proxyProtocol, this.remoteAddress, this.remotePort, this.client);
@@ -295,7 +267,7 @@ export class Session implements PhaseSession, VariableContext, PickContext {
       const tryStart = (this.lastTryStart = Date.now());
       try {
         const { proxyConnectTimeoutMs: timeoutMs, tcpNodelay: noDelay, proxySocketKeepalive: keepAlive } = proxy;
-        const options = { timeoutMs, noDelay, keepAlive }, tls = this.route.tls;
+        const options = { timeoutMs, noDelay, keepAlive, ...bind }, tls = this.route.tls;
         const sslName = this.route.proxySslName?.evaluate(this.variables) ?? null;
         const names = { upstream: upstream.name, sslName, listen: this.route.listenName };
         this.upstreamConn = tls
@@ -303,6 +275,15 @@ export class Session implements PhaseSession, VariableContext, PickContext {
           : await this.runtime.connect(peer.config, options);
       } catch (err) {
         this.budget.release();
+        if (err instanceof ConnectFailure && err.message.startsWith("bind(")) {
+          // nginx: a failed bind() is no upstream's fault: 500, no next upstream.
+          this.logger.log(
+            "crit",
+            `*${this.id} ${err.message} while connecting to upstream, client: ${this.client.remoteAddress}, server: ${this.route.listenName}, upstream: "${peer.address}"`,
+          );
+          selection.release();
+          return this.fail(500);
+        }
         this.connectMs.push(-1);
         this.tryMs.push(Date.now() - tryStart);
         const disabled = selection.failed();
@@ -335,7 +316,9 @@ export class Session implements PhaseSession, VariableContext, PickContext {
     if (this.logger.enabled("info")) {
       this.log(
         "info",
-        `proxy ${upstreamConn.localAddress}:${upstreamConn.localPort} connected to ${upstreamConn.remoteAddress}:${upstreamConn.remotePort}`,
+        `proxy ${where(upstreamConn.localAddress, upstreamConn.localPort)} connected to ${
+          where(upstreamConn.remoteAddress, upstreamConn.remotePort)
+        }`,
       );
     }
     const peer = this.peer!;
@@ -348,6 +331,9 @@ export class Session implements PhaseSession, VariableContext, PickContext {
         halfClose: proxy.proxyHalfClose,
         bufferSize: proxy.proxyBufferSize,
         upstreamFirst: this.early === null ? null : concat(this.early),
+        // 0 = unlimited, and the adapters then pace nothing.
+        uploadRate: sessionRate(proxy.proxyUploadRate, this.route.rates?.upload, this),
+        downloadRate: sessionRate(proxy.proxyDownloadRate, this.route.rates?.download, this),
       });
     } finally {
       this.budget.release();
@@ -416,15 +402,4 @@ export class Session implements PhaseSession, VariableContext, PickContext {
       : "";
     this.logger.log(level, `*${this.id} ${message}${tail}`);
   }
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }

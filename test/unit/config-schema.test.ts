@@ -22,8 +22,6 @@ interface Case {
   readonly yaml: string;
   /** Whole numbers on either side of the row's bounds. */
   readonly edges?: readonly number[];
-  /** The row applies to `listen … udp` servers only (for now): the configs listen on UDP. */
-  readonly udp?: boolean;
 }
 
 function caseOf(place: Place, r: SettingRow<never>): Case {
@@ -32,8 +30,7 @@ function caseOf(place: Place, r: SettingRow<never>): Case {
   assert.ok(value !== undefined, `${r.name}: no sample differs from the default`);
   const b = kind.bounds;
   const edges = b && [b.min - 1, b.min, Math.min(b.max, 2_000_000), b.max + 1].filter((n) => n >= 0 && Number.isSafeInteger(n));
-  const udp = (r as { readonly udpOnly?: boolean }).udpOnly === true;
-  return { place, name: r.name, yaml: kind.toYaml(value), ...(edges && { edges }), ...(udp && { udp }) };
+  return { place, name: r.name, yaml: kind.toYaml(value), ...(edges && { edges }) };
 }
 
 const CASES: readonly Case[] = [
@@ -56,10 +53,10 @@ function yamlWith(c: Case, value: string): string {
     `        - { address: "127.0.0.1:6000"${c.place === "upstream_server" ? `, ${c.name}: ${value}` : ""} }`,
     `        - "127.0.0.1:6001"`,
     "  servers:",
-    `    - listen: "8000${c.udp ? " udp" : ""}"`,
+    `    - listen: "8000"`,
     "      proxy_pass: u",
     `      ${at("server")}`,
-    `    - listen: "8001${c.udp ? " udp" : ""}"`,
+    `    - listen: "8001"`,
     "      proxy_pass: u",
     "",
   ].join("\n");
@@ -73,8 +70,8 @@ events { ${at("events")} }
 stream {
   ${at("stream")}
   upstream u { server 127.0.0.1:6000${c.place === "upstream_server" ? ` ${c.name}=${value}` : ""}; server 127.0.0.1:6001; }
-  server { listen 8000${c.udp ? " udp" : ""}; proxy_pass u; ${at("server")} }
-  server { listen 8001${c.udp ? " udp" : ""}; proxy_pass u; }
+  server { listen 8000; proxy_pass u; ${at("server")} }
+  server { listen 8001; proxy_pass u; }
 }
 `;
 }

@@ -188,7 +188,7 @@ describe("fail closed", () => {
     for (const o of seen.values()) for (const x of o) counts[x]++;
     // Not vacuous: dozens of each kind were decided by the reader itself.
     assert.ok(counts.refused >= 40, JSON.stringify(counts));
-    assert.ok(counts.ignored >= 40, JSON.stringify(counts));
+    assert.ok(counts.ignored >= 30, JSON.stringify(counts));
   });
 
   test("every listen parameter is run, harmless and warned about, or refused", () => {

@@ -59,7 +59,7 @@ const SAMPLES: Readonly<Record<string, { where: "server" | "upstream" | "stream"
   stream_upstream_hash_module: { where: "upstream", text: "hash $remote_addr consistent;" },
   stream_upstream_least_conn_module: { where: "upstream", text: "least_conn;" },
   stream_upstream_random_module: { where: "upstream", text: "random two;" },
-  stream_limit_conn_module: { where: "server", text: "limit_conn addr 1;" },
+  stream_limit_conn_module: { where: "stream", text: "limit_conn_zone $remote_addr zone=addr:1m;" },
   stream_geo_module: { where: "stream", text: "geo $g { default 0; }" },
   stream_map_module: { where: "stream", text: "map $remote_addr $m { default 0; }" },
   stream_split_clients_module: { where: "stream", text: 'split_clients "$remote_addr" $s { * a; }' },

@@ -9,6 +9,10 @@ export interface SourceLoc {
 
 // The defaults live with their rows in schema/ (main.ts, proxy.ts, upstream-server.ts).
 
+// The TLS settings have their own file (model-tls.ts), part of this model.
+import type { ServerTlsConfig } from "./model-tls.ts";
+export type { CertificatePair, ServerTlsConfig, TlsProtocol } from "./model-tls.ts";
+
 export const LOG_LEVELS = ["debug", "info", "notice", "warn", "error", "crit", "alert", "emerg"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -69,6 +73,35 @@ export interface StreamConfig {
   readonly resolver?: ResolverConfig | null;
   /** stream{}'s resolver_timeout (nginx's default 30s when unset). */
   readonly resolverTimeoutMs?: number | null;
+  /** `limit_conn_zone KEY zone=NAME:SIZE` lines, by zone name; absent = none. */
+  readonly limitConnZones?: ReadonlyMap<string, LimitConnZoneConfig>;
+}
+
+/** `limit_conn_zone KEY zone=NAME:SIZE`: sessions are counted per evaluated KEY in NAME. */
+export interface LimitConnZoneConfig {
+  readonly name: string;
+  /** A complex value (`$binary_remote_addr`). */
+  readonly key: string;
+  /** The size as written (`1m`): streamlb's counts live in the master, not in this memory. */
+  readonly size: string;
+  readonly loc: SourceLoc;
+}
+
+/** `limit_conn ZONE N`. */
+export interface LimitConnRule {
+  readonly zone: string;
+  readonly conn: number;
+  readonly loc: SourceLoc;
+}
+
+export const LIMIT_CONN_LOG_LEVELS = ["info", "notice", "warn", "error"] as const;
+export type LimitConnLogLevel = (typeof LIMIT_CONN_LOG_LEVELS)[number];
+
+/** limit_conn as nginx merges it: the server's own lines, else stream{}'s. */
+export interface LimitConnConfig {
+  readonly limits: readonly LimitConnRule[];
+  readonly dryRun: boolean;
+  readonly logLevel: LimitConnLogLevel;
 }
 
 /** `resolver ADDRESS... [valid=TIME] [ipv4=on|off] [ipv6=on|off]`: DNS servers asked at run time. */
@@ -164,11 +197,10 @@ export interface ProxySettings {
   readonly proxyResponses: number;
   /**
    * proxy_upload_rate / proxy_download_rate: bytes per second read from the client / from the
-   * upstream; 0 = unlimited. UDP sessions apply them; TCP listeners refuse a nonzero rate
-   * until the relays pace (validate.ts).
+   * upstream; 0 = unlimited. Text with variables is evaluated per session (rate-value.ts).
    */
-  readonly proxyUploadRate: number;
-  readonly proxyDownloadRate: number;
+  readonly proxyUploadRate: number | string;
+  readonly proxyDownloadRate: number | string;
   /** proxy_protocol: send a PROXY header (v1 for "on", v2) to the upstream before any client byte. */
   readonly proxyProtocol: "off" | "on" | "v2";
   /** How long a `listen … proxy_protocol` client has to send its PROXY header. */
@@ -190,13 +222,18 @@ export interface ListenConfig {
   readonly udp?: boolean;
   /** `listen … reuseport`: each worker binds its own socket and the kernel spreads clients. */
   readonly reusePort?: boolean;
+  /** `listen unix:/path`: a Unix-domain socket (host null and port 0 then). */
+  readonly unixPath?: string;
   /** `listen … proxy_protocol`: each client first sends a PROXY protocol header (v1 or v2). */
   readonly proxyProtocol?: boolean;
   readonly loc: SourceLoc;
 }
 
 /** The key a listening socket is known by: TCP and UDP may share an address and port. */
-export function listenKey(l: { readonly host: string | null; readonly port: number; readonly udp?: boolean }): string {
+export function listenKey(
+  l: { readonly host: string | null; readonly port: number; readonly udp?: boolean; readonly unixPath?: string },
+): string {
+  if (l.unixPath !== undefined) return `unix:${l.unixPath}${l.udp ? " udp" : ""}`;
   const hp = l.host === null ? `*:${l.port}` : l.host.includes(":") ? `[${l.host}]:${l.port}` : `${l.host}:${l.port}`;
   return l.udp ? `${hp} udp` : hp;
 }
@@ -221,6 +258,13 @@ export interface ServerConfig {
   /** ssl_* and proxy_ssl_* as nginx merges them; absent = nginx's defaults (tls-config.ts). */
   readonly tls?: ServerTlsConfig;
   /**
+   * proxy_bind, merged (the server's own, else stream{}'s): the upstream socket's local
+   * address, an address or text with variables; absent = the system's choice (`off`).
+   */
+  readonly proxyBind?: string;
+  /** limit_conn, merged; absent = no limits (dry run off, log level error). */
+  readonly limitConn?: LimitConnConfig;
+  /**
    * set_real_ip_from as nginx merges it (the server's own, else stream{}'s): peers whose PROXY
    * header gives the client's address (an address, a CIDR or `unix:`); absent or [] = none.
    */
@@ -233,50 +277,6 @@ export interface SetConfig {
   readonly variable: string;
   readonly value: string;
   readonly loc: SourceLoc;
-}
-
-/** One protocol nginx names in ssl_protocols. */
-export type TlsProtocol = "SSLv2" | "SSLv3" | "TLSv1" | "TLSv1.1" | "TLSv1.2" | "TLSv1.3";
-
-/** The ssl_* (termination) and proxy_ssl_* (origination) settings; defaults in tls-config.ts. */
-export interface CertificatePair {
-  readonly cert: string;
-  readonly key: string;
-}
-
-export interface ServerTlsConfig {
-  readonly certificates: readonly CertificatePair[];
-  readonly passwordFile: string | null;
-  readonly protocols: readonly TlsProtocol[];
-  readonly ciphers: string;
-  readonly preferServerCiphers: boolean;
-  readonly ecdhCurve: string;
-  /** ssl_session_cache as written (`none`, `off`, `shared:SSL:10m`...). */
-  readonly sessionCache: string;
-  readonly sessionTimeoutMs: number;
-  readonly sessionTickets: boolean;
-  readonly handshakeTimeoutMs: number;
-  readonly verifyClient: "off" | "on" | "optional" | "optional_no_ca";
-  readonly verifyDepth: number;
-  readonly clientCertificate: string | null;
-  readonly trustedCertificate: string | null;
-  readonly crl: string | null;
-  readonly alpn: readonly string[];
-
-  readonly proxySsl: boolean;
-  readonly proxySslServerName: boolean;
-  /** null = the proxy_pass host. */
-  readonly proxySslName: string | null;
-  readonly proxySslVerify: boolean;
-  readonly proxySslVerifyDepth: number;
-  readonly proxySslTrustedCertificate: string | null;
-  readonly proxySslCrl: string | null;
-  readonly proxySslCertificate: string | null;
-  readonly proxySslCertificateKey: string | null;
-  readonly proxySslPasswordFile: string | null;
-  readonly proxySslProtocols: readonly TlsProtocol[];
-  readonly proxySslCiphers: string;
-  readonly proxySslSessionReuse: boolean;
 }
 
 /** One `allow` or `deny` line: an address, a CIDR, `all` or `unix:`, as written. */
@@ -323,6 +323,8 @@ export interface UpstreamServerConfig {
   readonly address: string;
   readonly host: string;
   readonly port: number;
+  /** `server unix:/path`: a Unix-domain socket (host and port unused then). */
+  readonly unixPath?: string;
   readonly weight: number;
   /** 0 disables passive failure accounting. */
   readonly maxFails: number;

@@ -8,6 +8,7 @@ import {
   type AdminConfig,
   type Config,
   type ErrorLogConfig,
+  type LimitConnZoneConfig,
   listenKey,
   type LogFormatConfig,
   type ResolverConfig,
@@ -17,7 +18,6 @@ import {
   type VariableBlockConfig,
 } from "./model.ts";
 import { DEFAULT_WORKER_CONNECTIONS } from "./schema/main.ts";
-import { PROXY_ROWS } from "./schema/proxy.ts";
 import { DEFAULT_SERVER } from "./schema/upstream-server.ts";
 import { hasVariables } from "../variables/complex-value.ts";
 import { compileStreamVariables } from "../variables/stream-variables.ts";
@@ -36,6 +36,7 @@ export interface ConfigDraft {
   readonly resolver?: ResolverConfig | null;
   readonly resolverTimeoutMs?: number | null;
   readonly variables?: readonly VariableBlockConfig[];
+  readonly limitConnZones?: readonly LimitConnZoneConfig[];
   readonly unusedLogFiles?: readonly string[];
   /** A loader that knows no health checks may leave `healthCheck` out: none. */
   readonly upstreams: ReadonlyArray<
@@ -70,15 +71,6 @@ export function resolveConfig(draft: ConfigDraft): Config {
         throw new ConfigError(`unknown log format "${log.format}"`, log.loc);
       }
     }
-    // Fail closed: a setting only UDP sessions apply yet is refused on a TCP listener.
-    for (const r of PROXY_ROWS) {
-      if (r.udpOnly && server.proxy[r.field] !== r.default && server.listen.some((l) => !l.udp)) {
-        throw new ConfigError(
-          `"${r.name}" is not supported yet on TCP listeners (it applies to "listen … udp" only)`,
-          server.loc,
-        );
-      }
-    }
     // Fail closed: UDP sessions do not write a PROXY header yet.
     if (server.proxy.proxyProtocol !== "off" && server.listen.some((l) => l.udp)) {
       throw new ConfigError(`"proxy_protocol" is not supported yet on "listen … udp"`, server.loc);
@@ -96,6 +88,11 @@ export function resolveConfig(draft: ConfigDraft): Config {
     }
     // `proxy_pass $var` names its upstream per session; `return` needs none.
     if (server.proxyPass !== null && !hasVariables(server.proxyPass) && !upstreams.has(server.proxyPass)) {
+      if (server.proxyPass.toLowerCase().startsWith("unix:")) {
+        upstreams.set(server.proxyPass, implicitUnix(server.proxyPass, proxyPassLoc));
+        servers.push(server);
+        continue;
+      }
       const hp = parseHostPort(server.proxyPass);
       if (!hp) {
         throw new ConfigError(
@@ -122,9 +119,17 @@ export function resolveConfig(draft: ConfigDraft): Config {
     throw new ConfigError(`${workerConnections} worker_connections are not enough for ${listening.size} listening sockets`, null);
   }
 
+  const limitConnZones = new Map((draft.limitConnZones ?? []).map((z) => [z.name, z]));
+  for (const s of servers) {
+    for (const l of s.limitConn?.limits ?? []) {
+      // nginx finds the zone missing only when it sizes the shared memory: no file:line.
+      if (!limitConnZones.has(l.zone)) throw new ConfigError(`zero size shared memory zone "${l.zone}"`, null);
+    }
+  }
+
   const variables = draft.variables ?? [];
   // Unknown variables, bad maps and the like: refused at load, in nginx's words.
-  compileStreamVariables({ variables, servers, logFormats, upstreams });
+  compileStreamVariables({ variables, servers, logFormats, upstreams, limitConnZones });
 
   return {
     file: draft.file,
@@ -143,8 +148,15 @@ export function resolveConfig(draft: ConfigDraft): Config {
       ...(draft.unusedLogFiles?.length && { unusedLogFiles: draft.unusedLogFiles }),
       ...(draft.resolver && { resolver: draft.resolver }),
       ...(draft.resolverTimeoutMs != null && { resolverTimeoutMs: draft.resolverTimeoutMs }),
+      ...(limitConnZones.size > 0 && { limitConnZones }),
     },
   };
+}
+
+/** nginx's implicit one-server upstream for `proxy_pass unix:/path`. */
+function implicitUnix(address: string, loc: SourceLoc): UpstreamConfig {
+  const server = { ...DEFAULT_SERVER, address, host: "", port: 0, unixPath: address.slice(5), loc };
+  return { name: address, method: { kind: "round_robin" }, implicit: true, healthCheck: null, loc, servers: [server] };
 }
 
 /**

@@ -1,11 +1,21 @@
 // A server{}'s phases, from its config, in nginx's order: only what the config switches on.
 import type { ServerConfig } from "../config/model.ts";
+import type { SharedCounters } from "../shared-counters.ts";
+import type { ComplexValue } from "../variables/complex-value.ts";
 import type { ServerVariables } from "../variables/stream-variables.ts";
 import { accessPhase, AccessRules } from "./access.ts";
+import { limitConnPhase } from "./limit-conn.ts";
 import { type Phase, PHASE_ORDER } from "./phase.ts";
 import { proxyProtocolPhase } from "./proxy-protocol-accept.ts";
 import { realipPhase } from "./realip.ts";
 import { sslPrereadPhase } from "./ssl-preread.ts";
+
+/** What limit_conn needs beyond the server: its zones' keys and the counts every worker shares. */
+export interface LimitConnWorld {
+  readonly keys: ReadonlyMap<string, ComplexValue>;
+  readonly zoneKeys: ReadonlyMap<string, string>;
+  readonly counters: SharedCounters;
+}
 
 /** What of a listen shapes its phases: a PROXY header to read; UDP, where preread declines. */
 export interface ListenPhases {
@@ -13,7 +23,12 @@ export interface ListenPhases {
   readonly udp?: boolean;
 }
 
-export function buildPhases(server: ServerConfig, vars: ServerVariables, listen: ListenPhases = {}): Phase[] {
+export function buildPhases(
+  server: ServerConfig,
+  vars: ServerVariables,
+  listen: ListenPhases = {},
+  limits?: LimitConnWorld,
+): Phase[] {
   const phases: Phase[] = [];
   const proxy = server.proxy;
   // The PROXY header is read before any phase (ngx_stream_init_connection); realip acts on it.
@@ -23,8 +38,19 @@ export function buildPhases(server: ServerConfig, vars: ServerVariables, listen:
     if (realip) phases.push(realip);
   }
   const set = vars.set;
-  // ngx_stream_set_module runs in PREACCESS, in config order.
+  // ngx_stream_set_module runs in PREACCESS, in config order; limit_conn after it, so its keys
+  // see what `set` assigned.
   if (set) phases.push({ name: "pre_access", run: (s) => (set.run(s.variables), "next") });
+  const lc = server.limitConn;
+  if (lc && lc.limits.length > 0 && limits) {
+    const compiled = lc.limits.map((l) => ({
+      zone: l.zone,
+      conn: l.conn,
+      key: limits.keys.get(l.zone)!,
+      keyText: limits.zoneKeys.get(l.zone)!,
+    }));
+    phases.push(limitConnPhase(compiled, lc, limits.counters));
+  }
   const access = AccessRules.compile(server.access);
   if (access) phases.push(accessPhase(access));
   if (proxy.sslPreread && !listen.udp) {

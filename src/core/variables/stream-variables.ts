@@ -13,6 +13,7 @@ import { VariableMap } from "./map.ts";
 import { type ConfigWarning, VariableError, variableName, VariableRegistry } from "./registry.ts";
 import { SetPhase } from "./set.ts";
 import { SplitClients } from "./split-clients.ts";
+import type { RateValues } from "../rate-value.ts";
 
 /** What a server{} evaluates per session; null members cost nothing. */
 export interface ServerVariables {
@@ -23,6 +24,10 @@ export interface ServerVariables {
   readonly proxyTarget: ComplexValue | null;
   /** `proxy_ssl_name` with variables: the name TLS to the upstream checks and sends, per session. */
   readonly proxySslName?: ComplexValue | null;
+  /** proxy_upload_rate / proxy_download_rate with variables; null when none has any. */
+  readonly rates: RateValues | null;
+  /** proxy_bind with variables. */
+  readonly bind?: ComplexValue | null;
 }
 
 export interface StreamVariables {
@@ -30,18 +35,21 @@ export interface StreamVariables {
   /** nginx's `[warn]`s from geo blocks (duplicate networks...). */
   readonly warnings: readonly ConfigWarning[];
   forServer(server: ServerConfig): ServerVariables;
+  /** Each limit_conn_zone's key, by zone name. */
+  readonly limitConnKeys: ReadonlyMap<string, ComplexValue>;
 }
 
-const NONE: ServerVariables = { set: null, returnValue: null, proxyTarget: null };
+const NONE: ServerVariables = { set: null, returnValue: null, proxyTarget: null, rates: null };
 
 /** Throws ConfigError (nginx's words, with the line when nginx names one). */
 export function compileStreamVariables(
-  stream: Pick<StreamConfig, "variables" | "servers" | "logFormats" | "upstreams">,
+  stream: Pick<StreamConfig, "variables" | "servers" | "logFormats" | "upstreams" | "limitConnZones">,
   process?: ProcessFacts,
 ): StreamVariables {
   const registry = new VariableRegistry(process);
   const warnings: ConfigWarning[] = [];
   const servers = new Map<ServerConfig, ServerVariables>();
+  const limitConnKeys = new Map<string, ComplexValue>();
   withLoc(null, () => {
     for (const block of stream.variables) {
       withLoc(block.loc, () => {
@@ -71,9 +79,15 @@ export function compileStreamVariables(
         : null;
       const sslName = server.tls?.proxySslName ?? null;
       const proxySslName = sslName !== null && hasVariables(sslName) ? compile(sslName, registry, server.loc) : null;
+      const rate = (v: number | string) => (typeof v === "string" ? compile(v, registry, server.loc) : null);
+      const upload = rate(server.proxy.proxyUploadRate), download = rate(server.proxy.proxyDownloadRate);
+      const rates = upload || download ? { upload, download } : null;
+      const bind = server.proxyBind?.includes("$") ? compile(server.proxyBind, registry, server.loc) : null;
       servers.set(
         server,
-        set || returnValue || proxyTarget || proxySslName ? { set, returnValue, proxyTarget, proxySslName } : NONE,
+        set || returnValue || proxyTarget || rates || bind || proxySslName
+          ? { set, returnValue, proxyTarget, rates, bind, proxySslName }
+          : NONE,
       );
     }
     for (const up of stream.upstreams.values()) {
@@ -88,6 +102,9 @@ export function compileStreamVariables(
         }
       });
     }
+    for (const zone of stream.limitConnZones?.values() ?? []) {
+      limitConnKeys.set(zone.name, compile(zone.key, registry, zone.loc));
+    }
     for (const f of stream.logFormats.values()) {
       const problem = logFormatError(f.format, (name) => registry.knows(name));
       // nginx names no line for an unknown variable; the format's own line helps more.
@@ -96,7 +113,7 @@ export function compileStreamVariables(
     // nginx checks every name once the whole config is read: `unknown "x" variable`.
     registry.check();
   });
-  return { registry, warnings, forServer: (server) => servers.get(server) ?? NONE };
+  return { registry, warnings, forServer: (server) => servers.get(server) ?? NONE, limitConnKeys };
 }
 
 function compile(text: string, registry: VariableRegistry, loc: SourceLoc): ComplexValue {

@@ -2,6 +2,7 @@
 // merge turns them into ServerConfigs.
 import type { AccessRuleConfig, ListenConfig, ProxySettings, SetConfig, SourceLoc } from "../model.ts";
 import type { HealthScope } from "./health.ts";
+import type { LimitConnDraft } from "./limit-conn.ts";
 import type { AccessLogLevel } from "./logs.ts";
 import type { TlsOverrides } from "./ssl.ts";
 
@@ -13,6 +14,7 @@ export interface ServerDraft {
   readonly accessLog: AccessLogLevel;
   /** allow/deny in this server{}, in order. */
   readonly access: AccessRuleConfig[];
+  readonly limitConn: LimitConnDraft;
   /** set_real_ip_from in this server{}. */
   readonly realipFrom: string[];
   /** The content handler: the last of proxy_pass and return wins, as in nginx. */
@@ -33,6 +35,7 @@ export interface BlockDraft {
   readonly accessLog: AccessLogLevel;
   /** allow/deny in stream{}, for the servers that have none of their own. */
   readonly access: AccessRuleConfig[];
+  readonly limitConn: LimitConnDraft;
   /** set_real_ip_from in stream{}, for the servers that have none of their own. */
   readonly realipFrom: string[];
   readonly servers: ServerDraft[];

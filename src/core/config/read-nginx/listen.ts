@@ -11,7 +11,8 @@ type Family = "stream" | "tcp";
 
 export function listen(cx: ReaderContext, d: NginxDirective, family: Family): ListenConfig[] {
   const [address, ...params] = d.args as [string, ...string[]];
-  const { host, ports } = listenAddress(cx, d, address, family);
+  const unixPath = unixSocketPath(cx, d, address, family);
+  const { host, ports } = unixPath === null ? listenAddress(cx, d, address, family) : { host: null, ports: [0] };
   const udp = family === "stream" && params.includes("udp");
   if (udp) udpCompatible(cx, d, params);
   let reusePort = false;
@@ -28,7 +29,23 @@ export function listen(cx: ReaderContext, d: NginxDirective, family: Family): Li
   const extra = udp
     ? { udp: true, ...(reusePort ? { reusePort } : {}) }
     : { ...(proxyProtocol ? { proxyProtocol } : {}), ...(ssl ? { ssl } : {}) };
-  return ports.map((port) => ({ host, port, ...extra, loc: cx.loc(d) }));
+  const unix = unixPath === null ? {} : { unixPath };
+  return ports.map((port) => ({ host, port, ...extra, ...unix, loc: cx.loc(d) }));
+}
+
+/** `unix:/path` (stream{} only): the path, or null for any other address. */
+export function unixSocketPath(cx: ReaderContext, d: NginxDirective, text: string, family: Family): string | null {
+  if (!text.toLowerCase().startsWith("unix:")) return null;
+  if (family === "tcp") cx.fail(d, `unix sockets are not supported yet in "${text}" of the "listen" directive`);
+  const path = text.slice(5);
+  // ngx_parse_unix_domain_url: the path must fit in sun_path.
+  if (path.length === 0 || path.length >= 108) {
+    cx.fail(
+      d,
+      `${path.length === 0 ? "no path" : "too long path"} in the unix domain socket in "${text}" of the "listen" directive`,
+    );
+  }
+  return path;
 }
 
 /** The parameters nginx refuses beside `udp`, checked before any other (as ngx_stream_core_listen does). */

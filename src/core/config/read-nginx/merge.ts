@@ -3,6 +3,7 @@
 import type { ServerConfig, SourceLoc } from "../model.ts";
 import { DEFAULT_PROXY_SETTINGS, TCP_PROXY_SETTINGS } from "../schema/proxy.ts";
 import type { BlockDraft, ServerDraft } from "./drafts.ts";
+import { mergeLimitConn } from "./limit-conn.ts";
 import { effectiveAccessLog } from "./logs.ts";
 import { hasTls, mergeTls } from "./ssl.ts";
 
@@ -21,6 +22,8 @@ export function mergeServer(
     // yaoweibin's proxy_pass defaults to port 80.
     if (!upstream && block.family === "tcp" && !/:\d+$/.test(proxyPass)) proxyPass += ":80";
   }
+  const limitConn = mergeLimitConn(s.limitConn, block.limitConn);
+  const bind = s.limitConn.proxyBind ?? block.limitConn.proxyBind;
   return {
     listen: s.listen,
     proxyPass,
@@ -28,6 +31,8 @@ export function mergeServer(
     set: s.set,
     // nginx's merge: a server{} with rules of its own does not inherit stream{}'s.
     access: s.access.length > 0 ? s.access : block.access,
+    ...(limitConn && { limitConn }),
+    ...(bind !== null && bind !== "off" && { proxyBind: bind }),
     ...realip(s.realipFrom.length > 0 ? s.realipFrom : block.realipFrom),
     proxy: { ...base, ...block.overrides, ...s.overrides },
     // Only where written: a server without TLS reads the same as from YAML.

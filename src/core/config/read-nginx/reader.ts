@@ -1,11 +1,6 @@
-// Reads an nginx.conf, so `streamlb -c /etc/nginx/nginx.conf` runs the stream{} servers of
-// the file an nginx user already has (and yaoweibin's tcp{} ones), into the same Config the
-// YAML loader makes. Directives are checked against nginx's tables in file order with nginx's
-// messages; the ones streamlb acts on take effect. One it does not act on is accepted, with a
-// warning, only when its row in the directive table says ignoring it is harmless, and why;
-// every other is an error
-// ("not supported yet"), so nothing that guards access or shapes traffic is ever ignored.
-// A directive nginx would reject is an error here too.
+// Reads an nginx.conf (stream{}, yaoweibin's tcp{}) into the Config the YAML loader makes, with
+// nginx's checks and messages. A directive streamlb does not run is accepted (warned) only when
+// its table row says ignoring it is harmless; else it is "not supported yet" (fail closed).
 import { COMMAND_LINE, ConfigError } from "../errors.ts";
 import {
   type AdminConfig,
@@ -27,6 +22,7 @@ import { resolveConfig } from "../resolve.ts";
 import type { ReaderContext } from "./context.ts";
 import type { BlockDraft, Family, ProxyOverrides, ServerDraft } from "./drafts.ts";
 import { type ConfigFiles, type ConfigWarning, Includes } from "./files.ts";
+import { limitConnDirective, limitConnDraft, type ZoneTable } from "./limit-conn.ts";
 import { accessRule, balanceMethod, proxyPass, realipFrom } from "./server-directives.ts";
 import { listen } from "./listen.ts";
 import { tlsDirective } from "./ssl.ts";
@@ -76,6 +72,7 @@ class NginxReader {
   /** Upstream names by their lower case: nginx matches them case-insensitively. */
   private readonly upstreamNames = new Map<string, string>();
   private readonly blocks: BlockDraft[] = [];
+  private readonly limitConnZones: ZoneTable = new Map();
   /** stream{}'s resolver and resolver_timeout. */
   private readonly resolver: ResolverSettings = {};
   private readonly variables: VariableBlockConfig[] = [];
@@ -127,8 +124,8 @@ class NginxReader {
       ),
       ...this.resolver,
       variables: this.variables,
-      upstreams,
-      servers,
+      limitConnZones: [...this.limitConnZones.values()].map(({ bytes: _, ...z }) => z),
+      ...{ upstreams, servers },
     });
     return { config, warnings: this.warnings };
   }
@@ -212,6 +209,7 @@ class NginxReader {
       tls: {},
       accessLog: { logs: [], off: false },
       access: [],
+      limitConn: limitConnDraft(),
       realipFrom: [],
       servers: [],
       health: this.health.scope(),
@@ -229,6 +227,7 @@ class NginxReader {
       } else if (family === "stream" && this.health.directive(e, block.health)) return;
       else if (family === "stream" && resolverSetting(this.cx, e, this.resolver)) return;
       else if (family === "stream" && tlsDirective(this.cx, e, block.tls)) return;
+      else if (family === "stream" && limitConnDirective(this.cx, e, block.limitConn, this.limitConnZones)) return;
       else if (!this.proxySetting(e, spec, block.overrides)) this.ignore(e, spec);
     });
     // nginx merges each server with stream{} once the block is read, and checks it then.
@@ -240,6 +239,7 @@ class NginxReader {
     const s: ServerDraft = {
       accessLog: { logs: [], off: false },
       access: [],
+      limitConn: limitConnDraft(),
       realipFrom: [],
       listen: [],
       handler: null,
@@ -291,6 +291,7 @@ class NginxReader {
           break;
       }
       if (family === "stream" && tlsDirective(this.cx, e, s.tls)) return;
+      if (family === "stream" && limitConnDirective(this.cx, e, s.limitConn, null)) return;
       if (!this.proxySetting(e, spec, s.overrides)) this.ignore(e, spec);
     });
     if (s.listen.length === 0) throw new ConfigError(`no "listen" is defined for server`, s.loc);

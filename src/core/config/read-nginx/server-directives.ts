@@ -7,6 +7,7 @@ import { realipFromError } from "../../phases/realip.ts";
 import { boundFactorError, parseBoundFactor } from "../../balance/bounded-load.ts";
 import { hashKeyError } from "../../balance/key.ts";
 import type { ReaderContext } from "./context.ts";
+import { unixPath } from "./upstream-server.ts";
 
 /**
  * `allow|deny ADDRESS|CIDR|unix:|all` (ngx_stream_access_rule): checked now, compiled by
@@ -32,7 +33,7 @@ export function realipFrom(cx: ReaderContext, d: NginxDirective): string {
 
 export function proxyPass(cx: ReaderContext, d: NginxDirective): string {
   const target = d.args[0]!;
-  if (target.startsWith("unix:")) cx.fail(d, `"proxy_pass" to a unix socket is not supported yet`);
+  if (target.toLowerCase().startsWith("unix:")) unixPath(cx, d, target);
   return target;
 }
 

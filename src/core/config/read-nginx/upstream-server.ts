@@ -31,6 +31,10 @@ export function streamUpstreamServer(cx: ReaderContext, d: NginxDirective, metho
     if (problem) cx.fail(d, problem);
     return { ...s, address, host: address, port: 0, resolve, service, loc: cx.loc(d) };
   }
+  if (address.toLowerCase().startsWith("unix:")) {
+    if (resolve) cx.fail(d, `invalid parameter "resolve"`);
+    return { ...s, address, host: "", port: 0, unixPath: unixPath(cx, d, address), loc: cx.loc(d) };
+  }
   const hp = upstreamAddress(cx, d, address, null);
   // An address literal is its own answer: nothing to look up, as nginx does.
   const dynamic = resolve && !isAddressLiteral(hp.host);
@@ -89,6 +93,14 @@ function paramInt(cx: ReaderContext, d: NginxDirective, p: string, prefix: strin
   const n = atoi(p.slice(prefix.length));
   if (n === null) cx.fail(d, `invalid parameter "${p}"`);
   return n;
+}
+
+/** `unix:/path` of an upstream server or proxy_pass: the path, in ngx_parse_url's words when it is none. */
+export function unixPath(cx: ReaderContext, d: NginxDirective, text: string): string {
+  const path = text.slice(5);
+  if (path.length === 0) cx.fail(d, `no path in the unix domain socket in upstream "${text}"`);
+  if (path.length >= 108) cx.fail(d, `too long path in the unix domain socket in upstream "${text}"`);
+  return path;
 }
 
 /** host:port or [v6]:port, in ngx_parse_url's words when it is not. */

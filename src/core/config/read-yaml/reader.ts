@@ -27,6 +27,16 @@ import { EVENTS_SETTINGS, MAIN_SETTINGS, PROXY_SETTINGS } from "../schema/table.
 import { refusedParam, SERVER_PARAM_ROWS } from "../schema/upstream-server.ts";
 import { resolveConfig } from "../resolve.ts";
 import { yamlRows } from "./rows.ts";
+import {
+  LIMIT_CONN_KEYS,
+  mergeYamlLimitConn,
+  type YamlLimitConn,
+  yamlLimitConn,
+  yamlLimitConnZones,
+  yamlProxyBind,
+} from "./limit-conn.ts";
+
+const bindOf = (bind: string | null) => (bind === null || bind === "off" ? {} : { proxyBind: bind });
 import { yamlAccess, yamlRealipFrom } from "./access.ts";
 import { yamlHealthCheck } from "./health.ts";
 import { yamlAccessLog, yamlAdmin, yamlLogFormats } from "./observability.ts";
@@ -50,8 +60,22 @@ const STREAM_KEYS = [
   "variables",
   "set_real_ip_from",
   ...RESOLVER_KEYS,
+  "limit_conn_zone",
+  "proxy_bind",
+  ...LIMIT_CONN_KEYS,
 ];
-const SERVER_KEYS = [...PROXY_KEYS, "listen", "proxy_pass", "return", "set", "access_log", "access", "set_real_ip_from"];
+const SERVER_KEYS = [
+  ...PROXY_KEYS,
+  "listen",
+  "proxy_pass",
+  "return",
+  "set",
+  "access_log",
+  "access",
+  "set_real_ip_from",
+  "proxy_bind",
+  ...LIMIT_CONN_KEYS,
+];
 const UPSTREAM_KEYS = ["servers", "least_conn", "hash", "random", "health_check", "state", "zone", ...RESOLVER_KEYS];
 const UPSTREAM_SERVER_KEYS = ["address", ...SERVER_PARAM_ROWS.map((r) => r.yaml), "resolve", "service"];
 
@@ -77,6 +101,7 @@ export function loadYamlConfig(text: string, file: string, defaultErrorLog?: Err
   const logFormats = stream.has("log_formats") ? yamlLogFormats(w, stream.get("log_formats")!.value) : [];
   const accessLog = stream.has("access_log") ? yamlAccessLog(w, stream.get("access_log")!.value, "stream", logFormats) : [];
   const access = stream.has("access") ? yamlAccess(w, stream.get("access")!.value, "stream") : [];
+  const limitConn = { ...yamlLimitConn(w, stream), bind: yamlProxyBind(w, stream) };
   const realipFrom = stream.has("set_real_ip_from") ? yamlRealipFrom(w, stream.get("set_real_ip_from")!.value) : [];
 
   const upstreams: UpstreamConfig[] = [];
@@ -90,7 +115,7 @@ export function loadYamlConfig(text: string, file: string, defaultErrorLog?: Err
   const serversNode = stream.get("servers")?.value ?? null;
   const servers = serversNode
     ? w.list(serversNode, "stream.servers").map((node, i) =>
-      server(w, node, i, inherited, accessLog, { access, realipFrom }, logFormats)
+      server(w, node, i, inherited, accessLog, { access, realipFrom }, logFormats, limitConn)
     )
     : [];
 
@@ -106,6 +131,7 @@ export function loadYamlConfig(text: string, file: string, defaultErrorLog?: Err
     logFormats,
     ...yamlResolver(w, stream, "stream"),
     variables: stream.has("variables") ? yamlVariableBlocks(w, stream.get("variables")!.value) : [],
+    limitConnZones: stream.has("limit_conn_zone") ? yamlLimitConnZones(w, stream.get("limit_conn_zone")!.value) : [],
     upstreams,
     servers,
   });
@@ -133,6 +159,7 @@ function server(
   inheritedAccessLog: AccessLogConfig[],
   inheritedRules: { readonly access: AccessRuleConfig[]; readonly realipFrom: string[] },
   logFormats: LogFormatConfig[],
+  inheritedLimitConn: YamlLimitConn & { bind: string | null },
 ): ServerConfig & { proxyPassLoc: SourceLoc } {
   const what = `stream.servers[${index}]`;
   const e = w.entries(node, what, SERVER_KEYS);
@@ -144,6 +171,9 @@ function server(
   const listen: ListenConfig[] = w.listOrOne(e.get("listen")!.value).map((n) => {
     // nginx's spelling: the address, then `udp` and `reuseport` (`"127.0.0.1:53 udp"`).
     const [text = "", ...params] = String(w.scalar(n, "listen")).trim().split(/\s+/);
+    if (text.toLowerCase().startsWith("unix:") && params.length === 0 && text.length > 5) {
+      return { host: null, port: 0, unixPath: text.slice(5), loc: w.loc(n) };
+    }
     const parsed = parseListen(text);
     if (!parsed) w.fail(n, `invalid listen "${text}": expected a port, host:port or [v6]:port`);
     for (const p of params) {
@@ -171,6 +201,8 @@ function server(
     proxy: yamlRows(w, e, PROXY_SETTINGS, inherited),
     accessLog: e.has("access_log") ? yamlAccessLog(w, e.get("access_log")!.value, what, logFormats) : inheritedAccessLog,
     // As nginx merges allow/deny: a server with rules of its own does not inherit stream's.
+    ...mergeYamlLimitConn(yamlLimitConn(w, e), inheritedLimitConn),
+    ...bindOf(yamlProxyBind(w, e) ?? inheritedLimitConn.bind),
     access: e.has("access") ? yamlAccess(w, e.get("access")!.value, what) : inheritedRules.access,
     ...realipFromOf(e.has("set_real_ip_from") ? yamlRealipFrom(w, e.get("set_real_ip_from")!.value) : inheritedRules.realipFrom),
     loc: w.loc(node),
@@ -257,6 +289,10 @@ function upstreamServer(w: YamlWalker, node: Node, what: string): UpstreamServer
   const address = w.string(addressNode, "server address");
   const dynamic = yamlResolveServer(w, e, addressNode, address);
   if (dynamic) return { ...yamlRows(w, e, SERVER_PARAM_ROWS, { ...DEFAULT_SERVER, address, ...dynamic, loc: w.loc(node) }) };
+  if (address.toLowerCase().startsWith("unix:") && address.length > 5) {
+    const at = { ...DEFAULT_SERVER, address, host: "", port: 0, unixPath: address.slice(5), loc: w.loc(node) };
+    return { ...yamlRows(w, e, SERVER_PARAM_ROWS, at) };
+  }
   const hp = parseHostPort(address);
   if (!hp) w.fail(addressNode, `invalid server address "${address}": expected host:port or [v6]:port`);
   return {

@@ -1,7 +1,7 @@
 // The proxy_* settings a server{} inherits from stream{} (nginx's merge), one row each, with
 // yaoweibin's tcp{} spelling and defaults where it has the setting.
 import type { ProxySettings } from "../model.ts";
-import { FLAG, intKind, PROXY_PROTOCOL_VERSION, SIZE, TIME_MS } from "../values/kinds.ts";
+import { FLAG, intKind, PROXY_PROTOCOL_VERSION, RATE, SIZE, TIME_MS } from "../values/kinds.ts";
 import { defaultsOf, row, type SettingRow } from "./row.ts";
 
 export interface ProxyRow extends SettingRow<ProxySettings> {
@@ -9,11 +9,6 @@ export interface ProxyRow extends SettingRow<ProxySettings> {
   readonly group: "proxy";
   /** Names nginx still reads for this setting, with its deprecation warning. */
   readonly deprecated?: readonly string[];
-  /**
-   * Only UDP sessions apply it yet: a server with a TCP listen refuses a value other than the
-   * default (validate.ts), so a setting that shapes traffic is never silently ignored.
-   */
-  readonly udpOnly?: boolean;
   /** In tcp{}: the directive's name there and its default there, when tcp{} has the setting. */
   readonly tcp?: { readonly name: string; readonly default: unknown };
 }
@@ -53,8 +48,8 @@ export const PROXY_ROWS: readonly ProxyRow[] = [
   // UDP only (TCP sessions ignore them, as in nginx).
   proxy({ name: "proxy_requests", field: "proxyRequests", kind: intKind(0), default: 0 }),
   proxy({ name: "proxy_responses", field: "proxyResponses", kind: intKind(0), default: UNLIMITED_RESPONSES }),
-  proxy({ name: "proxy_upload_rate", field: "proxyUploadRate", kind: SIZE, default: 0 }, { udpOnly: true }),
-  proxy({ name: "proxy_download_rate", field: "proxyDownloadRate", kind: SIZE, default: 0 }, { udpOnly: true }),
+  proxy({ name: "proxy_upload_rate", field: "proxyUploadRate", kind: RATE, default: 0 }),
+  proxy({ name: "proxy_download_rate", field: "proxyDownloadRate", kind: RATE, default: 0 }),
   proxy({ name: "proxy_protocol", field: "proxyProtocol", kind: PROXY_PROTOCOL_VERSION, default: "off" }),
   // The stream core module's and ssl_preread's settings, inherited by server{} the same way.
   proxy({ name: "proxy_protocol_timeout", field: "proxyProtocolTimeoutMs", kind: TIME_MS, default: 30_000 }),

@@ -9,7 +9,6 @@ const runs = "runs";
 const harmless = (why: string) => ({ harmless: why });
 const HASH_HINT = harmless("a hash table size hint");
 const BUFFER_HINT = harmless("a socket buffer size hint");
-const LIMIT_CONN_ONLY = harmless("it only changes limit_conn, which is refused");
 /** Taken when a `check type=http` uses them; without one they do nothing, in their module too. */
 export const HTTP_CHECK_ONLY = harmless("without `check type=http` it does nothing");
 export const RESOLVER_ONLY = harmless("it only changes resolver, which is refused");
@@ -61,7 +60,7 @@ export const STREAM_DIRECTIVES: readonly DirectiveRow[] = [
   ...PROXY_ROWS.flatMap((r) =>
     settingRows([r.name, ...(r.deprecated ?? [])].join(" "), proxySettingModule(r.name), "stream", S_SS, r, { slot: r.name })
   ),
-  ...rows("proxy_bind", "stream_proxy_module", "stream", S_SS, [1, 2], { unique }),
+  ...rows("proxy_bind", "stream_proxy_module", "stream", S_SS, [1, 2], { unique, support: runs }),
   ...rows("proxy_socket_rcvbuf proxy_socket_sndbuf", "stream_proxy_module", "stream", S_SS, [1], {
     unique,
     value: "size",
@@ -123,10 +122,10 @@ export const STREAM_DIRECTIVES: readonly DirectiveRow[] = [
     support: harmless("a cache of open log file descriptors"),
   }),
   ...rows("allow deny", "stream_access_module", "stream", S_SS, [1], { support: runs }),
-  ...rows("limit_conn", "stream_limit_conn_module", "stream", S_SS, [2]),
-  ...rows("limit_conn_zone", "stream_limit_conn_module", "stream", S, [2]),
-  ...rows("limit_conn_dry_run", "stream_limit_conn_module", "stream", S_SS, "flag", { unique, support: LIMIT_CONN_ONLY }),
-  ...rows("limit_conn_log_level", "stream_limit_conn_module", "stream", S_SS, [1], { unique, support: LIMIT_CONN_ONLY }),
+  ...rows("limit_conn", "stream_limit_conn_module", "stream", S_SS, [2], { support: runs }),
+  ...rows("limit_conn_zone", "stream_limit_conn_module", "stream", S, [2], { support: runs }),
+  ...rows("limit_conn_dry_run", "stream_limit_conn_module", "stream", S_SS, "flag", { unique, support: runs }),
+  ...rows("limit_conn_log_level", "stream_limit_conn_module", "stream", S_SS, [1], { unique, support: runs }),
   ...rows("set_real_ip_from", "stream_realip_module", "stream", S_SS, [1], { support: runs }),
 
   // variables and routing

@@ -78,6 +78,23 @@ export const SIZE: ValueKind<number> = {
   samples: ["4k", "8k"],
 };
 
+/**
+ * proxy_upload_rate / proxy_download_rate: a size, or text with variables that each session
+ * evaluates to one when its upstream connects (nginx's complex value size slot).
+ */
+export const RATE: ValueKind<number | string> = {
+  ...(SIZE as ValueKind<number | string>),
+  // Checked here, not by nginx's size check: a value with variables is no size yet.
+  nginxCheck: null,
+  fromWord: (word) => (word.includes("$") ? word : parseSize(word)),
+  fromYaml: (w, node, what) => {
+    const v = w.scalar(node, what);
+    return typeof v === "string" && v.includes("$") ? v : w.size(node, what);
+  },
+  toWord: (v) => (typeof v === "string" ? v : formatSize(v)),
+  toYaml: (v) => (typeof v === "string" ? yamlScalar(v) : formatSize(v)),
+};
+
 /** A whole number within bounds that every spelling shares. */
 export function intKind(min: number, max = Number.MAX_SAFE_INTEGER): ValueKind<number> {
   const inRange = (n: number | null) => (n !== null && n >= min && n <= max ? n : null);

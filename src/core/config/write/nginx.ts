@@ -1,6 +1,7 @@
 // Config → nginx.conf, for `streamlb convert --to nginx`: what read-nginx/ (and nginx itself)
 // reads back into the same Config. Only what differs from nginx's defaults is written.
 import { refuseTls } from "../tls-config.ts";
+import { nginxLimitConn, nginxLimitConnZones } from "./limit-conn.ts";
 import { formatHostPort } from "../values/address.ts";
 import { type BalanceMethod, type Config, type UpstreamConfig, type UpstreamServerConfig } from "../model.ts";
 import { DEFAULT_PROXY_SETTINGS } from "../schema/proxy.ts";
@@ -35,6 +36,7 @@ export function writeNginxConfig(config: Config, source?: string): string {
   const settings = changedFields(level, DEFAULT_PROXY_SETTINGS);
   for (const f of settings) out.push(`${IN}${f.name} ${rowText(f, level, "nginx")};`);
   for (const l of nginxResolverLines(config.stream, word)) out.push(`${IN}${l}`);
+  for (const l of nginxLimitConnZones(config, word)) out.push(`${IN}${l}`);
   // log_format before any access_log: nginx looks formats up as it reads.
   for (const l of nginxLogFormats(config, word)) out.push(`${IN}${l}`);
   const accessLevel = streamLevelAccessLog(config);
@@ -55,13 +57,19 @@ export function writeNginxConfig(config: Config, source?: string): string {
     out.push("", `${IN}server {`);
     for (const l of s.listen) {
       const params = `${l.udp ? " udp" : ""}${l.reusePort ? " reuseport" : ""}${l.proxyProtocol ? " proxy_protocol" : ""}`;
-      out.push(`${IN}${IN}listen ${l.host === null ? l.port : formatHostPort(l.host, l.port)}${params};`);
+      const address = l.unixPath !== undefined
+        ? word(`unix:${l.unixPath}`)
+        : l.host === null
+        ? l.port
+        : formatHostPort(l.host, l.port);
+      out.push(`${IN}${IN}listen ${address}${params};`);
     }
     for (const v of s.set) out.push(`${IN}${IN}set ${word(v.variable)} ${word(v.value)};`);
     if (s.proxyPass !== null) out.push(`${IN}${IN}proxy_pass ${word(s.proxyPass)};`);
     if (s.return !== null) out.push(`${IN}${IN}return ${word(s.return)};`);
     // Each server writes its merged rules: the same as nginx's inheritance, read back.
     for (const r of s.access) out.push(`${IN}${IN}${r.action} ${word(r.address)};`);
+    for (const l of nginxLimitConn(s, word)) out.push(`${IN}${IN}${l}`);
     for (const a of s.realipFrom ?? []) out.push(`${IN}${IN}set_real_ip_from ${word(a)};`);
     for (const f of changedFields(s.proxy, level)) out.push(`${IN}${IN}${f.name} ${rowText(f, s.proxy, "nginx")};`);
     const own = serverAccessLog(s, accessLevel);

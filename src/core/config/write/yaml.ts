@@ -2,6 +2,7 @@
 // Config. Only what differs from the defaults is written, so the result reads like a config a
 // person wrote.
 import { refuseTls } from "../tls-config.ts";
+import { yamlLimitConn, yamlLimitConnZones } from "./limit-conn.ts";
 import { formatHostPort } from "../values/address.ts";
 import { type BalanceMethod, type Config, type ListenConfig, type UpstreamServerConfig } from "../model.ts";
 import { DEFAULT_PROXY_SETTINGS } from "../schema/proxy.ts";
@@ -32,6 +33,7 @@ export function writeYamlConfig(config: Config, source?: string): string {
   const level = streamLevelSettings(config);
   for (const f of changedFields(level, DEFAULT_PROXY_SETTINGS)) stream.push(`  ${f.yaml}: ${rowText(f, level, "yaml")}`);
   stream.push(...yamlResolverLines(config.stream, "  ", scalar));
+  stream.push(...yamlLimitConnZones(config, scalar));
   stream.push(...yamlLogFormats(config, scalar));
   const accessLevel = streamLevelAccessLog(config);
   if (accessLevel.length > 0) stream.push(...yamlAccessLog(accessLevel, "  ", scalar));
@@ -68,6 +70,7 @@ export function writeYamlConfig(config: Config, source?: string): string {
     if (s.access.length > 0) {
       stream.push(`      access: [${s.access.map((r) => `{ ${r.action}: ${scalar(r.address)} }`).join(", ")}]`);
     }
+    stream.push(...yamlLimitConn(s, "      ", scalar));
     if (s.realipFrom?.length) stream.push(`      set_real_ip_from: [${s.realipFrom.map(scalar).join(", ")}]`);
     for (const f of changedFields(s.proxy, level)) stream.push(`      ${f.yaml}: ${rowText(f, s.proxy, "yaml")}`);
     const own = serverAccessLog(s, accessLevel);
@@ -104,6 +107,7 @@ function serverItem(s: UpstreamServerConfig): string {
 
 function listenValue(listen: readonly ListenConfig[]): string {
   const items = listen.map((l) => {
+    if (l.unixPath !== undefined) return scalar(`unix:${l.unixPath}`);
     const address = l.host === null ? String(l.port) : formatHostPort(l.host, l.port);
     if (l.proxyProtocol) return scalar(`${address} proxy_protocol`);
     if (!l.udp) return l.host === null ? address : scalar(address);

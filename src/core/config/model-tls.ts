@@ -1,0 +1,44 @@
+// The TLS part of the config model (model.ts): listen … ssl, ssl_* and proxy_ssl_* settings.
+/** One protocol nginx names in ssl_protocols. */
+export type TlsProtocol = "SSLv2" | "SSLv3" | "TLSv1" | "TLSv1.1" | "TLSv1.2" | "TLSv1.3";
+
+/** The ssl_* (termination) and proxy_ssl_* (origination) settings; defaults in tls-config.ts. */
+export interface CertificatePair {
+  readonly cert: string;
+  readonly key: string;
+}
+
+export interface ServerTlsConfig {
+  readonly certificates: readonly CertificatePair[];
+  readonly passwordFile: string | null;
+  readonly protocols: readonly TlsProtocol[];
+  readonly ciphers: string;
+  readonly preferServerCiphers: boolean;
+  readonly ecdhCurve: string;
+  /** ssl_session_cache as written (`none`, `off`, `shared:SSL:10m`...). */
+  readonly sessionCache: string;
+  readonly sessionTimeoutMs: number;
+  readonly sessionTickets: boolean;
+  readonly handshakeTimeoutMs: number;
+  readonly verifyClient: "off" | "on" | "optional" | "optional_no_ca";
+  readonly verifyDepth: number;
+  readonly clientCertificate: string | null;
+  readonly trustedCertificate: string | null;
+  readonly crl: string | null;
+  readonly alpn: readonly string[];
+
+  readonly proxySsl: boolean;
+  readonly proxySslServerName: boolean;
+  /** null = the proxy_pass host. */
+  readonly proxySslName: string | null;
+  readonly proxySslVerify: boolean;
+  readonly proxySslVerifyDepth: number;
+  readonly proxySslTrustedCertificate: string | null;
+  readonly proxySslCrl: string | null;
+  readonly proxySslCertificate: string | null;
+  readonly proxySslCertificateKey: string | null;
+  readonly proxySslPasswordFile: string | null;
+  readonly proxySslProtocols: readonly TlsProtocol[];
+  readonly proxySslCiphers: string;
+  readonly proxySslSessionReuse: boolean;
+}
