@@ -89,6 +89,9 @@ function loadBindings(): { tcp: TcpWrapBinding; pipe: PipeWrapBinding; stream: S
       "Node's TCP handles (process.binding) are deprecated under --pending-deprecation, and --throw-deprecation would end the process",
     );
   }
+  // Deno's Node layer answers process.binding("tcp_wrap"), but its handles are not libuv's:
+  // the Node entry run by Deno accepted and then hung every connection. Its net.Socket works.
+  if ("Deno" in globalThis) return new Error("Deno's Node layer has no libuv TCP handles");
   try {
     const binding = (process as unknown as { binding(name: string): unknown }).binding;
     return {
