@@ -106,10 +106,10 @@ describe("fail closed", () => {
         const [port] = await freePorts(1);
         const dir = tempDir();
         const bad = `${dir}/bad.conf`;
-        writeFileSync(bad, conf(port!, backend.address, "proxy_protocol on;"));
+        writeFileSync(bad, conf(port!, backend.address, "js_access main.allow;"));
         const t = await runStreamlb(target, ["-t", "-c", bad]);
         assert.equal(t.code, 1);
-        assert.match(t.stderr, new RegExp(`\\[emerg\\] "proxy_protocol" directive is not supported yet in ${bad}:7`));
+        assert.match(t.stderr, new RegExp(`\\[emerg\\] "js_access" directive is not supported yet in ${bad}:7`));
         assert.match(t.stderr, /test failed/);
 
         const file = `${dir}/nginx.conf`;
@@ -117,10 +117,10 @@ describe("fail closed", () => {
         const lb = await startStreamlb(target, file);
         try {
           assert.equal(await probe(port!), "served");
-          writeFileSync(file, conf(port!, backend.address, "limit_conn addr 10;"));
+          writeFileSync(file, conf(port!, backend.address, "js_access main.allow;"));
           lb.signal("SIGHUP");
           await lb.waitForLog(
-            /"limit_conn" directive is not supported yet in .*nginx\.conf:7; reload failed, the running configuration is kept/,
+            /"js_access" directive is not supported yet in .*nginx\.conf:7; reload failed, the running configuration is kept/,
           );
           assert.equal(await probe(port!), "served");
         } finally {
