@@ -20,14 +20,25 @@ import {
   BALANCER_CPU,
   basePort,
   listenersOf,
-  type StartOptions,
   startBalancer,
+  type StartOptions,
   STREAMLB,
   type TargetName,
   workersOf,
 } from "./balancers.ts";
 import { BACKEND_OF, BACKENDS, listenPorts, nginxHttpConf, type Workload } from "./configs.ts";
-import { cpuSeconds, listening, type Proc, setClockTicks, sleep, start, stop, stopAll, treeCpuSeconds, waitListening } from "./procs.ts";
+import {
+  cpuSeconds,
+  listening,
+  type Proc,
+  setClockTicks,
+  sleep,
+  start,
+  stop,
+  stopAll,
+  treeCpuSeconds,
+  waitListening,
+} from "./procs.ts";
 import { detailTables, type Results, type Sample, summaryTable } from "./report.ts";
 import { directPort, LOAD_CPU, type Scenario, SCENARIO_DEFS, type ScenarioName, SCENARIOS, type Tools } from "./scenarios.ts";
 import { buildTools, have, makeCertificate, versionOf } from "./tools.ts";
@@ -287,8 +298,7 @@ async function main(): Promise<number> {
       const targets = o.targets.filter((t) => runsOn(d, t));
       const byTarget = new Map<string, Sample[] | string>();
       results.set(s, byTarget);
-      const portOf = (t: TargetName) =>
-        t === "direct" ? directPort(d.listener) : listenPorts(basePort(t))[d.listener];
+      const portOf = (t: TargetName) => t === "direct" ? directPort(d.listener) : listenPorts(basePort(t))[d.listener];
       const runOnce = async (t: TargetName, durationS: number): Promise<Sample> => {
         const p = procs.get(t);
         for (const q of p ? [p, ...backends] : backends) {

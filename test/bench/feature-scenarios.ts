@@ -62,7 +62,12 @@ function tlsHandshakes(mode: "full" | "resume"): Scenario["measure"] {
 
 const tlsBulk: Scenario["measure"] = async (ctx) => {
   if (!ctx.tools.tlstool) throw new Error("tlstool is not built: install libssl-dev (test/bench/run.sh does)");
-  const out = await run("tlstool bulk", LOAD_CPU, [ctx.tools.tlstool, "bulk", String(ctx.port), String(ctx.durationS)], timeout(ctx));
+  const out = await run(
+    "tlstool bulk",
+    LOAD_CPU,
+    [ctx.tools.tlstool, "bulk", String(ctx.port), String(ctx.durationS)],
+    timeout(ctx),
+  );
   const r = JSON.parse(out.trim().split("\n").pop()!) as { gbps: number; errors: number };
   return { value: r.gbps, extras: {}, errors: r.errors };
 };
@@ -142,7 +147,10 @@ export const FEATURE_SCENARIOS: Partial<Record<ScenarioName, Scenario>> = {
       { key: "during", label: "RSS held", unit: "MiB" },
     ],
     overheadS: 4,
-    measure: heldMemory("udptool hold", (ctx: RunContext) => [ctx.tools.udptool, "hold", String(ctx.port), String(ctx.idleConns)]),
+    measure: heldMemory(
+      "udptool hold",
+      (ctx: RunContext) => [ctx.tools.udptool, "hold", String(ctx.port), String(ctx.idleConns)],
+    ),
   },
   tlsfull: {
     name: "tlsfull",

@@ -83,7 +83,10 @@ function pingpong(conns: number): Scenario["measure"] {
 }
 
 /** Memory per idle proxied connection: tcptool hold, each connection proven with one 32 B echo. */
-const idle = heldMemory("tcptool hold", (ctx: RunContext) => [ctx.tools.tcptool, "hold", String(ctx.port), String(ctx.idleConns)]);
+const idle = heldMemory(
+  "tcptool hold",
+  (ctx: RunContext) => [ctx.tools.tcptool, "hold", String(ctx.port), String(ctx.idleConns)],
+);
 
 export const SCENARIO_DEFS = {
   bulk1: {
