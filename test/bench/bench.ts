@@ -333,6 +333,13 @@ async function main(): Promise<number> {
               await sleep(500);
             }
             const sample = await runOnce(t, o.durationS);
+            if (d.needsBalancer && d.listener === "udp") {
+              // A UDP session outlives its client (until proxy_timeout): the held sessions'
+              // upstream sockets would keep their ephemeral ports, and a few targets' worth
+              // exhaust the range. A fresh balancer lets them go.
+              await stop(procs.get(t)!);
+              await launch(t);
+            }
             byTarget.set(t, [...(prev ?? []), sample]);
             log(`  ${s} ${t} run ${r + 1}: ${fmtSample(sample, d.unit)}`);
           } catch (e) {
