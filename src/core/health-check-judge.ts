@@ -40,7 +40,9 @@ export function compileCheck(config: HealthCheckConfig, maxBytes: number, signal
       switch (result.kind) {
         case "ok":
           if (!expect || matches(result.received)) return null;
-          if (result.received.byteLength === 0 && !udp) return `the server closed the connection without a reply matching ${wanted}`;
+          if (result.received.byteLength === 0 && !udp) {
+            return `the server closed the connection without a reply matching ${wanted}`;
+          }
           return `the reply did not match ${wanted}: got ${quote(latin1(result.received.subarray(0, 48)))}`;
         case "refused":
           // On UDP the refusal is an ICMP port unreachable, seen when reading the reply.

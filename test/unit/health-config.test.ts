@@ -121,9 +121,19 @@ describe("health checks: three spellings, one model", () => {
     const udp: HealthCheckConfig = { ...DEFAULT_HEALTH_CHECK, udp: true };
     assert.deepEqual(check(fromNginx(plus("        health_check udp;"))), udp);
     assert.deepEqual(check(fromYaml(yaml("{ udp: true }"))), udp);
-    const dns: HealthCheckConfig = { ...udp, intervalMs: 1000, fails: 2, send: "\x00\x01", expect: { kind: "bytes", bytes: "\x81" } };
+    const dns: HealthCheckConfig = {
+      ...udp,
+      intervalMs: 1000,
+      fails: 2,
+      send: "\x00\x01",
+      expect: { kind: "bytes", bytes: "\x81" },
+    };
     assert.deepEqual(
-      check(fromNginx(plus("        health_check udp interval=1s fails=2 match=dns;", `    match dns { send "\\x00\\x01"; expect "\\x81"; }`))),
+      check(
+        fromNginx(
+          plus("        health_check udp interval=1s fails=2 match=dns;", `    match dns { send "\\x00\\x01"; expect "\\x81"; }`),
+        ),
+      ),
       dns,
     );
     assert.deepEqual(check(fromYaml(yaml(`{ udp: true, interval: 1s, fails: 2, send: '\\x00\\x01', expect: '\\x81' }`))), dns);

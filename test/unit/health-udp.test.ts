@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { type Config, DEFAULT_HEALTH_CHECK, type HealthCheckConfig } from "../../src/core/config/model.ts";
 import { DEFAULT_PROXY_SETTINGS } from "../../src/core/config/schema/proxy.ts";
-import { HealthMonitor, type Prober, primeHealth } from "../../src/core/health.ts";
+import { HealthMonitor, primeHealth, type Prober } from "../../src/core/health.ts";
 import { probeDatagram } from "../../src/core/health-udp-probe.ts";
 import type { Logger } from "../../src/core/log.ts";
 import type { ProbeOptions, ProbeResult } from "../../src/core/runtime.ts";
@@ -185,7 +185,11 @@ describe("health_check udp: the checks", () => {
     t.clock.advance(300); // neither answers: a timeout waiting for the reply
     await settle();
     assert.equal(t.peer("10.0.0.2:53").health, "unhealthy");
-    assert.ok(t.lines.some((l) => l.includes(`10.0.0.2:53 of upstream dns is down: timed out (110: Connection timed out) waiting for a reply matching "ok"`)));
+    assert.ok(
+      t.lines.some((l) =>
+        l.includes(`10.0.0.2:53 of upstream dns is down: timed out (110: Connection timed out) waiting for a reply matching "ok"`)
+      ),
+    );
     t.monitor.stop();
     assert.equal(t.clock.pending, 0);
   });
