@@ -6,8 +6,9 @@
 //
 //   conntool PORT SECONDS CONCURRENCY PREFIX_HEX EXPECT
 //     PREFIX_HEX  bytes sent before a 32-byte payload, in hex ("-" for none)
-//     EXPECT      bytes the echo must return before the client closes (the payload, plus
-//                 the prefix when the balancer forwards it)
+//     EXPECT      bytes the echo must return, exactly, before the client closes (the payload,
+//                 plus the prefix when the balancer forwards it; a PROXY header passed on to
+//                 the backend comes back as extra bytes and counts as an error)
 //   prints one JSON line: {"conns":N,"seconds":S,"rate":R,"p50Us":..,"p99Us":..,"errors":E}
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -141,7 +142,9 @@ int main(int argc, char **argv) {
         if (r < 0 && errno == EAGAIN) continue;
         if (r <= 0) {
           failed = 1;
-        } else if ((c->got += (int)r) >= expect) {
+        } else if ((c->got += (int)r) > expect) {
+          failed = 1;  // more than was sent: the balancer forwarded what it should have consumed
+        } else if (c->got == expect) {
           done = 1;
         }
       }
