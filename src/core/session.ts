@@ -9,11 +9,13 @@ import type { Logger } from "./log.ts";
 import type { Phase, PhaseSession } from "./phases/phase.ts";
 import { type ClientConnection, ConnectFailure, type RelayResult, type Runtime, type UpstreamConnection } from "./runtime.ts";
 import { localBind } from "./proxy-bind.ts";
+import { bytesTail, relayErrorLine } from "./relay-error.ts";
 import { concat, where } from "./session-text.ts";
 import { sessionRate } from "./rate-value.ts";
 import type { SessionOutcome, SessionStatus } from "./session-outcome.ts";
 import { type Peer, PeerSelection, type Upstream } from "./upstream.ts";
 import type { ComplexValue } from "./variables/complex-value.ts";
+import type { LogLevel } from "./config/model.ts";
 import type { LimitConnStatus, PrereadFacts, ProxyHeaderFacts, UpstreamTry, VariableContext } from "./variables/context.ts";
 import { outcomeTries } from "./variables/record-context.ts";
 import { SessionVariables } from "./variables/session-variables.ts";
@@ -52,6 +54,8 @@ export class Session implements PhaseSession, VariableContext, PickContext {
   private readonly connectMs: number[] = [];
   private readonly tryMs: number[] = [];
   private lastTryStart = 0;
+  /** ms from the last try's connect to the upstream's first read; -1 before one. */
+  private firstByteMs = -1;
   private relayResult: RelayResult | null = null;
   private finalStatus = 0;
   private vars: SessionVariables | null = null;
@@ -123,6 +127,7 @@ export class Session implements PhaseSession, VariableContext, PickContext {
       upstreamAddrs: this.tried,
       upstreamConnectMs: this.connectMs,
       upstreamSessionMs: this.tryMs,
+      upstreamFirstByteMs: this.firstByteMs,
       relay: this.relayResult,
     });
   }
@@ -342,18 +347,18 @@ export class Session implements PhaseSession, VariableContext, PickContext {
       peer.live.delete(upstreamConn);
     }
     this.relayResult = relay;
+    const firstRead = relay.upstreamFirstReadAt ?? -1;
+    if (firstRead >= 0) this.firstByteMs = Math.max(0, firstRead - this.lastTryStart);
     peer.stats.bytesToServer += relay.bytesToUpstream;
     peer.stats.bytesFromServer += relay.bytesFromUpstream;
     if (relay.end === "idle_timeout") {
       this.log("info", `upstream timed out (110: Connection timed out) while proxying connection`);
     }
-    if (this.logger.enabled("info")) {
-      this.log(
-        "info",
-        `${
-          relay.end.startsWith("upstream") ? "upstream" : "client"
-        } disconnected, bytes from/to client:${relay.bytesFromClient}/${relay.bytesToClient}, bytes from/to upstream:${relay.bytesFromUpstream}/${relay.bytesToUpstream}`,
-      );
+    const failed = relay.error ? relayErrorLine(relay) : null;
+    if (failed) this.log(failed.level, failed.text, peer.address, bytesTail(relay));
+    // nginx finalizes at once on a failed send; a failed read is an EOF, then "disconnected".
+    if (this.logger.enabled("info") && relay.error?.op !== "send") {
+      this.log("info", `${relay.end.startsWith("upstream") ? "upstream" : "client"} disconnected${bytesTail(relay)}`);
     }
     return this.outcomeSoFar(200);
   }
@@ -365,6 +370,7 @@ export class Session implements PhaseSession, VariableContext, PickContext {
       upstreamAddrs: this.tried,
       upstreamConnectMs: this.connectMs,
       upstreamSessionMs: this.tryMs,
+      upstreamFirstByteMs: this.firstByteMs,
       relay: this.relayResult,
     };
   }
@@ -395,11 +401,12 @@ export class Session implements PhaseSession, VariableContext, PickContext {
     );
   }
 
-  private log(level: "info" | "warn", message: string, upstream?: string): void {
+  /** `bytes`: the proxy's byte counts, which nginx appends after the upstream. */
+  private log(level: LogLevel, message: string, upstream?: string, bytes = ""): void {
     if (!this.logger.enabled(level)) return;
     const tail = upstream
       ? `, client: ${this.client.remoteAddress}, server: ${this.route.listenName}, upstream: "${upstream}"`
       : "";
-    this.logger.log(level, `*${this.id} ${message}${tail}`);
+    this.logger.log(level, `*${this.id} ${message}${tail}${bytes}`);
   }
 }

@@ -3,7 +3,7 @@
 // forwarded with shutdown(), never end() (end() closes both ways).
 import type { SocketHandler } from "bun";
 import { IdleSweeper, type IdleWatch } from "../../core/idle.ts";
-import type { ClientConnection, RelayEnd, RelayOptions, RelayResult, UpstreamConnection } from "../../core/runtime.ts";
+import type { ClientConnection, RelayEnd, RelayError, RelayOptions, RelayResult, UpstreamConnection } from "../../core/runtime.ts";
 import { ReadFailure } from "../../core/runtime.ts";
 import { Pacer, RateBudget } from "../pace.ts";
 import { type BunConnection, type BunSocket, failWrite, flushWrite, pause, resume, type Side } from "./connection.ts";
@@ -13,6 +13,8 @@ const sweeper = new IdleSweeper();
 export class Relay {
   private ended: RelayEnd | null = null;
   private watch: IdleWatch;
+  /** When the upstream's first read returned ($upstream_first_byte_time). */
+  private upstreamFirstReadAt = -1;
   private resolve!: (r: RelayResult) => void;
   readonly done = new Promise<RelayResult>((r) => (this.resolve = r));
 
@@ -64,7 +66,7 @@ export class Relay {
     }
     const n = dst.write(bytes);
     if (n < 0) {
-      this.finish(dst === this.client ? "client_error" : "upstream_error");
+      this.sendFailed(dst);
       return true;
     }
     dst.data.bytesOut += n;
@@ -88,11 +90,21 @@ export class Relay {
     });
   }
 
+  /** Bun's write() says -1 and no errno: the error line says what failed, without the reason. */
+  private sendFailed(dst: BunSocket): void {
+    this.finish(dst === this.client ? "client_error" : "upstream_error", { op: "send", code: null });
+  }
+
+  private stampRead(): void {
+    this.upstreamFirstReadAt = Date.now();
+  }
+
   private peer(s: BunSocket): BunSocket {
     return s === this.client ? this.upstream : this.client;
   }
 
   onData(src: BunSocket, buf: Uint8Array): void {
+    if (this.upstreamFirstReadAt < 0 && src === this.upstream) this.stampRead();
     const pacer = src.data.pacer;
     if (pacer) {
       pause(src);
@@ -111,7 +123,7 @@ export class Relay {
     if (n === buf.byteLength) {
       dst.data.bytesOut += n;
     } else if (n < 0) {
-      this.finish(dst === this.client ? "client_error" : "upstream_error");
+      this.sendFailed(dst);
     } else {
       dst.data.bytesOut += n;
       q.push(buf.slice(n)); // Uint8Array#slice copies: Bun may reuse `buf`
@@ -125,7 +137,7 @@ export class Relay {
     while (q.length > 0) {
       const b = q[0]!;
       const n = dst.write(b);
-      if (n < 0) return this.finish(dst === this.client ? "client_error" : "upstream_error");
+      if (n < 0) return this.sendFailed(dst);
       dst.data.bytesOut += n;
       if (n < b.byteLength) {
         q[0] = b.subarray(n);
@@ -140,6 +152,7 @@ export class Relay {
   }
 
   onEnd(src: BunSocket): void {
+    if (this.upstreamFirstReadAt < 0 && src === this.upstream) this.stampRead();
     src.data.eof = true;
     // A pacer still holding bytes forwards the EOF once they are out (readAgain).
     if (src.data.pacer?.busy) return;
@@ -158,18 +171,23 @@ export class Relay {
     if (this.client.data.shut && this.upstream.data.shut) this.finish(end);
   }
 
-  onClose(s: BunSocket): void {
+  /** `err` is what Bun passes to close(): a failed read (a reset) carries its code and syscall. */
+  onClose(s: BunSocket, err: unknown): void {
     if (this.ended) return;
     // A close we did not ask for: a reset, or a peer that closed both ways at once.
     const src = s;
-    if (src.data.eof && this.opts.halfClose) {
+    const e = err as { code?: unknown; syscall?: unknown } | undefined;
+    const code = typeof e?.code === "string" ? e.code : null;
+    if (code === null && src.data.eof && this.opts.halfClose) {
       this.finish(src === this.client ? "client_closed" : "upstream_closed");
-    } else {
-      this.finish(src === this.client ? "client_error" : "upstream_error");
+      return;
     }
+    const op = e?.syscall === "write" ? "send" : "recv";
+    if (op === "recv" && this.upstreamFirstReadAt < 0 && src === this.upstream) this.stampRead();
+    this.finish(src === this.client ? "client_error" : "upstream_error", code === null ? undefined : { op, code });
   }
 
-  finish(end: RelayEnd): void {
+  finish(end: RelayEnd, error?: RelayError): void {
     if (this.ended) return;
     this.ended = end;
     sweeper.unwatch(this.opts.idleTimeoutMs, this.watch);
@@ -185,6 +203,8 @@ export class Relay {
       bytesToClient: c.bytesOut,
       bytesFromUpstream: u.bytesIn,
       bytesToUpstream: u.bytesOut,
+      upstreamFirstReadAt: this.upstreamFirstReadAt,
+      error,
     });
   }
 }
@@ -231,10 +251,10 @@ export const relayHandlers: SocketHandler<Side> = {
       reader.resolve(null);
     }
   },
-  close(s) {
+  close(s, err) {
     s.data.conn.closed = true;
     const relay = s.data.relay as Relay | null;
-    if (relay) return relay.onClose(s);
+    if (relay) return relay.onClose(s, err);
     s.data.earlyClose = true;
     const reader = s.data.reader;
     s.data.reader = null;

@@ -1,7 +1,7 @@
 // What both Node relays share (TCP handles in relay.ts, net.Socket streams in socket.ts): a
 // session ends once, closes both sides, reports its byte counts, and has one idle watch.
 import { IdleSweeper, type IdleWatch } from "../../core/idle.ts";
-import type { RelayEnd, RelayOptions, RelayResult } from "../../core/runtime.ts";
+import type { RelayEnd, RelayError, RelayOptions, RelayResult } from "../../core/runtime.ts";
 import type { Pacer } from "../pace.ts";
 
 const sweeper = new IdleSweeper();
@@ -39,6 +39,8 @@ export abstract class TwoWayRelay<C extends RelayedConnection> {
   readonly halfClose: boolean;
   /** Rate-limited directions (proxy_upload_rate, proxy_download_rate); usually none. */
   pacers: Pacer[] | null = null;
+  /** Set by the upstream's first read ($upstream_first_byte_time). */
+  upstreamFirstReadAt = -1;
   private readonly idleTimeoutMs: number;
   private resolve!: (result: RelayResult) => void;
 
@@ -71,7 +73,12 @@ export abstract class TwoWayRelay<C extends RelayedConnection> {
   /** Starts moving bytes both ways; may end the relay before it returns. */
   protected abstract startDirections(): void;
 
-  finish(end: RelayEnd): void {
+  /** Ends on a failed system call on `end`'s side, which the session logs as nginx does. */
+  fail(end: RelayEnd, op: RelayError["op"], code: string): void {
+    this.finish(end, { op, code });
+  }
+
+  finish(end: RelayEnd, error?: RelayError): void {
     if (this.ended) return;
     this.ended = end;
     sweeper.unwatch(this.idleTimeoutMs, this.watch);
@@ -84,6 +91,8 @@ export abstract class TwoWayRelay<C extends RelayedConnection> {
       bytesToClient: this.client.bytesOut,
       bytesFromUpstream: this.upstream.bytesIn,
       bytesToUpstream: this.upstream.bytesOut,
+      upstreamFirstReadAt: this.upstreamFirstReadAt,
+      error,
     });
   }
 }
