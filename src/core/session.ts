@@ -319,6 +319,8 @@ export class Session implements PhaseSession, VariableContext, PickContext {
 
     const upstreamConn = this.upstreamConn;
     if (this.logger.enabled("info")) {
+      // Read now: a client reset (logged at info) leaves no peer address to ask for later.
+      void this.client.remoteAddress;
       this.log(
         "info",
         `proxy ${where(upstreamConn.localAddress, upstreamConn.localPort)} connected to ${

@@ -195,6 +195,8 @@ export class Relay {
     const u = this.upstream.data;
     c.pacer?.stop();
     u.pacer?.stop();
+    // The session's error line names the client, whose address cannot be asked once closed.
+    if (error) void c.conn.remoteAddress;
     this.client.end();
     this.upstream.end();
     this.resolve({

@@ -30,7 +30,7 @@ export abstract class RelayedConnection {
   protected abstract release(): void;
 }
 
-export abstract class TwoWayRelay<C extends RelayedConnection> {
+export abstract class TwoWayRelay<C extends RelayedConnection & { readonly remoteAddress: string }> {
   ended: RelayEnd | null = null;
   /** Directions whose FIN went on (proxy_half_close on): the second one ends the session. */
   finishedDirections = 0;
@@ -83,6 +83,8 @@ export abstract class TwoWayRelay<C extends RelayedConnection> {
     this.ended = end;
     sweeper.unwatch(this.idleTimeoutMs, this.watch);
     if (this.pacers) { for (const p of this.pacers) p.stop(); }
+    // The session's error line names the client, whose address cannot be asked once closed.
+    if (error) void this.client.remoteAddress;
     this.client.destroy();
     this.upstream.destroy();
     this.resolve({
