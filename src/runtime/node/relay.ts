@@ -69,7 +69,7 @@ class Direction {
     const n = lastReadResult();
     if (this.stampFirstRead && n !== 0) this.stampRead();
     if (n > 0) {
-      this.relay.watch.active = true;
+      this.relay.active = true;
       this.src.bytesIn += n;
       const status = write(this.dst.handle, lastReadBytes(buffer!, n), this.onFlushed);
       if (status < 0) return this.sendFailed(status);
@@ -163,7 +163,7 @@ class PacedDirection extends Direction implements PacedSink {
   }
 
   touch(): void {
-    this.relay.watch.active = true;
+    this.relay.active = true;
   }
 
   private readonly onPacedFlushed = (status: number): void => {

@@ -144,7 +144,7 @@ function pipeDirection(
         return to.write(bytes);
       },
       readAgain: () => (endPending ? onEnd() : from.resume()),
-      touch: () => void (relay.watch.active = true),
+      touch: () => void (relay.active = true),
     })
     : null;
   if (pacer) (relay.pacers ??= []).push(pacer);
@@ -164,7 +164,7 @@ function pipeDirection(
         pacer.hold(chunk);
       }
       : (chunk: Buffer) => {
-        relay.watch.active = true;
+        relay.active = true;
         src.bytesIn += chunk.length;
         dst.bytesOut += chunk.length;
         if (!to.write(chunk)) from.pause();
