@@ -10,6 +10,7 @@ import { keepAliveOnSignals } from "./signals.ts";
 import { createLogger, type LevelLogger } from "./log.ts";
 import type { LogFile, ProcessSupport, Runtime, SignalName, WorkerHandle, WorkerMessage } from "./runtime.ts";
 import { WorkerHub } from "./worker-hub.ts";
+import { newTlsSecret, ticketKeysWarning } from "./tls-secret.ts";
 import { BinaryUpgrade } from "./upgrade.ts";
 import { VERSION } from "../version.ts";
 
@@ -46,6 +47,8 @@ export class Master {
   /** Last verdict per (upstream, server), replayed to a worker that starts later. */
   private readonly health = new Map<string, WorkerMessage>();
   private stopping = false;
+  /** This config generation's TLS secret (tls-secret.ts), for the workers and no one else. */
+  private tlsSecret = newTlsSecret();
   /** USR2/WINCH: the new binary's workers bind beside these (SO_REUSEPORT); nothing is passed on. */
   private readonly upgrade: BinaryUpgrade;
   /** After WINCH: workers quit and are not replaced until a rollback. */
@@ -115,6 +118,7 @@ export class Master {
       await this.logFile?.close();
       return 1;
     }
+    this.warnUnsharedTickets(this.options.config);
     for (let i = 0; i < this.options.count; i++) this.spawn(i);
     const sharing = this.options.processes.portSharing;
     this.logger.log(
@@ -135,6 +139,9 @@ export class Master {
     handle.onMessage((m) => {
       if (this.hub.receive(index, m)) return;
       if (m.type === "ready") {
+        // Only now: a message sent before the worker's code listens is lost (node:cluster on
+        // Node 20 drops it). Setups the worker made already take the keys when they come.
+        handle.send(this.tlsSecret);
         entry.ready = true;
         this.everReady = true;
         if (!this.pidWritten && [...this.workers.values()].every((w) => w.ready)) {
@@ -192,8 +199,9 @@ export class Master {
   /** HUP: each worker reloads itself, but only a config that parses is passed on. */
   private async reload(): Promise<void> {
     if (this.stopping) return;
+    let config: Config;
     try {
-      await this.options.load((w) => this.logger.log("warn", w));
+      config = await this.options.load((w) => this.logger.log("warn", w));
     } catch (e) {
       const why = e instanceof ConfigError ? e.message : e instanceof Error ? e.message : String(e);
       this.logger.log("emerg", `${why}; reload failed, the running configuration is kept`);
@@ -201,7 +209,18 @@ export class Master {
     }
     // The verdicts are reset by the workers' reload; worker 0 publishes fresh ones.
     this.health.clear();
+    this.warnUnsharedTickets(config);
+    // A new cycle, new ticket keys. The secret and the signal may reach a worker in either
+    // order: its setups, old or new, take the secret whenever it comes.
+    this.tlsSecret = newTlsSecret();
+    for (const w of this.workers.values()) w.handle.send(this.tlsSecret);
     for (const w of this.workers.values()) w.handle.signal("SIGHUP");
+  }
+
+  /** Never silently weaker: where workers cannot share ticket keys, the operator is told. */
+  private warnUnsharedTickets(config: Config): void {
+    const warning = ticketKeysWarning(config, this.options.count, this.runtime.name, this.runtime.tls);
+    if (warning) this.logger.log("warn", warning);
   }
 
   private async exit(code: number): Promise<void> {
