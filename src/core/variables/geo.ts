@@ -1,7 +1,6 @@
 // nginx's geo (ngx_stream_geo_module): a value by client address, from CIDR networks
 // (longest prefix wins) or, with `ranges`, from IPv4 address ranges. Values are literal.
 // Lookup is a few hash probes (CIDR: one per prefix length in use) or a binary search.
-import { ComplexValue } from "./complex-value.ts";
 import { type GeoRange, GeoRanges } from "./geo-ranges.ts";
 import { formatIPv4, parseIPv4, parseIPv6, V4_MAPPED_PREFIX } from "./ip.ts";
 import { type ConfigLoc, type ConfigWarning, VariableError, variableName, type VariableRegistry } from "./registry.ts";
@@ -71,6 +70,16 @@ function parseNet(text: string): Net | null {
 
 const BROADCAST = 0xffffffff;
 
+/**
+ * The source of `geo $src $var`: one variable, as nginx takes it (not a complex value), so
+ * `geo abc $g` is refused and `geo $ $g` names no variable, in nginx's words.
+ */
+function sourceIndex(text: string, registry: VariableRegistry, loc?: ConfigLoc): number {
+  if (!text.startsWith("$")) throw new VariableError(`invalid variable name "${text}"`, loc);
+  if (text.length === 1) throw new VariableError(`invalid variable name "$"`, loc);
+  return registry.index(text.slice(1));
+}
+
 export class Geo {
   private readonly v4 = new PrefixTable<number>(mask4);
   private readonly v6 = new PrefixTable<bigint>(mask6);
@@ -80,7 +89,8 @@ export class Geo {
   private volatile = false;
   readonly warnings: ConfigWarning[] = [];
 
-  private constructor(private readonly source: ComplexValue | null) {}
+  /** `source`: the registry index of the variable looked up, or null for the client address. */
+  private constructor(private readonly source: number | null) {}
 
   /**
    * `geo [SOURCE] $var { lines }`: compiles and defines `$var`. Throws VariableError in
@@ -88,8 +98,9 @@ export class Geo {
    */
   static compile(args: readonly string[], lines: readonly GeoLine[], registry: VariableRegistry, loc?: ConfigLoc): Geo {
     if (args.length < 1 || args.length > 2) throw new VariableError(`invalid number of arguments in "geo" directive`, loc);
+    const source = args.length === 2 ? sourceIndex(args[0]!, registry, loc) : null;
     const name = variableName(args[args.length - 1]!, loc);
-    const geo = new Geo(args.length === 2 ? ComplexValue.compile(args[0]!, registry) : null);
+    const geo = new Geo(source);
     lines.forEach((line, i) => geo.add(line, i === 0));
     try {
       registry.define(name, "geo", !geo.volatile, (s) => geo.evaluate(s));
@@ -202,6 +213,6 @@ export class Geo {
   }
 
   evaluate(s: VariableScope): string {
-    return this.lookup(this.source === null ? s.ctx.remoteAddress : this.source.evaluate(s));
+    return this.lookup(this.source === null ? s.ctx.remoteAddress : (s.get(this.source) ?? ""));
   }
 }
