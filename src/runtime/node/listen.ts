@@ -12,6 +12,19 @@ import { takeAccepts, type TcpHandle, tcpHandlesUnavailable } from "./tcp-handle
 
 function ignore(): void {}
 
+/**
+ * An inherited socket (the master's, or the old binary's in an upgrade) is listened on as it
+ * is. In a node:cluster worker listen({fd}) would ask the primary to listen on its own
+ * descriptor of that number; net.Server's _listen2 (its listen step past the cluster check,
+ * there from Node 0.x to 24) listens on this process's own.
+ */
+function listenOnFd(server: net.Server, fd: number, onListening: () => void): void {
+  if (!cluster.isWorker) return void server.listen({ fd, backlog: 511 }, onListening);
+  server.once("listening", onListening);
+  // Address and port null: net asserts that a descriptor comes with neither.
+  (server as unknown as { _listen2(a: null, p: null, t: null, backlog: number, fd: number): void })._listen2(null, null, null, 511, fd);
+}
+
 export async function listen(options: ListenOptions, onConnection: (connection: ClientConnection) => void): Promise<Listener> {
   const path = options.unixPath;
   // A node:cluster worker's listen() goes to the primary, which shares the one it bound; any
@@ -61,7 +74,7 @@ export async function listen(options: ListenOptions, onConnection: (connection: 
     };
     if (path !== undefined) server.listen({ path, backlog: 511 }, onListening);
     // An inherited socket (binary upgrade) is listened on as it is: bound and listening already.
-    else if (options.fd !== undefined) server.listen({ fd: options.fd, backlog: 511 }, onListening);
+    else if (options.fd !== undefined) listenOnFd(server, options.fd, onListening);
     // nginx's `listen 8000` is 0.0.0.0:8000 (IPv4 only); [::]:8000 must be asked for.
     else server.listen({ port: options.port, host: options.host ?? "0.0.0.0", backlog: 511, reusePort }, onListening);
   });
