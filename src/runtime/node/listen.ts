@@ -6,24 +6,12 @@ import net from "node:net";
 import type { ClientConnection, Listener, ListenOptions } from "../../core/runtime.ts";
 import { clearUnixPath, sharedElsewhere } from "../unix-path.ts";
 import { NodeConnection } from "./connection.ts";
+import { listenOnFd, serverFd } from "./listen-fd.ts";
 import { listensWithReusePort } from "./processes.ts";
 import { SocketConnection, socketServer } from "./socket.ts";
 import { takeAccepts, type TcpHandle, tcpHandlesUnavailable } from "./tcp-handles.ts";
 
 function ignore(): void {}
-
-/**
- * An inherited socket (the master's, or the old binary's in an upgrade) is listened on as it
- * is. In a node:cluster worker listen({fd}) would ask the primary to listen on its own
- * descriptor of that number; net.Server's _listen2 (its listen step past the cluster check,
- * there from Node 0.x to 24) listens on this process's own.
- */
-function listenOnFd(server: net.Server, fd: number, onListening: () => void): void {
-  if (!cluster.isWorker) return void server.listen({ fd, backlog: 511 }, onListening);
-  server.once("listening", onListening);
-  // Address and port null: net asserts that a descriptor comes with neither.
-  (server as unknown as { _listen2(a: null, p: null, t: null, backlog: number, fd: number): void })._listen2(null, null, null, 511, fd);
-}
 
 export async function listen(options: ListenOptions, onConnection: (connection: ClientConnection) => void): Promise<Listener> {
   const path = options.unixPath;
@@ -65,7 +53,7 @@ export async function listen(options: ListenOptions, onConnection: (connection: 
         host: unix ? unix.local : options.host ?? "0.0.0.0",
         port: unix ? 0 : (server.address() as net.AddressInfo).port,
         // What a binary upgrade passes on: libuv's descriptor of the listening socket.
-        fd: (server as unknown as { _handle?: { fd?: number } })._handle?.fd,
+        fd: serverFd(server),
         // Stops accepting at once; close()'s callback would wait for every live session.
         close: async () => void server.close(),
         pause: () => void (paused = true),
