@@ -14,16 +14,25 @@ interface Held {
   close(): void;
 }
 
+interface HeldListen {
+  readonly host: string | null;
+  readonly port: number;
+  readonly name: string;
+  /** TLS on either side: a worker serves such a listen on another kind of socket. */
+  readonly tls: boolean;
+}
+
 /**
  * The listens a master holds: TCP on an address. A Unix-domain path is handed over by its
- * file; `udp` has no queue to lose; `reuseport` asks for a socket per worker, which they bind.
+ * file; `udp` (each worker binds its own, SO_REUSEPORT) has no accept queue to lose.
  */
-function heldListens(config: Config): Map<string, { host: string | null; port: number; name: string }> {
-  const out = new Map<string, { host: string | null; port: number; name: string }>();
+function heldListens(config: Config): Map<string, HeldListen> {
+  const out = new Map<string, HeldListen>();
   for (const server of config.stream.servers) {
     for (const l of server.listen) {
-      if (l.udp || l.unixPath !== undefined || l.reusePort) continue;
-      out.set(listenKey(l), { host: l.host, port: l.port, name: formatHostPort(l.host ?? "0.0.0.0", l.port) });
+      if (l.udp || l.unixPath !== undefined) continue;
+      const name = formatHostPort(l.host ?? "0.0.0.0", l.port);
+      out.set(listenKey(l), { host: l.host, port: l.port, name, tls: l.ssl === true || server.tls?.proxySsl === true });
     }
   }
   return out;
@@ -31,6 +40,8 @@ function heldListens(config: Config): Map<string, { host: string | null; port: n
 
 export class MasterListeners {
   private readonly held = new Map<string, Held>();
+  /** The listens as the running config has them. */
+  private listens = new Map<string, HeldListen>();
 
   constructor(private readonly processes: ProcessSupport) {}
 
@@ -44,11 +55,22 @@ export class MasterListeners {
    * there is one; inherited sockets of listens the config no longer has are closed. On reload:
    * only the sockets of listens gone are closed. Running workers cannot be handed a new
    * socket, so a listen a reload adds is bound by each worker (SO_REUSEPORT, or node:cluster).
-   * Throws nginx's "bind() to ADDRESS failed (REASON)".
+   * Throws nginx's "bind() to ADDRESS failed (REASON)"; a reload that turns TLS on or off for
+   * a held listen is refused (a worker reopens such a listener, and could only bind beside
+   * the master's socket, which would then keep clients no one accepts).
    */
   apply(config: Config, openNew: boolean): void {
     if (!this.supported) return;
     const wanted = heldListens(config);
+    for (const [key, l] of wanted) {
+      const was = this.listens.get(key);
+      if (this.held.has(key) && was && was.tls !== l.tls) {
+        throw new Error(
+          `the sessions of "listen ${l.name}" would ${l.tls ? "gain" : "lose"} TLS, which reopens its socket, and worker processes share the master's: restart, or upgrade the binary (USR2), to change it`,
+        );
+      }
+    }
+    this.listens = wanted;
     for (const [key, s] of this.held) {
       if (wanted.has(key)) continue;
       s.close();
