@@ -1,8 +1,10 @@
-// The TCP sockets a master opens once and keeps, as nginx's master does. Its workers inherit
-// them and listen on them; a worker that quits (WINCH, a crash, QUIT) only drops its copy, so
-// the socket and the connections queued in it live on for the next worker or, passed by USR2,
-// for the new binary's. With sockets bound per worker (SO_REUSEPORT) instead, Linux resets
-// what sits in a closing socket's queue: the connects a handover must not lose.
+// The TCP sockets a master opens once and keeps, as nginx's master does with `reuseport`: one
+// per worker and listen (SO_REUSEPORT, so the kernel spreads clients over the workers; one
+// socket shared by all sends a burst to whichever worker wakes first). Worker i inherits
+// socket i and listens on it; a worker that quits (WINCH, a crash, QUIT) only drops its copy,
+// so the socket and the connections queued in it live on for the next worker i or, passed by
+// USR2, for the new binary's worker i. A socket a worker bound itself would close with it,
+// and Linux resets what sits in a closing socket's queue: the connects a handover must not lose.
 import type { Config } from "./config/model.ts";
 import { listenKey } from "./config/model.ts";
 import { formatHostPort } from "./config/values/address.ts";
@@ -39,11 +41,12 @@ function heldListens(config: Config): Map<string, HeldListen> {
 }
 
 export class MasterListeners {
-  private readonly held = new Map<string, Held>();
+  /** Per listen key, socket i for worker i. */
+  private readonly held = new Map<string, Held[]>();
   /** The listens as the running config has them. */
   private listens = new Map<string, HeldListen>();
 
-  constructor(private readonly processes: ProcessSupport) {}
+  constructor(private readonly processes: ProcessSupport, private readonly count: number) {}
 
   /** Whether workers here can take a socket from the master (else each binds its own). */
   get supported(): boolean {
@@ -71,32 +74,41 @@ export class MasterListeners {
       }
     }
     this.listens = wanted;
-    for (const [key, s] of this.held) {
+    for (const [key, sockets] of this.held) {
       if (wanted.has(key)) continue;
-      s.close();
+      for (const s of sockets) s.close();
       this.held.delete(key);
     }
     if (!openNew) return;
     const p = this.processes;
     for (const [key, l] of wanted) {
       if (this.held.has(key)) continue;
-      const fd = p.takeInherited?.(key);
-      if (fd !== undefined) {
-        this.held.set(key, { fd, close: () => p.closeFd?.(fd) });
-        continue;
-      }
+      const sockets: Held[] = [];
       try {
-        this.held.set(key, p.openListener!(l.host, l.port));
+        for (let i = 0; i < this.count; i++) {
+          const fd = p.takeInherited?.(key);
+          sockets.push(fd !== undefined ? { fd, close: () => p.closeFd?.(fd) } : p.openListener!(l.host, l.port));
+        }
       } catch (e) {
+        for (const s of sockets) s.close();
         throw new Error(`bind() to ${l.name} failed (${systemReason(e)})`);
       }
+      this.held.set(key, sockets);
     }
-    // Nobody would accept on these: close them now rather than leave clients queued forever.
+    // Nobody would accept on these (fewer workers, or a listen gone): close them now rather
+    // than leave clients queued in them forever.
     for (const fd of p.untakenInherited?.() ?? []) p.closeFd?.(fd);
   }
 
-  /** What a worker and a new binary inherit. */
-  list(): InheritedListener[] {
-    return [...this.held].map(([key, s]) => ({ key, fd: s.fd }));
+  /** What worker `index` inherits: its socket of each listen. */
+  forWorker(index: number): InheritedListener[] {
+    return [...this.held].map(([key, sockets]) => ({ key, fd: sockets[index]!.fd }));
+  }
+
+  /** What a new binary inherits: every socket, worker 0's of each listen first. */
+  all(): InheritedListener[] {
+    const out: InheritedListener[] = [];
+    for (let i = 0; i < this.count; i++) out.push(...this.forWorker(i));
+    return out;
   }
 }

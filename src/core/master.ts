@@ -1,6 +1,7 @@
-// The master of `worker_processes N` (N > 1), as nginx's: it opens the listening sockets and
-// spawns N workers that inherit them and each run the whole balancer (where a runtime cannot
-// listen on an inherited socket, the workers bind the same ports: SO_REUSEPORT), relays no traffic,
+// The master of `worker_processes N` (N > 1), as nginx's: it opens the listening sockets, one
+// per worker (master-listeners.ts), and spawns N workers that inherit them and each run the
+// whole balancer (where the master cannot, the workers bind the same ports themselves:
+// SO_REUSEPORT, or node:cluster), relays no traffic,
 // owns the pid file, passes signals on, starts a new worker when one dies, relays the health
 // verdicts of worker 0 (the only one that probes) and the state workers share (worker-hub.ts),
 // and runs the binary upgrade (upgrade.ts).
@@ -63,7 +64,7 @@ export class Master {
     this.runtime = options.runtime;
     const write = (line: string) => (this.logFile ? this.logFile.write(line) : this.runtime.writeStderr(line));
     this.logger = createLogger(write, options.config.errorLog.level, this.runtime.pid);
-    this.listeners = new MasterListeners(options.processes);
+    this.listeners = new MasterListeners(options.processes, options.count);
     const cluster = options.processes.portSharing === "node:cluster" && !this.listeners.supported;
     this.upgrade = new BinaryUpgrade(
       this.runtime,
@@ -71,7 +72,7 @@ export class Master {
       this.logger,
       options.pidFile,
       {
-        listeners: () => this.listeners.list(),
+        listeners: () => this.listeners.all(),
         // The workers quit; the sockets stay open here, and what they queue goes to the new ones.
         stopAccepting: async () => {
           this.winched = true;
@@ -140,7 +141,7 @@ export class Master {
   }
 
   private spawn(index: number): void {
-    const handle = this.options.processes.spawnWorker(index, this.listeners.list());
+    const handle = this.options.processes.spawnWorker(index, this.listeners.forWorker(index));
     const entry = { handle, startedMs: Date.now(), ready: false };
     this.workers.set(index, entry);
     this.handles.set(index, handle);

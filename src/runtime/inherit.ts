@@ -17,7 +17,8 @@ export function upgradeEnv(keys: readonly string[], first = FIRST_FD): Record<st
 }
 
 export class Inherited {
-  private readonly fds = new Map<string, number>();
+  /** By listen key; a master with N workers passes N sockets a key, one for each. */
+  private readonly fds = new Map<string, number[]>();
 
   constructor(nginx: string | undefined, keys: string | undefined) {
     if (!nginx || !keys) return;
@@ -25,20 +26,24 @@ export class Inherited {
     const names = keys.split(";");
     names.forEach((key, i) => {
       const fd = fds[i];
-      if (fd !== undefined && Number.isInteger(fd) && fd >= FIRST_FD) this.fds.set(key, fd);
+      if (fd === undefined || !Number.isInteger(fd) || fd < FIRST_FD) return;
+      const list = this.fds.get(key);
+      if (list) list.push(fd);
+      else this.fds.set(key, [fd]);
     });
   }
 
-  /** The socket for this listen key, once; undefined when none was handed over. */
+  /** A socket for this listen key, each once; undefined when none (more) was handed over. */
   take(key: string): number | undefined {
-    const fd = this.fds.get(key);
-    this.fds.delete(key);
+    const list = this.fds.get(key);
+    const fd = list?.shift();
+    if (list?.length === 0) this.fds.delete(key);
     return fd;
   }
 
-  /** Those not taken: the new config has no such listen. */
+  /** Those not taken: the new config has no such listen, or fewer workers. */
   untaken(): number[] {
-    return [...this.fds.values()];
+    return [...this.fds.values()].flat();
   }
 }
 

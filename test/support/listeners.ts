@@ -1,6 +1,8 @@
 // Which processes hold a listening TCP socket on a port, read from /proc (Linux): tells workers
-// that each bind the port (SO_REUSEPORT) from workers that inherit their master's socket.
+// that each bind the port (SO_REUSEPORT) from a master that accepts for them (node:cluster), or
+// that holds their sockets for them.
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import net from "node:net";
 
 /** Inodes of the listening sockets (state 0A) on `port`, IPv4 and IPv6. */
 function listeningInodes(port: number): Set<string> {
@@ -51,4 +53,27 @@ export function heldListeners(port: number, pid: number): Set<string> {
 /** For each pid, how many listening sockets on `port` it holds. */
 export function listenersByPid(port: number, pids: readonly number[]): Map<number, number> {
   return new Map(pids.map((pid) => [pid, heldListeners(port, pid).size]));
+}
+
+/**
+ * Whether the Node running this test honours listen({reusePort}): two servers bind one port.
+ * (Node 20 accepts the option and ignores it, so the second bind fails there.)
+ */
+export async function nodeHonoursReusePort(): Promise<boolean> {
+  const listen = (port: number) =>
+    new Promise<net.Server>((resolve, reject) => {
+      const s = net.createServer();
+      s.once("error", reject);
+      s.listen({ host: "127.0.0.1", port, reusePort: true }, () => resolve(s));
+    });
+  const first = await listen(0);
+  try {
+    const second = await listen((first.address() as net.AddressInfo).port);
+    second.close();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    first.close();
+  }
 }

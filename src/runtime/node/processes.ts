@@ -1,17 +1,14 @@
 // Worker processes on Node. Where listen() honours `reusePort` (Node 22.12 and later), each
-// worker is a plain child; elsewhere (Node 20) workers are node:cluster's. Either way each
-// inherits the master's sockets (bound through tcp_wrap, see bindOnly) and listens on them; a
-// listen a reload adds is bound by the workers themselves: with SO_REUSEPORT, or through the
-// cluster primary, which accepts and hands each connection on in turn. The master and a
-// worker talk over Node's IPC channel (process.send).
+// worker is a plain child that binds the port itself with SO_REUSEPORT and the kernel spreads
+// connections; elsewhere (Node 20) workers are node:cluster's, whose listen() gets the
+// primary's socket, and the primary accepts and hands each connection on in turn. Either way
+// the master and a worker talk over Node's IPC channel (process.send).
 import { fork, spawn } from "node:child_process";
-import { closeSync } from "node:fs";
-import { getSystemErrorName } from "node:util";
 import cluster from "node:cluster";
 import { availableParallelism } from "node:os";
 import process from "node:process";
-import type { InheritedListener, ProcessSupport, UpgradeChild, WorkerHandle, WorkerMessage, WorkerSide } from "../../core/runtime.ts";
-import { bindOnly, listenHonoursReusePort, tcpHandlesUnavailable } from "./tcp-handles.ts";
+import type { ProcessSupport, UpgradeChild, WorkerHandle, WorkerMessage, WorkerSide } from "../../core/runtime.ts";
+import { listenHonoursReusePort } from "./tcp-handles.ts";
 import { WORKER_ENV, workerIndex } from "../pipe-channel.ts";
 import { isWorkerMessage } from "../../core/worker-messages.ts";
 import { Inherited, KEYS_ENV, NGINX_ENV, onDisk, upgradeEnv } from "../inherit.ts";
@@ -81,19 +78,11 @@ interface Child {
   kill(sig: NodeJS.Signals): void;
 }
 
-/** Its IPC channel is descriptor 3, so the master's sockets come as 4, 5, ... */
-const FIRST_WORKER_FD = 4;
-
-function startChild(index: number, listeners: readonly InheritedListener[]): Child {
-  const env = {
-    ...process.env,
-    [WORKER_ENV]: String(index),
-    ...(listeners.length > 0 && upgradeEnv(listeners.map((l) => l.key), FIRST_WORKER_FD)),
-  };
-  const stdio = ["inherit", "inherit", "inherit", "ipc", ...listeners.map((l) => l.fd)] as const;
+function startChild(index: number): Child {
+  const env = { ...process.env, [WORKER_ENV]: String(index) };
   if (listenHonoursReusePort) {
     // The same script, arguments and Node flags as the master, as cluster.fork would use.
-    const child = fork(process.argv[1]!, process.argv.slice(2), { env, execArgv: process.execArgv, stdio: [...stdio] });
+    const child = fork(process.argv[1]!, process.argv.slice(2), { env, execArgv: process.execArgv });
     return {
       pid: child.pid,
       connected: () => child.connected,
@@ -103,7 +92,6 @@ function startChild(index: number, listeners: readonly InheritedListener[]): Chi
       kill: (sig) => void child.kill(sig),
     };
   }
-  cluster.setupPrimary({ stdio: [...stdio] });
   const worker = cluster.fork(env);
   return {
     pid: worker.process.pid,
@@ -115,8 +103,8 @@ function startChild(index: number, listeners: readonly InheritedListener[]): Chi
   };
 }
 
-function nodeSpawnWorker(index: number, listeners: readonly InheritedListener[] = []): WorkerHandle {
-  const child = startChild(index, listeners);
+function nodeSpawnWorker(index: number): WorkerHandle {
+  const child = startChild(index);
   return {
     pid: child.pid ?? 0,
     send: (m) => {
@@ -134,24 +122,12 @@ function nodeSpawnWorker(index: number, listeners: readonly InheritedListener[] 
   };
 }
 
-/** A socket for the master to keep and its workers to listen on (libuv binds; nothing polls it here). */
-function openListener(host: string | null, port: number): { fd: number; close(): void } {
-  const bound = bindOnly(host, port);
-  if (typeof bound !== "number") return bound;
-  const code = getSystemErrorName(bound);
-  throw Object.assign(new Error(code), { code });
-}
-
 export const nodeProcesses: ProcessSupport = {
   cpuCount: () => availableParallelism(),
   worker: nodeWorkerSide(),
   spawnWorker: nodeSpawnWorker,
   portSharing,
   upgradeBy: "fd",
-  // Without tcp_wrap (the permission model), workers share ports as before and USR2 is refused.
-  ...(tcpHandlesUnavailable === null && { openListener }),
   takeInherited: (key) => inherited.take(key),
-  untakenInherited: () => inherited.untaken(),
-  closeFd: (fd) => closeSync(fd),
   spawnUpgrade: nodeSpawnUpgrade,
 };

@@ -57,7 +57,7 @@ interface ConnectRequest {
 interface TcpWrapBinding {
   TCP: new (type: number) => TcpHandle;
   TCPConnectWrap: new () => ConnectRequest;
-  constants: { SOCKET: number; SERVER: number };
+  constants: { SOCKET: number };
 }
 interface PipeWrapBinding {
   Pipe: new (type: number) => PipeHandle;
@@ -219,21 +219,4 @@ export function connectPipe(path: string, done: (status: number) => void): PipeH
   const err = handle.connect(req, path);
   if (err !== 0) queueMicrotask(() => done(err));
   return handle;
-}
-
-/**
- * A TCP socket bound to host:port and nothing more, for a master to keep and its workers to
- * listen on (they inherit it). Bound, not listening: libuv would poll a listening handle and
- * this process would accept; a worker's listen() makes it listen. Returns the descriptor, or
- * a negative errno.
- */
-export function bindOnly(host: string | null, port: number): { fd: number; close(): void } | number {
-  const handle = new TCP(tcpWrap.constants.SERVER) as TcpHandle & { readonly fd: number };
-  // nginx's [::]:8000 is IPv6 only (ipv6only=on); libuv's flag for it is UV_TCP_IPV6ONLY, 1.
-  const err = host?.includes(":") ? handle.bind6(host, port, 1) : handle.bind(host ?? "0.0.0.0", port);
-  if (err !== 0) {
-    handle.close();
-    return err;
-  }
-  return { fd: handle.fd, close: () => handle.close() };
 }
