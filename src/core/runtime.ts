@@ -116,8 +116,8 @@ export interface ProcessSupport {
   /** Starts worker `index`: this program with the same arguments; it inherits `listeners`. */
   spawnWorker(index: number, listeners?: readonly InheritedListener[]): WorkerHandle;
   /**
-   * A TCP socket for a master to keep and its workers to inherit (master-listeners.ts); absent
-   * where workers cannot listen on one (Deno). Throws with a system error.
+   * A TCP socket (SO_REUSEPORT) for a master to keep and a worker to inherit (master-listeners.ts);
+   * absent where the master cannot make one (Node, Deno). Throws with a system error.
    */
   openListener?(host: string | null, port: number): { readonly fd: number; close(): void };
   /** How workers share a port (SO_REUSEPORT, node:cluster), for the master's start notice. */
