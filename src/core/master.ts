@@ -155,7 +155,7 @@ export class Master {
       if (m.type === "ready") {
         // Only now: a message sent before the worker's code listens is lost (node:cluster on
         // Node 20 drops it). Setups the worker made already take the keys when they come.
-        handle.send(this.tlsSecret);
+        this.sendTlsSecret(handle);
         entry.ready = true;
         this.everReady = true;
         if (!this.pidWritten && [...this.workers.values()].every((w) => w.ready)) {
@@ -228,8 +228,13 @@ export class Master {
     // A new cycle, new ticket keys. The secret and the signal may reach a worker in either
     // order: its setups, old or new, take the secret whenever it comes.
     this.tlsSecret = newTlsSecret();
-    for (const w of this.workers.values()) w.handle.send(this.tlsSecret);
+    for (const w of this.workers.values()) this.sendTlsSecret(w.handle);
     for (const w of this.workers.values()) w.handle.signal("SIGHUP");
+  }
+
+  /** Only where the workers' TLS can take it: a secret no one uses is better not sent. */
+  private sendTlsSecret(handle: WorkerHandle): void {
+    if (this.runtime.tls?.ticketKeysUnshared === null) handle.send(this.tlsSecret);
   }
 
   /** Never silently weaker: where workers cannot share ticket keys, the operator is told. */
