@@ -7,6 +7,7 @@ import type { PickContext } from "./balance/types.ts";
 import type { ConnectionBudget } from "./connections.ts";
 import type { Logger } from "./log.ts";
 import type { Phase, PhaseSession } from "./phases/phase.ts";
+import { phasesAfter } from "./phases/pipeline.ts";
 import { type ClientConnection, ConnectFailure, type RelayResult, type Runtime, type UpstreamConnection } from "./runtime.ts";
 import { localBind } from "./proxy-bind.ts";
 import { concat, where } from "./session-text.ts";
@@ -46,7 +47,10 @@ export class Session implements PhaseSession, VariableContext, PickContext {
   /** When the client was accepted ($session_time counts from here). */
   readonly startMs = Date.now();
   readonly protocol = "TCP";
-  readonly serverName = "";
+  /** $server_name: the first server_name of the server block serving the session. */
+  get serverName(): string {
+    return this.route.server.serverNames?.[0] ?? "";
+  }
   // The upstream states of nginx's access log variables, one entry per try.
   private readonly tried: string[] = [];
   private readonly connectMs: number[] = [];
@@ -69,7 +73,8 @@ export class Session implements PhaseSession, VariableContext, PickContext {
     readonly id: number,
     /** Replaced by its TLS side once the ssl phase has run. */
     public client: ClientConnection,
-    readonly route: Route,
+    /** SNI may choose another server block of the address in the ssl phase (chooseRoute). */
+    public route: Route,
     private readonly runtime: Runtime,
     readonly logger: Logger,
     /** worker_connections: the upstream socket of each try is taken from it. */
@@ -129,6 +134,9 @@ export class Session implements PhaseSession, VariableContext, PickContext {
   ssl(name: string): string | null {
     return sslVariable(this.tlsFacts, name, Date.now());
   }
+  chooseRoute(route: object): void {
+    this.route = route as Route;
+  }
   useTls(client: ClientConnection, facts: TlsFacts): void {
     this.client = client;
     this.tlsFacts = facts;
@@ -186,12 +194,16 @@ export class Session implements PhaseSession, VariableContext, PickContext {
   }
 
   private async phasesThenContent(): Promise<SessionOutcome> {
-    for (const phase of this.route.phases ?? NO_PHASES) {
-      let verdict = phase.run(this);
+    let phases = this.route.phases ?? NO_PHASES;
+    for (let i = 0; i < phases.length; i++) {
+      const route = this.route;
+      let verdict = phases[i]!.run(this);
       // Only phases that wait for the client return a promise; the others cost no tick.
       if (typeof verdict === "object") verdict = await verdict;
       if (verdict !== "next") return this.fail(verdict);
       if (this.aborted) return this.fail(500);
+      // SNI chose another server block: its phases after this one run from here on.
+      if (this.route !== route) ({ phases, i } = phasesAfter(this.route.phases, phases[i]!));
     }
     const route = this.route;
     if (route.returnValue) return this.respond(route.returnValue);

@@ -10,8 +10,10 @@ import { type TlsClientOptions, TlsConfigError, type TlsServerContext, type TlsS
 
 /** A route's TLS, compiled once per config. */
 export interface RouteTls {
-  /** null: the listener is plain TCP. */
+  /** null: the listener is plain TCP, or the server has no certificates (another's serve it). */
   readonly server: TlsServerContext | null;
+  /** The listener is `listen … ssl`: its clients go through the ssl phase. */
+  readonly ssl: boolean;
   readonly settings: ServerTlsConfig;
   /** null: proxy_ssl off (the upstream side is plain TCP, on the TLS-capable sockets). */
   readonly proxy: Omit<TlsClientOptions, "serverName" | "sessionKey"> | null;
@@ -21,7 +23,16 @@ export interface RouteTls {
 /** A start or reload stops here with this message (nginx's [emerg]). */
 export class TlsSetupError extends Error {}
 
-export async function compileRouteTls(runtime: Runtime, server: ServerConfig, ssl: boolean): Promise<RouteTls | null> {
+/**
+ * `ssl`: the address is `listen … ssl`; `chosenByName`: the server is one SNI chooses among
+ * those on the address, and without certificates of its own it keeps the default server's.
+ */
+export async function compileRouteTls(
+  runtime: Runtime,
+  server: ServerConfig,
+  ssl: boolean,
+  chosenByName = false,
+): Promise<RouteTls | null> {
   const settings = server.tls ?? DEFAULT_TLS;
   if (!ssl && !settings.proxySsl) return null;
   const support = runtime.tls;
@@ -35,7 +46,9 @@ export async function compileRouteTls(runtime: Runtime, server: ServerConfig, ss
   const passwords = async (path: string | null) =>
     path === null ? [] : (await read(path, "password file")).split("\n").map((l) => l.replace(/\r$/, "")).filter((l) => l !== "");
   let context: TlsServerContext | null = null;
-  if (ssl) {
+  // A server rejecting every handshake it gets needs no certificate (ssl_reject_handshake).
+  const ownCertificates = settings.certificates.length > 0 || (!chosenByName && !settings.rejectHandshake);
+  if (ssl && ownCertificates) {
     const options: TlsServerOptions = {
       pairs: await Promise.all(settings.certificates.map(async (p) => ({
         cert: await read(p.cert, "certificate"),
@@ -78,7 +91,7 @@ export async function compileRouteTls(runtime: Runtime, server: ServerConfig, ss
     };
     refuseWhatCannot(support, { ...proxy, serverName: null, sessionKey: null }, runtime);
   }
-  return { server: context, settings, proxy, support };
+  return { server: context, ssl, settings, proxy, support };
 }
 
 async function caText(
