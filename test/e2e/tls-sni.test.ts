@@ -1,10 +1,12 @@
 // TLS on a shared address (issue 15): the ClientHello's name chooses the server block and its
 // certificate (server_name, nginx 1.25.5+), ssl_reject_handshake refuses a name with
 // nginx's alert, and a backend that answers and closes ends its TLS client's session at once.
+// Bad input (a renegotiation, a 64 KiB ClientHello) ends only its own connection.
 import assert from "node:assert/strict";
+import net from "node:net";
 import tls from "node:tls";
 import { after, before, describe, test } from "node:test";
-import { type Backend, freePorts, startBackend } from "../support/backends.ts";
+import { type Backend, freePorts, startBackend, startNamedEcho } from "../support/backends.ts";
 import { type Certs, makeCerts } from "../support/certs.ts";
 import { startStreamlb, TARGETS, writeConfig } from "../support/streamlb.ts";
 
@@ -86,6 +88,75 @@ stream {
         assert.deepEqual(await ask(proxied!, "localhost"), { text: "bye\n", peerCn: "localhost", error: "" });
       } finally {
         await lb.stop();
+      }
+    });
+    test("a renegotiation and a 64 KiB ClientHello end only their own connection", async () => {
+      const echo = await startNamedEcho("echo");
+      const [port, named] = await freePorts(2);
+      const conf = writeConfig(
+        `
+error_log stderr info;
+events {}
+stream {
+  ssl_certificate ${certs.cert("localhost")};
+  ssl_certificate_key ${certs.key("localhost")};
+  ssl_handshake_timeout 2s;
+  server { listen 127.0.0.1:${port} ssl; proxy_pass ${echo.address}; }
+  server { listen 127.0.0.1:${named} ssl; return "default\\n"; }
+  server { listen 127.0.0.1:${named}; server_name x.test; return "x\\n"; }
+}
+`,
+        "nginx.conf",
+      );
+      const lb = await startStreamlb(target, conf);
+      try {
+        // TLS 1.2 renegotiation is refused (nginx sets SSL_OP_NO_RENEGOTIATION); the client gives up.
+        const reneg = await new Promise<string>((resolve, reject) => {
+          const s = tls.connect({ host: "127.0.0.1", port: port!, rejectUnauthorized: false, maxVersion: "TLSv1.2" }, () => {
+            s.once(
+              "data",
+              () => s.renegotiate({ rejectUnauthorized: false }, (e: Error | null) => resolve(e ? e.message : "renegotiated")),
+            );
+          });
+          s.on("error", (e: Error) => resolve(e.message));
+          setTimeout(() => reject(new Error("no verdict on the renegotiation within 10 s")), 10_000).unref();
+        });
+        assert.match(reneg, /renegotiation/i);
+        assert.doesNotMatch(reneg, /^renegotiated$/);
+
+        // A ClientHello of 64 KiB (four full records of a hello that claims 64 KiB) on both kinds
+        // of listener: the connection ends, the listener serves the next client.
+        const hello = new Uint8Array(4 * (5 + 16384));
+        for (let r = 0; r < 4; r++) hello.set([0x16, 0x03, 0x01, 0x40, 0x00], r * (5 + 16384));
+        // The handshake message fills the four records exactly: 65536 - 4 bytes after its header.
+        hello.set([0x01, 0x00, 0xff, 0xfc, 0x03, 0x03], 5);
+        for (const p of [port!, named!]) {
+          const got = await new Promise<number>((resolve) => {
+            let n = 0;
+            const s = net.connect(p, "127.0.0.1", () => s.write(hello));
+            s.on("data", (d: Buffer) => (n += d.length));
+            s.on("error", () => {});
+            s.on("close", () => resolve(n));
+          });
+          // At most an alert comes back, never a ServerHello's worth of bytes.
+          assert.ok(got < 64, `${got} bytes came back`);
+        }
+        // rustls (Deno) waits on such a hello until ssl_handshake_timeout; the others refuse it at once.
+        const ended = target === "deno"
+          ? /\[info\] .*client timed out \(110: Connection timed out\) while SSL handshaking, client: 127\.0\.0\.1/
+          : /\[info\] .*SSL_do_handshake\(\) failed \(SSL: .*\) while SSL handshaking, client: 127\.0\.0\.1/;
+        await lb.waitForLog(ended);
+        assert.deepEqual(await ask(named!, "x.test"), { text: "x\n", peerCn: "localhost", error: "" });
+        const line = await new Promise<string>((resolve) => {
+          const s = tls.connect({ host: "127.0.0.1", port: port!, rejectUnauthorized: false });
+          s.setEncoding("utf8");
+          s.once("data", (d: string) => (s.destroy(), resolve(d)));
+          s.on("error", (e: Error) => resolve(e.message));
+        });
+        assert.equal(line, "echo\n");
+      } finally {
+        await lb.stop();
+        await echo.close();
       }
     });
   });

@@ -11,7 +11,7 @@ import {
 } from "../../core/runtime-tls.ts";
 import { SocketConnection } from "../node/socket.ts";
 import { socketFacts } from "./facts.ts";
-import { checkedPair, reason, ticketOptions, versionRange } from "./options.ts";
+import { checkedPair, reason, serverSecureOptions, versionRange } from "./options.ts";
 
 export class NodeTlsServerContext implements TlsServerContext {
   constructor(
@@ -31,7 +31,7 @@ export function serverContext(o: TlsServerOptions): NodeTlsServerContext {
     honorCipherOrder: o.preferServerCiphers,
     ...(o.ecdhCurve !== "auto" && { ecdhCurve: o.ecdhCurve }),
     sessionTimeout: o.sessionTimeoutS,
-    secureOptions: ticketOptions(o.sessionTickets),
+    secureOptions: serverSecureOptions(o.sessionTickets),
     ...(o.ca !== null && { ca: o.ca }),
     ...(o.crl !== null && { crl: o.crl }),
   };
