@@ -64,7 +64,8 @@ export async function compileRouteTls(
       sessionTimeoutS: Math.floor(settings.sessionTimeoutMs / 1000),
       sessionTickets: settings.sessionTickets,
       verifyClient: settings.verifyClient,
-      ca: await caText(read, [settings.clientCertificate, settings.trustedCertificate]),
+      ca: await caText(read, [settings.clientCertificate]),
+      trusted: await caText(read, [settings.trustedCertificate]),
       crl: settings.crl === null ? null : await read(settings.crl, "CRL"),
       alpn: settings.alpn,
     };
