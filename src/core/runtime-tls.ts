@@ -126,6 +126,8 @@ export interface TlsSupportOf<Client, Upstream, Target, Options> {
    * then refused naming the runtime (never run weaker than written).
    */
   cannot(options: TlsServerOptions | TlsClientOptions): string | null;
+  /** A key file's permission bits (st_mode & 0o777), or null when the runtime cannot tell. */
+  keyFileMode?(path: string): number | null;
   /** Compiles a server setup; throws TlsConfigError naming what failed. */
   serverContext(options: TlsServerOptions): TlsServerContext;
   /** Runs the server handshake on a client of a `tls` listener; rejects with TlsHandshakeError. */

@@ -3,6 +3,7 @@
 // nginx's alert, and a backend that answers and closes ends its TLS client's session at once.
 // Bad input (a renegotiation, a 64 KiB ClientHello) ends only its own connection.
 import assert from "node:assert/strict";
+import { chmodSync } from "node:fs";
 import net from "node:net";
 import tls from "node:tls";
 import { after, before, describe, test } from "node:test";
@@ -69,8 +70,17 @@ stream {
 `,
         "nginx.conf",
       );
+      // A key others may read is warned about by name; one only its owner reads is not.
+      chmodSync(certs.key("second"), 0o644);
+      chmodSync(certs.key("localhost"), 0o600);
       const lb = await startStreamlb(target, conf);
       try {
+        const secondKey = certs.key("second").replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+        assert.match(
+          lb.log(),
+          new RegExp(`\\[warn\\] .*the certificate key "${secondKey}" is readable by group or others \\(mode 0644\\)`),
+        );
+        assert.doesNotMatch(lb.log(), /localhost\.key" is readable|BEGIN/);
         assert.deepEqual(await ask(shared!, "second.test"), { text: "second second.test\n", peerCn: "second.test", error: "" });
         // A server without certificates of its own is served with the default server's.
         assert.deepEqual(await ask(shared!, "a.wild.test"), { text: "wild *.wild.test\n", peerCn: "localhost", error: "" });

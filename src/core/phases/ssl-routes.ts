@@ -3,6 +3,7 @@
 // address several server blocks share, each gets its own, and the phase chooses by SNI.
 import type { ServerConfig } from "../config/model.ts";
 import { listenKey } from "../config/model.ts";
+import type { Logger } from "../log.ts";
 import type { Runtime } from "../runtime.ts";
 import type { Phase } from "./phase.ts";
 import { addPhase } from "./pipeline.ts";
@@ -26,13 +27,17 @@ interface TlsRoute {
 export async function withRouteTls<R extends TlsRoute>(
   runtime: Runtime,
   routes: ReadonlyMap<string, R>,
+  logger: Pick<Logger, "log"> | null = null,
 ): Promise<Map<string, R>> {
+  // Each key file is warned about once per start or reload, not once per server using it.
+  const warned = new Set<string>();
+  const warn = (m: string) => void (!warned.has(m) && warned.add(m) && logger?.log("warn", m));
   const compiled = new Map<ServerConfig, Map<string, RouteTls | null>>();
   const tlsOf = async (server: ServerConfig, ssl: boolean, byName: boolean) => {
     let byServer = compiled.get(server);
     if (!byServer) compiled.set(server, byServer = new Map());
     const k = `${ssl} ${byName}`;
-    if (!byServer.has(k)) byServer.set(k, await compileRouteTls(runtime, server, ssl, byName));
+    if (!byServer.has(k)) byServer.set(k, await compileRouteTls(runtime, server, ssl, byName, warn));
     return byServer.get(k)!;
   };
   const out = new Map<string, R>();

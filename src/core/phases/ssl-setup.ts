@@ -32,6 +32,8 @@ export async function compileRouteTls(
   server: ServerConfig,
   ssl: boolean,
   chosenByName = false,
+  /** A start or reload's [warn] lines (a key file others may read). */
+  warn: (message: string) => void = () => {},
 ): Promise<RouteTls | null> {
   const settings = server.tls ?? DEFAULT_TLS;
   if (!ssl && !settings.proxySsl) return null;
@@ -43,6 +45,13 @@ export async function compileRouteTls(
     runtime.readTextFile(path).catch((e: unknown) => {
       throw new TlsSetupError(`cannot load ${what} "${path}": BIO_new_file() failed (${describeFileError(e)})`);
     });
+  // A private key others can read is a leak waiting to happen: said, never its bytes.
+  const keyWarning = (path: string) => {
+    const mode = support.keyFileMode?.(path) ?? null;
+    if (mode !== null && (mode & 0o077) !== 0) {
+      warn(`the certificate key "${path}" is readable by group or others (mode 0${mode.toString(8)}), it should be 0600`);
+    }
+  };
   const passwords = async (path: string | null) =>
     path === null ? [] : (await read(path, "password file")).split("\n").map((l) => l.replace(/\r$/, "")).filter((l) => l !== "");
   let context: TlsServerContext | null = null;
@@ -52,7 +61,7 @@ export async function compileRouteTls(
     const options: TlsServerOptions = {
       pairs: await Promise.all(settings.certificates.map(async (p) => ({
         cert: await read(p.cert, "certificate"),
-        key: await read(p.key, "certificate key"),
+        key: await read(p.key, "certificate key").finally(() => keyWarning(p.key)),
         certPath: p.cert,
         keyPath: p.key,
       }))),
@@ -86,7 +95,9 @@ export async function compileRouteTls(
       crl: settings.proxySslCrl === null ? null : await read(settings.proxySslCrl, "CRL"),
       cert: certPath === null || certPath === "" ? null : {
         cert: await read(certPath, "certificate"),
-        key: await read(settings.proxySslCertificateKey!, "certificate key"),
+        key: await read(settings.proxySslCertificateKey!, "certificate key").finally(() =>
+          keyWarning(settings.proxySslCertificateKey!)
+        ),
         passwords: await passwords(settings.proxySslPasswordFile),
       },
     };
