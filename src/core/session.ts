@@ -3,21 +3,22 @@
 // the content handler (proxy_pass: pick a peer, connect with next upstream on failure, relay;
 // or return: write, close), then the balancer logs it. Failures end this session only; they
 // are logged in nginx's words.
-import type { PickContext } from "./balance/types.ts";
 import type { ConnectionBudget } from "./connections.ts";
 import type { Logger } from "./log.ts";
 import type { Phase, PhaseSession } from "./phases/phase.ts";
 import { phasesAfter } from "./phases/pipeline.ts";
 import { type ClientConnection, ConnectFailure, type RelayResult, type Runtime, type UpstreamConnection } from "./runtime.ts";
 import { localBind } from "./proxy-bind.ts";
+import { bytesTail, relayErrorLine } from "./relay-error.ts";
 import { concat, where } from "./session-text.ts";
 import { sessionRate } from "./rate-value.ts";
 import type { SessionOutcome, SessionStatus } from "./session-outcome.ts";
 import { type Peer, PeerSelection, type Upstream } from "./upstream.ts";
 import type { ComplexValue } from "./variables/complex-value.ts";
-import type { LimitConnStatus, PrereadFacts, ProxyHeaderFacts, UpstreamTry, VariableContext } from "./variables/context.ts";
+import type { LogLevel } from "./config/model.ts";
+import type { UpstreamTry } from "./variables/context.ts";
 import { outcomeTries } from "./variables/record-context.ts";
-import { SessionVariables } from "./variables/session-variables.ts";
+import { SessionBase } from "./session-base.ts";
 import type { TlsFacts } from "./runtime-tls.ts";
 import { sslVariable } from "./phases/ssl-variables.ts";
 import { connectUpstreamTls, upstreamTlsFailure } from "./upstream-tls.ts";
@@ -37,7 +38,7 @@ const RETURN_SEND_TIMEOUT_MS = 5000;
  * address can be a system call and only hash keys, maps and logs look), so the plain proxy
  * path makes no object beyond the session itself.
  */
-export class Session implements PhaseSession, VariableContext, PickContext {
+export class Session extends SessionBase implements PhaseSession {
   private upstreamConn: UpstreamConnection | null = null;
   private aborted = false;
   /** The server this session is connected to, once it is (for session drop and status). */
@@ -47,39 +48,28 @@ export class Session implements PhaseSession, VariableContext, PickContext {
   /** When the client was accepted ($session_time counts from here). */
   readonly startMs = Date.now();
   readonly protocol = "TCP";
-  /** $server_name: the first server_name of the server block serving the session. */
-  get serverName(): string {
-    return this.route.server.serverNames?.[0] ?? "";
-  }
-  // The upstream states of nginx's access log variables, one entry per try.
-  private readonly tried: string[] = [];
-  private readonly connectMs: number[] = [];
-  private readonly tryMs: number[] = [];
   private lastTryStart = 0;
+  /** ms from the last try's connect to the upstream's first read; -1 before one. */
+  private firstByteMs = -1;
   private relayResult: RelayResult | null = null;
-  private finalStatus = 0;
-  private vars: SessionVariables | null = null;
   private early: Uint8Array[] | null = null;
-  private releases: (() => void)[] | null = null;
-  proxyProtocol: ProxyHeaderFacts | null = null;
   realip: { readonly addr: string; readonly port: number } | null = null;
   private realAddr: { readonly addr: string; readonly port: number } | null = null;
-  preread: PrereadFacts | null = null;
-  limitConnStatus: LimitConnStatus | null = null;
   /** The client's handshake ($ssl_* variables); null on plain TCP. */
   tlsFacts: TlsFacts | null = null;
 
   constructor(
-    readonly id: number,
+    id: number,
     /** Replaced by its TLS side once the ssl phase has run. */
     public client: ClientConnection,
-    /** SNI may choose another server block of the address in the ssl phase (chooseRoute). */
-    public route: Route,
+    route: Route,
     private readonly runtime: Runtime,
     readonly logger: Logger,
     /** worker_connections: the upstream socket of each try is taken from it. */
     private readonly budget: ConnectionBudget,
-  ) {}
+  ) {
+    super(id, route);
+  }
 
   // --- what variables, hash keys and phases read ---
 
@@ -95,26 +85,8 @@ export class Session implements PhaseSession, VariableContext, PickContext {
   get serverPort(): number {
     return this.client.localPort;
   }
-  get connection(): number {
-    return this.id;
-  }
-  get listenName(): string {
-    return this.route.listenName;
-  }
-  /** The session's variable slots, made at first use. */
-  get variables(): SessionVariables {
-    if (this.vars === null) {
-      const registry = this.route.registry;
-      if (!registry) throw new Error("a route that reads variables needs the config's registry");
-      this.vars = new SessionVariables(registry, this);
-    }
-    return this.vars;
-  }
   now(): number {
     return Date.now();
-  }
-  status(): number {
-    return this.finalStatus;
   }
   bytesSent(): number {
     return this.relayResult?.bytesToClient ?? this.client.bytesOut;
@@ -128,6 +100,7 @@ export class Session implements PhaseSession, VariableContext, PickContext {
       upstreamAddrs: this.tried,
       upstreamConnectMs: this.connectMs,
       upstreamSessionMs: this.tryMs,
+      upstreamFirstByteMs: this.firstByteMs,
       relay: this.relayResult,
     });
   }
@@ -140,9 +113,6 @@ export class Session implements PhaseSession, VariableContext, PickContext {
   useTls(client: ClientConnection, facts: TlsFacts): void {
     this.client = client;
     this.tlsFacts = facts;
-  }
-  logError(message: string): void {
-    this.logClientError("error", message);
   }
   setRealip(addr: string, port: number): void {
     this.realip = { addr: this.client.remoteAddress, port: this.client.remotePort };
@@ -159,9 +129,6 @@ export class Session implements PhaseSession, VariableContext, PickContext {
   /** The PROXY header for the upstream goes ahead of the client bytes the phases read. */
   private keepEarlyDataFirst(bytes: Uint8Array): void {
     (this.early ??= []).unshift(bytes);
-  }
-  onEnd(release: () => void): void {
-    (this.releases ??= []).push(release);
   }
   logClientError(level: "error" | "warn" | "info" | "notice", message: string): void {
     if (!this.logger.enabled(level)) return;
@@ -326,6 +293,8 @@ export class Session implements PhaseSession, VariableContext, PickContext {
 
     const upstreamConn = this.upstreamConn;
     if (this.logger.enabled("info")) {
+      // Read now: a client reset (logged at info) leaves no peer address to ask for later.
+      void this.client.remoteAddress;
       this.log(
         "info",
         `proxy ${where(upstreamConn.localAddress, upstreamConn.localPort)} connected to ${
@@ -354,18 +323,18 @@ export class Session implements PhaseSession, VariableContext, PickContext {
       peer.live.delete(upstreamConn);
     }
     this.relayResult = relay;
+    const firstRead = relay.upstreamFirstReadAt ?? -1;
+    if (firstRead >= 0) this.firstByteMs = Math.max(0, firstRead - this.lastTryStart);
     peer.stats.bytesToServer += relay.bytesToUpstream;
     peer.stats.bytesFromServer += relay.bytesFromUpstream;
     if (relay.end === "idle_timeout") {
       this.log("info", `upstream timed out (110: Connection timed out) while proxying connection`);
     }
-    if (this.logger.enabled("info")) {
-      this.log(
-        "info",
-        `${
-          relay.end.startsWith("upstream") ? "upstream" : "client"
-        } disconnected, bytes from/to client:${relay.bytesFromClient}/${relay.bytesToClient}, bytes from/to upstream:${relay.bytesFromUpstream}/${relay.bytesToUpstream}`,
-      );
+    const failed = relay.error ? relayErrorLine(relay) : null;
+    if (failed) this.log(failed.level, failed.text, peer.address, bytesTail(relay));
+    // nginx finalizes at once on a failed send; a failed read is an EOF, then "disconnected".
+    if (this.logger.enabled("info") && relay.error?.op !== "send") {
+      this.log("info", `${relay.end.startsWith("upstream") ? "upstream" : "client"} disconnected${bytesTail(relay)}`);
     }
     return this.outcomeSoFar(200);
   }
@@ -377,6 +346,7 @@ export class Session implements PhaseSession, VariableContext, PickContext {
       upstreamAddrs: this.tried,
       upstreamConnectMs: this.connectMs,
       upstreamSessionMs: this.tryMs,
+      upstreamFirstByteMs: this.firstByteMs,
       relay: this.relayResult,
     };
   }
@@ -407,11 +377,12 @@ export class Session implements PhaseSession, VariableContext, PickContext {
     );
   }
 
-  private log(level: "info" | "warn", message: string, upstream?: string): void {
+  /** `bytes`: the proxy's byte counts, which nginx appends after the upstream. */
+  private log(level: LogLevel, message: string, upstream?: string, bytes = ""): void {
     if (!this.logger.enabled(level)) return;
     const tail = upstream
       ? `, client: ${this.client.remoteAddress}, server: ${this.route.listenName}, upstream: "${upstream}"`
       : "";
-    this.logger.log(level, `*${this.id} ${message}${tail}`);
+    this.logger.log(level, `*${this.id} ${message}${tail}${bytes}`);
   }
 }

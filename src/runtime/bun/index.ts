@@ -33,6 +33,7 @@ export const bunRuntime: Runtime = {
       : relay(client, upstream, options),
   bindDatagram,
   connectDatagram,
+  datagramUnreachable: true,
   probe: probeBun,
 
   readTextFile: (path) => Bun.file(path).text(),
