@@ -1,0 +1,93 @@
+// Stream server_name (nginx 1.25.5+): which server block of a shared address a TLS client's
+// name chooses (exact, wildcards, regexes in nginx's order), and the config's checks on names,
+// default_server and shared addresses.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { ConfigError } from "../../src/core/config/errors.ts";
+import { loadNginxConfig } from "../../src/core/config/read-nginx/reader.ts";
+import { sniHost } from "../../src/core/phases/ssl-sni.ts";
+import { ServerNames } from "../../src/core/server-names.ts";
+
+const F = "/etc/n.conf";
+const read = (stream: string) => loadNginxConfig(`events {}\nstream {\n${stream}\n}\n`, F).config;
+const errorOf = (stream: string): string => {
+  try {
+    read(stream);
+  } catch (e) {
+    if (e instanceof ConfigError) return e.message;
+    throw e;
+  }
+  return assert.fail("expected the config to be refused");
+};
+
+describe("server_name", () => {
+  test("exact names first, then the longest leading wildcard, the longest trailing one, then regexes in order", () => {
+    const names = new ServerNames<string>();
+    const written = [
+      "localhost",
+      "www.example.com",
+      "~^EXAMPLE\\.COM$",
+      "~^(?P<name>[a-z]+)\\Q.example.com\\E$",
+      "many.example.com",
+      "*.wc.example.com",
+      "*.pref.wc.example.com",
+      "wc2.example.*",
+      "wc2.example.com.*",
+      ".dot.example.com",
+    ];
+    for (const n of written) assert.ok(names.add(n, n), n);
+    const cases: [string, string | null][] = [
+      ["xxx", null],
+      ["www.example.com", "www.example.com"],
+      ["WWW.EXAMPLE.COM", "www.example.com"],
+      ["example.com", "~^EXAMPLE\\.COM$"],
+      ["blah.example.com", "~^(?P<name>[a-z]+)\\Q.example.com\\E$"],
+      ["www.wc.example.com", "*.wc.example.com"],
+      ["www.pref.wc.example.com", "*.pref.wc.example.com"],
+      ["wc2.example.net", "wc2.example.*"],
+      ["wc2.example.com.pref", "wc2.example.com.*"],
+      ["www.dot.example.com", ".dot.example.com"],
+      ["dot.example.com", ".dot.example.com"],
+      ["", null],
+    ];
+    for (const [host, want] of cases) assert.equal(names.find(host), want, host);
+    // The first server to name it keeps it.
+    assert.equal(names.add("localhost", "second"), false);
+    assert.equal(names.find("localhost"), "localhost");
+  });
+
+  test("an SNI name nginx would not look up is ignored", () => {
+    assert.equal(sniHost("Virtual."), "virtual");
+    for (const bad of ["", ".x", "a..b", "a/b", "a\\b"]) assert.equal(sniHost(bad), null, bad);
+  });
+
+  test("read from nginx.conf: names, default_server, and reject_handshake", () => {
+    const c = read(`
+server { listen 127.0.0.1:8443 ssl; server_name localhost Other.Test; ssl_reject_handshake on; return x; }
+server { listen 127.0.0.1:8443 default_server; server_name ~^A\\.B$; return y; }
+`);
+    const [a, b] = c.stream.servers;
+    assert.deepEqual(a!.serverNames, ["localhost", "other.test"]);
+    assert.equal(a!.tls!.rejectHandshake, true);
+    assert.deepEqual(b!.serverNames, ["~^A\\.B$"]);
+    assert.equal(b!.listen[0]!.defaultServer, true);
+  });
+
+  test("bad names and addresses no server block could be chosen on are refused in nginx's words", () => {
+    assert.equal(errorOf(`server { listen 1; server_name *x; return x; }`), `server name "*x" is invalid in ${F}:3`);
+    assert.equal(errorOf(`server { listen 1; server_name .; return x; }`), `server name "." is invalid in ${F}:3`);
+    assert.equal(errorOf(`server { listen 1; server_name ~; return x; }`), `empty regex in server name "~" in ${F}:3`);
+    assert.match(errorOf(`server { listen 1; server_name ~(; return x; }`), /in server name "~\(" in \/etc\/n\.conf:3$/);
+    assert.equal(
+      errorOf(
+        `server { listen 1 default_server; server_name a; return x; }\nserver { listen 1 default_server; server_name b; return y; }`,
+      ),
+      `a duplicate default server for *:1 in ${F}:4`,
+    );
+    // Two servers without a name on one address: the second could never be chosen.
+    assert.equal(
+      errorOf(`server { listen 1; return x; }\nserver { listen 1; return y; }`),
+      `duplicate "*:1" address and port pair in ${F}:4`,
+    );
+  });
+});
