@@ -1,5 +1,6 @@
 // TLS for every runtime on its node:tls (OpenSSL on Node, BoringSSL on Bun, rustls on Deno):
 // one implementation, and per runtime what its library cannot do as written.
+import { statSync } from "node:fs";
 import type { TlsSupport } from "../../core/runtime.ts";
 import type { TlsClientOptions, TlsServerOptions } from "../../core/runtime-tls.ts";
 import { connect } from "./client.ts";
@@ -21,6 +22,7 @@ export function nodeTlsSupport(limits: TlsLimits): TlsSupport {
     library,
     sni,
     cannot,
+    keyFileMode,
     ticketKeysUnshared,
     // Where the library cannot take them, keys are not handed to it at all.
     shareTicketKeys: ticketKeysUnshared === null ? shareTicketKeys : () => {},
@@ -28,6 +30,14 @@ export function nodeTlsSupport(limits: TlsLimits): TlsSupport {
     accept,
     connect,
   };
+}
+
+function keyFileMode(path: string): number | null {
+  try {
+    return statSync(path).mode & 0o777;
+  } catch {
+    return null;
+  }
 }
 
 export function isServerOptions(o: TlsServerOptions | TlsClientOptions): o is TlsServerOptions {
