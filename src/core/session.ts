@@ -56,6 +56,10 @@ export class Session extends SessionBase implements PhaseSession {
   private realAddr: { readonly addr: string; readonly port: number } | null = null;
   /** The client's handshake ($ssl_* variables); null on plain TCP. */
   tlsFacts: TlsFacts | null = null;
+  // The first try's entries; a second try's go to the base's arrays (see session-base.ts).
+  private addr0: string | null = null;
+  private connectMs0: number | null = null;
+  private tryMs0: number | null = null;
 
   constructor(
     id: number,
@@ -94,14 +98,7 @@ export class Session extends SessionBase implements PhaseSession {
     return this.relayResult?.bytesFromClient ?? this.client.bytesIn;
   }
   upstreamTries(): readonly UpstreamTry[] {
-    return outcomeTries({
-      status: 200,
-      upstreamAddrs: this.tried,
-      upstreamConnectMs: this.connectMs,
-      upstreamSessionMs: this.tryMs,
-      upstreamFirstByteMs: this.firstByteMs,
-      relay: this.relayResult,
-    });
+    return outcomeTries(this.outcomeSoFar(200, false));
   }
   ssl(name: string): string | null {
     return sslVariable(this.tlsFacts, name, Date.now());
@@ -206,7 +203,6 @@ export class Session extends SessionBase implements PhaseSession {
     this.upstream = upstream;
     const proxy = this.route.server.proxy;
     const selection = new PeerSelection(upstream, proxy.proxyNextUpstreamTries);
-    const tried = this.tried;
     const started = Date.now();
     const bind = this.route.server.proxyBind === undefined ? {} : localBind(this.route.server.proxyBind, this.route.bind, this);
     let header: Uint8Array | null = null;
@@ -222,9 +218,9 @@ export class Session extends SessionBase implements PhaseSession {
       const peer = picker.pick(selection, this);
       if (!peer) {
         this.error(`no live upstreams while connecting to upstream`, `"${upstream.name}"`);
-        tried.push(upstream.name);
-        this.connectMs.push(-1);
-        this.tryMs.push(0);
+        this.addTry(upstream.name);
+        this.addConnectMs(-1);
+        this.addTryMs(0);
         return this.fail(502);
       }
       // nginx picks the peer, then takes a connection for its socket; none left ends the session.
@@ -234,7 +230,7 @@ export class Session extends SessionBase implements PhaseSession {
         selection.release();
         return this.fail(500);
       }
-      tried.push(peer.address);
+      this.addTry(peer.address);
       const tryStart = (this.lastTryStart = Date.now());
       try {
         const { proxyConnectTimeoutMs: timeoutMs, tcpNodelay: noDelay, proxySocketKeepalive: keepAlive } = proxy;
@@ -255,8 +251,8 @@ export class Session extends SessionBase implements PhaseSession {
           selection.release();
           return this.fail(500);
         }
-        this.connectMs.push(-1);
-        this.tryMs.push(Date.now() - tryStart);
+        this.addConnectMs(-1);
+        this.addTryMs(Date.now() - tryStart);
         const disabled = selection.failed();
         peer.stats.connectFailures++;
         if (disabled) peer.stats.disabled++;
@@ -268,9 +264,9 @@ export class Session extends SessionBase implements PhaseSession {
         }
         continue;
       }
-      this.connectMs.push(Date.now() - tryStart);
+      this.addConnectMs(Date.now() - tryStart);
       if (this.aborted) {
-        this.tryMs.push(Date.now() - tryStart);
+        this.addTryMs(Date.now() - tryStart);
         this.upstreamConn.close();
         this.budget.release();
         selection.release();
@@ -311,7 +307,7 @@ export class Session extends SessionBase implements PhaseSession {
     } finally {
       this.budget.release();
       selection.release();
-      this.tryMs.push(Date.now() - this.lastTryStart);
+      this.addTryMs(Date.now() - this.lastTryStart);
       peer.live.delete(upstreamConn);
     }
     this.relayResult = relay;
@@ -331,13 +327,26 @@ export class Session extends SessionBase implements PhaseSession {
     return this.outcomeSoFar(200);
   }
 
-  private outcomeSoFar(status: SessionStatus): SessionOutcome {
-    this.finalStatus = status;
+  private addTry(addr: string): void {
+    if (this.addr0 === null) this.addr0 = addr;
+    else this.tried.push(addr);
+  }
+  private addConnectMs(ms: number): void {
+    if (this.connectMs0 === null) this.connectMs0 = ms;
+    else this.connectMs.push(ms);
+  }
+  private addTryMs(ms: number): void {
+    if (this.tryMs0 === null) this.tryMs0 = ms;
+    else this.tryMs.push(ms);
+  }
+
+  private outcomeSoFar(status: SessionStatus, final = true): SessionOutcome {
+    if (final) this.finalStatus = status;
     return {
       status,
-      upstreamAddrs: this.tried,
-      upstreamConnectMs: this.connectMs,
-      upstreamSessionMs: this.tryMs,
+      upstreamAddrs: firstThen(this.addr0, this.triedList),
+      upstreamConnectMs: firstThen(this.connectMs0, this.connectMsList),
+      upstreamSessionMs: firstThen(this.tryMs0, this.tryMsList),
       upstreamFirstByteMs: this.firstByteMs,
       relay: this.relayResult,
     };
@@ -377,4 +386,9 @@ export class Session extends SessionBase implements PhaseSession {
       : "";
     this.logger.log(level, `*${this.id} ${message}${tail}${bytes}`);
   }
+}
+
+function firstThen<T>(first: T | null, rest: readonly T[] | null): readonly T[] {
+  if (first === null) return [];
+  return rest === null ? [first] : [first, ...rest];
 }
