@@ -17,7 +17,7 @@ import type { ComplexValue } from "./variables/complex-value.ts";
 import type { LogLevel } from "./config/model.ts";
 import type { UpstreamTry } from "./variables/context.ts";
 import { outcomeTries } from "./variables/record-context.ts";
-import { SessionBase } from "./session-base.ts";
+import { firstThen, SessionBase } from "./session-base.ts";
 import type { TlsFacts } from "./runtime-tls.ts";
 import { sslVariable } from "./phases/ssl-variables.ts";
 import { connectUpstreamTls, upstreamTlsFailure } from "./upstream-tls.ts";
@@ -58,10 +58,6 @@ export class Session extends SessionBase implements PhaseSession {
   private realAddr: { readonly addr: string; readonly port: number } | null = null;
   /** The client's handshake ($ssl_* variables); null on plain TCP. */
   tlsFacts: TlsFacts | null = null;
-  // The first try's entries; a second try's go to the base's arrays (see session-base.ts).
-  private addr0: string | null = null;
-  private connectMs0: number | null = null;
-  private tryMs0: number | null = null;
 
   constructor(
     id: number,
@@ -352,19 +348,6 @@ export class Session extends SessionBase implements PhaseSession {
     return this.outcomeSoFar(200);
   }
 
-  private addTry(addr: string): void {
-    if (this.addr0 === null) this.addr0 = addr;
-    else this.tried.push(addr);
-  }
-  private addConnectMs(ms: number): void {
-    if (this.connectMs0 === null) this.connectMs0 = ms;
-    else this.connectMs.push(ms);
-  }
-  private addTryMs(ms: number): void {
-    if (this.tryMs0 === null) this.tryMs0 = ms;
-    else this.tryMs.push(ms);
-  }
-
   private outcomeSoFar(status: SessionStatus, final = true): SessionOutcome {
     if (final) this.finalStatus = status;
     return {
@@ -411,9 +394,4 @@ export class Session extends SessionBase implements PhaseSession {
       : "";
     this.logger.log(level, `*${this.id} ${message}${tail}${bytes}`);
   }
-}
-
-function firstThen<T>(first: T | null, rest: readonly T[] | null): readonly T[] {
-  if (first === null) return [];
-  return rest === null ? [first] : [first, ...rest];
 }
