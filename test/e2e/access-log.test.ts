@@ -145,7 +145,15 @@ for (const target of TARGETS) {
       blocked = await startUnaccepting();
       dead = await closedPort();
       ports = await freePorts(7);
-      const [served, none, slow, refusing, json, lateP, quietP] = ports as [number, number, number, number, number, number, number];
+      const [served, none, slow, refusing, json, lateP, quietP] = ports as [
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+      ];
       const file = writeConfig(`
 error_log: { path: stderr, level: info }
 stream:

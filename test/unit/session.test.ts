@@ -242,12 +242,18 @@ describe("session", () => {
       relay: () => ({ end: "upstream_error", error: { op: "recv", code: "ECONNRESET" } }),
     });
     await s.run();
-    const tail = `client: 127.0.0.9, server: 0.0.0.0:8000, upstream: "127.0.0.1:1", bytes from/to client:1/2, bytes from/to upstream:2/1`;
+    const tail =
+      `client: 127.0.0.9, server: 0.0.0.0:8000, upstream: "127.0.0.1:1", bytes from/to client:1/2, bytes from/to upstream:2/1`;
     assert.ok(
-      s.lines.includes(`[error] *1 recv() failed (104: Connection reset by peer) while proxying and reading from upstream, ${tail}`),
+      s.lines.includes(
+        `[error] *1 recv() failed (104: Connection reset by peer) while proxying and reading from upstream, ${tail}`,
+      ),
       s.lines.join("\n"),
     );
-    assert.ok(s.lines.includes(`[info] *1 upstream disconnected, bytes from/to client:1/2, bytes from/to upstream:2/1`), s.lines.join("\n"));
+    assert.ok(
+      s.lines.includes(`[info] *1 upstream disconnected, bytes from/to client:1/2, bytes from/to upstream:2/1`),
+      s.lines.join("\n"),
+    );
   });
 
   test("a broken pipe writing to the client is info (the client's doing), and nginx logs no disconnect after a failed send", async () => {
@@ -256,7 +262,9 @@ describe("session", () => {
     });
     await s.run();
     assert.ok(
-      s.lines.some((l) => l.startsWith(`[info] *1 writev() failed (32: Broken pipe) while proxying and sending to client, client: 127.0.0.9`)),
+      s.lines.some((l) =>
+        l.startsWith(`[info] *1 writev() failed (32: Broken pipe) while proxying and sending to client, client: 127.0.0.9`)
+      ),
       s.lines.join("\n"),
     );
     assert.ok(!s.lines.some((l) => l.includes("disconnected")), s.lines.join("\n"));

@@ -3,7 +3,14 @@
 // forwarded with shutdown(), never end() (end() closes both ways).
 import type { SocketHandler } from "bun";
 import { IdleSweeper, type IdleWatch } from "../../core/idle.ts";
-import type { ClientConnection, RelayEnd, RelayError, RelayOptions, RelayResult, UpstreamConnection } from "../../core/runtime.ts";
+import type {
+  ClientConnection,
+  RelayEnd,
+  RelayError,
+  RelayOptions,
+  RelayResult,
+  UpstreamConnection,
+} from "../../core/runtime.ts";
 import { ReadFailure } from "../../core/runtime.ts";
 import { Pacer, RateBudget } from "../pace.ts";
 import { type BunConnection, type BunSocket, failWrite, flushWrite, pause, resume, type Side } from "./connection.ts";

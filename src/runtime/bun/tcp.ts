@@ -11,7 +11,7 @@ import {
   type UpstreamConnection,
 } from "../../core/runtime.ts";
 import { clearUnixPath, sharedElsewhere } from "../unix-path.ts";
-import { Deadlines, type Deadline } from "../../core/deadlines.ts";
+import { type Deadline, Deadlines } from "../../core/deadlines.ts";
 import { type BunSocket, newSide, type Side, type UnixNames } from "./connection.ts";
 import { relayHandlers } from "./relay.ts";
 
