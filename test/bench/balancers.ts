@@ -45,7 +45,8 @@ export const basePort = (t: TargetName) => 8100 + 10 * ALL_TARGETS.indexOf(t);
  */
 export function listenersOf(t: TargetName): readonly Listener[] {
   if (t === "haproxy") return HAPROXY_LISTENERS;
-  if (t === "binary-b") return PLAIN_LISTENERS;
+  // BENCH_BINARY_B_ALL=1: binary-b is a build that has the phases too (an A/B of phase work).
+  if (t === "binary-b") return process.env["BENCH_BINARY_B_ALL"] === "1" ? LISTENERS : PLAIN_LISTENERS;
   return LISTENERS;
 }
 
