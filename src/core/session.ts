@@ -202,8 +202,10 @@ export class Session implements PhaseSession, VariableContext, PickContext {
       // A host name waits for the resolver; an upstream or an address does not.
       if (found instanceof Promise) found = await found;
       if (typeof found === "string") {
+        // nginx ends these with 500, not 502: no port, no resolver, or a name that did not
+        // resolve is the session's own failure, before any upstream was tried.
         this.logClientError("error", found);
-        return this.fail(502);
+        return this.fail(500);
       }
       target = found;
     }
