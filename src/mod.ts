@@ -1,5 +1,6 @@
 // The library API: put a real streamlb in front of your own servers, from Node, Deno or Bun.
 //   const lb = startBalancer(yamlText); await lb.ready; ... await lb.close();
+import { lookUpHostNames } from "./core/config/host-names.ts";
 import { parseConfig } from "./core/config/load.ts";
 import { formatWarning } from "./core/config/read-nginx/files.ts";
 import type { Config, LogLevel } from "./core/config/model.ts";
@@ -34,10 +35,15 @@ export interface StreamBalancer extends Omit<RunningBalancer, "reload" | "balanc
 export function startBalancer(config: Config | string, options: StartOptions = {}): StreamBalancer {
   const parsed = asConfig(config);
   let instance: RunningBalancer | null = null;
+  let lookupHost: Runtime["lookupHost"];
   const pending = (options.runtime ? Promise.resolve(options.runtime) : detectRuntime()).then((runtime) => {
     const logger = options.logger ??
       createLogger((line) => runtime.writeStderr(line), options.logLevel ?? parsed.errorLog.level, runtime.pid);
-    return (instance = startRunningBalancer(runtime, parsed, logger));
+    // set_real_ip_from NAME: looked up here, once the runtime (and its resolver) is known.
+    lookupHost = runtime.lookupHost;
+    return lookUpHostNames(parsed, runtime.lookupHost).then((looked) =>
+      instance = startRunningBalancer(runtime, looked, logger)
+    );
   });
   return {
     ready: pending.then((i) => i.ready),
@@ -45,7 +51,8 @@ export function startBalancer(config: Config | string, options: StartOptions = {
       if (!instance) throw new Error("addresses() is available once ready has resolved");
       return instance.addresses();
     },
-    reload: (next) => pending.then((i) => i.reload(asConfig(next))),
+    reload: (next) =>
+      pending.then(async (i) => i.reload(await lookUpHostNames(asConfig(next), lookupHost))),
     shutdown: (graceMs) => pending.then((i) => i.shutdown(graceMs)),
     close: () => pending.then((i) => i.close()),
   };
