@@ -64,6 +64,7 @@ export class Session implements PhaseSession, VariableContext, PickContext {
   limitConnStatus: LimitConnStatus | null = null;
   /** The client's handshake ($ssl_* variables); null on plain TCP. */
   tlsFacts: TlsFacts | null = null;
+  readonly logger: Logger;
 
   constructor(
     readonly id: number,
@@ -71,10 +72,13 @@ export class Session implements PhaseSession, VariableContext, PickContext {
     public client: ClientConnection,
     readonly route: Route,
     private readonly runtime: Runtime,
-    readonly logger: Logger,
+    /** The main error logs; the server's own error_log (route.errorLog) wins. */
+    logger: Logger,
     /** worker_connections: the upstream socket of each try is taken from it. */
     private readonly budget: ConnectionBudget,
-  ) {}
+  ) {
+    this.logger = route.errorLog ?? logger;
+  }
 
   // --- what variables, hash keys and phases read ---
 
@@ -169,6 +173,13 @@ export class Session implements PhaseSession, VariableContext, PickContext {
 
   run(): Promise<SessionOutcome> {
     const route = this.route;
+    // A session's first line (ngx_stream_init_connection), in its server's error log.
+    if (this.logger.enabled("info")) {
+      this.logger.log(
+        "info",
+        `*${this.id} client ${where(this.client.remoteAddress, this.client.remotePort)} connected to ${route.listenName}`,
+      );
+    }
     // The plain proxy (no phase, one upstream) waits through one async function, not three:
     // each suspended level costs memory per idle session (about 0.2 KiB on Bun).
     if (route.phases === undefined && route.target !== null && !route.returnValue && !route.proxyTarget) {
