@@ -2,7 +2,8 @@
 // trusted peer, the header's source becomes $remote_addr/$remote_port for everything after
 // (access, limit_conn, hash keys, logs, the PROXY header sent on); $realip_remote_* keep the
 // peer's. The list is matched as an allow list over the TCP peer's address.
-import { AccessRules, parseAccessRule, parseIPv4, parseIPv6 } from "./access.ts";
+import { AccessRules, parseAccessRule } from "./access.ts";
+import { parseIPv4, parseIPv6 } from "../variables/ip.ts";
 import type { Phase } from "./phase.ts";
 
 /**
