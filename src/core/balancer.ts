@@ -148,6 +148,7 @@ export class Balancer {
   /** Starts or reloads; what can fail happens before any state changes (a failed apply changes nothing). */
   async apply(config: Config): Promise<void> {
     this.discovery.check(config);
+    this.health.check(config);
     const upstreams = new Map<string, Upstream>();
     const fresh = new Set<string>();
     for (const [name, cfg] of config.stream.upstreams) {
@@ -238,10 +239,7 @@ export class Balancer {
     await this.sessionLogs.close();
   }
 
-  /**
-   * Graceful stop: no new connections; live sessions may finish, for at most `graceMs`
-   * (0 = as long as they take), then the rest are closed.
-   */
+  /** Graceful stop: no new connections; live sessions may finish within `graceMs` (0 = no limit). */
   async shutdown(graceMs: number): Promise<void> {
     this.health.stop();
     this.discovery.stop();

@@ -1,7 +1,6 @@
 // What a UDP session is to the rest of the core: its counters and tries, and the faces it
 // shows to the phase pipeline, the variables and the balancing methods (the same ones a TCP
 // session shows in session.ts). datagram-session.ts moves the datagrams.
-import type { PickContext } from "./balance/types.ts";
 import type { ConnectionBudget } from "./connections.ts";
 import type { Logger } from "./log.ts";
 import type { PhaseSession } from "./phases/phase.ts";
@@ -9,9 +8,9 @@ import type { ClientConnection, DatagramListener, RelayEnd, Runtime } from "./ru
 import type { Route } from "./session.ts";
 import type { SessionOutcome, SessionStatus } from "./session-outcome.ts";
 import type { Peer } from "./upstream.ts";
-import type { LimitConnStatus, PrereadFacts, ProxyHeaderFacts, UpstreamTry, VariableContext } from "./variables/context.ts";
+import type { UpstreamTry } from "./variables/context.ts";
 import { outcomeTries } from "./variables/record-context.ts";
-import { SessionVariables } from "./variables/session-variables.ts";
+import { SessionBase } from "./session-base.ts";
 
 /** Timers, injected so unit tests can fire proxy_timeout without waiting for it. */
 export interface DatagramClock {
@@ -46,16 +45,9 @@ export interface DropCounter {
   dropped: number;
 }
 
-export abstract class DatagramSessionState implements PickContext, PhaseSession, VariableContext {
+export abstract class DatagramSessionState extends SessionBase implements PhaseSession {
   readonly protocol = "UDP";
-  readonly serverName = "";
-  proxyProtocol: ProxyHeaderFacts | null = null;
   readonly realip = null;
-  preread: PrereadFacts | null = null;
-  limitConnStatus: LimitConnStatus | null = null;
-  protected vars: SessionVariables | null = null;
-  protected releases: (() => void)[] | null = null;
-  protected finalStatus = 0;
   readonly startMs: number;
   /** The server this session sends to, once its socket is open (status, session drop). */
   peer: Peer | null = null;
@@ -70,17 +62,15 @@ export abstract class DatagramSessionState implements PickContext, PhaseSession,
   bytesToUpstream = 0;
   /** In the listener's table (false once proxy_requests is reached or the session ended). */
   attached = true;
-  protected readonly tried: string[] = [];
-  protected readonly connectMs: number[] = [];
-  protected readonly tryMs: number[] = [];
 
   constructor(
-    readonly id: number,
+    id: number,
     readonly remoteAddress: string,
     readonly remotePort: number,
-    readonly route: Route,
+    route: Route,
     protected readonly host: DatagramHost,
   ) {
+    super(id, route);
     this.startMs = host.clock.now();
   }
 
@@ -93,12 +83,6 @@ export abstract class DatagramSessionState implements PickContext, PhaseSession,
 
   // --- what phases and variables read (the phase pipeline of session.ts, for datagrams) ---
 
-  get connection(): number {
-    return this.id;
-  }
-  get listenName(): string {
-    return this.route.listenName;
-  }
   get logger(): Logger {
     return this.host.logger;
   }
@@ -106,19 +90,8 @@ export abstract class DatagramSessionState implements PickContext, PhaseSession,
   get client(): ClientConnection {
     throw new Error("a UDP session has no client stream to read");
   }
-  get variables(): SessionVariables {
-    if (this.vars === null) {
-      const registry = this.route.registry;
-      if (!registry) throw new Error("a route that reads variables needs the config's registry");
-      this.vars = new SessionVariables(registry, this);
-    }
-    return this.vars;
-  }
   now(): number {
     return this.host.clock.now();
-  }
-  status(): number {
-    return this.finalStatus;
   }
   bytesSent(): number {
     return this.bytesToClient;
@@ -132,9 +105,6 @@ export abstract class DatagramSessionState implements PickContext, PhaseSession,
   ssl(): string | null {
     return null;
   }
-  logError(message: string): void {
-    this.logClientError("error", message);
-  }
   setRealip(): void {
     // realip acts on a PROXY header, which UDP listeners never read.
   }
@@ -146,9 +116,6 @@ export abstract class DatagramSessionState implements PickContext, PhaseSession,
   }
   takeEarlyData(): null {
     return null;
-  }
-  onEnd(release: () => void): void {
-    (this.releases ??= []).push(release);
   }
   logClientError(level: "error" | "warn" | "info" | "notice", message: string): void {
     if (this.host.logger.enabled(level)) this.host.logger.log(level, `*${this.id} ${message}${this.context()}`);

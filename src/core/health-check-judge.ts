@@ -2,6 +2,7 @@
 // the error log uses; health.ts only schedules checks and counts passes and fails.
 import { byteRegex, bytesOf } from "./config/values/match-text.ts";
 import type { HealthCheckConfig } from "./config/model.ts";
+import { DEFAULT_UDP_CHECK_SEND } from "./health-udp-probe.ts";
 import type { ProbeOptions, ProbeResult } from "./runtime.ts";
 
 /** A check's config turned into what each probe needs, built once per (re)load. */
@@ -28,20 +29,24 @@ export function compileCheck(config: HealthCheckConfig, maxBytes: number, signal
     matches = (received) => regex.test(latin1(received));
     wanted = `${expect.caseless ? "~*" : "~"} ${quote(expect.pattern)}`;
   }
-  const send = config.send === null ? null : bytesOf(config.send);
+  const udp = config.udp;
+  const send = config.send !== null ? bytesOf(config.send) : udp ? bytesOf(DEFAULT_UDP_CHECK_SEND) : null;
   return {
     config,
     options: { timeoutMs: config.timeoutMs, send, maxBytes: expect ? maxBytes : 0, enough: matches, signal },
     slackMs: Math.min(20, Math.max(1, Math.floor(config.intervalMs / 50))),
-    passDetail: expect ? "reply matched" : send ? "sent" : "connected",
+    passDetail: expect ? "reply matched" : udp ? "no ICMP port unreachable" : send ? "sent" : "connected",
     judge(result) {
       switch (result.kind) {
         case "ok":
           if (!expect || matches(result.received)) return null;
-          if (result.received.byteLength === 0) return `the server closed the connection without a reply matching ${wanted}`;
+          if (result.received.byteLength === 0 && !udp) {
+            return `the server closed the connection without a reply matching ${wanted}`;
+          }
           return `the reply did not match ${wanted}: got ${quote(latin1(result.received.subarray(0, 48)))}`;
         case "refused":
-          return "connect() failed (111: Connection refused)";
+          // On UDP the refusal is an ICMP port unreachable, seen when reading the reply.
+          return udp ? "recv() failed (111: Connection refused)" : "connect() failed (111: Connection refused)";
         case "timeout":
           return result.stage === "connect"
             ? "connect() timed out (110: Connection timed out)"

@@ -16,6 +16,7 @@
 import { type Config, type HealthCheckConfig } from "./config/model.ts";
 import { DEFAULT_PROXY_SETTINGS } from "./config/schema/proxy.ts";
 import { compileCheck, type CompiledCheck } from "./health-check-judge.ts";
+import { probeDatagram } from "./health-udp-probe.ts";
 import type { Logger } from "./log.ts";
 import type { ConnectTarget, ProbeResult, Runtime } from "./runtime.ts";
 import type { Peer, PeerGroup, Upstream } from "./upstream.ts";
@@ -37,8 +38,8 @@ export const systemHealthClock: HealthClock = {
   random: () => Math.random(),
 };
 
-/** The runtime part the checks need. */
-export type Prober = Pick<Runtime, "probe">;
+/** The runtime part the checks need: TCP probes, and the datagram door for `health_check udp`. */
+export type Prober = Pick<Runtime, "probe" | "connectDatagram" | "datagramUnreachable"> & { readonly name?: string };
 
 /**
  * Called when checks mark a server down; returns how many live sessions it closed
@@ -90,6 +91,27 @@ export class HealthMonitor {
     } else if (was === "unhealthy") {
       peer.recovered(up.clock());
       this.logger.log("info", `server ${server} of upstream ${name} is up (checked by worker 0)`);
+    }
+  }
+
+  /**
+   * Throws, before anything changes, for a UDP check this runtime cannot run: without the
+   * datagram door, or one that expects no reply where ICMP errors are never reported (it
+   * would pass every server, dead or alive: fail closed instead).
+   */
+  check(config: Config): void {
+    for (const [name, u] of config.stream.upstreams) {
+      const h = u.healthCheck;
+      if (!h?.udp) continue;
+      if (!this.prober.connectDatagram) {
+        throw new Error(`"health_check udp" of upstream "${name}" is not supported on ${this.prober.name ?? "this runtime"}`);
+      }
+      if (h.expect === null && this.prober.datagramUnreachable !== true) {
+        throw new Error(
+          `"health_check udp" of upstream "${name}" needs a match with "expect" on ${this.prober.name ?? "this runtime"}: ` +
+            `it reports no ICMP port unreachable, so a check without a reply would pass every server`,
+        );
+      }
     }
   }
 
@@ -299,7 +321,10 @@ class UpstreamHealth {
       return;
     }
     e.phase = "probing";
-    this.prober.probe(e.target, compiled.options).then(
+    const probe = compiled.config.udp && this.prober.connectDatagram
+      ? probeDatagram(this.prober.connectDatagram.bind(this.prober), e.target, compiled.options, this.clock)
+      : this.prober.probe(e.target, compiled.options);
+    probe.then(
       (result) => this.finished(e, compiled, result),
       (err: unknown) => this.finished(e, compiled, { kind: "error", code: "EIO", detail: String(err) }),
     );

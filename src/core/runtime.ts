@@ -27,6 +27,11 @@ export interface Runtime {
    * `bufferSize` (proxy_buffer_size) may be cut to it, as nginx reads them into that buffer.
    */
   connectDatagram?(target: ConnectTarget, events: DatagramEvents, bufferSize: number): Promise<DatagramSocket>;
+  /**
+   * True when connectDatagram's sockets do report an ICMP port unreachable (node:dgram and
+   * Bun.udpSocket do; Deno never does). A `health_check udp` that expects no reply needs it.
+   */
+  readonly datagramUnreachable?: boolean;
 
   /** Connects to a backend; rejects with a ConnectFailure (refused, timed out, ...). */
   connect(target: ConnectTarget, options: ConnectOptions): Promise<UpstreamConnection>;

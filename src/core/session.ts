@@ -3,7 +3,6 @@
 // the content handler (proxy_pass: pick a peer, connect with next upstream on failure, relay;
 // or return: write, close), then the balancer logs it. Failures end this session only; they
 // are logged in nginx's words.
-import type { PickContext } from "./balance/types.ts";
 import type { ConnectionBudget } from "./connections.ts";
 import type { Logger } from "./log.ts";
 import type { Phase, PhaseSession } from "./phases/phase.ts";
@@ -14,9 +13,9 @@ import { sessionRate } from "./rate-value.ts";
 import type { SessionOutcome, SessionStatus } from "./session-outcome.ts";
 import { type Peer, PeerSelection, type Upstream } from "./upstream.ts";
 import type { ComplexValue } from "./variables/complex-value.ts";
-import type { LimitConnStatus, PrereadFacts, ProxyHeaderFacts, UpstreamTry, VariableContext } from "./variables/context.ts";
+import type { UpstreamTry } from "./variables/context.ts";
 import { outcomeTries } from "./variables/record-context.ts";
-import { SessionVariables } from "./variables/session-variables.ts";
+import { SessionBase } from "./session-base.ts";
 import type { TlsFacts } from "./runtime-tls.ts";
 import { sslVariable } from "./phases/ssl-variables.ts";
 import { connectUpstreamTls, upstreamTlsFailure } from "./upstream-tls.ts";
@@ -36,7 +35,7 @@ const RETURN_SEND_TIMEOUT_MS = 5000;
  * address can be a system call and only hash keys, maps and logs look), so the plain proxy
  * path makes no object beyond the session itself.
  */
-export class Session implements PhaseSession, VariableContext, PickContext {
+export class Session extends SessionBase implements PhaseSession {
   private upstreamConn: UpstreamConnection | null = null;
   private aborted = false;
   /** The server this session is connected to, once it is (for session drop and status). */
@@ -46,37 +45,27 @@ export class Session implements PhaseSession, VariableContext, PickContext {
   /** When the client was accepted ($session_time counts from here). */
   readonly startMs = Date.now();
   readonly protocol = "TCP";
-  readonly serverName = "";
-  // The upstream states of nginx's access log variables, one entry per try.
-  private readonly tried: string[] = [];
-  private readonly connectMs: number[] = [];
-  private readonly tryMs: number[] = [];
   private lastTryStart = 0;
   private relayResult: RelayResult | null = null;
-  private finalStatus = 0;
-  private vars: SessionVariables | null = null;
   private early: Uint8Array[] | null = null;
-  private releases: (() => void)[] | null = null;
-  proxyProtocol: ProxyHeaderFacts | null = null;
   realip: { readonly addr: string; readonly port: number } | null = null;
   private realAddr: { readonly addr: string; readonly port: number } | null = null;
-  preread: PrereadFacts | null = null;
-  limitConnStatus: LimitConnStatus | null = null;
   /** The client's handshake ($ssl_* variables); null on plain TCP. */
   tlsFacts: TlsFacts | null = null;
   readonly logger: Logger;
 
   constructor(
-    readonly id: number,
+    id: number,
     /** Replaced by its TLS side once the ssl phase has run. */
     public client: ClientConnection,
-    readonly route: Route,
+    route: Route,
     private readonly runtime: Runtime,
     /** The main error logs; the server's own error_log (route.errorLog) wins. */
     logger: Logger,
     /** worker_connections: the upstream socket of each try is taken from it. */
     private readonly budget: ConnectionBudget,
   ) {
+    super(id, route);
     this.logger = route.errorLog ?? logger;
   }
 
@@ -94,26 +83,8 @@ export class Session implements PhaseSession, VariableContext, PickContext {
   get serverPort(): number {
     return this.client.localPort;
   }
-  get connection(): number {
-    return this.id;
-  }
-  get listenName(): string {
-    return this.route.listenName;
-  }
-  /** The session's variable slots, made at first use. */
-  get variables(): SessionVariables {
-    if (this.vars === null) {
-      const registry = this.route.registry;
-      if (!registry) throw new Error("a route that reads variables needs the config's registry");
-      this.vars = new SessionVariables(registry, this);
-    }
-    return this.vars;
-  }
   now(): number {
     return Date.now();
-  }
-  status(): number {
-    return this.finalStatus;
   }
   bytesSent(): number {
     return this.relayResult?.bytesToClient ?? this.client.bytesOut;
@@ -137,9 +108,6 @@ export class Session implements PhaseSession, VariableContext, PickContext {
     this.client = client;
     this.tlsFacts = facts;
   }
-  logError(message: string): void {
-    this.logClientError("error", message);
-  }
   setRealip(addr: string, port: number): void {
     this.realip = { addr: this.client.remoteAddress, port: this.client.remotePort };
     this.realAddr = { addr, port };
@@ -155,9 +123,6 @@ export class Session implements PhaseSession, VariableContext, PickContext {
   /** The PROXY header for the upstream goes ahead of the client bytes the phases read. */
   private keepEarlyDataFirst(bytes: Uint8Array): void {
     (this.early ??= []).unshift(bytes);
-  }
-  onEnd(release: () => void): void {
-    (this.releases ??= []).push(release);
   }
   logClientError(level: "error" | "warn" | "info" | "notice", message: string): void {
     if (!this.logger.enabled(level)) return;

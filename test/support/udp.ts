@@ -15,7 +15,8 @@ export interface UdpBackend {
 
 type Reply = (msg: Buffer, from: dgram.RemoteInfo) => Buffer | null;
 
-export function startUdpBackend(name: string, reply: Reply): Promise<UdpBackend> {
+/** `port` 0 takes any free one; another binds that port (a server coming back where it was). */
+export function startUdpBackend(name: string, reply: Reply, port = 0): Promise<UdpBackend> {
   const socket = dgram.createSocket({ type: "udp4", recvBufferSize: 4 * 1024 * 1024, sendBufferSize: 4 * 1024 * 1024 });
   const received: Buffer[] = [];
   socket.on("message", (msg, from) => {
@@ -25,7 +26,7 @@ export function startUdpBackend(name: string, reply: Reply): Promise<UdpBackend>
   });
   return new Promise((resolve, reject) => {
     socket.once("error", reject);
-    socket.bind(0, "127.0.0.1", () => {
+    socket.bind(port, "127.0.0.1", () => {
       const port = socket.address().port;
       resolve({
         name,
@@ -39,7 +40,8 @@ export function startUdpBackend(name: string, reply: Reply): Promise<UdpBackend>
 }
 
 /** Answers `NAME FROMPORT` to every datagram. */
-export const startNamedUdp = (name: string) => startUdpBackend(name, (_m, from) => Buffer.from(`${name} ${from.port}`));
+export const startNamedUdp = (name: string, port = 0) =>
+  startUdpBackend(name, (_m, from) => Buffer.from(`${name} ${from.port}`), port);
 /** Sends every datagram back as it came. */
 export const startUdpEcho = (name = "echo") => startUdpBackend(name, (m) => m);
 /** Takes datagrams and answers none (a syslog server). */

@@ -61,6 +61,7 @@ const healthCheck = fc.oneof(
       timeout: fc.option(timeMs.map((t) => `timeout: ${t}`)),
       fails: fc.option(fc.integer({ min: 1, max: 5 }).map((n) => `fails: ${n}`)),
       port: fc.option(fc.integer({ min: 1, max: 65535 }).map((n) => `port: ${n}`)),
+      udp: fc.option(fc.constant("udp: true")),
       send: fc.option(fc.constantFrom(`send: "PING\\r\\n"`, `send: "\\\\x00\\\\x01"`)),
       expect: fc.option(fc.constantFrom(`expect: "PONG"`, `expect: { regex: "^P[O0]NG", ignore_case: true }`)),
     })

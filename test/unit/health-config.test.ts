@@ -80,6 +80,7 @@ const FULL: HealthCheckConfig = {
   port: 7000,
   mandatory: true,
   persistent: true,
+  udp: false,
   send: "PING\r\n\x00\xff",
   expect: { kind: "regex", pattern: "^\\+PONG", caseless: true },
 };
@@ -114,6 +115,32 @@ describe("health checks: three spellings, one model", () => {
     assert.deepEqual(check(fromYaml(yaml("{}"))), DEFAULT_HEALTH_CHECK);
     assert.equal(check(fromYaml(yaml("false"))), null);
     assert.equal(check(fromNginx(plus(""))), null);
+  });
+
+  test("NGINX Plus's health_check udp and YAML's udp: true are one check; match's send/expect go with it", () => {
+    const udp: HealthCheckConfig = { ...DEFAULT_HEALTH_CHECK, udp: true };
+    assert.deepEqual(check(fromNginx(plus("        health_check udp;"))), udp);
+    assert.deepEqual(check(fromYaml(yaml("{ udp: true }"))), udp);
+    const dns: HealthCheckConfig = {
+      ...udp,
+      intervalMs: 1000,
+      fails: 2,
+      send: "\x00\x01",
+      expect: { kind: "bytes", bytes: "\x81" },
+    };
+    assert.deepEqual(
+      check(
+        fromNginx(
+          plus("        health_check udp interval=1s fails=2 match=dns;", `    match dns { send "\\x00\\x01"; expect "\\x81"; }`),
+        ),
+      ),
+      dns,
+    );
+    assert.deepEqual(check(fromYaml(yaml(`{ udp: true, interval: 1s, fails: 2, send: '\\x00\\x01', expect: '\\x81' }`))), dns);
+    assert.equal(
+      errorOf(() => fromYaml(yaml("{ udp: sometimes }"))),
+      `invalid health_check of upstream "u": udp "sometimes": expected true/false or on/off in in.yaml:6:28`,
+    );
   });
 
   test("yaoweibin: plain milliseconds, rise/fall, servers start down (and keep their state on reload)", () => {
@@ -262,7 +289,6 @@ describe("health checks: mistakes", () => {
       nginxError(plus("        health_check persistent;")),
       `invalid parameter "persistent": it needs "mandatory" before it in in.conf:8`,
     );
-    assert.match(nginxError(plus("        health_check udp;")), /^UDP health checks are not supported yet/);
     assert.equal(nginxError(plus("        health_check match=nope;")), `match "nope" not found in in.conf:8`);
     assert.match(
       nginxError(plus("", `    match m { expect ~ "(unclosed"; }`)),
@@ -331,6 +357,8 @@ describe("health checks: streamlb convert round-trips them", () => {
       "\n  proxy_session_drop: true",
     ),
     "bytes expected, with a backslash and non-ASCII": yaml(`{ send: 'a\\b', expect: "é\\\\x80" }`),
+    "a UDP check, with and without a match": yaml(`{ udp: true, interval: 700ms, expect: "up" }`),
+    "a bare UDP check": yaml(`{ udp: true }`),
     defaults: yaml("{}"),
   };
   for (const [name, text] of Object.entries(cases)) {
@@ -369,6 +397,9 @@ describe("health checks: streamlb convert round-trips them", () => {
     const nginx = writeNginxConfig(config);
     assert.match(nginx, /^ {8}health_check interval=1s fails=2 match=u;$/m);
     assert.match(nginx, /^ {4}match u \{\n {8}send "PING\\r\\n";\n {8}expect "PONG";\n {4}\}$/m);
+    const udp = fromYaml(yaml(`{ udp: true, passes: 2 }`));
+    assert.match(writeYamlConfig(udp), /^ {6}health_check: \{ passes: 2, udp: true \}$/m);
+    assert.match(writeNginxConfig(udp), /^ {8}health_check passes=2 udp;$/m);
   });
 
   test("a check on an upstream no server{} uses is noted in nginx.conf, which has no place for it", () => {

@@ -383,6 +383,11 @@ export interface HealthCheckConfig {
   readonly mandatory: boolean;
   /** A reload keeps the health of the servers that stay (only with mandatory, as in Plus). */
   readonly persistent: boolean;
+  /**
+   * Plus's `health_check udp`: probe with a datagram (send, or "nginx health check" without
+   * one); without expect, no ICMP port unreachable within the timeout is a pass.
+   */
+  readonly udp: boolean;
   /** Bytes to send once connected, one character per byte (0-255); null sends nothing. */
   readonly send: string | null;
   /** What the reply must hold, within the first proxy_buffer_size bytes; null = connecting is enough. */
@@ -405,6 +410,7 @@ export const DEFAULT_HEALTH_CHECK: HealthCheckConfig = {
   port: null,
   mandatory: false,
   persistent: false,
+  udp: false,
   send: null,
   expect: null,
 };

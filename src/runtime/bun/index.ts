@@ -34,6 +34,7 @@ export const bunRuntime: Runtime = {
       : relay(client, upstream, options),
   bindDatagram,
   connectDatagram,
+  datagramUnreachable: true,
   probe: probeBun,
 
   readTextFile: (path) => Bun.file(path).text(),

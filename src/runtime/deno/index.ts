@@ -33,6 +33,7 @@ export const denoRuntime: Runtime = {
       : relay(client, upstream, options),
   bindDatagram,
   connectDatagram,
+  datagramUnreachable: false,
   probe: probeDeno,
 
   readTextFile: (path) => Deno.readTextFile(path),

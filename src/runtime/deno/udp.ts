@@ -54,19 +54,17 @@ async function readLoop(conn: Conn, size: number, each: (data: Uint8Array, addr:
   }
 }
 
-export async function bindDatagram(options: DatagramBindOptions, onDatagram: DatagramHandler): Promise<DatagramListener> {
-  if (options.reusePort) {
-    throw new Error(`"listen … udp" with several workers or reuseport is not possible on Deno: it cannot share a UDP port`);
-  }
-  const conn = listenDatagram(options.host ?? "0.0.0.0", options.port);
-  const addr = conn.addr as Deno.NetAddr;
-  const send = sender(conn);
-  void readLoop(conn, MAX_DATAGRAM, (data, from) => onDatagram(data, from.hostname, from.port));
+/** One bound socket: reads into one reused buffer of `readSize` until closed, each datagram copied out. */
+function openSocket(hostname: string, port: number, readSize: number, each: (data: Uint8Array, from: Deno.NetAddr) => void) {
+  const conn = listenDatagram(hostname, port);
+  void readLoop(conn, readSize, each);
+  let closed = false;
   return {
-    host: addr.hostname,
-    port: addr.port,
-    send: (data, address, port) => send(data, address, port),
-    close: async () => {
+    addr: conn.addr as Deno.NetAddr,
+    send: sender(conn),
+    close(): void {
+      if (closed) return;
+      closed = true;
       try {
         conn.close();
       } catch {
@@ -76,33 +74,43 @@ export async function bindDatagram(options: DatagramBindOptions, onDatagram: Dat
   };
 }
 
+export async function bindDatagram(options: DatagramBindOptions, onDatagram: DatagramHandler): Promise<DatagramListener> {
+  // Checked on Deno 2.9.5: a second listenDatagram with `reusePort: true` fails with
+  // EADDRINUSE (Deno sets no SO_REUSEPORT), and with `reuseAddress: true` it binds but the
+  // last binder receives every datagram (50 of 50 from 50 source ports), so workers would
+  // starve; node:dgram's reusePort fails the same way. Refused, then, not degraded.
+  if (options.reusePort) {
+    throw new Error(`"listen … udp" with several workers or reuseport is not possible on Deno: it cannot share a UDP port`);
+  }
+  const socket = openSocket(
+    options.host ?? "0.0.0.0",
+    options.port,
+    MAX_DATAGRAM,
+    (data, from) => onDatagram(data, from.hostname, from.port),
+  );
+  return {
+    host: socket.addr.hostname,
+    port: socket.addr.port,
+    send: socket.send,
+    close: async () => socket.close(),
+  };
+}
+
 export async function connectDatagram(
   target: ConnectTarget,
   events: DatagramEvents,
   bufferSize = MAX_DATAGRAM,
 ): Promise<DatagramSocket> {
-  const conn = listenDatagram(target.host.includes(":") ? "::" : "0.0.0.0", 0);
-  const local = conn.addr as Deno.NetAddr;
-  const send = sender(conn);
   // Only the peer's replies, as a connected socket would filter them (by port alone when the
   // server is named by a host name, which Deno resolves on each send).
   const literal = /^[\d.]+$|:/.test(target.host);
-  void readLoop(conn, Math.min(bufferSize, MAX_DATAGRAM), (data, from) => {
+  const socket = openSocket(target.host.includes(":") ? "::" : "0.0.0.0", 0, Math.min(bufferSize, MAX_DATAGRAM), (data, from) => {
     if (from.port === target.port && (!literal || from.hostname === target.host)) events.message(data);
   });
-  let closed = false;
   return {
-    localAddress: local.hostname,
-    localPort: local.port,
-    send: (data) => send(data, target.host, target.port),
-    close: () => {
-      if (closed) return;
-      closed = true;
-      try {
-        conn.close();
-      } catch {
-        // already closed
-      }
-    },
+    localAddress: socket.addr.hostname,
+    localPort: socket.addr.port,
+    send: (data) => socket.send(data, target.host, target.port),
+    close: socket.close,
   };
 }

@@ -33,6 +33,8 @@ export const nodeRuntime: Runtime = {
   relay,
   bindDatagram,
   connectDatagram,
+  // Deno's node:dgram never reports ICMP errors, when this adapter runs there.
+  datagramUnreachable: !("Deno" in globalThis),
   probe: probeNode,
 
   readTextFile: (path) => readFile(path, "utf8"),

@@ -30,70 +30,72 @@ export function bindDatagram(options: DatagramBindOptions, onDatagram: DatagramH
 }
 
 /** A node:dgram listener (Bun's too, which takes reusePort where Bun.udpSocket cannot). */
-export function bindDgram(
+export async function bindDgram(
   options: DatagramBindOptions,
   onDatagram: DatagramHandler,
   reusePort: boolean,
 ): Promise<DatagramListener> {
   const socket = dgram.createSocket({ type: typeFor(options.host), reusePort } as dgram.SocketOptions);
+  // A send error (EPERM from a firewall, ENOBUFS) is one lost datagram, never a crash.
+  await ready(socket, (done) => socket.bind(options.port, options.host ?? "0.0.0.0", done), () => undefined);
+  socket.on("message", (msg, rinfo) => onDatagram(msg, rinfo.address, rinfo.port));
+  const bound = socket.address();
+  return {
+    host: bound.address,
+    port: bound.port,
+    send: (data, address, port) => bounded(socket, () => socket.send(data, port, address)),
+    close: () =>
+      new Promise<void>((done) => {
+        try {
+          socket.close(() => done());
+        } catch {
+          done();
+        }
+      }),
+  };
+}
+
+export async function connectDatagram(target: ConnectTarget, events: DatagramEvents): Promise<DatagramSocket> {
+  const socket = dgram.createSocket(typeFor(target.host));
+  await ready(
+    socket,
+    (done) => socket.connect(target.port, target.host, done),
+    (err: NodeJS.ErrnoException) => events.error(err.code ?? "EIO", err.message),
+  );
+  socket.on("message", (msg) => events.message(msg));
+  const local = socket.address();
+  return {
+    localAddress: local.address,
+    localPort: local.port,
+    send: (data) => bounded(socket, () => socket.send(data)),
+    close: () => closeQuietly(socket),
+  };
+}
+
+/**
+ * Binds or connects `socket` (`start` calls back once it is ready): an error before that
+ * closes it and rejects, one after goes to `onError`.
+ */
+function ready(socket: dgram.Socket, start: (done: () => void) => void, onError: (err: Error) => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    const failed = (err: Error) => reject(err);
+    const failed = (err: Error) => {
+      closeQuietly(socket);
+      reject(err);
+    };
     socket.once("error", failed);
-    socket.bind(options.port, options.host ?? "0.0.0.0", () => {
+    start(() => {
       socket.off("error", failed);
-      // A send error (EPERM from a firewall, ENOBUFS) is one lost datagram, never a crash.
-      socket.on("error", () => undefined);
-      socket.on("message", (msg, rinfo) => onDatagram(msg, rinfo.address, rinfo.port));
-      const bound = socket.address();
-      resolve({
-        host: bound.address,
-        port: bound.port,
-        send(data, address, port): DatagramSendResult {
-          if (socket.getSendQueueCount() >= SEND_QUEUE_LIMIT) return "dropped";
-          socket.send(data, port, address);
-          return "sent";
-        },
-        close: () =>
-          new Promise<void>((done) => {
-            try {
-              socket.close(() => done());
-            } catch {
-              done();
-            }
-          }),
-      });
+      socket.on("error", onError);
+      resolve();
     });
   });
 }
 
-export function connectDatagram(target: ConnectTarget, events: DatagramEvents): Promise<DatagramSocket> {
-  const socket = dgram.createSocket(typeFor(target.host));
-  return new Promise((resolve, reject) => {
-    let connected = false;
-    socket.on("error", (err: NodeJS.ErrnoException) => {
-      if (!connected) {
-        connected = true;
-        closeQuietly(socket);
-        return reject(err);
-      }
-      events.error(err.code ?? "EIO", err.message);
-    });
-    socket.connect(target.port, target.host, () => {
-      connected = true;
-      socket.on("message", (msg) => events.message(msg));
-      const local = socket.address();
-      resolve({
-        localAddress: local.address,
-        localPort: local.port,
-        send(data): DatagramSendResult {
-          if (socket.getSendQueueCount() >= SEND_QUEUE_LIMIT) return "dropped";
-          socket.send(data);
-          return "sent";
-        },
-        close: () => closeQuietly(socket),
-      });
-    });
-  });
+/** Sends unless libuv already holds SEND_QUEUE_LIMIT datagrams for the socket. */
+function bounded(socket: dgram.Socket, send: () => void): DatagramSendResult {
+  if (socket.getSendQueueCount() >= SEND_QUEUE_LIMIT) return "dropped";
+  send();
+  return "sent";
 }
 
 function closeQuietly(socket: dgram.Socket): void {

@@ -1,6 +1,6 @@
 // Active health checks as nginx.conf spells them, for the nginx reader (reader.ts):
 // - NGINX Plus: `health_check [interval=] [jitter=] [fails=] [passes=] [port=] [match=NAME]
-//   [mandatory [persistent]];` in server{} (it checks that server's proxy_pass upstream),
+//   [mandatory [persistent]] [udp];` in server{} (it checks that server's proxy_pass upstream),
 //   `health_check_timeout` in stream{}/server{}, and `match NAME { send ...; expect ...; }`;
 // - yaoweibin's check: `check interval=3000 rise=2 fall=5 timeout=1000 type=tcp;` in an
 //   upstream{} of tcp{} (nginx_tcp_proxy_module) or of stream{} (the check module's stream
@@ -37,6 +37,7 @@ interface PlusCheck {
   readonly match: string | null;
   readonly mandatory: boolean;
   readonly persistent: boolean;
+  readonly udp: boolean;
 }
 
 interface MatchBlock {
@@ -139,6 +140,7 @@ export class NginxHealthChecks {
           port: c.port,
           mandatory: c.mandatory,
           persistent: c.persistent,
+          udp: c.udp,
           send: match.send,
           expect: match.expect,
         };
@@ -262,6 +264,7 @@ export class NginxHealthChecks {
       match: null as string | null,
       mandatory: false,
       persistent: false,
+      udp: false,
     };
     const invalid = (p: string): never => this.r.fail(d, `invalid parameter "${p}"`);
     for (const p of d.args) {
@@ -305,7 +308,8 @@ export class NginxHealthChecks {
           c.persistent = true;
           break;
         case "udp":
-          return this.r.fail(d, `UDP health checks are not supported yet ("health_check udp")`);
+          c.udp = true;
+          break;
         default:
           invalid(p);
       }

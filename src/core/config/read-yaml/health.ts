@@ -2,13 +2,14 @@
 // block's send/expect in one mapping, with Plus's defaults.
 //   health_check: { interval: 5s, timeout: 1s, fails: 1, passes: 1, port: 7000, jitter: 1s,
 //                   mandatory: true, persistent: true, send: "PING\r\n", expect: "PONG" }
+//   health_check: { udp: true }   (Plus's `health_check udp`: a datagram, no ICMP error = up)
 //   expect: { regex: "^PONG", ignore_case: true }
 import { isMap, isScalar, type Node } from "yaml";
 import { decodeMatchText, regexError } from "../values/match-text.ts";
 import { DEFAULT_HEALTH_CHECK, type HealthCheckConfig, type HealthExpect } from "../model.ts";
 import type { YamlWalker } from "./walker.ts";
 
-const KEYS = ["interval", "timeout", "jitter", "fails", "passes", "port", "mandatory", "persistent", "send", "expect"];
+const KEYS = ["interval", "timeout", "jitter", "fails", "passes", "port", "mandatory", "persistent", "udp", "send", "expect"];
 
 /** `health_check: true` (or `{}`) is a TCP connect check with every default; `false` is none. */
 export function yamlHealthCheck(w: YamlWalker, node: Node | null, upstream: string): HealthCheckConfig | null {
@@ -38,6 +39,7 @@ export function yamlHealthCheck(w: YamlWalker, node: Node | null, upstream: stri
     port: e.has("port") ? w.int(get("port"), `${what}: port`, 1, 65535) : d.port,
     mandatory,
     persistent,
+    udp: e.has("udp") ? w.flag(get("udp"), `${what}: udp`) : d.udp,
     send: send === "" ? null : send,
     expect: e.has("expect") ? expect(w, get("expect"), what) : d.expect,
   };

@@ -112,6 +112,7 @@ export function sameHealthCheck(a: HealthCheckConfig, b: HealthCheckConfig): boo
     a.port === b.port &&
     a.mandatory === b.mandatory &&
     a.persistent === b.persistent &&
+    a.udp === b.udp &&
     a.send === b.send &&
     sameExpect(a.expect, b.expect)
   );

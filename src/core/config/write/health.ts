@@ -18,6 +18,7 @@ export function yamlHealthCheckValue(h: HealthCheckConfig): string {
   if (h.port !== null) items.push(`port: ${h.port}`);
   if (h.mandatory) items.push("mandatory: true");
   if (h.persistent) items.push("persistent: true");
+  if (h.udp) items.push("udp: true");
   if (h.send !== null) items.push(`send: ${yamlMatchScalar(h.send)}`);
   if (h.expect?.kind === "bytes") items.push(`expect: ${yamlMatchScalar(h.expect.bytes)}`);
   if (h.expect?.kind === "regex") {
@@ -70,6 +71,7 @@ export function nginxHealthChecks(config: Config, word: (text: string) => string
     }
     if (h.mandatory) params.push("mandatory");
     if (h.persistent) params.push("persistent");
+    if (h.udp) params.push("udp");
     const lines = inServer.get(server) ?? [];
     lines.push(`${params.join(" ")};`);
     if (h.timeoutMs !== d.timeoutMs) lines.push(`health_check_timeout ${formatTime(h.timeoutMs)};`);

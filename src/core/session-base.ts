@@ -1,0 +1,68 @@
+// What a TCP session (session.ts) and a UDP session (datagram-session-state.ts) are alike to
+// the phases, the variables and the balancing methods: the facts phases leave, the upstream
+// tries the log reads, the variable slots made at first use, the releases run at the end.
+// Each subclass says only what differs: where its addresses, bytes and time come from.
+import type { PickContext } from "./balance/types.ts";
+import type { Logger } from "./log.ts";
+import type { Route } from "./route.ts";
+import type { LimitConnStatus, PrereadFacts, ProxyHeaderFacts, UpstreamTry, VariableContext } from "./variables/context.ts";
+import { SessionVariables } from "./variables/session-variables.ts";
+
+export abstract class SessionBase implements VariableContext, PickContext {
+  abstract readonly protocol: "TCP" | "UDP";
+  abstract readonly startMs: number;
+  abstract readonly remoteAddress: string;
+  abstract readonly remotePort: number;
+  abstract readonly serverAddress: string;
+  abstract readonly serverPort: number;
+  abstract readonly realip: { readonly addr: string; readonly port: number } | null;
+  abstract readonly logger: Logger;
+  readonly serverName = "";
+  proxyProtocol: ProxyHeaderFacts | null = null;
+  preread: PrereadFacts | null = null;
+  limitConnStatus: LimitConnStatus | null = null;
+  // The upstream states of nginx's access log variables, one entry per try.
+  protected readonly tried: string[] = [];
+  protected readonly connectMs: number[] = [];
+  protected readonly tryMs: number[] = [];
+  protected finalStatus = 0;
+  protected vars: SessionVariables | null = null;
+  protected releases: (() => void)[] | null = null;
+
+  constructor(
+    readonly id: number,
+    readonly route: Route,
+  ) {}
+
+  abstract now(): number;
+  abstract bytesSent(): number;
+  abstract bytesReceived(): number;
+  abstract upstreamTries(): readonly UpstreamTry[];
+  abstract ssl(name: string): string | null;
+  abstract logClientError(level: "error" | "warn" | "info" | "notice", message: string): void;
+
+  get connection(): number {
+    return this.id;
+  }
+  get listenName(): string {
+    return this.route.listenName;
+  }
+  /** The session's variable slots, made at first use. */
+  get variables(): SessionVariables {
+    if (this.vars === null) {
+      const registry = this.route.registry;
+      if (!registry) throw new Error("a route that reads variables needs the config's registry");
+      this.vars = new SessionVariables(registry, this);
+    }
+    return this.vars;
+  }
+  status(): number {
+    return this.finalStatus;
+  }
+  logError(message: string): void {
+    this.logClientError("error", message);
+  }
+  onEnd(release: () => void): void {
+    (this.releases ??= []).push(release);
+  }
+}
