@@ -19,6 +19,7 @@ import { runConvert } from "./convert.ts";
 import { startChatServer } from "./demo/chat-server.ts";
 import { configFiles } from "./runtime/files.ts";
 import { readConfigFile } from "./runtime/config-file.ts";
+import { lookupHost } from "./runtime/host-lookup.ts";
 
 export const EMBEDDED_CONFIG_NAME = "<embedded default>";
 
@@ -94,7 +95,7 @@ export async function runCli(ctx: CliContext): Promise<number> {
       defaultErrorLog,
     });
     // Names nginx resolves while reading (set_real_ip_from NAME): at start, -t and each reload.
-    const looked = await lookUpHostNames(config, runtime.lookupHost);
+    const looked = await lookUpHostNames(config, lookupHost);
     return prefixPaths(looked, (path) => resolve(prefix, path));
   };
   let config: Config;

@@ -9,6 +9,7 @@ import { createLogger, type Logger } from "./core/log.ts";
 import type { Runtime } from "./core/runtime.ts";
 import { detectRuntime } from "./runtime/detect.ts";
 import { configFiles } from "./runtime/files.ts";
+import { lookupHost } from "./runtime/host-lookup.ts";
 
 export { parseConfig } from "./core/config/load.ts";
 export { ConfigError } from "./core/config/errors.ts";
@@ -35,15 +36,11 @@ export interface StreamBalancer extends Omit<RunningBalancer, "reload" | "balanc
 export function startBalancer(config: Config | string, options: StartOptions = {}): StreamBalancer {
   const parsed = asConfig(config);
   let instance: RunningBalancer | null = null;
-  let lookupHost: Runtime["lookupHost"];
   const pending = (options.runtime ? Promise.resolve(options.runtime) : detectRuntime()).then((runtime) => {
     const logger = options.logger ??
       createLogger((line) => runtime.writeStderr(line), options.logLevel ?? parsed.errorLog.level, runtime.pid);
-    // set_real_ip_from NAME: looked up here, once the runtime (and its resolver) is known.
-    lookupHost = runtime.lookupHost;
-    return lookUpHostNames(parsed, runtime.lookupHost).then((looked) =>
-      instance = startRunningBalancer(runtime, looked, logger)
-    );
+    // set_real_ip_from NAME: looked up with the system's resolver, as nginx does at load.
+    return lookUpHostNames(parsed, lookupHost).then((looked) => instance = startRunningBalancer(runtime, looked, logger));
   });
   return {
     ready: pending.then((i) => i.ready),
@@ -51,8 +48,7 @@ export function startBalancer(config: Config | string, options: StartOptions = {
       if (!instance) throw new Error("addresses() is available once ready has resolved");
       return instance.addresses();
     },
-    reload: (next) =>
-      pending.then(async (i) => i.reload(await lookUpHostNames(asConfig(next), lookupHost))),
+    reload: (next) => pending.then(async (i) => i.reload(await lookUpHostNames(asConfig(next), lookupHost))),
     shutdown: (graceMs) => pending.then((i) => i.shutdown(graceMs)),
     close: () => pending.then((i) => i.close()),
   };

@@ -86,11 +86,6 @@ export interface Runtime {
    * takes; rejects on timeout or a socket error. Optional: without it, `resolve` is refused.
    */
   dnsExchange?(server: ConnectTarget, query: Uint8Array, options: DnsExchangeOptions): Promise<Uint8Array>;
-  /**
-   * The system's addresses for a host name (getaddrinfo: /etc/hosts, then DNS), for names
-   * nginx looks up while it reads the config. Optional: without it, such names are refused.
-   */
-  lookupHost?(host: string): Promise<readonly string[]>;
 }
 
 export interface DnsExchangeOptions {

@@ -1,7 +1,8 @@
 // Host names nginx looks up once, while it reads the config (ngx_inet_resolve_host), with the
 // system's resolver rather than the `resolver` directive: today `set_real_ip_from NAME`, which
 // trusts every address the name has. The readers keep the name (so writers and -T give it
-// back); the loader calls this before the config is used, at start, at -t and at each reload.
+// back); the loader (cli.ts, mod.ts) calls this with runtime/host-lookup.ts before the config
+// is used: at start, at -t and at each reload.
 import { ConfigError } from "./errors.ts";
 import type { Config, ServerConfig } from "./model.ts";
 import { isRealipHostName } from "../phases/realip.ts";

@@ -4,7 +4,6 @@ import { hostname } from "node:os";
 import { rm, writeFile } from "node:fs/promises";
 import type { Runtime } from "../../core/runtime.ts";
 import { dnsExchange } from "../dns-exchange.ts";
-import { lookupHost } from "../host-lookup.ts";
 import { procFdUsage } from "../fd-usage.ts";
 import { openAppendFile } from "../log-file.ts";
 import { serveBunHttp } from "./http.ts";
@@ -53,7 +52,6 @@ export const bunRuntime: Runtime = {
   fds: procFdUsage,
   tls: nodeTlsSupport(BUN_LIMITS),
   dnsExchange,
-  lookupHost,
   onSignal: (signal, handler) => void process.on(signal, handler),
   exit: (code) => process.exit(code),
 };

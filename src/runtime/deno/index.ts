@@ -2,7 +2,6 @@
 // Deno.serve for the admin endpoint, workers over pipes.
 import type { Runtime } from "../../core/runtime.ts";
 import { dnsExchange } from "../dns-exchange.ts";
-import { lookupHost } from "../host-lookup.ts";
 import { procFdUsage } from "../fd-usage.ts";
 import { serveDenoHttp } from "./http.ts";
 import { openLogFile } from "./log-file.ts";
@@ -56,7 +55,6 @@ export const denoRuntime: Runtime = {
   fds: procFdUsage,
   tls: nodeTlsSupport(DENO_LIMITS),
   dnsExchange,
-  lookupHost,
   onSignal: (signal, handler) => Deno.addSignalListener(signal, handler),
   exit: (code) => Deno.exit(code),
 };

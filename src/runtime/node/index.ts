@@ -7,7 +7,6 @@ import { readFile, rm, writeFile } from "node:fs/promises";
 import process from "node:process";
 import type { Runtime } from "../../core/runtime.ts";
 import { dnsExchange } from "../dns-exchange.ts";
-import { lookupHost } from "../host-lookup.ts";
 import { procFdUsage } from "../fd-usage.ts";
 import { openAppendFile } from "../log-file.ts";
 import { connect } from "./connect.ts";
@@ -54,7 +53,6 @@ export const nodeRuntime: Runtime = {
   fds: procFdUsage,
   tls: nodeTlsSupport(NODE_LIMITS(process.versions.openssl)),
   dnsExchange,
-  lookupHost,
   onSignal: (signal, handler) => void process.on(signal, handler),
   exit: (code) => process.exit(code),
 };
