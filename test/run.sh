@@ -29,10 +29,10 @@ else
   echo "skipped: no nginx-tests checkout at ${NGINX_TESTS_DIR:-../shared/nginx-tests} (set NGINX_TESTS_DIR)"
 fi
 
-# The property tests (fuzz-*.test.ts, *.fuzz.test.ts: 10^4 cases or more each) drive the
-# runtime-agnostic core only, so they run once, on Node 24; every other unit and library test
-# runs on each runtime.
-units() { for f in "$@"; do case "$f" in *fuzz*) ;; *) printf '%s\n' "$f" ;; esac; done; }
+# The property tests (fuzz-*.test.ts, *.fuzz.test.ts: 10^4 cases or more each) and the
+# 100k-entry load tests (*-large.test.ts) drive the runtime-agnostic core only and take tens of
+# seconds, so they run once, on Node 24; every other unit and library test runs on each runtime.
+units() { for f in "$@"; do case "$f" in *fuzz* | *-large.test.*) ;; *) printf '%s\n' "$f" ;; esac; done; }
 mapfile -t ts_units < <(units ./test/unit/*.test.ts ./test/lib/*.test.ts)
 mapfile -t js_units < <(units dist/js/test/unit/*.test.js dist/js/test/lib/*.test.js)
 

@@ -28,10 +28,13 @@ const ERRNO: Readonly<Record<string, readonly [number, string]>> = {
   EAFNOSUPPORT: [97, "Address family not supported by protocol"],
   EADDRINUSE: [98, "Address already in use"],
   EADDRNOTAVAIL: [99, "Cannot assign requested address"],
+  ENETDOWN: [100, "Network is down"],
   ENETUNREACH: [101, "Network is unreachable"],
   ECONNRESET: [104, "Connection reset by peer"],
+  ENOTCONN: [107, "Transport endpoint is not connected"],
   ETIMEDOUT: [110, "Connection timed out"],
   ECONNREFUSED: [111, "Connection refused"],
+  EHOSTDOWN: [112, "Host is down"],
   EHOSTUNREACH: [113, "No route to host"],
 };
 

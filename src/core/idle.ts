@@ -23,7 +23,11 @@ export class IdleSweeper {
 
   /** Calls `onIdle` once the watch has been inactive for `timeoutMs` (within timeout/8). */
   watch(timeoutMs: number, onIdle: () => void): IdleWatch {
-    const w: IdleWatch = { active: false, idleMs: 0, onIdle };
+    return this.add(timeoutMs, { active: false, idleMs: 0, onIdle });
+  }
+
+  /** watch() for an object that is its own watch (a relay), so a session makes one object less. */
+  add<W extends IdleWatch>(timeoutMs: number, w: W): W {
     if (timeoutMs <= 0) return w;
     let bucket = this.buckets.get(timeoutMs);
     if (!bucket) {

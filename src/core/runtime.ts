@@ -1,6 +1,8 @@
 // The only door between the core and the world. Each runtime adapter implements it with its
 // own fastest socket API; the core never touches node:*, Deno or Bun directly.
 import type { TlsAcceptedOf, TlsSupportOf } from "./runtime-tls.ts";
+import type { RelayOptions, RelayResult } from "./relay-contract.ts";
+export type { RelayEnd, RelayError, RelayOptions, RelayResult } from "./relay-contract.ts";
 
 export type RuntimeName = "node" | "deno" | "bun";
 
@@ -331,35 +333,6 @@ export class ReadFailure extends Error {
 export type ClientConnection = Connection & { readonly __side: "client" };
 export type UpstreamConnection = Connection & { readonly __side: "upstream" };
 
-export interface RelayOptions {
-  /** proxy_timeout; 0 = none. */
-  readonly idleTimeoutMs: number;
-  readonly halfClose: boolean;
-  readonly bufferSize: number;
-  /**
-   * Bytes for the upstream before anything the client sends from now on: a PROXY protocol
-   * header to send, then the client data the phases already read (PROXY accept, preread),
-   * byte for byte. Counted as bytes to the upstream (and the early data as from the client
-   * already, by read()). Absent or empty = none.
-   */
-  readonly upstreamFirst?: Uint8Array | null;
-  /**
-   * proxy_upload_rate / proxy_download_rate: bytes per second read from the client / from
-   * the upstream, as nginx limits them (reading pauses when the second's budget is spent);
-   * 0 or absent = unlimited.
-   */
-  readonly uploadRate?: number;
-  readonly downloadRate?: number;
-}
-
-export type RelayEnd =
-  | "client_closed" // the client sent EOF (or both did, with half-close)
-  | "upstream_closed"
-  | "idle_timeout"
-  | "client_error"
-  | "upstream_error"
-  | "aborted"; // close() from the core (drain, stop)
-
 export interface ProbeOptions {
   /** For the whole probe: connect, send and the reply. */
   readonly timeoutMs: number;
@@ -379,14 +352,6 @@ export type ProbeResult =
   | { readonly kind: "timeout"; readonly stage: "connect" | "reply" }
   | { readonly kind: "error"; readonly code: string; readonly detail: string }
   | { readonly kind: "aborted" };
-
-export interface RelayResult {
-  readonly end: RelayEnd;
-  readonly bytesFromClient: number;
-  readonly bytesToClient: number;
-  readonly bytesFromUpstream: number;
-  readonly bytesToUpstream: number;
-}
 
 export interface HttpServeOptions {
   readonly host: string;

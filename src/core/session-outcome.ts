@@ -16,5 +16,10 @@ export interface SessionOutcome {
   readonly upstreamConnectMs: readonly number[];
   /** Per entry: ms from the connect attempt to the end of that try ($upstream_session_time). */
   readonly upstreamSessionMs: readonly number[];
+  /**
+   * For the last try (the only one that can have relayed): ms from its connect to the
+   * upstream's first read, -1 where none came ($upstream_first_byte_time).
+   */
+  readonly upstreamFirstByteMs?: number;
   readonly relay: RelayResult | null;
 }

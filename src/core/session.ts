@@ -8,11 +8,13 @@ import type { Logger } from "./log.ts";
 import type { Phase, PhaseSession } from "./phases/phase.ts";
 import { type ClientConnection, ConnectFailure, type RelayResult, type Runtime, type UpstreamConnection } from "./runtime.ts";
 import { localBind } from "./proxy-bind.ts";
+import { bytesTail, relayErrorLine } from "./relay-error.ts";
 import { concat, where } from "./session-text.ts";
 import { sessionRate } from "./rate-value.ts";
 import type { SessionOutcome, SessionStatus } from "./session-outcome.ts";
 import { type Peer, PeerSelection, type Upstream } from "./upstream.ts";
 import type { ComplexValue } from "./variables/complex-value.ts";
+import type { LogLevel } from "./config/model.ts";
 import type { UpstreamTry } from "./variables/context.ts";
 import { outcomeTries } from "./variables/record-context.ts";
 import { SessionBase } from "./session-base.ts";
@@ -46,6 +48,8 @@ export class Session extends SessionBase implements PhaseSession {
   readonly startMs = Date.now();
   readonly protocol = "TCP";
   private lastTryStart = 0;
+  /** ms from the last try's connect to the upstream's first read; -1 before one. */
+  private firstByteMs = -1;
   private relayResult: RelayResult | null = null;
   private early: Uint8Array[] | null = null;
   realip: { readonly addr: string; readonly port: number } | null = null;
@@ -98,6 +102,7 @@ export class Session extends SessionBase implements PhaseSession {
       upstreamAddrs: this.tried,
       upstreamConnectMs: this.connectMs,
       upstreamSessionMs: this.tryMs,
+      upstreamFirstByteMs: this.firstByteMs,
       relay: this.relayResult,
     });
   }
@@ -292,6 +297,8 @@ export class Session extends SessionBase implements PhaseSession {
 
     const upstreamConn = this.upstreamConn;
     if (this.logger.enabled("info")) {
+      // Read now: a client reset (logged at info) leaves no peer address to ask for later.
+      void this.client.remoteAddress;
       this.log(
         "info",
         `proxy ${where(upstreamConn.localAddress, upstreamConn.localPort)} connected to ${
@@ -320,18 +327,18 @@ export class Session extends SessionBase implements PhaseSession {
       peer.live.delete(upstreamConn);
     }
     this.relayResult = relay;
+    const firstRead = relay.upstreamFirstReadAt ?? -1;
+    if (firstRead >= 0) this.firstByteMs = Math.max(0, firstRead - this.lastTryStart);
     peer.stats.bytesToServer += relay.bytesToUpstream;
     peer.stats.bytesFromServer += relay.bytesFromUpstream;
     if (relay.end === "idle_timeout") {
       this.log("info", `upstream timed out (110: Connection timed out) while proxying connection`);
     }
-    if (this.logger.enabled("info")) {
-      this.log(
-        "info",
-        `${
-          relay.end.startsWith("upstream") ? "upstream" : "client"
-        } disconnected, bytes from/to client:${relay.bytesFromClient}/${relay.bytesToClient}, bytes from/to upstream:${relay.bytesFromUpstream}/${relay.bytesToUpstream}`,
-      );
+    const failed = relay.error ? relayErrorLine(relay) : null;
+    if (failed) this.log(failed.level, failed.text, peer.address, bytesTail(relay));
+    // nginx finalizes at once on a failed send; a failed read is an EOF, then "disconnected".
+    if (this.logger.enabled("info") && relay.error?.op !== "send") {
+      this.log("info", `${relay.end.startsWith("upstream") ? "upstream" : "client"} disconnected${bytesTail(relay)}`);
     }
     return this.outcomeSoFar(200);
   }
@@ -343,6 +350,7 @@ export class Session extends SessionBase implements PhaseSession {
       upstreamAddrs: this.tried,
       upstreamConnectMs: this.connectMs,
       upstreamSessionMs: this.tryMs,
+      upstreamFirstByteMs: this.firstByteMs,
       relay: this.relayResult,
     };
   }
@@ -373,11 +381,12 @@ export class Session extends SessionBase implements PhaseSession {
     );
   }
 
-  private log(level: "info" | "warn", message: string, upstream?: string): void {
+  /** `bytes`: the proxy's byte counts, which nginx appends after the upstream. */
+  private log(level: LogLevel, message: string, upstream?: string, bytes = ""): void {
     if (!this.logger.enabled(level)) return;
     const tail = upstream
       ? `, client: ${this.client.remoteAddress}, server: ${this.route.listenName}, upstream: "${upstream}"`
       : "";
-    this.logger.log(level, `*${this.id} ${message}${tail}`);
+    this.logger.log(level, `*${this.id} ${message}${tail}${bytes}`);
   }
 }

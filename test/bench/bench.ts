@@ -10,14 +10,24 @@
 // scenario visits every target in turn, so slow drifts in machine load (other work on a
 // shared VM) spread over all targets instead of hitting one.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, release, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { BACKENDS, haproxyCfg, listenPorts, nginxHttpConf, nginxStreamConf, streamlbYaml, type Workload } from "./configs.ts";
 import {
-  type Cpus,
+  ALL_TARGETS,
+  BALANCER_CPU,
+  basePort,
+  listenersOf,
+  startBalancer,
+  type StartOptions,
+  STREAMLB,
+  type TargetName,
+  workersOf,
+} from "./balancers.ts";
+import { BACKEND_OF, BACKENDS, listenPorts, nginxHttpConf, type Workload } from "./configs.ts";
+import {
   cpuSeconds,
   listening,
   type Proc,
@@ -30,22 +40,9 @@ import {
   waitListening,
 } from "./procs.ts";
 import { detailTables, type Results, type Sample, summaryTable } from "./report.ts";
-import { DIRECT_PORTS, LOAD_CPU, SCENARIO_DEFS, type ScenarioName, SCENARIOS } from "./scenarios.ts";
+import { directPort, LOAD_CPU, type Scenario, SCENARIO_DEFS, type ScenarioName, SCENARIOS, type Tools } from "./scenarios.ts";
+import { buildTools, have, makeCertificate, versionOf } from "./tools.ts";
 
-const BALANCER_CPU = 0;
-// `node` is the Node that runs this driver (the machine's: run.sh picks it), `node24` the LTS that
-// npm ci installs (the node devDependency), so one run compares the two.
-const ALL_TARGETS = ["direct", "nginx", "haproxy", "node", "node24", "deno", "bun", "binary", "nginx-w2", "binary-w2"] as const;
-type TargetName = (typeof ALL_TARGETS)[number];
-const STREAMLB = new Set<TargetName>(["node", "node24", "deno", "bun", "binary", "binary-w2"]);
-/**
- * Targets run as a master and this many workers. They may use both CPUs (the second worker
- * shares CPU 1 with the load), and their CPU and memory are summed over all their processes.
- * Every other target is one process on CPU 0, measured by its PID alone.
- */
-const WORKERS: Partial<Record<TargetName, number>> = { "nginx-w2": 2, "binary-w2": 2 };
-const workersOf = (t: TargetName) => WORKERS[t] ?? 1;
-const cpusOf = (t: TargetName): Cpus => (workersOf(t) > 1 ? [BALANCER_CPU, LOAD_CPU] : BALANCER_CPU);
 /** Runtimes with a JIT get a short unmeasured run of each scenario first. */
 const NEEDS_WARMUP = STREAMLB;
 
@@ -54,13 +51,15 @@ const USAGE = `Usage: npm run bench -- [options]      (or: bash test/bench/run.s
   --quick               smoke check: 1 run of 1 s per scenario, 1000 idle connections, no warm-up
   --runs N              runs per scenario and target (default 3; median and min–max reported)
   --duration S          seconds per run (default 5)
-  --targets LIST        comma list of ${ALL_TARGETS.join(",")} (default all)
+  --targets LIST        comma list of ${ALL_TARGETS.join(",")} (default all; binary-b only with --binary-b)
   --scenarios LIST      comma list of ${SCENARIOS.join(",")} (default all)
-  --idle-conns N        connections held for the memory scenario (default 9000)
+  --idle-conns N        connections (or UDP sessions) held for the memory scenarios (default 9000)
+  --binary-b PATH       another streamlb binary, measured as target binary-b beside dist/streamlb
+                        (an A/B of two builds in one run; it gets the plain-proxy scenarios only)
   --out DIR             where the report (markdown + JSON) goes (default test/artifacts)
   -h, --help            this help
 
-Environment: BENCH_QUICK=1, BENCH_TARGETS=..., BENCH_SCENARIOS=... do the same as the flags.
+Environment: BENCH_QUICK=1, BENCH_TARGETS=..., BENCH_SCENARIOS=..., BENCH_BINARY_B=... do the same as the flags.
 `;
 
 /** The repo root, from this file's place (src: test/bench/, built: dist/js/test/bench/). */
@@ -82,6 +81,7 @@ interface Options {
   idleConns: number;
   warmup: boolean;
   outDir: string;
+  binaryB: string | null;
 }
 
 function options(root: string): Options {
@@ -94,6 +94,7 @@ function options(root: string): Options {
       scenarios: { type: "string" },
       "idle-conns": { type: "string" },
       out: { type: "string" },
+      "binary-b": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -114,71 +115,23 @@ function options(root: string): Options {
     if (!(n > 0)) throw new Error(`--${what} needs a positive number, got "${text}"`);
     return n;
   };
+  const binaryB = values["binary-b"] ?? process.env["BENCH_BINARY_B"] ?? null;
+  const defaultTargets = binaryB ? ALL_TARGETS : ALL_TARGETS.filter((t) => t !== "binary-b");
+  const targets = list(values.targets ?? process.env["BENCH_TARGETS"], ALL_TARGETS, "target");
   return {
     runs: Math.round(num(values.runs, quick ? 1 : 3, "runs")),
     durationS: num(values.duration, quick ? 1 : 5, "duration"),
-    targets: list(values.targets ?? process.env["BENCH_TARGETS"], ALL_TARGETS, "target"),
+    targets: values.targets ?? process.env["BENCH_TARGETS"] ? targets : [...defaultTargets],
     scenarios: list(values.scenarios ?? process.env["BENCH_SCENARIOS"], SCENARIOS, "scenario"),
     idleConns: Math.round(num(values["idle-conns"], quick ? 1000 : 9000, "idle-conns")),
     warmup: !quick,
     outDir: resolve(values.out ?? join(root, "test/artifacts")),
+    binaryB: binaryB ? resolve(binaryB) : null,
   };
 }
 
-function have(cmd: string): boolean {
-  try {
-    execFileSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** A tool's version from its output (several print it to stderr, iperf exits 1). */
-function versionOf(cmd: string, args: readonly string[], pattern: RegExp): string {
-  const text = execFileSync("sh", ["-c", `"${cmd}" ${args.join(" ")} 2>&1; true`], { encoding: "utf8" });
-  return pattern.exec(text)?.[1] ?? (text.trim().split("\n")[0] || "unknown");
-}
-
-/** Compiles tcptool.c beside the build when it is missing or older than its source. */
-function buildTcptool(root: string): string {
-  const src = join(root, "test/bench/tcptool.c");
-  const exe = join(root, "dist/bench/tcptool");
-  if (existsSync(exe) && statSync(exe).mtimeMs >= statSync(src).mtimeMs) return exe;
-  mkdirSync(dirname(exe), { recursive: true });
-  execFileSync("gcc", ["-O2", "-Wall", "-o", exe, src], { stdio: "inherit" });
-  return exe;
-}
-
-function streamlbCommand(root: string, target: TargetName, config: string): string[] {
-  switch (target) {
-    case "node":
-      return [process.execPath, join(root, "dist/js/src/main.node.js"), "-c", config];
-    case "node24":
-      return [join(root, "node_modules/.bin/node"), join(root, "dist/js/src/main.node.js"), "-c", config];
-    case "deno":
-      return [join(root, "node_modules/.bin/deno"), "run", "-A", join(root, "src/main.deno.ts"), "-c", config];
-    case "bun":
-      return [join(root, "node_modules/.bin/bun"), join(root, "src/main.bun.ts"), "-c", config];
-    case "binary":
-    case "binary-w2":
-      return [join(root, "dist/streamlb"), "-c", config];
-    default:
-      throw new Error(`${target} is not a streamlb target`);
-  }
-}
-
-/** Base port of each balancer: its listeners are base+1 (bulk), +2 (http), +3 (echo). */
-const basePort = (i: number) => 8100 + 10 * i;
-
-function nginxStreamModule(): string | null {
-  const all = versionOf("nginx", ["-V"], /([^]*)/);
-  if (!/--with-stream=dynamic/.test(all)) return null; // built in (or absent: nginx will say so)
-  const dir = /--modules-path=(\S+)/.exec(all)?.[1] ?? "/usr/lib/nginx/modules";
-  return join(dir, "ngx_stream_module.so");
-}
-
-async function startBackends(dir: string, workloads: Set<Workload>, tcptool: string): Promise<Proc[]> {
+async function startBackends(dir: string, workloads: Set<Workload>, tools: Tools): Promise<Proc[]> {
+  const tcptool = tools.tcptool;
   const waits: Promise<void>[] = [];
   const procs: Proc[] = [];
   if (workloads.has("bulk")) {
@@ -200,30 +153,16 @@ async function startBackends(dir: string, workloads: Set<Workload>, tcptool: str
     procs.push(p);
     waits.push(waitListening(p, BACKENDS.echo));
   }
+  if (workloads.has("udp")) {
+    const p = start("udptool echo", LOAD_CPU, [tools.udptool, "echo", ...BACKENDS.udp.map(String)]);
+    procs.push(p);
+    waits.push(waitListening(p, [], 20_000, 0, BACKENDS.udp));
+  }
   await Promise.all(waits);
   return procs;
 }
 
 const running = (p: Proc) => p.child.exitCode === null && p.child.signalCode === null;
-
-function startBalancer(root: string, dir: string, target: TargetName, base: number, nofile: number): Proc {
-  const workers = workersOf(target);
-  if (target === "nginx" || target === "nginx-w2") {
-    const name = workers > 1 ? `nginx-lb-w${workers}` : "nginx-lb";
-    const conf = join(dir, `${name}.conf`);
-    writeFileSync(conf, nginxStreamConf(base, dir, nginxStreamModule(), nofile, name, workers));
-    return start(target, cpusOf(target), ["nginx", "-p", dir, "-e", "stderr", "-c", conf]);
-  }
-  if (target === "haproxy") {
-    const cfg = join(dir, "haproxy.cfg");
-    // HAProxy needs about 2 fds per connection plus its own: keep maxconn inside the fd limit.
-    writeFileSync(cfg, haproxyCfg(base, Math.floor((nofile - 100) / 2)));
-    return start("haproxy", BALANCER_CPU, ["haproxy", "-db", "-f", cfg]);
-  }
-  const yaml = join(dir, `streamlb-${target}.yaml`);
-  writeFileSync(yaml, streamlbYaml(base, `streamlb-${target}.pid`, nofile, workers));
-  return start(`streamlb on ${target}`, cpusOf(target), streamlbCommand(root, target, yaml));
-}
 
 function nofileLimit(): number {
   try {
@@ -252,14 +191,23 @@ function machineInfo(root: string): Record<string, string> {
   };
 }
 
+/**
+ * Whether a scenario runs on a target: not direct where the backend cannot stand in for a
+ * balancer, and only on the listeners the target serves (configs.ts, balancers.ts).
+ */
+function runsOn(d: Scenario, t: TargetName): boolean {
+  if (t === "direct") return !d.needsBalancer && !d.noDirect;
+  return listenersOf(t).includes(d.listener);
+}
+
 function estimateSeconds(o: Options): number {
   let total = 0;
   for (const s of o.scenarios) {
     const d = SCENARIO_DEFS[s];
-    const targets = o.targets.filter((t) => !(d.needsBalancer && t === "direct"));
-    const per = s === "idle" ? d.overheadS + o.idleConns / 5000 : o.durationS + d.overheadS;
+    const targets = o.targets.filter((t) => runsOn(d, t));
+    const per = d.needsBalancer ? d.overheadS + o.idleConns / 5000 : o.durationS + d.overheadS;
     total += targets.length * o.runs * per;
-    if (o.warmup && s !== "idle") total += targets.filter((t) => NEEDS_WARMUP.has(t)).length * (1 + d.overheadS);
+    if (o.warmup && !d.needsBalancer) total += targets.filter((t) => NEEDS_WARMUP.has(t)).length * (1 + d.overheadS);
   }
   return total;
 }
@@ -269,15 +217,19 @@ async function main(): Promise<number> {
   const o = options(root);
   setClockTicks(Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()));
 
-  const workloads = new Set(o.scenarios.map((s) => SCENARIO_DEFS[s].workload));
+  const listeners = [...new Set(o.scenarios.map((s) => SCENARIO_DEFS[s].listener))];
+  const workloads = new Set(listeners.map((l) => BACKEND_OF[l]));
+  const usesIperf = o.scenarios.includes("bulk1") || o.scenarios.includes("bulk4");
+  const usesTls = listeners.includes("tls") || listeners.includes("tlsbulk");
   const needed = ["taskset", "gcc"];
-  if (workloads.has("bulk")) needed.push("iperf");
+  if (usesIperf) needed.push("iperf");
   if (workloads.has("http")) needed.push("wrk", "nginx");
+  if (usesTls) needed.push("openssl");
   if (o.targets.includes("nginx") || o.targets.includes("nginx-w2")) needed.push("nginx");
   if (o.targets.includes("haproxy")) needed.push("haproxy");
   const missing = needed.filter((c) => !have(c));
   if (missing.length) throw new Error(`missing tools: ${missing.join(", ")} (test/bench/run.sh installs them)`);
-  if (workloads.has("bulk") && !/^2\./.test(versionOf("iperf", ["-v"], /iperf version (\S+)/))) {
+  if (usesIperf && !/^2\./.test(versionOf("iperf", ["-v"], /iperf version (\S+)/))) {
     throw new Error("iperf must be iperf 2 (iperf3's control and data connections split across a round-robin balancer)");
   }
   // Not availableParallelism(): it counts only the CPUs this process may run on (taskset).
@@ -288,6 +240,9 @@ async function main(): Promise<number> {
       : t === "binary" || t === "binary-w2"
       ? "dist/streamlb"
       : null;
+    if (t === "binary-b" && !(o.binaryB && existsSync(o.binaryB))) {
+      throw new Error(`binary-b needs --binary-b PATH to a streamlb binary (got ${o.binaryB ?? "none"})`);
+    }
     if (need && !existsSync(join(root, need))) throw new Error(`${need} is missing: run \`npm run build\` first`);
   }
 
@@ -297,11 +252,11 @@ async function main(): Promise<number> {
     throw new Error(`the idle scenario needs ${idleNeed} file descriptors, ulimit -n is ${nofile}: raise it or use --idle-conns`);
   }
 
-  const tcptool = buildTcptool(root);
+  const tools = buildTools(root, log);
   const balancers = o.targets.filter((t) => t !== "direct");
   const ports = [
     ...[...workloads].flatMap((w) => BACKENDS[w]),
-    ...balancers.flatMap((t) => Object.values(listenPorts(basePort(ALL_TARGETS.indexOf(t))))),
+    ...balancers.flatMap((t) => Object.values(listenPorts(basePort(t)))),
   ];
   const busy = ports.filter(listening);
   if (busy.length) throw new Error(`ports already in use on 127.0.0.1: ${busy.join(", ")} (another bench running?)`);
@@ -322,24 +277,28 @@ async function main(): Promise<number> {
   const results: Results = new Map();
   const started = Date.now();
   try {
-    const backends = await startBackends(dir, workloads, tcptool);
+    const backends = await startBackends(dir, workloads, tools);
+    const cert = usesTls ? makeCertificate(dir) : { cert: "", key: "", pem: "" };
+    const startOptions: StartOptions = { root, dir, nofile, listeners, cert, binaryB: o.binaryB };
     const procs = new Map<TargetName, Proc>();
     const launch = async (t: TargetName) => {
-      const base = basePort(ALL_TARGETS.indexOf(t));
-      const p = startBalancer(root, dir, t, base, nofile);
+      const p = startBalancer(startOptions, t);
       procs.set(t, p);
       const workers = workersOf(t);
-      await waitListening(p, [...workloads].map((w) => listenPorts(base)[w]), 20_000, workers > 1 ? workers : 0);
+      const own = listeners.filter((l) => listenersOf(t).includes(l));
+      const ports = listenPorts(basePort(t));
+      const tcp = own.filter((l) => l !== "udp").map((l) => ports[l]);
+      const udp = own.filter((l) => l === "udp").map((l) => ports[l]);
+      await waitListening(p, tcp, 20_000, workers > 1 ? workers : 0, udp);
     };
     await Promise.all(balancers.map(launch));
 
     for (const s of o.scenarios) {
       const d = SCENARIO_DEFS[s];
-      const targets = o.targets.filter((t) => !(d.needsBalancer && t === "direct"));
+      const targets = o.targets.filter((t) => runsOn(d, t));
       const byTarget = new Map<string, Sample[] | string>();
       results.set(s, byTarget);
-      const portOf = (t: TargetName) =>
-        t === "direct" ? DIRECT_PORTS[d.workload] : listenPorts(basePort(ALL_TARGETS.indexOf(t)))[d.workload];
+      const portOf = (t: TargetName) => t === "direct" ? directPort(d.listener) : listenPorts(basePort(t))[d.listener];
       const runOnce = async (t: TargetName, durationS: number): Promise<Sample> => {
         const p = procs.get(t);
         for (const q of p ? [p, ...backends] : backends) {
@@ -349,7 +308,7 @@ async function main(): Promise<number> {
         const tree = workersOf(t) > 1;
         const cpu0 = pid ? balancerCpu(pid, tree) : null;
         const t0 = performance.now();
-        const ctx = { port: portOf(t), durationS, balancerPid: pid, balancerTree: tree, idleConns: o.idleConns, tcptool };
+        const ctx = { port: portOf(t), durationS, balancerPid: pid, balancerTree: tree, idleConns: o.idleConns, tools };
         const m = await d.measure(ctx);
         const wall = (performance.now() - t0) / 1000;
         if (!pid || !cpu0) return { ...m, cpuPct: null };
@@ -358,7 +317,7 @@ async function main(): Promise<number> {
         const cpuPct = perProcess.reduce((a, b) => a + b, 0);
         return { ...m, cpuPct, ...(tree ? { processCpuPct: perProcess } : {}) };
       };
-      if (o.warmup && s !== "idle") {
+      if (o.warmup && !d.needsBalancer) {
         for (const t of targets) if (NEEDS_WARMUP.has(t)) await runOnce(t, 1).catch(() => undefined);
       }
       for (let r = 0; r < o.runs; r++) {
@@ -374,6 +333,13 @@ async function main(): Promise<number> {
               await sleep(500);
             }
             const sample = await runOnce(t, o.durationS);
+            if (d.needsBalancer && d.listener === "udp") {
+              // A UDP session outlives its client (until proxy_timeout): the held sessions'
+              // upstream sockets would keep their ephemeral ports, and a few targets' worth
+              // exhaust the range. A fresh balancer lets them go.
+              await stop(procs.get(t)!);
+              await launch(t);
+            }
             byTarget.set(t, [...(prev ?? []), sample]);
             log(`  ${s} ${t} run ${r + 1}: ${fmtSample(sample, d.unit)}`);
           } catch (e) {
@@ -404,6 +370,7 @@ async function main(): Promise<number> {
     `Method: balancer on CPU ${BALANCER_CPU}, load generators and backends on CPU ${LOAD_CPU}${multi}; ${o.runs} run(s) of ${o.durationS} s per cell, medians (ratio to nginx in parentheses; for KiB/conn and latency lower is better); ${o.idleConns} idle connections; took ${
       Math.round(elapsed)
     } s.`,
+    ...(o.binaryB && o.targets.includes("binary-b") ? [`binary-b: ${o.binaryB} (binary: dist/streamlb)`] : []),
   ].join("\n");
   const report = `${header}\n\n## Summary\n\n${summaryTable(results, o.scenarios, o.targets)}\n\n## Details\n\n${
     detailTables(results, o.scenarios, o.targets)

@@ -187,17 +187,36 @@ export function listenCount(port: number): number {
   return n;
 }
 
+/** How many UDP sockets are bound to 127.0.0.1:port (or the wildcard). */
+export function udpBoundCount(port: number): number {
+  const p = port.toString(16).toUpperCase().padStart(4, "0");
+  let n = 0;
+  for (const line of readFileSync("/proc/net/udp", "utf8").split("\n")) {
+    const f = line.trim().split(/\s+/);
+    if (f[1] === `0100007F:${p}` || f[1] === `00000000:${p}`) n++;
+  }
+  return n;
+}
+
 /** True when something LISTENs on 127.0.0.1:port. */
 export const listening = (port: number): boolean => listenCount(port) > 0;
 
 /**
- * Waits until every port is listened on. With `workers` (a master and its N workers), until
+ * Waits until every TCP port is listened on and every UDP port bound. With `workers` (a master and its N workers), until
  * the master has N descendants and each port N listening sockets (SO_REUSEPORT: one each).
  */
-export async function waitListening(p: Proc, ports: readonly number[], timeoutMs = 20_000, workers = 0): Promise<void> {
+export async function waitListening(
+  p: Proc,
+  ports: readonly number[],
+  timeoutMs = 20_000,
+  workers = 0,
+  udpPorts: readonly number[] = [],
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  // UDP: bound at all is enough (whether each worker has its own socket is the runtime's choice).
   const ready = () =>
     ports.every((port) => listenCount(port) >= Math.max(1, workers)) &&
+    udpPorts.every((port) => udpBoundCount(port) > 0) &&
     (workers === 0 || processTree(p.pid).length > workers);
   while (!ready()) {
     if (p.child.exitCode !== null || p.child.signalCode !== null) {

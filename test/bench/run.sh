@@ -17,6 +17,9 @@ command -v wrk >/dev/null || need_pkgs+=(wrk)
 command -v iperf >/dev/null || need_pkgs+=(iperf)
 command -v gcc >/dev/null || need_pkgs+=(gcc libc6-dev)
 command -v taskset >/dev/null || need_pkgs+=(util-linux)
+# The TLS rows: openssl makes the certificate, libssl-dev builds the TLS load client.
+command -v openssl >/dev/null || need_pkgs+=(openssl)
+[ -e /usr/include/openssl/ssl.h ] || need_pkgs+=(libssl-dev)
 
 if [ "${#need_pkgs[@]}" -gt 0 ] && [ "${BENCH_NO_INSTALL:-0}" != 1 ]; then
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
@@ -34,7 +37,7 @@ if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
   npm run --silent build >&2
 fi
 
-# 9,000 idle proxied connections are 18,000 sockets in the balancer.
+# 9,000 idle proxied connections (or UDP sessions) are 18,000 sockets in the balancer.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 # The driver itself sits on the load CPU, leaving CPU 0 to the balancer under test. It runs on

@@ -1,47 +1,32 @@
 // The workloads, each one load-generator run against one port. Load generators (and the
 // backends) run on CPU 1; the balancer under test has CPU 0 to itself.
-import { BACKENDS, type Workload } from "./configs.ts";
-import { rssBytes, run, sleep, start, stop, treeRssBytes } from "./procs.ts";
+import { BACKEND_OF, BACKENDS, type Listener } from "./configs.ts";
+import { FEATURE_SCENARIOS } from "./feature-scenarios.ts";
+import { heldMemory } from "./held-memory.ts";
+import { run } from "./procs.ts";
+import { LOAD_CPU, type RunContext, type Scenario, type ScenarioName, timeout } from "./scenario-types.ts";
 
-export const LOAD_CPU = 1;
+export { LOAD_CPU } from "./scenario-types.ts";
+export type { Measurement, RunContext, Scenario, ScenarioName, Tools } from "./scenario-types.ts";
 
-export type ScenarioName = "bulk1" | "bulk4" | "keepalive" | "newconn" | "rtt1" | "rtt100" | "idle";
-export const SCENARIOS: readonly ScenarioName[] = ["bulk1", "bulk4", "keepalive", "newconn", "rtt1", "rtt100", "idle"];
-
-export interface RunContext {
-  readonly port: number;
-  readonly durationS: number;
-  /** The balancer's PID, null for the direct connection. */
-  readonly balancerPid: number | null;
-  /** The balancer is a master with workers: its memory is that of all its processes. */
-  readonly balancerTree: boolean;
-  readonly idleConns: number;
-  readonly tcptool: string;
-}
-
-export interface Measurement {
-  /** The scenario's headline number. */
-  readonly value: number;
-  /** Secondary numbers (latency percentiles...), by key of Scenario.extras. */
-  readonly extras: Readonly<Record<string, number>>;
-  readonly errors: number;
-}
-
-export interface Scenario {
-  readonly name: ScenarioName;
-  readonly title: string;
-  readonly unit: string;
-  readonly higherIsBetter: boolean;
-  readonly workload: Workload;
-  /** Meaningless without a balancer (memory of the balancer). */
-  readonly needsBalancer: boolean;
-  readonly extras: readonly { key: string; label: string; unit: string }[];
-  /** How long one run takes beyond its duration, for the time estimate. */
-  readonly overheadS: number;
-  measure(ctx: RunContext): Promise<Measurement>;
-}
-
-const timeout = (ctx: RunContext) => (ctx.durationS + 30) * 1000;
+export const SCENARIOS: readonly ScenarioName[] = [
+  "bulk1",
+  "bulk4",
+  "keepalive",
+  "newconn",
+  "rtt1",
+  "rtt100",
+  "idle",
+  "conn",
+  "pp",
+  "sni",
+  "udp1",
+  "udp200",
+  "udpmem",
+  "tlsfull",
+  "tlsresume",
+  "tlsbulk",
+];
 
 function iperf(parallel: number): Scenario["measure"] {
   return async (ctx) => {
@@ -89,7 +74,7 @@ function pingpong(conns: number): Scenario["measure"] {
     const out = await run(
       "tcptool pingpong",
       LOAD_CPU,
-      [ctx.tcptool, "pingpong", String(ctx.port), String(conns), String(ctx.durationS), "32"],
+      [ctx.tools.tcptool, "pingpong", String(ctx.port), String(conns), String(ctx.durationS), "32"],
       timeout(ctx),
     );
     const r = JSON.parse(out.trim().split("\n").pop()!) as { rate: number; p50Us: number; p99Us: number; errors: number };
@@ -97,50 +82,19 @@ function pingpong(conns: number): Scenario["measure"] {
   };
 }
 
-/**
- * RSS of the balancer before and while it holds `idleConns` proxied connections, each proven
- * with one 32-byte echo (so a balancer that allocates buffers on first data has done so).
- * For a master and its workers, the sum over all of them.
- */
-const idle: Scenario["measure"] = async (ctx) => {
-  const pid = ctx.balancerPid!;
-  const rss = () => (ctx.balancerTree ? treeRssBytes(pid) : rssBytes(pid));
-  const before = rss();
-  const holder = start("tcptool hold", LOAD_CPU, [ctx.tcptool, "hold", String(ctx.port), String(ctx.idleConns)], {
-    stdin: true,
-  });
-  try {
-    const deadline = Date.now() + 60_000;
-    let m: RegExpExecArray | null = null;
-    while (!(m = /ready (\d+) errors (\d+)/.exec(holder.output()))) {
-      if (holder.child.exitCode !== null) throw new Error(`tcptool hold exited: ${holder.output()}`);
-      if (Date.now() > deadline) throw new Error(`tcptool hold: not ready after 60 s: ${holder.output()}`);
-      await sleep(50);
-    }
-    await sleep(1000); // let the balancer finish whatever it does after the last echo
-    const during = rss();
-    const ready = Number(m[1]);
-    return {
-      value: (during - before) / Math.max(1, ready) / 1024,
-      extras: { before: before / 1048576, during: during / 1048576 },
-      errors: Number(m[2]),
-    };
-  } finally {
-    holder.child.stdin!.end();
-    const timer = setTimeout(() => void stop(holder), 10_000);
-    await holder.exited;
-    clearTimeout(timer);
-    await sleep(500); // the balancer closes its side of every connection
-  }
-};
+/** Memory per idle proxied connection: tcptool hold, each connection proven with one 32 B echo. */
+const idle = heldMemory(
+  "tcptool hold",
+  (ctx: RunContext) => [ctx.tools.tcptool, "hold", String(ctx.port), String(ctx.idleConns)],
+);
 
-export const SCENARIO_DEFS: Record<ScenarioName, Scenario> = {
+export const SCENARIO_DEFS = {
   bulk1: {
     name: "bulk1",
     title: "Bulk throughput, 1 stream (iperf 2)",
     unit: "Gbit/s",
     higherIsBetter: true,
-    workload: "bulk",
+    listener: "bulk",
     needsBalancer: false,
     extras: [],
     overheadS: 0.3,
@@ -151,7 +105,7 @@ export const SCENARIO_DEFS: Record<ScenarioName, Scenario> = {
     title: "Bulk throughput, 4 streams (iperf 2 -P 4)",
     unit: "Gbit/s",
     higherIsBetter: true,
-    workload: "bulk",
+    listener: "bulk",
     needsBalancer: false,
     extras: [],
     overheadS: 0.3,
@@ -162,7 +116,7 @@ export const SCENARIO_DEFS: Record<ScenarioName, Scenario> = {
     title: "HTTP keep-alive through the balancer (wrk -t1 -c64)",
     unit: "req/s",
     higherIsBetter: true,
-    workload: "http",
+    listener: "http",
     needsBalancer: false,
     extras: [
       { key: "p50", label: "p50", unit: "ms" },
@@ -176,7 +130,7 @@ export const SCENARIO_DEFS: Record<ScenarioName, Scenario> = {
     title: "A new connection per request (wrk -t1 -c64, Connection: close)",
     unit: "req/s",
     higherIsBetter: true,
-    workload: "http",
+    listener: "http",
     needsBalancer: false,
     extras: [
       { key: "p50", label: "p50", unit: "ms" },
@@ -190,7 +144,7 @@ export const SCENARIO_DEFS: Record<ScenarioName, Scenario> = {
     title: "32 B round trips, 1 connection",
     unit: "rt/s",
     higherIsBetter: true,
-    workload: "echo",
+    listener: "echo",
     needsBalancer: false,
     extras: [
       { key: "p50", label: "p50", unit: "µs" },
@@ -204,7 +158,7 @@ export const SCENARIO_DEFS: Record<ScenarioName, Scenario> = {
     title: "32 B round trips, 100 connections",
     unit: "rt/s",
     higherIsBetter: true,
-    workload: "echo",
+    listener: "echo",
     needsBalancer: false,
     extras: [
       { key: "p50", label: "p50", unit: "µs" },
@@ -218,7 +172,7 @@ export const SCENARIO_DEFS: Record<ScenarioName, Scenario> = {
     title: "Memory per idle proxied connection (RSS delta / connections)",
     unit: "KiB/conn",
     higherIsBetter: false,
-    workload: "echo",
+    listener: "echo",
     needsBalancer: true,
     extras: [
       { key: "before", label: "RSS before", unit: "MiB" },
@@ -227,11 +181,8 @@ export const SCENARIO_DEFS: Record<ScenarioName, Scenario> = {
     overheadS: 3,
     measure: idle,
   },
-};
+  ...FEATURE_SCENARIOS,
+} as Record<ScenarioName, Scenario>;
 
-/** Ports the direct connection uses for each workload: the first backend. */
-export const DIRECT_PORTS: Record<Workload, number> = {
-  bulk: BACKENDS.bulk[0],
-  http: BACKENDS.http[0],
-  echo: BACKENDS.echo[0],
-};
+/** The port the direct connection uses for a listener's scenarios: its first backend. */
+export const directPort = (l: Listener): number => BACKENDS[BACKEND_OF[l]][0];

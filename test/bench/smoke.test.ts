@@ -9,7 +9,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 
-const tools = ["taskset", "gcc", "wrk", "nginx"];
+const tools = ["taskset", "gcc", "wrk", "nginx", "openssl"];
 const missing = tools.filter((t) => {
   try {
     execFileSync("sh", ["-c", `command -v ${t}`], { stdio: "ignore" });
@@ -26,7 +26,7 @@ const skip = missing.length > 0
   ? "dist/streamlb not built"
   : false;
 
-test("bench --quick runs end to end against the binary, with 1 and 2 workers", { skip, timeout: 60_000 }, () => {
+test("bench --quick runs end to end against the binary, with 1 and 2 workers", { skip, timeout: 90_000 }, () => {
   const out = mkdtempSync(join(tmpdir(), "streamlb-bench-smoke-"));
   try {
     const r = spawnSync(
@@ -37,13 +37,13 @@ test("bench --quick runs end to end against the binary, with 1 and 2 workers", {
         "--targets",
         "binary,binary-w2",
         "--scenarios",
-        "keepalive,rtt100,idle",
+        "keepalive,rtt100,idle,sni,udp1,tlsresume",
         "--idle-conns",
         "200",
         "--out",
         out,
       ],
-      { encoding: "utf8", timeout: 50_000 },
+      { encoding: "utf8", timeout: 80_000 },
     );
     assert.equal(r.status, 0, `bench failed:\n${r.stderr}\n${r.stdout}`);
     const md = readdirSync(out).find((f) => f.endsWith(".md"));
@@ -56,6 +56,15 @@ test("bench --quick runs end to end against the binary, with 1 and 2 workers", {
     assert.ok(shares, r.stderr);
     assert.ok(Number(shares[2]) > 0 && Number(shares[3]) > 0, `a worker had no CPU: ${shares[0]}`);
     assert.match(report, /KiB\/conn/);
+    // The feature rows ran on both: ssl_preread routing, UDP and TLS resumption.
+    for (const [row, unit] of [["sni", "conn/s"], ["udp1", "dgram/s"], ["tlsresume", "hs/s"]]) {
+      const cells = new RegExp(`\\|\\s*${row} ${unit}`).test(report);
+      assert.ok(cells, `no ${row} column in the report:\n${report}`);
+    }
+    for (const row of ["sni", "udp1", "tlsresume"]) {
+      assert.match(r.stderr, new RegExp(`${row} binary run 1: [\\d.]+ `), r.stderr);
+      assert.match(r.stderr, new RegExp(`${row} binary-w2 run 1: [\\d.]+ `), r.stderr);
+    }
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

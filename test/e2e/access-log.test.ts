@@ -1,12 +1,13 @@
 // The access log and the error-log words operators grep for, over real sockets on every
 // target: a served session, one refused for want of a live server (502), one whose connect
-// timed out (502), the built-in JSON format, and -s reopen after logrotate moved the file.
+// timed out (502), the built-in JSON format, -s reopen after logrotate moved the file, and
+// $upstream_first_byte_time from a backend that answers late and one that never does.
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, renameSync } from "node:fs";
 import net from "node:net";
 import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type Backend, closedPort, freePorts, startNamedEcho, startUnaccepting } from "../support/backends.ts";
+import { type Backend, closedPort, freePorts, startBackend, startNamedEcho, startUnaccepting } from "../support/backends.ts";
 import { runStreamlb, startStreamlb, type Streamlb, TARGETS, writeConfig } from "../support/streamlb.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -44,6 +45,17 @@ function refused(port: number): Promise<{ localPort: number; ms: number }> {
     s.on("data", () => reject(new Error("a refused session got data")));
     s.on("close", () => resolve({ localPort, ms: Date.now() - t0 }));
     s.on("error", () => undefined);
+  });
+}
+
+/** Connects, sends a byte and its FIN, and waits for streamlb to close the connection. */
+function sendAndClose(port: number): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, "127.0.0.1");
+    let localPort = 0;
+    s.on("connect", () => ((localPort = s.localPort!), s.end("x")));
+    s.on("error", () => undefined);
+    s.on("close", () => resolve(localPort));
   });
 }
 
@@ -112,6 +124,8 @@ function parse(line: string): Entry {
 for (const target of TARGETS) {
   describe(`access log on ${target}`, () => {
     let echo: Backend;
+    let late: Backend;
+    let quiet: Backend;
     let blocked: Awaited<ReturnType<typeof startUnaccepting>>;
     let dead: number;
     let lb: Streamlb;
@@ -122,15 +136,30 @@ for (const target of TARGETS) {
 
     before(async () => {
       echo = await startNamedEcho("a");
+      // Greets 300 ms after the connect, then echoes; `quiet` reads and never writes.
+      late = await startBackend("late", 0, (s) => {
+        const timer = setTimeout(() => (s.write("late\n"), s.pipe(s)), 300);
+        s.on("close", () => clearTimeout(timer));
+      });
+      quiet = await startBackend("quiet", 0, (s) => s.resume());
       blocked = await startUnaccepting();
       dead = await closedPort();
-      ports = await freePorts(5);
-      const [served, none, slow, refusing, json] = ports as [number, number, number, number, number];
+      ports = await freePorts(7);
+      const [served, none, slow, refusing, json, lateP, quietP] = ports as [
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+      ];
       const file = writeConfig(`
 error_log: { path: stderr, level: info }
 stream:
   log_formats:
     full: '${FULL}'
+    times: '$remote_port $upstream_connect_time $upstream_first_byte_time $upstream_session_time'
   access_log: { path: access.log, format: full, buffer: 64k, flush: 100ms }
   upstreams:
     ok: { servers: ["${echo.address}"] }
@@ -145,6 +174,8 @@ stream:
     - listen: "127.0.0.1:${json}"
       proxy_pass: ok
       access_log: { path: json.log, format: json, buffer: 4k, flush: 100ms }
+    - { listen: "127.0.0.1:${lateP}", proxy_pass: "${late.address}", access_log: { path: times.log, format: times } }
+    - { listen: "127.0.0.1:${quietP}", proxy_pass: "${quiet.address}", access_log: { path: times.log, format: times } }
 `);
       dir = dirname(file);
       access = join(dir, "access.log");
@@ -155,6 +186,8 @@ stream:
     after(async () => {
       await lb?.stop();
       await echo?.close();
+      await late?.close();
+      await quiet?.close();
       await blocked?.close();
     });
 
@@ -264,6 +297,25 @@ stream:
         before,
         "the moved file got nothing new",
       );
+    });
+
+    test("$upstream_first_byte_time: from the connect to the upstream's first byte; `-` when it sent none", async () => {
+      const times = join(dir, "times.log");
+      const { localPort, got } = await served(ports[5]!, "hi\n", "late\nhi\n".length);
+      assert.equal(got, "late\nhi\n");
+      const quietPort = await sendAndClose(ports[6]!);
+      const entries = (await lines(times, 2)).map((l) => l.split(" "));
+      const lateEntry = entries.find((e) => Number(e[0]) === localPort)!;
+      assert.ok(lateEntry, entries.join("\n"));
+      const [, connect, firstByte, session] = lateEntry.map(Number) as [number, number, number, number];
+      assert.match(lateEntry[2]!, /^\d+\.\d{3}$/);
+      // The backend greets 300 ms after it accepted, so the first byte cannot come sooner.
+      assert.ok(firstByte >= 0.3, `first byte after ${firstByte} s`);
+      assert.ok(firstByte >= connect && firstByte <= session, lateEntry.join(" "));
+      const quietEntry = entries.find((e) => Number(e[0]) === quietPort)!;
+      assert.ok(quietEntry, entries.join("\n"));
+      assert.equal(quietEntry[2], "-", "the upstream never answered");
+      assert.match(quietEntry[1]!, /^\d+\.\d{3}$/, "but it was connected");
     });
   });
 }

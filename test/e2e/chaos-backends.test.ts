@@ -95,6 +95,13 @@ stream:
         // RST mid-stream: each client's session ends, and nothing else does.
         const resets = await Promise.all(Array.from({ length: 10 }, () => exchange(pRst, Buffer.from("hello\n"))));
         assert.ok(resets.every((r) => r.ended), "every session to the resetting backend ended");
+        // ... and each is logged as nginx logs a reset on the upstream's connection.
+        const resetLine = new RegExp(
+          `\\[error\\] \\d+#0: \\*\\d+ recv\\(\\) failed \\(104: Connection reset by peer\\) while proxying and reading from upstream, client: 127\\.0\\.0\\.1, server: 127\\.0\\.0\\.1:${pRst}, upstream: "${rst.address}", bytes from/to client:6/0, bytes from/to upstream:0/6`,
+          "g",
+        );
+        for (let i = 0; i < 100 && (lb.log().match(resetLine)?.length ?? 0) < 10; i++) await sleep(20);
+        assert.equal(lb.log().match(resetLine)?.length, 10, lb.log());
 
         // Black hole: 3 clients push up to 16 MB each into a backend that never reads; the
         // sessions end at proxy_timeout and the balancer holds at most its buffers.

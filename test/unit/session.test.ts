@@ -17,6 +17,7 @@ import {
 } from "../../src/core/runtime.ts";
 import { type Route, Session } from "../../src/core/session.ts";
 import { Upstream } from "../../src/core/upstream.ts";
+import { outcomeTries } from "../../src/core/variables/record-context.ts";
 
 const loc = { file: "t", line: 1, col: 1 };
 type Script = Record<string, "ok" | "refused" | "timeout">;
@@ -28,6 +29,8 @@ interface Extra {
   readonly client?: string;
   /** Servers `down` in the config. */
   readonly down?: readonly string[];
+  /** What the scripted relay reports beyond its byte counts (called when the relay runs). */
+  readonly relay?: () => Partial<RelayResult>;
 }
 
 function setup(script: Script, proxy: Partial<ProxySettings> = {}, connectDelayMs = 0, extra: Extra = {}) {
@@ -53,7 +56,7 @@ function setup(script: Script, proxy: Partial<ProxySettings> = {}, connectDelayM
       return conn(addr) as UpstreamConnection;
     },
     async relay() {
-      return relayResult;
+      return { ...relayResult, ...extra.relay?.() };
     },
   } as unknown as Runtime;
   const logger: Logger = { enabled: () => true, log: (level, m) => lines.push(`[${level}] ${m}`) };
@@ -215,5 +218,55 @@ describe("session", () => {
     const out = await s.run();
     assert.equal(out.status, 502);
     assert.deepEqual(out.upstreamAddrs, ["127.0.0.1:1"], "not followed by the upstream's name");
+  });
+
+  test("$upstream_first_byte_time: the last try's time from its connect to the upstream's first read; a failed try has none", async () => {
+    // The relay says its first read came 1234 ms after it began, so at least that long after the connect.
+    const s = setup({ "127.0.0.1:1": "refused", "127.0.0.1:2": "ok" }, {}, 0, {
+      relay: () => ({ upstreamFirstReadAt: Date.now() + 1234 }),
+    });
+    const out = await s.run();
+    assert.equal(out.status, 200);
+    const tries = outcomeTries(out);
+    assert.equal(tries[0]!.firstByteMs, -1);
+    assert.ok(tries[1]!.firstByteMs >= 1234, String(tries[1]!.firstByteMs));
+  });
+
+  test("$upstream_first_byte_time: no read from the upstream leaves it unset", async () => {
+    const s = setup({ "127.0.0.1:1": "ok" }, {}, 0, { relay: () => ({ upstreamFirstReadAt: -1 }) });
+    assert.equal(outcomeTries(await s.run())[0]!.firstByteMs, -1);
+  });
+
+  test("a reset read from the upstream is logged as nginx does, with the byte counts, then the disconnect", async () => {
+    const s = setup({ "127.0.0.1:1": "ok" }, {}, 0, {
+      relay: () => ({ end: "upstream_error", error: { op: "recv", code: "ECONNRESET" } }),
+    });
+    await s.run();
+    const tail =
+      `client: 127.0.0.9, server: 0.0.0.0:8000, upstream: "127.0.0.1:1", bytes from/to client:1/2, bytes from/to upstream:2/1`;
+    assert.ok(
+      s.lines.includes(
+        `[error] *1 recv() failed (104: Connection reset by peer) while proxying and reading from upstream, ${tail}`,
+      ),
+      s.lines.join("\n"),
+    );
+    assert.ok(
+      s.lines.includes(`[info] *1 upstream disconnected, bytes from/to client:1/2, bytes from/to upstream:2/1`),
+      s.lines.join("\n"),
+    );
+  });
+
+  test("a broken pipe writing to the client is info (the client's doing), and nginx logs no disconnect after a failed send", async () => {
+    const s = setup({ "127.0.0.1:1": "ok" }, {}, 0, {
+      relay: () => ({ end: "client_error", error: { op: "send", code: "EPIPE" } }),
+    });
+    await s.run();
+    assert.ok(
+      s.lines.some((l) =>
+        l.startsWith(`[info] *1 writev() failed (32: Broken pipe) while proxying and sending to client, client: 127.0.0.9`)
+      ),
+      s.lines.join("\n"),
+    );
+    assert.ok(!s.lines.some((l) => l.includes("disconnected")), s.lines.join("\n"));
   });
 });

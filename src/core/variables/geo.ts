@@ -1,7 +1,7 @@
 // nginx's geo (ngx_stream_geo_module): a value by client address, from CIDR networks
 // (longest prefix wins) or, with `ranges`, from IPv4 address ranges. Values are literal.
 // Lookup is a few hash probes (CIDR: one per prefix length in use) or a binary search.
-import { ComplexValue } from "./complex-value.ts";
+import { type GeoRange, GeoRanges } from "./geo-ranges.ts";
 import { formatIPv4, parseIPv4, parseIPv6, V4_MAPPED_PREFIX } from "./ip.ts";
 import { type ConfigLoc, type ConfigWarning, VariableError, variableName, type VariableRegistry } from "./registry.ts";
 import type { VariableScope } from "./context.ts";
@@ -68,24 +68,29 @@ function parseNet(text: string): Net | null {
   return len > 128 ? null : { v6: mask6(v6, len), len, exact: v6 };
 }
 
-interface Range {
-  start: number;
-  end: number;
-  value: string;
-}
-
 const BROADCAST = 0xffffffff;
+
+/**
+ * The source of `geo $src $var`: one variable, as nginx takes it (not a complex value), so
+ * `geo abc $g` is refused and `geo $ $g` names no variable, in nginx's words.
+ */
+function sourceIndex(text: string, registry: VariableRegistry, loc?: ConfigLoc): number {
+  if (!text.startsWith("$")) throw new VariableError(`invalid variable name "${text}"`, loc);
+  if (text.length === 1) throw new VariableError(`invalid variable name "$"`, loc);
+  return registry.index(text.slice(1));
+}
 
 export class Geo {
   private readonly v4 = new PrefixTable<number>(mask4);
   private readonly v6 = new PrefixTable<bigint>(mask6);
   /** Ranges mode: sorted, disjoint. */
-  private ranges: Range[] | null = null;
+  private ranges: GeoRanges | null = null;
   private defaultValue = "";
   private volatile = false;
   readonly warnings: ConfigWarning[] = [];
 
-  private constructor(private readonly source: ComplexValue | null) {}
+  /** `source`: the registry index of the variable looked up, or null for the client address. */
+  private constructor(private readonly source: number | null) {}
 
   /**
    * `geo [SOURCE] $var { lines }`: compiles and defines `$var`. Throws VariableError in
@@ -93,8 +98,9 @@ export class Geo {
    */
   static compile(args: readonly string[], lines: readonly GeoLine[], registry: VariableRegistry, loc?: ConfigLoc): Geo {
     if (args.length < 1 || args.length > 2) throw new VariableError(`invalid number of arguments in "geo" directive`, loc);
+    const source = args.length === 2 ? sourceIndex(args[0]!, registry, loc) : null;
     const name = variableName(args[args.length - 1]!, loc);
-    const geo = new Geo(args.length === 2 ? ComplexValue.compile(args[0]!, registry) : null);
+    const geo = new Geo(source);
     lines.forEach((line, i) => geo.add(line, i === 0));
     try {
       registry.define(name, "geo", !geo.volatile, (s) => geo.evaluate(s));
@@ -110,7 +116,7 @@ export class Geo {
     const warn = (message: string) => this.warnings.push({ message, loc });
     if (args.length === 1 && args[0] === "ranges") {
       if (!first) throw new VariableError(`the "ranges" directive must be the first directive inside "geo" block`, loc);
-      this.ranges = [];
+      this.ranges = new GeoRanges();
       return;
     }
     if (args.length === 1 && args[0] === "volatile") {
@@ -160,12 +166,11 @@ export class Geo {
     const start = dash < 0 ? null : parseIPv4(text.slice(0, dash));
     const end = dash < 0 ? null : parseIPv4(text.slice(dash + 1));
     if (start === null || end === null || start > end) throw new VariableError(`invalid range "${text}"`, loc);
-    const name = (r: Range) => `${formatIPv4(r.start)}-${formatIPv4(r.end)}`;
+    const name = (r: GeoRange) => `${formatIPv4(r.start)}-${formatIPv4(r.end)}`;
     // The first range that ends at or after `start` is the only one that can hold or cross it.
-    const i = lowerBound(ranges, start);
-    const r = ranges[i];
+    const r = ranges.find(start);
     if (del) {
-      if (r && r.start === start && r.end === end) ranges.splice(i, 1);
+      if (r && r.start === start && r.end === end) ranges.replace(r, []);
       else warn(`no address range "${text}" to delete`);
       return;
     }
@@ -176,15 +181,15 @@ export class Geo {
     }
     if (r && r.start <= start && end <= r.end) {
       // Strictly inside: split the outer range around the new one.
-      const parts: Range[] = [];
+      const parts: GeoRange[] = [];
       if (r.start < start) parts.push({ start: r.start, end: start - 1, value: r.value });
       parts.push({ start, end, value });
       if (end < r.end) parts.push({ start: end + 1, end: r.end, value: r.value });
-      ranges.splice(i, 1, ...parts);
+      ranges.replace(r, parts);
       return;
     }
     if (r && r.start <= end) throw new VariableError(`range "${text}" overlaps "${name(r)}"`, loc);
-    ranges.splice(i, 0, { start, end, value });
+    ranges.insert({ start, end, value });
   }
 
   /** The value for an address text (what `$src` or the client address gives). */
@@ -200,8 +205,7 @@ export class Geo {
     }
     if (this.ranges !== null) {
       if (v4 === null) return this.defaultValue;
-      const r = this.ranges[lowerBound(this.ranges, v4)];
-      return r && r.start <= v4 ? r.value : this.defaultValue;
+      return this.ranges.lookup(v4) ?? this.defaultValue;
     }
     // nginx looks an unparsable source (or a Unix client) up as 255.255.255.255.
     if (v6 !== null) return this.v6.lookup(v6) ?? "";
@@ -209,18 +213,6 @@ export class Geo {
   }
 
   evaluate(s: VariableScope): string {
-    return this.lookup(this.source === null ? s.ctx.remoteAddress : this.source.evaluate(s));
+    return this.lookup(this.source === null ? s.ctx.remoteAddress : (s.get(this.source) ?? ""));
   }
-}
-
-/** Index of the first range whose end is >= addr (ranges are sorted and disjoint). */
-function lowerBound(ranges: readonly Range[], addr: number): number {
-  let lo = 0;
-  let hi = ranges.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (ranges[mid]!.end < addr) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

@@ -49,6 +49,11 @@ export class VariableMap {
   private readonly heads = new Map<string, ComplexValue>();
   private readonly tails = new Map<string, ComplexValue>();
   private readonly regexes: RegexEntry[] = [];
+  /**
+   * Compiled values by text: a large map has many keys and few values (upstream names), and
+   * a ComplexValue is immutable, so one per text serves every key.
+   */
+  private readonly compiled = new Map<string, ComplexValue>();
   private defaultValue: ComplexValue | null = null;
   private hostnames = false;
   private volatile = false;
@@ -85,7 +90,11 @@ export class VariableMap {
     }
     if (args.length !== 2) throw new VariableError("invalid number of the map parameters", loc);
     const [key, valueText] = args as [string, string];
-    const value = compileValue(valueText, registry, loc);
+    let value = this.compiled.get(valueText);
+    if (value === undefined) {
+      value = compileValue(valueText, registry, loc);
+      this.compiled.set(valueText, value);
+    }
     if (key === "default") {
       if (this.defaultValue !== null) throw new VariableError("duplicate default map parameter", loc);
       this.defaultValue = value;

@@ -75,7 +75,7 @@ export function outcomeTries(o: SessionOutcome): UpstreamTry[] {
     bytesSent: i === n - 1 ? (o.relay?.bytesToUpstream ?? 0) : 0,
     bytesReceived: i === n - 1 ? (o.relay?.bytesFromUpstream ?? 0) : 0,
     connectMs: o.upstreamConnectMs[i] ?? -1,
-    firstByteMs: -1,
+    firstByteMs: i === n - 1 ? (o.upstreamFirstByteMs ?? -1) : -1,
     sessionMs: o.upstreamSessionMs[i] ?? 0,
   }));
 }

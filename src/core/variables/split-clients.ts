@@ -1,6 +1,6 @@
 // nginx's split_clients: MurmurHash2 of a complex value, compared with cumulative
 // thresholds built from percentages in hundredths, so picks are bit-identical to nginx's.
-import { ComplexValue } from "./complex-value.ts";
+import { ComplexValue, VariableSyntaxError } from "./complex-value.ts";
 import { VariableError, type VariableRegistry } from "./registry.ts";
 import type { VariableScope } from "./context.ts";
 
@@ -79,7 +79,15 @@ export class SplitClients {
       // HEAD (1.31.2): the line that brings the total to exactly 100% takes every hash left.
       parts.push({ threshold: sum === 10000 ? Infinity : Number(last), value: e.value });
     }
-    return new SplitClients(ComplexValue.compile(source, registry), parts);
+    let key: ComplexValue;
+    try {
+      key = ComplexValue.compile(source, registry);
+    } catch (e) {
+      // `split_clients $ $s`: a config error at the block's line (the caller adds it).
+      if (e instanceof VariableSyntaxError) throw new VariableError(e.message);
+      throw e;
+    }
+    return new SplitClients(key, parts);
   }
 
   /** The value for a key's bytes ("" when no part takes the hash). */

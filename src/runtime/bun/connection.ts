@@ -18,8 +18,8 @@ export interface Side<R extends { finish(end: "aborted"): void } = { finish(end:
   paused: boolean;
   earlyEof: boolean;
   earlyClose: boolean;
-  /** Bytes the kernel did not take yet, oldest first. */
-  queue: Uint8Array[];
+  /** Bytes the kernel did not take yet, oldest first; null until a write is short (most never are). */
+  queue: Uint8Array[] | null;
   /** Peer's FIN seen; forward it once `queue` of the other side is flushed. */
   eof: boolean;
   /** Our FIN forwarded to this socket. */
@@ -131,11 +131,11 @@ export class BunConnection implements Connection {
     const side = s.data;
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new ReadFailure("error", "EPIPE", "the connection is closed"));
-      const n = side.queue.length ? 0 : s.write(data);
+      const n = side.queue?.length ? 0 : s.write(data);
       if (n < 0) return reject(new ReadFailure("error", "EPIPE", "the connection is closed"));
       side.bytesOut += n;
       if (n === data.byteLength) return resolve();
-      side.queue.push(data.slice(n)); // a copy: the caller may reuse `data` once this resolves
+      (side.queue ??= []).push(data.slice(n)); // a copy: the caller may reuse `data` once this resolves
       (side.writers ??= []).push({ resolve, reject });
     });
   }
@@ -153,7 +153,7 @@ export class BunConnection implements Connection {
 export function flushWrite(s: BunSocket): void {
   const side = s.data;
   const q = side.queue;
-  while (q.length > 0) {
+  while (q !== null && q.length > 0) {
     const b = q[0]!;
     const n = s.write(b);
     if (n < 0) return failWrite(side);
@@ -181,7 +181,7 @@ export function newSide(socket: BunSocket, unix: UnixNames | null = null): Side 
     paused: false,
     earlyEof: false,
     earlyClose: false,
-    queue: [],
+    queue: null,
     eof: false,
     shut: false,
     bytesIn: 0,

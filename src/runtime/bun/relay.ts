@@ -3,16 +3,27 @@
 // forwarded with shutdown(), never end() (end() closes both ways).
 import type { SocketHandler } from "bun";
 import { IdleSweeper, type IdleWatch } from "../../core/idle.ts";
-import type { ClientConnection, RelayEnd, RelayOptions, RelayResult, UpstreamConnection } from "../../core/runtime.ts";
+import type {
+  ClientConnection,
+  RelayEnd,
+  RelayError,
+  RelayOptions,
+  RelayResult,
+  UpstreamConnection,
+} from "../../core/runtime.ts";
 import { ReadFailure } from "../../core/runtime.ts";
 import { Pacer, RateBudget } from "../pace.ts";
 import { type BunConnection, type BunSocket, failWrite, flushWrite, pause, resume, type Side } from "./connection.ts";
 
 const sweeper = new IdleSweeper();
 
-export class Relay {
+/** The relay is its own IdleWatch: one object (and no closure) less per session. */
+export class Relay implements IdleWatch {
   private ended: RelayEnd | null = null;
-  private watch: IdleWatch;
+  active = false;
+  idleMs = 0;
+  /** When the upstream's first read returned ($upstream_first_byte_time). */
+  private upstreamFirstReadAt = -1;
   private resolve!: (r: RelayResult) => void;
   readonly done = new Promise<RelayResult>((r) => (this.resolve = r));
 
@@ -21,17 +32,18 @@ export class Relay {
     readonly upstream: BunSocket,
     private readonly opts: RelayOptions,
   ) {
-    this.watch = sweeper.watch(opts.idleTimeoutMs, this.onIdle);
+    sweeper.add(opts.idleTimeoutMs, this);
   }
 
   // nginx stops proxy_timeout while a rate pause runs, however long the pause.
-  private readonly onIdle = (): void => {
+  onIdle(): void {
     if (this.client.data.pacer?.pausing || this.upstream.data.pacer?.pausing) {
-      this.watch = sweeper.watch(this.opts.idleTimeoutMs, this.onIdle);
+      this.idleMs = 0;
+      sweeper.add(this.opts.idleTimeoutMs, this);
     } else {
       this.finish("idle_timeout");
     }
-  };
+  }
 
   start(): void {
     const first = this.opts.upstreamFirst;
@@ -51,25 +63,25 @@ export class Relay {
     // writable wake-up (uncork + another epoll change) in Bun.
     if (this.ended) return;
     for (const s of [this.client, this.upstream]) {
-      if (s.data.paused && this.peer(s).data.queue.length === 0 && !s.data.pacer?.busy) resume(s);
+      if (s.data.paused && !this.peer(s).data.queue?.length && !s.data.pacer?.busy) resume(s);
     }
   }
 
   /** Writes `bytes` (ours to keep) to `dst` behind what it queued; false when some wait for `drain`. */
   private send(dst: BunSocket, bytes: Uint8Array): boolean {
     const q = dst.data.queue;
-    if (q.length > 0) {
+    if (q !== null && q.length > 0) {
       q.push(bytes);
       return false;
     }
     const n = dst.write(bytes);
     if (n < 0) {
-      this.finish(dst === this.client ? "client_error" : "upstream_error");
+      this.sendFailed(dst);
       return true;
     }
     dst.data.bytesOut += n;
     if (n === bytes.byteLength) return true;
-    q.push(bytes.subarray(n));
+    (dst.data.queue ??= []).push(bytes.subarray(n));
     return false;
   }
 
@@ -84,8 +96,17 @@ export class Relay {
         if (src.data.eof) this.afterFlushedEof(src);
         else if (src.data.paused) resume(src);
       },
-      touch: () => void (this.watch.active = true),
+      touch: () => void (this.active = true),
     });
+  }
+
+  /** Bun's write() says -1 and no errno: the error line says what failed, without the reason. */
+  private sendFailed(dst: BunSocket): void {
+    this.finish(dst === this.client ? "client_error" : "upstream_error", { op: "send", code: null });
+  }
+
+  private stampRead(): void {
+    this.upstreamFirstReadAt = Date.now();
   }
 
   private peer(s: BunSocket): BunSocket {
@@ -93,16 +114,17 @@ export class Relay {
   }
 
   onData(src: BunSocket, buf: Uint8Array): void {
+    if (this.upstreamFirstReadAt < 0 && src === this.upstream) this.stampRead();
     const pacer = src.data.pacer;
     if (pacer) {
       pause(src);
       return pacer.hold(new Uint8Array(buf)); // a copy: Bun may reuse `buf`
     }
-    this.watch.active = true;
+    this.active = true;
     src.data.bytesIn += buf.byteLength;
     const dst = this.peer(src);
     const q = dst.data.queue;
-    if (q.length > 0) {
+    if (q !== null && q.length > 0) {
       q.push(new Uint8Array(buf));
       pause(src);
       return;
@@ -111,10 +133,10 @@ export class Relay {
     if (n === buf.byteLength) {
       dst.data.bytesOut += n;
     } else if (n < 0) {
-      this.finish(dst === this.client ? "client_error" : "upstream_error");
+      this.sendFailed(dst);
     } else {
       dst.data.bytesOut += n;
-      q.push(buf.slice(n)); // Uint8Array#slice copies: Bun may reuse `buf`
+      (dst.data.queue ??= []).push(buf.slice(n)); // Uint8Array#slice copies: Bun may reuse `buf`
       pause(src);
     }
   }
@@ -122,10 +144,10 @@ export class Relay {
   /** `dst` can take more: flush its queue, then let its source read again. */
   onDrain(dst: BunSocket): void {
     const q = dst.data.queue;
-    while (q.length > 0) {
+    while (q !== null && q.length > 0) {
       const b = q[0]!;
       const n = dst.write(b);
-      if (n < 0) return this.finish(dst === this.client ? "client_error" : "upstream_error");
+      if (n < 0) return this.sendFailed(dst);
       dst.data.bytesOut += n;
       if (n < b.byteLength) {
         q[0] = b.subarray(n);
@@ -140,10 +162,11 @@ export class Relay {
   }
 
   onEnd(src: BunSocket): void {
+    if (this.upstreamFirstReadAt < 0 && src === this.upstream) this.stampRead();
     src.data.eof = true;
     // A pacer still holding bytes forwards the EOF once they are out (readAgain).
     if (src.data.pacer?.busy) return;
-    if (this.peer(src).data.queue.length === 0) this.afterFlushedEof(src);
+    if (!this.peer(src).data.queue?.length) this.afterFlushedEof(src);
   }
 
   /** `src` sent FIN and everything it sent has reached its peer. */
@@ -158,25 +181,32 @@ export class Relay {
     if (this.client.data.shut && this.upstream.data.shut) this.finish(end);
   }
 
-  onClose(s: BunSocket): void {
+  /** `err` is what Bun passes to close(): a failed read (a reset) carries its code and syscall. */
+  onClose(s: BunSocket, err: unknown): void {
     if (this.ended) return;
     // A close we did not ask for: a reset, or a peer that closed both ways at once.
     const src = s;
-    if (src.data.eof && this.opts.halfClose) {
+    const e = err as { code?: unknown; syscall?: unknown } | undefined;
+    const code = typeof e?.code === "string" ? e.code : null;
+    if (code === null && src.data.eof && this.opts.halfClose) {
       this.finish(src === this.client ? "client_closed" : "upstream_closed");
-    } else {
-      this.finish(src === this.client ? "client_error" : "upstream_error");
+      return;
     }
+    const op = e?.syscall === "write" ? "send" : "recv";
+    if (op === "recv" && this.upstreamFirstReadAt < 0 && src === this.upstream) this.stampRead();
+    this.finish(src === this.client ? "client_error" : "upstream_error", code === null ? undefined : { op, code });
   }
 
-  finish(end: RelayEnd): void {
+  finish(end: RelayEnd, error?: RelayError): void {
     if (this.ended) return;
     this.ended = end;
-    sweeper.unwatch(this.opts.idleTimeoutMs, this.watch);
+    sweeper.unwatch(this.opts.idleTimeoutMs, this);
     const c = this.client.data;
     const u = this.upstream.data;
     c.pacer?.stop();
     u.pacer?.stop();
+    // The session's error line names the client, whose address cannot be asked once closed.
+    if (error) void c.conn.remoteAddress;
     this.client.end();
     this.upstream.end();
     this.resolve({
@@ -185,6 +215,8 @@ export class Relay {
       bytesToClient: c.bytesOut,
       bytesFromUpstream: u.bytesIn,
       bytesToUpstream: u.bytesOut,
+      upstreamFirstReadAt: this.upstreamFirstReadAt,
+      error,
     });
   }
 }
@@ -231,10 +263,10 @@ export const relayHandlers: SocketHandler<Side> = {
       reader.resolve(null);
     }
   },
-  close(s) {
+  close(s, err) {
     s.data.conn.closed = true;
     const relay = s.data.relay as Relay | null;
-    if (relay) return relay.onClose(s);
+    if (relay) return relay.onClose(s, err);
     s.data.earlyClose = true;
     const reader = s.data.reader;
     s.data.reader = null;

@@ -11,8 +11,12 @@ import {
   type UpstreamConnection,
 } from "../../core/runtime.ts";
 import { clearUnixPath, sharedElsewhere } from "../unix-path.ts";
-import { type BunSocket, newSide, type Side } from "./connection.ts";
+import { type Deadline, Deadlines } from "../../core/deadlines.ts";
+import { type BunSocket, newSide, type Side, type UnixNames } from "./connection.ts";
 import { relayHandlers } from "./relay.ts";
+
+/** One timer per proxy_connect_timeout value, not a setTimeout per connect. */
+const deadlines = new Deadlines();
 
 export async function listen(options: ListenOptions, onConnection: (connection: ClientConnection) => void): Promise<Listener> {
   const path = options.unixPath;
@@ -81,50 +85,75 @@ export async function listen(options: ListenOptions, onConnection: (connection: 
   };
 }
 
+/**
+ * A connect in flight. It rides in the socket's `data` until the socket opens (then a Side
+ * takes its place), so every connect shares one handler object: a handler set made per call
+ * (closures over this state) stays with the socket for its whole life in Bun.
+ */
+class PendingConnect {
+  settled = false;
+  readonly deadline: Deadline;
+  constructor(
+    readonly options: ConnectOptions,
+    readonly unix: UnixNames | null,
+    readonly resolve: (c: UpstreamConnection) => void,
+    readonly reject: (e: ConnectFailure) => void,
+  ) {
+    this.deadline = deadlines.add(options.timeoutMs, () => {
+      this.settled = true;
+      reject(new ConnectFailure("timeout", "ETIMEDOUT", "Connection timed out"));
+    });
+  }
+
+  fail(err: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    deadlines.cancel(this.options.timeoutMs, this.deadline);
+    this.reject(toConnectFailure(err, this.options.localAddress));
+  }
+}
+
+const connectHandlers: SocketHandler<Side> = {
+  ...relayHandlers,
+  open(s) {
+    const p = s.data as unknown as PendingConnect;
+    const unix = p.unix;
+    s.data = newSide(s, unix);
+    if (p.settled) {
+      s.end(); // connected after the timeout gave up on it
+      return;
+    }
+    p.settled = true;
+    deadlines.cancel(p.options.timeoutMs, p.deadline);
+    if (!p.options.noDelay && !unix) s.setNoDelay(false);
+    if (p.options.keepAlive && !unix) s.setKeepAlive(true, 0);
+    // Not paused: the relay starts in this same turn of the event loop, and anything the
+    // upstream sends before that waits in `early`.
+    p.resolve(s.data.conn as unknown as UpstreamConnection);
+  },
+  connectError(s, err) {
+    (s.data as unknown as PendingConnect).fail(err);
+  },
+};
+
 export function connect(target: ConnectTarget, options: ConnectOptions): Promise<UpstreamConnection> {
   return new Promise((resolve, reject) => {
-    let settled = false;
-    const timer = setTimeout(() => {
-      settled = true;
-      reject(new ConnectFailure("timeout", "ETIMEDOUT", "Connection timed out"));
-    }, options.timeoutMs);
-    const fail = (err: unknown) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      reject(toConnectFailure(err, options.localAddress));
-    };
     const path = target.unixPath;
     const unix = path !== undefined ? { local: "unix:", remote: `unix:${path}` } : null;
-    const socket: SocketHandler<Side> = {
-      ...relayHandlers,
-      open(s) {
-        s.data = newSide(s, unix);
-        if (settled) {
-          s.end(); // connected after the timeout gave up on it
-          return;
-        }
-        settled = true;
-        clearTimeout(timer);
-        if (!options.noDelay && !unix) s.setNoDelay(false);
-        if (options.keepAlive && !unix) s.setKeepAlive(true, 0);
-        // Not paused: the relay starts in this same turn of the event loop, and anything
-        // the upstream sends before that waits in `early`.
-        resolve(s.data.conn as unknown as UpstreamConnection);
-      },
-      connectError(_s, err) {
-        fail(err);
-      },
-    };
-    const connecting = path !== undefined ? Bun.connect<Side>({ unix: path, allowHalfOpen: true, socket }) : Bun.connect<Side>({
-      hostname: target.host,
-      port: target.port,
-      allowHalfOpen: true,
-      socket,
-      // proxy_bind: Bun.connect binds it, though bun-types does not declare the option.
-      ...(options.localAddress !== undefined ? ({ localAddress: options.localAddress } as object) : {}),
-    });
-    connecting.catch(fail);
+    const pending = new PendingConnect(options, unix, resolve, reject);
+    const data = pending as unknown as Side;
+    const connecting = path !== undefined
+      ? Bun.connect<Side>({ unix: path, allowHalfOpen: true, data, socket: connectHandlers })
+      : Bun.connect<Side>({
+        hostname: target.host,
+        port: target.port,
+        allowHalfOpen: true,
+        data,
+        socket: connectHandlers,
+        // proxy_bind: Bun.connect binds it, though bun-types does not declare the option.
+        ...(options.localAddress !== undefined ? ({ localAddress: options.localAddress } as object) : {}),
+      });
+    connecting.catch((err: unknown) => pending.fail(err));
   });
 }
 

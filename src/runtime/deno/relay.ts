@@ -9,6 +9,7 @@ import type {
   ClientConnection,
   Connection,
   RelayEnd,
+  RelayError,
   RelayOptions,
   RelayResult,
   UpstreamConnection,
@@ -167,6 +168,7 @@ export function relay(client: ClientConnection, upstream: UpstreamConnection, op
   return new Promise<RelayResult>((resolve) => {
     let ended: RelayEnd | null = null;
     let halfDone = 0;
+    let upstreamFirstReadAt = -1;
     // Rate pauses (proxy_upload_rate / proxy_download_rate) running now, made only for a
     // session with a rate; nginx stops proxy_timeout meanwhile, however long they are.
     const pauses: Pauses | null = opts.uploadRate || opts.downloadRate ? new Set() : null;
@@ -176,7 +178,11 @@ export function relay(client: ClientConnection, upstream: UpstreamConnection, op
     };
     let watch = sweeper.watch(opts.idleTimeoutMs, onIdle);
 
-    function finish(end: RelayEnd): void {
+    function fail(end: RelayEnd, op: RelayError["op"], err: unknown): void {
+      finish(end, { op, code: errorCode(err) });
+    }
+
+    function finish(end: RelayEnd, error?: RelayError): void {
       if (ended) return;
       ended = end;
       sweeper.unwatch(opts.idleTimeoutMs, watch);
@@ -195,6 +201,8 @@ export function relay(client: ClientConnection, upstream: UpstreamConnection, op
         bytesToClient: c.bytesOut,
         bytesFromUpstream: u.bytesIn,
         bytesToUpstream: u.bytesOut,
+        upstreamFirstReadAt,
+        error,
       });
     }
 
@@ -211,8 +219,8 @@ export function relay(client: ClientConnection, upstream: UpstreamConnection, op
       if (first && first.byteLength > 0) {
         try {
           await writeAll(dst.conn, first);
-        } catch {
-          return finish(writeError);
+        } catch (err) {
+          return fail(writeError, "send", err);
         }
         if (ended) return;
         dst.bytesOut += first.byteLength;
@@ -225,6 +233,8 @@ export function relay(client: ClientConnection, upstream: UpstreamConnection, op
       // A read() that timed out before the relay is still running: its bytes come first.
       let pending = src.pending;
       src.pending = null;
+      // The upstream's direction until its first read returns ($upstream_first_byte_time).
+      let stamp = !fromClient;
       for (;;) {
         let view = buf;
         if (budget && !pending) {
@@ -247,8 +257,13 @@ export function relay(client: ClientConnection, upstream: UpstreamConnection, op
           } else {
             n = await src.conn.read(view);
           }
-        } catch {
-          return finish(readError);
+        } catch (err) {
+          if (stamp) upstreamFirstReadAt = Date.now();
+          return fail(readError, "recv", err);
+        }
+        if (stamp) {
+          stamp = false;
+          upstreamFirstReadAt = Date.now();
         }
         if (ended) return;
         if (n === null) {
@@ -256,8 +271,8 @@ export function relay(client: ClientConnection, upstream: UpstreamConnection, op
           if (!opts.halfClose) return finish(eofEnd);
           try {
             await dst.conn.closeWrite();
-          } catch {
-            return finish(writeError);
+          } catch (err) {
+            return fail(writeError, "shutdown", err);
           }
           if (++halfDone === 2) finish(eofEnd);
           return;
@@ -266,8 +281,8 @@ export function relay(client: ClientConnection, upstream: UpstreamConnection, op
         src.bytesIn += n;
         try {
           await writeAll(dst.conn, n === view.byteLength ? view : view.subarray(0, n));
-        } catch {
-          return finish(writeError);
+        } catch (err) {
+          return fail(writeError, "send", err);
         }
         dst.bytesOut += n;
         if (budget) {

@@ -11,6 +11,10 @@ import {
 import { clearUnixPath, sharedElsewhere } from "../unix-path.ts";
 import { connectBound } from "./bound-conn.ts";
 import { DenoConnection, type Names } from "./relay.ts";
+import { Deadlines } from "../../core/deadlines.ts";
+
+/** One timer per proxy_connect_timeout value, not AbortSignal.timeout's timer per connect. */
+const deadlines = new Deadlines(undefined, (timer) => Deno.unrefTimer(timer as unknown as number));
 
 export async function listen(options: ListenOptions, onConnection: (connection: ClientConnection) => void): Promise<Listener> {
   const path = options.unixPath;
@@ -96,15 +100,14 @@ export async function connect(target: ConnectTarget, options: ConnectOptions): P
     return new DenoConnection(b.conn, names) as unknown as UpstreamConnection;
   }
   let conn: Deno.TcpConn;
+  const abort = new AbortController();
+  const deadline = deadlines.add(options.timeoutMs, () => abort.abort(new DOMException("connect timed out", "TimeoutError")));
   try {
-    conn = await Deno.connect({
-      hostname: target.host,
-      port: target.port,
-      transport: "tcp",
-      signal: AbortSignal.timeout(options.timeoutMs),
-    });
+    conn = await Deno.connect({ hostname: target.host, port: target.port, transport: "tcp", signal: abort.signal });
   } catch (err) {
     throw toConnectFailure(err);
+  } finally {
+    deadlines.cancel(options.timeoutMs, deadline);
   }
   conn.setNoDelay(options.noDelay);
   if (options.keepAlive) conn.setKeepAlive(true);

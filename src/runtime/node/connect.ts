@@ -4,6 +4,7 @@ import { lookup } from "node:dns/promises";
 import net from "node:net";
 import { getSystemErrorName } from "node:util";
 import { ConnectFailure, type ConnectOptions, type ConnectTarget, type UpstreamConnection } from "../../core/runtime.ts";
+import { Deadlines } from "../../core/deadlines.ts";
 import { NodeConnection } from "./connection.ts";
 import { bindFailure, connectSocket } from "./socket.ts";
 import { connectPipe, connectTcp, tcpHandlesUnavailable } from "./tcp-handles.ts";
@@ -23,30 +24,33 @@ function isIpLiteral(host: string): boolean {
   return literal;
 }
 
+/** One timer per proxy_connect_timeout value, not a setTimeout per connect. */
+const deadlines = new Deadlines();
+
 function connectTo(host: string, port: number, options: ConnectOptions): Promise<UpstreamConnection> {
   if (tcpHandlesUnavailable) {
     return connectSocket({ host, port }, options, toConnectFailure) as unknown as Promise<UpstreamConnection>;
   }
   return new Promise((resolve, reject) => {
     let timedOut = false;
-    const timer = setTimeout(() => {
+    const deadline = deadlines.add(options.timeoutMs, () => {
       timedOut = true;
       handle.close();
       reject(new ConnectFailure("timeout", "ETIMEDOUT", "Connection timed out"));
-    }, options.timeoutMs);
+    });
     const local = options.localAddress;
     const bind = local === undefined ? undefined : {
       address: local,
       failed(status: number) {
         if (timedOut) return;
-        clearTimeout(timer);
+        deadlines.cancel(options.timeoutMs, deadline);
         handle.close();
         reject(bindFailure(getSystemErrorName(status), local));
       },
     };
     const handle = connectTcp(host, port, (status) => {
       if (timedOut) return;
-      clearTimeout(timer);
+      deadlines.cancel(options.timeoutMs, deadline);
       if (status !== 0) {
         handle.close();
         return reject(toConnectFailure(getSystemErrorName(status), `${host}:${port}`));
@@ -69,14 +73,14 @@ function connectUnix(path: string, options: ConnectOptions): Promise<UpstreamCon
   }
   return new Promise((resolve, reject) => {
     let timedOut = false;
-    const timer = setTimeout(() => {
+    const deadline = deadlines.add(options.timeoutMs, () => {
       timedOut = true;
       handle.close();
       reject(new ConnectFailure("timeout", "ETIMEDOUT", "Connection timed out"));
-    }, options.timeoutMs);
+    });
     const handle = connectPipe(path, (status) => {
       if (timedOut) return;
-      clearTimeout(timer);
+      deadlines.cancel(options.timeoutMs, deadline);
       if (status === 0) return resolve(new NodeConnection(handle, names) as unknown as UpstreamConnection);
       handle.close();
       reject(toConnectFailure(getSystemErrorName(status), names.remote));

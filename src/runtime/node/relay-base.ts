@@ -1,7 +1,7 @@
 // What both Node relays share (TCP handles in relay.ts, net.Socket streams in socket.ts): a
 // session ends once, closes both sides, reports its byte counts, and has one idle watch.
 import { IdleSweeper, type IdleWatch } from "../../core/idle.ts";
-import type { RelayEnd, RelayOptions, RelayResult } from "../../core/runtime.ts";
+import type { RelayEnd, RelayError, RelayOptions, RelayResult } from "../../core/runtime.ts";
 import type { Pacer } from "../pace.ts";
 
 const sweeper = new IdleSweeper();
@@ -30,15 +30,20 @@ export abstract class RelayedConnection {
   protected abstract release(): void;
 }
 
-export abstract class TwoWayRelay<C extends RelayedConnection> {
+/** A relay is its own IdleWatch: one object (and no closure) less per session. */
+export abstract class TwoWayRelay<C extends RelayedConnection & { readonly remoteAddress: string }> implements IdleWatch {
   ended: RelayEnd | null = null;
   /** Directions whose FIN went on (proxy_half_close on): the second one ends the session. */
   finishedDirections = 0;
-  watch: IdleWatch;
+  /** IdleWatch: set whenever bytes move. */
+  active = false;
+  idleMs = 0;
   readonly result: Promise<RelayResult>;
   readonly halfClose: boolean;
   /** Rate-limited directions (proxy_upload_rate, proxy_download_rate); usually none. */
   pacers: Pacer[] | null = null;
+  /** Set by the upstream's first read ($upstream_first_byte_time). */
+  upstreamFirstReadAt = -1;
   private readonly idleTimeoutMs: number;
   private resolve!: (result: RelayResult) => void;
 
@@ -50,14 +55,18 @@ export abstract class TwoWayRelay<C extends RelayedConnection> {
     this.idleTimeoutMs = options.idleTimeoutMs;
     this.halfClose = options.halfClose;
     this.result = new Promise((resolve) => (this.resolve = resolve));
-    this.watch = sweeper.watch(this.idleTimeoutMs, this.onIdle);
+    sweeper.add(this.idleTimeoutMs, this);
   }
 
   // nginx stops proxy_timeout while a rate pause runs, however long the pause.
-  private readonly onIdle = (): void => {
-    if (this.pacers?.some((p) => p.pausing)) this.watch = sweeper.watch(this.idleTimeoutMs, this.onIdle);
-    else this.finish("idle_timeout");
-  };
+  onIdle(): void {
+    if (this.pacers?.some((p) => p.pausing)) {
+      this.idleMs = 0;
+      sweeper.add(this.idleTimeoutMs, this);
+    } else {
+      this.finish("idle_timeout");
+    }
+  }
 
   start(): void {
     // A side that closed while the upstream was being connected ends the session at once.
@@ -71,11 +80,18 @@ export abstract class TwoWayRelay<C extends RelayedConnection> {
   /** Starts moving bytes both ways; may end the relay before it returns. */
   protected abstract startDirections(): void;
 
-  finish(end: RelayEnd): void {
+  /** Ends on a failed system call on `end`'s side, which the session logs as nginx does. */
+  fail(end: RelayEnd, op: RelayError["op"], code: string): void {
+    this.finish(end, { op, code });
+  }
+
+  finish(end: RelayEnd, error?: RelayError): void {
     if (this.ended) return;
     this.ended = end;
-    sweeper.unwatch(this.idleTimeoutMs, this.watch);
+    sweeper.unwatch(this.idleTimeoutMs, this);
     if (this.pacers) { for (const p of this.pacers) p.stop(); }
+    // The session's error line names the client, whose address cannot be asked once closed.
+    if (error) void this.client.remoteAddress;
     this.client.destroy();
     this.upstream.destroy();
     this.resolve({
@@ -84,6 +100,8 @@ export abstract class TwoWayRelay<C extends RelayedConnection> {
       bytesToClient: this.client.bytesOut,
       bytesFromUpstream: this.upstream.bytesIn,
       bytesToUpstream: this.upstream.bytesOut,
+      upstreamFirstReadAt: this.upstreamFirstReadAt,
+      error,
     });
   }
 }

@@ -1,5 +1,6 @@
 // The relay on TCP handles: each read is written on at once, one buffer in flight per
 // direction (as nginx). Sessions on net.Socket streams relay in socket.ts instead.
+import { getSystemErrorName } from "node:util";
 import type { ClientConnection, RelayEnd, RelayOptions, RelayResult, UpstreamConnection } from "../../core/runtime.ts";
 import type { NodeConnection } from "./connection.ts";
 import { type PacedSink, Pacer, RateBudget } from "../pace.ts";
@@ -14,6 +15,8 @@ import { lastReadBytes, lastReadResult, shutdown, UV_EOF, write } from "./tcp-ha
 class Direction {
   protected writing = false;
   protected eof = false;
+  /** The upstream's direction until its first read returns ($upstream_first_byte_time). */
+  protected stampFirstRead: boolean;
 
   constructor(
     protected readonly relay: HandleRelay,
@@ -22,19 +25,40 @@ class Direction {
     protected readonly eofEnd: RelayEnd,
     protected readonly srcError: RelayEnd,
     protected readonly dstError: RelayEnd,
-  ) {}
+  ) {
+    this.stampFirstRead = eofEnd === "upstream_closed";
+  }
 
   /** `first` is written to the destination before anything is read. */
   start(first: Uint8Array | null | undefined): void {
     this.src.handle.onread = this.reader();
     if (first && first.byteLength > 0) {
       const status = write(this.dst.handle, first, this.onFlushed);
-      if (status < 0) return this.relay.finish(this.dstError);
+      if (status < 0) return this.sendFailed(status);
       this.dst.bytesOut += first.byteLength;
       // Reading starts once the kernel took all of it (onFlushed).
       if (status === 1) return void (this.writing = true);
     }
-    if (this.src.handle.readStart() !== 0) this.relay.finish(this.srcError);
+    this.readAgain();
+  }
+
+  readAgain(): void {
+    const err = this.src.handle.readStart();
+    if (err !== 0) this.recvFailed(err);
+  }
+
+  protected recvFailed(errno: number): void {
+    this.relay.fail(this.srcError, "recv", getSystemErrorName(errno));
+  }
+
+  protected sendFailed(errno: number): void {
+    this.relay.fail(this.dstError, "send", getSystemErrorName(errno));
+  }
+
+  /** One clock read per session, on the upstream's first read (data, EOF or error, as nginx). */
+  protected stampRead(): void {
+    this.stampFirstRead = false;
+    this.relay.upstreamFirstReadAt = Date.now();
   }
 
   protected reader(): (buffer: ArrayBuffer | undefined) => void {
@@ -43,11 +67,12 @@ class Direction {
 
   private onRead(buffer: ArrayBuffer | undefined): void {
     const n = lastReadResult();
+    if (this.stampFirstRead && n !== 0) this.stampRead();
     if (n > 0) {
-      this.relay.watch.active = true;
+      this.relay.active = true;
       this.src.bytesIn += n;
       const status = write(this.dst.handle, lastReadBytes(buffer!, n), this.onFlushed);
-      if (status < 0) return this.relay.finish(this.dstError);
+      if (status < 0) return this.sendFailed(status);
       this.dst.bytesOut += n;
       if (status === 1) {
         this.writing = true;
@@ -58,16 +83,16 @@ class Direction {
       this.eof = true;
       if (!this.writing) this.forwardEof();
     } else if (n < 0) {
-      this.relay.finish(this.srcError);
+      this.recvFailed(n);
     }
   }
 
   protected readonly onFlushed = (status: number): void => {
     this.writing = false;
     if (this.relay.ended) return;
-    if (status < 0) this.relay.finish(this.dstError);
+    if (status < 0) this.sendFailed(status);
     else if (this.eof) this.forwardEof();
-    else if (this.src.handle.readStart() !== 0) this.relay.finish(this.srcError);
+    else this.readAgain();
   };
 
   protected forwardEof(): void {
@@ -77,10 +102,10 @@ class Direction {
     // With it on, the FIN is forwarded and the session ends when both directions are done.
     const err = shutdown(this.dst.handle, (status) => {
       if (this.relay.ended) return;
-      if (status < 0) this.relay.finish(this.dstError);
+      if (status < 0) this.relay.fail(this.dstError, "shutdown", getSystemErrorName(status));
       else if (++this.relay.finishedDirections === 2) this.relay.finish(this.eofEnd);
     });
-    if (err < 0) this.relay.finish(this.dstError);
+    if (err < 0) this.relay.fail(this.dstError, "shutdown", getSystemErrorName(err));
   }
 }
 
@@ -112,6 +137,7 @@ class PacedDirection extends Direction implements PacedSink {
 
   private onPacedRead(buffer: ArrayBuffer | undefined): void {
     const n = lastReadResult();
+    if (this.stampFirstRead && n !== 0) this.stampRead();
     if (n > 0) {
       this.src.handle.readStop();
       // Node allocates a fresh buffer for every read, so the Pacer may keep the view.
@@ -121,7 +147,7 @@ class PacedDirection extends Direction implements PacedSink {
       this.eof = true;
       this.forwardEof();
     } else if (n < 0) {
-      this.relay.finish(this.srcError);
+      this.recvFailed(n);
     }
   }
 
@@ -129,24 +155,20 @@ class PacedDirection extends Direction implements PacedSink {
     this.src.bytesIn += bytes.byteLength;
     const status = write(this.dst.handle, bytes, this.onPacedFlushed);
     if (status < 0) {
-      this.relay.finish(this.dstError);
+      this.sendFailed(status);
       return true;
     }
     this.dst.bytesOut += bytes.byteLength;
     return status === 0;
   }
 
-  readAgain(): void {
-    if (this.src.handle.readStart() !== 0) this.relay.finish(this.srcError);
-  }
-
   touch(): void {
-    this.relay.watch.active = true;
+    this.relay.active = true;
   }
 
   private readonly onPacedFlushed = (status: number): void => {
     if (this.relay.ended) return;
-    if (status < 0) this.relay.finish(this.dstError);
+    if (status < 0) this.sendFailed(status);
     else this.pacer.flushed();
   };
 }

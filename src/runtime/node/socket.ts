@@ -31,8 +31,8 @@ export class SocketConnection extends RelayedConnection implements Connection {
     super();
     // Before a relay listens, an error (a client's RST) must neither crash the process nor be
     // lost: the relay then starts on a closed connection and ends at once.
-    socket.on("error", () => {
-      if (this.relay) this.relay.errorOn(this);
+    socket.on("error", (err: NodeJS.ErrnoException) => {
+      if (this.relay) this.relay.errorOn(this, err);
       else this.destroy();
     });
   }
@@ -119,8 +119,10 @@ function pipeDirection(
 ): void {
   const from = src.socket;
   const to = dst.socket;
+  const fromUpstream = eofEnd === "upstream_closed";
   let endPending = false;
   const onEnd = () => {
+    if (fromUpstream) relay.stampFirstRead();
     if (relay.ended) return;
     if (pacer?.busy) return void (endPending = true); // the held bytes go first
     // nginx: without proxy_half_close the session ends once the EOF side's data is flushed.
@@ -142,7 +144,7 @@ function pipeDirection(
         return to.write(bytes);
       },
       readAgain: () => (endPending ? onEnd() : from.resume()),
-      touch: () => void (relay.watch.active = true),
+      touch: () => void (relay.active = true),
     })
     : null;
   if (pacer) (relay.pacers ??= []).push(pacer);
@@ -152,6 +154,8 @@ function pipeDirection(
     if (!to.write(first)) held = true;
   }
   if (held) from.pause();
+  // Registered first, so it runs before the relaying listener, and only once.
+  if (fromUpstream) from.once("data", () => relay.stampFirstRead());
   from.on(
     "data",
     pacer
@@ -160,7 +164,7 @@ function pipeDirection(
         pacer.hold(chunk);
       }
       : (chunk: Buffer) => {
-        relay.watch.active = true;
+        relay.active = true;
         src.bytesIn += chunk.length;
         dst.bytesOut += chunk.length;
         if (!to.write(chunk)) from.pause();
@@ -182,8 +186,15 @@ export class SocketRelay extends TwoWayRelay<SocketConnection> {
     pipeDirection(this, this.upstream, this.client, "upstream_closed", null, o.downloadRate ?? 0);
   }
 
-  errorOn(side: SocketConnection): void {
-    this.finish(side === this.client ? "client_error" : "upstream_error");
+  /** The upstream's first read returned ($upstream_first_byte_time); later calls keep the first. */
+  stampFirstRead(): void {
+    if (this.upstreamFirstReadAt < 0) this.upstreamFirstReadAt = Date.now();
+  }
+
+  errorOn(side: SocketConnection, err: NodeJS.ErrnoException): void {
+    const op = err.syscall === "write" || err.syscall === "writev" ? "send" : err.syscall === "shutdown" ? "shutdown" : "recv";
+    if (side === this.upstream && op === "recv") this.stampFirstRead();
+    this.fail(side === this.client ? "client_error" : "upstream_error", op, err.code ?? "EIO");
   }
 }
 
