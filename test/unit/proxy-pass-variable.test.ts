@@ -7,7 +7,7 @@ import { loadNginxConfig } from "../../src/core/config/read-nginx/reader.ts";
 import { ConnectionBudget } from "../../src/core/connections.ts";
 import type { Logger } from "../../src/core/log.ts";
 import { buildRoutes } from "../../src/core/routes.ts";
-import { ConnectFailure, type ClientConnection, type RelayResult, type Runtime } from "../../src/core/runtime.ts";
+import { type ClientConnection, ConnectFailure, type RelayResult, type Runtime } from "../../src/core/runtime.ts";
 import { Session } from "../../src/core/session.ts";
 import { Upstream } from "../../src/core/upstream.ts";
 import { compileStreamVariables } from "../../src/core/variables/stream-variables.ts";
@@ -37,7 +37,13 @@ function harness() {
   const logger: Logger = { enabled: () => true, log: (level, m) => lines.push(`[${level}] ${m}`) };
   const conn = (port: number) =>
     ({ remoteAddress: "127.0.0.1", remotePort: 40000, localAddress: "127.0.0.1", localPort: port, close() {} }) as never;
-  const result: RelayResult = { end: "client_closed", bytesFromClient: 0, bytesToClient: 0, bytesFromUpstream: 0, bytesToUpstream: 0 };
+  const result: RelayResult = {
+    end: "client_closed",
+    bytesFromClient: 0,
+    bytesToClient: 0,
+    bytesFromUpstream: 0,
+    bytesToUpstream: 0,
+  };
   const runtime = {
     async connect(t: { host: string; port: number }) {
       attempts.push(`${t.host}:${t.port}`);

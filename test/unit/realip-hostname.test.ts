@@ -49,11 +49,15 @@ describe("set_real_ip_from with a host name", () => {
   });
 
   test("a name with no address fails the load in nginx's words; a runtime without a lookup refuses names", async () => {
-    const config = loadNginxConfig(CONF.replace("set_real_ip_from proxies.test;", "set_real_ip_from nowhere.test;"), "/a.conf").config;
+    const config =
+      loadNginxConfig(CONF.replace("set_real_ip_from proxies.test;", "set_real_ip_from nowhere.test;"), "/a.conf").config;
     await assert.rejects(lookUpHostNames(config, fakeLookup().lookup), {
       message: `host not found in set_real_ip_from "nowhere.test" in /a.conf:4`,
     });
-    await assert.rejects(lookUpHostNames(config, undefined), /host names cannot be resolved on this runtime in set_real_ip_from "nowhere\.test"/);
+    await assert.rejects(
+      lookUpHostNames(config, undefined),
+      /host names cannot be resolved on this runtime in set_real_ip_from "nowhere\.test"/,
+    );
   });
 
   test("a config without names is handed back untouched, and no lookup is made", async () => {
