@@ -296,8 +296,8 @@ export class Balancer {
 
   private listen(key: string, route: Route, onClient: (client: ClientConnection) => void): Promise<Listener> {
     const listen = route.server.listen.find((l) => listenKey(l) === key)!;
-    // A binary upgrade hands the old binary's socket over (taken once: a later reload binds).
-    const fd = this.worker ? undefined : this.runtime.processes?.takeInherited?.(key);
+    // The master's socket (a worker), or the old binary's (an upgrade); taken once: a later reload binds.
+    const fd = this.runtime.processes?.takeInherited?.(key);
     return this.runtime
       .listen(
         {

@@ -1,5 +1,7 @@
-// The master of `worker_processes N` (N > 1), as nginx's: it spawns N workers that each run
-// the whole balancer on the same ports (SO_REUSEPORT, or node:cluster), relays no traffic,
+// The master of `worker_processes N` (N > 1), as nginx's: it opens the listening sockets, one
+// per worker (master-listeners.ts), and spawns N workers that inherit them and each run the
+// whole balancer (where the master cannot, the workers bind the same ports themselves:
+// SO_REUSEPORT, or node:cluster), relays no traffic,
 // owns the pid file, passes signals on, starts a new worker when one dies, relays the health
 // verdicts of worker 0 (the only one that probes) and the state workers share (worker-hub.ts),
 // and runs the binary upgrade (upgrade.ts).
@@ -12,6 +14,7 @@ import { createLogger, type LevelLogger } from "./log.ts";
 import type { ProcessSupport, Runtime, SignalName, WorkerHandle, WorkerMessage } from "./runtime.ts";
 import { WorkerHub } from "./worker-hub.ts";
 import { BinaryUpgrade } from "./upgrade.ts";
+import { MasterListeners } from "./master-listeners.ts";
 import { VERSION } from "../version.ts";
 
 export interface MasterOptions {
@@ -48,7 +51,9 @@ export class Master {
   /** Last verdict per (upstream, server), replayed to a worker that starts later. */
   private readonly health = new Map<string, WorkerMessage>();
   private stopping = false;
-  /** USR2/WINCH: the new binary's workers bind beside these (SO_REUSEPORT); nothing is passed on. */
+  /** The sockets the workers inherit; USR2 passes them to the new binary. */
+  private readonly listeners: MasterListeners;
+  /** USR2/WINCH; where the master holds no sockets, the new binary's workers bind beside these. */
   private readonly upgrade: BinaryUpgrade;
   /** After WINCH: workers quit and are not replaced until a rollback. */
   private winched = false;
@@ -62,14 +67,16 @@ export class Master {
     const write = (line: string, level: LogLevel) =>
       this.mainLogs ? this.mainLogs.set.write(line, level) : this.runtime.writeStderr(line);
     this.logger = createLogger(write, options.config.errorLog.level, this.runtime.pid);
-    const cluster = options.processes.portSharing === "node:cluster";
+    this.listeners = new MasterListeners(options.processes, options.count);
+    const cluster = options.processes.portSharing === "node:cluster" && !this.listeners.supported;
     this.upgrade = new BinaryUpgrade(
       this.runtime,
       options.processes,
       this.logger,
       options.pidFile,
       {
-        listeners: () => [],
+        listeners: () => this.listeners.all(),
+        // The workers quit; the sockets stay open here, and what they queue goes to the new ones.
         stopAccepting: async () => {
           this.winched = true;
           for (const w of this.workers.values()) w.handle.signal("SIGQUIT");
@@ -118,8 +125,15 @@ export class Master {
       await this.mainLogs?.close();
       return 1;
     }
+    try {
+      this.listeners.apply(this.options.config, true);
+    } catch (e) {
+      this.logger.log("emerg", e instanceof Error ? e.message : String(e));
+      await this.logFile?.close();
+      return 1;
+    }
     for (let i = 0; i < this.options.count; i++) this.spawn(i);
-    const sharing = this.options.processes.portSharing;
+    const sharing = this.listeners.supported ? "the master's sockets" : this.options.processes.portSharing;
     this.logger.log(
       "notice",
       `streamlb/${VERSION} master on ${this.runtime.name}: ${this.options.count} worker processes${
@@ -130,7 +144,7 @@ export class Master {
   }
 
   private spawn(index: number): void {
-    const handle = this.options.processes.spawnWorker(index);
+    const handle = this.options.processes.spawnWorker(index, this.listeners.forWorker(index));
     const entry = { handle, startedMs: Date.now(), ready: false };
     this.workers.set(index, entry);
     this.handles.set(index, handle);
@@ -196,7 +210,8 @@ export class Master {
   private async reload(): Promise<void> {
     if (this.stopping) return;
     try {
-      await this.options.load((w) => this.logger.log("warn", w));
+      const config = await this.options.load((w) => this.logger.log("warn", w));
+      this.listeners.apply(config, false);
     } catch (e) {
       const why = e instanceof ConfigError ? e.message : e instanceof Error ? e.message : String(e);
       this.logger.log("emerg", `${why}; reload failed, the running configuration is kept`);

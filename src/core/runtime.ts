@@ -113,28 +113,32 @@ export interface ProcessSupport {
   cpuCount(): number;
   /** In a worker: its index and its channel to the master; null in a master or a lone process. */
   readonly worker: WorkerSide | null;
-  /** Starts worker `index`: this same program with the same arguments, marked as that worker. */
-  spawnWorker(index: number): WorkerHandle;
+  /** Starts worker `index`: this program with the same arguments; it inherits `listeners`. */
+  spawnWorker(index: number, listeners?: readonly InheritedListener[]): WorkerHandle;
+  /**
+   * A TCP socket (SO_REUSEPORT) for a master to keep and a worker to inherit (master-listeners.ts);
+   * absent where the master cannot make one (Node, Deno). Throws with a system error.
+   */
+  openListener?(host: string | null, port: number): { readonly fd: number; close(): void };
   /** How workers share a port (SO_REUSEPORT, node:cluster), for the master's start notice. */
   readonly portSharing?: string;
   /**
-   * How a binary upgrade (USR2) hands the listening sockets over: "fd", the new binary
-   * inherits them (nginx's way, nothing is refused); "SO_REUSEPORT", it binds its own beside
-   * them; null: it cannot here (the reason is in upgradeBlocked).
+   * How USR2 hands the listening sockets over: "fd", inherited (nginx's way); "SO_REUSEPORT",
+   * the new binary binds its own beside them; null: it cannot (why: upgradeBlocked).
    */
   readonly upgradeBy?: "fd" | "SO_REUSEPORT" | null;
   readonly upgradeBlocked?: string;
-  /**
-   * A listening socket inherited from the binary this one upgrades, by listen key
-   * ("*:8000"); each is handed out once. Undefined when there is none.
-   */
+  /** The listening socket inherited (from a master, or the upgraded binary) for this key, once. */
   takeInherited?(key: string): number | undefined;
-  /**
-   * Starts this program anew (the executable on disk now: the new binary), as a lone
-   * process or a master, with the same arguments; `listeners` (fd mode) are inherited.
-   */
-  spawnUpgrade?(listeners: readonly { readonly key: string; readonly fd: number }[]): UpgradeChild;
+  /** The inherited sockets nobody took (the new config has no such listen), and a closer. */
+  untakenInherited?(): number[];
+  closeFd?(fd: number): void;
+  /** USR2: the executable on disk now, same arguments; it inherits `listeners` (fd mode). */
+  spawnUpgrade?(listeners: readonly InheritedListener[]): UpgradeChild;
 }
+
+/** A listening socket handed to another process, by listen key ("*:8000"). */
+export type InheritedListener = { readonly key: string; readonly fd: number };
 
 /** The new binary a USR2 started. */
 export interface UpgradeChild {

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { type Backend, firstLine, freePorts, startNamedEcho } from "../support/backends.ts";
-import { listenersByPid, nodeHonoursReusePort } from "../support/listeners.ts";
+import { heldListeners, listenersByPid, nodeHonoursReusePort } from "../support/listeners.ts";
 import { alive, runStreamlb, startStreamlb, type Streamlb, TARGETS, tempDir } from "../support/streamlb.ts";
 import { writeFileSync } from "node:fs";
 
@@ -79,18 +79,27 @@ stream {
         for (const p of listeningPids(log())) workers.add(p);
         assert.ok(!workers.has(lb.pid), "the master does not listen");
 
-        // (0) Ports are shared as the master says: by SO_REUSEPORT, each worker holds its own
-        // listening socket and the master none; by node:cluster, the master holds the only one.
-        const sharing = /worker processes sharing ports through (\S+)/.exec(log())?.[1] ?? "SO_REUSEPORT";
+        // (0) Ports are shared as the master says: on Bun the master opens one socket per
+        // worker (SO_REUSEPORT) and each worker inherits its own (nginx's `reuseport`); on Deno
+        // and Node 22.12+ each worker binds its own and the master holds none; on Node 20,
+        // node:cluster's master holds the only one.
+        const sharing = /worker processes sharing ports through (.+)$/m.exec(log())?.[1] ?? "SO_REUSEPORT";
         if (target === "node") {
           const expected = (await nodeHonoursReusePort()) ? "SO_REUSEPORT" : "node:cluster";
           assert.equal(sharing, expected, "Node's workers use SO_REUSEPORT exactly where its listen() honours it");
-        }
+        } else assert.equal(sharing, target === "deno" ? "SO_REUSEPORT" : "the master's sockets");
         const held = listenersByPid(port!, [lb.pid, ...workers]);
         const byWorkers = [...workers].map((p) => held.get(p));
         if (sharing === "node:cluster") {
           assert.deepEqual([held.get(lb.pid), ...byWorkers], [1, 0, 0], "the master holds the one listener");
-        } else assert.deepEqual([held.get(lb.pid), ...byWorkers], [0, 1, 1], "each worker holds its own listener");
+        } else if (sharing === "SO_REUSEPORT") {
+          assert.deepEqual([held.get(lb.pid), ...byWorkers], [0, 1, 1], "each worker holds its own listener");
+        } else {
+          assert.deepEqual([held.get(lb.pid), ...byWorkers], [2, 1, 1], "the master holds each worker's listener");
+          const [a, b] = [...workers].map((p) => [...heldListeners(port!, p)][0]);
+          assert.notEqual(a, b, "each worker its own");
+          assert.deepEqual(heldListeners(port!, lb.pid), new Set([a, b]));
+        }
 
         // (1) Sessions spread over both workers.
         let mark = log().length;

@@ -1,5 +1,6 @@
 // Which processes hold a listening TCP socket on a port, read from /proc (Linux): tells workers
-// that each bind the port (SO_REUSEPORT) from a master that accepts for them (node:cluster).
+// that each bind the port (SO_REUSEPORT) from a master that accepts for them (node:cluster), or
+// that holds their sockets for them.
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import net from "node:net";
 
@@ -23,29 +24,35 @@ function listeningInodes(port: number): Set<string> {
   return inodes;
 }
 
-/** For each pid, how many listening sockets on `port` its file descriptors hold. */
-export function listenersByPid(port: number, pids: readonly number[]): Map<number, number> {
+/** How many listening sockets there are on `port`, whoever holds them. */
+export function listeningSockets(port: number): number {
+  return listeningInodes(port).size;
+}
+
+/** The listening sockets on `port` that `pid` holds, by inode. */
+export function heldListeners(port: number, pid: number): Set<string> {
   const inodes = listeningInodes(port);
-  const held = new Map<number, number>();
-  for (const pid of pids) {
-    let n = 0;
-    let fds: string[] = [];
+  const held = new Set<string>();
+  let fds: string[] = [];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    // gone
+  }
+  for (const fd of fds) {
     try {
-      fds = readdirSync(`/proc/${pid}/fd`);
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m && inodes.has(m[1]!)) held.add(m[1]!);
     } catch {
-      // gone
+      // closed meanwhile
     }
-    for (const fd of fds) {
-      try {
-        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-        if (m && inodes.has(m[1]!)) n++;
-      } catch {
-        // closed meanwhile
-      }
-    }
-    held.set(pid, n);
   }
   return held;
+}
+
+/** For each pid, how many listening sockets on `port` it holds. */
+export function listenersByPid(port: number, pids: readonly number[]): Map<number, number> {
+  return new Map(pids.map((pid) => [pid, heldListeners(port, pid).size]));
 }
 
 /**

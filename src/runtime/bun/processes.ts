@@ -1,6 +1,9 @@
-// Worker processes on Bun: this program again, talking over its stdin and stdout pipes.
+// Worker processes on Bun: this program again, talking over its stdin and stdout pipes, with
+// the master's listening sockets as descriptors 3, 4, ...
+import { closeSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import type { ProcessSupport, UpgradeChild, WorkerHandle, WorkerMessage, WorkerSide } from "../../core/runtime.ts";
+import { canOpenListenSocket, openListenSocket } from "./listen-socket.ts";
+import type { InheritedListener, ProcessSupport, UpgradeChild, WorkerHandle, WorkerMessage, WorkerSide } from "../../core/runtime.ts";
 import { Inherited, KEYS_ENV, NGINX_ENV, onDisk, upgradeEnv } from "../inherit.ts";
 import { encodeMessage, readMessages, WORKER_ENV, workerIndex } from "../pipe-channel.ts";
 
@@ -54,13 +57,15 @@ function bunSpawnUpgrade(listeners: readonly { key: string; fd: number }[]): Upg
 }
 
 /** Worker N: this program again. */
-function bunSpawnWorker(index: number): WorkerHandle {
+function bunSpawnWorker(index: number, listeners: readonly InheritedListener[] = []): WorkerHandle {
   const cmd = selfCommand();
   const proc = Bun.spawn(cmd, {
-    env: { ...process.env, [WORKER_ENV]: String(index) },
-    stdin: "pipe",
-    stdout: "pipe",
-    stderr: "inherit",
+    env: {
+      ...process.env,
+      [WORKER_ENV]: String(index),
+      ...(listeners.length > 0 && upgradeEnv(listeners.map((l) => l.key))),
+    },
+    stdio: ["pipe", "pipe", "inherit", ...listeners.map((l) => l.fd)],
   });
   const handlers: MessageHandler[] = [];
   void readMessages(proc.stdout, (m) => handlers.forEach((h) => h(m)), (line) => void process.stdout.write(line));
@@ -91,6 +96,9 @@ export const bunProcesses: ProcessSupport = {
   worker: bunWorkerSide(),
   spawnWorker: bunSpawnWorker,
   upgradeBy: "fd",
+  ...(canOpenListenSocket() && { openListener: openListenSocket }),
   takeInherited: (key) => inherited.take(key),
+  untakenInherited: () => inherited.untaken(),
+  closeFd: (fd) => closeSync(fd),
   spawnUpgrade: bunSpawnUpgrade,
 };

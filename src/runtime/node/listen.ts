@@ -6,6 +6,7 @@ import net from "node:net";
 import type { ClientConnection, Listener, ListenOptions } from "../../core/runtime.ts";
 import { clearUnixPath, sharedElsewhere } from "../unix-path.ts";
 import { NodeConnection } from "./connection.ts";
+import { listenOnFd, serverFd } from "./listen-fd.ts";
 import { listensWithReusePort } from "./processes.ts";
 import { SocketConnection, socketServer } from "./socket.ts";
 import { takeAccepts, type TcpHandle, tcpHandlesUnavailable } from "./tcp-handles.ts";
@@ -52,7 +53,7 @@ export async function listen(options: ListenOptions, onConnection: (connection: 
         host: unix ? unix.local : options.host ?? "0.0.0.0",
         port: unix ? 0 : (server.address() as net.AddressInfo).port,
         // What a binary upgrade passes on: libuv's descriptor of the listening socket.
-        fd: (server as unknown as { _handle?: { fd?: number } })._handle?.fd,
+        fd: serverFd(server),
         // Stops accepting at once; close()'s callback would wait for every live session.
         close: async () => void server.close(),
         pause: () => void (paused = true),
@@ -61,7 +62,7 @@ export async function listen(options: ListenOptions, onConnection: (connection: 
     };
     if (path !== undefined) server.listen({ path, backlog: 511 }, onListening);
     // An inherited socket (binary upgrade) is listened on as it is: bound and listening already.
-    else if (options.fd !== undefined) server.listen({ fd: options.fd, backlog: 511 }, onListening);
+    else if (options.fd !== undefined) listenOnFd(server, options.fd, onListening);
     // nginx's `listen 8000` is 0.0.0.0:8000 (IPv4 only); [::]:8000 must be asked for.
     else server.listen({ port: options.port, host: options.host ?? "0.0.0.0", backlog: 511, reusePort }, onListening);
   });
