@@ -129,7 +129,7 @@ export class Master {
       this.listeners.apply(this.options.config, true);
     } catch (e) {
       this.logger.log("emerg", e instanceof Error ? e.message : String(e));
-      await this.logFile?.close();
+      await this.mainLogs?.close();
       return 1;
     }
     for (let i = 0; i < this.options.count; i++) this.spawn(i);
