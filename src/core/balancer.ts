@@ -173,7 +173,8 @@ export class Balancer {
     const logs = await this.sessionLogs.prepare(config, variables.registry);
     // Certificates load now, on start and on every reload: a bad one keeps the running config.
     const routes = buildRoutes(config, upstreams, variables, logs, this.nameCache(config), this.counters);
-    const wanted = await withRouteTls(this.runtime, routes).catch((e: unknown) => logs.abort().then(() => Promise.reject(e)));
+    const abort = (e: unknown) => logs.abort().then(() => Promise.reject(e));
+    const wanted = await withRouteTls(this.runtime, routes, this.logger).catch(abort);
     await closeTlsChanged(this.slots, wanted);
 
     const opened: ListenerSlot[] = [];

@@ -5,6 +5,7 @@ import type { Logger } from "./log.ts";
 import type { ServerConfig } from "./config/model.ts";
 import type { Phase } from "./phases/phase.ts";
 import type { RouteTls } from "./phases/ssl-setup.ts";
+import type { VirtualRoutes } from "./phases/ssl-sni.ts";
 import type { RateValues } from "./rate-value.ts";
 import type { Upstream } from "./upstream.ts";
 import type { ComplexValue } from "./variables/complex-value.ts";
@@ -45,4 +46,6 @@ export interface Route {
   readonly proxySslName?: ComplexValue;
   /** `listen … ssl` and proxy_ssl, compiled; null/absent = plain TCP both ways. */
   readonly tls?: RouteTls | null;
+  /** The address's other server blocks, which SNI chooses by server_name (default route only). */
+  readonly virtual?: VirtualRoutes<Route>;
 }

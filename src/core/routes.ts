@@ -5,7 +5,8 @@ import type { PreparedAccessLogs } from "./access-log.ts";
 import type { PreparedErrorLogs } from "./server-error-logs.ts";
 import { createPicker } from "./balance/index.ts";
 import { formatHostPort, parseHostPort } from "./config/values/address.ts";
-import { type Config, listenKey, type UpstreamConfig } from "./config/model.ts";
+import { type Config, type ListenConfig, listenKey, type ServerConfig, type UpstreamConfig } from "./config/model.ts";
+import { ServerNames } from "./server-names.ts";
 import type { NameCache } from "./dns/cache.ts";
 import { dnsErrorText } from "./dns/resolver.ts";
 import { DEFAULT_SERVER } from "./config/schema/upstream-server.ts";
@@ -76,6 +77,7 @@ export function buildRoutes(
     counters,
   };
   const routes = new Map<string, Route>();
+  const groups = listenGroups(config.stream.servers);
   for (const server of config.stream.servers) {
     const vars = variables.forServer(server);
     const route: Omit<Route, "listenName" | "phases"> = {
@@ -90,14 +92,56 @@ export function buildRoutes(
       ...(vars.proxyTarget && { proxyTarget: { value: vars.proxyTarget, resolve } }),
       ...(vars.proxySslName && { proxySslName: vars.proxySslName }),
     };
-    for (const l of server.listen) {
-      // Phases per listen: `proxy_protocol` and `udp` are the listen's, not the server's.
+    for (const own of server.listen) {
+      const group = groups.get(listenKey(own))!;
+      // Phases per listen: `proxy_protocol` and `udp` are the address's, not the server's.
+      const l = group.listen;
       const phases = buildPhases(server, vars, l, limits);
       const listenName = l.unixPath !== undefined ? `unix:${l.unixPath}` : formatHostPort(l.host ?? "0.0.0.0", l.port);
-      routes.set(listenKey(l), { ...route, listenName, ...(phases.length > 0 && { phases }) });
+      group.routes.set(server, { ...route, listenName, ...(phases.length > 0 && { phases }) });
     }
   }
+  for (const [key, group] of groups) routes.set(key, withVirtualRoutes(group));
   return routes;
+}
+
+interface ListenGroup {
+  /** The address as its servers together ask for it (ssl or proxy_protocol on any of them). */
+  listen: ListenConfig;
+  readonly servers: ServerConfig[];
+  readonly routes: Map<ServerConfig, Route>;
+}
+
+/** The servers sharing each address, the default one first (`default_server`, else the first). */
+function listenGroups(servers: readonly ServerConfig[]): Map<string, ListenGroup> {
+  const groups = new Map<string, ListenGroup>();
+  for (const server of servers) {
+    for (const l of server.listen) {
+      const g = groups.get(listenKey(l));
+      if (!g) {
+        groups.set(listenKey(l), { listen: l, servers: [server], routes: new Map() });
+        continue;
+      }
+      if (l.defaultServer) g.servers.unshift(server);
+      else g.servers.push(server);
+      const ssl = g.listen.ssl || l.ssl;
+      const proxyProtocol = g.listen.proxyProtocol || l.proxyProtocol;
+      g.listen = { ...(l.defaultServer ? l : g.listen), ...(ssl && { ssl }), ...(proxyProtocol && { proxyProtocol }) };
+    }
+  }
+  return groups;
+}
+
+/** The default server's route, with the others of its address by name. */
+function withVirtualRoutes(group: ListenGroup): Route {
+  const [first, ...others] = group.servers.map((s) => group.routes.get(s)!);
+  if (others.length === 0) return first!;
+  const names = new ServerNames<number>();
+  for (const n of first!.server.serverNames ?? []) names.add(n, -1);
+  others.forEach((r, i) => {
+    for (const n of r.server.serverNames ?? []) names.add(n, i);
+  });
+  return { ...first!, virtual: { names, routes: others } };
 }
 
 function resolvedUpstream(host: string, port: number, addresses: readonly string[]): UpstreamConfig {

@@ -19,8 +19,10 @@ export interface TlsServerOptions {
   readonly sessionTickets: boolean;
   /** ssl_verify_client: off, or which certificates are asked for and checked after the handshake. */
   readonly verifyClient: "off" | "on" | "optional" | "optional_no_ca";
-  /** ssl_client_certificate + ssl_trusted_certificate: CAs to verify against (PEM), or null. */
+  /** ssl_client_certificate: the CAs named to the client and verified against (PEM), or null. */
   readonly ca: string | null;
+  /** ssl_trusted_certificate: CAs verified against but never named to the client (PEM), or null. */
+  readonly trusted?: string | null;
   /** ssl_crl (PEM) or null. */
   readonly crl: string | null;
   /** ssl_alpn, in order; empty = no ALPN. */
@@ -124,6 +126,8 @@ export interface TlsSupportOf<Client, Upstream, Target, Options> {
    * then refused naming the runtime (never run weaker than written).
    */
   cannot(options: TlsServerOptions | TlsClientOptions): string | null;
+  /** A key file's permission bits (st_mode & 0o777), or null when the runtime cannot tell. */
+  keyFileMode?(path: string): number | null;
   /** Compiles a server setup; throws TlsConfigError naming what failed. */
   serverContext(options: TlsServerOptions): TlsServerContext;
   /** Runs the server handshake on a client of a `tls` listener; rejects with TlsHandshakeError. */

@@ -17,7 +17,10 @@ export abstract class SessionBase implements VariableContext, PickContext {
   abstract readonly serverPort: number;
   abstract readonly realip: { readonly addr: string; readonly port: number } | null;
   abstract readonly logger: Logger;
-  readonly serverName = "";
+  /** $server_name: the first server_name of the server block serving the session. */
+  get serverName(): string {
+    return this.route.server.serverNames?.[0] ?? "";
+  }
   proxyProtocol: ProxyHeaderFacts | null = null;
   preread: PrereadFacts | null = null;
   limitConnStatus: LimitConnStatus | null = null;
@@ -31,7 +34,8 @@ export abstract class SessionBase implements VariableContext, PickContext {
 
   constructor(
     readonly id: number,
-    readonly route: Route,
+    /** SNI may choose another server block of the address in the ssl phase (chooseRoute). */
+    public route: Route,
   ) {}
 
   abstract now(): number;

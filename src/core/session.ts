@@ -6,6 +6,7 @@
 import type { ConnectionBudget } from "./connections.ts";
 import type { Logger } from "./log.ts";
 import type { Phase, PhaseSession } from "./phases/phase.ts";
+import { phasesAfter } from "./phases/pipeline.ts";
 import { type ClientConnection, ConnectFailure, type RelayResult, type Runtime, type UpstreamConnection } from "./runtime.ts";
 import { localBind } from "./proxy-bind.ts";
 import { bytesTail, relayErrorLine } from "./relay-error.ts";
@@ -109,6 +110,9 @@ export class Session extends SessionBase implements PhaseSession {
   ssl(name: string): string | null {
     return sslVariable(this.tlsFacts, name, Date.now());
   }
+  chooseRoute(route: object): void {
+    this.route = route as Route;
+  }
   useTls(client: ClientConnection, facts: TlsFacts): void {
     this.client = client;
     this.tlsFacts = facts;
@@ -167,12 +171,16 @@ export class Session extends SessionBase implements PhaseSession {
   }
 
   private async phasesThenContent(): Promise<SessionOutcome> {
-    for (const phase of this.route.phases ?? NO_PHASES) {
-      let verdict = phase.run(this);
+    let phases = this.route.phases ?? NO_PHASES;
+    for (let i = 0; i < phases.length; i++) {
+      const route = this.route;
+      let verdict = phases[i]!.run(this);
       // Only phases that wait for the client return a promise; the others cost no tick.
       if (typeof verdict === "object") verdict = await verdict;
       if (verdict !== "next") return this.fail(verdict);
       if (this.aborted) return this.fail(500);
+      // SNI chose another server block: its phases after this one run from here on.
+      if (this.route !== route) ({ phases, i } = phasesAfter(this.route.phases, phases[i]!));
     }
     const route = this.route;
     if (route.returnValue) return this.respond(route.returnValue);

@@ -128,7 +128,6 @@ server { listen 1; ssl_handshake_timeout 300ms; proxy_ssl_verify off; proxy_pass
       errorOf(`ssl_certificate $ssl_server_name.pem;`),
       `"ssl_certificate" with variables is not supported yet in ${F}:3`,
     );
-    assert.equal(errorOf(`ssl_reject_handshake on;`), `"ssl_reject_handshake on" is not supported yet in ${F}:3`);
     assert.equal(errorOf(`ssl_stapling on;`), `"ssl_stapling" directive is not supported yet in ${F}:3`);
     assert.equal(errorOf(`ssl_conf_command Options X;`), `"ssl_conf_command" directive is not supported yet in ${F}:3`);
     // yaoweibin's tcp{} ssl has other directives; it stays refused.

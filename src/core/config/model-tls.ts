@@ -26,6 +26,8 @@ export interface ServerTlsConfig {
   readonly trustedCertificate: string | null;
   readonly crl: string | null;
   readonly alpn: readonly string[];
+  /** ssl_reject_handshake: a client this server is chosen for gets an `unrecognized_name` alert. */
+  readonly rejectHandshake: boolean;
 
   readonly proxySsl: boolean;
   readonly proxySslServerName: boolean;

@@ -221,6 +221,8 @@ export interface ListenConfig {
   readonly port: number;
   /** `listen … ssl`: clients speak TLS, terminated with the server's ssl_* settings. */
   readonly ssl?: boolean;
+  /** `listen … default_server`: this server takes the address's clients no server_name matched. */
+  readonly defaultServer?: boolean;
   /** `listen … udp`: datagrams, one session per client address:port (datagram-session.ts). */
   readonly udp?: boolean;
   /** `listen … reuseport`: each worker binds its own socket and the kernel spreads clients. */
@@ -260,6 +262,8 @@ export interface ServerConfig {
   readonly access: readonly AccessRuleConfig[];
   /** ssl_* and proxy_ssl_* as nginx merges them; absent = nginx's defaults (tls-config.ts). */
   readonly tls?: ServerTlsConfig;
+  /** server_name's names as written (exact lower-cased, `*.x`, `x.*`, `.x`, `~regex`); absent = none. */
+  readonly serverNames?: readonly string[];
   /**
    * proxy_bind, merged (the server's own, else stream{}'s): the upstream socket's local
    * address, an address or text with variables; absent = the system's choice (`off`).

@@ -64,6 +64,9 @@ export function resolveConfig(draft: ConfigDraft): Config {
   }
 
   const listening = new Map<string, SourceLoc>();
+  /** Per address: whether a server without server_name, and a default_server, are on it. */
+  const unnamed = new Set<string>();
+  const defaults = new Set<string>();
   const servers: ServerConfig[] = [];
   for (const { proxyPassLoc, ...server } of draft.servers) {
     if (server.listen.length === 0) throw new ConfigError(`no "listen" is defined for server`, server.loc);
@@ -76,10 +79,21 @@ export function resolveConfig(draft: ConfigDraft): Config {
     if (server.proxy.proxyProtocol !== "off" && server.listen.some((l) => l.udp)) {
       throw new ConfigError(`"proxy_protocol" is not supported yet on "listen … udp"`, server.loc);
     }
+    const own = new Set<string>();
     for (const l of server.listen) {
       const key = listenKey(l);
-      if (listening.has(key)) throw new ConfigError(`duplicate "${key}" address and port pair`, l.loc);
-      listening.set(key, l.loc);
+      // Server blocks share an address when SNI can tell them apart (server_name, nginx 1.25.5);
+      // a second one without a name could never be chosen: refused (nginx warns and ignores it).
+      const nameless = !server.serverNames?.length;
+      if (own.has(key) || (nameless && unnamed.has(key))) {
+        throw new ConfigError(`duplicate "${key}" address and port pair`, l.loc);
+      }
+      if (l.defaultServer && defaults.has(key)) throw new ConfigError(`a duplicate default server for ${key}`, l.loc);
+      if (listening.has(key) && l.udp) throw new ConfigError(`duplicate "${key}" address and port pair`, l.loc);
+      if (l.defaultServer) defaults.add(key);
+      if (nameless) unnamed.add(key);
+      own.add(key);
+      if (!listening.has(key)) listening.set(key, l.loc);
     }
     if ((server.proxyPass === null) === (server.return === null)) {
       throw new ConfigError(

@@ -20,6 +20,7 @@ export const DEFAULT_TLS: ServerTlsConfig = {
   trustedCertificate: null,
   crl: null,
   alpn: [],
+  rejectHandshake: false,
   proxySsl: false,
   proxySslServerName: false,
   proxySslName: null,

@@ -42,6 +42,11 @@ export interface PhaseSession {
   limitConnStatus: LimitConnStatus | null;
   /** Client bytes a phase read that the upstream must get first, in order (PROXY, preread). */
   keepEarlyData(bytes: Uint8Array): void;
+  /**
+   * The ssl phase: SNI chose another server block of the address; its settings, phases and
+   * content serve the session from here on (an opaque route, session.ts's Route).
+   */
+  chooseRoute?(route: object): void;
   /** The ssl phase: the client speaks through its TLS side from here on ($ssl_* read `facts`). */
   useTls(client: ClientConnection, facts: TlsFacts): void;
   /**

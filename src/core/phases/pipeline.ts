@@ -65,3 +65,11 @@ export function addPhase(phases: readonly Phase[] | undefined, phase: Phase): Ph
   const list = [...(phases ?? []), phase];
   return list.sort((a, b) => PHASE_ORDER.indexOf(a.name) - PHASE_ORDER.indexOf(b.name));
 }
+
+/** The phases after `done`'s place in another route's list (i is the index before the first). */
+export function phasesAfter(phases: readonly Phase[] | undefined, done: Phase): { phases: readonly Phase[]; i: number } {
+  const list = phases ?? [];
+  const at = PHASE_ORDER.indexOf(done.name);
+  const next = list.findIndex((p) => PHASE_ORDER.indexOf(p.name) > at);
+  return { phases: list, i: (next < 0 ? list.length : next) - 1 };
+}

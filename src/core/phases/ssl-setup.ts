@@ -10,8 +10,10 @@ import { type TlsClientOptions, TlsConfigError, type TlsServerContext, type TlsS
 
 /** A route's TLS, compiled once per config. */
 export interface RouteTls {
-  /** null: the listener is plain TCP. */
+  /** null: the listener is plain TCP, or the server has no certificates (another's serve it). */
   readonly server: TlsServerContext | null;
+  /** The listener is `listen … ssl`: its clients go through the ssl phase. */
+  readonly ssl: boolean;
   readonly settings: ServerTlsConfig;
   /** null: proxy_ssl off (the upstream side is plain TCP, on the TLS-capable sockets). */
   readonly proxy: Omit<TlsClientOptions, "serverName" | "sessionKey"> | null;
@@ -21,7 +23,18 @@ export interface RouteTls {
 /** A start or reload stops here with this message (nginx's [emerg]). */
 export class TlsSetupError extends Error {}
 
-export async function compileRouteTls(runtime: Runtime, server: ServerConfig, ssl: boolean): Promise<RouteTls | null> {
+/**
+ * `ssl`: the address is `listen … ssl`; `chosenByName`: the server is one SNI chooses among
+ * those on the address, and without certificates of its own it keeps the default server's.
+ */
+export async function compileRouteTls(
+  runtime: Runtime,
+  server: ServerConfig,
+  ssl: boolean,
+  chosenByName = false,
+  /** A start or reload's [warn] lines (a key file others may read). */
+  warn: (message: string) => void = () => {},
+): Promise<RouteTls | null> {
   const settings = server.tls ?? DEFAULT_TLS;
   if (!ssl && !settings.proxySsl) return null;
   const support = runtime.tls;
@@ -32,14 +45,23 @@ export async function compileRouteTls(runtime: Runtime, server: ServerConfig, ss
     runtime.readTextFile(path).catch((e: unknown) => {
       throw new TlsSetupError(`cannot load ${what} "${path}": BIO_new_file() failed (${describeFileError(e)})`);
     });
+  // A private key others can read is a leak waiting to happen: said, never its bytes.
+  const keyWarning = (path: string) => {
+    const mode = support.keyFileMode?.(path) ?? null;
+    if (mode !== null && (mode & 0o077) !== 0) {
+      warn(`the certificate key "${path}" is readable by group or others (mode 0${mode.toString(8)}), it should be 0600`);
+    }
+  };
   const passwords = async (path: string | null) =>
     path === null ? [] : (await read(path, "password file")).split("\n").map((l) => l.replace(/\r$/, "")).filter((l) => l !== "");
   let context: TlsServerContext | null = null;
-  if (ssl) {
+  // A server rejecting every handshake it gets needs no certificate (ssl_reject_handshake).
+  const ownCertificates = settings.certificates.length > 0 || (!chosenByName && !settings.rejectHandshake);
+  if (ssl && ownCertificates) {
     const options: TlsServerOptions = {
       pairs: await Promise.all(settings.certificates.map(async (p) => ({
         cert: await read(p.cert, "certificate"),
-        key: await read(p.key, "certificate key"),
+        key: await read(p.key, "certificate key").finally(() => keyWarning(p.key)),
         certPath: p.cert,
         keyPath: p.key,
       }))),
@@ -51,7 +73,8 @@ export async function compileRouteTls(runtime: Runtime, server: ServerConfig, ss
       sessionTimeoutS: Math.floor(settings.sessionTimeoutMs / 1000),
       sessionTickets: settings.sessionTickets,
       verifyClient: settings.verifyClient,
-      ca: await caText(read, [settings.clientCertificate, settings.trustedCertificate]),
+      ca: await caText(read, [settings.clientCertificate]),
+      trusted: await caText(read, [settings.trustedCertificate]),
       crl: settings.crl === null ? null : await read(settings.crl, "CRL"),
       alpn: settings.alpn,
     };
@@ -72,13 +95,15 @@ export async function compileRouteTls(runtime: Runtime, server: ServerConfig, ss
       crl: settings.proxySslCrl === null ? null : await read(settings.proxySslCrl, "CRL"),
       cert: certPath === null || certPath === "" ? null : {
         cert: await read(certPath, "certificate"),
-        key: await read(settings.proxySslCertificateKey!, "certificate key"),
+        key: await read(settings.proxySslCertificateKey!, "certificate key").finally(() =>
+          keyWarning(settings.proxySslCertificateKey!)
+        ),
         passwords: await passwords(settings.proxySslPasswordFile),
       },
     };
     refuseWhatCannot(support, { ...proxy, serverName: null, sessionKey: null }, runtime);
   }
-  return { server: context, settings, proxy, support };
+  return { server: context, ssl, settings, proxy, support };
 }
 
 async function caText(

@@ -3,28 +3,82 @@
 // it, and say what went wrong in nginx's log words.
 import type { ClientConnection } from "../runtime.ts";
 import { type TlsFacts, TlsHandshakeError } from "../runtime-tls.ts";
-import type { Phase } from "./phase.ts";
+import type { Phase, PhaseSession } from "./phase.ts";
 import type { RouteTls } from "./ssl-setup.ts";
+import { peekServerName, sniHost, UNRECOGNIZED_NAME_ALERT, type VirtualRoutes } from "./ssl-sni.ts";
+
+/** What the ssl phase needs of a route chosen by name (session.ts's Route). */
+interface NamedRoute {
+  readonly tls?: RouteTls | null;
+}
 
 /**
  * The ssl phase (ngx_stream_ssl_handler), after access as in nginx: the handshake, then the
  * client's TLS side replaces its socket; a failed handshake ends the session with 500.
  */
-export function sslPhase(tls: RouteTls): Phase {
+export function sslPhase<R extends NamedRoute>(tls: RouteTls, virtual: VirtualRoutes<R> | null = null): Phase {
+  const byName = virtual !== null || tls.settings.rejectHandshake;
   return {
     name: "ssl",
     run: async (s) => {
       // Read now: a socket a failed handshake closed no longer knows its peer.
       const remote = s.remoteAddress;
-      const r = await handshake(tls, s.client, s.takeEarlyData());
-      if (!r.ok) {
-        if (s.logger.enabled(r.level)) s.logger.log(r.level, `*${s.id} ${r.message}, client: ${remote}, server: ${s.listenName}`);
-        return 500;
+      const log = (level: "info" | "crit", message: string) => {
+        if (s.logger.enabled(level)) s.logger.log(level, `*${s.id} ${message}, client: ${remote}, server: ${s.listenName}`);
+        return 500 as const;
+      };
+      let chosen = tls;
+      let early = s.takeEarlyData();
+      let timeoutMs = tls.settings.handshakeTimeoutMs;
+      if (byName) {
+        const started = Date.now();
+        const picked = await byServerName(s, tls, virtual, early, started + timeoutMs);
+        if (picked.kind !== "hello") {
+          return log("info", handshakeFailure(new TlsHandshakeError(picked.kind, ""), "client", "while SSL handshaking").message);
+        }
+        if (picked.reject) {
+          await s.client.write(UNRECOGNIZED_NAME_ALERT).catch(() => {});
+          s.client.close();
+          return log(
+            "info",
+            `SSL_do_handshake() failed (SSL: error:0A0000EA:SSL routines::callback failed) while SSL handshaking`,
+          );
+        }
+        chosen = picked.tls;
+        early = picked.bytes;
+        timeoutMs = Math.max(1, started + timeoutMs - Date.now());
       }
+      const r = await handshake(chosen, s.client, early, timeoutMs);
+      if (!r.ok) return log(r.level, r.message);
       s.useTls(r.client, r.facts);
       return "next";
     },
   };
+}
+
+type Picked =
+  | { readonly kind: "timeout" | "closed" }
+  | { readonly kind: "hello"; readonly bytes: Uint8Array; readonly reject: boolean; readonly tls: RouteTls };
+
+/** The server block the ClientHello's name chooses (the session follows it from here on). */
+async function byServerName<R extends NamedRoute>(
+  s: PhaseSession,
+  tls: RouteTls,
+  virtual: VirtualRoutes<R> | null,
+  early: Uint8Array | null,
+  deadline: number,
+): Promise<Picked> {
+  const hello = await peekServerName(s, early, deadline);
+  if (hello.kind !== "hello") return hello;
+  const host = sniHost(hello.serverName);
+  const index = host === null || virtual === null ? null : virtual.names.find(host);
+  const route = index === null || index < 0 ? null : virtual!.routes[index]!;
+  if (route) s.chooseRoute?.(route);
+  const own = route?.tls ?? null;
+  // A chosen server without certificates of its own keeps the default server's (nginx keeps the SSL_CTX).
+  const settings = own?.settings ?? tls.settings;
+  if (settings.rejectHandshake) return { kind: "hello", bytes: hello.bytes, reject: true, tls };
+  return { kind: "hello", bytes: hello.bytes, reject: false, tls: own?.server ? own : tls };
 }
 
 export type SslPhaseResult =
@@ -36,10 +90,10 @@ export async function handshake(
   tls: RouteTls,
   client: ClientConnection,
   early: Uint8Array | null = null,
+  timeoutMs = tls.settings.handshakeTimeoutMs,
 ): Promise<SslPhaseResult> {
   let accepted;
   try {
-    const timeoutMs = tls.settings.handshakeTimeoutMs;
     accepted = await tls.support.accept(client, { context: tls.server!, timeoutMs, early });
   } catch (e) {
     return handshakeFailure(e, "client", "while SSL handshaking");

@@ -105,6 +105,8 @@ export function socketServer(): net.Server {
   return net.createServer({ allowHalfOpen: true });
 }
 
+const EMPTY = new Uint8Array(0);
+
 /**
  * One direction: write each chunk on, pause the source while the destination is full; `first`
  * goes to the destination before anything else, and a rate paces reading (pace.ts).
@@ -127,8 +129,12 @@ function pipeDirection(
     if (pacer?.busy) return void (endPending = true); // the held bytes go first
     // nginx: without proxy_half_close the session ends once the EOF side's data is flushed.
     if (!relay.halfClose) {
-      if (to.writableLength === 0) relay.finish(eofEnd);
-      else to.once("drain", () => relay.finish(eofEnd));
+      const flushed = () => relay.finish(eofEnd);
+      if (to.writableLength === 0) flushed();
+      else if (to.writableNeedDrain) to.once("drain", flushed);
+      // 'drain' comes only after a write() that returned false; a TLS socket holds bytes
+      // while it encrypts without that, so its last callback is what says they are out.
+      else to.write(EMPTY, flushed);
       return;
     }
     // With it, the FIN is forwarded once flushed; the session ends when both directions are done.

@@ -1,5 +1,6 @@
 // TLS for every runtime on its node:tls (OpenSSL on Node, BoringSSL on Bun, rustls on Deno):
 // one implementation, and per runtime what its library cannot do as written.
+import { statSync } from "node:fs";
 import type { TlsSupport } from "../../core/runtime.ts";
 import type { TlsClientOptions, TlsServerOptions } from "../../core/runtime-tls.ts";
 import { connect } from "./client.ts";
@@ -13,7 +14,15 @@ export interface TlsLimits {
 }
 
 export function nodeTlsSupport(limits: TlsLimits): TlsSupport {
-  return { library: limits.library, sni: limits.sni, cannot: limits.cannot, serverContext, accept, connect };
+  return { library: limits.library, sni: limits.sni, cannot: limits.cannot, keyFileMode, serverContext, accept, connect };
+}
+
+function keyFileMode(path: string): number | null {
+  try {
+    return statSync(path).mode & 0o777;
+  } catch {
+    return null;
+  }
 }
 
 export function isServerOptions(o: TlsServerOptions | TlsClientOptions): o is TlsServerOptions {

@@ -67,9 +67,12 @@ export function checkedPair(
   return { cert: pair.cert, key: keyPem(unlocked.key) };
 }
 
-/** secureOptions for ssl_session_tickets off. */
-export function ticketOptions(tickets: boolean): number {
-  return tickets ? 0 : constants.SSL_OP_NO_TICKET;
+/**
+ * secureOptions for ssl_session_tickets off, and never a client's renegotiation (nginx sets
+ * SSL_OP_NO_RENEGOTIATION; Node's OpenSSL would otherwise allow three per ten minutes).
+ */
+export function serverSecureOptions(tickets: boolean): number {
+  return (tickets ? 0 : constants.SSL_OP_NO_TICKET) | (constants.SSL_OP_NO_RENEGOTIATION ?? 0);
 }
 
 /** The library's words for a failure (OpenSSL's `error:…:reason`), never the key's bytes. */

@@ -1,5 +1,6 @@
 // Terminating a client's TLS: a node:tls TLSSocket over the accepted net.Socket, with the
 // server setup compiled once per config (an SSL_CTX per certificate pair, as nginx has).
+import type { X509Certificate } from "node:crypto";
 import tls from "node:tls";
 import type { ClientConnection, TlsAccepted } from "../../core/runtime.ts";
 import {
@@ -11,13 +12,16 @@ import {
 } from "../../core/runtime-tls.ts";
 import { SocketConnection } from "../node/socket.ts";
 import { socketFacts } from "./facts.ts";
-import { checkedPair, reason, ticketOptions, versionRange } from "./options.ts";
+import { checkedPair, reason, serverSecureOptions, versionRange } from "./options.ts";
+import { parseCertificates, verdictWithTrusted } from "./trust.ts";
 
 export class NodeTlsServerContext implements TlsServerContext {
   constructor(
     readonly verifyClient: TlsServerOptions["verifyClient"],
     readonly secureContext: tls.SecureContext,
     readonly alpn: readonly string[],
+    /** ssl_trusted_certificate's and ssl_client_certificate's CAs, for what `ca` cannot say. */
+    readonly anchors: readonly X509Certificate[] = [],
   ) {}
 }
 
@@ -31,8 +35,9 @@ export function serverContext(o: TlsServerOptions): NodeTlsServerContext {
     honorCipherOrder: o.preferServerCiphers,
     ...(o.ecdhCurve !== "auto" && { ecdhCurve: o.ecdhCurve }),
     sessionTimeout: o.sessionTimeoutS,
-    secureOptions: ticketOptions(o.sessionTickets),
-    ...(o.ca !== null && { ca: o.ca }),
+    secureOptions: serverSecureOptions(o.sessionTickets),
+    // Only ssl_client_certificate: its names are the ones the CertificateRequest lists.
+    ...((o.ca ?? o.trusted ?? null) !== null && { ca: o.ca ?? o.trusted! }),
     ...(o.crl !== null && { crl: o.crl }),
   };
   if (o.pairs.length === 0) throw new TlsConfigError(`no "ssl_certificate" is defined`);
@@ -50,7 +55,13 @@ export function serverContext(o: TlsServerOptions): NodeTlsServerContext {
   } catch (err) {
     throw new TlsConfigError(`SSL_CTX_use_certificate() failed (SSL: ${reason(err)})`);
   }
-  return new NodeTlsServerContext(o.verifyClient, context, o.alpn);
+  let anchors: X509Certificate[] = [];
+  try {
+    anchors = o.trusted ? [...parseCertificates(o.trusted), ...parseCertificates(o.ca)] : [];
+  } catch (err) {
+    throw new TlsConfigError(`SSL_CTX_load_verify_locations() failed (SSL: ${reason(err)})`);
+  }
+  return new NodeTlsServerContext(o.verifyClient, context, o.alpn, anchors);
 }
 
 export function accept(client: ClientConnection, options: TlsAcceptOptions): Promise<TlsAccepted> {
@@ -85,7 +96,9 @@ export function accept(client: ClientConnection, options: TlsAcceptOptions): Pro
       done = true;
       clearTimeout(timer);
       const conn = new SocketConnection(socket);
-      resolve({ connection: conn as unknown as ClientConnection, facts: socketFacts(socket, true) });
+      const facts = socketFacts(socket, true);
+      const verifyError = verdictWithTrusted(socket, facts.verifyError, ctx.anchors, Date.now());
+      resolve({ connection: conn as unknown as ClientConnection, facts: { ...facts, verifyError } });
     });
   });
 }

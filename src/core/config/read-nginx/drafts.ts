@@ -24,6 +24,8 @@ export interface ServerDraft {
   readonly overrides: ProxyOverrides;
   /** ssl_* and proxy_ssl_* of this server{}. */
   readonly tls: TlsOverrides;
+  /** server_name's names, in order. */
+  readonly serverNames: string[];
   /** health_check lines and health_check_timeout. */
   readonly health: HealthScope;
   readonly loc: SourceLoc;

@@ -18,18 +18,20 @@ export function listen(cx: ReaderContext, d: NginxDirective, family: Family): Li
   let reusePort = false;
   let proxyProtocol = false;
   let ssl = false;
+  let defaultServer = false;
   for (const p of params) {
     if (family === "tcp") tcpListenParam(cx, d, p);
     else if (udp && (p === "udp" || p === "reuseport")) reusePort ||= p === "reuseport";
     else if (p === "proxy_protocol") proxyProtocol = true;
     else if (p === "ssl") ssl = true;
+    else if (p === "default_server" && family === "stream") defaultServer = true;
     else streamListenParam(cx, d, p);
   }
   // The UDP, PROXY and TLS fields only where set, so a plain TCP listen reads as it always has.
   const extra = udp
     ? { udp: true, ...(reusePort ? { reusePort } : {}) }
     : { ...(proxyProtocol ? { proxyProtocol } : {}), ...(ssl ? { ssl } : {}) };
-  const unix = unixPath === null ? {} : { unixPath };
+  const unix = { ...(unixPath === null ? {} : { unixPath }), ...(defaultServer ? { defaultServer } : {}) };
   return ports.map((port) => ({ host, port, ...extra, ...unix, loc: cx.loc(d) }));
 }
 
@@ -102,7 +104,6 @@ function streamListenParam(cx: ReaderContext, d: NginxDirective, p: string): voi
   const key = eq < 0 ? p : p.slice(0, eq + 1);
   const value = eq < 0 ? "" : p.slice(eq + 1);
   switch (key) {
-    case "default_server":
     case "bind":
       return; // harmless, and so common that a warning would be noise
     case "backlog=":

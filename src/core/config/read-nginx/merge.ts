@@ -40,6 +40,7 @@ export function mergeServer(
     // Only where written: a server without TLS reads the same as from YAML.
     ...(block.family === "stream" && hasTls(block.tls, s) && { tls: mergeTls(block.tls, s.tls, s.listen) }),
     // nginx's merge: a server{} with its own access_log (or `off`) uses only that.
+    ...(s.serverNames.length > 0 && { serverNames: s.serverNames }),
     accessLog: effectiveAccessLog(s.accessLog.logs.length || s.accessLog.off ? s.accessLog : block.accessLog),
     loc: s.loc,
     proxyPassLoc: handler.loc,

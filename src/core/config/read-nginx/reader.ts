@@ -26,6 +26,7 @@ import { limitConnDirective, limitConnDraft, type ZoneTable } from "./limit-conn
 import { accessRule, balanceMethod, proxyPass, realipFrom } from "./server-directives.ts";
 import { listen } from "./listen.ts";
 import { tlsDirective } from "./ssl.ts";
+import { serverNameDirective } from "./server-name.ts";
 import { adminDirective, blockLogDirective, logFormat, type LogState, mainErrorLog } from "./logs.ts";
 import { streamUpstreamServer, tcpUpstreamServer } from "./upstream-server.ts";
 import { resolverSetting, type ResolverSettings, zoneDirective } from "./resolve.ts";
@@ -249,6 +250,7 @@ class NginxReader {
       set: [],
       overrides: {},
       tls: {},
+      serverNames: [],
       health: this.health.scope(),
       loc: this.loc(d),
     };
@@ -288,7 +290,7 @@ class NginxReader {
           break;
       }
       if (family === "stream" && blockLogDirective(this.cx, this.logs, e, s)) return;
-      if (family === "stream" && tlsDirective(this.cx, e, s.tls)) return;
+      if (family === "stream" && (tlsDirective(this.cx, e, s.tls) || serverNameDirective(this.cx, e, s.serverNames))) return;
       if (family === "stream" && limitConnDirective(this.cx, e, s.limitConn, null)) return;
       if (!this.proxySetting(e, spec, s.overrides)) this.ignore(e, spec);
     });
@@ -313,8 +315,6 @@ class NginxReader {
     fill(into, row, rowValue(this.cx, d, row));
     return true;
   }
-
-  // --- listen ---
 
   private upstream(d: NginxDirective, family: Family): UpstreamConfig {
     const name = d.args[0]!;

@@ -85,11 +85,7 @@ const SETTERS: ReadonlyMap<string, Setter> = new Map<string, Setter>([
     for (const a of d.args) if (a.length > 255) cx.fail(d, `"ssl_alpn" directive protocol too long`);
     into.alpn = [...d.args];
   }],
-  ["ssl_reject_handshake", (cx, d) => {
-    // One server per address: "on" would refuse every client, which is not what a config with
-    // server_name means; until server_name choice lands it is refused rather than guessed.
-    if (flag(cx, d)) cx.fail(d, `"ssl_reject_handshake on" is not supported yet`);
-  }],
+  ["ssl_reject_handshake", onOff("rejectHandshake")],
   ["proxy_ssl", onOff("proxySsl")],
   ["proxy_ssl_server_name", onOff("proxySslServerName")],
   // With variables, compiled and checked with the others (variables/stream-variables.ts).
@@ -153,7 +149,8 @@ export function mergeTls(
   const keys = sc ? sk ?? [] : sk ?? bk ?? [];
   const merged: ServerTlsConfig = { ...DEFAULT_TLS, ...b, ...s, certificates: [] };
   const ssl = listen.find((l) => l.ssl === true);
-  if (ssl && certs.length === 0) {
+  // A server that rejects every handshake it is chosen for needs no certificate.
+  if (ssl && certs.length === 0 && !merged.rejectHandshake) {
     throw new ConfigError(`no "ssl_certificate" is defined for the "listen ... ssl" directive`, ssl.loc);
   }
   if (!ssl && !merged.proxySsl) return { ...merged, certificates: certs.map((cert, i) => ({ cert, key: keys[i] ?? "" })) };

@@ -11,7 +11,7 @@ const BUFFER_HINT = harmless("a socket buffer size hint");
 /** stream{}'s listen parameters (tcp{}'s are a subset: bind, default, ssl, ipv6only). */
 export const LISTEN_PARAMS: ReadonlyMap<string, Support> = new Map([
   ["bind", harmless("streamlb binds every listen address on its own")],
-  ["default_server", harmless("streamlb has one server per address")],
+  ["default_server", "runs"],
   ["reuseport", harmless("one process needs none, and streamlb's workers always use SO_REUSEPORT")],
   ["rcvbuf", BUFFER_HINT],
   ["sndbuf", BUFFER_HINT],

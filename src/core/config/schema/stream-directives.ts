@@ -22,7 +22,7 @@ const proxySettingModule = (name: string) =>
     ? "stream_ssl_preread_module"
     : "stream_proxy_module";
 
-// The TLS directives read-nginx/ssl.ts reads (it refuses `ssl_reject_handshake on` itself);
+// The TLS directives read-nginx/ssl.ts reads;
 // the others (OCSP, stapling, key logs, ticket keys, conf commands, caches) stay refused.
 const SSL_FLAGS_RUN = "ssl_prefer_server_ciphers ssl_session_tickets ssl_reject_handshake";
 const SSL_FLAGS_REFUSED = "ssl_stapling ssl_stapling_verify ssl_ocsp_cache";
@@ -50,7 +50,7 @@ export const STREAM_DIRECTIVES: readonly DirectiveRow[] = [
     [1],
     { unique, value: "number", support: HASH_HINT },
   ),
-  ...rows("server_name", "stream_core_module", "stream", SS, "1more"),
+  ...rows("server_name", "stream_core_module", "stream", SS, "1more", { support: runs }),
 
   // stream_proxy_module (and tcp_nodelay): the settings, then the rest
   ...rows("proxy_pass", "stream_proxy_module", "stream", SS, [1], { unique, support: runs }),
