@@ -54,8 +54,7 @@ export interface AdminConfig {
 }
 
 export interface ErrorLogConfig {
-  /** "stderr", a file, or `syslog:server=…` (values/syslog-target.ts). */
-  readonly path: string;
+  readonly path: string; // "stderr", a file, or `syslog:server=…` (values/syslog-target.ts)
   readonly level: LogLevel;
 }
 
@@ -276,10 +275,7 @@ export interface ServerConfig {
    * header gives the client's address (an address, a CIDR or `unix:`); absent or [] = none.
    */
   readonly realipFrom?: readonly string[];
-  /**
-   * error_log as nginx merges it (the server's own lines, else stream{}'s): where this server's
-   * sessions log; absent = the main error logs.
-   */
+  /** error_log, merged (the server's own lines, else stream{}'s); absent = the main error logs. */
   readonly errorLogs?: readonly ErrorLogConfig[];
   readonly loc: SourceLoc;
 }
