@@ -11,6 +11,7 @@ import { keepAliveOnSignals } from "./signals.ts";
 import { createLogger, type LevelLogger } from "./log.ts";
 import type { Runtime, WorkerSide } from "./runtime.ts";
 import { WorkerLink } from "./worker-link.ts";
+import { tlsSecretBytes } from "./tls-secret.ts";
 import { BinaryUpgrade } from "./upgrade.ts";
 import { NGINX_COMPATIBLE, VERSION } from "../version.ts";
 
@@ -121,6 +122,10 @@ export class Controller {
         link.listen(
           {
             health: (m) => this.instance?.balancer.receiveHealth(m.upstream, m.server, m.health),
+            tlsSecret: (m) => {
+              const secret = tlsSecretBytes(m);
+              if (secret) this.runtime.tls?.shareTicketKeys(secret);
+            },
             peers: (m) => this.instance?.balancer.receivePeers(m),
             report: () => (this.instance ? localSnapshot(this.adminContext, this.instance) : null),
           },

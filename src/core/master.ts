@@ -13,6 +13,7 @@ import { keepAliveOnSignals } from "./signals.ts";
 import { createLogger, type LevelLogger } from "./log.ts";
 import type { ProcessSupport, Runtime, SignalName, WorkerHandle, WorkerMessage } from "./runtime.ts";
 import { WorkerHub } from "./worker-hub.ts";
+import { newTlsSecret, ticketKeysWarning } from "./tls-secret.ts";
 import { BinaryUpgrade } from "./upgrade.ts";
 import { MasterListeners } from "./master-listeners.ts";
 import { VERSION } from "../version.ts";
@@ -51,6 +52,8 @@ export class Master {
   /** Last verdict per (upstream, server), replayed to a worker that starts later. */
   private readonly health = new Map<string, WorkerMessage>();
   private stopping = false;
+  /** This config generation's TLS secret (tls-secret.ts), for the workers and no one else. */
+  private tlsSecret = newTlsSecret();
   /** The sockets the workers inherit; USR2 passes them to the new binary. */
   private readonly listeners: MasterListeners;
   /** USR2/WINCH; where the master holds no sockets, the new binary's workers bind beside these. */
@@ -132,6 +135,7 @@ export class Master {
       await this.mainLogs?.close();
       return 1;
     }
+    this.warnUnsharedTickets(this.options.config);
     for (let i = 0; i < this.options.count; i++) this.spawn(i);
     const sharing = this.listeners.supported ? "the master's sockets" : this.options.processes.portSharing;
     this.logger.log(
@@ -152,6 +156,9 @@ export class Master {
     handle.onMessage((m) => {
       if (this.hub.receive(index, m)) return;
       if (m.type === "ready") {
+        // Only now: a message sent before the worker's code listens is lost (node:cluster on
+        // Node 20 drops it). Setups the worker made already take the keys when they come.
+        this.sendTlsSecret(handle);
         entry.ready = true;
         this.everReady = true;
         if (!this.pidWritten && [...this.workers.values()].every((w) => w.ready)) {
@@ -209,8 +216,9 @@ export class Master {
   /** HUP: each worker reloads itself, but only a config that parses is passed on. */
   private async reload(): Promise<void> {
     if (this.stopping) return;
+    let config: Config;
     try {
-      const config = await this.options.load((w) => this.logger.log("warn", w));
+      config = await this.options.load((w) => this.logger.log("warn", w));
       this.listeners.apply(config, false);
     } catch (e) {
       const why = e instanceof ConfigError ? e.message : e instanceof Error ? e.message : String(e);
@@ -219,7 +227,23 @@ export class Master {
     }
     // The verdicts are reset by the workers' reload; worker 0 publishes fresh ones.
     this.health.clear();
+    this.warnUnsharedTickets(config);
+    // A new cycle, new ticket keys. The secret and the signal may reach a worker in either
+    // order: its setups, old or new, take the secret whenever it comes.
+    this.tlsSecret = newTlsSecret();
+    for (const w of this.workers.values()) this.sendTlsSecret(w.handle);
     for (const w of this.workers.values()) w.handle.signal("SIGHUP");
+  }
+
+  /** Only where the workers' TLS can take it: a secret no one uses is better not sent. */
+  private sendTlsSecret(handle: WorkerHandle): void {
+    if (this.runtime.tls?.ticketKeysUnshared === null) handle.send(this.tlsSecret);
+  }
+
+  /** Never silently weaker: where workers cannot share ticket keys, the operator is told. */
+  private warnUnsharedTickets(config: Config): void {
+    const warning = ticketKeysWarning(config, this.options.count, this.runtime.name, this.runtime.tls);
+    if (warning) this.logger.log("warn", warning);
   }
 
   private async exit(code: number): Promise<void> {

@@ -390,15 +390,21 @@ export class PeerSelection {
     const peer = this.current;
     if (!peer) return;
     this.current = null;
-    peer.conns--;
-    this.upstream.connsShare?.conns(this.upstream, peer);
-    if (this.currentGroup.single) {
-      this.tries = 0;
-      return;
-    }
-    if (peer.accessedSec < peer.checkedSec) revive(this.upstream, peer);
-    if (this.tries) this.tries--;
+    const single = this.currentGroup.single;
+    releasePeer(this.upstream, peer, single);
+    if (single) this.tries = 0;
+    else if (this.tries) this.tries--;
   }
+}
+
+/**
+ * The end of a connected session, as `PeerSelection.release()` does it, for a session that
+ * dropped its selection once connected (an idle session then keeps no selection alive).
+ */
+export function releasePeer(upstream: Upstream, peer: Peer, single: boolean): void {
+  peer.conns--;
+  upstream.connsShare?.conns(upstream, peer);
+  if (!single && peer.accessedSec < peer.checkedSec) revive(upstream, peer);
 }
 
 /** nginx's "mark peer live if check passed"; a peer that max_fails had taken out came back. */
