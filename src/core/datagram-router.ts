@@ -29,7 +29,6 @@ export class DatagramRouter implements DatagramHost {
   /** Datagrams dropped: no connection left for a new client, or a socket that took no more. */
   readonly drops = { dropped: 0 };
   readonly runtime: Runtime;
-  readonly logger: Logger;
   readonly budget: ConnectionBudget;
   readonly clock: DatagramClock;
   /** Set once the runtime bound the socket (the router must exist to receive). */
@@ -37,9 +36,13 @@ export class DatagramRouter implements DatagramHost {
 
   constructor(private readonly options: DatagramRouterOptions) {
     this.runtime = options.runtime;
-    this.logger = options.logger;
     this.budget = options.budget;
     this.clock = options.clock ?? systemDatagramClock;
+  }
+
+  /** The server's error_log, else the main error logs (read at each use: a reload may change it). */
+  get logger(): Logger {
+    return this.options.route().errorLog ?? this.options.logger;
   }
 
   /** Sessions in the table now (those that still take datagrams). */

@@ -6,11 +6,12 @@
 // verdicts of worker 0 (the only one that probes) and the state workers share (worker-hub.ts),
 // and runs the binary upgrade (upgrade.ts).
 import { ConfigError } from "./config/errors.ts";
-import type { Config } from "./config/model.ts";
+import type { Config, LogLevel } from "./config/model.ts";
+import { MainErrorLogs, mainErrorLogs } from "./error-log-sinks.ts";
 import { removePidFile, writePidFile } from "./pid-file.ts";
 import { keepAliveOnSignals } from "./signals.ts";
 import { createLogger, type LevelLogger } from "./log.ts";
-import type { LogFile, ProcessSupport, Runtime, SignalName, WorkerHandle, WorkerMessage } from "./runtime.ts";
+import type { ProcessSupport, Runtime, SignalName, WorkerHandle, WorkerMessage } from "./runtime.ts";
 import { WorkerHub } from "./worker-hub.ts";
 import { newTlsSecret, ticketKeysWarning } from "./tls-secret.ts";
 import { BinaryUpgrade } from "./upgrade.ts";
@@ -40,7 +41,8 @@ const RESPAWN_BACKOFF_MS = 1_000;
 export class Master {
   private readonly runtime: Runtime;
   private readonly logger: LevelLogger;
-  private logFile: LogFile | null = null;
+  /** The main error_log lines, once open; until then lines go to stderr. */
+  private mainLogs: MainErrorLogs | null = null;
   private readonly workers = new Map<number, { handle: WorkerHandle; startedMs: number; ready: boolean }>();
   private pidWritten = false;
   /** The live workers' channels, by index, for the hub. */
@@ -65,7 +67,8 @@ export class Master {
 
   constructor(private readonly options: MasterOptions) {
     this.runtime = options.runtime;
-    const write = (line: string) => (this.logFile ? this.logFile.write(line) : this.runtime.writeStderr(line));
+    const write = (line: string, level: LogLevel) =>
+      this.mainLogs ? this.mainLogs.set.write(line, level) : this.runtime.writeStderr(line);
     this.logger = createLogger(write, options.config.errorLog.level, this.runtime.pid);
     this.listeners = new MasterListeners(options.processes, options.count);
     const cluster = options.processes.portSharing === "node:cluster" && !this.listeners.supported;
@@ -103,15 +106,15 @@ export class Master {
     this.runtime.onSignal("SIGTERM", forward("SIGTERM"));
     this.runtime.onSignal("SIGINT", forward("SIGINT"));
     this.runtime.onSignal("SIGUSR1", () => {
-      void this.logFile?.reopen();
+      void this.mainLogs?.reopen();
       for (const w of this.workers.values()) w.handle.signal("SIGUSR1");
     });
     keepAliveOnSignals(this.runtime, this.logger, {
       usr2: () => void this.upgrade.start(),
       winch: () => void this.upgrade.winch(),
     });
-    const path = this.options.config.errorLog.path;
-    if (path !== "stderr") this.logFile = await this.runtime.openLogFile(path);
+    this.mainLogs = await MainErrorLogs.open(this.runtime, mainErrorLogs(this.options.config));
+    this.logger.setLevel(this.mainLogs.set.level);
     // nginx writes the pid file once its sockets listen; here the workers open them, so the
     // file appears when every worker is ready (tools such as nginx's test harness connect as
     // soon as it exists). Whether it can be written is known before any worker starts, as in
@@ -122,14 +125,14 @@ export class Master {
       if (pidFile) await this.runtime.removeFile(`${pidFile}.new`);
     } catch (e) {
       this.runtime.writeStderr(`streamlb: [emerg] ${e instanceof Error ? e.message : String(e)}\n`);
-      await this.logFile?.close();
+      await this.mainLogs?.close();
       return 1;
     }
     try {
       this.listeners.apply(this.options.config, true);
     } catch (e) {
       this.logger.log("emerg", e instanceof Error ? e.message : String(e));
-      await this.logFile?.close();
+      await this.mainLogs?.close();
       return 1;
     }
     this.warnUnsharedTickets(this.options.config);
@@ -248,7 +251,7 @@ export class Master {
     this.ended = true;
     await removePidFile(this.runtime, this.options.pidFile);
     this.logger.log("notice", "exit");
-    await this.logFile?.close();
+    await this.mainLogs?.close();
     this.done(code);
   }
 }

@@ -59,6 +59,7 @@ export class Session extends SessionBase implements PhaseSession {
   private realAddr: { readonly addr: string; readonly port: number } | null = null;
   /** The client's handshake ($ssl_* variables); null on plain TCP. */
   tlsFacts: TlsFacts | null = null;
+  readonly logger: Logger;
 
   constructor(
     id: number,
@@ -66,11 +67,13 @@ export class Session extends SessionBase implements PhaseSession {
     public client: ClientConnection,
     route: Route,
     private readonly runtime: Runtime,
-    readonly logger: Logger,
+    /** The main error logs; the server's own error_log (route.errorLog) wins. */
+    logger: Logger,
     /** worker_connections: the upstream socket of each try is taken from it. */
     private readonly budget: ConnectionBudget,
   ) {
     super(id, route);
+    this.logger = route.errorLog ?? logger;
   }
 
   // --- what variables, hash keys and phases read ---
@@ -139,6 +142,13 @@ export class Session extends SessionBase implements PhaseSession {
 
   run(): Promise<SessionOutcome> {
     const route = this.route;
+    // A session's first line (ngx_stream_init_connection), in its server's error log.
+    if (this.logger.enabled("info")) {
+      this.logger.log(
+        "info",
+        `*${this.id} client ${where(this.client.remoteAddress, this.client.remotePort)} connected to ${route.listenName}`,
+      );
+    }
     // The plain proxy (no phase, one upstream) waits through one async function, not three:
     // each suspended level costs memory per idle session (about 0.2 KiB on Bun).
     if (route.phases === undefined && route.target !== null && !route.returnValue && !route.proxyTarget) {
@@ -176,8 +186,10 @@ export class Session extends SessionBase implements PhaseSession {
       // A host name waits for the resolver; an upstream or an address does not.
       if (found instanceof Promise) found = await found;
       if (typeof found === "string") {
+        // nginx ends these with 500, not 502: no port, no resolver, or a name that did not
+        // resolve is the session's own failure, before any upstream was tried.
         this.logClientError("error", found);
-        return this.fail(502);
+        return this.fail(500);
       }
       target = found;
     }
