@@ -9,7 +9,7 @@ import { type DatagramHost, DatagramSessionState, type DropCounter, PENDING_DATA
 import type { DatagramSendResult, DatagramSocket, RelayEnd } from "./runtime.ts";
 import type { Route, Target } from "./session.ts";
 import type { SessionStatus } from "./session-outcome.ts";
-import { PeerSelection } from "./upstream.ts";
+import { PeerSelection } from "./peer-selection.ts";
 
 export {
   type DatagramClock,

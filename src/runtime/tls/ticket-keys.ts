@@ -4,7 +4,7 @@
 // worker encrypts a server block's tickets alike, while two server blocks never accept each
 // other's tickets (nginx keeps them apart with the session id context). The secret may arrive
 // before or after a reload builds its setups, so setups already made are updated too.
-import { createHmac, type BinaryLike } from "node:crypto";
+import { type BinaryLike, createHmac } from "node:crypto";
 import type tls from "node:tls";
 
 /** node:tls's SecureContext carries its native context, which takes new keys at any time. */
