@@ -4,10 +4,8 @@
 // on whatever they were using.
 import { AcceptGuard } from "./accept-guard.ts";
 import { SessionLogs } from "./session-logs.ts";
-import { Discovery, DNS_DEFAULT_TIMEOUT_MS } from "./discovery.ts";
-import { NameCache } from "./dns/cache.ts";
+import { Discovery, nameCacheFor } from "./discovery.ts";
 import { ConnectionBudget } from "./connections.ts";
-import { systemReason } from "./errno.ts";
 import { HealthMonitor, type HealthShare, primeHealth, systemHealthClock } from "./health.ts";
 import { type Config, listenKey } from "./config/model.ts";
 import type { DatagramSession } from "./datagram-session.ts";
@@ -23,7 +21,7 @@ import { buildRoutes } from "./routes.ts";
 import { compileStreamVariables } from "./variables/stream-variables.ts";
 import { NGINX_COMPATIBLE } from "../version.ts";
 import { type Peer, Upstream, type UpstreamChange } from "./upstream.ts";
-import { closeTlsChanged, type ListenerSlot, openDatagramSlot } from "./listener-slot.ts";
+import { closeTlsChanged, type ListenerSlot, listenStream, openDatagramSlot } from "./listener-slot.ts";
 import { reloadSummary } from "./reload-summary.ts";
 
 /** One open listener, for status and metrics. */
@@ -172,7 +170,7 @@ export class Balancer {
     });
     const logs = await this.sessionLogs.prepare(config, variables.registry);
     // Certificates load now, on start and on every reload: a bad one keeps the running config.
-    const routes = buildRoutes(config, upstreams, variables, logs, this.nameCache(config), this.counters);
+    const routes = buildRoutes(config, upstreams, variables, logs, nameCacheFor(config, this.runtime), this.counters);
     const abort = (e: unknown) => logs.abort().then(() => Promise.reject(e));
     const wanted = await withRouteTls(this.runtime, routes, this.logger).catch(abort);
     await closeTlsChanged(this.slots, wanted);
@@ -221,14 +219,6 @@ export class Balancer {
         reloadSummary(this.generation, opened.map((s) => s.key), closed, fresh, removedUpstreams, changes),
       );
     }
-  }
-
-  /** stream{}'s resolver for `proxy_pass $var` host names; a new cache for every config. */
-  private nameCache(config: Config): NameCache | null {
-    const resolver = config.stream.resolver;
-    if (!resolver || !this.runtime.dnsExchange) return null;
-    const timeoutMs = config.stream.resolverTimeoutMs ?? DNS_DEFAULT_TIMEOUT_MS;
-    return new NameCache(resolver, timeoutMs, this.runtime.dnsExchange.bind(this.runtime), () => Date.now());
   }
 
   /** Stops listening and ends every live session at once. */
@@ -296,25 +286,8 @@ export class Balancer {
   }
 
   private listen(key: string, route: Route, onClient: (client: ClientConnection) => void): Promise<Listener> {
-    const listen = route.server.listen.find((l) => listenKey(l) === key)!;
-    // The master's socket (a worker), or the old binary's (an upgrade); taken once: a later reload binds.
-    const fd = this.runtime.processes?.takeInherited?.(key);
-    return this.runtime
-      .listen(
-        {
-          host: listen.host,
-          port: listen.port,
-          ...(listen.unixPath !== undefined && { unixPath: listen.unixPath }),
-          noDelay: route.server.proxy.tcpNodelay,
-          reusePort: this.worker !== null || this.runtime.processes?.upgradeBy === "SO_REUSEPORT",
-          ...(fd === undefined ? {} : { fd }),
-          ...(route.tls != null && { tls: true }),
-        },
-        onClient,
-      )
-      .catch((err: unknown) => {
-        throw new Error(`bind() to ${route.listenName} failed (${systemReason(err)})`);
-      });
+    const reusePort = this.worker !== null || this.runtime.processes?.upgradeBy === "SO_REUSEPORT";
+    return listenStream(this.runtime, key, route, reusePort, onClient);
   }
 
   /** `listen … udp`: one socket, and a session table that sorts its datagrams by client. */

@@ -9,6 +9,8 @@ import type { Config, ResolverConfig, UpstreamConfig, UpstreamServerConfig } fro
 import { RCODE } from "./dns/message.ts";
 import { dnsErrorText, type DnsExchange, DnsResolver, type SrvTarget } from "./dns/resolver.ts";
 import type { Logger } from "./log.ts";
+import { NameCache } from "./dns/cache.ts";
+import type { Runtime } from "./runtime.ts";
 import type { Upstream } from "./upstream.ts";
 import { type ResolvedAnswer, resolveKey } from "./upstream-resolved.ts";
 
@@ -27,6 +29,14 @@ export const systemTimers: DiscoveryTimers = {
 
 /** nginx's resolver_timeout default. */
 export const DNS_DEFAULT_TIMEOUT_MS = 30_000;
+/** stream{}'s resolver for `proxy_pass $var` host names; a new cache for every config. */
+export function nameCacheFor(config: Config, runtime: Runtime): NameCache | null {
+  const resolver = config.stream.resolver;
+  if (!resolver || !runtime.dnsExchange) return null;
+  const timeoutMs = config.stream.resolverTimeoutMs ?? DNS_DEFAULT_TIMEOUT_MS;
+  return new NameCache(resolver, timeoutMs, runtime.dnsExchange.bind(runtime), () => Date.now());
+}
+
 /** How long an empty answer or NXDOMAIN is kept when valid= does not say (nginx: 10 s). */
 const NEGATIVE_TTL_MS = 10_000;
 

@@ -5,7 +5,7 @@ import { DatagramRouter } from "./datagram-router.ts";
 import type { DatagramSession } from "./datagram-session.ts";
 import { systemReason } from "./errno.ts";
 import type { Logger } from "./log.ts";
-import type { DatagramListener, Listener, Runtime } from "./runtime.ts";
+import type { ClientConnection, DatagramListener, Listener, Runtime } from "./runtime.ts";
 import type { Route, SessionOutcome } from "./session.ts";
 import { ListenerStats } from "./stats.ts";
 import { listenKey } from "./config/model.ts";
@@ -94,4 +94,35 @@ export async function closeTlsChanged(slots: Map<string, ListenerSlot>, wanted: 
       await slot.listener.close();
     }
   }
+}
+
+/**
+ * Listens for TCP (or a unix socket) on `key`: on the master's socket when this is a worker, or
+ * on the old binary's during an upgrade; each is taken once, so a later reload binds afresh.
+ */
+export function listenStream(
+  runtime: Runtime,
+  key: string,
+  route: Route,
+  reusePort: boolean,
+  onClient: (client: ClientConnection) => void,
+): Promise<Listener> {
+  const listen = route.server.listen.find((l) => listenKey(l) === key)!;
+  const fd = runtime.processes?.takeInherited?.(key);
+  return runtime
+    .listen(
+      {
+        host: listen.host,
+        port: listen.port,
+        ...(listen.unixPath !== undefined && { unixPath: listen.unixPath }),
+        noDelay: route.server.proxy.tcpNodelay,
+        reusePort,
+        ...(fd === undefined ? {} : { fd }),
+        ...(route.tls != null && { tls: true }),
+      },
+      onClient,
+    )
+    .catch((err: unknown) => {
+      throw new Error(`bind() to ${route.listenName} failed (${systemReason(err)})`);
+    });
 }
