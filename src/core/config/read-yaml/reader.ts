@@ -179,10 +179,8 @@ function server(
   const listen: ListenConfig[] = w.listOrOne(e.get("listen")!.value).map((n) => {
     // nginx's spelling: the address, then `udp` and `reuseport` (`"127.0.0.1:53 udp"`).
     const [text = "", ...params] = String(w.scalar(n, "listen")).trim().split(/\s+/);
-    if (text.toLowerCase().startsWith("unix:") && params.length === 0 && text.length > 5) {
-      return { host: null, port: 0, unixPath: text.slice(5), loc: w.loc(n) };
-    }
-    const parsed = parseListen(text);
+    const unix = text.toLowerCase().startsWith("unix:") && text.length > 5 && !params.includes("udp");
+    const parsed = unix ? { host: null, port: 0, unixPath: text.slice(5) } : parseListen(text);
     if (!parsed) w.fail(n, `invalid listen "${text}": expected a port, host:port or [v6]:port`);
     for (const p of params) {
       if (!LISTEN_PARAMS.includes(p)) {
