@@ -4,6 +4,7 @@ import { dirname, resolve } from "node:path";
 import { parseCliArgs, type SignalRequest } from "./cli-args.ts";
 import { configureText, USAGE, versionLine } from "./cli-info.ts";
 import { ConfigError } from "./core/config/errors.ts";
+import { lookUpHostNames } from "./core/config/host-names.ts";
 import { parseConfig } from "./core/config/load.ts";
 import { prefixPaths } from "./core/config/prefix-paths.ts";
 import type { Config, ErrorLogConfig, LogLevel } from "./core/config/model.ts";
@@ -18,6 +19,7 @@ import { runConvert } from "./convert.ts";
 import { startChatServer } from "./demo/chat-server.ts";
 import { configFiles } from "./runtime/files.ts";
 import { readConfigFile } from "./runtime/config-file.ts";
+import { lookupHost } from "./runtime/host-lookup.ts";
 
 export const EMBEDDED_CONFIG_NAME = "<embedded default>";
 
@@ -92,7 +94,9 @@ export async function runCli(ctx: CliContext): Promise<number> {
       globals: opts.globals ?? undefined,
       defaultErrorLog,
     });
-    return prefixPaths(config, (path) => resolve(prefix, path));
+    // Names nginx resolves while reading (set_real_ip_from NAME): at start, -t and each reload.
+    const looked = await lookUpHostNames(config, lookupHost);
+    return prefixPaths(looked, (path) => resolve(prefix, path));
   };
   let config: Config;
   try {

@@ -1,5 +1,6 @@
 // The library API: put a real streamlb in front of your own servers, from Node, Deno or Bun.
 //   const lb = startBalancer(yamlText); await lb.ready; ... await lb.close();
+import { lookUpHostNames } from "./core/config/host-names.ts";
 import { parseConfig } from "./core/config/load.ts";
 import { formatWarning } from "./core/config/read-nginx/files.ts";
 import type { Config, LogLevel } from "./core/config/model.ts";
@@ -8,6 +9,7 @@ import { createLogger, type Logger } from "./core/log.ts";
 import type { Runtime } from "./core/runtime.ts";
 import { detectRuntime } from "./runtime/detect.ts";
 import { configFiles } from "./runtime/files.ts";
+import { lookupHost } from "./runtime/host-lookup.ts";
 
 export { parseConfig } from "./core/config/load.ts";
 export { ConfigError } from "./core/config/errors.ts";
@@ -37,7 +39,8 @@ export function startBalancer(config: Config | string, options: StartOptions = {
   const pending = (options.runtime ? Promise.resolve(options.runtime) : detectRuntime()).then((runtime) => {
     const logger = options.logger ??
       createLogger((line) => runtime.writeStderr(line), options.logLevel ?? parsed.errorLog.level, runtime.pid);
-    return (instance = startRunningBalancer(runtime, parsed, logger));
+    // set_real_ip_from NAME: looked up with the system's resolver, as nginx does at load.
+    return lookUpHostNames(parsed, lookupHost).then((looked) => instance = startRunningBalancer(runtime, looked, logger));
   });
   return {
     ready: pending.then((i) => i.ready),
@@ -45,7 +48,7 @@ export function startBalancer(config: Config | string, options: StartOptions = {
       if (!instance) throw new Error("addresses() is available once ready has resolved");
       return instance.addresses();
     },
-    reload: (next) => pending.then((i) => i.reload(asConfig(next))),
+    reload: (next) => pending.then(async (i) => i.reload(await lookUpHostNames(asConfig(next), lookupHost))),
     shutdown: (graceMs) => pending.then((i) => i.shutdown(graceMs)),
     close: () => pending.then((i) => i.close()),
   };

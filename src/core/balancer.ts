@@ -3,7 +3,7 @@
 // removed ones close; upstreams keep each server's state by identity; live sessions finish
 // on whatever they were using.
 import { AcceptGuard } from "./accept-guard.ts";
-import { AccessLogs } from "./access-log.ts";
+import { SessionLogs } from "./session-logs.ts";
 import { Discovery, DNS_DEFAULT_TIMEOUT_MS } from "./discovery.ts";
 import { NameCache } from "./dns/cache.ts";
 import { ConnectionBudget } from "./connections.ts";
@@ -61,7 +61,7 @@ export class Balancer {
   private onIdle: (() => void) | null = null;
   /** 1 after the first start, +1 for every applied reload. */
   generation = 0;
-  private readonly accessLogs: AccessLogs;
+  private readonly sessionLogs: SessionLogs;
   /** Active health checks; `sync(upstream)` after changing an upstream's servers outside apply(). */
   readonly health: HealthMonitor;
   /** worker_connections, for this process. */
@@ -79,7 +79,7 @@ export class Balancer {
     /** Set in a worker process: listen with SO_REUSEPORT and share health verdicts. */
     private readonly worker: BalancerWorkerOptions | null = null,
   ) {
-    this.accessLogs = new AccessLogs(runtime, logger);
+    this.sessionLogs = new SessionLogs(runtime, logger);
     // A worker holds one more socket than a lone process: its channel to the master.
     this.budget = new ConnectionBudget(logger, worker !== null);
     this.acceptGuard = runtime.fds
@@ -136,9 +136,9 @@ export class Balancer {
     }));
   }
 
-  /** `-s reopen`: the access logs too (the error log is the controller's). */
+  /** `-s reopen`: the servers' access and error logs (the main error logs are the controller's). */
   reopenLogs(): Promise<void> {
-    return this.accessLogs.reopen();
+    return this.sessionLogs.reopen();
   }
 
   addresses(): BoundAddress[] {
@@ -170,7 +170,7 @@ export class Balancer {
       pid: this.runtime.pid,
       nginxVersion: NGINX_COMPATIBLE,
     });
-    const logs = await this.accessLogs.prepare(config, variables.registry);
+    const logs = await this.sessionLogs.prepare(config, variables.registry);
     // Certificates load now, on start and on every reload: a bad one keeps the running config.
     const routes = buildRoutes(config, upstreams, variables, logs, this.nameCache(config), this.counters);
     const abort = (e: unknown) => logs.abort().then(() => Promise.reject(e));
@@ -237,7 +237,7 @@ export class Balancer {
     this.discovery.stop();
     await this.closeListeners();
     for (const s of this.sessions) s.abort();
-    await this.accessLogs.close();
+    await this.sessionLogs.close();
   }
 
   /** Graceful stop: no new connections; live sessions may finish within `graceMs` (0 = no limit). */
@@ -245,7 +245,7 @@ export class Balancer {
     this.health.stop();
     this.discovery.stop();
     await this.drainSessions(graceMs);
-    await this.accessLogs.close();
+    await this.sessionLogs.close();
   }
 
   private async drainSessions(graceMs: number): Promise<void> {

@@ -6,13 +6,16 @@
 import { describeFileError } from "./config/read-nginx/files.ts";
 import type { Config } from "./config/model.ts";
 import type { Runtime } from "./runtime.ts";
+import { mainErrorLogs } from "./error-log-sinks.ts";
+import { isSyslogPath } from "./config/values/syslog-target.ts";
 import { compileRouteTls } from "./phases/ssl-setup.ts";
 
 /** Opens and closes each file; the first failure in nginx's words, or null when all open. */
 export async function openConfiguredFiles(runtime: Runtime, config: Config, pidFile: string | null): Promise<string | null> {
   const paths: string[] = [];
   if (pidFile) paths.push(pidFile);
-  if (config.errorLog.path !== "stderr") paths.push(config.errorLog.path);
+  const errorLogs = [...mainErrorLogs(config), ...config.stream.servers.flatMap((s) => s.errorLogs ?? [])];
+  for (const log of errorLogs) if (log.path !== "stderr" && !isSyslogPath(log.path)) paths.push(log.path);
   for (const server of config.stream.servers) {
     // A path with variables is opened per session, as in nginx; nothing to open now.
     for (const log of server.accessLog) if (!log.path.includes("$")) paths.push(log.path);

@@ -3,15 +3,17 @@
 import { type AdminContext, createAdminHandler, localSnapshot } from "./admin.ts";
 import { AdminEndpoint } from "./admin-endpoint.ts";
 import { ConfigError } from "./config/errors.ts";
-import type { Config, ErrorLogConfig } from "./config/model.ts";
+import type { Config, LogLevel } from "./config/model.ts";
+import { MainErrorLogs, mainErrorLogs, mainLogsKey } from "./error-log-sinks.ts";
 import { type RunningBalancer, startRunningBalancer } from "./running-balancer.ts";
 import { removePidFile, writePidFile } from "./pid-file.ts";
 import { keepAliveOnSignals } from "./signals.ts";
 import { createLogger, type LevelLogger } from "./log.ts";
-import type { LogFile, Runtime, WorkerSide } from "./runtime.ts";
+import type { Runtime, WorkerSide } from "./runtime.ts";
 import { WorkerLink } from "./worker-link.ts";
+import { tlsSecretBytes } from "./tls-secret.ts";
 import { BinaryUpgrade } from "./upgrade.ts";
-import { VERSION } from "../version.ts";
+import { NGINX_COMPATIBLE, VERSION } from "../version.ts";
 
 export interface ControllerOptions {
   readonly runtime: Runtime;
@@ -30,8 +32,8 @@ export class Controller {
   private readonly runtime: Runtime;
   private config: Config;
   private instance: RunningBalancer | null = null;
-  private logFile: LogFile | null = null;
-  private logPath = "stderr";
+  /** The main error_log lines, once open; until then lines go to stderr. */
+  private mainLogs: MainErrorLogs | null = null;
   private state: State = "running";
   /** A reload asked for while one runs waits here; more asks join it. */
   private pendingReload: Promise<void> | null = null;
@@ -51,7 +53,8 @@ export class Controller {
     this.runtime = options.runtime;
     this.config = options.config;
     // Writes go wherever error_log points now: reload and reopen swap the file.
-    const write = (line: string) => (this.logFile ? this.logFile.write(line) : this.runtime.writeStderr(line));
+    const write = (line: string, level: LogLevel) =>
+      this.mainLogs ? this.mainLogs.set.write(line, level) : this.runtime.writeStderr(line);
     this.logger = createLogger(write, options.config.errorLog.level, this.runtime.pid);
     this.link = options.worker ? new WorkerLink(options.worker) : null;
     const link = this.link;
@@ -96,7 +99,7 @@ export class Controller {
       this.link ? null : { usr2: () => void this.upgrade?.start(), winch: () => void this.upgrade?.winch() },
     );
     try {
-      await this.openLog(this.config.errorLog);
+      await this.openLogs(this.config);
       const link = this.link;
       this.instance = startRunningBalancer(
         this.runtime,
@@ -119,6 +122,10 @@ export class Controller {
         link.listen(
           {
             health: (m) => this.instance?.balancer.receiveHealth(m.upstream, m.server, m.health),
+            tlsSecret: (m) => {
+              const secret = tlsSecretBytes(m);
+              if (secret) this.runtime.tls?.shareTicketKeys(secret);
+            },
             peers: (m) => this.instance?.balancer.receivePeers(m),
             report: () => (this.instance ? localSnapshot(this.adminContext, this.instance) : null),
           },
@@ -141,9 +148,9 @@ export class Controller {
       await this.admin.close().catch(() => undefined);
       const why = e instanceof Error ? e.message : String(e);
       // Into the error log as well, as nginx does: whoever reads only the log learns why.
-      if (this.logFile) this.logger.log("emerg", why);
+      if (mainErrorLogs(this.config).some((l) => l.path !== "stderr")) this.logger.log("emerg", why);
       this.runtime.writeStderr(`streamlb: [emerg] ${why}\n`);
-      await this.logFile?.close();
+      await this.mainLogs?.close();
       return 1;
     }
     this.link?.send({ type: "ready" });
@@ -151,6 +158,8 @@ export class Controller {
       .addresses()
       .map((a) => (a.host.startsWith("unix:") ? a.host : `${a.host}:${a.port}`))
       .join(", ");
+    // nginx's start notice names its version; streamlb names the one it follows, as -V does.
+    this.logger.log("notice", `nginx/${NGINX_COMPATIBLE} (compatible; streamlb/${VERSION})`);
     this.logger.log("notice", `streamlb/${VERSION} on ${this.runtime.name} ${this.runtime.version} listening on ${listening}`);
 
     return done;
@@ -188,12 +197,11 @@ export class Controller {
       return;
     }
     this.config = next;
-    this.logger.setLevel(next.errorLog.level);
     // A new admin address that cannot be bound leaves the old endpoint up (the reload stands).
     await this.admin.apply(this.adminConfig(next)).catch((e: unknown) => {
       this.logger.log("emerg", `${e instanceof Error ? e.message : String(e)}; the admin endpoint stays where it was`);
     });
-    if (next.errorLog.path !== this.logPath) await this.openLog(next.errorLog);
+    await this.openLogs(next);
   }
 
   /** Only one process may bind the admin address: the lone process, or worker 0. */
@@ -223,14 +231,17 @@ export class Controller {
   /** USR1: reopen log files (after logrotate moved them). */
   async reopen(): Promise<void> {
     this.logger.log("notice", "reopening logs");
-    await this.logFile?.reopen();
+    await this.mainLogs?.reopen();
     await this.instance?.balancer.reopenLogs();
   }
 
-  private async openLog(config: ErrorLogConfig): Promise<void> {
-    const previous = this.logFile;
-    this.logFile = config.path === "stderr" ? null : await this.runtime.openLogFile(config.path);
-    this.logPath = config.path;
+  /** Opens the config's main error logs unless the open ones are the same (paths and levels). */
+  private async openLogs(config: Config): Promise<void> {
+    const logs = mainErrorLogs(config);
+    if (this.mainLogs?.key === mainLogsKey(logs)) return;
+    const previous = this.mainLogs;
+    this.mainLogs = await MainErrorLogs.open(this.runtime, logs);
+    this.logger.setLevel(this.mainLogs.set.level);
     await previous?.close();
   }
 
@@ -239,7 +250,7 @@ export class Controller {
     // Last, so probes see "not ready" for as long as sessions drain.
     await this.admin.close();
     this.logger.log("notice", "exit");
-    await this.logFile?.close();
+    await this.mainLogs?.close();
     this.stopped(0);
   }
 }

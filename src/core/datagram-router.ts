@@ -21,11 +21,14 @@ export interface DatagramRouterOptions {
 }
 
 export class DatagramRouter implements DatagramHost {
+  // Looked up per datagram, so by the client's port (a number: no key string to build and
+  // hash) with the address compared after; a second client on a port already held (another
+  // address) goes to `table`, keyed by both.
+  private readonly byPort = new Map<number, DatagramSession>();
   private readonly table = new Map<string, DatagramSession>();
   /** Datagrams dropped: no connection left for a new client, or a socket that took no more. */
   readonly drops = { dropped: 0 };
   readonly runtime: Runtime;
-  readonly logger: Logger;
   readonly budget: ConnectionBudget;
   readonly clock: DatagramClock;
   /** Set once the runtime bound the socket (the router must exist to receive). */
@@ -33,20 +36,25 @@ export class DatagramRouter implements DatagramHost {
 
   constructor(private readonly options: DatagramRouterOptions) {
     this.runtime = options.runtime;
-    this.logger = options.logger;
     this.budget = options.budget;
     this.clock = options.clock ?? systemDatagramClock;
   }
 
+  /** The server's error_log, else the main error logs (read at each use: a reload may change it). */
+  get logger(): Logger {
+    return this.options.route().errorLog ?? this.options.logger;
+  }
+
   /** Sessions in the table now (those that still take datagrams). */
   get size(): number {
-    return this.table.size;
+    return this.byPort.size + this.table.size;
   }
 
   /** The listener's callback: every datagram, whole, with its sender. */
   receive(data: Uint8Array, address: string, port: number): void {
-    const key = `${address} ${port}`;
-    const known = this.table.get(key);
+    const held = this.byPort.get(port);
+    if (held !== undefined && held.remoteAddress === address) return held.fromClient(data);
+    const known = this.table.size === 0 ? undefined : this.table.get(`${address} ${port}`);
     if (known) return known.fromClient(data);
     // nginx takes a connection for the new client; with none left, the datagram is dropped.
     if (!this.budget.take()) {
@@ -55,7 +63,8 @@ export class DatagramRouter implements DatagramHost {
       return;
     }
     const session = new DatagramSession(this.options.nextId(), address, port, this.options.route(), this, this.drops);
-    this.table.set(key, session);
+    if (held === undefined) this.byPort.set(port, session);
+    else this.table.set(`${address} ${port}`, session);
     this.options.started(session);
     session.start(data).catch((err: unknown) => {
       this.logger.log("error", `*${session.id} session failed: ${err instanceof Error ? err.stack : String(err)}`);
@@ -64,6 +73,7 @@ export class DatagramRouter implements DatagramHost {
   }
 
   detach(session: DatagramSession): void {
+    if (this.byPort.get(session.remotePort) === session) return void this.byPort.delete(session.remotePort);
     const key = `${session.remoteAddress} ${session.remotePort}`;
     if (this.table.get(key) === session) this.table.delete(key);
   }

@@ -9,7 +9,7 @@ import { type DatagramHost, DatagramSessionState, type DropCounter, PENDING_DATA
 import type { DatagramSendResult, DatagramSocket, RelayEnd } from "./runtime.ts";
 import type { Route, Target } from "./session.ts";
 import type { SessionStatus } from "./session-outcome.ts";
-import { PeerSelection } from "./upstream.ts";
+import { PeerSelection } from "./peer-selection.ts";
 
 export {
   type DatagramClock,
@@ -93,8 +93,9 @@ export class DatagramSession extends DatagramSessionState {
       // A host name waits for the resolver; an upstream or an address does not.
       if (found instanceof Promise) found = await found;
       if (typeof found === "string") {
+        // As over TCP: nginx's 500 (no port, no resolver, a name that did not resolve).
         this.logClientError("error", found);
-        return this.finish(502);
+        return this.finish(500);
       }
       target = found;
     }

@@ -16,15 +16,18 @@ const RANK: Record<LogLevel, number> = Object.fromEntries(LOG_LEVELS.map((l, i) 
   number
 >;
 
-/** `2026/11/21 05:20:00 [warn] 4242#0: message`, as nginx writes it. */
-export function createLogger(write: (line: string) => void, level: LogLevel, pid: number): LevelLogger {
+/**
+ * `2026/11/21 05:20:00 [warn] 4242#0: message`, as nginx writes it. `write` gets the line's
+ * level too: a set of logs (error-log-sinks.ts) lets each one filter by its own.
+ */
+export function createLogger(write: (line: string, level: LogLevel) => void, level: LogLevel, pid: number): LevelLogger {
   let min = RANK[level];
   return {
     setLevel: (l) => void (min = RANK[l]),
     enabled: (l) => RANK[l] >= min,
     log(l, message) {
       if (RANK[l] < min) return;
-      write(`${timestamp(new Date())} [${l}] ${pid}#0: ${message}\n`);
+      write(`${timestamp(new Date())} [${l}] ${pid}#0: ${message}\n`, l);
     },
   };
 }

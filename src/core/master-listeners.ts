@@ -69,7 +69,9 @@ export class MasterListeners {
       const was = this.listens.get(key);
       if (this.held.has(key) && was && was.tls !== l.tls) {
         throw new Error(
-          `the sessions of "listen ${l.name}" would ${l.tls ? "gain" : "lose"} TLS, which reopens its socket, and worker processes share the master's: restart, or upgrade the binary (USR2), to change it`,
+          `the sessions of "listen ${l.name}" would ${
+            l.tls ? "gain" : "lose"
+          } TLS, which reopens its socket, and worker processes share the master's: restart, or upgrade the binary (USR2), to change it`,
         );
       }
     }

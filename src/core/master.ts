@@ -6,12 +6,14 @@
 // verdicts of worker 0 (the only one that probes) and the state workers share (worker-hub.ts),
 // and runs the binary upgrade (upgrade.ts).
 import { ConfigError } from "./config/errors.ts";
-import type { Config } from "./config/model.ts";
+import type { Config, LogLevel } from "./config/model.ts";
+import { MainErrorLogs, mainErrorLogs } from "./error-log-sinks.ts";
 import { removePidFile, writePidFile } from "./pid-file.ts";
 import { keepAliveOnSignals } from "./signals.ts";
 import { createLogger, type LevelLogger } from "./log.ts";
-import type { LogFile, ProcessSupport, Runtime, SignalName, WorkerHandle, WorkerMessage } from "./runtime.ts";
+import type { ProcessSupport, Runtime, SignalName, WorkerHandle, WorkerMessage } from "./runtime.ts";
 import { WorkerHub } from "./worker-hub.ts";
+import { newTlsSecret, ticketKeysWarning } from "./tls-secret.ts";
 import { BinaryUpgrade } from "./upgrade.ts";
 import { MasterListeners } from "./master-listeners.ts";
 import { VERSION } from "../version.ts";
@@ -39,7 +41,8 @@ const RESPAWN_BACKOFF_MS = 1_000;
 export class Master {
   private readonly runtime: Runtime;
   private readonly logger: LevelLogger;
-  private logFile: LogFile | null = null;
+  /** The main error_log lines, once open; until then lines go to stderr. */
+  private mainLogs: MainErrorLogs | null = null;
   private readonly workers = new Map<number, { handle: WorkerHandle; startedMs: number; ready: boolean }>();
   private pidWritten = false;
   /** The live workers' channels, by index, for the hub. */
@@ -49,6 +52,8 @@ export class Master {
   /** Last verdict per (upstream, server), replayed to a worker that starts later. */
   private readonly health = new Map<string, WorkerMessage>();
   private stopping = false;
+  /** This config generation's TLS secret (tls-secret.ts), for the workers and no one else. */
+  private tlsSecret = newTlsSecret();
   /** The sockets the workers inherit; USR2 passes them to the new binary. */
   private readonly listeners: MasterListeners;
   /** USR2/WINCH; where the master holds no sockets, the new binary's workers bind beside these. */
@@ -62,7 +67,8 @@ export class Master {
 
   constructor(private readonly options: MasterOptions) {
     this.runtime = options.runtime;
-    const write = (line: string) => (this.logFile ? this.logFile.write(line) : this.runtime.writeStderr(line));
+    const write = (line: string, level: LogLevel) =>
+      this.mainLogs ? this.mainLogs.set.write(line, level) : this.runtime.writeStderr(line);
     this.logger = createLogger(write, options.config.errorLog.level, this.runtime.pid);
     this.listeners = new MasterListeners(options.processes, options.count);
     const cluster = options.processes.portSharing === "node:cluster" && !this.listeners.supported;
@@ -100,15 +106,15 @@ export class Master {
     this.runtime.onSignal("SIGTERM", forward("SIGTERM"));
     this.runtime.onSignal("SIGINT", forward("SIGINT"));
     this.runtime.onSignal("SIGUSR1", () => {
-      void this.logFile?.reopen();
+      void this.mainLogs?.reopen();
       for (const w of this.workers.values()) w.handle.signal("SIGUSR1");
     });
     keepAliveOnSignals(this.runtime, this.logger, {
       usr2: () => void this.upgrade.start(),
       winch: () => void this.upgrade.winch(),
     });
-    const path = this.options.config.errorLog.path;
-    if (path !== "stderr") this.logFile = await this.runtime.openLogFile(path);
+    this.mainLogs = await MainErrorLogs.open(this.runtime, mainErrorLogs(this.options.config));
+    this.logger.setLevel(this.mainLogs.set.level);
     // nginx writes the pid file once its sockets listen; here the workers open them, so the
     // file appears when every worker is ready (tools such as nginx's test harness connect as
     // soon as it exists). Whether it can be written is known before any worker starts, as in
@@ -119,16 +125,17 @@ export class Master {
       if (pidFile) await this.runtime.removeFile(`${pidFile}.new`);
     } catch (e) {
       this.runtime.writeStderr(`streamlb: [emerg] ${e instanceof Error ? e.message : String(e)}\n`);
-      await this.logFile?.close();
+      await this.mainLogs?.close();
       return 1;
     }
     try {
       this.listeners.apply(this.options.config, true);
     } catch (e) {
       this.logger.log("emerg", e instanceof Error ? e.message : String(e));
-      await this.logFile?.close();
+      await this.mainLogs?.close();
       return 1;
     }
+    this.warnUnsharedTickets(this.options.config);
     for (let i = 0; i < this.options.count; i++) this.spawn(i);
     const sharing = this.listeners.supported ? "the master's sockets" : this.options.processes.portSharing;
     this.logger.log(
@@ -149,6 +156,9 @@ export class Master {
     handle.onMessage((m) => {
       if (this.hub.receive(index, m)) return;
       if (m.type === "ready") {
+        // Only now: a message sent before the worker's code listens is lost (node:cluster on
+        // Node 20 drops it). Setups the worker made already take the keys when they come.
+        this.sendTlsSecret(handle);
         entry.ready = true;
         this.everReady = true;
         if (!this.pidWritten && [...this.workers.values()].every((w) => w.ready)) {
@@ -206,8 +216,9 @@ export class Master {
   /** HUP: each worker reloads itself, but only a config that parses is passed on. */
   private async reload(): Promise<void> {
     if (this.stopping) return;
+    let config: Config;
     try {
-      const config = await this.options.load((w) => this.logger.log("warn", w));
+      config = await this.options.load((w) => this.logger.log("warn", w));
       this.listeners.apply(config, false);
     } catch (e) {
       const why = e instanceof ConfigError ? e.message : e instanceof Error ? e.message : String(e);
@@ -216,7 +227,23 @@ export class Master {
     }
     // The verdicts are reset by the workers' reload; worker 0 publishes fresh ones.
     this.health.clear();
+    this.warnUnsharedTickets(config);
+    // A new cycle, new ticket keys. The secret and the signal may reach a worker in either
+    // order: its setups, old or new, take the secret whenever it comes.
+    this.tlsSecret = newTlsSecret();
+    for (const w of this.workers.values()) this.sendTlsSecret(w.handle);
     for (const w of this.workers.values()) w.handle.signal("SIGHUP");
+  }
+
+  /** Only where the workers' TLS can take it: a secret no one uses is better not sent. */
+  private sendTlsSecret(handle: WorkerHandle): void {
+    if (this.runtime.tls?.ticketKeysUnshared === null) handle.send(this.tlsSecret);
+  }
+
+  /** Never silently weaker: where workers cannot share ticket keys, the operator is told. */
+  private warnUnsharedTickets(config: Config): void {
+    const warning = ticketKeysWarning(config, this.options.count, this.runtime.name, this.runtime.tls);
+    if (warning) this.logger.log("warn", warning);
   }
 
   private async exit(code: number): Promise<void> {
@@ -224,7 +251,7 @@ export class Master {
     this.ended = true;
     await removePidFile(this.runtime, this.options.pidFile);
     this.logger.log("notice", "exit");
-    await this.logFile?.close();
+    await this.mainLogs?.close();
     this.done(code);
   }
 }

@@ -1,6 +1,7 @@
 // Where a listener's sessions go, as of one config (routes.ts builds them; session.ts follows them).
 import type { SessionLogger } from "./access-log.ts";
 import type { Picker } from "./balance/types.ts";
+import type { Logger } from "./log.ts";
 import type { ServerConfig } from "./config/model.ts";
 import type { Phase } from "./phases/phase.ts";
 import type { RouteTls } from "./phases/ssl-setup.ts";
@@ -25,6 +26,8 @@ export interface Route {
   readonly listenName: string;
   /** The server's access_log (the balancer writes it when a session ends); null/absent = off. */
   readonly accessLog?: SessionLogger | null;
+  /** The server's error_log (stream{}'s or its own); null/absent = the main error logs. */
+  readonly errorLog?: Logger | null;
   /** The phases before content (phases/pipeline.ts); absent or empty: none run. */
   readonly phases?: readonly Phase[];
   /** The config's variables; a session makes its slots only when something reads one. */

@@ -2,6 +2,7 @@
 // content handler (an upstream, `proxy_pass $var`, or `return`), its access log, and the
 // config's variables. Compiled once per apply; sessions only read them.
 import type { PreparedAccessLogs } from "./access-log.ts";
+import type { PreparedErrorLogs } from "./server-error-logs.ts";
 import { createPicker } from "./balance/index.ts";
 import { formatHostPort, parseHostPort } from "./config/values/address.ts";
 import { type Config, type ListenConfig, listenKey, type ServerConfig, type UpstreamConfig } from "./config/model.ts";
@@ -23,7 +24,7 @@ export function buildRoutes(
   config: Config,
   upstreams: ReadonlyMap<string, Upstream>,
   variables: StreamVariables,
-  logs: Pick<PreparedAccessLogs, "forServer">,
+  logs: Pick<PreparedAccessLogs, "forServer"> & Partial<Pick<PreparedErrorLogs, "errorLogFor">>,
   /** stream{}'s resolver, for host names `proxy_pass $var` gives; null when none is configured. */
   names: NameCache | null = null,
   /** limit_conn's counts (shared by every worker process). */
@@ -83,6 +84,7 @@ export function buildRoutes(
       server,
       target: server.proxyPass !== null && vars.proxyTarget === null ? targets.get(server.proxyPass)! : null,
       accessLog: logs.forServer(server),
+      errorLog: logs.errorLogFor?.(server) ?? null,
       registry,
       ...(vars.returnValue && { returnValue: vars.returnValue }),
       ...(vars.rates && { rates: vars.rates }),

@@ -126,6 +126,16 @@ export interface TlsSupportOf<Client, Upstream, Target, Options> {
    * then refused naming the runtime (never run weaker than written).
    */
   cannot(options: TlsServerOptions | TlsClientOptions): string | null;
+  /**
+   * Why this runtime's worker processes cannot share session ticket keys (each then resumes
+   * only the tickets it issued itself), or null when shareTicketKeys() works.
+   */
+  readonly ticketKeysUnshared: string | null;
+  /**
+   * The master's secret for this config generation: every server setup, made before or after,
+   * encrypts its tickets with keys drawn from it, so a worker resumes the others' tickets.
+   */
+  shareTicketKeys(secret: Uint8Array): void;
   /** A key file's permission bits (st_mode & 0o777), or null when the runtime cannot tell. */
   keyFileMode?(path: string): number | null;
   /** Compiles a server setup; throws TlsConfigError naming what failed. */

@@ -307,7 +307,8 @@ export interface Connection {
   /**
    * Reads the next bytes the peer sends, before the relay starts (the PROXY protocol header,
    * ssl_preread): resolves with one chunk as the socket delivered it (never empty), or null at
-   * EOF; reading stops again once it resolves, so unread bytes wait in the kernel. Rejects
+   * EOF; bytes after that chunk wait (in the kernel, or a bounded buffer of the adapter) for
+   * the next read or the relay. Rejects
    * with a ReadFailure on a socket error, or kind "timeout" when nothing came within
    * `timeoutMs` (0 = no limit). One read at a time; never called once a relay runs. Counts
    * in bytesIn.

@@ -2,7 +2,9 @@
 
 /** nginx names a unix socket's end by its path alone (`unix:`, `unix:/path`). */
 export function where(address: string, port: number): string {
-  return address.startsWith("unix:") ? address : `${address}:${port}`;
+  if (address.startsWith("unix:")) return address;
+  // ngx_sock_ntop: an IPv6 address in brackets before its port.
+  return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
 export function concat(chunks: readonly Uint8Array[]): Uint8Array {

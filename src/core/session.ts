@@ -13,12 +13,13 @@ import { bytesTail, relayErrorLine } from "./relay-error.ts";
 import { concat, where } from "./session-text.ts";
 import { sessionRate } from "./rate-value.ts";
 import type { SessionOutcome, SessionStatus } from "./session-outcome.ts";
-import { type Peer, PeerSelection, type Upstream } from "./upstream.ts";
+import { type Peer, type Upstream } from "./upstream.ts";
+import { PeerSelection, releasePeer } from "./peer-selection.ts";
 import type { ComplexValue } from "./variables/complex-value.ts";
 import type { LogLevel } from "./config/model.ts";
 import type { UpstreamTry } from "./variables/context.ts";
 import { outcomeTries } from "./variables/record-context.ts";
-import { SessionBase } from "./session-base.ts";
+import { firstThen, SessionBase } from "./session-base.ts";
 import type { TlsFacts } from "./runtime-tls.ts";
 import { sslVariable } from "./phases/ssl-variables.ts";
 import { connectUpstreamTls, upstreamTlsFailure } from "./upstream-tls.ts";
@@ -52,11 +53,14 @@ export class Session extends SessionBase implements PhaseSession {
   /** ms from the last try's connect to the upstream's first read; -1 before one. */
   private firstByteMs = -1;
   private relayResult: RelayResult | null = null;
+  /** The connected peer's group is nginx's "single" (its release revives nothing). */
+  private peerAlone = false;
   private early: Uint8Array[] | null = null;
   realip: { readonly addr: string; readonly port: number } | null = null;
   private realAddr: { readonly addr: string; readonly port: number } | null = null;
   /** The client's handshake ($ssl_* variables); null on plain TCP. */
   tlsFacts: TlsFacts | null = null;
+  readonly logger: Logger;
 
   constructor(
     id: number,
@@ -64,11 +68,13 @@ export class Session extends SessionBase implements PhaseSession {
     public client: ClientConnection,
     route: Route,
     private readonly runtime: Runtime,
-    readonly logger: Logger,
+    /** The main error logs; the server's own error_log (route.errorLog) wins. */
+    logger: Logger,
     /** worker_connections: the upstream socket of each try is taken from it. */
     private readonly budget: ConnectionBudget,
   ) {
     super(id, route);
+    this.logger = route.errorLog ?? logger;
   }
 
   // --- what variables, hash keys and phases read ---
@@ -95,14 +101,7 @@ export class Session extends SessionBase implements PhaseSession {
     return this.relayResult?.bytesFromClient ?? this.client.bytesIn;
   }
   upstreamTries(): readonly UpstreamTry[] {
-    return outcomeTries({
-      status: 200,
-      upstreamAddrs: this.tried,
-      upstreamConnectMs: this.connectMs,
-      upstreamSessionMs: this.tryMs,
-      upstreamFirstByteMs: this.firstByteMs,
-      relay: this.relayResult,
-    });
+    return outcomeTries(this.outcomeSoFar(200, false));
   }
   ssl(name: string): string | null {
     return sslVariable(this.tlsFacts, name, Date.now());
@@ -144,6 +143,13 @@ export class Session extends SessionBase implements PhaseSession {
 
   run(): Promise<SessionOutcome> {
     const route = this.route;
+    // A session's first line (ngx_stream_init_connection), in its server's error log.
+    if (this.logger.enabled("info")) {
+      this.logger.log(
+        "info",
+        `*${this.id} client ${where(this.client.remoteAddress, this.client.remotePort)} connected to ${route.listenName}`,
+      );
+    }
     // The plain proxy (no phase, one upstream) waits through one async function, not three:
     // each suspended level costs memory per idle session (about 0.2 KiB on Bun).
     if (route.phases === undefined && route.target !== null && !route.returnValue && !route.proxyTarget) {
@@ -181,8 +187,10 @@ export class Session extends SessionBase implements PhaseSession {
       // A host name waits for the resolver; an upstream or an address does not.
       if (found instanceof Promise) found = await found;
       if (typeof found === "string") {
+        // nginx ends these with 500, not 502: no port, no resolver, or a name that did not
+        // resolve is the session's own failure, before any upstream was tried.
         this.logClientError("error", found);
-        return this.fail(502);
+        return this.fail(500);
       }
       target = found;
     }
@@ -214,7 +222,6 @@ export class Session extends SessionBase implements PhaseSession {
     this.upstream = upstream;
     const proxy = this.route.server.proxy;
     const selection = new PeerSelection(upstream, proxy.proxyNextUpstreamTries);
-    const tried = this.tried;
     const started = Date.now();
     const bind = this.route.server.proxyBind === undefined ? {} : localBind(this.route.server.proxyBind, this.route.bind, this);
     let header: Uint8Array | null = null;
@@ -230,9 +237,9 @@ export class Session extends SessionBase implements PhaseSession {
       const peer = picker.pick(selection, this);
       if (!peer) {
         this.error(`no live upstreams while connecting to upstream`, `"${upstream.name}"`);
-        tried.push(upstream.name);
-        this.connectMs.push(-1);
-        this.tryMs.push(0);
+        this.addTry(upstream.name);
+        this.addConnectMs(-1);
+        this.addTryMs(0);
         return this.fail(502);
       }
       // nginx picks the peer, then takes a connection for its socket; none left ends the session.
@@ -242,7 +249,7 @@ export class Session extends SessionBase implements PhaseSession {
         selection.release();
         return this.fail(500);
       }
-      tried.push(peer.address);
+      this.addTry(peer.address);
       const tryStart = (this.lastTryStart = Date.now());
       try {
         const { proxyConnectTimeoutMs: timeoutMs, tcpNodelay: noDelay, proxySocketKeepalive: keepAlive } = proxy;
@@ -263,8 +270,8 @@ export class Session extends SessionBase implements PhaseSession {
           selection.release();
           return this.fail(500);
         }
-        this.connectMs.push(-1);
-        this.tryMs.push(Date.now() - tryStart);
+        this.addConnectMs(-1);
+        this.addTryMs(Date.now() - tryStart);
         const disabled = selection.failed();
         peer.stats.connectFailures++;
         if (disabled) peer.stats.disabled++;
@@ -276,9 +283,9 @@ export class Session extends SessionBase implements PhaseSession {
         }
         continue;
       }
-      this.connectMs.push(Date.now() - tryStart);
+      this.addConnectMs(Date.now() - tryStart);
       if (this.aborted) {
-        this.tryMs.push(Date.now() - tryStart);
+        this.addTryMs(Date.now() - tryStart);
         this.upstreamConn.close();
         this.budget.release();
         selection.release();
@@ -286,12 +293,18 @@ export class Session extends SessionBase implements PhaseSession {
       }
       selection.connected();
       this.peer = peer;
+      this.peerAlone = selection.currentGroup.single;
       peer.stats.sessions++;
       peer.stats.lastSessionMs = Date.now();
       break;
     }
+    // Returned, not awaited: this frame and the selection end here, and an idle session waits
+    // on one reaction of the relay's promise (a suspended level is ~0.2 KiB on Bun).
+    return this.relayStage(this.upstreamConn, this.peer);
+  }
 
-    const upstreamConn = this.upstreamConn;
+  private relayStage(upstreamConn: UpstreamConnection, peer: Peer): Promise<SessionOutcome> {
+    const proxy = this.route.server.proxy;
     if (this.logger.enabled("info")) {
       // Read now: a client reset (logged at info) leaves no peer address to ask for later.
       void this.client.remoteAddress;
@@ -302,12 +315,11 @@ export class Session extends SessionBase implements PhaseSession {
         }`,
       );
     }
-    const peer = this.peer!;
     // Status adds the live counts of these to the totals, so long sessions show traffic.
     peer.live.add(upstreamConn);
-    let relay: RelayResult;
+    let relaying: Promise<RelayResult>;
     try {
-      relay = await this.runtime.relay(this.client, upstreamConn, {
+      relaying = this.runtime.relay(this.client, upstreamConn, {
         idleTimeoutMs: proxy.proxyTimeoutMs,
         halfClose: proxy.proxyHalfClose,
         bufferSize: proxy.proxyBufferSize,
@@ -316,12 +328,30 @@ export class Session extends SessionBase implements PhaseSession {
         uploadRate: sessionRate(proxy.proxyUploadRate, this.route.rates?.upload, this),
         downloadRate: sessionRate(proxy.proxyDownloadRate, this.route.rates?.download, this),
       });
-    } finally {
-      this.budget.release();
-      selection.release();
-      this.tryMs.push(Date.now() - this.lastTryStart);
-      peer.live.delete(upstreamConn);
+    } catch (err) {
+      this.relayEnded(upstreamConn, peer);
+      throw err;
     }
+    return relaying.then(
+      (relay) => {
+        this.relayEnded(upstreamConn, peer);
+        return this.relayed(relay, peer);
+      },
+      (err: unknown) => {
+        this.relayEnded(upstreamConn, peer);
+        throw err;
+      },
+    );
+  }
+
+  private relayEnded(upstreamConn: UpstreamConnection, peer: Peer): void {
+    this.budget.release();
+    releasePeer(this.upstream!, peer, this.peerAlone);
+    this.addTryMs(Date.now() - this.lastTryStart);
+    peer.live.delete(upstreamConn);
+  }
+
+  private relayed(relay: RelayResult, peer: Peer): SessionOutcome {
     this.relayResult = relay;
     const firstRead = relay.upstreamFirstReadAt ?? -1;
     if (firstRead >= 0) this.firstByteMs = Math.max(0, firstRead - this.lastTryStart);
@@ -339,13 +369,13 @@ export class Session extends SessionBase implements PhaseSession {
     return this.outcomeSoFar(200);
   }
 
-  private outcomeSoFar(status: SessionStatus): SessionOutcome {
-    this.finalStatus = status;
+  private outcomeSoFar(status: SessionStatus, final = true): SessionOutcome {
+    if (final) this.finalStatus = status;
     return {
       status,
-      upstreamAddrs: this.tried,
-      upstreamConnectMs: this.connectMs,
-      upstreamSessionMs: this.tryMs,
+      upstreamAddrs: firstThen(this.addr0, this.triedList),
+      upstreamConnectMs: firstThen(this.connectMs0, this.connectMsList),
+      upstreamSessionMs: firstThen(this.tryMs0, this.tryMsList),
       upstreamFirstByteMs: this.firstByteMs,
       relay: this.relayResult,
     };

@@ -9,6 +9,8 @@ import { STATUS_GATHER_MS } from "./worker-hub.ts";
 
 export interface WorkerLinkHandlers {
   health(m: Extract<WorkerMessage, { type: "health" }>): void;
+  /** This generation's TLS secret (tls-secret.ts). */
+  tlsSecret(m: Extract<WorkerMessage, { type: "tls-secret" }>): void;
   peers(m: PeerShareMessage): void;
   /** This worker's own status snapshot; null before it runs a config. */
   report(): unknown;
@@ -38,6 +40,8 @@ export class WorkerLink {
       switch (m.type) {
         case "health":
           return handlers.health(m);
+        case "tls-secret":
+          return handlers.tlsSecret(m);
         case "conns":
         case "passive":
           return handlers.peers(m);

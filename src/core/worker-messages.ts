@@ -1,6 +1,7 @@
 // Master ↔ worker messages (a leaf module: the runtime adapters carry them as JSON). They are
 // rare or batched: readiness, health verdicts, the connection counts of the upstreams that
-// need them, passive failures, counter asks (limits), and status gathering.
+// need them, passive failures, counter asks (limits), status gathering, and the generation's
+// TLS secret.
 
 /** Worker → master: this worker's own conns of these peers now (absolute, so order is moot). */
 export interface ConnsMessage {
@@ -35,8 +36,18 @@ export type StatusMessage =
   | { readonly type: "status-part"; readonly id: number; readonly part: unknown }
   | { readonly type: "status-parts"; readonly id: number; readonly parts: readonly unknown[] };
 
+/**
+ * Master → worker: this config generation's secret, from which TLS session ticket keys are
+ * drawn (hex). Made anew on each reload, as nginx makes keys per cycle; never logged.
+ */
+export interface TlsSecretMessage {
+  readonly type: "tls-secret";
+  readonly secret: string;
+}
+
 export type WorkerMessage =
   | { readonly type: "ready" }
+  | TlsSecretMessage
   | {
     readonly type: "health";
     readonly upstream: string;
@@ -50,6 +61,7 @@ export type WorkerMessage =
 
 const TYPES: ReadonlySet<string> = new Set([
   "ready",
+  "tls-secret",
   "health",
   "conns",
   "passive",

@@ -41,11 +41,12 @@ export const basePort = (t: TargetName) => 8100 + 10 * ALL_TARGETS.indexOf(t);
 
 /**
  * The listeners a target can serve: HAProxy proxies no UDP, and binary-b may be a build from
- * before the session phases (PROXY, ssl_preread, map, TLS, UDP), so it gets the plain proxy only.
+ * before the session phases (PROXY, ssl_preread, map, TLS, UDP), so it gets the plain proxy only,
+ * unless BENCH_BINARY_B_FULL=1 says it is a recent build (an A/B of two builds that both have them).
  */
 export function listenersOf(t: TargetName): readonly Listener[] {
   if (t === "haproxy") return HAPROXY_LISTENERS;
-  if (t === "binary-b") return PLAIN_LISTENERS;
+  if (t === "binary-b") return process.env["BENCH_BINARY_B_FULL"] === "1" ? LISTENERS : PLAIN_LISTENERS;
   return LISTENERS;
 }
 

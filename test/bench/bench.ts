@@ -59,7 +59,8 @@ const USAGE = `Usage: npm run bench -- [options]      (or: bash test/bench/run.s
   --out DIR             where the report (markdown + JSON) goes (default test/artifacts)
   -h, --help            this help
 
-Environment: BENCH_QUICK=1, BENCH_TARGETS=..., BENCH_SCENARIOS=..., BENCH_BINARY_B=... do the same as the flags.
+Environment: BENCH_QUICK=1, BENCH_TARGETS=..., BENCH_SCENARIOS=..., BENCH_BINARY_B=... do the same as the flags;
+BENCH_BINARY_B_FULL=1 lets binary-b serve every listener (a recent build, not one from before the phases).
 `;
 
 /** The repo root, from this file's place (src: test/bench/, built: dist/js/test/bench/). */

@@ -2,7 +2,8 @@
 import type { PickContext, Picker } from "../../src/core/balance/types.ts";
 import { type BalanceMethod, type UpstreamConfig, type UpstreamServerConfig } from "../../src/core/config/model.ts";
 import { DEFAULT_SERVER } from "../../src/core/config/schema/upstream-server.ts";
-import { PeerSelection, Upstream } from "../../src/core/upstream.ts";
+import { Upstream } from "../../src/core/upstream.ts";
+import { PeerSelection } from "../../src/core/peer-selection.ts";
 
 const loc = { file: "test", line: 1, col: 1 };
 

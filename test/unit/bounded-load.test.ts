@@ -13,7 +13,8 @@ import { loadNginxConfig } from "../../src/core/config/read-nginx/reader.ts";
 import { writeNginxConfig } from "../../src/core/config/write/nginx.ts";
 import { writeYamlConfig } from "../../src/core/config/write/yaml.ts";
 import { loadYamlConfig } from "../../src/core/config/read-yaml/reader.ts";
-import type { PeerSelection, Upstream } from "../../src/core/upstream.ts";
+import type { Upstream } from "../../src/core/upstream.ts";
+import type { PeerSelection } from "../../src/core/peer-selection.ts";
 import { context, hold, server, session, upstream } from "../support/peers.ts";
 
 const bounded = (c: number): BalanceMethod => ({ kind: "hash", key: "$remote_addr", consistent: true, bounded: c });

@@ -56,6 +56,7 @@ function setup(options: Options = {}) {
   const budget = new ConnectionBudget(logger, false, clock);
   budget.configure(options.workerConnections ?? 512, 1);
   const ended: SessionOutcome[] = [];
+  const sessions: { abort(): void }[] = [];
   let id = 1;
   const router = new DatagramRouter({
     runtime: fake.runtime,
@@ -64,7 +65,7 @@ function setup(options: Options = {}) {
     clock,
     route: () => route,
     nextId: () => id++,
-    started: () => undefined,
+    started: (session) => void sessions.push(session),
     ended: (_s, outcome) => void ended.push(outcome),
   });
   router.listener = fake.listener;
@@ -72,7 +73,7 @@ function setup(options: Options = {}) {
     router.receive(typeof data === "string" ? bytes(data) : data, address, port);
     await settle();
   };
-  return { fake, clock, lines, router, ended, budget, up, send };
+  return { fake, clock, lines, router, ended, budget, up, send, sessions };
 }
 
 describe("UDP session: what ends it", () => {
@@ -219,6 +220,21 @@ describe("UDP session: datagrams", () => {
     assert.equal(t.router.drops.dropped, 10);
   });
 
+  test("clients on the same port from different addresses are different sessions, before and after one ends", async () => {
+    const t = setup({ proxy: { proxyRequests: 2 } });
+    await t.send("a1", 50000, "127.0.0.1");
+    await t.send("b1", 50000, "127.0.0.2");
+    await t.send("c1", 50001, "127.0.0.1");
+    assert.equal(t.router.size, 3);
+    // The first client's session ends (proxy_requests 2); the second keeps its own.
+    await t.send("a2", 50000, "127.0.0.1");
+    await t.send("b2", 50000, "127.0.0.2");
+    assert.equal(t.router.size, 1);
+    await t.send("a3", 50000, "127.0.0.1");
+    assert.equal(t.router.size, 2);
+    assert.deepEqual(t.fake.sockets.map((s) => s.sent.map(text)), [["a1", "a2"], ["b1", "b2"], ["c1"], ["a3"]]);
+  });
+
   test("a socket that takes no more drops the datagram and counts it, in both directions", async () => {
     const t = setup();
     await t.send("1");
@@ -319,7 +335,7 @@ describe("UDP session: limits, access and balancing", () => {
   test("abort (stop, session drop) ends a session at once and closes its socket", async () => {
     const t = setup();
     await t.send("x");
-    const session = [...(t.router as unknown as { table: Map<string, { abort(): void }> }).table.values()][0]!;
+    const session = t.sessions[0]!;
     session.abort();
     assert.equal(t.ended.length, 1);
     assert.equal(t.fake.sockets[0]!.closed, true);

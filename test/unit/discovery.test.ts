@@ -11,7 +11,8 @@ import { RCODE } from "../../src/core/dns/message.ts";
 import type { DnsExchange } from "../../src/core/dns/resolver.ts";
 import { Discovery, type DiscoveryTimers } from "../../src/core/discovery.ts";
 import type { Logger } from "../../src/core/log.ts";
-import { PeerSelection, Upstream } from "../../src/core/upstream.ts";
+import { Upstream } from "../../src/core/upstream.ts";
+import { PeerSelection } from "../../src/core/peer-selection.ts";
 import { respond, type Zone } from "../support/dns-server.ts";
 
 class FakeTimers implements DiscoveryTimers {

@@ -4,7 +4,7 @@ import { HashPicker } from "../../src/core/balance/hash.ts";
 import { parseConfig } from "../../src/core/config/load.ts";
 import { HashKey, hashKeyError, KeyBuffer } from "../../src/core/balance/key.ts";
 import { createPicker } from "../../src/core/balance/index.ts";
-import { PeerSelection } from "../../src/core/upstream.ts";
+import { PeerSelection } from "../../src/core/peer-selection.ts";
 import { context, server, session, upstream } from "../support/peers.ts";
 
 /** A second CRC-32, bit by bit and without a table, so the test does not trust the code under test. */

@@ -8,7 +8,8 @@ import { DEFAULT_PROXY_SETTINGS } from "../../src/core/config/schema/proxy.ts";
 import { type HealthClock, HealthMonitor, primeHealth } from "../../src/core/health.ts";
 import type { Logger } from "../../src/core/log.ts";
 import type { ConnectTarget, ProbeOptions, ProbeResult } from "../../src/core/runtime.ts";
-import { type Peer, PeerSelection, Upstream } from "../../src/core/upstream.ts";
+import { type Peer, Upstream } from "../../src/core/upstream.ts";
+import { PeerSelection } from "../../src/core/peer-selection.ts";
 import { context, server } from "../support/peers.ts";
 
 const loc = { file: "t", line: 1, col: 1 };

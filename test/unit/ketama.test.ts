@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import { findPoint, KetamaPicker, ringOf, serverPoints, splitServer } from "../../src/core/balance/ketama.ts";
 import { createPicker } from "../../src/core/balance/index.ts";
 import type { UpstreamServerConfig } from "../../src/core/config/model.ts";
-import { PeerSelection } from "../../src/core/upstream.ts";
+import { PeerSelection } from "../../src/core/peer-selection.ts";
 import { context, server, session, upstream } from "../support/peers.ts";
 
 /** A second CRC-32, bit by bit and without a table, over explicit byte arrays. */

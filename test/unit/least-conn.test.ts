@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { leastConn } from "../../src/core/balance/least-conn.ts";
 import { createPicker } from "../../src/core/balance/index.ts";
-import { PeerSelection } from "../../src/core/upstream.ts";
+import { PeerSelection } from "../../src/core/peer-selection.ts";
 import { context, hold, server, session, upstream } from "../support/peers.ts";
 
 const ctx = context();

@@ -43,8 +43,14 @@ server { listen 127.0.0.1:8000 udp; listen unix:/tmp/s.sock; listen 8003; return
       true,
     );
     assert.deepEqual(opened, ["127.0.0.1:8000", "127.0.0.1:8000", "::1:8002", "::1:8002", "*:8003", "*:8003"]);
-    assert.deepEqual(m.forWorker(0), [{ key: "127.0.0.1:8000", fd: 100 }, { key: "[::1]:8002", fd: 102 }, { key: "*:8003", fd: 104 }]);
-    assert.deepEqual(m.forWorker(1), [{ key: "127.0.0.1:8000", fd: 101 }, { key: "[::1]:8002", fd: 103 }, { key: "*:8003", fd: 105 }]);
+    assert.deepEqual(m.forWorker(0), [{ key: "127.0.0.1:8000", fd: 100 }, { key: "[::1]:8002", fd: 102 }, {
+      key: "*:8003",
+      fd: 104,
+    }]);
+    assert.deepEqual(m.forWorker(1), [{ key: "127.0.0.1:8000", fd: 101 }, { key: "[::1]:8002", fd: 103 }, {
+      key: "*:8003",
+      fd: 105,
+    }]);
     assert.deepEqual(m.all().map((l) => l.fd), [100, 102, 104, 101, 103, 105], "a new binary gets them all");
   });
 

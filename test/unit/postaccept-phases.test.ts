@@ -101,7 +101,9 @@ async function run(
   budget.configure(64, 1);
   const session = new Session(7, client, route, runtime, logger, budget);
   const outcome = await session.run();
-  return { session, status: outcome.status, upstreamFirst, connected, lines, readTimeouts, closed };
+  // Every session's first line is nginx's "client … connected to …": the phases' lines follow it.
+  assert.match(lines[0] ?? "", /^\[info\] \*\d+ client 127\.0\.0\.1:40000 connected to 127\.0\.0\.1:8080$/);
+  return { session, status: outcome.status, upstreamFirst, connected, lines: lines.slice(1), readTimeouts, closed };
 }
 
 const PP = proxyProtocolPhase(30_000);

@@ -1,10 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { type ProxyProtocolHeader, readProxyProtocol } from "../../src/core/phases/proxy-protocol.ts";
-import { lookupProxyProtocolTlv } from "../../src/core/phases/proxy-protocol-tlv.ts";
+import { lookupTlv } from "../../src/core/variables/proxy-tlv.ts";
 import { proxyProtocolV1, proxyProtocolV2 } from "../../src/core/phases/proxy-protocol-write.ts";
 import { crc32c } from "../../src/core/phases/crc32c.ts";
 import { ascii, concat, sslTlvValue, tlv, V2_SIGNATURE, v2Header } from "../support/proxy-protocol-bytes.ts";
+
+/** The lookup a session makes for its header: no header with addresses finds nothing. */
+const lookupProxyProtocolTlv = (h: ProxyProtocolHeader | null, name: string) =>
+  lookupTlv(h?.kind === "addresses" ? h.tlvs : null, name);
 
 const addrs = Uint8Array.from([192, 0, 2, 1, 192, 0, 2, 2, 0, 123, 0x16, 0x2e]);
 const text = (b: Uint8Array) => new TextDecoder("latin1").decode(b);

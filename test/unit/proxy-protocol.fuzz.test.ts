@@ -4,12 +4,21 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { PROXY_PROTOCOL_MAX_HEADER, type ProxyProtocolResult, readProxyProtocol } from "../../src/core/phases/proxy-protocol.ts";
-import { lookupProxyProtocolTlv } from "../../src/core/phases/proxy-protocol-tlv.ts";
+import {
+  PROXY_PROTOCOL_MAX_HEADER,
+  type ProxyProtocolHeader,
+  type ProxyProtocolResult,
+  readProxyProtocol,
+} from "../../src/core/phases/proxy-protocol.ts";
+import { lookupTlv } from "../../src/core/variables/proxy-tlv.ts";
 import { type PeerAddress, proxyProtocolV1, proxyProtocolV2 } from "../../src/core/phases/proxy-protocol-write.ts";
 import { formatIPv4, formatIPv6 } from "../../src/core/phases/ip-text.ts";
 import { ascii, concat, tlv, v2Header } from "../support/proxy-protocol-bytes.ts";
 import { fuzzParams, mutated } from "../support/fuzz.ts";
+
+/** The lookup a session makes for its header: no header with addresses finds nothing. */
+const lookupProxyProtocolTlv = (h: ProxyProtocolHeader | null, name: string) =>
+  lookupTlv(h?.kind === "addresses" ? h.tlvs : null, name);
 
 // Runs per test (FUZZ_RUNS overrides): 3 × 20 000 random and mutated inputs, 2 × 8 000 round
 // trips and 30 000 TLV lookups, about 5 s on Bun or Node, 10 s on Deno. `npm run fuzz` runs

@@ -4,7 +4,8 @@ import { roundRobin } from "../../src/core/balance/round-robin.ts";
 import type { PickContext } from "../../src/core/balance/types.ts";
 import { type UpstreamConfig, type UpstreamServerConfig } from "../../src/core/config/model.ts";
 import { DEFAULT_SERVER } from "../../src/core/config/schema/upstream-server.ts";
-import { PeerSelection, Upstream } from "../../src/core/upstream.ts";
+import { Upstream } from "../../src/core/upstream.ts";
+import { PeerSelection } from "../../src/core/peer-selection.ts";
 
 const loc = { file: "test", line: 1, col: 1 };
 const ctx: PickContext = { remoteAddress: "127.0.0.1", remotePort: 1, serverAddress: "127.0.0.1", serverPort: 2 };

@@ -97,6 +97,18 @@ function setup(script: Script, proxy: Partial<ProxySettings> = {}, connectDelayM
 }
 
 describe("session", () => {
+  test("each list of tries keeps one entry per try, in order, and the connected peer is released after the relay", async () => {
+    // The first try's entries live in fields and a second try's in arrays (session-base.ts).
+    const s = setup({ "127.0.0.1:1": "refused", "127.0.0.1:2": "ok" });
+    const out = await s.run();
+    assert.deepEqual(out.upstreamAddrs, ["127.0.0.1:1", "127.0.0.1:2"]);
+    assert.equal(out.upstreamConnectMs.length, 2);
+    assert.equal(out.upstreamConnectMs[0], -1, "the refused try never connected");
+    assert.ok(out.upstreamConnectMs[1]! >= 0, "the second try connected");
+    assert.equal(out.upstreamSessionMs.length, 2);
+    assert.deepEqual(s.upstream.primary.peers.map((p) => p.conns), [0, 0]);
+  });
+
   test("a refused connect moves on to the next server (proxy_next_upstream on)", async () => {
     const s = setup({ "127.0.0.1:1": "refused", "127.0.0.1:2": "ok" });
     const out = await s.run();

@@ -8,7 +8,8 @@ import { CounterTable, LocalCounters, RemoteCounters } from "../../src/core/shar
 import { SharedPeers } from "../../src/core/shared-peers.ts";
 import { sumSnapshots } from "../../src/core/status-sum.ts";
 import type { StatusSnapshot } from "../../src/core/status.ts";
-import { type Peer, PeerSelection, type Upstream } from "../../src/core/upstream.ts";
+import { type Peer, type Upstream } from "../../src/core/upstream.ts";
+import { PeerSelection } from "../../src/core/peer-selection.ts";
 import { roundRobin } from "../../src/core/balance/round-robin.ts";
 import { type HubWorker, WorkerHub } from "../../src/core/worker-hub.ts";
 import type { WorkerMessage } from "../../src/core/worker-messages.ts";

@@ -5,7 +5,7 @@ import { leastConn } from "../../src/core/balance/least-conn.ts";
 import { roundRobin } from "../../src/core/balance/round-robin.ts";
 import { ConfigError } from "../../src/core/config/errors.ts";
 import { parseConfig } from "../../src/core/config/load.ts";
-import { PeerSelection } from "../../src/core/upstream.ts";
+import { PeerSelection } from "../../src/core/peer-selection.ts";
 import { context, server, session, upstream } from "../support/peers.ts";
 
 describe("slow_start", () => {

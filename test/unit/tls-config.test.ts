@@ -153,6 +153,8 @@ function tlsRuntime(
     library: "TestSSL",
     sni: true,
     cannot: () => cannot,
+    ticketKeysUnshared: null,
+    shareTicketKeys: () => {},
     serverContext: (o) => {
       asked.push(o);
       return { verifyClient: o.verifyClient };

@@ -5,7 +5,8 @@
 // counting this session. A full server passes the key on clockwise to the next server with
 // room. While no server is full the choice is exactly ketama's, so keys move only when a
 // server would otherwise run hot, and then only as far as the next server with room.
-import type { Peer, PeerSelection } from "../upstream.ts";
+import type { Peer } from "../upstream.ts";
+import type { PeerSelection } from "../peer-selection.ts";
 import { crc32 } from "./crc32.ts";
 import { findPoint, ringOf } from "./ketama.ts";
 import type { VariableRegistry } from "../variables/registry.ts";

@@ -2,7 +2,8 @@
 // fleet of nginx and streamlb sends one key to one backend: the running hash grows by
 // (crc32([n] KEY) >> 16) & 0x7fff per try and picks by weight; an unusable pick rehashes
 // (n = 1, 2, ...); after 20 misses, or with one server or an empty key, it is round robin.
-import type { Peer, PeerGroup, PeerSelection } from "../upstream.ts";
+import type { Peer, PeerGroup } from "../upstream.ts";
+import type { PeerSelection } from "../peer-selection.ts";
 import { CRC32_INIT, crc32Final, crc32Update, crc32UpdateDecimal } from "./crc32.ts";
 import type { VariableRegistry } from "../variables/registry.ts";
 import { HashKey, KeyBuffer } from "./key.ts";

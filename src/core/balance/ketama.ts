@@ -2,7 +2,8 @@
 // Cache::Memcached::Fast ketama ring: 160 points per unit of weight, seeded from the server
 // text as written, so nginx and streamlb agree on every key and a removed server moves only
 // its own keys. Unusable servers pass the key on to the next point; 20 misses → round robin.
-import type { Peer, PeerGroup, PeerSelection } from "../upstream.ts";
+import type { Peer, PeerGroup } from "../upstream.ts";
+import type { PeerSelection } from "../peer-selection.ts";
 import { crc32, CRC32_INIT, crc32Final, crc32Update, crc32UpdateByte, crc32UpdateUint32LE } from "./crc32.ts";
 import { HASH_MAX_TRIES } from "./hash.ts";
 import type { VariableRegistry } from "../variables/registry.ts";

@@ -1,7 +1,8 @@
 // nginx's least_conn (ngx_stream_upstream_get_least_conn_peer), step for step: the fewest
 // connections per unit of weight wins, ties go to smooth WRR among the tied peers, then the
 // backups, then "all failed: mark them live". A lone server is plain round robin.
-import type { Peer, PeerGroup, PeerSelection } from "../upstream.ts";
+import type { Peer, PeerGroup } from "../upstream.ts";
+import type { PeerSelection } from "../peer-selection.ts";
 import type { Picker } from "./types.ts";
 import { pickRoundRobin } from "./round-robin.ts";
 

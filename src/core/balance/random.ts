@@ -2,7 +2,8 @@
 // weighted random server; with `two`, two distinct usable servers drawn that way and the one
 // with fewer connections per weight kept (least_conn is the only way to compare). Unusable
 // draws count as tries; after 20, or with fewer than two servers, it is round robin.
-import type { Peer, PeerGroup, PeerSelection } from "../upstream.ts";
+import type { Peer, PeerGroup } from "../upstream.ts";
+import type { PeerSelection } from "../peer-selection.ts";
 import type { Picker } from "./types.ts";
 import { pickRoundRobin } from "./round-robin.ts";
 

@@ -1,6 +1,7 @@
 // nginx's smooth weighted round robin (ngx_stream_upstream_get_round_robin_peer), step for
 // step: weights 5,1,1 give a a b a c a a, and a failing peer's share recovers gradually.
-import type { Peer, PeerGroup, PeerSelection } from "../upstream.ts";
+import type { Peer, PeerGroup } from "../upstream.ts";
+import type { PeerSelection } from "../peer-selection.ts";
 import type { Picker } from "./types.ts";
 
 export const roundRobin: Picker = {

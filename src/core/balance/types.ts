@@ -1,6 +1,7 @@
 // What every balancing method shares, apart from the registry (index.ts) so that the methods
 // and the registry that imports them never import each other.
-import type { Peer, PeerSelection } from "../upstream.ts";
+import type { Peer } from "../upstream.ts";
+import type { PeerSelection } from "../peer-selection.ts";
 import type { SessionVariables } from "../variables/session-variables.ts";
 
 /** What a balancing method may look at besides the peers (hash keys use it). */

@@ -34,6 +34,8 @@ export interface Config {
    */
   readonly workerConnections: number;
   readonly errorLog: ErrorLogConfig;
+  /** The main context's further error_log lines: nginx writes each line to every one its level takes. */
+  readonly moreErrorLogs?: readonly ErrorLogConfig[];
   /** The status/metrics/runtime-API endpoint (streamlb's own); null = none. */
   readonly admin: AdminConfig | null;
   readonly stream: StreamConfig;
@@ -52,7 +54,7 @@ export interface AdminConfig {
 }
 
 export interface ErrorLogConfig {
-  readonly path: string; // "stderr" or a file
+  readonly path: string; // "stderr", a file, or `syslog:server=…` (values/syslog-target.ts)
   readonly level: LogLevel;
 }
 
@@ -273,6 +275,8 @@ export interface ServerConfig {
    * header gives the client's address (an address, a CIDR or `unix:`); absent or [] = none.
    */
   readonly realipFrom?: readonly string[];
+  /** error_log, merged (the server's own lines, else stream{}'s); absent = the main error logs. */
+  readonly errorLogs?: readonly ErrorLogConfig[];
   readonly loc: SourceLoc;
 }
 

@@ -2,7 +2,8 @@
 // name paths is the directive table's `path` column; how each one's value sits in the model
 // is here, one rewriter per such directive, so a path directive added to the table without
 // one fails (test/unit/prefix-paths.test.ts) instead of staying relative.
-import type { Config } from "./model.ts";
+import type { Config, ErrorLogConfig } from "./model.ts";
+import { isSyslogPath } from "./values/syslog-target.ts";
 import { type DirectiveRow, DIRECTIVES } from "./schema/table.ts";
 import { mapTlsPath, TLS_PATH_FIELDS } from "./tls-config.ts";
 
@@ -20,7 +21,19 @@ const tlsPaths = (directive: string) => (c: Config, at: At): Config => ({
 /** Per path-valued directive of the table: its value(s) in the model, resolved with `at`. */
 export const PATH_REWRITERS: Readonly<Record<string, (config: Config, at: At) => Config>> = {
   pid: (c, at) => (c.pid === null ? c : { ...c, pid: at(c.pid) }),
-  error_log: (c, at) => (c.errorLog.path === "stderr" ? c : { ...c, errorLog: { ...c.errorLog, path: at(c.errorLog.path) } }),
+  // Main, stream{} and server{} error logs; stderr and syslog: are no paths.
+  error_log: (c, at) => {
+    const file = (l: ErrorLogConfig) => (l.path === "stderr" || isSyslogPath(l.path) ? l : { ...l, path: at(l.path) });
+    return {
+      ...c,
+      errorLog: file(c.errorLog),
+      ...(c.moreErrorLogs && { moreErrorLogs: c.moreErrorLogs.map(file) }),
+      stream: {
+        ...c.stream,
+        servers: c.stream.servers.map((s) => (s.errorLogs ? { ...s, errorLogs: s.errorLogs.map(file) } : s)),
+      },
+    };
+  },
   access_log: (c, at) => ({
     ...c,
     stream: {

@@ -31,6 +31,7 @@ export interface ConfigDraft {
   readonly shutdownGraceMs?: number | null;
   readonly workerConnections?: number;
   readonly errorLog: ErrorLogConfig;
+  readonly moreErrorLogs?: readonly ErrorLogConfig[];
   readonly admin?: AdminConfig | null;
   readonly logFormats?: readonly LogFormatConfig[];
   readonly resolver?: ResolverConfig | null;
@@ -153,6 +154,7 @@ export function resolveConfig(draft: ConfigDraft): Config {
     shutdownGraceMs: draft.shutdownGraceMs ?? null,
     workerConnections,
     errorLog: draft.errorLog,
+    ...(draft.moreErrorLogs?.length && { moreErrorLogs: draft.moreErrorLogs }),
     admin: draft.admin ?? null,
     stream: {
       upstreams,

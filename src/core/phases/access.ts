@@ -3,13 +3,17 @@
 // once, right after accept, and a denied client is closed with $status 403.
 import type { Phase } from "./phase.ts";
 import type { AccessRuleConfig } from "../config/model.ts";
+import { parseIPv4, parseIPv6, V4_MAPPED_PREFIX } from "../variables/ip.ts";
+
+const ALL_128 = (1n << 128n) - 1n;
+const LOW_32 = 0xffffffffn;
 
 /** What one rule's argument matches, once parsed (`all`, `unix:`, an address or a CIDR). */
 export type AccessMatch =
   | { readonly kind: "all" }
   | { readonly kind: "unix" }
   | { readonly kind: "ipv4"; readonly addr: number; readonly mask: number }
-  | { readonly kind: "ipv6"; readonly addr: Uint8Array; readonly mask: Uint8Array };
+  | { readonly kind: "ipv6"; readonly addr: bigint; readonly mask: bigint };
 
 export type ParsedAccessRule =
   | {
@@ -41,10 +45,9 @@ export function parseAccessRule(text: string): ParsedAccessRule {
   if (v6 !== null) {
     const bits = prefixBits(bitsText, 128);
     if (bits === null) return { ok: false };
-    const mask = new Uint8Array(16);
-    for (let i = 0; i < 16; i++) mask[i] = bits >= (i + 1) * 8 ? 0xff : bits <= i * 8 ? 0 : (0xff << (8 - (bits - i * 8))) & 0xff;
-    const addr = v6.map((b, i) => b & mask[i]!);
-    return { ok: true, match: { kind: "ipv6", addr, mask }, lowBits: addr.some((b, i) => b !== v6[i]) };
+    const mask = ALL_128 ^ ((1n << BigInt(128 - bits)) - 1n);
+    const addr = v6 & mask;
+    return { ok: true, match: { kind: "ipv6", addr, mask }, lowBits: addr !== v6 };
   }
   return { ok: false };
 }
@@ -57,7 +60,7 @@ interface CompiledRule<T> {
 /** One server's rules, split by family as nginx's rules/rules6/rules_un; null when it has none. */
 export class AccessRules {
   private readonly v4: CompiledRule<{ addr: number; mask: number }>[] = [];
-  private readonly v6: CompiledRule<{ addr: Uint8Array; mask: Uint8Array }>[] = [];
+  private readonly v6: CompiledRule<{ addr: bigint; mask: bigint }>[] = [];
   private readonly unix: CompiledRule<null>[] = [];
 
   static compile(rules: readonly AccessRuleConfig[]): AccessRules | null {
@@ -76,7 +79,7 @@ export class AccessRules {
     switch (match.kind) {
       case "all":
         this.v4.push({ allow, match: { addr: 0, mask: 0 } });
-        this.v6.push({ allow, match: { addr: new Uint8Array(16), mask: new Uint8Array(16) } });
+        this.v6.push({ allow, match: { addr: 0n, mask: 0n } });
         this.unix.push({ allow, match: null });
         return;
       case "unix":
@@ -98,12 +101,8 @@ export class AccessRules {
     const v6 = parseIPv6(remoteAddress);
     if (v6 === null) return this.checkUnix();
     // A v4-mapped client meets the IPv4 rules when there are any (ngx_stream_access_handler).
-    if (this.v4.length > 0 && isV4Mapped(v6)) {
-      return this.checkV4(((v6[12]! << 24) | (v6[13]! << 16) | (v6[14]! << 8) | v6[15]!) >>> 0);
-    }
-    for (const r of this.v6) {
-      if (r.match.mask.every((m, i) => (v6[i]! & m) === r.match.addr[i])) return r.allow;
-    }
+    if (this.v4.length > 0 && (v6 & ~LOW_32) === V4_MAPPED_PREFIX) return this.checkV4(Number(v6 & LOW_32));
+    for (const r of this.v6) if ((v6 & r.match.mask) === r.match.addr) return r.allow;
     return true;
   }
 
@@ -123,53 +122,6 @@ function prefixBits(text: string | null, max: number): number | null {
   if (!/^\d{1,3}$/.test(text)) return null;
   const n = Number(text);
   return n <= max ? n : null;
-}
-
-/** Dotted quad, four decimal parts 0-255 (inet_addr's strict form, as nginx's ngx_inet_addr). */
-export function parseIPv4(text: string): number | null {
-  const parts = text.split(".");
-  if (parts.length !== 4) return null;
-  let n = 0;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return null;
-    const v = Number(p);
-    if (v > 255) return null;
-    n = n * 256 + v;
-  }
-  return n;
-}
-
-/** RFC 4291 text (with `::` and an optional dotted-quad tail) → 16 bytes, or null. */
-export function parseIPv6(text: string): Uint8Array | null {
-  if (!text.includes(":")) return null;
-  let s = text;
-  const lastColon = s.lastIndexOf(":");
-  if (s.includes(".", lastColon)) {
-    // The dotted tail is two groups written another way: rewrite it and parse one form.
-    const v4 = parseIPv4(s.slice(lastColon + 1));
-    if (v4 === null) return null;
-    s = `${s.slice(0, lastColon + 1)}${(v4 >>> 16).toString(16)}:${(v4 & 0xffff).toString(16)}`;
-  }
-  const halves = s.split("::");
-  if (halves.length > 2) return null;
-  const groups = (h: string) => (h === "" ? [] : h.split(":"));
-  const head = groups(halves[0]!);
-  const rest = halves.length === 2 ? groups(halves[1]!) : [];
-  if (![...head, ...rest].every((g) => /^[0-9a-fA-F]{1,4}$/.test(g))) return null;
-  const given = head.length + rest.length;
-  if (halves.length === 2 ? given > 7 : given !== 8) return null;
-  const words = [...head, ...Array<string>(8 - given).fill("0"), ...rest].map((g) => parseInt(g, 16));
-  const bytes = new Uint8Array(16);
-  words.forEach((w, i) => {
-    bytes[i * 2] = w >> 8;
-    bytes[i * 2 + 1] = w & 0xff;
-  });
-  return bytes;
-}
-
-function isV4Mapped(b: Uint8Array): boolean {
-  for (let i = 0; i < 10; i++) if (b[i] !== 0) return false;
-  return b[10] === 0xff && b[11] === 0xff;
 }
 
 /** The access phase (ngx_stream_access_handler): a denied client never reaches the upstream. */

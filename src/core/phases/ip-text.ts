@@ -2,7 +2,7 @@
 // $remote_addr after a PROXY header and the addresses in the v1 header nginx sends all go
 // through this, so "::1", "::ffff:1.2.3.4" and "1::2:0:0:3" must come out character for
 // character as nginx writes them, whatever the runtime's own formatting does.
-import { parseIPv4, parseIPv6 } from "./access.ts";
+import { parseIPv4, parseIPv6 } from "../variables/ip.ts";
 
 export function formatIPv4(b: Uint8Array, at = 0): string {
   return `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
@@ -62,5 +62,9 @@ export function addressBytes(text: string): Uint8Array | null {
   const v4 = parseIPv4(text);
   if (v4 !== null) return new Uint8Array([v4 >>> 24, (v4 >>> 16) & 0xff, (v4 >>> 8) & 0xff, v4 & 0xff]);
   const pct = text.indexOf("%");
-  return parseIPv6(pct < 0 ? text : text.slice(0, pct));
+  const v6 = parseIPv6(pct < 0 ? text : text.slice(0, pct));
+  if (v6 === null) return null;
+  const bytes = new Uint8Array(16);
+  for (let i = 15, v = v6; i >= 0; i--, v >>= 8n) bytes[i] = Number(v & 0xffn);
+  return bytes;
 }

@@ -21,7 +21,7 @@ export const PROXY_PROTOCOL_V1_MAX_HEADER = 107;
  * A header that names addresses: $proxy_protocol_addr/_port/_server_addr/_server_port, and
  * realip's source. v1 addresses are the text as sent (nginx keeps it unchecked); v2 ones are
  * printed as nginx prints them. `tlvs` is the raw v2 TLV area (empty for v1), read by
- * lookupProxyProtocolTlv at each evaluation, as nginx does.
+ * variables/proxy-tlv.ts at each evaluation, as nginx does.
  */
 export interface ProxyProtocolAddresses {
   readonly kind: "addresses";

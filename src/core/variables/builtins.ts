@@ -3,7 +3,7 @@
 // `null` is nginx's "not found" (logged `-`); "" is found but empty.
 import type { UpstreamTry, VariableContext } from "./context.ts";
 import { binaryAddress, unmapIPv4 } from "./ip.ts";
-import { lookupTlv } from "./proxy-tlv.ts";
+import { lookupHeaderTlv } from "./proxy-tlv.ts";
 import { seconds, timeIso8601, timeLocal } from "./time-format.ts";
 
 /** What a getter can reach: the session's facts and the process's. */
@@ -126,15 +126,16 @@ export const PREFIX_VARIABLES: readonly BuiltinVariable[] = [
     cacheable: C,
     binary: true,
     get: (s, suffix) => {
-      const h = s.ctx.proxyProtocol;
-      if (h === null) return null;
-      const r = lookupTlv(h.tlvs, suffix);
-      if (r === "none") return null;
-      if ("error" in r) {
-        s.ctx.logError(r.error);
+      const r = lookupHeaderTlv(s.ctx.proxyProtocol, suffix);
+      if (r.kind === "not-found") return null;
+      if (r.kind === "error") {
+        if (r.log !== null) s.ctx.logError(r.log);
         return "";
       }
-      return r.value;
+      // Binary: one char per byte.
+      let text = "";
+      for (const b of r.value) text += String.fromCharCode(b);
+      return text;
     },
   },
 ];

@@ -1,81 +1,108 @@
-// `$proxy_protocol_tlv_NAME`: looks a TLV up in a PROXY v2 header's TLV area at each
-// evaluation, as nginx does (ngx_proxy_protocol_get_tlv). Values are raw bytes, returned
-// as a latin1 string (one char per byte).
+// $proxy_protocol_tlv_NAME: nginx's ngx_proxy_protocol_get_tlv. nginx keeps the raw TLV area
+// and walks it at every evaluation, so a malformed area is only noticed (and logged) when a
+// variable reaches the bad spot; a TLV before it is still found. Names: the table below,
+// `0xHH` for any type, `ssl_…` for the SSL TLV's sub-TLVs and `ssl_verify` for its verify
+// field printed in decimal. The one lookup: variables, tests and fuzzers all use it.
 
-const TOP: Readonly<Record<string, number>> = { alpn: 0x01, authority: 0x02, unique_id: 0x05, ssl: 0x20, netns: 0x30 };
-const SSL_SUB: Readonly<Record<string, number>> = {
+export type TlvLookup =
+  | { readonly kind: "value"; readonly value: Uint8Array }
+  /** The variable is not found (no header, a header without addresses, no such TLV). */
+  | { readonly kind: "not-found" }
+  /** nginx returns an error: the value is empty; `log` is its `[error]` line, if any. */
+  | { readonly kind: "error"; readonly log: string | null };
+
+export const PROXY_PROTOCOL_TLV_NAMES: Readonly<Record<string, number>> = {
+  alpn: 0x01,
+  authority: 0x02,
+  unique_id: 0x05,
+  ssl: 0x20,
+  netns: 0x30,
+};
+
+export const PROXY_PROTOCOL_SSL_TLV_NAMES: Readonly<Record<string, number>> = {
   version: 0x21,
   cn: 0x22,
   cipher: 0x23,
   sig_alg: 0x24,
   key_alg: 0x25,
 };
-const SSL_TYPE = 0x20;
 
-/** What a lookup gives: the value, "none" (not found), or an error nginx logs (value empty). */
-export type TlvResult = { readonly value: string } | "none" | { readonly error: string };
-
-type Wanted = { readonly type: number; readonly inSsl: boolean } | { readonly verify: true } | null;
+const SSL = 0x20;
+/** The SSL TLV's fixed part: a client flags byte and a 32-bit verify result. */
+const SSL_FIXED = 5;
+const NOT_FOUND: TlvLookup = { kind: "not-found" };
+const BROKEN: TlvLookup = { kind: "error", log: "broken PROXY protocol TLV" };
+const NO_TLVS = new Uint8Array(0);
 
 /**
- * `0x2`, `0x2a`, `0x000ae`: nginx reads all the hex after `0x` (ngx_hextoi), leading zeros
- * included; a number past one byte is no TLV's type, so it is simply not found.
+ * `tlvs`: the header's TLV area (empty after a v1 header), or null when the connection has no
+ * header with addresses (nginx's c->proxy_protocol is NULL: nothing is found, no name is
+ * judged). `name` is the variable's name after `proxy_protocol_tlv_`; variable names are
+ * case-insensitive, as nginx lowercases them.
  */
-function hexType(text: string): number | null {
-  if (!/^0x[0-9a-f]{1,12}$/i.test(text)) return null;
-  return parseInt(text.slice(2), 16);
+export function lookupTlv(tlvs: Uint8Array | null, name: string): TlvLookup {
+  if (tlvs === null) return NOT_FOUND;
+  name = name.toLowerCase();
+  let area = tlvs;
+  let key = name;
+  let table = PROXY_PROTOCOL_TLV_NAMES;
+  if (name.startsWith("ssl_")) {
+    const ssl = findTlv(area, SSL);
+    if (ssl.kind !== "value") return ssl;
+    if (ssl.value.length < SSL_FIXED) return { kind: "error", log: null };
+    key = name.slice(4);
+    if (key === "verify") {
+      const v = ssl.value;
+      const verify = ((v[1]! << 24) | (v[2]! << 16) | (v[3]! << 8) | v[4]!) >>> 0;
+      return { kind: "value", value: ascii(String(verify)) };
+    }
+    area = ssl.value.subarray(SSL_FIXED);
+    table = PROXY_PROTOCOL_SSL_TLV_NAMES;
+  }
+  let type: number | undefined;
+  if (key.startsWith("0x")) {
+    type = hexToInt(key.slice(2)) ?? undefined;
+    if (type === undefined) return { kind: "error", log: `invalid PROXY protocol TLV "${name}"` };
+  } else {
+    type = Object.hasOwn(table, key) ? table[key] : undefined;
+    if (type === undefined) return { kind: "error", log: `unknown PROXY protocol TLV "${name}"` };
+  }
+  return findTlv(area, type);
 }
 
-function resolveName(name: string): Wanted {
-  const lower = name.toLowerCase();
-  const top = TOP[lower] ?? hexType(lower);
-  if (top !== null && top !== undefined) return { type: top, inSsl: false };
-  if (!lower.startsWith("ssl_")) return null;
-  const rest = lower.slice(4);
-  if (rest === "verify") return { verify: true };
-  const sub = SSL_SUB[rest] ?? hexType(rest);
-  return sub === null || sub === undefined ? null : { type: sub, inSsl: true };
+/** lookupTlv for a session's header facts: a v1 header has an empty TLV area. */
+export function lookupHeaderTlv(header: { readonly tlvs: Uint8Array | null } | null, name: string): TlvLookup {
+  return lookupTlv(header === null ? null : header.tlvs ?? NO_TLVS, name);
 }
 
-/** Finds the first TLV of `type` in `area[from, to)`: its value range, "none" or "broken". */
-function find(area: Uint8Array, from: number, to: number, type: number): [number, number] | "none" | "broken" {
-  let p = from;
-  while (p < to) {
-    if (to - p < 3) return "broken";
+/** The first TLV of `type` in `area`, walking from the start as nginx does. */
+export function findTlv(area: Uint8Array, type: number): TlvLookup {
+  let p = 0;
+  while (p < area.length) {
+    if (area.length - p < 3) return BROKEN;
     const len = (area[p + 1]! << 8) | area[p + 2]!;
-    if (to - p - 3 < len) return "broken";
-    if (area[p] === type) return [p + 3, p + 3 + len];
-    p += 3 + len;
+    p += 3;
+    if (area.length - p < len) return BROKEN;
+    if (area[p - 3] === type) return { kind: "value", value: area.subarray(p, p + len) };
+    p += len;
   }
-  return "none";
+  return NOT_FOUND;
 }
 
-function latin1(bytes: Uint8Array, from: number, to: number): string {
-  let s = "";
-  for (let i = from; i < to; i++) s += String.fromCharCode(bytes[i]!);
-  return s;
+/**
+ * ngx_hextoi: one or more hex digits, else null; null too past its overflow cutoff
+ * (a signed 64-bit value). A type past 0xff is valid but can match no TLV, so it is kept
+ * as a number that no byte equals.
+ */
+function hexToInt(text: string): number | null {
+  if (text.length === 0 || !/^[0-9a-fA-F]+$/.test(text)) return null;
+  const digits = text.replace(/^0+/, "");
+  if (digits.length > 16 || (digits.length === 16 && parseInt(digits[0]!, 16) > 7)) return null;
+  return digits.length > 4 ? 0x10000 : parseInt(digits || "0", 16);
 }
 
-/** Looks `name` up in `tlvs` (null after a v1 header: nothing is found, but names are still checked). */
-export function lookupTlv(tlvs: Uint8Array | null, name: string): TlvResult {
-  const wanted = resolveName(name);
-  if (wanted === null) return { error: `unknown PROXY protocol TLV "${name}"` };
-  if (tlvs === null) return "none";
-  const broken = { error: "broken PROXY protocol TLV" } as const;
-  if ("type" in wanted && !wanted.inSsl) {
-    const r = find(tlvs, 0, tlvs.length, wanted.type);
-    return r === "broken" ? broken : r === "none" ? "none" : { value: latin1(tlvs, r[0], r[1]) };
-  }
-  const ssl = find(tlvs, 0, tlvs.length, SSL_TYPE);
-  if (ssl === "broken") return broken;
-  if (ssl === "none") return "none";
-  // The SSL TLV: client (1 byte), verify (4 bytes, big-endian), then sub-TLVs.
-  const [start, end] = ssl;
-  if (end - start < 5) return broken;
-  if ("verify" in wanted) {
-    const v = ((tlvs[start + 1]! << 24) | (tlvs[start + 2]! << 16) | (tlvs[start + 3]! << 8) | tlvs[start + 4]!) >>> 0;
-    return { value: String(v) };
-  }
-  const r = find(tlvs, start + 5, end, wanted.type);
-  return r === "broken" ? broken : r === "none" ? "none" : { value: latin1(tlvs, r[0], r[1]) };
+function ascii(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
 }

@@ -99,7 +99,7 @@ export class BunConnection implements Connection {
 
   /**
    * Bun's handlers are per listener, so reading is the `data` handler's: what it got while no
-   * read waited is in `early`, and goes first; a read that got its chunk pauses the socket.
+   * read waited is in `early`, and goes first; after a read, bytes gather in `early` again.
    */
   read(timeoutMs: number): Promise<Uint8Array | null> {
     const s = this.socket;

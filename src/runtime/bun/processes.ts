@@ -3,7 +3,14 @@
 import { closeSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { canOpenListenSocket, openListenSocket } from "./listen-socket.ts";
-import type { InheritedListener, ProcessSupport, UpgradeChild, WorkerHandle, WorkerMessage, WorkerSide } from "../../core/runtime.ts";
+import type {
+  InheritedListener,
+  ProcessSupport,
+  UpgradeChild,
+  WorkerHandle,
+  WorkerMessage,
+  WorkerSide,
+} from "../../core/runtime.ts";
 import { Inherited, KEYS_ENV, NGINX_ENV, onDisk, upgradeEnv } from "../inherit.ts";
 import { encodeMessage, readMessages, WORKER_ENV, workerIndex } from "../pipe-channel.ts";
 

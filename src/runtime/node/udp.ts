@@ -3,7 +3,8 @@
 // ECONNREFUSED 'error'). send() never waits: libuv queues what the kernel refuses, so past a
 // small queue a datagram is dropped and counted, as a full socket buffer would drop it.
 import dgram from "node:dgram";
-import { isIPv6 } from "node:net";
+import { lookup as dnsLookup } from "node:dns";
+import { isIP, isIPv6 } from "node:net";
 import { listensWithReusePort } from "./processes.ts";
 import type {
   ConnectTarget,
@@ -17,6 +18,18 @@ import type {
 
 /** Datagrams libuv may hold for one socket before sends are dropped. */
 const SEND_QUEUE_LIMIT = 256;
+
+/**
+ * node:dgram passes every unconnected send()'s address through dns.lookup, which answers an
+ * address literal only on the next tick: one more tick and closure per reply to a client. A
+ * listener replies to the address a datagram came from, always a literal, so it is answered
+ * at once; a name (a listen address given as one) still goes to dns.lookup.
+ */
+function literalLookup(host: string, options: unknown, done: (err: Error | null, address: string, family: number) => void) {
+  const family = isIP(host);
+  if (family !== 0) return done(null, host, family);
+  dnsLookup(host, options as number, done as never);
+}
 
 function typeFor(host: string | null): "udp4" | "udp6" {
   return host !== null && isIPv6(host) ? "udp6" : "udp4";
@@ -35,7 +48,7 @@ export async function bindDgram(
   onDatagram: DatagramHandler,
   reusePort: boolean,
 ): Promise<DatagramListener> {
-  const socket = dgram.createSocket({ type: typeFor(options.host), reusePort } as dgram.SocketOptions);
+  const socket = dgram.createSocket({ type: typeFor(options.host), reusePort, lookup: literalLookup } as dgram.SocketOptions);
   // A send error (EPERM from a firewall, ENOBUFS) is one lost datagram, never a crash.
   await ready(socket, (done) => socket.bind(options.port, options.host ?? "0.0.0.0", done), () => undefined);
   socket.on("message", (msg, rinfo) => onDatagram(msg, rinfo.address, rinfo.port));

@@ -5,16 +5,31 @@ import type { TlsSupport } from "../../core/runtime.ts";
 import type { TlsClientOptions, TlsServerOptions } from "../../core/runtime-tls.ts";
 import { connect } from "./client.ts";
 import { accept, serverContext } from "./server.ts";
+import { shareTicketKeys } from "./ticket-keys.ts";
 
 export interface TlsLimits {
   readonly library: string;
   readonly sni: boolean;
+  /** null when workers can share ticket keys, else why not (runtime-tls.ts). */
+  readonly ticketKeysUnshared: string | null;
   /** null when the runtime's node:tls does what `o` says, else why not. */
   cannot(o: TlsServerOptions | TlsClientOptions): string | null;
 }
 
 export function nodeTlsSupport(limits: TlsLimits): TlsSupport {
-  return { library: limits.library, sni: limits.sni, cannot: limits.cannot, keyFileMode, serverContext, accept, connect };
+  const { library, sni, cannot, ticketKeysUnshared } = limits;
+  return {
+    library,
+    sni,
+    cannot,
+    keyFileMode,
+    ticketKeysUnshared,
+    // Where the library cannot take them, keys are not handed to it at all.
+    shareTicketKeys: ticketKeysUnshared === null ? shareTicketKeys : () => {},
+    serverContext,
+    accept,
+    connect,
+  };
 }
 
 function keyFileMode(path: string): number | null {

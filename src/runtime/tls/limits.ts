@@ -6,6 +6,7 @@ import { isServerOptions, type TlsLimits } from "./index.ts";
 export const NODE_LIMITS = (openssl: string): TlsLimits => ({
   library: `OpenSSL ${openssl}`,
   sni: true,
+  ticketKeysUnshared: null,
   cannot: () => null,
 });
 
@@ -13,6 +14,8 @@ export const NODE_LIMITS = (openssl: string): TlsLimits => ({
 export const BUN_LIMITS: TlsLimits = {
   library: "BoringSSL",
   sni: true,
+  // Checked on Bun 1.4.5: createSecureContext ignores `ticketKeys`, setTicketKeys throws.
+  ticketKeysUnshared: "Bun's node:tls takes no ticket keys: each process makes its own",
   cannot(o) {
     if (isServerOptions(o)) {
       if (o.crl !== null) return `"ssl_crl"`;
@@ -28,6 +31,8 @@ export const BUN_LIMITS: TlsLimits = {
 export const DENO_LIMITS: TlsLimits = {
   library: "rustls",
   sni: true,
+  // Checked on Deno: `ticketKeys` is accepted and ignored; rustls makes its own per process.
+  ticketKeysUnshared: "Deno's node:tls (rustls) ignores ticket keys: each process makes its own",
   cannot(o: TlsServerOptions | TlsClientOptions) {
     const server = isServerOptions(o);
     const p = server ? "ssl_" : "proxy_ssl_";

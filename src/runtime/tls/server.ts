@@ -13,6 +13,7 @@ import {
 import { SocketConnection } from "../node/socket.ts";
 import { socketFacts } from "./facts.ts";
 import { checkedPair, reason, serverSecureOptions, versionRange } from "./options.ts";
+import { keepTicketKeysCurrent, ticketKeysOption } from "./ticket-keys.ts";
 import { parseCertificates, verdictWithTrusted } from "./trust.ts";
 
 export class NodeTlsServerContext implements TlsServerContext {
@@ -50,11 +51,19 @@ export function serverContext(o: TlsServerOptions): NodeTlsServerContext {
   // Several pairs (RSA and ECDSA) in one context: the library picks by what the client
   // supports, as OpenSSL does for nginx.
   let context: tls.SecureContext;
+  // What tells this server block's tickets from another's: its certificates.
+  const identity = pairs.map((p) => p.cert).join("\n");
   try {
-    context = tls.createSecureContext({ ...base, cert: pairs.map((p) => p.cert), key: pairs.map((p) => p.key) });
+    context = tls.createSecureContext({
+      ...base,
+      cert: pairs.map((p) => p.cert),
+      key: pairs.map((p) => p.key),
+      ...ticketKeysOption(identity),
+    });
   } catch (err) {
     throw new TlsConfigError(`SSL_CTX_use_certificate() failed (SSL: ${reason(err)})`);
   }
+  keepTicketKeysCurrent(context, identity);
   let anchors: X509Certificate[] = [];
   try {
     anchors = o.trusted ? [...parseCertificates(o.trusted), ...parseCertificates(o.ca)] : [];

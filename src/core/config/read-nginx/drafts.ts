@@ -1,6 +1,6 @@
 // What the reader collects for a stream{} (or tcp{}) block and its server{}s before nginx's
 // merge turns them into ServerConfigs.
-import type { AccessRuleConfig, ListenConfig, ProxySettings, SetConfig, SourceLoc } from "../model.ts";
+import type { AccessRuleConfig, ErrorLogConfig, ListenConfig, ProxySettings, SetConfig, SourceLoc } from "../model.ts";
 import type { HealthScope } from "./health.ts";
 import type { LimitConnDraft } from "./limit-conn.ts";
 import type { AccessLogLevel } from "./logs.ts";
@@ -17,6 +17,7 @@ export interface ServerDraft {
   readonly limitConn: LimitConnDraft;
   /** set_real_ip_from in this server{}. */
   readonly realipFrom: string[];
+  readonly errorLogs: ErrorLogConfig[];
   /** The content handler: the last of proxy_pass and return wins, as in nginx. */
   handler: { readonly kind: "proxy_pass" | "return"; readonly value: string; readonly loc: SourceLoc } | null;
   readonly set: SetConfig[];
@@ -40,6 +41,8 @@ export interface BlockDraft {
   readonly limitConn: LimitConnDraft;
   /** set_real_ip_from in stream{}, for the servers that have none of their own. */
   readonly realipFrom: string[];
+  /** error_log in stream{}, for the servers that have none of their own. */
+  readonly errorLogs: ErrorLogConfig[];
   readonly servers: ServerDraft[];
   /** health_check_timeout, inherited by its servers. */
   readonly health: HealthScope;

@@ -19,6 +19,7 @@ import {
   type LogLevel,
 } from "../model.ts";
 import type { NginxDirective } from "./tokenizer.ts";
+import { isSyslogPath, parseSyslogTarget } from "../values/syslog-target.ts";
 import { parseSize, parseTime } from "../values/units.ts";
 import { atoi } from "../values/kinds.ts";
 import type { ReaderContext } from "./context.ts";
@@ -27,6 +28,8 @@ import type { ReaderContext } from "./context.ts";
 export interface LogState {
   /** The first main error_log; null until one is read. */
   errorLog: ErrorLogConfig | null;
+  /** The main error_log lines after the first. */
+  readonly moreErrorLogs: ErrorLogConfig[];
   /** log_format definitions, by name (access_log finds them case-insensitively). */
   readonly logFormats: Map<string, LogFormatConfig>;
 }
@@ -41,7 +44,32 @@ export function effectiveAccessLog(level: AccessLogLevel): AccessLogConfig[] {
   return level.off ? [] : level.logs;
 }
 
+/** The main context's `error_log`: the first is Config.errorLog, later ones add logs. */
 export function mainErrorLog(cx: ReaderContext, logs: LogState, d: NginxDirective): void {
+  const log = errorLogEntry(cx, d);
+  if (!log) return;
+  if (logs.errorLog) logs.moreErrorLogs.push(log);
+  else logs.errorLog = log;
+}
+
+/** access_log and error_log in stream{} or a server{}; false for any other directive. */
+export function blockLogDirective(
+  cx: ReaderContext,
+  logs: LogState,
+  d: NginxDirective,
+  level: { readonly accessLog: AccessLogLevel; readonly errorLogs: ErrorLogConfig[] },
+): boolean {
+  if (d.name === "access_log") accessLog(cx, logs, d, level.accessLog);
+  else if (d.name !== "error_log") return false;
+  else {
+    const log = errorLogEntry(cx, d);
+    if (log) level.errorLogs.push(log);
+  }
+  return true;
+}
+
+/** `error_log FILE|stderr|syslog:… [LEVEL]` (ngx_log_set_log); null for nginx's debug-only memory buffer. */
+function errorLogEntry(cx: ReaderContext, d: NginxDirective): ErrorLogConfig | null {
   const [path, ...levels] = d.args as [string, ...string[]];
   let level: LogLevel | null = null;
   for (const l of levels) {
@@ -54,16 +82,16 @@ export function mainErrorLog(cx: ReaderContext, logs: LogState, d: NginxDirectiv
       cx.fail(d, `invalid log level "${l}"`);
     }
   }
-  const scheme = /^(syslog|memory):/.exec(path);
-  if (scheme) {
-    cx.warn(d, `error_log to ${scheme[1]} is not supported yet and is ignored`);
-    return;
+  if (path.startsWith("memory:")) {
+    // A debugging aid (nginx --with-debug): nothing reads it, so nothing is lost.
+    cx.warn(d, `error_log to memory is not supported and is ignored`);
+    return null;
   }
-  if (logs.errorLog) {
-    cx.warn(d, `streamlb writes one error log: this "error_log" is ignored, the first one is used`);
-    return;
+  if (isSyslogPath(path)) {
+    const target = parseSyslogTarget(path);
+    if ("error" in target) cx.fail(d, target.error);
   }
-  logs.errorLog = { path, level: level ?? "error" };
+  return { path, level: level ?? "error" };
 }
 
 /** streamlb's own `admin ADDRESS [token=TOKEN];`: the status, metrics and runtime API endpoint. */

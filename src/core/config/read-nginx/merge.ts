@@ -34,6 +34,8 @@ export function mergeServer(
     ...(limitConn && { limitConn }),
     ...(bind !== null && bind !== "off" && { proxyBind: bind }),
     ...realip(s.realipFrom.length > 0 ? s.realipFrom : block.realipFrom),
+    ...((s.errorLogs.length > 0 || block.errorLogs.length > 0) &&
+      { errorLogs: s.errorLogs.length > 0 ? s.errorLogs : block.errorLogs }),
     proxy: { ...base, ...block.overrides, ...s.overrides },
     // Only where written: a server without TLS reads the same as from YAML.
     ...(block.family === "stream" && hasTls(block.tls, s) && { tls: mergeTls(block.tls, s.tls, s.listen) }),

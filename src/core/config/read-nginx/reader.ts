@@ -27,7 +27,7 @@ import { accessRule, balanceMethod, proxyPass, realipFrom } from "./server-direc
 import { listen } from "./listen.ts";
 import { tlsDirective } from "./ssl.ts";
 import { serverNameDirective } from "./server-name.ts";
-import { accessLog, adminDirective, logFormat, type LogState, mainErrorLog } from "./logs.ts";
+import { adminDirective, blockLogDirective, logFormat, type LogState, mainErrorLog } from "./logs.ts";
 import { streamUpstreamServer, tcpUpstreamServer } from "./upstream-server.ts";
 import { resolverSetting, type ResolverSettings, zoneDirective } from "./resolve.ts";
 import { check, flag, rowValue } from "./values.ts";
@@ -67,7 +67,7 @@ class NginxReader {
   private readonly settings: Mutable<MainSettings> = { ...DEFAULT_MAIN_SETTINGS };
   private masterProcess = true;
   private admin: AdminConfig | null = null;
-  private readonly logs: LogState = { errorLog: null, logFormats: new Map() };
+  private readonly logs: LogState = { errorLog: null, moreErrorLogs: [], logFormats: new Map() };
   private sawEvents = false;
   private readonly upstreams: UpstreamConfig[] = [];
   /** Upstream names by their lower case: nginx matches them case-insensitively. */
@@ -118,6 +118,7 @@ class NginxReader {
       file: this.file,
       workerProcesses: this.masterProcess ? this.settings.workerProcesses : 1,
       errorLog: this.logs.errorLog ?? options.defaultErrorLog ?? { path: "stderr", level: "error" },
+      ...(this.logs.moreErrorLogs.length > 0 && { moreErrorLogs: this.logs.moreErrorLogs }),
       admin: this.admin,
       logFormats: [...this.logs.logFormats.values()],
       unusedLogFiles: this.blocks.flatMap((b) =>
@@ -212,6 +213,7 @@ class NginxReader {
       access: [],
       limitConn: limitConnDraft(),
       realipFrom: [],
+      errorLogs: [],
       servers: [],
       health: this.health.scope(),
     };
@@ -221,7 +223,7 @@ class NginxReader {
       else if (e.name === "set_real_ip_from" && family === "stream") block.realipFrom.push(realipFrom(this.cx, e));
       else if (e.name === "server") block.servers.push(this.server(e, family));
       else if (e.name === "log_format" && family === "stream") logFormat(this.cx, this.logs, e);
-      else if (e.name === "access_log" && family === "stream") accessLog(this.cx, this.logs, e, block.accessLog);
+      else if (family === "stream" && blockLogDirective(this.cx, this.logs, e, block)) return;
       else if (e.name === "match" && family === "stream") this.match(e);
       else if ((e.name === "map" || e.name === "geo" || e.name === "split_clients") && family === "stream") {
         this.variables.push(variableBlock(this.cx, this.includes, e));
@@ -242,6 +244,7 @@ class NginxReader {
       access: [],
       limitConn: limitConnDraft(),
       realipFrom: [],
+      errorLogs: [],
       listen: [],
       handler: null,
       set: [],
@@ -285,13 +288,8 @@ class NginxReader {
             return;
           }
           break;
-        case "access_log":
-          if (family === "stream") {
-            accessLog(this.cx, this.logs, e, s.accessLog);
-            return;
-          }
-          break;
       }
+      if (family === "stream" && blockLogDirective(this.cx, this.logs, e, s)) return;
       if (family === "stream" && (tlsDirective(this.cx, e, s.tls) || serverNameDirective(this.cx, e, s.serverNames))) return;
       if (family === "stream" && limitConnDirective(this.cx, e, s.limitConn, null)) return;
       if (!this.proxySetting(e, spec, s.overrides)) this.ignore(e, spec);

@@ -21,7 +21,7 @@ export function accessRule(cx: ReaderContext, d: NginxDirective): AccessRuleConf
   return { action: d.name === "allow" ? "allow" : "deny", address, loc: cx.loc(d) };
 }
 
-/** `set_real_ip_from ADDRESS|CIDR|unix:` (host names are refused: see realipFromError). */
+/** `set_real_ip_from ADDRESS|CIDR|unix:|NAME` (a name is looked up once read: config/host-names.ts). */
 export function realipFrom(cx: ReaderContext, d: NginxDirective): string {
   const address = d.args[0]!;
   const problem = realipFromError(address);

@@ -11,9 +11,7 @@ import {
   type Config,
   type ErrorLogConfig,
   type ListenConfig,
-  LOG_LEVELS,
   type LogFormatConfig,
-  type LogLevel,
   type ProxySettings,
   type ServerConfig,
   type SourceLoc,
@@ -39,6 +37,7 @@ import {
 const LISTEN_PARAMS = ["udp", "reuseport", "proxy_protocol", "ssl", "default_server"];
 const bindOf = (bind: string | null) => (bind === null || bind === "off" ? {} : { proxyBind: bind });
 import { yamlAccess, yamlRealipFrom } from "./access.ts";
+import { yamlErrorLogs } from "./error-log.ts";
 import { yamlHealthCheck } from "./health.ts";
 import { yamlAccessLog, yamlAdmin, yamlLogFormats } from "./observability.ts";
 import { type Entries, YamlWalker } from "./walker.ts";
@@ -62,6 +61,7 @@ const STREAM_KEYS = [
   "access",
   "variables",
   "set_real_ip_from",
+  "error_log",
   ...RESOLVER_KEYS,
   "limit_conn_zone",
   "proxy_bind",
@@ -77,6 +77,7 @@ const SERVER_KEYS = [
   "access_log",
   "access",
   "set_real_ip_from",
+  "error_log",
   "proxy_bind",
   ...LIMIT_CONN_KEYS,
   ...TLS_KEYS,
@@ -110,6 +111,7 @@ export function loadYamlConfig(text: string, file: string, defaultErrorLog?: Err
   const limitConn = { ...yamlLimitConn(w, stream), bind: yamlProxyBind(w, stream) };
   const realipFrom = stream.has("set_real_ip_from") ? yamlRealipFrom(w, stream.get("set_real_ip_from")!.value) : [];
   const tls = yamlTlsOverrides(w, stream);
+  const errorLogs = stream.has("error_log") ? yamlErrorLogs(w, stream.get("error_log")!.value) : [];
 
   const upstreams: UpstreamConfig[] = [];
   const upstreamsNode = stream.get("upstreams")?.value ?? null;
@@ -122,18 +124,19 @@ export function loadYamlConfig(text: string, file: string, defaultErrorLog?: Err
   const serversNode = stream.get("servers")?.value ?? null;
   const servers = serversNode
     ? w.list(serversNode, "stream.servers").map((node, i) =>
-      server(w, node, i, inherited, accessLog, { access, realipFrom }, logFormats, limitConn, tls)
+      server(w, node, i, inherited, accessLog, { access, realipFrom, errorLogs }, logFormats, limitConn, tls)
     )
     : [];
 
-  const errorLogNode = top.get("error_log")?.value ?? null;
+  const [mainLog, ...moreErrorLogs] = top.has("error_log") ? yamlErrorLogs(w, top.get("error_log")!.value) : [];
   const eventsNode = top.get("events")?.value ?? null;
   const events = eventsNode ? w.entries(eventsNode, "events", EVENTS_KEYS) : new Map();
   const settings = yamlRows(w, events, EVENTS_ROWS, yamlRows(w, top, TOP_ROWS, DEFAULT_MAIN_SETTINGS));
   return resolveConfig({
     ...settings,
     file,
-    errorLog: errorLogNode ? errorLog(w, errorLogNode) : (defaultErrorLog ?? { path: "stderr", level: "error" }),
+    errorLog: mainLog ?? defaultErrorLog ?? { path: "stderr", level: "error" },
+    ...(moreErrorLogs.length > 0 && { moreErrorLogs }),
     admin: top.has("admin") ? yamlAdmin(w, top.get("admin")!.value) : null,
     logFormats,
     ...yamlResolver(w, stream, "stream"),
@@ -144,27 +147,13 @@ export function loadYamlConfig(text: string, file: string, defaultErrorLog?: Err
   });
 }
 
-function errorLog(w: YamlWalker, node: Node): { path: string; level: LogLevel } {
-  const e = w.entries(node, "error_log", ["path", "level"]);
-  const path = e.has("path") ? w.string(e.get("path")!.value, "error_log path") : "stderr";
-  let level: LogLevel = "error";
-  if (e.has("level")) {
-    const v = w.string(e.get("level")!.value, "error_log level");
-    if (!(LOG_LEVELS as readonly string[]).includes(v)) {
-      w.fail(e.get("level")!.value, `invalid error_log level "${v}" (expected one of: ${LOG_LEVELS.join(", ")})`);
-    }
-    level = v as LogLevel;
-  }
-  return { path, level };
-}
-
 function server(
   w: YamlWalker,
   node: Node,
   index: number,
   inherited: ProxySettings,
   inheritedAccessLog: AccessLogConfig[],
-  inheritedRules: { readonly access: AccessRuleConfig[]; readonly realipFrom: string[] },
+  inheritedRules: { readonly access: AccessRuleConfig[]; readonly realipFrom: string[]; readonly errorLogs: ErrorLogConfig[] },
   logFormats: LogFormatConfig[],
   inheritedLimitConn: YamlLimitConn & { bind: string | null },
   inheritedTls: TlsOverrides,
@@ -213,6 +202,7 @@ function server(
     ...bindOf(yamlProxyBind(w, e) ?? inheritedLimitConn.bind),
     access: e.has("access") ? yamlAccess(w, e.get("access")!.value, what) : inheritedRules.access,
     ...realipFromOf(e.has("set_real_ip_from") ? yamlRealipFrom(w, e.get("set_real_ip_from")!.value) : inheritedRules.realipFrom),
+    ...errorLogsOf(e.has("error_log") ? yamlErrorLogs(w, e.get("error_log")!.value) : inheritedRules.errorLogs),
     ...yamlServerTls(inheritedTls, yamlTlsOverrides(w, e), listen, w.loc(node)),
     ...(e.has("server_name") && { serverNames: yamlServerNames(w, e.get("server_name")!.value) }),
     loc: w.loc(node),
@@ -314,4 +304,9 @@ function upstreamServer(w: YamlWalker, node: Node, what: string): UpstreamServer
 /** Only where set, so a server without set_real_ip_from reads as it always has. */
 function realipFromOf(from: string[]): { realipFrom?: string[] } {
   return from.length > 0 ? { realipFrom: from } : {};
+}
+
+/** Only where set: a server without error_log logs to the main error logs. */
+function errorLogsOf(logs: ErrorLogConfig[]): { errorLogs?: ErrorLogConfig[] } {
+  return logs.length > 0 ? { errorLogs: logs } : {};
 }

@@ -36,9 +36,7 @@ export const STREAM_DIRECTIVES: readonly DirectiveRow[] = [
   // stream_core_module
   ...rows("server", "stream_core_module", "stream", S, [0], { block, support: runs }),
   ...rows("listen", "stream_core_module", "stream", SS, "1more", { support: runs }),
-  ...rows("error_log", "stream_core_module", "stream", S_SS, "1more", {
-    support: harmless("a stream{} or server{} error log: these lines go to the main error log"),
-  }),
+  ...rows("error_log", "stream_core_module", "stream", S_SS, "1more", { support: runs, path: true }),
   // In stream{} and upstream{} (their `resolve` servers, proxy_pass $var); a server{}'s own is refused.
   ...rows("resolver", "stream_core_module", "stream", [...S, ...SU], "1more", { unique, support: runs }),
   ...rows("resolver", "stream_core_module", "stream", SS, "1more", { unique }),

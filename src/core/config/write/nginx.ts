@@ -24,6 +24,7 @@ export function writeNginxConfig(config: Config, source?: string): string {
   }
   // Always written: nginx's own default error log is a file, streamlb's is stderr.
   out.push(`error_log ${word(config.errorLog.path)} ${config.errorLog.level};`);
+  for (const l of config.moreErrorLogs ?? []) out.push(`error_log ${word(l.path)} ${l.level};`);
   if (config.admin) out.push(nginxAdminLine(config.admin, word));
   out.push("", "events {");
   for (const r of changedRows(EVENTS_SETTINGS, config)) {
@@ -72,6 +73,7 @@ export function writeNginxConfig(config: Config, source?: string): string {
     for (const r of s.access) out.push(`${IN}${IN}${r.action} ${word(r.address)};`);
     for (const l of nginxLimitConn(s, word)) out.push(`${IN}${IN}${l}`);
     for (const a of s.realipFrom ?? []) out.push(`${IN}${IN}set_real_ip_from ${word(a)};`);
+    for (const l of s.errorLogs ?? []) out.push(`${IN}${IN}error_log ${word(l.path)} ${l.level};`);
     for (const f of changedFields(s.proxy, level)) out.push(`${IN}${IN}${f.name} ${rowText(f, s.proxy, "nginx")};`);
     const own = serverAccessLog(s, accessLevel);
     if (own) { for (const l of nginxAccessLog(own, word)) out.push(`${IN}${IN}${l}`); }

@@ -4,7 +4,7 @@
 import { yamlTlsLines } from "./tls.ts";
 import { yamlLimitConn, yamlLimitConnZones } from "./limit-conn.ts";
 import { formatHostPort } from "../values/address.ts";
-import { type BalanceMethod, type Config, type ListenConfig, type UpstreamServerConfig } from "../model.ts";
+import { type BalanceMethod, type Config, type ErrorLogConfig, type ListenConfig, type UpstreamServerConfig } from "../model.ts";
 import { DEFAULT_PROXY_SETTINGS } from "../schema/proxy.ts";
 import { EVENTS_SETTINGS, MAIN_SETTINGS } from "../schema/table.ts";
 import { SERVER_PARAM_ROWS } from "../schema/upstream-server.ts";
@@ -21,9 +21,8 @@ export function writeYamlConfig(config: Config, source?: string): string {
   const out: string[] = [`# streamlb config${source ? `, converted from ${source}` : ""}`];
   for (const r of changedRows(TOP_ROWS, config)) out.push(`${r.yaml}: ${rowText(r, config, "yaml")}`);
   const log = config.errorLog;
-  if (log.path !== "stderr" || log.level !== "error") {
-    out.push(`error_log: { path: ${scalar(log.path)}, level: ${log.level} }`);
-  }
+  if (config.moreErrorLogs?.length) out.push(`error_log: ${yamlErrorLogs([log, ...config.moreErrorLogs])}`);
+  else if (log.path !== "stderr" || log.level !== "error") out.push(`error_log: ${yamlErrorLogs([log])}`);
   if (config.admin) out.push(yamlAdminLine(config.admin, scalar));
   const events = changedRows(EVENTS_ROWS, config).map((r) => `${r.yaml}: ${rowText(r, config, "yaml")}`);
   if (events.length > 0) out.push(`events: { ${events.join(", ")} }`);
@@ -72,6 +71,7 @@ export function writeYamlConfig(config: Config, source?: string): string {
     }
     stream.push(...yamlLimitConn(s, "      ", scalar));
     if (s.realipFrom?.length) stream.push(`      set_real_ip_from: [${s.realipFrom.map(scalar).join(", ")}]`);
+    if (s.errorLogs?.length) stream.push(`      error_log: ${yamlErrorLogs(s.errorLogs)}`);
     for (const f of changedFields(s.proxy, level)) stream.push(`      ${f.yaml}: ${rowText(f, s.proxy, "yaml")}`);
     const own = serverAccessLog(s, accessLevel);
     if (own) stream.push(...yamlAccessLog(own, "      ", scalar));
@@ -119,4 +119,10 @@ function listenValue(listen: readonly ListenConfig[]): string {
     return scalar(`${address}${params}`);
   });
   return items.length === 1 ? items[0]! : `[${items.join(", ")}]`;
+}
+
+/** One `{ path, level }`, or a list of them. */
+function yamlErrorLogs(logs: readonly ErrorLogConfig[]): string {
+  const one = (l: ErrorLogConfig) => `{ path: ${scalar(l.path)}, level: ${l.level} }`;
+  return logs.length === 1 ? one(logs[0]!) : `[${logs.map(one).join(", ")}]`;
 }
