@@ -3,6 +3,7 @@
 // one (never merged or split), ended by proxy_requests/proxy_responses or proxy_timeout.
 // Failures end this session only and are logged in nginx's words.
 import { sessionRate } from "./rate-value.ts";
+import { connectFailureText } from "./connect-failure-text.ts";
 import { UNLIMITED_RESPONSES } from "./config/schema/proxy.ts";
 import { DownloadPacer, RateGate } from "./datagram-rate.ts";
 import { type DatagramHost, DatagramSessionState, type DropCounter, PENDING_DATAGRAMS } from "./datagram-session-state.ts";
@@ -136,11 +137,7 @@ export class DatagramSession extends DatagramSessionState {
         const disabled = selection.failed();
         peer.stats.connectFailures++;
         if (disabled) peer.stats.disabled++;
-        const detail = err instanceof Error ? err.message : String(err);
-        logger.log(
-          "error",
-          `*${this.id} connect() failed (${detail}) while connecting to upstream${this.context()}, upstream: "${peer.address}"`,
-        );
+        logger.log("error", `*${this.id} ${connectFailureText(err)}${this.context()}, upstream: "${peer.address}"`);
         const outOfTime = proxy.proxyNextUpstreamTimeoutMs > 0 &&
           this.host.clock.now() - started >= proxy.proxyNextUpstreamTimeoutMs;
         if (this.finished || selection.tries === 0 || !proxy.proxyNextUpstream || outOfTime) {

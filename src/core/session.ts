@@ -22,7 +22,9 @@ import { outcomeTries } from "./variables/record-context.ts";
 import { firstThen, SessionBase } from "./session-base.ts";
 import type { TlsFacts } from "./runtime-tls.ts";
 import { sslVariable } from "./phases/ssl-variables.ts";
-import { connectUpstreamTls, upstreamTlsFailure } from "./upstream-tls.ts";
+import { connectUpstreamTls } from "./upstream-tls.ts";
+import { connectFailureText } from "./connect-failure-text.ts";
+import { sendReturn } from "./return-content.ts";
 import { proxyProtocolHeader } from "./phases/proxy-protocol-send.ts";
 
 export type { Route, Target } from "./route.ts";
@@ -31,8 +33,6 @@ import type { Route, Target } from "./route.ts";
 export type { SessionOutcome, SessionStatus } from "./session-outcome.ts";
 
 const NO_PHASES: readonly Phase[] = [];
-const encoder = new TextEncoder();
-const RETURN_SEND_TIMEOUT_MS = 5000;
 
 /**
  * A session is its own variable context and pick context (getters, because reading an
@@ -199,19 +199,7 @@ export class Session extends SessionBase implements PhaseSession {
 
   /** `return VALUE`: nginx writes the value and closes (ngx_stream_return_handler). */
   private async respond(value: ComplexValue): Promise<SessionOutcome> {
-    const text = value.evaluate(this.variables);
-    if (text.length > 0) {
-      // nginx's send timeout for return is fixed at 5 s; a client that reads nothing is closed.
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, RETURN_SEND_TIMEOUT_MS)));
-      try {
-        await Promise.race([this.client.write(encoder.encode(text)), timeout]);
-      } catch {
-        // The client went away: nothing to tell it; the session still ends as served (200).
-      } finally {
-        clearTimeout(timer);
-      }
-    }
+    await sendReturn(this.client, value.evaluate(this.variables));
     this.client.close();
     return this.outcomeSoFar(200);
   }
@@ -387,17 +375,7 @@ export class Session extends SessionBase implements PhaseSession {
   }
 
   private logConnectFailure(err: unknown, address: string): void {
-    const tlsFailure = upstreamTlsFailure(err);
-    if (tlsFailure !== null) {
-      this.error(tlsFailure, `"${address}"`);
-    } else if (err instanceof ConnectFailure && err.kind === "timeout") {
-      this.error(`upstream timed out (110: Connection timed out) while connecting to upstream`, `"${address}"`);
-    } else if (err instanceof ConnectFailure && err.kind === "refused") {
-      this.error(`connect() failed (111: Connection refused) while connecting to upstream`, `"${address}"`);
-    } else {
-      const detail = err instanceof Error ? err.message : String(err);
-      this.error(`connect() failed (${detail}) while connecting to upstream`, `"${address}"`);
-    }
+    this.error(connectFailureText(err), `"${address}"`);
   }
 
   private error(message: string, upstream: string): void {
