@@ -94,6 +94,38 @@ const upstreamName = fc.oneof(
   { weight: 1, arbitrary: fc.string({ unit: fc.constantFrom(..."ab_ #;{}\"'é-"), minLength: 1, maxLength: 6 }) },
 );
 
+/** A server's TLS keys (a valid mix: an ssl listener always has its certificate pairs). */
+const tls = fc
+  .record({
+    ssl: fc.boolean(),
+    pairs: fc.integer({ min: 1, max: 2 }),
+    lines: fc.subarray([
+      "ssl_protocols: [TLSv1.3]",
+      `ssl_ciphers: "ECDHE+AESGCM:!aNULL"`,
+      `ssl_session_cache: "shared:SSL:1m builtin"`,
+      "ssl_session_timeout: 10m",
+      "ssl_session_tickets: false",
+      "ssl_handshake_timeout: 5s",
+      "ssl_verify_client: optional_no_ca",
+      "ssl_verify_depth: 3",
+      "ssl_alpn: [h2, http/1.1]",
+      "proxy_ssl: true",
+      "proxy_ssl_server_name: true",
+      `proxy_ssl_name: "$remote_addr.example"`,
+      "{ proxy_ssl_verify: true, proxy_ssl_trusted_certificate: ca.pem }",
+      "proxy_ssl_protocols: TLSv1.2 TLSv1.3",
+      "proxy_ssl_session_reuse: off",
+    ]),
+  })
+  .map(({ ssl, pairs, lines }) => ({
+    ssl,
+    lines: [
+      ...(ssl ? [`ssl_certificate: [${["a.pem", "b.pem"].slice(0, pairs)}]`, `ssl_certificate_key: [${["a.key", "b.key"].slice(0, pairs)}]`] : []),
+      // A `{ … }` entry is two keys that go together.
+      ...lines.flatMap((l) => (l.startsWith("{") ? l.slice(2, -2).split(", ") : [l])),
+    ],
+  }));
+
 /** How big a generated config may be: upstreams, servers in each, and server{} entries. */
 export interface YamlSize {
   readonly upstreams: number;
@@ -117,7 +149,7 @@ export const yamlConfigOf = (size: YamlSize): fc.Arbitrary<string> =>
         minLength: 1,
         maxLength: size.upstreams,
       }),
-      servers: fc.array(fc.tuple(fc.nat(), proxySettings, fc.option(accessLog), fc.boolean()), {
+      servers: fc.array(fc.tuple(fc.nat(), proxySettings, fc.option(accessLog), fc.boolean(), fc.option(tls)), {
         minLength: 1,
         maxLength: size.servers,
       }),
@@ -141,12 +173,14 @@ export const yamlConfigOf = (size: YamlSize): fc.Arbitrary<string> =>
         if (u.health) out.push(`      health_check: ${u.health}`);
       }
       out.push("  servers:");
-      g.servers.forEach(([pick, settings, log, two], i) => {
+      g.servers.forEach(([pick, settings, log, two, t], i) => {
         const port = 8000 + 2 * i;
-        out.push(`    - listen: ${two ? `[${port}, "127.0.0.1:${port + 1}"]` : port}`);
+        const ssl = t?.ssl ? " ssl" : "";
+        out.push(`    - listen: ${two ? `["${port}${ssl}", "127.0.0.1:${port + 1}${ssl}"]` : `"${port}${ssl}"`}`);
         out.push(`      proxy_pass: ${q(g.upstreams[pick % g.upstreams.length]![0])}`);
         for (const [k, v] of settings) out.push(`      ${k}: ${v}`);
         if (log) out.push(`      access_log: ${log}`);
+        for (const l of t?.lines ?? []) out.push(`      ${l}`);
       });
       return `${out.join("\n")}\n`;
     });

@@ -99,7 +99,73 @@ stream:
       proxy_half_close: on
 `;
 
+// Every TLS setting streamlb runs, away from its default, terminating and originating.
+const NGINX_TLS = `
+events {}
+stream {
+    ssl_protocols TLSv1.3;
+    ssl_session_cache shared:SSL:1m builtin:1000;
+    server {
+        listen 127.0.0.1:8443 ssl default_server;
+        listen unix:/tmp/tls.sock ssl;
+        server_name example.com "*.example.org";
+        ssl_certificate rsa.pem;
+        ssl_certificate ecdsa.pem;
+        ssl_certificate_key rsa.key;
+        ssl_certificate_key ecdsa.key;
+        ssl_password_file pass.txt;
+        ssl_ciphers "ECDHE+AESGCM:!aNULL";
+        ssl_prefer_server_ciphers on;
+        ssl_ecdh_curve X25519:prime256v1;
+        ssl_session_timeout 10m;
+        ssl_session_tickets off;
+        ssl_handshake_timeout 5s;
+        ssl_verify_client optional;
+        ssl_verify_depth 3;
+        ssl_client_certificate ca.pem;
+        ssl_trusted_certificate trusted.pem;
+        ssl_crl crl.pem;
+        ssl_alpn h2 http/1.1;
+        proxy_pass 127.0.0.1:9000;
+        proxy_ssl on;
+        proxy_ssl_server_name on;
+        proxy_ssl_name "$ssl_server_name";
+        proxy_ssl_verify on;
+        proxy_ssl_verify_depth 2;
+        proxy_ssl_trusted_certificate backend-ca.pem;
+        proxy_ssl_crl backend.crl;
+        proxy_ssl_certificate client.pem;
+        proxy_ssl_certificate_key client.key;
+        proxy_ssl_password_file client-pass.txt;
+        proxy_ssl_protocols TLSv1.2;
+        proxy_ssl_ciphers HIGH;
+        proxy_ssl_session_reuse off;
+    }
+    server { listen 8444 ssl; ssl_reject_handshake on; return ""; }
+    server { listen 8445; proxy_pass 127.0.0.1:9001; }
+}
+`;
+
 describe("convert", () => {
+  test("TLS: nginx.conf → YAML → nginx.conf gives the same Config, every setting kept", () => {
+    const config = fromNginx(NGINX_TLS);
+    assert.ok(config.stream.servers[0]!.tls?.proxySslCertificateKey, "the fixture sets TLS");
+    const yaml = writeYamlConfig(config, "in.conf");
+    const viaYaml = fromYaml(yaml);
+    assert.deepEqual(comparable(viaYaml), comparable(config), yaml);
+    const nginx = writeNginxConfig(viaYaml);
+    assert.deepEqual(comparable(fromNginx(nginx)), comparable(config), nginx);
+    assert.match(yaml, /^ {4}- listen: \["127\.0\.0\.1:8443 ssl default_server", "unix:\/tmp\/tls\.sock ssl"\]$/m);
+    assert.match(yaml, /^ {6}ssl_certificate: \[rsa\.pem, ecdsa\.pem\]$/m);
+  });
+
+  test("TLS settings all at their defaults still mark the server, both ways", () => {
+    const config = fromNginx("events {}\nstream {\n server { listen 1; proxy_ssl off; proxy_pass 127.0.0.1:1; }\n}\n");
+    assert.ok(config.stream.servers[0]!.tls);
+    assert.deepEqual(comparable(fromYaml(writeYamlConfig(config))), comparable(config));
+    assert.deepEqual(comparable(fromNginx(writeNginxConfig(config))), comparable(config));
+  });
+
   test("nginx.conf → YAML → the same Config", () => {
     const config = fromNginx(NGINX);
     const yaml = writeYamlConfig(config, "in.conf");

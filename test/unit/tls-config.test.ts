@@ -137,9 +137,9 @@ server { listen 1; ssl_handshake_timeout 300ms; proxy_ssl_verify off; proxy_pass
     );
   });
 
-  test("convert refuses TLS rather than writing a config that proxies in cleartext", () => {
+  test("convert keeps proxy_ssl rather than writing a config that proxies in cleartext", () => {
     const config = read(`server { listen 1; proxy_ssl on; proxy_pass 127.0.0.1:1; }`);
-    assert.throws(() => writeYamlConfig(config), /TLS settings .* cannot be converted yet/);
+    assert.match(writeYamlConfig(config), /^ {6}proxy_ssl: true$/m);
   });
 });
 

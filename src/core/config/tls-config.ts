@@ -1,7 +1,6 @@
 // The ssl_* (termination) and proxy_ssl_* (origination) settings of a server{}, with nginx's
 // defaults (ngx_stream_ssl_module.c and ngx_stream_proxy_module.c merge functions).
-import { ConfigError } from "./errors.ts";
-import type { Config, ServerTlsConfig } from "./model.ts";
+import type { ServerTlsConfig } from "./model.ts";
 
 export const DEFAULT_TLS: ServerTlsConfig = {
   certificates: [],
@@ -35,15 +34,6 @@ export const DEFAULT_TLS: ServerTlsConfig = {
   proxySslCiphers: "DEFAULT",
   proxySslSessionReuse: true,
 };
-
-/**
- * The writers (convert) cannot spell TLS settings yet, and a converted config without them
- * would proxy in cleartext: refuse rather than drop them.
- */
-export function refuseTls(config: Config): void {
-  const s = config.stream.servers.find((x) => x.tls !== undefined);
-  if (s) throw new ConfigError(`TLS settings (ssl_*, proxy_ssl_*, "listen ... ssl") cannot be converted yet`, s.loc);
-}
 
 /** The model fields each path-valued TLS directive fills (prefix-paths.ts resolves them). */
 export const TLS_PATH_FIELDS = {

@@ -17,7 +17,7 @@ export type TlsOverrides = { -readonly [K in keyof ServerTlsConfig]?: ServerTlsC
   keys?: string[];
 };
 
-const PROTOCOLS: readonly TlsProtocol[] = ["SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
+export const TLS_PROTOCOLS: readonly TlsProtocol[] = ["SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
 
 type Setter = (cx: ReaderContext, d: NginxDirective, into: TlsOverrides) => void;
 
@@ -41,7 +41,7 @@ const path = (field: keyof ServerTlsConfig): Setter => (cx, d, into) => {
 const protocols = (field: keyof ServerTlsConfig): Setter => (cx, d, into) => {
   const list: TlsProtocol[] = [];
   for (const a of d.args) {
-    const p = PROTOCOLS.find((x) => x.toLowerCase() === a.toLowerCase());
+    const p = TLS_PROTOCOLS.find((x) => x.toLowerCase() === a.toLowerCase());
     if (!p) return cx.fail(d, `invalid value "${a}"`);
     list.push(p);
   }
@@ -112,20 +112,27 @@ export function tlsDirective(cx: ReaderContext, d: NginxDirective, into: TlsOver
 
 /** ssl_session_cache off | none | [builtin[:size]] [shared:name:size], checked as nginx does. */
 function sessionCache(cx: ReaderContext, d: NginxDirective, into: TlsOverrides): void {
-  for (const a of d.args) {
-    if (d.args.length === 1 && (a === "off" || a === "none")) continue;
+  const problem = sessionCacheProblem(d.args);
+  if (problem) cx.fail(d, problem);
+  into.sessionCache = d.args.join(" ");
+}
+
+/** nginx's message for a session cache's words it refuses; null when they are good. */
+export function sessionCacheProblem(args: readonly string[]): string | null {
+  for (const a of args) {
+    if (args.length === 1 && (a === "off" || a === "none")) continue;
     const builtin = /^builtin(?::(\d+))?$/.exec(a);
     if (builtin) continue;
     const shared = /^shared:([^:]+):(\d+[kKmM]?)$/.exec(a);
     if (shared) {
       const n = Number(shared[2]!.replace(/[kKmM]$/, ""));
       const size = n * (/[kK]$/.test(shared[2]!) ? 1024 : /[mM]$/.test(shared[2]!) ? 1048576 : 1);
-      if (size < 8 * 4096) cx.fail(d, `session cache "${a}" is too small`);
+      if (size < 8 * 4096) return `session cache "${a}" is too small`;
       continue;
     }
-    cx.fail(d, `invalid session cache "${a}"`);
+    return `invalid session cache "${a}"`;
   }
-  into.sessionCache = d.args.join(" ");
+  return null;
 }
 
 /** Whether a server has TLS settings of its own or inherited, or an ssl listener. */

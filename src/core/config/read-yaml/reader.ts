@@ -34,6 +34,7 @@ import {
   yamlProxyBind,
 } from "./limit-conn.ts";
 
+const LISTEN_PARAMS = ["udp", "reuseport", "proxy_protocol", "ssl", "default_server"];
 const bindOf = (bind: string | null) => (bind === null || bind === "off" ? {} : { proxyBind: bind });
 import { yamlAccess, yamlRealipFrom } from "./access.ts";
 import { yamlErrorLogs } from "./error-log.ts";
@@ -42,6 +43,8 @@ import { yamlAccessLog, yamlAdmin, yamlLogFormats } from "./observability.ts";
 import { type Entries, YamlWalker } from "./walker.ts";
 import { yamlSet, yamlVariableBlocks } from "./variables.ts";
 import { RESOLVER_KEYS, yamlResolver, yamlResolveServer, yamlZone } from "./resolve.ts";
+import { TLS_KEYS, yamlServerNames, yamlServerTls, yamlTlsOverrides } from "./tls.ts";
+import type { TlsOverrides } from "../read-nginx/ssl.ts";
 
 const PROXY_KEYS = PROXY_SETTINGS.map((r) => r.yaml);
 const TOP_ROWS = MAIN_SETTINGS;
@@ -63,6 +66,7 @@ const STREAM_KEYS = [
   "limit_conn_zone",
   "proxy_bind",
   ...LIMIT_CONN_KEYS,
+  ...TLS_KEYS,
 ];
 const SERVER_KEYS = [
   ...PROXY_KEYS,
@@ -76,6 +80,8 @@ const SERVER_KEYS = [
   "error_log",
   "proxy_bind",
   ...LIMIT_CONN_KEYS,
+  ...TLS_KEYS,
+  "server_name",
 ];
 const UPSTREAM_KEYS = ["servers", "least_conn", "hash", "random", "health_check", "state", "zone", ...RESOLVER_KEYS];
 const UPSTREAM_SERVER_KEYS = ["address", ...SERVER_PARAM_ROWS.map((r) => r.yaml), "resolve", "service"];
@@ -104,6 +110,7 @@ export function loadYamlConfig(text: string, file: string, defaultErrorLog?: Err
   const access = stream.has("access") ? yamlAccess(w, stream.get("access")!.value, "stream") : [];
   const limitConn = { ...yamlLimitConn(w, stream), bind: yamlProxyBind(w, stream) };
   const realipFrom = stream.has("set_real_ip_from") ? yamlRealipFrom(w, stream.get("set_real_ip_from")!.value) : [];
+  const tls = yamlTlsOverrides(w, stream);
   const errorLogs = stream.has("error_log") ? yamlErrorLogs(w, stream.get("error_log")!.value) : [];
 
   const upstreams: UpstreamConfig[] = [];
@@ -117,7 +124,7 @@ export function loadYamlConfig(text: string, file: string, defaultErrorLog?: Err
   const serversNode = stream.get("servers")?.value ?? null;
   const servers = serversNode
     ? w.list(serversNode, "stream.servers").map((node, i) =>
-      server(w, node, i, inherited, accessLog, { access, realipFrom, errorLogs }, logFormats, limitConn)
+      server(w, node, i, inherited, accessLog, { access, realipFrom, errorLogs }, logFormats, limitConn, tls)
     )
     : [];
 
@@ -149,6 +156,7 @@ function server(
   inheritedRules: { readonly access: AccessRuleConfig[]; readonly realipFrom: string[]; readonly errorLogs: ErrorLogConfig[] },
   logFormats: LogFormatConfig[],
   inheritedLimitConn: YamlLimitConn & { bind: string | null },
+  inheritedTls: TlsOverrides,
 ): ServerConfig & { proxyPassLoc: SourceLoc } {
   const what = `stream.servers[${index}]`;
   const e = w.entries(node, what, SERVER_KEYS);
@@ -160,25 +168,25 @@ function server(
   const listen: ListenConfig[] = w.listOrOne(e.get("listen")!.value).map((n) => {
     // nginx's spelling: the address, then `udp` and `reuseport` (`"127.0.0.1:53 udp"`).
     const [text = "", ...params] = String(w.scalar(n, "listen")).trim().split(/\s+/);
-    if (text.toLowerCase().startsWith("unix:") && params.length === 0 && text.length > 5) {
-      return { host: null, port: 0, unixPath: text.slice(5), loc: w.loc(n) };
-    }
-    const parsed = parseListen(text);
+    const unix = text.toLowerCase().startsWith("unix:") && text.length > 5 && !params.includes("udp");
+    const parsed = unix ? { host: null, port: 0, unixPath: text.slice(5) } : parseListen(text);
     if (!parsed) w.fail(n, `invalid listen "${text}": expected a port, host:port or [v6]:port`);
     for (const p of params) {
-      if (p !== "udp" && p !== "reuseport" && p !== "proxy_protocol") {
-        w.fail(n, `invalid listen parameter "${p}": expected "udp", "reuseport" or "proxy_protocol"`);
+      if (!LISTEN_PARAMS.includes(p)) {
+        w.fail(n, `invalid listen parameter "${p}": expected ${LISTEN_PARAMS.map((x) => `"${x}"`).join(", ")}`);
       }
     }
-    if (params.includes("udp") && params.includes("proxy_protocol")) {
-      w.fail(n, `"listen" directive "proxy_protocol" parameter is incompatible with "udp"`);
+    for (const p of ["proxy_protocol", "ssl"]) {
+      if (params.includes("udp") && params.includes(p)) w.fail(n, `"listen" directive "${p}" parameter is incompatible with "udp"`);
     }
     if (params.includes("reuseport") && !params.includes("udp")) {
       w.fail(n, `"reuseport" in listen is for "udp" listeners (TCP workers always use SO_REUSEPORT)`);
     }
     const udp = params.includes("udp") ? { udp: true, ...(params.includes("reuseport") ? { reusePort: true } : {}) } : {};
     const pp = params.includes("proxy_protocol") ? { proxyProtocol: true } : {};
-    return { ...parsed, ...udp, ...pp, loc: w.loc(n) };
+    const ssl = params.includes("ssl") ? { ssl: true } : {};
+    const def = params.includes("default_server") ? { defaultServer: true } : {};
+    return { ...parsed, ...udp, ...pp, ...ssl, ...def, loc: w.loc(n) };
   });
   const handlerNode = (e.get("proxy_pass") ?? e.get("return"))!.value;
   return {
@@ -195,6 +203,8 @@ function server(
     access: e.has("access") ? yamlAccess(w, e.get("access")!.value, what) : inheritedRules.access,
     ...realipFromOf(e.has("set_real_ip_from") ? yamlRealipFrom(w, e.get("set_real_ip_from")!.value) : inheritedRules.realipFrom),
     ...errorLogsOf(e.has("error_log") ? yamlErrorLogs(w, e.get("error_log")!.value) : inheritedRules.errorLogs),
+    ...yamlServerTls(inheritedTls, yamlTlsOverrides(w, e), listen, w.loc(node)),
+    ...(e.has("server_name") && { serverNames: yamlServerNames(w, e.get("server_name")!.value) }),
     loc: w.loc(node),
   };
 }

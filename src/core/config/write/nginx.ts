@@ -1,6 +1,6 @@
 // Config → nginx.conf, for `streamlb convert --to nginx`: what read-nginx/ (and nginx itself)
 // reads back into the same Config. Only what differs from nginx's defaults is written.
-import { refuseTls } from "../tls-config.ts";
+import { nginxTlsLines } from "./tls.ts";
 import { nginxLimitConn, nginxLimitConnZones } from "./limit-conn.ts";
 import { formatHostPort } from "../values/address.ts";
 import { type BalanceMethod, type Config, type UpstreamConfig, type UpstreamServerConfig } from "../model.ts";
@@ -17,7 +17,6 @@ import { nginxResolverLines } from "./resolve.ts";
 const IN = "    ";
 
 export function writeNginxConfig(config: Config, source?: string): string {
-  refuseTls(config);
   const out: string[] = [`# streamlb config${source ? `, converted from ${source}` : ""}`];
   const top = MAIN_SETTINGS;
   for (const r of [...top.filter((r) => r.alwaysInNginx), ...changedRows(top.filter((r) => !r.alwaysInNginx), config)]) {
@@ -57,7 +56,8 @@ export function writeNginxConfig(config: Config, source?: string): string {
   for (const s of config.stream.servers) {
     out.push("", `${IN}server {`);
     for (const l of s.listen) {
-      const params = `${l.udp ? " udp" : ""}${l.reusePort ? " reuseport" : ""}${l.proxyProtocol ? " proxy_protocol" : ""}`;
+      const params = `${l.udp ? " udp" : ""}${l.reusePort ? " reuseport" : ""}${l.proxyProtocol ? " proxy_protocol" : ""}` +
+        `${l.ssl ? " ssl" : ""}${l.defaultServer ? " default_server" : ""}`;
       const address = l.unixPath !== undefined
         ? word(`unix:${l.unixPath}`)
         : l.host === null
@@ -65,6 +65,7 @@ export function writeNginxConfig(config: Config, source?: string): string {
         : formatHostPort(l.host, l.port);
       out.push(`${IN}${IN}listen ${address}${params};`);
     }
+    if (s.serverNames?.length) out.push(`${IN}${IN}server_name ${s.serverNames.map(word).join(" ")};`);
     for (const v of s.set) out.push(`${IN}${IN}set ${word(v.variable)} ${word(v.value)};`);
     if (s.proxyPass !== null) out.push(`${IN}${IN}proxy_pass ${word(s.proxyPass)};`);
     if (s.return !== null) out.push(`${IN}${IN}return ${word(s.return)};`);
@@ -76,6 +77,7 @@ export function writeNginxConfig(config: Config, source?: string): string {
     for (const f of changedFields(s.proxy, level)) out.push(`${IN}${IN}${f.name} ${rowText(f, s.proxy, "nginx")};`);
     const own = serverAccessLog(s, accessLevel);
     if (own) { for (const l of nginxAccessLog(own, word)) out.push(`${IN}${IN}${l}`); }
+    for (const l of nginxTlsLines(s, word)) out.push(`${IN}${IN}${l}`);
     for (const l of health.inServer.get(s) ?? []) out.push(`${IN}${IN}${l}`);
     out.push(`${IN}}`);
   }

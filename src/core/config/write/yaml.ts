@@ -1,7 +1,7 @@
 // Config → streamlb's YAML, for `streamlb convert`: what read-yaml/ reads back into the same
 // Config. Only what differs from the defaults is written, so the result reads like a config a
 // person wrote.
-import { refuseTls } from "../tls-config.ts";
+import { yamlTlsLines } from "./tls.ts";
 import { yamlLimitConn, yamlLimitConnZones } from "./limit-conn.ts";
 import { formatHostPort } from "../values/address.ts";
 import { type BalanceMethod, type Config, type ErrorLogConfig, type ListenConfig, type UpstreamServerConfig } from "../model.ts";
@@ -18,7 +18,6 @@ const TOP_ROWS = MAIN_SETTINGS;
 const EVENTS_ROWS = EVENTS_SETTINGS;
 
 export function writeYamlConfig(config: Config, source?: string): string {
-  refuseTls(config);
   const out: string[] = [`# streamlb config${source ? `, converted from ${source}` : ""}`];
   for (const r of changedRows(TOP_ROWS, config)) out.push(`${r.yaml}: ${rowText(r, config, "yaml")}`);
   const log = config.errorLog;
@@ -63,6 +62,7 @@ export function writeYamlConfig(config: Config, source?: string): string {
     stream.push(`    - listen: ${listenValue(s.listen)}`);
     if (s.proxyPass !== null) stream.push(`      proxy_pass: ${scalar(s.proxyPass)}`);
     if (s.return !== null) stream.push(`      return: ${scalar(s.return)}`);
+    if (s.serverNames?.length) stream.push(`      server_name: [${s.serverNames.map(scalar).join(", ")}]`);
     if (s.set.length > 0) {
       stream.push(`      set: { ${s.set.map((v) => `${scalar(v.variable)}: ${scalar(v.value)}`).join(", ")} }`);
     }
@@ -75,6 +75,7 @@ export function writeYamlConfig(config: Config, source?: string): string {
     for (const f of changedFields(s.proxy, level)) stream.push(`      ${f.yaml}: ${rowText(f, s.proxy, "yaml")}`);
     const own = serverAccessLog(s, accessLevel);
     if (own) stream.push(...yamlAccessLog(own, "      ", scalar));
+    stream.push(...yamlTlsLines(s, "      ", scalar));
   }
 
   if (stream.length === 0) out.push("stream: {}");
@@ -107,11 +108,15 @@ function serverItem(s: UpstreamServerConfig): string {
 
 function listenValue(listen: readonly ListenConfig[]): string {
   const items = listen.map((l) => {
-    if (l.unixPath !== undefined) return scalar(`unix:${l.unixPath}`);
-    const address = l.host === null ? String(l.port) : formatHostPort(l.host, l.port);
-    if (l.proxyProtocol) return scalar(`${address} proxy_protocol`);
-    if (!l.udp) return l.host === null ? address : scalar(address);
-    return scalar(`${address} udp${l.reusePort ? " reuseport" : ""}`);
+    const address = l.unixPath !== undefined
+      ? `unix:${l.unixPath}`
+      : l.host === null
+      ? String(l.port)
+      : formatHostPort(l.host, l.port);
+    const params = `${l.udp ? " udp" : ""}${l.reusePort ? " reuseport" : ""}${l.proxyProtocol ? " proxy_protocol" : ""}` +
+      `${l.ssl ? " ssl" : ""}${l.defaultServer ? " default_server" : ""}`;
+    if (params === "") return l.host === null && l.unixPath === undefined ? address : scalar(address);
+    return scalar(`${address}${params}`);
   });
   return items.length === 1 ? items[0]! : `[${items.join(", ")}]`;
 }
