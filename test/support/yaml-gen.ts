@@ -120,7 +120,12 @@ const tls = fc
   .map(({ ssl, pairs, lines }) => ({
     ssl,
     lines: [
-      ...(ssl ? [`ssl_certificate: [${["a.pem", "b.pem"].slice(0, pairs)}]`, `ssl_certificate_key: [${["a.key", "b.key"].slice(0, pairs)}]`] : []),
+      ...(ssl
+        ? [
+          `ssl_certificate: [${["a.pem", "b.pem"].slice(0, pairs)}]`,
+          `ssl_certificate_key: [${["a.key", "b.key"].slice(0, pairs)}]`,
+        ]
+        : []),
       // A `{ … }` entry is two keys that go together.
       ...lines.flatMap((l) => (l.startsWith("{") ? l.slice(2, -2).split(", ") : [l])),
     ],

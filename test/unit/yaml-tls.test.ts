@@ -31,11 +31,14 @@ ${extra}`;
 
 describe("YAML TLS", () => {
   test("a terminating server reads as the same nginx.conf would", () => {
-    const yaml = loadYamlConfig(terminating(`      ssl_protocols: [TLSv1.3]
+    const yaml = loadYamlConfig(
+      terminating(`      ssl_protocols: [TLSv1.3]
       ssl_session_timeout: 10m
       ssl_alpn: h2 http/1.1
       ssl_verify_client: optional_no_ca
-`), F).stream.servers[0]!;
+`),
+      F,
+    ).stream.servers[0]!;
     const nginx = loadNginxConfig(
       `events {}\nstream { server { listen 127.0.0.1:8443 ssl; proxy_pass 127.0.0.1:9000; ssl_certificate a.pem;
        ssl_certificate_key a.key; ssl_protocols TLSv1.3; ssl_session_timeout 10m; ssl_alpn h2 http/1.1;
@@ -49,7 +52,8 @@ describe("YAML TLS", () => {
   });
 
   test("stream-level keys are inherited, a server's own win, certificate lists as a whole", () => {
-    const c = loadYamlConfig(`
+    const c = loadYamlConfig(
+      `
 stream:
   ssl_certificate: [rsa.pem, ecdsa.pem]
   ssl_certificate_key: [rsa.key, ecdsa.key]
@@ -58,7 +62,9 @@ stream:
   servers:
     - { listen: "1 ssl", proxy_pass: "127.0.0.1:1" }
     - { listen: "2 ssl", proxy_pass: "127.0.0.1:1", ssl_certificate: b.pem, ssl_certificate_key: b.key, proxy_ssl: false }
-`, F);
+`,
+      F,
+    );
     const [a, b] = c.stream.servers.map((s) => s.tls!);
     assert.deepEqual(a!.certificates.map((x) => x.cert), ["rsa.pem", "ecdsa.pem"]);
     assert.deepEqual(b!.certificates, [{ cert: "b.pem", key: "b.key" }]);
@@ -75,9 +81,12 @@ stream:
   });
 
   test("server_name and default_server", () => {
-    const c = loadYamlConfig(terminating(`      server_name: [Example.COM, "*.example.org"]
+    const c = loadYamlConfig(
+      terminating(`      server_name: [Example.COM, "*.example.org"]
     - { listen: "127.0.0.1:8443 ssl default_server", ssl_reject_handshake: true, return: "" }
-`), F);
+`),
+      F,
+    );
     assert.deepEqual(c.stream.servers[0]!.serverNames, ["example.com", "*.example.org"]);
     assert.equal(c.stream.servers[1]!.listen[0]!.defaultServer, true);
     assert.equal(c.stream.servers[1]!.tls!.rejectHandshake, true);
@@ -113,7 +122,9 @@ stream:
     assert.match(noCert.message, /^no "ssl_certificate" is defined for the "listen \.\.\. ssl" directive in tls\.yaml:3/);
     const noKey = errorOf(terminating().replace("      ssl_certificate_key: a.key\n", ""));
     assert.match(noKey.message, /^no "ssl_certificate_key" is defined for certificate "a\.pem" in tls\.yaml:4/);
-    const verify = errorOf(`stream:\n  servers:\n    - { listen: 1, proxy_pass: "127.0.0.1:1", proxy_ssl: on, proxy_ssl_verify: on }\n`);
+    const verify = errorOf(
+      `stream:\n  servers:\n    - { listen: 1, proxy_pass: "127.0.0.1:1", proxy_ssl: on, proxy_ssl_verify: on }\n`,
+    );
     assert.match(verify.message, /^no proxy_ssl_trusted_certificate for proxy_ssl_verify in tls\.yaml:3/);
   });
 

@@ -9,7 +9,7 @@ export type { SourceLoc } from "./source-loc.ts";
 
 // The TLS settings and the upstream{} settings have their own files (model-tls.ts,
 // model-upstream.ts), part of this model.
-import type { HealthCheckConfig, ResolverConfig, UpstreamConfig } from "./model-upstream.ts";
+import type { ResolverConfig, UpstreamConfig } from "./model-upstream.ts";
 export type {
   BalanceMethod,
   HealthCheckConfig,

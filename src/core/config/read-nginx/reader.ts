@@ -4,7 +4,6 @@
 import { COMMAND_LINE, ConfigError } from "../errors.ts";
 import {
   type AdminConfig,
-  type BalanceMethod,
   type Config,
   type ErrorLogConfig,
   type SourceLoc,
@@ -23,13 +22,14 @@ import type { ReaderContext } from "./context.ts";
 import type { BlockDraft, Family, ProxyOverrides, ServerDraft } from "./drafts.ts";
 import { type ConfigFiles, type ConfigWarning, Includes } from "./files.ts";
 import { limitConnDirective, limitConnDraft, type ZoneTable } from "./limit-conn.ts";
-import { accessRule, balanceMethod, proxyPass, realipFrom } from "./server-directives.ts";
+import { accessRule, proxyPass, realipFrom } from "./server-directives.ts";
 import { listen } from "./listen.ts";
 import { tlsDirective } from "./ssl.ts";
 import { serverNameDirective } from "./server-name.ts";
 import { adminDirective, blockLogDirective, logFormat, type LogState, mainErrorLog } from "./logs.ts";
-import { streamUpstreamServer, tcpUpstreamServer } from "./upstream-server.ts";
-import { resolverSetting, type ResolverSettings, zoneDirective } from "./resolve.ts";
+import { type BlockHost, upstreamBlock } from "./upstream-block.ts";
+import { streamUpstreamServer } from "./upstream-server.ts";
+import { resolverSetting, type ResolverSettings } from "./resolve.ts";
 import { check, flag, rowValue } from "./values.ts";
 import { setDirective, variableBlock } from "./variable-blocks.ts";
 import { mergeServer } from "./merge.ts";
@@ -83,6 +83,12 @@ class NginxReader {
     loc: (d) => this.loc(d),
   };
   private readonly health = new NginxHealthChecks(this.cx);
+  private readonly blockHost: BlockHost = {
+    cx: this.cx,
+    health: this.health,
+    walk: (nodes, ctx, handle) => this.walk(nodes, ctx, handle),
+    ignore: (d, spec) => this.ignore(d, spec),
+  };
   private readonly includes: Includes;
 
   constructor(
@@ -218,7 +224,7 @@ class NginxReader {
       health: this.health.scope(),
     };
     this.walk(d.block!, family, (e, spec) => {
-      if (e.name === "upstream") this.upstreams.push(this.upstream(e, family));
+      if (e.name === "upstream") this.upstreams.push(upstreamBlock(this.blockHost, e, family, this.upstreamNames));
       else if (e.name === "allow" || e.name === "deny") block.access.push(accessRule(this.cx, e));
       else if (e.name === "set_real_ip_from" && family === "stream") block.realipFrom.push(realipFrom(this.cx, e));
       else if (e.name === "server") block.servers.push(this.server(e, family));
@@ -314,73 +320,6 @@ class NginxReader {
     }
     fill(into, row, rowValue(this.cx, d, row));
     return true;
-  }
-
-  private upstream(d: NginxDirective, family: Family): UpstreamConfig {
-    const name = d.args[0]!;
-    if (this.upstreamNames.has(name.toLowerCase())) this.fail(d, `duplicate upstream "${name}"`);
-    this.upstreamNames.set(name.toLowerCase(), name);
-    let method: BalanceMethod = { kind: "round_robin" };
-    let methodSet = false;
-    // The method directive decides which server parameters are allowed, for the servers
-    // that come after it (nginx sets the upstream's flags when it reads the method).
-    let methodKind: BalanceMethod["kind"] = "round_robin";
-    const servers: UpstreamServerConfig[] = [];
-    let state: string | null = null;
-    const own: ResolverSettings & { zone?: ReturnType<typeof zoneDirective> } = {};
-    const tcpCheck = this.health.tcpScope();
-    this.walk(d.block!, family === "stream" ? "stream_upstream" : "tcp_upstream", (e, spec) => {
-      switch (e.name) {
-        case "server":
-          servers.push(
-            family === "stream" ? streamUpstreamServer(this.cx, e, methodKind) : tcpUpstreamServer(this.cx, e, methodKind),
-          );
-          return;
-        case "hash":
-        case "least_conn":
-        case "random":
-        case "ip_hash":
-          if (methodSet) this.warn(e, `load balancing method redefined`);
-          methodSet = true;
-          method = balanceMethod(this.cx, e);
-          methodKind = method.kind;
-          return;
-        case "check":
-        case "check_http_send":
-        case "check_http_expect_alive":
-          if (this.health.tcpDirective(e, tcpCheck)) return;
-          break;
-        case "state":
-          if (e.args[0]!.includes("$")) this.fail(e, `"state" with variables is not supported`);
-          state = e.args[0]!;
-          return;
-        case "zone":
-          own.zone = zoneDirective(this.cx, e);
-          return;
-        case "resolver":
-        case "resolver_timeout":
-          if (family === "stream" && resolverSetting(this.cx, e, own)) return;
-          break;
-      }
-      this.ignore(e, spec);
-    });
-    // With `state`, the servers come from the file (NGINX Plus allows no `server` then);
-    // streamlb also takes `server` lines, as the list to start from while the file does not exist.
-    if (servers.length === 0 && state === null) {
-      throw new ConfigError(`no servers are inside upstream`, { file: d.file, line: d.endLine, col: 0 });
-    }
-    const healthCheck = this.health.tcpCheck(tcpCheck, name);
-    const upstream = {
-      name,
-      method,
-      servers,
-      implicit: false,
-      healthCheck,
-      ...(state !== null && { state }),
-      ...own,
-      loc: this.loc(d),
-    };
-    return upstream;
   }
 
   /**

@@ -177,7 +177,9 @@ function server(
       }
     }
     for (const p of ["proxy_protocol", "ssl"]) {
-      if (params.includes("udp") && params.includes(p)) w.fail(n, `"listen" directive "${p}" parameter is incompatible with "udp"`);
+      if (params.includes("udp") && params.includes(p)) {
+        w.fail(n, `"listen" directive "${p}" parameter is incompatible with "udp"`);
+      }
     }
     if (params.includes("reuseport") && !params.includes("udp")) {
       w.fail(n, `"reuseport" in listen is for "udp" listeners (TCP workers always use SO_REUSEPORT)`);

@@ -9,8 +9,7 @@ import { compileServerNameRegex } from "../../server-names.ts";
 import type { Entries, YamlWalker } from "./walker.ts";
 
 type Read = (w: YamlWalker, node: Node | null, key: string, into: TlsOverrides) => void;
-const set = (into: TlsOverrides, field: keyof ServerTlsConfig, v: unknown) =>
-  void ((into as Record<string, unknown>)[field] = v);
+const set = (into: TlsOverrides, field: keyof ServerTlsConfig, v: unknown) => void ((into as Record<string, unknown>)[field] = v);
 
 const text = (field: keyof ServerTlsConfig): Read => (w, n, k, into) => set(into, field, w.string(n, k));
 const flag = (field: keyof ServerTlsConfig): Read => (w, n, k, into) => set(into, field, w.flag(n, k));
