@@ -3,7 +3,9 @@
 // are compiled once, when it is applied; a line costs one pass over the compiled parts.
 import { BUILTIN_LOG_FORMATS, parseLogFormat } from "./config/values/log-format.ts";
 import type { AccessLogConfig, Config, LogEscape, ServerConfig } from "./config/model.ts";
+import { parseSyslogTarget, isSyslogPath, type SyslogTarget } from "./config/values/syslog-target.ts";
 import { systemReason } from "./errno.ts";
+import { type SyslogSender, syslogSender } from "./error-log-sinks.ts";
 import type { Logger } from "./log.ts";
 import type { LogFile, Runtime } from "./runtime.ts";
 import type { VariableScope } from "./variables/context.ts";
@@ -148,6 +150,41 @@ class BufferedLog {
   }
 }
 
+/**
+ * `access_log syslog:server=…`: each line goes out at once as one datagram at the target's
+ * severity (nginx refuses a buffer for syslog, so the buffer settings stay unused).
+ */
+class SyslogLog {
+  gzip = false;
+  bufferSize = 0;
+  flushMs = 0;
+  private readonly sender: SyslogSender;
+  private readonly severity: number;
+
+  constructor(runtime: Pick<Runtime, "connectDatagram" | "hostname">, target: SyslogTarget) {
+    this.sender = syslogSender(runtime, target);
+    this.severity = target.severity;
+  }
+
+  write(line: string): void {
+    this.sender.write(line, this.severity);
+  }
+
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  reopen(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    return this.sender.close();
+  }
+}
+
+type AccessLogSink = BufferedLog | SyslogLog;
+
 /** Where one server's sessions are logged: each `access_log` that applies to it. */
 export interface SessionLogger {
   log(record: SessionRecord): void;
@@ -200,18 +237,18 @@ function lazyLogFile(runtime: Pick<Runtime, "openLogFile">, path: string): LogFi
 
 /** Every access log file of a running balancer, across reloads (a file that stays stays open). */
 export class AccessLogs {
-  private files = new Map<string, BufferedLog>();
+  private files = new Map<string, AccessLogSink>();
   /** Files whose paths have variables, by the path a session gave. */
   private readonly dynamic = new Map<string, BufferedLog>();
 
   constructor(
-    private readonly runtime: Pick<Runtime, "openLogFile" | "pid">,
+    private readonly runtime: Pick<Runtime, "openLogFile" | "pid" | "connectDatagram" | "hostname">,
     private readonly logger: Logger,
   ) {}
 
   /** `registry`: the config's variables (stream-variables.ts), which formats read. */
   async prepare(config: Config, registry: VariableRegistry): Promise<PreparedAccessLogs> {
-    const opened = new Map<string, BufferedLog>();
+    const opened = new Map<string, AccessLogSink>();
     const used = new Map<string, AccessLogConfig>();
     const formatters = new Map<string, LineFormatter>();
     const loggers = new Map<ServerConfig, SessionLogger | null>();
@@ -223,7 +260,7 @@ export class AccessLogs {
           const condition = log.condition ? ComplexValue.compile(log.condition, registry) : null;
           if (!path && !used.has(log.path)) used.set(log.path, log);
           if (!path && !this.files.has(log.path) && !opened.has(log.path)) {
-            opened.set(log.path, this.buffered(log, await this.open(log.path)));
+            opened.set(log.path, await this.sink(log));
           }
           let format = formatters.get(log.format);
           if (!format) {
@@ -236,6 +273,8 @@ export class AccessLogs {
       }
       for (const path of config.stream.unusedLogFiles ?? []) {
         if (hasVariables(path) || this.files.has(path) || opened.has(path) || used.has(path)) continue;
+        // A syslog target nobody logs to has nothing to open.
+        if (isSyslogPath(path)) continue;
         const log: AccessLogConfig = {
           path,
           format: "basic",
@@ -254,7 +293,7 @@ export class AccessLogs {
       forServer: (server) => loggers.get(server) ?? null,
       commit: async () => {
         for (const [path, f] of opened) this.files.set(path, f);
-        const gone: BufferedLog[] = [];
+        const gone: AccessLogSink[] = [];
         for (const [path, f] of this.files) {
           const log = used.get(path);
           if (!log) {
@@ -285,6 +324,14 @@ export class AccessLogs {
     this.files.clear();
     this.dynamic.clear();
     await Promise.all(files.map((f) => f.close()));
+  }
+
+  /** A file, or a syslog server (the readers checked its target). */
+  private async sink(log: AccessLogConfig): Promise<AccessLogSink> {
+    if (!isSyslogPath(log.path)) return this.buffered(log, await this.open(log.path));
+    const target = parseSyslogTarget(log.path);
+    if ("error" in target) throw new Error(target.error);
+    return new SyslogLog(this.runtime, target);
   }
 
   private open(path: string): Promise<LogFile> {

@@ -18,7 +18,7 @@ export async function openConfiguredFiles(runtime: Runtime, config: Config, pidF
   for (const log of errorLogs) if (log.path !== "stderr" && !isSyslogPath(log.path)) paths.push(log.path);
   for (const server of config.stream.servers) {
     // A path with variables is opened per session, as in nginx; nothing to open now.
-    for (const log of server.accessLog) if (!log.path.includes("$")) paths.push(log.path);
+    for (const log of server.accessLog) if (!log.path.includes("$") && !isSyslogPath(log.path)) paths.push(log.path);
   }
   const pidExisted = pidFile !== null && (await runtime.readTextFile(pidFile).then(() => true, () => false));
   for (const path of new Set(paths)) {

@@ -24,7 +24,14 @@ export async function openLogTarget(runtime: SinkRuntime, path: string): Promise
     return { write: (line) => runtime.writeStderr(line), reopen: async () => {}, close: async () => {} };
   }
   const syslog = parseSyslogTarget(path);
-  if (!("error" in syslog)) return syslogTarget(runtime, syslog);
+  if (!("error" in syslog)) {
+    const send = syslogSender(runtime, syslog);
+    return {
+      write: (line, level) => send.write(line, SYSLOG_SEVERITIES.indexOf(level)),
+      reopen: async () => {},
+      close: () => send.close(),
+    };
+  }
   if (path.startsWith("syslog:")) throw new Error(syslog.error);
   const file: LogFile = await runtime.openLogFile(path).catch((e: unknown) => {
     throw new Error(`open() "${path}" failed (${e instanceof Error ? e.message : String(e)})`);
@@ -44,12 +51,19 @@ export async function openLogTarget(runtime: SinkRuntime, path: string): Promise
 /** Lines waiting for the syslog socket, at most this many (the first lines of a start). */
 const SYSLOG_BACKLOG = 256;
 
+/** One syslog server's socket, for error_log and access_log lines alike. */
+export interface SyslogSender {
+  /** A line (its newline dropped) at `severity` (0..7). */
+  write(line: string, severity: number): void;
+  close(): Promise<void>;
+}
+
 /**
- * `<PRI>Mmm dd hh:mm:ss host tag: ` and the error-log line without its newline, one datagram
- * each; the severity is the line's level. The socket is made at the first line; if it cannot
- * be, lines are dropped and the next one tries again, as nginx does.
+ * `<PRI>Mmm dd hh:mm:ss host tag: ` and the line without its newline, one datagram each.
+ * The socket is made at the first line; if it cannot be, lines are dropped and the next one
+ * tries again, as nginx does.
  */
-function syslogTarget(runtime: SinkRuntime, t: SyslogTarget): LogTarget {
+export function syslogSender(runtime: Pick<Runtime, "connectDatagram" | "hostname">, t: SyslogTarget): SyslogSender {
   const hostname = (runtime.hostname ?? "localhost").toLowerCase();
   const encoder = new TextEncoder();
   let socket: DatagramSocket | null = null;
@@ -73,9 +87,9 @@ function syslogTarget(runtime: SinkRuntime, t: SyslogTarget): LogTarget {
     );
   };
   return {
-    write(line, level) {
+    write(line, severity) {
       if (closed) return;
-      const text = syslogHeader(t, SYSLOG_SEVERITIES.indexOf(level), hostname, new Date()) + line.replace(/\n$/, "");
+      const text = syslogHeader(t, severity, hostname, new Date()) + line.replace(/\n$/, "");
       const datagram = encoder.encode(text);
       if (socket) {
         socket.send(datagram);
@@ -84,7 +98,6 @@ function syslogTarget(runtime: SinkRuntime, t: SyslogTarget): LogTarget {
       if (backlog.length < SYSLOG_BACKLOG) backlog.push(datagram);
       connect();
     },
-    reopen: async () => {},
     close: async () => {
       closed = true;
       socket?.close();

@@ -39,7 +39,9 @@ export const PATH_REWRITERS: Readonly<Record<string, (config: Config, at: At) =>
     stream: {
       ...c.stream,
       servers: c.stream.servers.map((s) =>
-        s.accessLog.length ? { ...s, accessLog: s.accessLog.map((l) => ({ ...l, path: at(l.path) })) } : s
+        s.accessLog.length
+          ? { ...s, accessLog: s.accessLog.map((l) => (isSyslogPath(l.path) ? l : { ...l, path: at(l.path) })) }
+          : s
       ),
     },
   }),

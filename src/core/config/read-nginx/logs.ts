@@ -19,7 +19,7 @@ import {
   type LogLevel,
 } from "../model.ts";
 import type { NginxDirective } from "./tokenizer.ts";
-import { isSyslogPath, parseSyslogTarget } from "../values/syslog-target.ts";
+import { isSyslogPath, parseSyslogTarget, syslogAccessLogError } from "../values/syslog-target.ts";
 import { parseSize, parseTime } from "../values/units.ts";
 import { atoi } from "../values/kinds.ts";
 import type { ReaderContext } from "./context.ts";
@@ -171,9 +171,9 @@ export function accessLog(cx: ReaderContext, logs: LogState, d: NginxDirective, 
     }
   }
   if (flushMs !== null && bufferSize === null) cx.fail(d, `no buffer is defined for access_log "${path}"`);
-  if (path.startsWith("syslog:")) {
-    cx.warn(d, `access_log to syslog is not supported yet and is ignored`);
-    return;
+  if (isSyslogPath(path)) {
+    const error = syslogAccessLogError(path, bufferSize !== null || gzip !== null);
+    if (error) cx.fail(d, error);
   }
   level.logs.push(accessLogEntry({ path, format, bufferSize, flushMs, condition, gzip, loc: cx.loc(d) }));
 }

@@ -18,6 +18,7 @@ import {
 } from "../values/log-format.ts";
 import type { AccessLogConfig, AdminConfig, LogEscape, LogFormatConfig } from "../model.ts";
 import type { YamlWalker } from "./walker.ts";
+import { isSyslogPath, syslogAccessLogError } from "../values/syslog-target.ts";
 
 export function yamlAdmin(w: YamlWalker, node: Node | null): AdminConfig {
   const e = w.entries(node, "admin", ["listen", "token", "insecure"]);
@@ -78,6 +79,8 @@ function accessLogItem(w: YamlWalker, node: Node | null, what: string, formats: 
   // A bare path takes the default format.
   if (isScalar(node)) {
     const path = w.string(node, `${what} access_log`);
+    const error = isSyslogPath(path) ? syslogAccessLogError(path, false) : null;
+    if (error) w.fail(node, error);
     return { path, format: DEFAULT_ACCESS_LOG_FORMAT, bufferSize: null, flushMs: null, loc: w.loc(node) };
   }
   const e = w.entries(node, `${what} access_log`, ["path", "format", "buffer", "flush", "if", "gzip"]);
@@ -103,5 +106,9 @@ function accessLogItem(w: YamlWalker, node: Node | null, what: string, formats: 
   if (flushMs !== null && bufferSize === null) w.fail(e.get("flush")!.key, `no buffer is defined for access_log "${path}"`);
   const condition = e.has("if") ? w.string(e.get("if")!.value, "access_log if") : null;
   const gzip = e.has("gzip") ? w.int(e.get("gzip")!.value, "access_log gzip", 1, 9) : null;
+  if (isSyslogPath(path)) {
+    const error = syslogAccessLogError(path, bufferSize !== null || gzip !== null);
+    if (error) w.fail(pathNode, error);
+  }
   return accessLogEntry({ path, format, bufferSize, flushMs, condition, gzip, loc: w.loc(node) });
 }

@@ -111,3 +111,13 @@ export function syslogHeader(t: SyslogTarget, severity: number, hostname: string
   const host = t.nohostname ? "" : `${hostname} `;
   return `<${t.facility * 8 + severity}>${syslogTime(now)} ${host}${t.tag}: `;
 }
+
+/**
+ * access_log's rules for a `syslog:` path (ngx_stream_log_set_log): a target nginx accepts,
+ * and no buffer (`gzip` asks for one too), since each line is its own datagram.
+ */
+export function syslogAccessLogError(path: string, buffered: boolean): string | null {
+  const t = parseSyslogTarget(path);
+  if ("error" in t) return t.error;
+  return buffered ? "logs to syslog cannot be buffered" : null;
+}
