@@ -3,7 +3,7 @@
 // are compiled once, when it is applied; a line costs one pass over the compiled parts.
 import { BUILTIN_LOG_FORMATS, parseLogFormat } from "./config/values/log-format.ts";
 import type { AccessLogConfig, Config, LogEscape, ServerConfig } from "./config/model.ts";
-import { parseSyslogTarget, isSyslogPath, type SyslogTarget } from "./config/values/syslog-target.ts";
+import { isSyslogPath, parseSyslogTarget, type SyslogTarget } from "./config/values/syslog-target.ts";
 import { systemReason } from "./errno.ts";
 import { type SyslogSender, syslogSender } from "./error-log-sinks.ts";
 import type { Logger } from "./log.ts";

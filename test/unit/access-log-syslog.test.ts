@@ -56,8 +56,14 @@ describe("access_log syslog:", () => {
   });
 
   test("nginx's refusals, with file and line", () => {
-    assert.equal(nginxError(nginx("access_log syslog:server=127.0.0.1 st buffer=4k;")), "logs to syslog cannot be buffered in in.conf:7");
-    assert.equal(nginxError(nginx("access_log syslog:server=127.0.0.1 st gzip;")), "logs to syslog cannot be buffered in in.conf:7");
+    assert.equal(
+      nginxError(nginx("access_log syslog:server=127.0.0.1 st buffer=4k;")),
+      "logs to syslog cannot be buffered in in.conf:7",
+    );
+    assert.equal(
+      nginxError(nginx("access_log syslog:server=127.0.0.1 st gzip;")),
+      "logs to syslog cannot be buffered in in.conf:7",
+    );
     assert.equal(nginxError(nginx("access_log syslog:tag=x st;")), "no syslog server specified in in.conf:7");
     assert.equal(
       nginxError(nginx("access_log syslog:server=127.0.0.1,facility=nope st;")),
