@@ -158,7 +158,10 @@ export class Master {
       if (m.type === "ready") {
         // Only now: a message sent before the worker's code listens is lost (node:cluster on
         // Node 20 drops it). Setups the worker made already take the keys when they come.
+        // Worker 0 probes; the others start from its latest verdicts and the others' counts.
         this.sendTlsSecret(handle);
+        if (index !== 0) { for (const v of this.health.values()) handle.send(v); }
+        this.hub.joined(index);
         entry.ready = true;
         this.everReady = true;
         if (!this.pidWritten && [...this.workers.values()].every((w) => w.ready)) {
@@ -173,9 +176,6 @@ export class Master {
         for (const [i, w] of this.workers) if (i !== index) w.handle.send(m);
       }
     });
-    // Worker 0 probes; the others start from its latest verdicts.
-    if (index !== 0) { for (const m of this.health.values()) handle.send(m); }
-    this.hub.joined(index);
     void handle.exited.then((code) => this.exited(index, entry, code));
   }
 

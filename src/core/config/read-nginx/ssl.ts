@@ -10,6 +10,7 @@ import { parseTime } from "../values/units.ts";
 import type { TlsProtocol } from "../model.ts";
 import type { ReaderContext } from "./context.ts";
 import { flag } from "./values.ts";
+import { TLS_FIELDS, type TlsSpecial, type TlsValueKind, VERIFY_CLIENT_VALUES } from "../schema/tls-fields.ts";
 
 export type TlsOverrides = { -readonly [K in keyof ServerTlsConfig]?: ServerTlsConfig[K] } & {
   /** ssl_certificate and ssl_certificate_key of this level, each in order (paired when merged). */
@@ -52,55 +53,42 @@ function noVariables(cx: ReaderContext, d: NginxDirective): void {
   if (d.args.some((a) => a.includes("$"))) cx.fail(d, `"${d.name}" with variables is not supported yet`);
 }
 
-const SETTERS: ReadonlyMap<string, Setter> = new Map<string, Setter>([
-  ["ssl_certificate", (cx, d, into) => {
+const KIND_SETTERS: Record<TlsValueKind, (field: keyof ServerTlsConfig) => Setter> = {
+  text,
+  flag: onOff,
+  path,
+  depth,
+  protocols,
+  seconds: (field) => time(field, "s"),
+  milliseconds: (field) => time(field, "ms"),
+};
+
+const SPECIAL_SETTERS: Record<TlsSpecial, Setter> = {
+  certificate: (cx, d, into) => {
     noVariables(cx, d);
     (into.certs ??= []).push(d.args[0]!);
-  }],
-  ["ssl_certificate_key", (cx, d, into) => {
+  },
+  certificate_key: (cx, d, into) => {
     noVariables(cx, d);
     (into.keys ??= []).push(d.args[0]!);
-  }],
-  ["ssl_password_file", path("passwordFile")],
-  ["ssl_protocols", protocols("protocols")],
-  ["ssl_ciphers", text("ciphers")],
-  ["ssl_prefer_server_ciphers", onOff("preferServerCiphers")],
-  ["ssl_ecdh_curve", text("ecdhCurve")],
-  ["ssl_session_cache", sessionCache],
-  ["ssl_session_timeout", time("sessionTimeoutMs", "s")],
-  ["ssl_session_tickets", onOff("sessionTickets")],
-  ["ssl_handshake_timeout", time("handshakeTimeoutMs", "ms")],
-  ["ssl_verify_client", (cx, d, into) => {
+  },
+  session_cache: sessionCache,
+  verify_client: (cx, d, into) => {
     const v = d.args[0]!;
-    if (v !== "off" && v !== "on" && v !== "optional" && v !== "optional_no_ca") {
+    if (!(VERIFY_CLIENT_VALUES as readonly string[]).includes(v)) {
       cx.fail(d, `invalid value "${v}" in "${d.name}" directive, it must be "on", "off", "optional" or "optional_no_ca"`);
     }
     into.verifyClient = v as ServerTlsConfig["verifyClient"];
-  }],
-  ["ssl_verify_depth", depth("verifyDepth")],
-  ["ssl_client_certificate", path("clientCertificate")],
-  ["ssl_trusted_certificate", path("trustedCertificate")],
-  ["ssl_crl", path("crl")],
-  ["ssl_alpn", (cx, d, into) => {
+  },
+  alpn: (cx, d, into) => {
     for (const a of d.args) if (a.length > 255) cx.fail(d, `"ssl_alpn" directive protocol too long`);
     into.alpn = [...d.args];
-  }],
-  ["ssl_reject_handshake", onOff("rejectHandshake")],
-  ["proxy_ssl", onOff("proxySsl")],
-  ["proxy_ssl_server_name", onOff("proxySslServerName")],
-  // With variables, compiled and checked with the others (variables/stream-variables.ts).
-  ["proxy_ssl_name", text("proxySslName")],
-  ["proxy_ssl_verify", onOff("proxySslVerify")],
-  ["proxy_ssl_verify_depth", depth("proxySslVerifyDepth")],
-  ["proxy_ssl_trusted_certificate", path("proxySslTrustedCertificate")],
-  ["proxy_ssl_crl", path("proxySslCrl")],
-  ["proxy_ssl_certificate", path("proxySslCertificate")],
-  ["proxy_ssl_certificate_key", path("proxySslCertificateKey")],
-  ["proxy_ssl_password_file", path("proxySslPasswordFile")],
-  ["proxy_ssl_protocols", protocols("proxySslProtocols")],
-  ["proxy_ssl_ciphers", text("proxySslCiphers")],
-  ["proxy_ssl_session_reuse", onOff("proxySslSessionReuse")],
-]);
+  },
+};
+
+const SETTERS: ReadonlyMap<string, Setter> = new Map(
+  [...TLS_FIELDS].map(([name, t]) => [name, t.kind === "special" ? SPECIAL_SETTERS[t.special] : KIND_SETTERS[t.kind](t.field)]),
+);
 
 /** Takes a TLS directive streamlb runs; false for any other. */
 export function tlsDirective(cx: ReaderContext, d: NginxDirective, into: TlsOverrides): boolean {

@@ -7,6 +7,7 @@ import type { ListenConfig, ServerTlsConfig, SourceLoc, TlsProtocol } from "../m
 import { mergeTls, sessionCacheProblem, TLS_PROTOCOLS, type TlsOverrides } from "../read-nginx/ssl.ts";
 import { compileServerNameRegex } from "../../server-names.ts";
 import type { Entries, YamlWalker } from "./walker.ts";
+import { TLS_FIELDS, type TlsSpecial, type TlsValueKind, VERIFY_CLIENT_VALUES } from "../schema/tls-fields.ts";
 
 type Read = (w: YamlWalker, node: Node | null, key: string, into: TlsOverrides) => void;
 const set = (into: TlsOverrides, field: keyof ServerTlsConfig, v: unknown) => void ((into as Record<string, unknown>)[field] = v);
@@ -40,57 +41,46 @@ function words(w: YamlWalker, n: Node | null, k: string): string[] {
   return items;
 }
 
-const VERIFY = ["off", "on", "optional", "optional_no_ca"];
+const KIND_READS: Record<TlsValueKind, (field: keyof ServerTlsConfig) => Read> = {
+  text,
+  flag,
+  path,
+  depth,
+  protocols,
+  seconds: (field) => time(field, "s"),
+  milliseconds: (field) => time(field, "ms"),
+};
 
-const READS: ReadonlyMap<string, Read> = new Map<string, Read>([
+const SPECIAL_READS: Record<TlsSpecial, Read> = {
   // Several pairs (RSA + ECDSA): a list each, paired in order, as the repeated directives are.
-  ["ssl_certificate", (w, n, k, into) => void (into.certs = w.listOrOne(n).map((x) => filePath(w, x, k)))],
-  ["ssl_certificate_key", (w, n, k, into) => void (into.keys = w.listOrOne(n).map((x) => filePath(w, x, k)))],
-  ["ssl_password_file", path("passwordFile")],
-  ["ssl_protocols", protocols("protocols")],
-  ["ssl_ciphers", text("ciphers")],
-  ["ssl_prefer_server_ciphers", flag("preferServerCiphers")],
-  ["ssl_ecdh_curve", text("ecdhCurve")],
-  ["ssl_session_cache", (w, n, k, into) => {
+  certificate: (w, n, k, into) => void (into.certs = w.listOrOne(n).map((x) => filePath(w, x, k))),
+  certificate_key: (w, n, k, into) => void (into.keys = w.listOrOne(n).map((x) => filePath(w, x, k))),
+  session_cache: (w, n, k, into) => {
     const args = words(w, n, k);
     const problem = sessionCacheProblem(args);
     if (problem) w.fail(n, problem);
     into.sessionCache = args.join(" ");
-  }],
-  ["ssl_session_timeout", time("sessionTimeoutMs", "s")],
-  ["ssl_session_tickets", flag("sessionTickets")],
-  ["ssl_handshake_timeout", time("handshakeTimeoutMs", "ms")],
-  ["ssl_verify_client", (w, n, k, into) => {
+  },
+  verify_client: (w, n, k, into) => {
     // `true`/`false` as YAML writes on/off.
     const raw = w.scalar(n, k);
     const v = typeof raw === "boolean" ? (raw ? "on" : "off") : String(raw);
-    if (!VERIFY.includes(v)) w.fail(n, `invalid ${k} "${v}": it must be "on", "off", "optional" or "optional_no_ca"`);
+    if (!(VERIFY_CLIENT_VALUES as readonly string[]).includes(v)) {
+      w.fail(n, `invalid ${k} "${v}": it must be "on", "off", "optional" or "optional_no_ca"`);
+    }
     into.verifyClient = v as ServerTlsConfig["verifyClient"];
-  }],
-  ["ssl_verify_depth", depth("verifyDepth")],
-  ["ssl_client_certificate", path("clientCertificate")],
-  ["ssl_trusted_certificate", path("trustedCertificate")],
-  ["ssl_crl", path("crl")],
-  ["ssl_alpn", (w, n, k, into) => {
+  },
+  alpn: (w, n, k, into) => {
     const list = words(w, n, k);
     if (list.some((a) => a.length > 255)) w.fail(n, `"ssl_alpn" directive protocol too long`);
     into.alpn = list;
-  }],
-  ["ssl_reject_handshake", flag("rejectHandshake")],
-  ["proxy_ssl", flag("proxySsl")],
-  ["proxy_ssl_server_name", flag("proxySslServerName")],
-  ["proxy_ssl_name", text("proxySslName")],
-  ["proxy_ssl_verify", flag("proxySslVerify")],
-  ["proxy_ssl_verify_depth", depth("proxySslVerifyDepth")],
-  ["proxy_ssl_trusted_certificate", path("proxySslTrustedCertificate")],
-  ["proxy_ssl_crl", path("proxySslCrl")],
-  ["proxy_ssl_certificate", path("proxySslCertificate")],
-  ["proxy_ssl_certificate_key", path("proxySslCertificateKey")],
-  ["proxy_ssl_password_file", path("proxySslPasswordFile")],
-  ["proxy_ssl_protocols", protocols("proxySslProtocols")],
-  ["proxy_ssl_ciphers", text("proxySslCiphers")],
-  ["proxy_ssl_session_reuse", flag("proxySslSessionReuse")],
-]);
+  },
+};
+
+/** The same directives as nginx.conf, from the one list (schema/tls-fields.ts). */
+const READS: ReadonlyMap<string, Read> = new Map(
+  [...TLS_FIELDS].map(([name, t]) => [name, t.kind === "special" ? SPECIAL_READS[t.special] : KIND_READS[t.kind](t.field)]),
+);
 
 export const TLS_KEYS: readonly string[] = [...READS.keys()];
 
