@@ -13,7 +13,13 @@ const FILE = "fuzz.yaml";
  * mutation finds its way into a smaller document as well at half the parsing time.
  */
 const small = yamlConfigOf({ upstreams: 1, upstreamServers: 2, servers: 1 });
-const attempt = (text: string): void => void readOrConfigError(text, FILE, (t) => loadYamlConfig(t, FILE));
+/**
+ * An unknown variable is reported once the whole config is read, without a line, as nginx
+ * reports it (ngx_stream_variables_init_vars): a mutated `$name` in a TLS name or a log format
+ * can end there.
+ */
+const WITHOUT_LINE = [/^unknown ".*" variable$/];
+const attempt = (text: string): void => void readOrConfigError(text, FILE, (t) => loadYamlConfig(t, FILE), WITHOUT_LINE);
 
 describe("YAML config reader (property)", () => {
   test("a generated config mutated: read, or a ConfigError at a line of the file", { timeout: FUZZ_TIMEOUT_MS }, () => {
