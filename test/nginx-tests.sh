@@ -45,27 +45,41 @@ esac
 
 if [ $# -gt 0 ]; then files=("$@"); else files=(); for f in "$dir"/stream_*.t; do files+=("$(basename "$f")"); done; fi
 
-passed=0 failed=0 skipped=0
-start=$(date +%s)
-cd "$dir"
-for f in "${files[@]}"; do
-  name=${f%.t}
-  # One file at a time (several use fixed timings); a hang is a failure, not a stalled run.
+# One file's verdict, as one line: PASS, SKIP or FAIL with the first reason found.
+verdict() {
+  local f=$1 name=${1%.t} out rc why
   out=$(TEST_NGINX_BINARY=$binary timeout -k 5 "$limit" prove "$f" 2>&1)
   rc=$?
   if [ $rc -eq 0 ] && grep -q "skipped:" <<<"$out"; then
-    skipped=$((skipped + 1)); echo "SKIP $name: $(sed -n 's/.*skipped: //p' <<<"$out" | head -1)"
+    echo "SKIP $name: $(sed -n 's/.*skipped: //p' <<<"$out" | head -1)"
   elif [ $rc -eq 0 ]; then
-    passed=$((passed + 1)); echo "PASS $name"
+    echo "PASS $name"
   else
-    failed=$((failed + 1))
     # The first reason found: a hang, streamlb refusing the config, a failed check, prove's verdict.
     if [ $rc -ge 124 ]; then why="timed out after ${limit}s"
     else why=$( (grep -m1 -o "\[emerg\].*" <<<"$out" || grep -m1 -o "Failed test .*" <<<"$out" ||
       grep -m1 -E "Dubious|Bailout|died" <<<"$out") | sed "s#/tmp/nginx-test-[^/]*/##g"); fi
     echo "FAIL $name: $why"
   fi
+}
+
+# Two lanes by default (NGINX_TESTS_JOBS): a file spends most of its time waiting on its own
+# timers, and Test::Nginx picks free ports under a lock, so two files share the machine well;
+# within a lane files run one at a time (several use fixed timings).
+jobs=${NGINX_TESTS_JOBS:-2}
+start=$(date +%s)
+cd "$dir"
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+for ((lane = 0; lane < jobs; lane++)); do
+  (for ((i = lane; i < ${#files[@]}; i += jobs)); do verdict "${files[$i]}"; done) >"$results.$lane" &
 done
+wait
+for ((lane = 0; lane < jobs; lane++)); do cat "$results.$lane"; rm -f "$results.$lane"; done | sort -k2 >"$results"
+cat "$results"
+passed=$(grep -c '^PASS ' "$results" || true)
+failed=$(grep -c '^FAIL ' "$results" || true)
+skipped=$(grep -c '^SKIP ' "$results" || true)
 echo "($(( $(date +%s) - start ))s, target $target)"
 
 # The floor counts a full run only: a chosen file list proves nothing about the rest.

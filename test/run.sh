@@ -20,7 +20,7 @@ step "build: JavaScript for Node, and the standalone binary dist/streamlb"
 "$bin/tsc" -p tsconfig.build.json
 "$bin/bun" build/compile.ts
 
-# nginx's own stream tests against the binary (about 90 s; most files skip for modules
+# nginx's own stream tests against the binary (about 100 s in two lanes; some files skip for modules
 # streamlb lacks); fails when fewer files pass than test/nginx-tests.floor.
 step "nginx's stream tests (nginx-tests) against dist/streamlb"
 if [ -d "${NGINX_TESTS_DIR:-../shared/nginx-tests}/lib/Test" ]; then
