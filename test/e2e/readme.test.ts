@@ -3,10 +3,11 @@
 // directories (/var/log/streamlb/) are moved under a temporary one.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
-import { delimiter, join, resolve } from "node:path";
+import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
+import { delimiter, dirname, join, resolve } from "node:path";
 import { describe, test } from "node:test";
 import { runStreamlb, TARGETS, tempDir, writeConfig } from "../support/streamlb.ts";
+import { type Certs, makeCerts } from "../support/certs.ts";
 
 const README = readFileSync("README.md", "utf8");
 const examples = [...README.matchAll(/```(yaml|nginx)\n([\s\S]*?)```/g)].map((m, i) => ({
@@ -14,6 +15,23 @@ const examples = [...README.matchAll(/```(yaml|nginx)\n([\s\S]*?)```/g)].map((m,
   text: m[2]!,
   n: i + 1,
 }));
+
+let certs: Certs | null = null;
+
+/**
+ * The files the TLS examples name, made beside the config (-t loads every certificate): an RSA
+ * pair and an ECDSA pair for the two certificate lines, and the test CA for the trust lists.
+ */
+function tlsFiles(dir: string, text: string): void {
+  if (!text.includes(".pem")) return;
+  certs ??= makeCerts();
+  copyFileSync(certs.cert("localhost"), join(dir, "ecdsa.pem"));
+  copyFileSync(certs.key("localhost"), join(dir, "ecdsa.key"));
+  for (const ca of ["ca.pem", "backend-ca.pem"]) copyFileSync(certs.cert("ca"), join(dir, ca));
+  const rsa = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "rsa.key", "-out", "rsa.pem"];
+  const made = spawnSync("openssl", [...rsa, "-days", "2", "-subj", "/CN=example.com"], { cwd: dir });
+  assert.equal(made.status, 0, String(made.stderr));
+}
 
 describe("README examples", () => {
   test("README has example configs in both spellings", () => {
@@ -27,6 +45,7 @@ describe("README examples", () => {
       mkdirSync(join(root, "var/log/streamlb"), { recursive: true });
       const text = e.text.replaceAll("/var/log/streamlb/", `${root}/var/log/streamlb/`);
       const file = writeConfig(text, e.kind === "yaml" ? "example.yaml" : "nginx.conf");
+      tlsFiles(dirname(file), text);
       const r = await runStreamlb(TARGETS[0] ?? "node", ["-t", "-c", file]);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /test is successful/);
