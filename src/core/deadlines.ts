@@ -30,12 +30,12 @@ const COMPACT_MIN = 1024;
 export class Deadlines {
   private readonly lanes = new Map<number, Lane>();
   constructor(
-    private readonly now: () => number = () => performance.now(),
     /**
      * Lets a lane's timer not hold the process up (the connects in flight do that on their
-     * own). Node's and Bun's timers have unref(); Deno's adapter passes Deno.unrefTimer.
+     * own). Each runtime's adapter passes its own way of doing it.
      */
-    private readonly unref: (timer: ReturnType<typeof setTimeout>) => void = (t) => (t as { unref?: () => void }).unref?.(),
+    private readonly unref: (timer: ReturnType<typeof setTimeout>) => void,
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   /** Calls `fire` once `timeoutMs` have passed, unless cancel() comes first. */

@@ -30,8 +30,8 @@ export interface Runtime {
    */
   connectDatagram?(target: ConnectTarget, events: DatagramEvents, bufferSize: number): Promise<DatagramSocket>;
   /**
-   * True when connectDatagram's sockets do report an ICMP port unreachable (node:dgram and
-   * Bun.udpSocket do; Deno never does). A `health_check udp` that expects no reply needs it.
+   * True when connectDatagram's sockets report an ICMP port unreachable (each adapter says
+   * whether its datagram API does). A `health_check udp` that expects no reply needs it.
    */
   readonly datagramUnreachable?: boolean;
 

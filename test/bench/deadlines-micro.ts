@@ -7,7 +7,7 @@ import { Deadlines } from "../../src/core/deadlines.ts";
 const N = 200_000;
 const ROUNDS = 5;
 const noop = () => {};
-const deadlines = new Deadlines();
+const deadlines = new Deadlines((timer) => timer.unref());
 
 const cases: Record<string, () => void> = {
   "setTimeout+clearTimeout": () => {

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+
 import { Deadlines } from "../../src/core/deadlines.ts";
+
+/** What the adapters pass: Node's and Bun's timers have unref(); Deno's numbers do not here. */
+const unref = (timer: ReturnType<typeof setTimeout>): void => (timer as { unref?: () => void }).unref?.();
 
 /** Resolves once `count` callbacks made by `counter` have run. */
 function counter(count: number): { hit: (tag: number) => void; done: Promise<number[]> } {
@@ -31,7 +35,7 @@ async function held<T>(p: Promise<T>): Promise<T> {
 
 describe("connect deadlines (proxy_connect_timeout)", () => {
   test("fires each deadline not cancelled, once, oldest first; cancelled ones never", async () => {
-    const d = new Deadlines();
+    const d = new Deadlines(unref);
     const c = counter(3);
     const all = [0, 1, 2, 3, 4].map((i) => d.add(2, () => c.hit(i)));
     d.cancel(2, all[1]!);
@@ -45,7 +49,7 @@ describe("connect deadlines (proxy_connect_timeout)", () => {
   });
 
   test("timeouts of different lengths run on their own lanes, and the shorter fires first", async () => {
-    const d = new Deadlines();
+    const d = new Deadlines(unref);
     const c = counter(2);
     d.add(40, () => c.hit(40));
     d.add(1, () => c.hit(1));
@@ -53,7 +57,7 @@ describe("connect deadlines (proxy_connect_timeout)", () => {
   });
 
   test("a deadline added from a firing callback (the next upstream's connect) fires too", async () => {
-    const d = new Deadlines();
+    const d = new Deadlines(unref);
     const c = counter(2);
     d.add(1, () => {
       c.hit(1);
@@ -64,7 +68,7 @@ describe("connect deadlines (proxy_connect_timeout)", () => {
   });
 
   test("a lane whose deadlines were all cancelled fires nothing, and takes new ones after", async () => {
-    const d = new Deadlines();
+    const d = new Deadlines(unref);
     let fired = 0;
     const early = d.add(1, () => fired++);
     d.cancel(1, early);
@@ -79,7 +83,7 @@ describe("connect deadlines (proxy_connect_timeout)", () => {
   });
 
   test("many cancelled connects: the count stays right while the queue is compacted", async () => {
-    const d = new Deadlines();
+    const d = new Deadlines(unref);
     const keep = new Set([5, 2500, 4999]);
     const c = counter(keep.size);
     const made = [];
@@ -97,7 +101,7 @@ describe("connect deadlines (proxy_connect_timeout)", () => {
   test("a deadline is not fired before its time on the given clock", async () => {
     // The clock stands still, so the deadline is never due: the timer looks and re-arms.
     let now = 1000;
-    const d = new Deadlines(() => now);
+    const d = new Deadlines(unref, () => now);
     let fired = 0;
     const c = counter(1);
     d.add(1, () => {

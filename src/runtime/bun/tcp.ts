@@ -16,7 +16,7 @@ import { type BunSocket, newSide, type Side, type UnixNames } from "./connection
 import { relayHandlers } from "./relay.ts";
 
 /** One timer per proxy_connect_timeout value, not a setTimeout per connect. */
-const deadlines = new Deadlines();
+const deadlines = new Deadlines((timer) => timer.unref());
 
 export async function listen(options: ListenOptions, onConnection: (connection: ClientConnection) => void): Promise<Listener> {
   const path = options.unixPath;

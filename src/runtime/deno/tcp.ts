@@ -14,7 +14,7 @@ import { DenoConnection, type Names } from "./relay.ts";
 import { Deadlines } from "../../core/deadlines.ts";
 
 /** One timer per proxy_connect_timeout value, not AbortSignal.timeout's timer per connect. */
-const deadlines = new Deadlines(undefined, (timer) => Deno.unrefTimer(timer as unknown as number));
+const deadlines = new Deadlines((timer) => Deno.unrefTimer(timer as unknown as number));
 
 export async function listen(options: ListenOptions, onConnection: (connection: ClientConnection) => void): Promise<Listener> {
   const path = options.unixPath;

@@ -25,7 +25,7 @@ function isIpLiteral(host: string): boolean {
 }
 
 /** One timer per proxy_connect_timeout value, not a setTimeout per connect. */
-const deadlines = new Deadlines();
+const deadlines = new Deadlines((timer) => timer.unref());
 
 function connectTo(host: string, port: number, options: ConnectOptions): Promise<UpstreamConnection> {
   if (tcpHandlesUnavailable) {
