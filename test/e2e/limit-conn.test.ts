@@ -50,16 +50,32 @@ stream {
         const log = lb.log;
         // Every worker listens before the clients come, so both take some.
         for (let i = 0; i < 50 && count(log(), /listening on/g) < 2; i++) await sleep(100);
-        const first = await Promise.all(Array.from({ length: CLIENTS }, () => connect(port)));
-        sockets.push(...first.map((c) => c.socket));
-        const served = first.filter((c) => c.outcome === "served");
-        assert.equal(served.length, LIMIT, `${served.length} of ${CLIENTS} served`);
-        for (const m of log().matchAll(/\] (\d+)#0: \*\d+ proxy \S+ connected to/g)) pids.add(Number(m[1]));
-        assert.equal(pids.size, 2, "both workers took sessions");
-        for (let i = 0; i < 50 && count(log(), /limiting connections by zone "all"/g) < CLIENTS - LIMIT; i++) await sleep(100);
+        // The kernel spreads a burst over the two workers' sockets by hash, and now and then
+        // sends all of it to one: then the burst proves nothing about a count shared across
+        // workers, so it is let go and tried again. The limit must hold in every burst.
+        let served: { outcome: string; socket: net.Socket }[] = [];
+        let burstLog = "";
+        for (let attempt = 1;; attempt++) {
+          const mark = log().length;
+          const burst = await Promise.all(Array.from({ length: CLIENTS }, () => connect(port)));
+          sockets.push(...burst.map((c) => c.socket));
+          served = burst.filter((c) => c.outcome === "served");
+          assert.ok(served.length <= LIMIT, `${served.length} of ${CLIENTS} served`);
+          for (let i = 0; i < 50 && count(log().slice(mark), /limiting connections by zone "all"/g) < CLIENTS - served.length; i++) {
+            await sleep(100);
+          }
+          burstLog = log().slice(mark);
+          const burstPids = new Set<number>();
+          for (const m of burstLog.matchAll(/\] (\d+)#0: \*\d+ proxy \S+ connected to/g)) burstPids.add(Number(m[1]));
+          for (const p of burstPids) pids.add(p);
+          if (served.length === LIMIT && burstPids.size === 2) break;
+          assert.ok(attempt < 10, `after ${attempt} bursts: ${served.length} served by ${burstPids.size} worker(s)`);
+          for (const c of burst) c.socket.destroy();
+          await sleep(300); // the units come back once the workers see the closes
+        }
         assert.equal(
-          count(log(), /\[error\] \d+#0: \*\d+ limiting connections by zone "all", client: 127\.0\.0\.1, server: /g),
-          4,
+          count(burstLog, /\[error\] \d+#0: \*\d+ limiting connections by zone "all", client: 127\.0\.0\.1, server: /g),
+          CLIENTS - LIMIT,
         );
 
         // Three end; three new ones get in, and the one after them does not.
