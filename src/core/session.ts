@@ -243,7 +243,8 @@ export class Session extends SessionBase implements PhaseSession {
         const { proxyConnectTimeoutMs: timeoutMs, tcpNodelay: noDelay, proxySocketKeepalive: keepAlive } = proxy;
         const options = { timeoutMs, noDelay, keepAlive, ...bind }, tls = this.route.tls;
         const sslName = this.route.proxySslName?.evaluate(this.variables) ?? null;
-        const names = { upstream: upstream.name, sslName, listen: this.route.listenName };
+        const alpn = this.route.proxySslAlpn?.map((v) => v.evaluate(this.variables)) ?? null;
+        const names = { upstream: upstream.name, sslName, listen: this.route.listenName, alpn };
         this.upstreamConn = tls
           ? await connectUpstreamTls(tls, peer, names, options, header)
           : await this.runtime.connect(peer.config, options);
