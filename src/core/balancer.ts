@@ -339,7 +339,8 @@ export class Balancer {
     this.acceptGuard?.afterAccept(this.sessions.size);
     slot.stats.started();
     // With an access log, the addresses are read now: a closed socket may no longer know them.
-    const addresses = slot.route.accessLog
+    // SNI may choose another server of the address, whose access log then writes the line.
+    const addresses = slot.route.accessLog || slot.route.virtual
       ? {
         remoteAddress: client.remoteAddress,
         remotePort: client.remotePort,
@@ -351,7 +352,7 @@ export class Balancer {
     session.run().then(
       (outcome) => {
         try {
-          slot.route.accessLog?.log({
+          session.route.accessLog?.log({
             id: session.id,
             client: addresses,
             startMs: session.startMs,

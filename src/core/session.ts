@@ -22,6 +22,7 @@ import { outcomeTries } from "./variables/record-context.ts";
 import { firstThen, SessionBase } from "./session-base.ts";
 import type { TlsFacts } from "./runtime-tls.ts";
 import { sslVariable } from "./phases/ssl-variables.ts";
+import { findVirtualRoute } from "./phases/ssl-sni.ts";
 import { connectUpstreamTls } from "./upstream-tls.ts";
 import { connectFailureText } from "./connect-failure-text.ts";
 import { sendReturn } from "./return-content.ts";
@@ -60,7 +61,6 @@ export class Session extends SessionBase implements PhaseSession {
   private realAddr: { readonly addr: string; readonly port: number } | null = null;
   /** The client's handshake ($ssl_* variables); null on plain TCP. */
   tlsFacts: TlsFacts | null = null;
-  readonly logger: Logger;
 
   constructor(
     id: number,
@@ -69,12 +69,16 @@ export class Session extends SessionBase implements PhaseSession {
     route: Route,
     private readonly runtime: Runtime,
     /** The main error logs; the server's own error_log (route.errorLog) wins. */
-    logger: Logger,
+    private readonly mainLogger: Logger,
     /** worker_connections: the upstream socket of each try is taken from it. */
     private readonly budget: ConnectionBudget,
   ) {
     super(id, route);
-    this.logger = route.errorLog ?? logger;
+  }
+
+  /** The error log of the server serving the session (SNI may choose another one). */
+  get logger(): Logger {
+    return this.route.errorLog ?? this.mainLogger;
   }
 
   // --- what variables, hash keys and phases read ---
@@ -108,6 +112,10 @@ export class Session extends SessionBase implements PhaseSession {
   }
   chooseRoute(route: object): void {
     this.route = route as Route;
+  }
+  chooseServerByName(serverName: string): void {
+    const route = findVirtualRoute(this.route.virtual, serverName, () => this.variables);
+    if (route) this.route = route;
   }
   useTls(client: ClientConnection, facts: TlsFacts): void {
     this.client = client;

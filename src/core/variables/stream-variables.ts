@@ -14,6 +14,7 @@ import { type ConfigWarning, VariableError, variableName, VariableRegistry } fro
 import { SetPhase } from "./set.ts";
 import { SplitClients } from "./split-clients.ts";
 import type { RateValues } from "../rate-value.ts";
+import { compileServerNameRegex, serverNameCaptureNames } from "../server-names.ts";
 
 /** What a server{} evaluates per session; null members cost nothing. */
 export interface ServerVariables {
@@ -70,6 +71,15 @@ export function compileStreamVariables(
       });
     }
     for (const server of stream.servers) {
+      // A server_name regex's named groups are variables (ngx_stream_regex_compile), set when it chooses the server.
+      for (const name of server.serverNames ?? []) {
+        if (!name.startsWith("~")) continue;
+        const re = compileServerNameRegex(name);
+        if (typeof re === "string") continue;
+        for (const group of serverNameCaptureNames(re)) {
+          withLoc(server.loc, () => registry.define(group, "capture", true, () => null));
+        }
+      }
       let set: SetPhase | null = null;
       for (const line of server.set) {
         set ??= new SetPhase();
