@@ -43,14 +43,20 @@ server { listen 2; proxy_pass 127.0.0.1:9; proxy_ssl_alpn $ssl_alpn_protocol v2;
       `"proxy_ssl_alpn" directive protocol too long in ${F}:3`,
     );
     const long = `${"x".repeat(256)}$server_port`;
-    assert.deepEqual(read(`server { listen 1; proxy_pass 127.0.0.1:9; proxy_ssl_alpn ${long}; }`).stream.servers[0]!.tls!.proxySslAlpn, [
-      long,
-    ]);
+    assert.deepEqual(
+      read(`server { listen 1; proxy_pass 127.0.0.1:9; proxy_ssl_alpn ${long}; }`).stream.servers[0]!.tls!.proxySslAlpn,
+      [
+        long,
+      ],
+    );
     assert.equal(
       errorOf(() => read(`server { listen 1; proxy_pass 127.0.0.1:9; proxy_ssl_alpn a; proxy_ssl_alpn b; }`)),
       `"proxy_ssl_alpn" directive is duplicate in ${F}:3`,
     );
-    assert.match(errorOf(() => read(`server { listen 1; proxy_pass 127.0.0.1:9; proxy_ssl_alpn $nope; }`)), /^unknown "nope" variable/);
+    assert.match(
+      errorOf(() => read(`server { listen 1; proxy_pass 127.0.0.1:9; proxy_ssl_alpn $nope; }`)),
+      /^unknown "nope" variable/,
+    );
   });
 
   test("YAML reads the same key, and both writers keep it", () => {

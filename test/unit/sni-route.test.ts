@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { loadNginxConfig } from "../../src/core/config/read-nginx/reader.ts";
+import { loadYamlConfig } from "../../src/core/config/read-yaml/reader.ts";
 import type { ServerConfig } from "../../src/core/config/model.ts";
 import { ConnectionBudget } from "../../src/core/connections.ts";
 import type { Logger } from "../../src/core/log.ts";
@@ -106,7 +107,13 @@ function harness() {
       read: async () => (delivered ? null : ((delivered = true), hello)),
       write: async (b: Uint8Array) => void (sent += new TextDecoder().decode(b)),
     } as unknown as ClientConnection;
-    const result: RelayResult = { end: "client_closed", bytesFromClient: 0, bytesToClient: 0, bytesFromUpstream: 0, bytesToUpstream: 0 };
+    const result: RelayResult = {
+      end: "client_closed",
+      bytesFromClient: 0,
+      bytesToClient: 0,
+      bytesFromUpstream: 0,
+      bytesToUpstream: 0,
+    };
     const runtime = {
       async connect(t: { host: string; port: number }) {
         connects.push(`${t.host}:${t.port}`);
@@ -161,7 +168,10 @@ describe("ssl_preread chooses the server block by server_name", () => {
     const r = await run(8443, helloFor("a.test"));
     // The accept is logged where the default server logs; the proxying, where a.test does.
     assert.match(r.lines.get("")?.join("\n") ?? "", /\[info\] \*\d+ client 127\.0\.0\.1:40000 connected to 127\.0\.0\.1:8443/);
-    assert.match(r.lines.get("a.test")?.join("\n") ?? "", /\[info\] \*\d+ proxy 127\.0\.0\.1:50000 connected to 127\.0\.0\.1:7001/);
+    assert.match(
+      r.lines.get("a.test")?.join("\n") ?? "",
+      /\[info\] \*\d+ proxy 127\.0\.0\.1:50000 connected to 127\.0\.0\.1:7001/,
+    );
     assert.doesNotMatch(r.lines.get("")?.join("\n") ?? "", /proxy .* connected/);
   });
 
@@ -180,9 +190,18 @@ describe("server_name regex captures in the config", () => {
       "n.conf",
     ).config;
     assert.doesNotThrow(() => compileStreamVariables(ok.stream));
+    const yaml = loadYamlConfig(
+      `stream:\n  servers:\n    - listen: "1"\n      server_name: ["~^(?<sub>.+)\\\\.x$"]\n      return: "$sub"\n`,
+      "n.yaml",
+    );
+    assert.deepEqual(yaml.stream.servers[0]!.serverNames, ["~^(?<sub>.+)\\.x$"]);
     // The reader compiles the config's variables: what it refuses, -t refuses.
     assert.throws(
-      () => loadNginxConfig(`events {} stream { server { listen 1; server_name ~^(?<sub>.+)\\.x\\.test$; return $other; } }`, "n.conf"),
+      () =>
+        loadNginxConfig(
+          `events {} stream { server { listen 1; server_name ~^(?<sub>.+)\\.x\\.test$; return $other; } }`,
+          "n.conf",
+        ),
       /unknown "other" variable/,
     );
     assert.throws(
