@@ -340,7 +340,8 @@ export class Balancer {
     this.acceptGuard?.afterAccept(this.sessions.size);
     slot.stats.started();
     // With an access log, the addresses are read now: a closed socket may no longer know them.
-    if (slot.route.accessLog) {
+    // SNI may choose another server of the address, whose access log then writes the line.
+    if (slot.route.accessLog || slot.route.virtual) {
       session.logAddresses = {
         remoteAddress: client.remoteAddress,
         remotePort: client.remotePort,
@@ -357,7 +358,7 @@ export class Balancer {
       sessionEnded: (session, outcome) => {
         const s = slot();
         try {
-          s.route.accessLog?.log({
+          session.route.accessLog?.log({
             id: session.id,
             client: session.logAddresses ?? session.client,
             startMs: session.startMs,

@@ -44,6 +44,8 @@ export interface Route {
     | null;
   /** `proxy_ssl_name` with variables, evaluated per session. */
   readonly proxySslName?: ComplexValue;
+  /** `proxy_ssl_alpn` with variables, evaluated per session. */
+  readonly proxySslAlpn?: readonly ComplexValue[];
   /** `listen … ssl` and proxy_ssl, compiled; null/absent = plain TCP both ways. */
   readonly tls?: RouteTls | null;
   /** The address's other server blocks, which SNI chooses by server_name (default route only). */

@@ -29,6 +29,7 @@ import { outcomeTries } from "./variables/record-context.ts";
 import { firstThen, SessionBase } from "./session-base.ts";
 import type { TlsFacts } from "./runtime-tls.ts";
 import { sslVariable } from "./phases/ssl-variables.ts";
+import { findVirtualRoute } from "./phases/ssl-sni.ts";
 import { connectUpstreamTls } from "./upstream-tls.ts";
 import { connectFailureText } from "./connect-failure-text.ts";
 import { sendReturn } from "./return-content.ts";
@@ -84,7 +85,6 @@ export class Session extends SessionBase implements PhaseSession, RelaySink {
   tlsFacts: TlsFacts | null = null;
   /** The addresses as accepted, for the access log (a closed socket may no longer know them). */
   logAddresses: Pick<ClientConnection, "remoteAddress" | "remotePort" | "localAddress" | "localPort"> | null = null;
-  readonly logger: Logger;
 
   constructor(
     id: number,
@@ -93,12 +93,16 @@ export class Session extends SessionBase implements PhaseSession, RelaySink {
     route: Route,
     private readonly runtime: Runtime,
     /** The main error logs; the server's own error_log (route.errorLog) wins. */
-    logger: Logger,
+    private readonly mainLogger: Logger,
     /** worker_connections: the upstream socket of each try is taken from it. */
     private readonly budget: ConnectionBudget,
   ) {
     super(id, route);
-    this.logger = route.errorLog ?? logger;
+  }
+
+  /** The error log of the server serving the session (SNI may choose another one). */
+  get logger(): Logger {
+    return this.route.errorLog ?? this.mainLogger;
   }
 
   // --- what variables, hash keys and phases read ---
@@ -132,6 +136,10 @@ export class Session extends SessionBase implements PhaseSession, RelaySink {
   }
   chooseRoute(route: object): void {
     this.route = route as Route;
+  }
+  chooseServerByName(serverName: string): void {
+    const route = findVirtualRoute(this.route.virtual, serverName, () => this.variables);
+    if (route) this.route = route;
   }
   useTls(client: ClientConnection, facts: TlsFacts): void {
     this.client = client;
@@ -288,7 +296,8 @@ export class Session extends SessionBase implements PhaseSession, RelaySink {
         const { proxyConnectTimeoutMs: timeoutMs, tcpNodelay: noDelay, proxySocketKeepalive: keepAlive } = proxy;
         const options = { timeoutMs, noDelay, keepAlive, ...bind }, tls = this.route.tls;
         const sslName = this.route.proxySslName?.evaluate(this.variables) ?? null;
-        const names = { upstream: upstream.name, sslName, listen: this.route.listenName };
+        const alpn = this.route.proxySslAlpn?.map((v) => v.evaluate(this.variables)) ?? null;
+        const names = { upstream: upstream.name, sslName, listen: this.route.listenName, alpn };
         this.upstreamConn = tls
           ? await connectUpstreamTls(tls, peer, names, options, header)
           : await this.runtime.connect(peer.config, options);

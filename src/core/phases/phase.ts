@@ -47,6 +47,11 @@ export interface PhaseSession {
    * content serve the session from here on (an opaque route, session.ts's Route).
    */
   chooseRoute?(route: object): void;
+  /**
+   * ssl_preread read the client's server name: the server block it names among those on the
+   * address serves the session from here on (ngx_stream_ssl_preread_servername).
+   */
+  chooseServerByName?(serverName: string): void;
   /** The ssl phase: the client speaks through its TLS side from here on ($ssl_* read `facts`). */
   useTls(client: ClientConnection, facts: TlsFacts): void;
   /**

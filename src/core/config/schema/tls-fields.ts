@@ -6,7 +6,7 @@ import type { ServerTlsConfig } from "../model.ts";
 
 export type TlsValueKind = "text" | "flag" | "path" | "depth" | "protocols" | "seconds" | "milliseconds";
 
-export type TlsSpecial = "certificate" | "certificate_key" | "session_cache" | "verify_client" | "alpn";
+export type TlsSpecial = "certificate" | "certificate_key" | "session_cache" | "verify_client" | "alpn" | "proxy_alpn";
 
 export type TlsField =
   | { readonly kind: TlsValueKind; readonly field: keyof ServerTlsConfig }
@@ -49,6 +49,8 @@ export const TLS_FIELDS: ReadonlyMap<string, TlsField> = new Map<string, TlsFiel
   ["proxy_ssl_protocols", f("protocols", "proxySslProtocols")],
   ["proxy_ssl_ciphers", f("text", "proxySslCiphers")],
   ["proxy_ssl_session_reuse", f("flag", "proxySslSessionReuse")],
+  // Complex values, compiled and checked with the others (variables/stream-variables.ts).
+  ["proxy_ssl_alpn", special("proxy_alpn")],
 ]);
 
 export const VERIFY_CLIENT_VALUES = ["off", "on", "optional", "optional_no_ca"] as const;
