@@ -13,6 +13,7 @@ import type { Logger } from "./log.ts";
 import { withRouteTls } from "./phases/ssl-routes.ts";
 import type { ClientConnection, Listener, Runtime } from "./runtime.ts";
 import { type Route, Session, type SessionOutcome } from "./session.ts";
+import type { PassHandover } from "./pass-content.ts";
 import { LocalCounters, type SharedCounters } from "./shared-counters.ts";
 import { type PeerShareMessage, SharedPeers } from "./shared-peers.ts";
 import { ListenerStats } from "./stats.ts";
@@ -334,7 +335,12 @@ export class Balancer {
       client.close();
       return;
     }
-    const session = new Session(this.nextSessionId++, client, slot.route, this.runtime, this.logger, this.budget);
+    this.serve(new Session(this.nextSessionId++, client, slot.route, this.runtime, this.logger, this.budget), slot);
+  }
+
+  /** A session of `slot`'s, on a connection just accepted or handed on by `pass` (its own budget kept). */
+  private serve(session: Session, slot: ListenerSlot): void {
+    const client = session.client;
     this.sessions.add(session);
     this.acceptGuard?.afterAccept(this.sessions.size);
     slot.stats.started();
@@ -343,13 +349,14 @@ export class Balancer {
       ? {
         remoteAddress: client.remoteAddress,
         remotePort: client.remotePort,
-        localAddress: client.localAddress,
-        localPort: client.localPort,
+        localAddress: session.serverAddress,
+        localPort: session.serverPort,
       }
       : client;
     // One reaction for each outcome (not then/catch/finally): three promises fewer per session.
     session.run().then(
       (outcome) => {
+        if (outcome.passed) return this.passed(session, slot, outcome.passed);
         try {
           slot.route.accessLog?.log({
             id: session.id,
@@ -369,6 +376,22 @@ export class Balancer {
         this.ended(session, slot, null);
       },
     );
+  }
+
+  /** `pass`: the session ends unlogged; the connection starts over on the listener it named. */
+  private passed(session: Session, slot: ListenerSlot, to: PassHandover): void {
+    const next = this.slots.get(to.key);
+    if (next && next.datagrams === null) {
+      this.serve(new Session(session.id, to.carry.client, next.route, this.runtime, this.logger, this.budget, to.carry), next);
+    } else {
+      // Closed by a reload since the session's config was read: as nginx finds no such port.
+      session.logClientError("error", `port not found for "${to.name}" while passing connection to port`);
+      for (const release of to.carry.releases ?? []) release();
+      to.carry.client.close();
+      this.budget.release();
+    }
+    // After the next session is counted: a drain must not see the connection gone meanwhile.
+    this.finished(session, slot, null);
   }
 
   /** The core never throws past a connection: log it, end this session only. */

@@ -277,6 +277,11 @@ export interface ConnectOptions {
   readonly keepAlive: boolean;
   /** proxy_bind ADDRESS: the local address of the upstream socket; absent = the system's choice. */
   readonly localAddress?: string;
+  /**
+   * A client on a socket that could take TLS (`pass` may hand on connections of several
+   * listeners): the upstream socket is opened of the same kind, so the relay pairs like with like.
+   */
+  readonly sameKindAs?: ClientConnection;
 }
 
 /** Why a connect failed, in the words nginx's error log uses. */

@@ -26,6 +26,7 @@ import { connectUpstreamTls } from "./upstream-tls.ts";
 import { connectFailureText } from "./connect-failure-text.ts";
 import { sendReturn } from "./return-content.ts";
 import { proxyProtocolHeader } from "./phases/proxy-protocol-send.ts";
+import { type PassCarry, passDestination, type PassRoute } from "./pass-content.ts";
 
 export type { Route, Target } from "./route.ts";
 import type { Route, Target } from "./route.ts";
@@ -61,6 +62,8 @@ export class Session extends SessionBase implements PhaseSession {
   /** The client's handshake ($ssl_* variables); null on plain TCP. */
   tlsFacts: TlsFacts | null = null;
   readonly logger: Logger;
+  /** What the connection brought when `pass` handed it to this session's listener. */
+  private readonly carried: PassCarry | null;
 
   constructor(
     id: number,
@@ -72,9 +75,15 @@ export class Session extends SessionBase implements PhaseSession {
     logger: Logger,
     /** worker_connections: the upstream socket of each try is taken from it. */
     private readonly budget: ConnectionBudget,
+    carry: PassCarry | null = null,
   ) {
     super(id, route);
     this.logger = route.errorLog ?? logger;
+    this.carried = carry;
+    if (carry) {
+      ({ tlsFacts: this.tlsFacts, remote: this.realAddr, proxyProtocol: this.proxyProtocol, releases: this.releases } = carry);
+      if (carry.early) this.early = [carry.early];
+    }
   }
 
   // --- what variables, hash keys and phases read ---
@@ -86,10 +95,10 @@ export class Session extends SessionBase implements PhaseSession {
     return this.realAddr?.port ?? this.client.remotePort;
   }
   get serverAddress(): string {
-    return this.client.localAddress;
+    return this.carried?.local.addr ?? this.client.localAddress;
   }
   get serverPort(): number {
-    return this.client.localPort;
+    return this.carried?.local.port ?? this.client.localPort;
   }
   now(): number {
     return Date.now();
@@ -152,7 +161,7 @@ export class Session extends SessionBase implements PhaseSession {
     }
     // The plain proxy (no phase, one upstream) waits through one async function, not three:
     // each suspended level costs memory per idle session (about 0.2 KiB on Bun).
-    if (route.phases === undefined && route.target !== null && !route.returnValue && !route.proxyTarget) {
+    if (route.phases === undefined && route.target !== null && !route.returnValue && !route.proxyTarget && !this.releases) {
       return this.proxy(route.target);
     }
     return this.withPhases();
@@ -180,6 +189,7 @@ export class Session extends SessionBase implements PhaseSession {
     }
     const route = this.route;
     if (route.returnValue) return this.respond(route.returnValue);
+    if (route.pass) return this.passOn(route.pass);
     let target = route.target;
     if (route.proxyTarget) {
       const name = route.proxyTarget.value.evaluate(this.variables);
@@ -202,6 +212,17 @@ export class Session extends SessionBase implements PhaseSession {
     await sendReturn(this.client, value.evaluate(this.variables));
     this.client.close();
     return this.outcomeSoFar(200);
+  }
+
+  /** `pass`: the connection starts over on another listener, where the balancer opens its session. */
+  private passOn(pass: PassRoute): SessionOutcome {
+    const early = this.takeEarlyData(), passes = this.carried?.passes ?? 0;
+    const to = passDestination(this, pass, passes, this.tlsFacts !== null && early !== null && early.length > 0);
+    if (typeof to === "number") return this.fail(to);
+    const { client, tlsFacts, realAddr: remote, proxyProtocol, releases } = this;
+    this.releases = null; // the connection's (limit_conn's slots): they go on with it
+    const carry = { client, tlsFacts, remote, proxyProtocol, releases, early, passes: passes + 1, local: to.local };
+    return { ...this.outcomeSoFar(200), passed: { key: to.key, name: to.name, carry } };
   }
 
   /** proxy_pass: pick, connect (next upstream on failure), relay. */
@@ -242,6 +263,8 @@ export class Session extends SessionBase implements PhaseSession {
       try {
         const { proxyConnectTimeoutMs: timeoutMs, tcpNodelay: noDelay, proxySocketKeepalive: keepAlive } = proxy;
         const options = { timeoutMs, noDelay, keepAlive, ...bind }, tls = this.route.tls;
+        // A client `pass` may hand on came on a socket that could take TLS: its upstream must be of that kind.
+        if (this.carried || this.route.upgradeable) Object.assign(options, { sameKindAs: this.client });
         const sslName = this.route.proxySslName?.evaluate(this.variables) ?? null;
         const names = { upstream: upstream.name, sslName, listen: this.route.listenName };
         this.upstreamConn = tls
@@ -263,7 +286,7 @@ export class Session extends SessionBase implements PhaseSession {
         const disabled = selection.failed();
         peer.stats.connectFailures++;
         if (disabled) peer.stats.disabled++;
-        this.logConnectFailure(err, peer.address);
+        this.error(connectFailureText(err), `"${peer.address}"`);
         if (disabled) this.log("warn", `upstream server temporarily disabled while connecting to upstream`, peer.address);
         const outOfTime = proxy.proxyNextUpstreamTimeoutMs > 0 && Date.now() - started >= proxy.proxyNextUpstreamTimeoutMs;
         if (this.aborted || selection.tries === 0 || !proxy.proxyNextUpstream || outOfTime) {
@@ -372,10 +395,6 @@ export class Session extends SessionBase implements PhaseSession {
   private fail(status: SessionStatus): SessionOutcome {
     this.client.close();
     return this.outcomeSoFar(status);
-  }
-
-  private logConnectFailure(err: unknown, address: string): void {
-    this.error(connectFailureText(err), `"${address}"`);
   }
 
   private error(message: string, upstream: string): void {
