@@ -13,6 +13,7 @@ import type { Logger } from "./log.ts";
 import { withRouteTls } from "./phases/ssl-routes.ts";
 import type { ClientConnection, Listener, Runtime } from "./runtime.ts";
 import { type Route, Session, type SessionOutcome, type SessionOwner } from "./session.ts";
+import type { PassHandover } from "./pass-content.ts";
 import { LocalCounters, type SharedCounters } from "./shared-counters.ts";
 import { type PeerShareMessage, SharedPeers } from "./shared-peers.ts";
 import { ListenerStats } from "./stats.ts";
@@ -335,20 +336,16 @@ export class Balancer {
       client.close();
       return;
     }
-    const session = new Session(this.nextSessionId++, client, slot.route, this.runtime, this.logger, this.budget);
+    this.serve(new Session(this.nextSessionId++, client, slot.route, this.runtime, this.logger, this.budget), slot);
+  }
+
+  /** A session of `slot`'s, on a connection just accepted or handed on by `pass` (its own budget kept). */
+  private serve(session: Session, slot: ListenerSlot): void {
     this.sessions.add(session);
     this.acceptGuard?.afterAccept(this.sessions.size);
     slot.stats.started();
-    // With an access log, the addresses are read now: a closed socket may no longer know them.
     // SNI may choose another server of the address, whose access log then writes the line.
-    if (slot.route.accessLog || slot.route.virtual) {
-      session.logAddresses = {
-        remoteAddress: client.remoteAddress,
-        remotePort: client.remotePort,
-        localAddress: client.localAddress,
-        localPort: client.localPort,
-      };
-    }
+    if (slot.route.accessLog || slot.route.virtual) session.keepAddressesForLog();
     session.start(slot.owner!);
   }
 
@@ -357,15 +354,9 @@ export class Balancer {
     return {
       sessionEnded: (session, outcome) => {
         const s = slot();
+        if (outcome.passed) return this.passed(session, s, outcome.passed);
         try {
-          session.route.accessLog?.log({
-            id: session.id,
-            client: session.logAddresses ?? session.client,
-            startMs: session.startMs,
-            endMs: Date.now(),
-            outcome,
-            variables: session.variables,
-          });
+          session.route.accessLog?.log(session.record(outcome));
         } catch (err) {
           this.sessionFailed(session, err);
         }
@@ -376,6 +367,22 @@ export class Balancer {
         this.ended(session, slot(), null);
       },
     };
+  }
+
+  /** `pass`: the session ends unlogged; the connection starts over on the listener it named. */
+  private passed(session: Session, slot: ListenerSlot, to: PassHandover): void {
+    const next = this.slots.get(to.key);
+    if (next && next.datagrams === null) {
+      this.serve(new Session(session.id, to.carry.client, next.route, this.runtime, this.logger, this.budget, to.carry), next);
+    } else {
+      // Closed by a reload since the session's config was read: as nginx finds no such port.
+      session.logClientError("error", `port not found for "${to.name}" while passing connection to port`);
+      for (const release of to.carry.releases ?? []) release();
+      to.carry.client.close();
+      this.budget.release();
+    }
+    // After the next session is counted: a drain must not see the connection gone meanwhile.
+    this.finished(session, slot, null);
   }
 
   /** The core never throws past a connection: log it, end this session only. */

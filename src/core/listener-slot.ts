@@ -84,6 +84,11 @@ export async function openDatagramSlot(
   return slot;
 }
 
+/** Its clients speak TLS to it, or may once `pass` hands them to a `listen … ssl`. */
+function takesTls(route: Route): boolean {
+  return route.tls != null || route.upgradeable === true;
+}
+
 /**
  * Listeners whose sessions gain or lose TLS (either side) close, to open anew: on some
  * runtimes those take another kind of socket. The old one closes first, as if removed.
@@ -91,7 +96,7 @@ export async function openDatagramSlot(
 export async function closeTlsChanged(slots: Map<string, ListenerSlot>, wanted: ReadonlyMap<string, Route>): Promise<void> {
   for (const [key, route] of wanted) {
     const slot = slots.get(key);
-    if (slot && slot.datagrams === null && (slot.route.tls != null) !== (route.tls != null)) {
+    if (slot && slot.datagrams === null && takesTls(slot.route) !== takesTls(route)) {
       slots.delete(key);
       await slot.listener.close();
     }
@@ -120,7 +125,7 @@ export function listenStream(
         noDelay: route.server.proxy.tcpNodelay,
         reusePort,
         ...(fd === undefined ? {} : { fd }),
-        ...(route.tls != null && { tls: true }),
+        ...(takesTls(route) && { tls: true }),
       },
       onClient,
     )

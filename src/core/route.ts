@@ -9,6 +9,7 @@ import type { VirtualRoutes } from "./phases/ssl-sni.ts";
 import type { RateValues } from "./rate-value.ts";
 import type { Upstream } from "./upstream.ts";
 import type { ComplexValue } from "./variables/complex-value.ts";
+import type { PassRoute } from "./pass-content.ts";
 import type { VariableRegistry } from "./variables/registry.ts";
 
 /** An upstream and the method that picks in it. */
@@ -46,6 +47,13 @@ export interface Route {
   readonly proxySslName?: ComplexValue;
   /** `proxy_ssl_alpn` with variables, evaluated per session. */
   readonly proxySslAlpn?: readonly ComplexValue[];
+  /** `pass ADDRESS`: the content handler that hands the connection to another listener. */
+  readonly pass?: PassRoute | null;
+  /**
+   * Its clients' sockets must take TLS later though the address has none: `pass` may hand
+   * them to a `listen … ssl` one (runtime.ts's ListenOptions.tls).
+   */
+  readonly upgradeable?: boolean;
   /** `listen … ssl` and proxy_ssl, compiled; null/absent = plain TCP both ways. */
   readonly tls?: RouteTls | null;
   /** The address's other server blocks, which SNI chooses by server_name (default route only). */

@@ -1,7 +1,7 @@
 // The only door between the core and the world. Each runtime adapter implements it with its
 // own fastest socket API; the core never touches node:*, Deno or Bun directly.
 import type { TlsAcceptedOf, TlsSupportOf } from "./runtime-tls.ts";
-import type { RelayOptions, RelayResult, RelaySink } from "./relay-contract.ts";
+import type { RelayOptions, RelaySink } from "./relay-contract.ts";
 export type { RelayEnd, RelayError, RelayOptions, RelayResult, RelaySink } from "./relay-contract.ts";
 
 export type RuntimeName = "node" | "deno" | "bun";
@@ -278,6 +278,11 @@ export interface ConnectOptions {
   readonly keepAlive: boolean;
   /** proxy_bind ADDRESS: the local address of the upstream socket; absent = the system's choice. */
   readonly localAddress?: string;
+  /**
+   * A client on a socket that could take TLS (`pass` may hand on connections of several
+   * listeners): the upstream socket is opened of the same kind, so the relay pairs like with like.
+   */
+  readonly sameKindAs?: ClientConnection;
 }
 
 /** Why a connect failed, in the words nginx's error log uses. */

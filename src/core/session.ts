@@ -5,7 +5,7 @@
 // are logged in nginx's words.
 import type { ConnectionBudget } from "./connections.ts";
 import type { Logger } from "./log.ts";
-import type { Phase, PhaseSession } from "./phases/phase.ts";
+import type { Phase } from "./phases/phase.ts";
 import { phasesAfter } from "./phases/pipeline.ts";
 import {
   type ClientConnection,
@@ -26,14 +26,13 @@ import type { ComplexValue } from "./variables/complex-value.ts";
 import type { LogLevel } from "./config/model.ts";
 import type { UpstreamTry } from "./variables/context.ts";
 import { outcomeTries } from "./variables/record-context.ts";
-import { firstThen, SessionBase } from "./session-base.ts";
-import type { TlsFacts } from "./runtime-tls.ts";
-import { sslVariable } from "./phases/ssl-variables.ts";
-import { findVirtualRoute } from "./phases/ssl-sni.ts";
+import { firstThen } from "./session-base.ts";
+import { SessionFacts } from "./session-facts.ts";
 import { connectUpstreamTls } from "./upstream-tls.ts";
 import { connectFailureText } from "./connect-failure-text.ts";
 import { sendReturn } from "./return-content.ts";
 import { proxyProtocolHeader } from "./phases/proxy-protocol-send.ts";
+import { type PassCarry, passDestination, type PassRoute } from "./pass-content.ts";
 
 export type { Route, Target } from "./route.ts";
 import type { Route, Target } from "./route.ts";
@@ -56,12 +55,8 @@ export interface SessionOwner {
 const RELAYING = null;
 type Pending = SessionOutcome | typeof RELAYING;
 
-/**
- * A session is its own variable context and pick context (getters, because reading an
- * address can be a system call and only hash keys, maps and logs look), so the plain proxy
- * path makes no object beyond the session itself.
- */
-export class Session extends SessionBase implements PhaseSession, RelaySink {
+/** A TCP session's life; what it knows of itself is in SessionFacts. */
+export class Session extends SessionFacts implements RelaySink {
   private owner: SessionOwner | null = null;
   private upstreamConn: UpstreamConnection | null = null;
   private aborted = false;
@@ -69,101 +64,27 @@ export class Session extends SessionBase implements PhaseSession, RelaySink {
   peer: Peer | null = null;
   /** The upstream this session proxies to, once chosen (`proxy_pass $var` chooses per session). */
   upstream: Upstream | null = null;
-  /** When the client was accepted ($session_time counts from here). */
-  readonly startMs = Date.now();
-  readonly protocol = "TCP";
   private lastTryStart = 0;
   /** ms from the last try's connect to the upstream's first read; -1 before one. */
   private firstByteMs = -1;
-  private relayResult: RelayResult | null = null;
   /** The connected peer's group is nginx's "single" (its release revives nothing). */
   private peerAlone = false;
-  private early: Uint8Array[] | null = null;
-  realip: { readonly addr: string; readonly port: number } | null = null;
-  private realAddr: { readonly addr: string; readonly port: number } | null = null;
-  /** The client's handshake ($ssl_* variables); null on plain TCP. */
-  tlsFacts: TlsFacts | null = null;
-  /** The addresses as accepted, for the access log (a closed socket may no longer know them). */
-  logAddresses: Pick<ClientConnection, "remoteAddress" | "remotePort" | "localAddress" | "localPort"> | null = null;
 
   constructor(
     id: number,
-    /** Replaced by its TLS side once the ssl phase has run. */
-    public client: ClientConnection,
+    client: ClientConnection,
     route: Route,
     private readonly runtime: Runtime,
-    /** The main error logs; the server's own error_log (route.errorLog) wins. */
-    private readonly mainLogger: Logger,
+    logger: Logger,
     /** worker_connections: the upstream socket of each try is taken from it. */
     private readonly budget: ConnectionBudget,
+    carry: PassCarry | null = null,
   ) {
-    super(id, route);
+    super(id, client, route, logger, carry);
   }
 
-  /** The error log of the server serving the session (SNI may choose another one). */
-  get logger(): Logger {
-    return this.route.errorLog ?? this.mainLogger;
-  }
-
-  // --- what variables, hash keys and phases read ---
-
-  get remoteAddress(): string {
-    return this.realAddr?.addr ?? this.client.remoteAddress;
-  }
-  get remotePort(): number {
-    return this.realAddr?.port ?? this.client.remotePort;
-  }
-  get serverAddress(): string {
-    return this.client.localAddress;
-  }
-  get serverPort(): number {
-    return this.client.localPort;
-  }
-  now(): number {
-    return Date.now();
-  }
-  bytesSent(): number {
-    return this.relayResult?.bytesToClient ?? this.client.bytesOut;
-  }
-  bytesReceived(): number {
-    return this.relayResult?.bytesFromClient ?? this.client.bytesIn;
-  }
   upstreamTries(): readonly UpstreamTry[] {
     return outcomeTries(this.outcomeSoFar(200, false));
-  }
-  ssl(name: string): string | null {
-    return sslVariable(this.tlsFacts, name, Date.now());
-  }
-  chooseRoute(route: object): void {
-    this.route = route as Route;
-  }
-  chooseServerByName(serverName: string): void {
-    const route = findVirtualRoute(this.route.virtual, serverName, () => this.variables);
-    if (route) this.route = route;
-  }
-  useTls(client: ClientConnection, facts: TlsFacts): void {
-    this.client = client;
-    this.tlsFacts = facts;
-  }
-  setRealip(addr: string, port: number): void {
-    this.realip = { addr: this.client.remoteAddress, port: this.client.remotePort };
-    this.realAddr = { addr, port };
-  }
-  keepEarlyData(bytes: Uint8Array): void {
-    (this.early ??= []).push(bytes);
-  }
-  takeEarlyData(): Uint8Array | null {
-    const early = this.early;
-    this.early = null;
-    return early === null ? null : concat(early);
-  }
-  /** The PROXY header for the upstream goes ahead of the client bytes the phases read. */
-  private keepEarlyDataFirst(bytes: Uint8Array): void {
-    (this.early ??= []).unshift(bytes);
-  }
-  logClientError(level: "error" | "warn" | "info" | "notice", message: string): void {
-    if (!this.logger.enabled(level)) return;
-    this.logger.log(level, `*${this.id} ${message}, client: ${this.remoteAddress}, server: ${this.route.listenName}`);
   }
 
   /** Ends the session now, whatever it is doing (stop, drain timeout). */
@@ -233,6 +154,7 @@ export class Session extends SessionBase implements PhaseSession, RelaySink {
     }
     const route = this.route;
     if (route.returnValue) return this.respond(route.returnValue);
+    if (route.pass) return this.passOn(route.pass);
     let target = route.target;
     if (route.proxyTarget) {
       const name = route.proxyTarget.value.evaluate(this.variables);
@@ -255,6 +177,17 @@ export class Session extends SessionBase implements PhaseSession, RelaySink {
     await sendReturn(this.client, value.evaluate(this.variables));
     this.client.close();
     return this.outcomeSoFar(200);
+  }
+
+  /** `pass`: the connection starts over on another listener, where the balancer opens its session. */
+  private passOn(pass: PassRoute): SessionOutcome {
+    const early = this.takeEarlyData(), passes = this.carried?.passes ?? 0;
+    const to = passDestination(this, pass, passes, this.tlsFacts !== null && early !== null && early.length > 0);
+    if (typeof to === "number") return this.fail(to);
+    const { client, tlsFacts, realAddr: remote, proxyProtocol, releases } = this;
+    this.releases = null; // the connection's (limit_conn's slots): they go on with it
+    const carry = { client, tlsFacts, remote, proxyProtocol, releases, early, passes: passes + 1, local: to.local };
+    return { ...this.outcomeSoFar(200), passed: { key: to.key, name: to.name, carry } };
   }
 
   /** proxy_pass: pick, connect (next upstream on failure), relay. */
@@ -295,6 +228,8 @@ export class Session extends SessionBase implements PhaseSession, RelaySink {
       try {
         const { proxyConnectTimeoutMs: timeoutMs, tcpNodelay: noDelay, proxySocketKeepalive: keepAlive } = proxy;
         const options = { timeoutMs, noDelay, keepAlive, ...bind }, tls = this.route.tls;
+        // A client `pass` may hand on came on a socket that could take TLS: its upstream must be of that kind.
+        if (this.carried || this.route.upgradeable) Object.assign(options, { sameKindAs: this.client });
         const sslName = this.route.proxySslName?.evaluate(this.variables) ?? null;
         const alpn = this.route.proxySslAlpn?.map((v) => v.evaluate(this.variables)) ?? null;
         const names = { upstream: upstream.name, sslName, listen: this.route.listenName, alpn };
@@ -317,7 +252,7 @@ export class Session extends SessionBase implements PhaseSession, RelaySink {
         const disabled = selection.failed();
         peer.stats.connectFailures++;
         if (disabled) peer.stats.disabled++;
-        this.logConnectFailure(err, peer.address);
+        this.error(connectFailureText(err), `"${peer.address}"`);
         if (disabled) this.log("warn", `upstream server temporarily disabled while connecting to upstream`, peer.address);
         const outOfTime = proxy.proxyNextUpstreamTimeoutMs > 0 && Date.now() - started >= proxy.proxyNextUpstreamTimeoutMs;
         if (this.aborted || selection.tries === 0 || !proxy.proxyNextUpstream || outOfTime) {
@@ -426,10 +361,6 @@ export class Session extends SessionBase implements PhaseSession, RelaySink {
   private fail(status: SessionStatus): SessionOutcome {
     this.client.close();
     return this.outcomeSoFar(status);
-  }
-
-  private logConnectFailure(err: unknown, address: string): void {
-    this.error(connectFailureText(err), `"${address}"`);
   }
 
   private error(message: string, upstream: string): void {

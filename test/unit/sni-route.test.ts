@@ -10,7 +10,7 @@ import type { ServerConfig } from "../../src/core/config/model.ts";
 import { ConnectionBudget } from "../../src/core/connections.ts";
 import type { Logger } from "../../src/core/log.ts";
 import { buildRoutes } from "../../src/core/routes.ts";
-import type { ClientConnection, RelayOptions, RelayResult, Runtime } from "../../src/core/runtime.ts";
+import type { ClientConnection, RelayOptions, RelayResult, RelaySink, Runtime } from "../../src/core/runtime.ts";
 import { Session } from "../../src/core/session.ts";
 import { Upstream } from "../../src/core/upstream.ts";
 import { compileStreamVariables } from "../../src/core/variables/stream-variables.ts";
@@ -119,9 +119,9 @@ function harness() {
         connects.push(`${t.host}:${t.port}`);
         return { remoteAddress: t.host, remotePort: t.port, localAddress: "127.0.0.1", localPort: 50000, close() {} };
       },
-      async relay(_c: unknown, _u: unknown, o: RelayOptions) {
+      relay(_c: unknown, _u: unknown, o: RelayOptions, sink: RelaySink) {
         upstreamFirst = o.upstreamFirst?.length ?? 0;
-        return result;
+        sink.relayEnded(result);
       },
     } as unknown as Runtime;
     const route = routes.get(`127.0.0.1:${port}`)!;

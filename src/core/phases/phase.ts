@@ -54,6 +54,8 @@ export interface PhaseSession {
   chooseServerByName?(serverName: string): void;
   /** The ssl phase: the client speaks through its TLS side from here on ($ssl_* read `facts`). */
   useTls(client: ClientConnection, facts: TlsFacts): void;
+  /** The client's handshake, when one ran already (`pass` hands on a connection with its TLS). */
+  readonly tlsFacts?: TlsFacts | null;
   /**
    * Hands back (and forgets) the client bytes kept so far: nginx leaves bytes after a PROXY
    * header in the socket, so preread must see them first, then keeps them again itself.

@@ -27,6 +27,8 @@ export function sslPhase<R extends NamedRoute>(tls: RouteTls, virtual: VirtualRo
         if (s.logger.enabled(level)) s.logger.log(level, `*${s.id} ${message}, client: ${remote}, server: ${s.listenName}`);
         return 500 as const;
       };
+      // A connection `pass` handed on keeps its TLS: no second handshake, only this server's checks.
+      if (s.tlsFacts) return handshaken(s.tlsFacts, tls, log);
       let chosen = tls;
       let early = s.takeEarlyData();
       let timeoutMs = tls.settings.handshakeTimeoutMs;
@@ -54,6 +56,13 @@ export function sslPhase<R extends NamedRoute>(tls: RouteTls, virtual: VirtualRo
       return "next";
     },
   };
+}
+
+/** ngx_stream_ssl_handler on a connection that has TLS already: the client certificate checks alone. */
+function handshaken(facts: TlsFacts, tls: RouteTls, log: (level: "info", message: string) => 500): "next" | 500 {
+  const verify = tls.settings.verifyClient;
+  const error = verify === "off" ? null : clientVerifyError(facts, verify, tls.settings.verifyDepth);
+  return error === null ? "next" : log("info", `${error} while initializing session`);
 }
 
 type Picked =

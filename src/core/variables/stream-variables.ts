@@ -31,6 +31,8 @@ export interface ServerVariables {
   readonly rates: RateValues | null;
   /** proxy_bind with variables. */
   readonly bind?: ComplexValue | null;
+  /** `pass` with variables: evaluated per session to the address of a listener. */
+  readonly passTarget?: ComplexValue | null;
 }
 
 export interface StreamVariables {
@@ -97,10 +99,13 @@ export function compileStreamVariables(
       const upload = rate(server.proxy.proxyUploadRate), download = rate(server.proxy.proxyDownloadRate);
       const rates = upload || download ? { upload, download } : null;
       const bind = server.proxyBind?.includes("$") ? compile(server.proxyBind, registry, server.loc) : null;
+      const passTarget = server.pass !== undefined && hasVariables(server.pass)
+        ? compile(server.pass, registry, server.loc)
+        : null;
       servers.set(
         server,
-        set || returnValue || proxyTarget || rates || bind || proxySslName || proxySslAlpn
-          ? { set, returnValue, proxyTarget, rates, bind, proxySslName, proxySslAlpn }
+        set || returnValue || proxyTarget || rates || bind || proxySslName || proxySslAlpn || passTarget
+          ? { set, returnValue, proxyTarget, rates, bind, proxySslName, proxySslAlpn, passTarget }
           : NONE,
       );
     }

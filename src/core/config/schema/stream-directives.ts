@@ -136,7 +136,7 @@ export const STREAM_DIRECTIVES: readonly DirectiveRow[] = [
   ...rows("geo", "stream_geo_module", "stream", S, [1, 2], { block, support: runs }),
   ...rows("split_clients", "stream_split_clients_module", "stream", S, [2], { block, support: runs }),
   ...rows("return", "stream_return_module", "stream", SS, [1], { unique, support: runs }),
-  ...rows("pass", "stream_pass_module", "stream", SS, [1], { unique }),
+  ...rows("pass", "stream_pass_module", "stream", SS, [1], { unique, support: runs }),
   ...rows("set", "stream_set_module", "stream", SS, [2], { support: runs }),
   ...rows("geoip_country geoip_city geoip_org", "stream_geoip_module", "stream", S, [1, 2], { unique }),
 
