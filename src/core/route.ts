@@ -10,6 +10,7 @@ import type { RateValues } from "./rate-value.ts";
 import type { Upstream } from "./upstream.ts";
 import type { ComplexValue } from "./variables/complex-value.ts";
 import type { VariableRegistry } from "./variables/registry.ts";
+import type { CertificateValues } from "./variables/stream-variables.ts";
 
 /** An upstream and the method that picks in it. */
 export interface Target {
@@ -44,6 +45,8 @@ export interface Route {
     | null;
   /** `proxy_ssl_name` with variables, evaluated per session. */
   readonly proxySslName?: ComplexValue;
+  /** ssl_certificate/ssl_certificate_key with variables, evaluated per handshake. */
+  readonly certificates?: readonly CertificateValues[];
   /** `listen … ssl` and proxy_ssl, compiled; null/absent = plain TCP both ways. */
   readonly tls?: RouteTls | null;
   /** The address's other server blocks, which SNI chooses by server_name (default route only). */

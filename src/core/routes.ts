@@ -91,6 +91,7 @@ export function buildRoutes(
       ...(vars.bind && { bind: vars.bind }),
       ...(vars.proxyTarget && { proxyTarget: { value: vars.proxyTarget, resolve } }),
       ...(vars.proxySslName && { proxySslName: vars.proxySslName }),
+      ...(vars.certificates && { certificates: vars.certificates }),
     };
     for (const own of server.listen) {
       const group = groups.get(listenKey(own))!;

@@ -60,6 +60,8 @@ export class Session extends SessionBase implements PhaseSession {
   private realAddr: { readonly addr: string; readonly port: number } | null = null;
   /** The client's handshake ($ssl_* variables); null on plain TCP. */
   tlsFacts: TlsFacts | null = null;
+  /** The ClientHello's name, before the handshake has finished (certificates with variables). */
+  private helloServerName: string | null = null;
   readonly logger: Logger;
 
   constructor(
@@ -104,7 +106,11 @@ export class Session extends SessionBase implements PhaseSession {
     return outcomeTries(this.outcomeSoFar(200, false));
   }
   ssl(name: string): string | null {
+    if (this.tlsFacts === null) return name === "server_name" ? this.helloServerName : null;
     return sslVariable(this.tlsFacts, name, Date.now());
+  }
+  tlsServerName(name: string): void {
+    this.helloServerName = name;
   }
   chooseRoute(route: object): void {
     this.route = route as Route;

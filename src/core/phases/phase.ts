@@ -47,6 +47,11 @@ export interface PhaseSession {
    * content serve the session from here on (an opaque route, session.ts's Route).
    */
   chooseRoute?(route: object): void;
+  /**
+   * The ssl phase read the ClientHello: until the handshake ends, $ssl_server_name is this
+   * name (nginx's certificate callback reads it) and the other $ssl_* are not found.
+   */
+  tlsServerName?(name: string): void;
   /** The ssl phase: the client speaks through its TLS side from here on ($ssl_* read `facts`). */
   useTls(client: ClientConnection, facts: TlsFacts): void;
   /**

@@ -14,6 +14,7 @@ import { type ConfigWarning, VariableError, variableName, VariableRegistry } fro
 import { SetPhase } from "./set.ts";
 import { SplitClients } from "./split-clients.ts";
 import type { RateValues } from "../rate-value.ts";
+import { certificatePairHasVariables } from "../config/tls-config.ts";
 
 /** What a server{} evaluates per session; null members cost nothing. */
 export interface ServerVariables {
@@ -28,6 +29,13 @@ export interface ServerVariables {
   readonly rates: RateValues | null;
   /** proxy_bind with variables. */
   readonly bind?: ComplexValue | null;
+  /** ssl_certificate/ssl_certificate_key pairs when any has variables: evaluated per handshake. */
+  readonly certificates?: readonly CertificateValues[] | null;
+}
+
+export interface CertificateValues {
+  readonly cert: ComplexValue;
+  readonly key: ComplexValue;
 }
 
 export interface StreamVariables {
@@ -83,10 +91,15 @@ export function compileStreamVariables(
       const upload = rate(server.proxy.proxyUploadRate), download = rate(server.proxy.proxyDownloadRate);
       const rates = upload || download ? { upload, download } : null;
       const bind = server.proxyBind?.includes("$") ? compile(server.proxyBind, registry, server.loc) : null;
+      const pairs = server.tls?.certificates ?? [];
+      // nginx compiles every pair once any has a variable (ngx_stream_ssl_compile_certificates).
+      const certificates = pairs.some(certificatePairHasVariables)
+        ? pairs.map((p) => ({ cert: compile(p.cert, registry, server.loc), key: compile(p.key, registry, server.loc) }))
+        : null;
       servers.set(
         server,
-        set || returnValue || proxyTarget || rates || bind || proxySslName
-          ? { set, returnValue, proxyTarget, rates, bind, proxySslName }
+        set || returnValue || proxyTarget || rates || bind || proxySslName || certificates
+          ? { set, returnValue, proxyTarget, rates, bind, proxySslName, certificates }
           : NONE,
       );
     }
