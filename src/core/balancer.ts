@@ -12,7 +12,7 @@ import type { DatagramSession } from "./datagram-session.ts";
 import type { Logger } from "./log.ts";
 import { withRouteTls } from "./phases/ssl-routes.ts";
 import type { ClientConnection, Listener, Runtime } from "./runtime.ts";
-import { type Route, Session, type SessionOutcome } from "./session.ts";
+import { type Route, Session, type SessionOutcome, type SessionOwner } from "./session.ts";
 import { LocalCounters, type SharedCounters } from "./shared-counters.ts";
 import { type PeerShareMessage, SharedPeers } from "./shared-peers.ts";
 import { ListenerStats } from "./stats.ts";
@@ -281,7 +281,8 @@ export class Balancer {
     if (listen.udp) return this.openDatagram(key, route, listen.reusePort === true);
     let slot: ListenerSlot | null = null;
     const listener = await this.listen(key, route, (client) => this.accept(client, slot!));
-    slot = { key, listener, datagrams: null, route, stats: new ListenerStats() };
+    const owner = this.sessionOwner(() => slot!);
+    slot = { key, listener, datagrams: null, route, stats: new ListenerStats(), owner };
     return slot;
   }
 
@@ -339,21 +340,27 @@ export class Balancer {
     this.acceptGuard?.afterAccept(this.sessions.size);
     slot.stats.started();
     // With an access log, the addresses are read now: a closed socket may no longer know them.
-    const addresses = slot.route.accessLog
-      ? {
+    // SNI may choose another server of the address, whose access log then writes the line.
+    if (slot.route.accessLog || slot.route.virtual) {
+      session.logAddresses = {
         remoteAddress: client.remoteAddress,
         remotePort: client.remotePort,
         localAddress: client.localAddress,
         localPort: client.localPort,
-      }
-      : client;
-    // One reaction for each outcome (not then/catch/finally): three promises fewer per session.
-    session.run().then(
-      (outcome) => {
+      };
+    }
+    session.start(slot.owner!);
+  }
+
+  /** Hears the end of every session of `slot`: one object per listener, no closure per session. */
+  private sessionOwner(slot: () => ListenerSlot): SessionOwner {
+    return {
+      sessionEnded: (session, outcome) => {
+        const s = slot();
         try {
-          slot.route.accessLog?.log({
+          session.route.accessLog?.log({
             id: session.id,
-            client: addresses,
+            client: session.logAddresses ?? session.client,
             startMs: session.startMs,
             endMs: Date.now(),
             outcome,
@@ -362,13 +369,13 @@ export class Balancer {
         } catch (err) {
           this.sessionFailed(session, err);
         }
-        this.ended(session, slot, outcome);
+        this.ended(session, s, outcome);
       },
-      (err: unknown) => {
+      sessionFailed: (session, err) => {
         this.sessionFailed(session, err);
-        this.ended(session, slot, null);
+        this.ended(session, slot(), null);
       },
-    );
+    };
   }
 
   /** The core never throws past a connection: log it, end this session only. */

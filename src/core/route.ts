@@ -47,6 +47,8 @@ export interface Route {
   readonly proxySslName?: ComplexValue;
   /** ssl_certificate/ssl_certificate_key with variables, evaluated per handshake. */
   readonly certificates?: readonly CertificateValues[];
+  /** `proxy_ssl_alpn` with variables, evaluated per session. */
+  readonly proxySslAlpn?: readonly ComplexValue[];
   /** `listen … ssl` and proxy_ssl, compiled; null/absent = plain TCP both ways. */
   readonly tls?: RouteTls | null;
   /** The address's other server blocks, which SNI chooses by server_name (default route only). */

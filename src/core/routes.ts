@@ -92,6 +92,7 @@ export function buildRoutes(
       ...(vars.proxyTarget && { proxyTarget: { value: vars.proxyTarget, resolve } }),
       ...(vars.proxySslName && { proxySslName: vars.proxySslName }),
       ...(vars.certificates && { certificates: vars.certificates }),
+      ...(vars.proxySslAlpn && { proxySslAlpn: vars.proxySslAlpn }),
     };
     for (const own of server.listen) {
       const group = groups.get(listenKey(own))!;
@@ -102,7 +103,9 @@ export function buildRoutes(
       group.routes.set(server, { ...route, listenName, ...(phases.length > 0 && { phases }) });
     }
   }
-  for (const [key, group] of groups) routes.set(key, withVirtualRoutes(group));
+  // A server_name regex's named groups are the config's variables (defined when it was checked).
+  const captureIndex = (name: string) => registry.index(name);
+  for (const [key, group] of groups) routes.set(key, withVirtualRoutes(group, captureIndex));
   return routes;
 }
 
@@ -134,10 +137,10 @@ function listenGroups(servers: readonly ServerConfig[]): Map<string, ListenGroup
 }
 
 /** The default server's route, with the others of its address by name. */
-function withVirtualRoutes(group: ListenGroup): Route {
+function withVirtualRoutes(group: ListenGroup, captureIndex: (name: string) => number): Route {
   const [first, ...others] = group.servers.map((s) => group.routes.get(s)!);
   if (others.length === 0) return first!;
-  const names = new ServerNames<number>();
+  const names = new ServerNames<number>(captureIndex);
   for (const n of first!.server.serverNames ?? []) names.add(n, -1);
   others.forEach((r, i) => {
     for (const n of r.server.serverNames ?? []) names.add(n, i);

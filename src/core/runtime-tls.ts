@@ -125,6 +125,8 @@ export interface TlsClientOptions {
   readonly sessionKey: string | null;
   /** Bytes sent in cleartext before the handshake (proxy_protocol's header, as nginx sends it). */
   readonly preface?: Uint8Array | null;
+  /** proxy_ssl_alpn's protocols, in order; empty or absent = no ALPN extension. */
+  readonly alpn?: readonly string[];
 }
 
 export interface TlsSupportOf<Client, Upstream, Target, Options> {

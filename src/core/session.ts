@@ -7,7 +7,14 @@ import type { ConnectionBudget } from "./connections.ts";
 import type { Logger } from "./log.ts";
 import type { Phase, PhaseSession } from "./phases/phase.ts";
 import { phasesAfter } from "./phases/pipeline.ts";
-import { type ClientConnection, ConnectFailure, type RelayResult, type Runtime, type UpstreamConnection } from "./runtime.ts";
+import {
+  type ClientConnection,
+  ConnectFailure,
+  type RelayResult,
+  type RelaySink,
+  type Runtime,
+  type UpstreamConnection,
+} from "./runtime.ts";
 import { localBind } from "./proxy-bind.ts";
 import { bytesTail, relayErrorLine } from "./relay-error.ts";
 import { concat, where } from "./session-text.ts";
@@ -21,7 +28,8 @@ import type { UpstreamTry } from "./variables/context.ts";
 import { outcomeTries } from "./variables/record-context.ts";
 import { firstThen, SessionBase } from "./session-base.ts";
 import type { TlsFacts } from "./runtime-tls.ts";
-import { sslVariable } from "./phases/ssl-variables.ts";
+import { helloFacts, sslVariable } from "./phases/ssl-variables.ts";
+import { findVirtualRoute } from "./phases/ssl-sni.ts";
 import { connectUpstreamTls } from "./upstream-tls.ts";
 import { connectFailureText } from "./connect-failure-text.ts";
 import { sendReturn } from "./return-content.ts";
@@ -35,11 +43,26 @@ export type { SessionOutcome, SessionStatus } from "./session-outcome.ts";
 const NO_PHASES: readonly Phase[] = [];
 
 /**
+ * Who hears that a session ended (the balancer, one per listener): called once, with the
+ * outcome, or with what went wrong in the core. An object, so an idle session holds no
+ * promise or closure for its end.
+ */
+export interface SessionOwner {
+  sessionEnded(session: Session, outcome: SessionOutcome): void;
+  sessionFailed(session: Session, err: unknown): void;
+}
+
+/** What a content handler returns while its relay runs: the relay reports the end (relayEnded). */
+const RELAYING = null;
+type Pending = SessionOutcome | typeof RELAYING;
+
+/**
  * A session is its own variable context and pick context (getters, because reading an
  * address can be a system call and only hash keys, maps and logs look), so the plain proxy
  * path makes no object beyond the session itself.
  */
-export class Session extends SessionBase implements PhaseSession {
+export class Session extends SessionBase implements PhaseSession, RelaySink {
+  private owner: SessionOwner | null = null;
   private upstreamConn: UpstreamConnection | null = null;
   private aborted = false;
   /** The server this session is connected to, once it is (for session drop and status). */
@@ -60,9 +83,8 @@ export class Session extends SessionBase implements PhaseSession {
   private realAddr: { readonly addr: string; readonly port: number } | null = null;
   /** The client's handshake ($ssl_* variables); null on plain TCP. */
   tlsFacts: TlsFacts | null = null;
-  /** The ClientHello's name, before the handshake has finished (certificates with variables). */
-  private helloServerName: string | null = null;
-  readonly logger: Logger;
+  /** The addresses as accepted, for the access log (a closed socket may no longer know them). */
+  logAddresses: Pick<ClientConnection, "remoteAddress" | "remotePort" | "localAddress" | "localPort"> | null = null;
 
   constructor(
     id: number,
@@ -71,12 +93,16 @@ export class Session extends SessionBase implements PhaseSession {
     route: Route,
     private readonly runtime: Runtime,
     /** The main error logs; the server's own error_log (route.errorLog) wins. */
-    logger: Logger,
+    private readonly mainLogger: Logger,
     /** worker_connections: the upstream socket of each try is taken from it. */
     private readonly budget: ConnectionBudget,
   ) {
     super(id, route);
-    this.logger = route.errorLog ?? logger;
+  }
+
+  /** The error log of the server serving the session (SNI may choose another one). */
+  get logger(): Logger {
+    return this.route.errorLog ?? this.mainLogger;
   }
 
   // --- what variables, hash keys and phases read ---
@@ -106,14 +132,17 @@ export class Session extends SessionBase implements PhaseSession {
     return outcomeTries(this.outcomeSoFar(200, false));
   }
   ssl(name: string): string | null {
-    if (this.tlsFacts === null) return name === "server_name" ? this.helloServerName : null;
     return sslVariable(this.tlsFacts, name, Date.now());
   }
   tlsServerName(name: string): void {
-    this.helloServerName = name;
+    this.tlsFacts = helloFacts(name);
   }
   chooseRoute(route: object): void {
     this.route = route as Route;
+  }
+  chooseServerByName(serverName: string): void {
+    const route = findVirtualRoute(this.route.virtual, serverName, () => this.variables);
+    if (route) this.route = route;
   }
   useTls(client: ClientConnection, facts: TlsFacts): void {
     this.client = client;
@@ -147,7 +176,9 @@ export class Session extends SessionBase implements PhaseSession {
     this.upstreamConn?.close();
   }
 
-  run(): Promise<SessionOutcome> {
+  /** Runs the session; `owner` hears its end once. */
+  start(owner: SessionOwner): void {
+    this.owner = owner;
     const route = this.route;
     // A session's first line (ngx_stream_init_connection), in its server's error log.
     if (this.logger.enabled("info")) {
@@ -156,23 +187,42 @@ export class Session extends SessionBase implements PhaseSession {
         `*${this.id} client ${where(this.client.remoteAddress, this.client.remotePort)} connected to ${route.listenName}`,
       );
     }
-    // The plain proxy (no phase, one upstream) waits through one async function, not three:
-    // each suspended level costs memory per idle session (about 0.2 KiB on Bun).
-    if (route.phases === undefined && route.target !== null && !route.returnValue && !route.proxyTarget) {
-      return this.proxy(route.target);
-    }
-    return this.withPhases();
+    // The plain proxy (no phase, one upstream) skips the phase loop. Either way, once the relay
+    // runs no async frame or promise is left waiting: the relay reports to relayEnded().
+    const plain = route.phases === undefined && route.target !== null && !route.returnValue && !route.proxyTarget;
+    (plain ? this.proxy(route.target!) : this.phasesThenContent()).then(
+      (outcome) => outcome === RELAYING || this.end(outcome),
+      (err: unknown) => this.crash(err),
+    );
   }
 
-  private async withPhases(): Promise<SessionOutcome> {
-    try {
-      return await this.phasesThenContent();
-    } finally {
-      if (this.releases) { for (const release of this.releases) release(); }
-    }
+  /** start() for one caller that awaits the outcome (tests, tools). */
+  run(): Promise<SessionOutcome> {
+    return new Promise((resolve, reject) =>
+      this.start({ sessionEnded: (_, o) => resolve(o), sessionFailed: (_, e) => reject(e) })
+    );
   }
 
-  private async phasesThenContent(): Promise<SessionOutcome> {
+  private end(outcome: SessionOutcome): void {
+    this.endRun()?.sessionEnded(this, outcome);
+  }
+
+  private crash(err: unknown): void {
+    this.endRun()?.sessionFailed(this, err);
+  }
+
+  /** Once, whichever way the session ends: the releases (limit_conn's slot…) run, and the owner is handed back. */
+  private endRun(): SessionOwner | null {
+    const owner = this.owner;
+    this.owner = null;
+    if (owner === null) return null;
+    const releases = this.releases;
+    this.releases = null;
+    if (releases) { for (const release of releases) release(); }
+    return owner;
+  }
+
+  private async phasesThenContent(): Promise<Pending> {
     let phases = this.route.phases ?? NO_PHASES;
     for (let i = 0; i < phases.length; i++) {
       const route = this.route;
@@ -211,7 +261,7 @@ export class Session extends SessionBase implements PhaseSession {
   }
 
   /** proxy_pass: pick, connect (next upstream on failure), relay. */
-  private async proxy(target: Target): Promise<SessionOutcome> {
+  private async proxy(target: Target): Promise<Pending> {
     const { upstream, picker } = target;
     this.upstream = upstream;
     const proxy = this.route.server.proxy;
@@ -249,7 +299,8 @@ export class Session extends SessionBase implements PhaseSession {
         const { proxyConnectTimeoutMs: timeoutMs, tcpNodelay: noDelay, proxySocketKeepalive: keepAlive } = proxy;
         const options = { timeoutMs, noDelay, keepAlive, ...bind }, tls = this.route.tls;
         const sslName = this.route.proxySslName?.evaluate(this.variables) ?? null;
-        const names = { upstream: upstream.name, sslName, listen: this.route.listenName };
+        const alpn = this.route.proxySslAlpn?.map((v) => v.evaluate(this.variables)) ?? null;
+        const names = { upstream: upstream.name, sslName, listen: this.route.listenName, alpn };
         this.upstreamConn = tls
           ? await connectUpstreamTls(tls, peer, names, options, header)
           : await this.runtime.connect(peer.config, options);
@@ -292,12 +343,12 @@ export class Session extends SessionBase implements PhaseSession {
       peer.stats.lastSessionMs = Date.now();
       break;
     }
-    // Returned, not awaited: this frame and the selection end here, and an idle session waits
-    // on one reaction of the relay's promise (a suspended level is ~0.2 KiB on Bun).
-    return this.relayStage(this.upstreamConn, this.peer);
+    // This frame and the selection end here: an idle session is the relay and this object.
+    this.relayStage(this.upstreamConn, this.peer);
+    return RELAYING;
   }
 
-  private relayStage(upstreamConn: UpstreamConnection, peer: Peer): Promise<SessionOutcome> {
+  private relayStage(upstreamConn: UpstreamConnection, peer: Peer): void {
     const proxy = this.route.server.proxy;
     if (this.logger.enabled("info")) {
       // Read now: a client reset (logged at info) leaves no peer address to ask for later.
@@ -311,9 +362,8 @@ export class Session extends SessionBase implements PhaseSession {
     }
     // Status adds the live counts of these to the totals, so long sessions show traffic.
     peer.live.add(upstreamConn);
-    let relaying: Promise<RelayResult>;
     try {
-      relaying = this.runtime.relay(this.client, upstreamConn, {
+      this.runtime.relay(this.client, upstreamConn, {
         idleTimeoutMs: proxy.proxyTimeoutMs,
         halfClose: proxy.proxyHalfClose,
         bufferSize: proxy.proxyBufferSize,
@@ -321,24 +371,25 @@ export class Session extends SessionBase implements PhaseSession {
         // 0 = unlimited, and the adapters then pace nothing.
         uploadRate: sessionRate(proxy.proxyUploadRate, this.route.rates?.upload, this),
         downloadRate: sessionRate(proxy.proxyDownloadRate, this.route.rates?.download, this),
-      });
+      }, this);
     } catch (err) {
-      this.relayEnded(upstreamConn, peer);
+      this.releaseUpstream(upstreamConn, peer);
       throw err;
     }
-    return relaying.then(
-      (relay) => {
-        this.relayEnded(upstreamConn, peer);
-        return this.relayed(relay, peer);
-      },
-      (err: unknown) => {
-        this.relayEnded(upstreamConn, peer);
-        throw err;
-      },
-    );
   }
 
-  private relayEnded(upstreamConn: UpstreamConnection, peer: Peer): void {
+  /** RelaySink: the relay is over (its sockets closed); the session ends with it. */
+  relayEnded(relay: RelayResult): void {
+    try {
+      const peer = this.peer!;
+      this.releaseUpstream(this.upstreamConn!, peer);
+      this.end(this.relayed(relay, peer));
+    } catch (err) {
+      this.crash(err);
+    }
+  }
+
+  private releaseUpstream(upstreamConn: UpstreamConnection, peer: Peer): void {
     this.budget.release();
     releasePeer(this.upstream!, peer, this.peerAlone);
     this.addTryMs(Date.now() - this.lastTryStart);

@@ -51,4 +51,6 @@ export interface ServerTlsConfig {
   readonly proxySslProtocols: readonly TlsProtocol[];
   readonly proxySslCiphers: string;
   readonly proxySslSessionReuse: boolean;
+  /** proxy_ssl_alpn as written (complex values); empty = no ALPN sent. */
+  readonly proxySslAlpn: readonly string[];
 }

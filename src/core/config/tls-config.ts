@@ -34,6 +34,7 @@ export const DEFAULT_TLS: ServerTlsConfig = {
   proxySslProtocols: ["TLSv1.2", "TLSv1.3"],
   proxySslCiphers: "DEFAULT",
   proxySslSessionReuse: true,
+  proxySslAlpn: [],
 };
 
 /** The model fields each path-valued TLS directive fills (prefix-paths.ts resolves them). */

@@ -48,6 +48,11 @@ export interface PhaseSession {
    */
   chooseRoute?(route: object): void;
   /**
+   * ssl_preread read the client's server name: the server block it names among those on the
+   * address serves the session from here on (ngx_stream_ssl_preread_servername).
+   */
+  chooseServerByName?(serverName: string): void;
+  /**
    * The ssl phase read the ClientHello: until the handshake ends, $ssl_server_name is this
    * name (nginx's certificate callback reads it) and the other $ssl_* are not found.
    */

@@ -1,11 +1,13 @@
-// Server choice by SNI before the handshake (ngx_stream_ssl_servername): the ClientHello is
-// read here, the server block its name chooses among those sharing the address is looked up,
-// and the handshake then runs with that server's certificates (or the address's default
-// server's, when the chosen one has none), or is refused with `unrecognized_name` when the
-// chosen server has ssl_reject_handshake on. Every byte read is handed to the handshake.
+// Server choice by SNI (ngx_stream_find_virtual_server), before the handshake on `listen … ssl`
+// (ngx_stream_ssl_servername) and once ssl_preread has read the name: the server block the
+// name chooses among those sharing the address. For the handshake the ClientHello is read
+// here; it then runs with that server's certificates (or the address's default server's, when
+// the chosen one has none), or is refused with `unrecognized_name` when the chosen server has
+// ssl_reject_handshake on. Every byte read is handed to the handshake.
 import { ReadFailure } from "../runtime.ts";
 import type { ServerNames } from "../server-names.ts";
 import { ClientHelloParser } from "./client-hello.ts";
+import type { VariableScope } from "../variables/context.ts";
 import type { PhaseSession } from "./phase.ts";
 
 /** The other server blocks on an address; `names` gives an index into `routes`, -1 for the default. */
@@ -53,6 +55,22 @@ export async function peekServerName(s: PhaseSession, early: Uint8Array | null, 
     next.set(chunk, buffered.length);
     buffered = next;
   }
+}
+
+/**
+ * The route the client's server name chooses among the address's others, or null for the
+ * default server (no name, an invalid one, or none matching); a regex server name that
+ * matched leaves its captures in the session's variables.
+ */
+export function findVirtualRoute<R>(
+  virtual: VirtualRoutes<R> | null | undefined,
+  serverName: string,
+  scope: () => VariableScope,
+): R | null {
+  if (!virtual) return null;
+  const host = sniHost(serverName);
+  const index = host === null ? null : virtual.names.find(host, scope);
+  return index === null || index < 0 ? null : virtual.routes[index]!;
 }
 
 /** ngx_stream_validate_host's verdict on an SNI name: the lower-cased host, or null to ignore it. */

@@ -5,7 +5,13 @@ import type { ClientConnection } from "../runtime.ts";
 import { type TlsFacts, TlsHandshakeError, type TlsServerContext } from "../runtime-tls.ts";
 import type { Phase, PhaseSession } from "./phase.ts";
 import type { RouteTls } from "./ssl-setup.ts";
-import { INTERNAL_ERROR_ALERT, peekServerName, sniHost, UNRECOGNIZED_NAME_ALERT, type VirtualRoutes } from "./ssl-sni.ts";
+import {
+  findVirtualRoute,
+  INTERNAL_ERROR_ALERT,
+  peekServerName,
+  UNRECOGNIZED_NAME_ALERT,
+  type VirtualRoutes,
+} from "./ssl-sni.ts";
 
 /** What the ssl phase needs of a route chosen by name (session.ts's Route). */
 interface NamedRoute {
@@ -94,9 +100,7 @@ async function byServerName<R extends NamedRoute>(
 ): Promise<Picked> {
   const hello = await peekServerName(s, early, deadline);
   if (hello.kind !== "hello") return hello;
-  const host = sniHost(hello.serverName);
-  const index = host === null || virtual === null ? null : virtual.names.find(host);
-  const route = index === null || index < 0 ? null : virtual!.routes[index]!;
+  const route = findVirtualRoute(virtual, hello.serverName, () => s.variables);
   if (route) s.chooseRoute?.(route);
   const own = route?.tls ?? null;
   // A chosen server without certificates of its own keeps the default server's (nginx keeps the SSL_CTX).

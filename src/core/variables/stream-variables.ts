@@ -15,6 +15,7 @@ import { SetPhase } from "./set.ts";
 import { SplitClients } from "./split-clients.ts";
 import type { RateValues } from "../rate-value.ts";
 import { certificatePairHasVariables } from "../config/tls-config.ts";
+import { compileServerNameRegex, serverNameCaptureNames } from "../server-names.ts";
 
 /** What a server{} evaluates per session; null members cost nothing. */
 export interface ServerVariables {
@@ -25,6 +26,8 @@ export interface ServerVariables {
   readonly proxyTarget: ComplexValue | null;
   /** `proxy_ssl_name` with variables: the name TLS to the upstream checks and sends, per session. */
   readonly proxySslName?: ComplexValue | null;
+  /** `proxy_ssl_alpn` when any of its values has variables: each evaluated per session. */
+  readonly proxySslAlpn?: readonly ComplexValue[] | null;
   /** proxy_upload_rate / proxy_download_rate with variables; null when none has any. */
   readonly rates: RateValues | null;
   /** proxy_bind with variables. */
@@ -76,6 +79,15 @@ export function compileStreamVariables(
       });
     }
     for (const server of stream.servers) {
+      // A server_name regex's named groups are variables (ngx_stream_regex_compile), set when it chooses the server.
+      for (const name of server.serverNames ?? []) {
+        if (!name.startsWith("~")) continue;
+        const re = compileServerNameRegex(name);
+        if (typeof re === "string") continue;
+        for (const group of serverNameCaptureNames(re)) {
+          withLoc(server.loc, () => registry.define(group, "capture", true, () => null));
+        }
+      }
       let set: SetPhase | null = null;
       for (const line of server.set) {
         set ??= new SetPhase();
@@ -87,6 +99,8 @@ export function compileStreamVariables(
         : null;
       const sslName = server.tls?.proxySslName ?? null;
       const proxySslName = sslName !== null && hasVariables(sslName) ? compile(sslName, registry, server.loc) : null;
+      const alpn = server.tls?.proxySslAlpn ?? [];
+      const proxySslAlpn = alpn.some(hasVariables) ? alpn.map((a) => compile(a, registry, server.loc)) : null;
       const rate = (v: number | string) => (typeof v === "string" ? compile(v, registry, server.loc) : null);
       const upload = rate(server.proxy.proxyUploadRate), download = rate(server.proxy.proxyDownloadRate);
       const rates = upload || download ? { upload, download } : null;
@@ -98,8 +112,8 @@ export function compileStreamVariables(
         : null;
       servers.set(
         server,
-        set || returnValue || proxyTarget || rates || bind || proxySslName || certificates
-          ? { set, returnValue, proxyTarget, rates, bind, proxySslName, certificates }
+        set || returnValue || proxyTarget || rates || bind || proxySslName || proxySslAlpn || certificates
+          ? { set, returnValue, proxyTarget, rates, bind, proxySslName, proxySslAlpn, certificates }
           : NONE,
       );
     }

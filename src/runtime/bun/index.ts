@@ -27,10 +27,10 @@ export const bunRuntime: Runtime = {
   // handed to a TLS layer); plain ones stay on the native path.
   listen: (options, onConnection) => (options.tls ? listenForTls(options, onConnection) : listen(options, onConnection)),
   connect,
-  relay: (client, upstream, options) =>
+  relay: (client, upstream, options, sink) =>
     client instanceof SocketConnection
-      ? relaySockets(client, upstream as unknown as SocketConnection, options)
-      : relay(client, upstream, options),
+      ? relaySockets(client, upstream as unknown as SocketConnection, options, sink)
+      : relay(client, upstream, options, sink),
   bindDatagram,
   connectDatagram,
   datagramUnreachable: true,

@@ -11,7 +11,7 @@ import type {
   RelayEnd,
   RelayError,
   RelayOptions,
-  RelayResult,
+  RelaySink,
   UpstreamConnection,
 } from "../../core/runtime.ts";
 
@@ -162,10 +162,10 @@ function pause(ms: number, pauses: Pauses): Promise<void> {
   });
 }
 
-export function relay(client: ClientConnection, upstream: UpstreamConnection, opts: RelayOptions): Promise<RelayResult> {
+export function relay(client: ClientConnection, upstream: UpstreamConnection, opts: RelayOptions, sink: RelaySink): void {
   const c = client as unknown as DenoConnection;
   const u = upstream as unknown as DenoConnection;
-  return new Promise<RelayResult>((resolve) => {
+  {
     let ended: RelayEnd | null = null;
     let halfDone = 0;
     let upstreamFirstReadAt = -1;
@@ -195,7 +195,7 @@ export function relay(client: ClientConnection, upstream: UpstreamConnection, op
       }
       c.close();
       u.close();
-      resolve({
+      sink.relayEnded({
         end,
         bytesFromClient: c.bytesIn,
         bytesToClient: c.bytesOut,
@@ -302,5 +302,5 @@ export function relay(client: ClientConnection, upstream: UpstreamConnection, op
 
     void pump(c, u, true, opts.upstreamFirst, opts.uploadRate);
     void pump(u, c, false, null, opts.downloadRate);
-  });
+  }
 }

@@ -81,6 +81,11 @@ const SPECIAL_SETTERS: Record<TlsSpecial, Setter> = {
     for (const a of d.args) if (a.length > 255) cx.fail(d, `"ssl_alpn" directive protocol too long`);
     into.alpn = [...d.args];
   },
+  proxy_alpn: (cx, d, into) => {
+    // A value with variables is judged per session (empty or too long: skipped), as nginx does.
+    for (const a of d.args) if (!a.includes("$") && a.length > 255) cx.fail(d, `"proxy_ssl_alpn" directive protocol too long`);
+    into.proxySslAlpn = [...d.args];
+  },
 };
 
 const SETTERS: ReadonlyMap<string, Setter> = new Map(

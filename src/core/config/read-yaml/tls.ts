@@ -77,6 +77,11 @@ const SPECIAL_READS: Record<TlsSpecial, Read> = {
     if (list.some((a) => a.length > 255)) w.fail(n, `"ssl_alpn" directive protocol too long`);
     into.alpn = list;
   },
+  proxy_alpn: (w, n, k, into) => {
+    const list = words(w, n, k);
+    if (list.some((a) => !a.includes("$") && a.length > 255)) w.fail(n, `"proxy_ssl_alpn" directive protocol too long`);
+    into.proxySslAlpn = list;
+  },
 };
 
 /** The same directives as nginx.conf, from the one list (schema/tls-fields.ts). */

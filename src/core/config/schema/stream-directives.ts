@@ -76,7 +76,7 @@ export const STREAM_DIRECTIVES: readonly DirectiveRow[] = [
     path: true,
   }),
   ...rows("proxy_ssl_protocols", "stream_proxy_module", "stream", S_SS, "1more", { unique, support: runs }),
-  ...rows("proxy_ssl_alpn", "stream_proxy_module", "stream", S_SS, "1more", { unique }),
+  ...rows("proxy_ssl_alpn", "stream_proxy_module", "stream", S_SS, "1more", { unique, support: runs }),
   ...rows("proxy_ssl_conf_command", "stream_proxy_module", "stream", S_SS, [2]),
   ...rows("proxy_ssl_certificate_cache", "stream_proxy_module", "stream", S_SS, [1, 2, 3], { unique }),
 

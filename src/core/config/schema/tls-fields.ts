@@ -12,6 +12,7 @@ export type TlsSpecial =
   | "session_cache"
   | "verify_client"
   | "alpn"
+  | "proxy_alpn"
   | "session_ticket_key";
 
 export type TlsField =
@@ -57,6 +58,8 @@ export const TLS_FIELDS: ReadonlyMap<string, TlsField> = new Map<string, TlsFiel
   ["proxy_ssl_protocols", f("protocols", "proxySslProtocols")],
   ["proxy_ssl_ciphers", f("text", "proxySslCiphers")],
   ["proxy_ssl_session_reuse", f("flag", "proxySslSessionReuse")],
+  // Complex values, compiled and checked with the others (variables/stream-variables.ts).
+  ["proxy_ssl_alpn", special("proxy_alpn")],
 ]);
 
 export const VERIFY_CLIENT_VALUES = ["off", "on", "optional", "optional_no_ca"] as const;

@@ -39,6 +39,7 @@ const FIELDS: ReadonlyArray<readonly [string, keyof ServerTlsConfig, Kind]> = [
   ["proxy_ssl_protocols", "proxySslProtocols", "words"],
   ["proxy_ssl_ciphers", "proxySslCiphers", "text"],
   ["proxy_ssl_session_reuse", "proxySslSessionReuse", "flag"],
+  ["proxy_ssl_alpn", "proxySslAlpn", "words"],
 ];
 
 const same = (a: Value, b: Value) => (Array.isArray(a) && Array.isArray(b) ? a.join(" ") === b.join(" ") : a === b);
