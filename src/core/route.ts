@@ -11,6 +11,7 @@ import type { Upstream } from "./upstream.ts";
 import type { ComplexValue } from "./variables/complex-value.ts";
 import type { PassRoute } from "./pass-content.ts";
 import type { VariableRegistry } from "./variables/registry.ts";
+import type { CertificateValues } from "./variables/stream-variables.ts";
 
 /** An upstream and the method that picks in it. */
 export interface Target {
@@ -45,6 +46,8 @@ export interface Route {
     | null;
   /** `proxy_ssl_name` with variables, evaluated per session. */
   readonly proxySslName?: ComplexValue;
+  /** ssl_certificate/ssl_certificate_key with variables, evaluated per handshake. */
+  readonly certificates?: readonly CertificateValues[];
   /** `proxy_ssl_alpn` with variables, evaluated per session. */
   readonly proxySslAlpn?: readonly ComplexValue[];
   /** `pass ADDRESS`: the content handler that hands the connection to another listener. */

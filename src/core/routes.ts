@@ -94,6 +94,7 @@ export function buildRoutes(
       ...(vars.bind && { bind: vars.bind }),
       ...(vars.proxyTarget && { proxyTarget: { value: vars.proxyTarget, resolve } }),
       ...(vars.proxySslName && { proxySslName: vars.proxySslName }),
+      ...(vars.certificates && { certificates: vars.certificates }),
       ...(vars.proxySslAlpn && { proxySslAlpn: vars.proxySslAlpn }),
       ...(server.pass !== undefined && {
         pass: {

@@ -53,6 +53,8 @@ export interface Runtime {
   probe(target: ConnectTarget, options: ProbeOptions): Promise<ProbeResult>;
 
   readTextFile(path: string): Promise<string>;
+  /** A file's bytes (ssl_session_ticket_key). */
+  readFile(path: string): Promise<Uint8Array>;
   writeTextFile(path: string, text: string): Promise<void>;
   removeFile(path: string): Promise<void>;
   /** Signals another process (`streamlb -s reload` → the running instance). */

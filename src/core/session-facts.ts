@@ -10,7 +10,7 @@ import { concat } from "./session-text.ts";
 import type { Route } from "./route.ts";
 import { SessionBase } from "./session-base.ts";
 import type { TlsFacts } from "./runtime-tls.ts";
-import { sslVariable } from "./phases/ssl-variables.ts";
+import { helloFacts, sslVariable } from "./phases/ssl-variables.ts";
 import { findVirtualRoute } from "./phases/ssl-sni.ts";
 import type { PassCarry } from "./pass-content.ts";
 
@@ -104,6 +104,9 @@ export abstract class SessionFacts extends SessionBase implements PhaseSession {
   }
   ssl(name: string): string | null {
     return sslVariable(this.tlsFacts, name, Date.now());
+  }
+  tlsServerName(name: string): void {
+    this.tlsFacts = helloFacts(name);
   }
   chooseRoute(route: object): void {
     this.route = route as Route;

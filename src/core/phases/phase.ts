@@ -52,6 +52,11 @@ export interface PhaseSession {
    * address serves the session from here on (ngx_stream_ssl_preread_servername).
    */
   chooseServerByName?(serverName: string): void;
+  /**
+   * The ssl phase read the ClientHello: until the handshake ends, $ssl_server_name is this
+   * name (nginx's certificate callback reads it) and the other $ssl_* are not found.
+   */
+  tlsServerName?(name: string): void;
   /** The ssl phase: the client speaks through its TLS side from here on ($ssl_* read `facts`). */
   useTls(client: ClientConnection, facts: TlsFacts): void;
   /** The client's handshake, when one ran already (`pass` hands on a connection with its TLS). */

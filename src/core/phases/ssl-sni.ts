@@ -22,8 +22,12 @@ const HELLO_LIMIT = 128 * 1024;
 /** A fatal TLS alert, unrecognized_name (112): what nginx's servername callback makes OpenSSL send. */
 export const UNRECOGNIZED_NAME_ALERT = new Uint8Array([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x70]);
 
+/** A fatal internal_error (80): what OpenSSL sends when nginx's certificate callback fails. */
+export const INTERNAL_ERROR_ALERT = new Uint8Array([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x50]);
+
 export type PeekResult =
-  | { readonly kind: "hello"; readonly bytes: Uint8Array; readonly serverName: string }
+  /** `complete`: the bytes are a whole ClientHello (else the library judges what they are). */
+  | { readonly kind: "hello"; readonly bytes: Uint8Array; readonly serverName: string; readonly complete: boolean }
   | { readonly kind: "timeout" | "closed" };
 
 /** Reads until the ClientHello's server name is known (or the bytes are no ClientHello). */
@@ -33,9 +37,9 @@ export async function peekServerName(s: PhaseSession, early: Uint8Array | null, 
   for (;;) {
     if (buffered.length > 0) {
       const r = parser.parse(buffered);
-      if (r.kind === "done") return { kind: "hello", bytes: buffered, serverName: r.vars.serverName };
+      if (r.kind === "done") return { kind: "hello", bytes: buffered, serverName: r.vars.serverName, complete: true };
       // Not a ClientHello, or too big to read here: the library's handshake says what is wrong.
-      if (r.kind !== "need-more") return { kind: "hello", bytes: buffered, serverName: "" };
+      if (r.kind !== "need-more") return { kind: "hello", bytes: buffered, serverName: "", complete: false };
     }
     const left = deadline - Date.now();
     if (left <= 0) return { kind: "timeout" };

@@ -14,6 +14,7 @@ import { type ConfigWarning, VariableError, variableName, VariableRegistry } fro
 import { SetPhase } from "./set.ts";
 import { SplitClients } from "./split-clients.ts";
 import type { RateValues } from "../rate-value.ts";
+import { certificatePairHasVariables } from "../config/tls-config.ts";
 import { compileServerNameRegex, serverNameCaptureNames } from "../server-names.ts";
 
 /** What a server{} evaluates per session; null members cost nothing. */
@@ -33,6 +34,13 @@ export interface ServerVariables {
   readonly bind?: ComplexValue | null;
   /** `pass` with variables: evaluated per session to the address of a listener. */
   readonly passTarget?: ComplexValue | null;
+  /** ssl_certificate/ssl_certificate_key pairs when any has variables: evaluated per handshake. */
+  readonly certificates?: readonly CertificateValues[] | null;
+}
+
+export interface CertificateValues {
+  readonly cert: ComplexValue;
+  readonly key: ComplexValue;
 }
 
 export interface StreamVariables {
@@ -102,10 +110,15 @@ export function compileStreamVariables(
       const passTarget = server.pass !== undefined && hasVariables(server.pass)
         ? compile(server.pass, registry, server.loc)
         : null;
+      const pairs = server.tls?.certificates ?? [];
+      // nginx compiles every pair once any has a variable (ngx_stream_ssl_compile_certificates).
+      const certificates = pairs.some(certificatePairHasVariables)
+        ? pairs.map((p) => ({ cert: compile(p.cert, registry, server.loc), key: compile(p.key, registry, server.loc) }))
+        : null;
       servers.set(
         server,
-        set || returnValue || proxyTarget || rates || bind || proxySslName || proxySslAlpn || passTarget
-          ? { set, returnValue, proxyTarget, rates, bind, proxySslName, proxySslAlpn, passTarget }
+        set || returnValue || proxyTarget || rates || bind || proxySslName || proxySslAlpn || passTarget || certificates
+          ? { set, returnValue, proxyTarget, rates, bind, proxySslName, proxySslAlpn, passTarget, certificates }
           : NONE,
       );
     }

@@ -1,7 +1,7 @@
 // Runtime on Bun: native sockets (Bun.listen / Bun.connect, tcp.ts) with a relay written for
 // Bun's unbuffered write() (relay.ts), Bun.serve for the admin endpoint, workers over pipes.
 import { hostname } from "node:os";
-import { rm, writeFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import type { Runtime } from "../../core/runtime.ts";
 import { dnsExchange } from "../dns-exchange.ts";
 import { procFdUsage } from "../fd-usage.ts";
@@ -38,6 +38,7 @@ export const bunRuntime: Runtime = {
   probe: probeBun,
 
   readTextFile: (path) => Bun.file(path).text(),
+  readFile: (path) => readFile(path),
   // Not Bun.write: it creates missing directories, and a pid path in one that does not exist
   // must fail as nginx's open() does.
   writeTextFile: (path, text) => writeFile(path, text),

@@ -37,6 +37,7 @@ export const denoRuntime: Runtime = {
   probe: probeDeno,
 
   readTextFile: (path) => Deno.readTextFile(path),
+  readFile: (path) => Deno.readFile(path),
   writeTextFile: (path, text) => Deno.writeTextFile(path, text),
   removeFile: async (path) => {
     try {

@@ -38,6 +38,7 @@ export const nodeRuntime: Runtime = {
   probe: probeNode,
 
   readTextFile: (path) => readFile(path, "utf8"),
+  readFile: (path) => readFile(path),
   writeTextFile: (path, text) => writeFile(path, text),
   removeFile: (path) => rm(path, { force: true }),
   sendSignal: (pid, signal) => void process.kill(pid, signal),

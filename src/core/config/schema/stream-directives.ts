@@ -95,7 +95,7 @@ export const STREAM_DIRECTIVES: readonly DirectiveRow[] = [
     support: runs,
     path: true,
   }),
-  ...rows("ssl_session_ticket_key", "stream_ssl_module", "stream", S_SS, [1]),
+  ...rows("ssl_session_ticket_key", "stream_ssl_module", "stream", S_SS, [1], { support: runs, path: true }),
   ...rows("ssl_protocols ssl_alpn", "stream_ssl_module", "stream", S_SS, "1more", { unique, support: runs }),
   ...rows("ssl_conf_command", "stream_ssl_module", "stream", S_SS, [2]),
   ...rows("ssl_session_cache", "stream_ssl_module", "stream", S_SS, [1, 2], { unique, support: runs }),
