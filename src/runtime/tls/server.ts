@@ -6,6 +6,7 @@ import type { ClientConnection, TlsAccepted } from "../../core/runtime.ts";
 import {
   type TlsAcceptOptions,
   TlsConfigError,
+  type TlsFacts,
   TlsHandshakeError,
   type TlsServerContext,
   type TlsServerOptions,
@@ -73,6 +74,26 @@ export function serverContext(o: TlsServerOptions): NodeTlsServerContext {
   return new NodeTlsServerContext(o.verifyClient, context, o.alpn, anchors);
 }
 
+/**
+ * A server handshake's per-connection options beside its context: one place, so a runtime's
+ * own handshake (Bun's native one) takes exactly what node:tls is given, or knows it cannot.
+ */
+export function serverSocketOptions(ctx: NodeTlsServerContext): tls.TLSSocketOptions {
+  return {
+    isServer: true,
+    secureContext: ctx.secureContext,
+    requestCert: ctx.verifyClient !== "off",
+    rejectUnauthorized: false,
+    ...(ctx.alpn.length > 0 && { ALPNProtocols: [...ctx.alpn] }),
+  };
+}
+
+/** What a finished server handshake tells, with ssl_trusted_certificate's CAs counted in. */
+export function acceptedFacts(socket: tls.TLSSocket, ctx: NodeTlsServerContext): TlsFacts {
+  const facts = socketFacts(socket, true);
+  return { ...facts, verifyError: verdictWithTrusted(socket, facts.verifyError, ctx.anchors, Date.now()) };
+}
+
 export function accept(client: ClientConnection, options: TlsAcceptOptions): Promise<TlsAccepted> {
   const raw = client as unknown as SocketConnection;
   if (!(raw instanceof SocketConnection)) {
@@ -81,13 +102,7 @@ export function accept(client: ClientConnection, options: TlsAcceptOptions): Pro
   const ctx = options.context as NodeTlsServerContext;
   if (options.early && options.early.byteLength > 0) raw.socket.unshift(Buffer.from(options.early));
   return new Promise((resolve, reject) => {
-    const socket = new tls.TLSSocket(raw.socket, {
-      isServer: true,
-      secureContext: ctx.secureContext,
-      requestCert: ctx.verifyClient !== "off",
-      rejectUnauthorized: false,
-      ...(ctx.alpn.length > 0 && { ALPNProtocols: [...ctx.alpn] }),
-    });
+    const socket = new tls.TLSSocket(raw.socket, serverSocketOptions(ctx));
     let done = false;
     const fail = (e: TlsHandshakeError) => {
       if (done) return;
@@ -104,10 +119,7 @@ export function accept(client: ClientConnection, options: TlsAcceptOptions): Pro
       if (done) return;
       done = true;
       clearTimeout(timer);
-      const conn = new SocketConnection(socket);
-      const facts = socketFacts(socket, true);
-      const verifyError = verdictWithTrusted(socket, facts.verifyError, ctx.anchors, Date.now());
-      resolve({ connection: conn as unknown as ClientConnection, facts: { ...facts, verifyError } });
+      resolve({ connection: new SocketConnection(socket) as unknown as ClientConnection, facts: acceptedFacts(socket, ctx) });
     });
   });
 }
