@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import net from "node:net";
+import { Duplex } from "node:stream";
 import tls from "node:tls";
 import { after, before, describe, test } from "node:test";
 import type {
@@ -46,12 +47,31 @@ async function acceptor(runtime: Runtime) {
   return { listener, next };
 }
 
-/** A TLS client that sends PREFACE in cleartext first, as a PROXY protocol client does. */
+/**
+ * A TLS client that sends PREFACE in cleartext first, as a PROXY protocol client does, in the
+ * same write as its ClientHello: the phase's read then takes both, and the handshake must start
+ * from what that read took past the preface.
+ */
 function tlsClient(port: number, o: tls.ConnectionOptions) {
   const raw = net.connect({ host: "127.0.0.1", port });
+  raw.setNoDelay(true);
   raw.on("error", () => {});
-  raw.write(PREFACE);
-  const socket = tls.connect({ socket: raw, rejectUnauthorized: false, ...o });
+  let first = true;
+  const carrier = new Duplex({
+    read: () => void raw.resume(),
+    write(chunk: Buffer, _e, done) {
+      raw.write(first ? Buffer.concat([Buffer.from(PREFACE), chunk]) : chunk, done);
+      first = false;
+    },
+    final(done) {
+      raw.end();
+      done();
+    },
+  });
+  raw.on("data", (d: Buffer) => void (carrier.push(d) || raw.pause()));
+  raw.on("end", () => carrier.push(null));
+  raw.on("close", () => carrier.destroy());
+  const socket = tls.connect({ socket: carrier, rejectUnauthorized: false, ...o });
   socket.on("error", () => {});
   let text = "";
   socket.setEncoding("utf8");
@@ -94,6 +114,7 @@ async function relayThrough(
   try {
     const conn = await next();
     const early = await readPreface(conn);
+    assert.ok(early.byteLength > 0, "the read took the ClientHello's start with the preface");
     const { connection, facts } = await accept(conn, { context, timeoutMs: 5000, early });
     assert.equal(facts.protocol, "TLSv1.3");
     assert.equal(facts.serverName, "localhost");
