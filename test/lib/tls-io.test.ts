@@ -210,6 +210,24 @@ describe("TLS I/O: the ssl phase's handshake, its facts and the relay after it",
     }
   });
 
+  test("the setup's protocols hold: a TLS 1.2 client is refused by an ssl_protocols TLSv1.3 setup", async () => {
+    const { listener, next } = await acceptor(runtime);
+    const old = tls.connect({ host: "127.0.0.1", port: listener.port, rejectUnauthorized: false, maxVersion: "TLSv1.2" });
+    let secured = false;
+    old.on("secureConnect", () => (secured = true));
+    old.on("error", () => {});
+    try {
+      await assert.rejects(
+        tlsOf(runtime).accept(await next(), { context, timeoutMs: 5000 }),
+        (e: unknown) => e instanceof TlsHandshakeError && e.kind === "failed",
+      );
+      assert.equal(secured, false);
+    } finally {
+      old.destroy();
+      await listener.close();
+    }
+  });
+
   test("on Bun: the handshake runs on the native socket, node:tls over it for what it cannot take", {
     skip: !isBun && "Bun only",
   }, async () => {
