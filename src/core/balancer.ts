@@ -12,7 +12,8 @@ import type { DatagramSession } from "./datagram-session.ts";
 import type { Logger } from "./log.ts";
 import { withRouteTls } from "./phases/ssl-routes.ts";
 import type { ClientConnection, Listener, Runtime } from "./runtime.ts";
-import { type Route, Session, type SessionOutcome } from "./session.ts";
+import { type Route, Session, type SessionOutcome, type SessionOwner } from "./session.ts";
+import type { PassHandover } from "./pass-content.ts";
 import { LocalCounters, type SharedCounters } from "./shared-counters.ts";
 import { type PeerShareMessage, SharedPeers } from "./shared-peers.ts";
 import { ListenerStats } from "./stats.ts";
@@ -281,7 +282,8 @@ export class Balancer {
     if (listen.udp) return this.openDatagram(key, route, listen.reusePort === true);
     let slot: ListenerSlot | null = null;
     const listener = await this.listen(key, route, (client) => this.accept(client, slot!));
-    slot = { key, listener, datagrams: null, route, stats: new ListenerStats() };
+    const owner = this.sessionOwner(() => slot!);
+    slot = { key, listener, datagrams: null, route, stats: new ListenerStats(), owner };
     return slot;
   }
 
@@ -334,41 +336,53 @@ export class Balancer {
       client.close();
       return;
     }
-    const session = new Session(this.nextSessionId++, client, slot.route, this.runtime, this.logger, this.budget);
+    this.serve(new Session(this.nextSessionId++, client, slot.route, this.runtime, this.logger, this.budget), slot);
+  }
+
+  /** A session of `slot`'s, on a connection just accepted or handed on by `pass` (its own budget kept). */
+  private serve(session: Session, slot: ListenerSlot): void {
     this.sessions.add(session);
     this.acceptGuard?.afterAccept(this.sessions.size);
     slot.stats.started();
-    // With an access log, the addresses are read now: a closed socket may no longer know them.
-    const addresses = slot.route.accessLog
-      ? {
-        remoteAddress: client.remoteAddress,
-        remotePort: client.remotePort,
-        localAddress: client.localAddress,
-        localPort: client.localPort,
-      }
-      : client;
-    // One reaction for each outcome (not then/catch/finally): three promises fewer per session.
-    session.run().then(
-      (outcome) => {
+    // SNI may choose another server of the address, whose access log then writes the line.
+    if (slot.route.accessLog || slot.route.virtual) session.keepAddressesForLog();
+    session.start(slot.owner!);
+  }
+
+  /** Hears the end of every session of `slot`: one object per listener, no closure per session. */
+  private sessionOwner(slot: () => ListenerSlot): SessionOwner {
+    return {
+      sessionEnded: (session, outcome) => {
+        const s = slot();
+        if (outcome.passed) return this.passed(session, s, outcome.passed);
         try {
-          slot.route.accessLog?.log({
-            id: session.id,
-            client: addresses,
-            startMs: session.startMs,
-            endMs: Date.now(),
-            outcome,
-            variables: session.variables,
-          });
+          session.route.accessLog?.log(session.record(outcome));
         } catch (err) {
           this.sessionFailed(session, err);
         }
-        this.ended(session, slot, outcome);
+        this.ended(session, s, outcome);
       },
-      (err: unknown) => {
+      sessionFailed: (session, err) => {
         this.sessionFailed(session, err);
-        this.ended(session, slot, null);
+        this.ended(session, slot(), null);
       },
-    );
+    };
+  }
+
+  /** `pass`: the session ends unlogged; the connection starts over on the listener it named. */
+  private passed(session: Session, slot: ListenerSlot, to: PassHandover): void {
+    const next = this.slots.get(to.key);
+    if (next && next.datagrams === null) {
+      this.serve(new Session(session.id, to.carry.client, next.route, this.runtime, this.logger, this.budget, to.carry), next);
+    } else {
+      // Closed by a reload since the session's config was read: as nginx finds no such port.
+      session.logClientError("error", `port not found for "${to.name}" while passing connection to port`);
+      for (const release of to.carry.releases ?? []) release();
+      to.carry.client.close();
+      this.budget.release();
+    }
+    // After the next session is counted: a drain must not see the connection gone meanwhile.
+    this.finished(session, slot, null);
   }
 
   /** The core never throws past a connection: log it, end this session only. */

@@ -101,6 +101,7 @@ export class Controller {
     try {
       await this.openLogs(this.config);
       const link = this.link;
+      this.newTicketKeys();
       this.instance = startRunningBalancer(
         this.runtime,
         this.config,
@@ -197,11 +198,21 @@ export class Controller {
       return;
     }
     this.config = next;
+    this.newTicketKeys();
     // A new admin address that cannot be bound leaves the old endpoint up (the reload stands).
     await this.admin.apply(this.adminConfig(next)).catch((e: unknown) => {
       this.logger.log("emerg", `${e instanceof Error ? e.message : String(e)}; the admin endpoint stays where it was`);
     });
     await this.openLogs(next);
+  }
+
+  /**
+   * A lone process is its own master: each cycle draws its ticket keys from a new secret, so
+   * the server blocks with the same certificates (or certificate paths) resume each other's
+   * tickets as under a master, and a reload retires the old ones. Workers get the master's.
+   */
+  private newTicketKeys(): void {
+    if (!this.link) this.runtime.tls?.shareTicketKeys(crypto.getRandomValues(new Uint8Array(48)));
   }
 
   /** Only one process may bind the admin address: the lone process, or worker 0. */

@@ -79,6 +79,10 @@ export class DatagramSession extends DatagramSessionState {
       if (this.finished) return;
     }
     const route = this.route;
+    if (route.pass) {
+      this.logClientError("error", "cannot pass udp connection while passing connection to port");
+      return this.finish(500);
+    }
     if (route.returnValue) {
       // `return` over UDP: one datagram, and the session is done (ngx_stream_return_handler).
       const text = encoder.encode(route.returnValue.evaluate(this.variables));

@@ -6,7 +6,7 @@ import type { DatagramSession } from "./datagram-session.ts";
 import { systemReason } from "./errno.ts";
 import type { Logger } from "./log.ts";
 import type { ClientConnection, DatagramListener, Listener, Runtime } from "./runtime.ts";
-import type { Route, SessionOutcome } from "./session.ts";
+import type { Route, SessionOutcome, SessionOwner } from "./session.ts";
 import { ListenerStats } from "./stats.ts";
 import { listenKey } from "./config/model.ts";
 
@@ -20,6 +20,8 @@ export interface ListenerSlot {
   route: Route;
   /** Lives as long as the listener, across reloads. */
   readonly stats: ListenerStats;
+  /** Hears each TCP session's end; null for UDP, whose router reports its sessions itself. */
+  readonly owner: SessionOwner | null;
 }
 
 /** What opening a UDP listener needs from the balancer. */
@@ -78,8 +80,13 @@ export async function openDatagramSlot(
     .catch((err: unknown) => {
       throw new Error(`bind() to ${route.listenName} failed (${systemReason(err)})`);
     });
-  slot = { key, listener: router.listener, datagrams: router, route, stats: new ListenerStats() };
+  slot = { key, listener: router.listener, datagrams: router, route, stats: new ListenerStats(), owner: null };
   return slot;
+}
+
+/** Its clients speak TLS to it, or may once `pass` hands them to a `listen … ssl`. */
+function takesTls(route: Route): boolean {
+  return route.tls != null || route.upgradeable === true;
 }
 
 /**
@@ -89,7 +96,7 @@ export async function openDatagramSlot(
 export async function closeTlsChanged(slots: Map<string, ListenerSlot>, wanted: ReadonlyMap<string, Route>): Promise<void> {
   for (const [key, route] of wanted) {
     const slot = slots.get(key);
-    if (slot && slot.datagrams === null && (slot.route.tls != null) !== (route.tls != null)) {
+    if (slot && slot.datagrams === null && takesTls(slot.route) !== takesTls(route)) {
       slots.delete(key);
       await slot.listener.close();
     }
@@ -118,7 +125,7 @@ export function listenStream(
         noDelay: route.server.proxy.tcpNodelay,
         reusePort,
         ...(fd === undefined ? {} : { fd }),
-        ...(route.tls != null && { tls: true }),
+        ...(takesTls(route) && { tls: true }),
       },
       onClient,
     )

@@ -22,6 +22,15 @@ export interface RelayOptions {
   readonly downloadRate?: number;
 }
 
+/**
+ * Who hears how a relay ended: the session itself. An object, not a promise: an idle session
+ * then holds no promise, reaction or closure for its relay (each is memory per connection).
+ * Called once, last, after the relay has let go of both sockets; it never throws into the relay.
+ */
+export interface RelaySink {
+  relayEnded(result: RelayResult): void;
+}
+
 export type RelayEnd =
   | "client_closed" // the client sent EOF (or both did, with half-close)
   | "upstream_closed"

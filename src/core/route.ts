@@ -9,7 +9,9 @@ import type { VirtualRoutes } from "./phases/ssl-sni.ts";
 import type { RateValues } from "./rate-value.ts";
 import type { Upstream } from "./upstream.ts";
 import type { ComplexValue } from "./variables/complex-value.ts";
+import type { PassRoute } from "./pass-content.ts";
 import type { VariableRegistry } from "./variables/registry.ts";
+import type { CertificateValues } from "./variables/stream-variables.ts";
 
 /** An upstream and the method that picks in it. */
 export interface Target {
@@ -44,6 +46,17 @@ export interface Route {
     | null;
   /** `proxy_ssl_name` with variables, evaluated per session. */
   readonly proxySslName?: ComplexValue;
+  /** ssl_certificate/ssl_certificate_key with variables, evaluated per handshake. */
+  readonly certificates?: readonly CertificateValues[];
+  /** `proxy_ssl_alpn` with variables, evaluated per session. */
+  readonly proxySslAlpn?: readonly ComplexValue[];
+  /** `pass ADDRESS`: the content handler that hands the connection to another listener. */
+  readonly pass?: PassRoute | null;
+  /**
+   * Its clients' sockets must take TLS later though the address has none: `pass` may hand
+   * them to a `listen … ssl` one (runtime.ts's ListenOptions.tls).
+   */
+  readonly upgradeable?: boolean;
   /** `listen … ssl` and proxy_ssl, compiled; null/absent = plain TCP both ways. */
   readonly tls?: RouteTls | null;
   /** The address's other server blocks, which SNI chooses by server_name (default route only). */

@@ -16,6 +16,8 @@ import type { Route, Target } from "./session.ts";
 import { Upstream } from "./upstream.ts";
 import { parseIPv4, parseIPv6 } from "./variables/ip.ts";
 import type { StreamVariables } from "./variables/stream-variables.ts";
+import { parsePassAddress, type PassAddress } from "./pass-address.ts";
+import { PassListeners } from "./pass-listeners.ts";
 
 /** Addresses `proxy_pass $var` reached, kept so their peers keep passive-health state. */
 const MAX_DIRECT_TARGETS = 1024;
@@ -78,6 +80,7 @@ export function buildRoutes(
   };
   const routes = new Map<string, Route>();
   const groups = listenGroups(config.stream.servers);
+  const passListeners = new PassListeners([...groups.values()].map((g) => g.listen));
   for (const server of config.stream.servers) {
     const vars = variables.forServer(server);
     const route: Omit<Route, "listenName" | "phases"> = {
@@ -91,6 +94,15 @@ export function buildRoutes(
       ...(vars.bind && { bind: vars.bind }),
       ...(vars.proxyTarget && { proxyTarget: { value: vars.proxyTarget, resolve } }),
       ...(vars.proxySslName && { proxySslName: vars.proxySslName }),
+      ...(vars.certificates && { certificates: vars.certificates }),
+      ...(vars.proxySslAlpn && { proxySslAlpn: vars.proxySslAlpn }),
+      ...(server.pass !== undefined && {
+        pass: {
+          address: vars.passTarget ? null : parsePassAddress(server.pass) as PassAddress,
+          value: vars.passTarget ?? null,
+          listeners: passListeners,
+        },
+      }),
     };
     for (const own of server.listen) {
       const group = groups.get(listenKey(own))!;
@@ -101,7 +113,17 @@ export function buildRoutes(
       group.routes.set(server, { ...route, listenName, ...(phases.length > 0 && { phases }) });
     }
   }
-  for (const [key, group] of groups) routes.set(key, withVirtualRoutes(group));
+  // A server_name regex's named groups are the config's variables (defined when it was checked).
+  const captureIndex = (name: string) => registry.index(name);
+  // A passed connection may reach a server with TLS (either side): the socket it came in on must
+  // be one that can take it, and so must be each of its upstream sockets.
+  const withTls = config.stream.servers.some((s) => s.tls !== undefined || s.listen.some((l) => l.ssl));
+  for (const [key, group] of groups) {
+    if (withTls && group.servers.some((s) => s.pass !== undefined)) {
+      for (const [server, route] of group.routes) group.routes.set(server, { ...route, upgradeable: true });
+    }
+    routes.set(key, withVirtualRoutes(group, captureIndex));
+  }
   return routes;
 }
 
@@ -133,10 +155,10 @@ function listenGroups(servers: readonly ServerConfig[]): Map<string, ListenGroup
 }
 
 /** The default server's route, with the others of its address by name. */
-function withVirtualRoutes(group: ListenGroup): Route {
+function withVirtualRoutes(group: ListenGroup, captureIndex: (name: string) => number): Route {
   const [first, ...others] = group.servers.map((s) => group.routes.get(s)!);
   if (others.length === 0) return first!;
-  const names = new ServerNames<number>();
+  const names = new ServerNames<number>(captureIndex);
   for (const n of first!.server.serverNames ?? []) names.add(n, -1);
   others.forEach((r, i) => {
     for (const n of r.server.serverNames ?? []) names.add(n, i);

@@ -27,6 +27,17 @@ export interface TlsServerOptions {
   readonly crl: string | null;
   /** ssl_alpn, in order; empty = no ALPN. */
   readonly alpn: readonly string[];
+  /**
+   * Set when variables choose the certificates per handshake: `pairs` is empty, each handshake
+   * gets them through withCertificates(), and this text (the pairs as written) tells this
+   * server's session tickets from another server's, as nginx's session id context does.
+   */
+  readonly certificatesPerHandshake?: string;
+  /**
+   * ssl_session_ticket_key files' bytes (48 or 80 each), in order: the first encrypts, all
+   * decrypt. Empty: the keys are the master's shared ones (shareTicketKeys).
+   */
+  readonly ticketKeys?: readonly Uint8Array[];
 }
 
 /** A compiled server setup (an SSL_CTX); opaque to the core. */
@@ -114,6 +125,8 @@ export interface TlsClientOptions {
   readonly sessionKey: string | null;
   /** Bytes sent in cleartext before the handshake (proxy_protocol's header, as nginx sends it). */
   readonly preface?: Uint8Array | null;
+  /** proxy_ssl_alpn's protocols, in order; empty or absent = no ALPN extension. */
+  readonly alpn?: readonly string[];
 }
 
 export interface TlsSupportOf<Client, Upstream, Target, Options> {
@@ -140,6 +153,12 @@ export interface TlsSupportOf<Client, Upstream, Target, Options> {
   keyFileMode?(path: string): number | null;
   /** Compiles a server setup; throws TlsConfigError naming what failed. */
   serverContext(options: TlsServerOptions): TlsServerContext;
+  /**
+   * The setup one handshake uses when variables choose the certificates: `base`'s settings and
+   * ticket keys (base came from serverContext with certificatesPerHandshake) with these pairs.
+   * Throws TlsConfigError naming what failed. Absent where the runtime cannot do it.
+   */
+  withCertificates?(base: TlsServerContext, pairs: TlsServerOptions["pairs"]): TlsServerContext;
   /** Runs the server handshake on a client of a `tls` listener; rejects with TlsHandshakeError. */
   accept(client: Client, options: TlsAcceptOptions): Promise<TlsAcceptedOf<Client>>;
   /**

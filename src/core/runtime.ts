@@ -1,8 +1,8 @@
 // The only door between the core and the world. Each runtime adapter implements it with its
 // own fastest socket API; the core never touches node:*, Deno or Bun directly.
 import type { TlsAcceptedOf, TlsSupportOf } from "./runtime-tls.ts";
-import type { RelayOptions, RelayResult } from "./relay-contract.ts";
-export type { RelayEnd, RelayError, RelayOptions, RelayResult } from "./relay-contract.ts";
+import type { RelayOptions, RelaySink } from "./relay-contract.ts";
+export type { RelayEnd, RelayError, RelayOptions, RelayResult, RelaySink } from "./relay-contract.ts";
 
 export type RuntimeName = "node" | "deno" | "bun";
 
@@ -41,8 +41,9 @@ export interface Runtime {
   /**
    * Moves bytes both ways until the session ends: backpressure (a slow reader slows the
    * writer), EOF as proxy_half_close says, errors on one side end both, and the idle timeout.
+   * `sink` hears the end once (and a relay ends for every session, close() included).
    */
-  relay(client: ClientConnection, upstream: UpstreamConnection, options: RelayOptions): Promise<RelayResult>;
+  relay(client: ClientConnection, upstream: UpstreamConnection, options: RelayOptions, sink: RelaySink): void;
 
   /**
    * One active health check: connect, send `options.send` if any, read until `enough` says
@@ -52,6 +53,8 @@ export interface Runtime {
   probe(target: ConnectTarget, options: ProbeOptions): Promise<ProbeResult>;
 
   readTextFile(path: string): Promise<string>;
+  /** A file's bytes (ssl_session_ticket_key). */
+  readFile(path: string): Promise<Uint8Array>;
   writeTextFile(path: string, text: string): Promise<void>;
   removeFile(path: string): Promise<void>;
   /** Signals another process (`streamlb -s reload` → the running instance). */
@@ -277,6 +280,11 @@ export interface ConnectOptions {
   readonly keepAlive: boolean;
   /** proxy_bind ADDRESS: the local address of the upstream socket; absent = the system's choice. */
   readonly localAddress?: string;
+  /**
+   * A client on a socket that could take TLS (`pass` may hand on connections of several
+   * listeners): the upstream socket is opened of the same kind, so the relay pairs like with like.
+   */
+  readonly sameKindAs?: ClientConnection;
 }
 
 /** Why a connect failed, in the words nginx's error log uses. */

@@ -1,6 +1,7 @@
 // How a session ended, as the access log, the stats and the balancer read it. Its own file so
 // that the access log (which session.ts writes to) need not import session.ts back.
 import type { RelayResult } from "./runtime.ts";
+import type { PassHandover } from "./pass-content.ts";
 
 /** nginx's stream $status values. */
 export type SessionStatus = 200 | 400 | 403 | 500 | 502 | 503;
@@ -22,4 +23,6 @@ export interface SessionOutcome {
    */
   readonly upstreamFirstByteMs?: number;
   readonly relay: RelayResult | null;
+  /** `pass`: the connection goes on to another listener; this session is not logged. */
+  readonly passed?: PassHandover;
 }

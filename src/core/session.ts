@@ -5,9 +5,16 @@
 // are logged in nginx's words.
 import type { ConnectionBudget } from "./connections.ts";
 import type { Logger } from "./log.ts";
-import type { Phase, PhaseSession } from "./phases/phase.ts";
+import type { Phase } from "./phases/phase.ts";
 import { phasesAfter } from "./phases/pipeline.ts";
-import { type ClientConnection, ConnectFailure, type RelayResult, type Runtime, type UpstreamConnection } from "./runtime.ts";
+import {
+  type ClientConnection,
+  ConnectFailure,
+  type RelayResult,
+  type RelaySink,
+  type Runtime,
+  type UpstreamConnection,
+} from "./runtime.ts";
 import { localBind } from "./proxy-bind.ts";
 import { bytesTail, relayErrorLine } from "./relay-error.ts";
 import { concat, where } from "./session-text.ts";
@@ -19,13 +26,13 @@ import type { ComplexValue } from "./variables/complex-value.ts";
 import type { LogLevel } from "./config/model.ts";
 import type { UpstreamTry } from "./variables/context.ts";
 import { outcomeTries } from "./variables/record-context.ts";
-import { firstThen, SessionBase } from "./session-base.ts";
-import type { TlsFacts } from "./runtime-tls.ts";
-import { sslVariable } from "./phases/ssl-variables.ts";
+import { firstThen } from "./session-base.ts";
+import { SessionFacts } from "./session-facts.ts";
 import { connectUpstreamTls } from "./upstream-tls.ts";
 import { connectFailureText } from "./connect-failure-text.ts";
 import { sendReturn } from "./return-content.ts";
 import { proxyProtocolHeader } from "./phases/proxy-protocol-send.ts";
+import { type PassCarry, passDestination, type PassRoute } from "./pass-content.ts";
 
 export type { Route, Target } from "./route.ts";
 import type { Route, Target } from "./route.ts";
@@ -35,103 +42,49 @@ export type { SessionOutcome, SessionStatus } from "./session-outcome.ts";
 const NO_PHASES: readonly Phase[] = [];
 
 /**
- * A session is its own variable context and pick context (getters, because reading an
- * address can be a system call and only hash keys, maps and logs look), so the plain proxy
- * path makes no object beyond the session itself.
+ * Who hears that a session ended (the balancer, one per listener): called once, with the
+ * outcome, or with what went wrong in the core. An object, so an idle session holds no
+ * promise or closure for its end.
  */
-export class Session extends SessionBase implements PhaseSession {
+export interface SessionOwner {
+  sessionEnded(session: Session, outcome: SessionOutcome): void;
+  sessionFailed(session: Session, err: unknown): void;
+}
+
+/** What a content handler returns while its relay runs: the relay reports the end (relayEnded). */
+const RELAYING = null;
+type Pending = SessionOutcome | typeof RELAYING;
+
+/** A TCP session's life; what it knows of itself is in SessionFacts. */
+export class Session extends SessionFacts implements RelaySink {
+  private owner: SessionOwner | null = null;
   private upstreamConn: UpstreamConnection | null = null;
   private aborted = false;
   /** The server this session is connected to, once it is (for session drop and status). */
   peer: Peer | null = null;
   /** The upstream this session proxies to, once chosen (`proxy_pass $var` chooses per session). */
   upstream: Upstream | null = null;
-  /** When the client was accepted ($session_time counts from here). */
-  readonly startMs = Date.now();
-  readonly protocol = "TCP";
   private lastTryStart = 0;
   /** ms from the last try's connect to the upstream's first read; -1 before one. */
   private firstByteMs = -1;
-  private relayResult: RelayResult | null = null;
   /** The connected peer's group is nginx's "single" (its release revives nothing). */
   private peerAlone = false;
-  private early: Uint8Array[] | null = null;
-  realip: { readonly addr: string; readonly port: number } | null = null;
-  private realAddr: { readonly addr: string; readonly port: number } | null = null;
-  /** The client's handshake ($ssl_* variables); null on plain TCP. */
-  tlsFacts: TlsFacts | null = null;
-  readonly logger: Logger;
 
   constructor(
     id: number,
-    /** Replaced by its TLS side once the ssl phase has run. */
-    public client: ClientConnection,
+    client: ClientConnection,
     route: Route,
     private readonly runtime: Runtime,
-    /** The main error logs; the server's own error_log (route.errorLog) wins. */
     logger: Logger,
     /** worker_connections: the upstream socket of each try is taken from it. */
     private readonly budget: ConnectionBudget,
+    carry: PassCarry | null = null,
   ) {
-    super(id, route);
-    this.logger = route.errorLog ?? logger;
+    super(id, client, route, logger, carry);
   }
 
-  // --- what variables, hash keys and phases read ---
-
-  get remoteAddress(): string {
-    return this.realAddr?.addr ?? this.client.remoteAddress;
-  }
-  get remotePort(): number {
-    return this.realAddr?.port ?? this.client.remotePort;
-  }
-  get serverAddress(): string {
-    return this.client.localAddress;
-  }
-  get serverPort(): number {
-    return this.client.localPort;
-  }
-  now(): number {
-    return Date.now();
-  }
-  bytesSent(): number {
-    return this.relayResult?.bytesToClient ?? this.client.bytesOut;
-  }
-  bytesReceived(): number {
-    return this.relayResult?.bytesFromClient ?? this.client.bytesIn;
-  }
   upstreamTries(): readonly UpstreamTry[] {
     return outcomeTries(this.outcomeSoFar(200, false));
-  }
-  ssl(name: string): string | null {
-    return sslVariable(this.tlsFacts, name, Date.now());
-  }
-  chooseRoute(route: object): void {
-    this.route = route as Route;
-  }
-  useTls(client: ClientConnection, facts: TlsFacts): void {
-    this.client = client;
-    this.tlsFacts = facts;
-  }
-  setRealip(addr: string, port: number): void {
-    this.realip = { addr: this.client.remoteAddress, port: this.client.remotePort };
-    this.realAddr = { addr, port };
-  }
-  keepEarlyData(bytes: Uint8Array): void {
-    (this.early ??= []).push(bytes);
-  }
-  takeEarlyData(): Uint8Array | null {
-    const early = this.early;
-    this.early = null;
-    return early === null ? null : concat(early);
-  }
-  /** The PROXY header for the upstream goes ahead of the client bytes the phases read. */
-  private keepEarlyDataFirst(bytes: Uint8Array): void {
-    (this.early ??= []).unshift(bytes);
-  }
-  logClientError(level: "error" | "warn" | "info" | "notice", message: string): void {
-    if (!this.logger.enabled(level)) return;
-    this.logger.log(level, `*${this.id} ${message}, client: ${this.remoteAddress}, server: ${this.route.listenName}`);
   }
 
   /** Ends the session now, whatever it is doing (stop, drain timeout). */
@@ -141,7 +94,9 @@ export class Session extends SessionBase implements PhaseSession {
     this.upstreamConn?.close();
   }
 
-  run(): Promise<SessionOutcome> {
+  /** Runs the session; `owner` hears its end once. */
+  start(owner: SessionOwner): void {
+    this.owner = owner;
     const route = this.route;
     // A session's first line (ngx_stream_init_connection), in its server's error log.
     if (this.logger.enabled("info")) {
@@ -150,23 +105,42 @@ export class Session extends SessionBase implements PhaseSession {
         `*${this.id} client ${where(this.client.remoteAddress, this.client.remotePort)} connected to ${route.listenName}`,
       );
     }
-    // The plain proxy (no phase, one upstream) waits through one async function, not three:
-    // each suspended level costs memory per idle session (about 0.2 KiB on Bun).
-    if (route.phases === undefined && route.target !== null && !route.returnValue && !route.proxyTarget) {
-      return this.proxy(route.target);
-    }
-    return this.withPhases();
+    // The plain proxy (no phase, one upstream) skips the phase loop. Either way, once the relay
+    // runs no async frame or promise is left waiting: the relay reports to relayEnded().
+    const plain = route.phases === undefined && route.target !== null && !route.returnValue && !route.proxyTarget;
+    (plain ? this.proxy(route.target!) : this.phasesThenContent()).then(
+      (outcome) => outcome === RELAYING || this.end(outcome),
+      (err: unknown) => this.crash(err),
+    );
   }
 
-  private async withPhases(): Promise<SessionOutcome> {
-    try {
-      return await this.phasesThenContent();
-    } finally {
-      if (this.releases) { for (const release of this.releases) release(); }
-    }
+  /** start() for one caller that awaits the outcome (tests, tools). */
+  run(): Promise<SessionOutcome> {
+    return new Promise((resolve, reject) =>
+      this.start({ sessionEnded: (_, o) => resolve(o), sessionFailed: (_, e) => reject(e) })
+    );
   }
 
-  private async phasesThenContent(): Promise<SessionOutcome> {
+  private end(outcome: SessionOutcome): void {
+    this.endRun()?.sessionEnded(this, outcome);
+  }
+
+  private crash(err: unknown): void {
+    this.endRun()?.sessionFailed(this, err);
+  }
+
+  /** Once, whichever way the session ends: the releases (limit_conn's slot…) run, and the owner is handed back. */
+  private endRun(): SessionOwner | null {
+    const owner = this.owner;
+    this.owner = null;
+    if (owner === null) return null;
+    const releases = this.releases;
+    this.releases = null;
+    if (releases) { for (const release of releases) release(); }
+    return owner;
+  }
+
+  private async phasesThenContent(): Promise<Pending> {
     let phases = this.route.phases ?? NO_PHASES;
     for (let i = 0; i < phases.length; i++) {
       const route = this.route;
@@ -180,6 +154,7 @@ export class Session extends SessionBase implements PhaseSession {
     }
     const route = this.route;
     if (route.returnValue) return this.respond(route.returnValue);
+    if (route.pass) return this.passOn(route.pass);
     let target = route.target;
     if (route.proxyTarget) {
       const name = route.proxyTarget.value.evaluate(this.variables);
@@ -204,8 +179,19 @@ export class Session extends SessionBase implements PhaseSession {
     return this.outcomeSoFar(200);
   }
 
+  /** `pass`: the connection starts over on another listener, where the balancer opens its session. */
+  private passOn(pass: PassRoute): SessionOutcome {
+    const early = this.takeEarlyData(), passes = this.carried?.passes ?? 0;
+    const to = passDestination(this, pass, passes, this.tlsFacts !== null && early !== null && early.length > 0);
+    if (typeof to === "number") return this.fail(to);
+    const { client, tlsFacts, realAddr: remote, proxyProtocol, releases } = this;
+    this.releases = null; // the connection's (limit_conn's slots): they go on with it
+    const carry = { client, tlsFacts, remote, proxyProtocol, releases, early, passes: passes + 1, local: to.local };
+    return { ...this.outcomeSoFar(200), passed: { key: to.key, name: to.name, carry } };
+  }
+
   /** proxy_pass: pick, connect (next upstream on failure), relay. */
-  private async proxy(target: Target): Promise<SessionOutcome> {
+  private async proxy(target: Target): Promise<Pending> {
     const { upstream, picker } = target;
     this.upstream = upstream;
     const proxy = this.route.server.proxy;
@@ -242,8 +228,11 @@ export class Session extends SessionBase implements PhaseSession {
       try {
         const { proxyConnectTimeoutMs: timeoutMs, tcpNodelay: noDelay, proxySocketKeepalive: keepAlive } = proxy;
         const options = { timeoutMs, noDelay, keepAlive, ...bind }, tls = this.route.tls;
+        // A client `pass` may hand on came on a socket that could take TLS: its upstream must be of that kind.
+        if (this.carried || this.route.upgradeable) Object.assign(options, { sameKindAs: this.client });
         const sslName = this.route.proxySslName?.evaluate(this.variables) ?? null;
-        const names = { upstream: upstream.name, sslName, listen: this.route.listenName };
+        const alpn = this.route.proxySslAlpn?.map((v) => v.evaluate(this.variables)) ?? null;
+        const names = { upstream: upstream.name, sslName, listen: this.route.listenName, alpn };
         this.upstreamConn = tls
           ? await connectUpstreamTls(tls, peer, names, options, header)
           : await this.runtime.connect(peer.config, options);
@@ -263,7 +252,7 @@ export class Session extends SessionBase implements PhaseSession {
         const disabled = selection.failed();
         peer.stats.connectFailures++;
         if (disabled) peer.stats.disabled++;
-        this.logConnectFailure(err, peer.address);
+        this.error(connectFailureText(err), `"${peer.address}"`);
         if (disabled) this.log("warn", `upstream server temporarily disabled while connecting to upstream`, peer.address);
         const outOfTime = proxy.proxyNextUpstreamTimeoutMs > 0 && Date.now() - started >= proxy.proxyNextUpstreamTimeoutMs;
         if (this.aborted || selection.tries === 0 || !proxy.proxyNextUpstream || outOfTime) {
@@ -286,12 +275,12 @@ export class Session extends SessionBase implements PhaseSession {
       peer.stats.lastSessionMs = Date.now();
       break;
     }
-    // Returned, not awaited: this frame and the selection end here, and an idle session waits
-    // on one reaction of the relay's promise (a suspended level is ~0.2 KiB on Bun).
-    return this.relayStage(this.upstreamConn, this.peer);
+    // This frame and the selection end here: an idle session is the relay and this object.
+    this.relayStage(this.upstreamConn, this.peer);
+    return RELAYING;
   }
 
-  private relayStage(upstreamConn: UpstreamConnection, peer: Peer): Promise<SessionOutcome> {
+  private relayStage(upstreamConn: UpstreamConnection, peer: Peer): void {
     const proxy = this.route.server.proxy;
     if (this.logger.enabled("info")) {
       // Read now: a client reset (logged at info) leaves no peer address to ask for later.
@@ -305,9 +294,8 @@ export class Session extends SessionBase implements PhaseSession {
     }
     // Status adds the live counts of these to the totals, so long sessions show traffic.
     peer.live.add(upstreamConn);
-    let relaying: Promise<RelayResult>;
     try {
-      relaying = this.runtime.relay(this.client, upstreamConn, {
+      this.runtime.relay(this.client, upstreamConn, {
         idleTimeoutMs: proxy.proxyTimeoutMs,
         halfClose: proxy.proxyHalfClose,
         bufferSize: proxy.proxyBufferSize,
@@ -315,24 +303,25 @@ export class Session extends SessionBase implements PhaseSession {
         // 0 = unlimited, and the adapters then pace nothing.
         uploadRate: sessionRate(proxy.proxyUploadRate, this.route.rates?.upload, this),
         downloadRate: sessionRate(proxy.proxyDownloadRate, this.route.rates?.download, this),
-      });
+      }, this);
     } catch (err) {
-      this.relayEnded(upstreamConn, peer);
+      this.releaseUpstream(upstreamConn, peer);
       throw err;
     }
-    return relaying.then(
-      (relay) => {
-        this.relayEnded(upstreamConn, peer);
-        return this.relayed(relay, peer);
-      },
-      (err: unknown) => {
-        this.relayEnded(upstreamConn, peer);
-        throw err;
-      },
-    );
   }
 
-  private relayEnded(upstreamConn: UpstreamConnection, peer: Peer): void {
+  /** RelaySink: the relay is over (its sockets closed); the session ends with it. */
+  relayEnded(relay: RelayResult): void {
+    try {
+      const peer = this.peer!;
+      this.releaseUpstream(this.upstreamConn!, peer);
+      this.end(this.relayed(relay, peer));
+    } catch (err) {
+      this.crash(err);
+    }
+  }
+
+  private releaseUpstream(upstreamConn: UpstreamConnection, peer: Peer): void {
     this.budget.release();
     releasePeer(this.upstream!, peer, this.peerAlone);
     this.addTryMs(Date.now() - this.lastTryStart);
@@ -372,10 +361,6 @@ export class Session extends SessionBase implements PhaseSession {
   private fail(status: SessionStatus): SessionOutcome {
     this.client.close();
     return this.outcomeSoFar(status);
-  }
-
-  private logConnectFailure(err: unknown, address: string): void {
-    this.error(connectFailureText(err), `"${address}"`);
   }
 
   private error(message: string, upstream: string): void {

@@ -16,6 +16,8 @@ export interface UpstreamTlsNames {
   /** proxy_ssl_name with variables, evaluated; null: the setting as written, or its default. */
   readonly sslName: string | null;
   readonly listen: string;
+  /** proxy_ssl_alpn with variables, evaluated; null: the setting as written. */
+  readonly alpn?: readonly string[] | null;
 }
 
 export async function connectUpstreamTls(
@@ -35,6 +37,7 @@ export async function connectUpstreamTls(
     ...tls.proxy,
     serverName: s.proxySslServerName ? name : null,
     sessionKey: s.proxySslSessionReuse ? `${listenName} ${upstreamName} ${peer.address}` : null,
+    alpn: alpnProtocols(names.alpn ?? s.proxySslAlpn),
     preface,
   };
   const { connection, facts } = await tls.support.connect(peer.config, options, client);
@@ -46,6 +49,15 @@ export async function connectUpstreamTls(
     }
   }
   return connection;
+}
+
+/** proxy_ssl_alpn's values as sent: one that came out empty or over 255 bytes is skipped, as nginx does. */
+export function alpnProtocols(values: readonly string[]): string[] {
+  return values.filter((v) => v !== "" && utf8Length(v) <= 255);
+}
+
+function utf8Length(s: string): number {
+  return new TextEncoder().encode(s).length;
 }
 
 /** nginx's log message for a try TLS failed; null for any other failure. */

@@ -61,7 +61,11 @@ stream {
           sockets.push(...burst.map((c) => c.socket));
           served = burst.filter((c) => c.outcome === "served");
           assert.ok(served.length <= LIMIT, `${served.length} of ${CLIENTS} served`);
-          for (let i = 0; i < 50 && count(log().slice(mark), /limiting connections by zone "all"/g) < CLIENTS - served.length; i++) {
+          for (
+            let i = 0;
+            i < 50 && count(log().slice(mark), /limiting connections by zone "all"/g) < CLIENTS - served.length;
+            i++
+          ) {
             await sleep(100);
           }
           burstLog = log().slice(mark);

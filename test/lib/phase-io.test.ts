@@ -15,9 +15,21 @@ import {
   type ListenOptions,
   ReadFailure,
   type RelayOptions,
+  type RelayResult,
   type Runtime,
+  type UpstreamConnection,
 } from "../../src/core/runtime.ts";
 import { detectRuntime } from "../../src/runtime/detect.ts";
+
+/** The relay's end as a promise, for a test to await. */
+function relayed(
+  runtime: Runtime,
+  client: ClientConnection,
+  upstream: UpstreamConnection,
+  options: RelayOptions,
+): Promise<RelayResult> {
+  return new Promise((relayEnded) => runtime.relay(client, upstream, options, { relayEnded }));
+}
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -142,7 +154,7 @@ describe("phase I/O: Connection.read/write, relay options, unix sockets, proxy_b
       const conn = await next();
       await assert.rejects(conn.read(50), (err: unknown) => err instanceof ReadFailure && err.kind === "timeout");
       const upstream = await runtime.connect({ host: "127.0.0.1", port: backend.port }, CONNECT);
-      const done = runtime.relay(conn, upstream, RELAY);
+      const done = relayed(runtime, conn, upstream, RELAY);
       c.socket.end("after the timeout");
       const result = await done;
       await backend.sessions[0]!.ended;
@@ -170,7 +182,7 @@ describe("phase I/O: Connection.read/write, relay options, unix sockets, proxy_b
       first.set(header);
       first.set(early, header.byteLength);
       const upstream = await runtime.connect({ host: "127.0.0.1", port: backend.port }, CONNECT);
-      const done = runtime.relay(conn, upstream, { ...RELAY, upstreamFirst: first });
+      const done = relayed(runtime, conn, upstream, { ...RELAY, upstreamFirst: first });
       c.socket.end("rest");
       const result = await done;
       await backend.sessions[0]!.ended;
@@ -198,7 +210,7 @@ describe("phase I/O: Connection.read/write, relay options, unix sockets, proxy_b
       const conn = await next();
       const startedAt = Date.now();
       const upstream = await runtime.connect({ host: "127.0.0.1", port: backend.port }, CONNECT);
-      const result = await runtime.relay(conn, upstream, { ...RELAY, downloadRate: rate });
+      const result = await relayed(runtime, conn, upstream, { ...RELAY, downloadRate: rate });
       await c.closed;
       assert.ok(Buffer.from(payload).equals(c.received()));
       assert.equal(result.bytesToClient, payload.byteLength);
@@ -224,7 +236,7 @@ describe("phase I/O: Connection.read/write, relay options, unix sockets, proxy_b
       const startedAt = Date.now();
       const upstream = await runtime.connect({ host: "127.0.0.1", port: backend.port }, CONNECT);
       // Each read of `rate` bytes pauses reading for a second: far past the 300 ms timeout.
-      const done = runtime.relay(conn, upstream, { ...RELAY, idleTimeoutMs: 300, halfClose: true, uploadRate: rate });
+      const done = relayed(runtime, conn, upstream, { ...RELAY, idleTimeoutMs: 300, halfClose: true, uploadRate: rate });
       c.socket.end(payload);
       while (!backend.sessions[0]) await new Promise((r) => setTimeout(r, 5));
       await backend.sessions[0].ended;
@@ -264,7 +276,7 @@ describe("phase I/O: Connection.read/write, relay options, unix sockets, proxy_b
 
       const upstream = await runtime.connect({ host: "", port: 0, unixPath: backendPath }, CONNECT);
       assert.equal(upstream.remoteAddress, `unix:${backendPath}`);
-      const result = await runtime.relay(conn, upstream, { ...RELAY, upstreamFirst: bytes("to backend") });
+      const result = await relayed(runtime, conn, upstream, { ...RELAY, upstreamFirst: bytes("to backend") });
       await c.closed;
       assert.equal(c.received().toString(), "from backend");
       assert.equal(result.bytesToClient, 12);
@@ -311,7 +323,7 @@ describe("phase I/O: Connection.read/write, relay options, unix sockets, proxy_b
       const bound = { ...CONNECT, localAddress: "127.0.0.2" };
       const upstream = await runtime.connect({ host: "127.0.0.1", port: backend.port }, bound);
       assert.equal(upstream.localAddress, "127.0.0.2");
-      const result = await runtime.relay(conn, upstream, { ...RELAY, upstreamFirst: bytes("ping") });
+      const result = await relayed(runtime, conn, upstream, { ...RELAY, upstreamFirst: bytes("ping") });
       await c.closed;
       assert.equal(c.received().toString(), "pong");
       assert.equal(backend.sessions[0]!.peer, "127.0.0.2");

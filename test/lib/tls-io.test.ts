@@ -13,6 +13,7 @@ import type {
   ClientConnection,
   ConnectOptions,
   RelayOptions,
+  RelayResult,
   Runtime,
   TlsAccepted,
   TlsSupport,
@@ -127,7 +128,9 @@ async function relayThrough(
       CONNECT,
       null,
     );
-    const relayed = runtime.relay(connection, upstream as UpstreamConnection, RELAY);
+    const relayed = new Promise<RelayResult>((relayEnded) =>
+      runtime.relay(connection, upstream as UpstreamConnection, RELAY, { relayEnded })
+    );
     client.socket.write("ping over tls\n");
     assert.equal(await client.until("ping over tls\n"), `${backend.name}\nping over tls\n`);
     client.socket.end();

@@ -15,6 +15,11 @@ export function memoryRuntime(files: Map<string, string>, options: { pid?: numbe
       if (text === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: "ENOENT" });
       return text;
     },
+    async readFile(path: string) {
+      const text = files.get(path);
+      if (text === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: "ENOENT" });
+      return new TextEncoder().encode(text);
+    },
     async writeTextFile(path: string, text: string) {
       if (options.failWrites?.on) throw new Error("28: No space left on device");
       files.set(path, text);

@@ -13,7 +13,7 @@ import { writeYamlConfig } from "../../src/core/config/write/yaml.ts";
 import { ConnectionBudget } from "../../src/core/connections.ts";
 import type { Logger } from "../../src/core/log.ts";
 import { buildRoutes } from "../../src/core/routes.ts";
-import type { ClientConnection, RelayResult, Runtime, UpstreamConnection } from "../../src/core/runtime.ts";
+import type { ClientConnection, RelayResult, RelaySink, Runtime, UpstreamConnection } from "../../src/core/runtime.ts";
 import { Session } from "../../src/core/session.ts";
 import { CounterTable, LocalCounters, RemoteCounters, type SharedCounters } from "../../src/core/shared-counters.ts";
 import { Upstream } from "../../src/core/upstream.ts";
@@ -158,7 +158,7 @@ function harness(text: string, counters: SharedCounters, client = "127.0.0.1") {
     async connect() {
       return conn(9000) as UpstreamConnection;
     },
-    relay: () => new Promise<RelayResult>((resolve) => ends.push(() => resolve(result))),
+    relay: (_c: unknown, _u: unknown, _o: unknown, sink: RelaySink) => void ends.push(() => sink.relayEnded(result)),
   } as unknown as Runtime;
   const upstreams = new Map([...config.stream.upstreams].map(([name, u]) => [name, new Upstream(u)]));
   const routes = buildRoutes(config, upstreams, compileStreamVariables(config.stream), { forServer: () => null }, null, counters);

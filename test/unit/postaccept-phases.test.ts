@@ -14,7 +14,7 @@ import type { Phase } from "../../src/core/phases/phase.ts";
 import { proxyProtocolPhase } from "../../src/core/phases/proxy-protocol-accept.ts";
 import { realipPhase } from "../../src/core/phases/realip.ts";
 import { sslPrereadPhase } from "../../src/core/phases/ssl-preread.ts";
-import { type ClientConnection, ReadFailure, type RelayOptions, type Runtime } from "../../src/core/runtime.ts";
+import { type ClientConnection, ReadFailure, type RelayOptions, type RelaySink, type Runtime } from "../../src/core/runtime.ts";
 import { type Route, Session } from "../../src/core/session.ts";
 import { Upstream } from "../../src/core/upstream.ts";
 import { alpnExtension, clientHelloMessage, records, sniExtension } from "../support/client-hello-bytes.ts";
@@ -68,9 +68,12 @@ async function run(
       connected = true;
       return { remoteAddress: "127.0.0.1", remotePort: 9000, localAddress: "127.0.0.1", localPort: 50000, close() {} };
     },
-    async relay(_c: unknown, _u: unknown, o: RelayOptions) {
+    relay(_c: unknown, _u: unknown, o: RelayOptions, sink: RelaySink) {
       upstreamFirst = o.upstreamFirst ?? new Uint8Array(0);
-      return { end: "client_closed", bytesFromClient: 0, bytesToClient: 0, bytesFromUpstream: 0, bytesToUpstream: 0 };
+      // Later, as a real relay reports: the session must not need its end at once.
+      queueMicrotask(() =>
+        sink.relayEnded({ end: "client_closed", bytesFromClient: 0, bytesToClient: 0, bytesFromUpstream: 0, bytesToUpstream: 0 })
+      );
     },
   } as unknown as Runtime;
   const logger: Logger = { enabled: () => true, log: (level, m) => lines.push(`[${level}] ${m}`) };

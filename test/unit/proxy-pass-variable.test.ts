@@ -7,7 +7,7 @@ import { loadNginxConfig } from "../../src/core/config/read-nginx/reader.ts";
 import { ConnectionBudget } from "../../src/core/connections.ts";
 import type { Logger } from "../../src/core/log.ts";
 import { buildRoutes } from "../../src/core/routes.ts";
-import { type ClientConnection, ConnectFailure, type RelayResult, type Runtime } from "../../src/core/runtime.ts";
+import { type ClientConnection, ConnectFailure, type RelayResult, type RelaySink, type Runtime } from "../../src/core/runtime.ts";
 import { Session } from "../../src/core/session.ts";
 import { Upstream } from "../../src/core/upstream.ts";
 import { compileStreamVariables } from "../../src/core/variables/stream-variables.ts";
@@ -50,7 +50,7 @@ function harness() {
       if (t.port === 7009) throw new ConnectFailure("refused", "ECONNREFUSED", "Connection refused");
       return conn(t.port);
     },
-    relay: async () => result,
+    relay: (_c: unknown, _u: unknown, _o: unknown, sink: RelaySink) => sink.relayEnded(result),
   } as unknown as Runtime;
   const upstreams = new Map([...config.stream.upstreams].map(([name, u]) => [name, new Upstream(u)]));
   // No resolver: `names` is null, as when stream{} has no `resolver`.

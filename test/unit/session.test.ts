@@ -12,6 +12,7 @@ import {
   type ClientConnection,
   ConnectFailure,
   type RelayResult,
+  type RelaySink,
   type Runtime,
   type UpstreamConnection,
 } from "../../src/core/runtime.ts";
@@ -55,8 +56,8 @@ function setup(script: Script, proxy: Partial<ProxySettings> = {}, connectDelayM
       if (outcome === "timeout") throw new ConnectFailure("timeout", "ETIMEDOUT", "Connection timed out");
       return conn(addr) as UpstreamConnection;
     },
-    async relay() {
-      return { ...relayResult, ...extra.relay?.() };
+    relay(_c: unknown, _u: unknown, _o: unknown, sink: RelaySink) {
+      sink.relayEnded({ ...relayResult, ...extra.relay?.() } as RelayResult);
     },
   } as unknown as Runtime;
   const logger: Logger = { enabled: () => true, log: (level, m) => lines.push(`[${level}] ${m}`) };

@@ -125,8 +125,8 @@ server { listen 1; ssl_handshake_timeout 300ms; proxy_ssl_verify off; proxy_pass
 
   test("what streamlb does not run yet is refused, never ignored", () => {
     assert.equal(
-      errorOf(`ssl_certificate $ssl_server_name.pem;`),
-      `"ssl_certificate" with variables is not supported yet in ${F}:3`,
+      errorOf(`proxy_ssl_certificate $ssl_server_name.pem;`),
+      `"proxy_ssl_certificate" with variables is not supported yet in ${F}:3`,
     );
     assert.equal(errorOf(`ssl_stapling on;`), `"ssl_stapling" directive is not supported yet in ${F}:3`);
     assert.equal(errorOf(`ssl_conf_command Options X;`), `"ssl_conf_command" directive is not supported yet in ${F}:3`);

@@ -4,8 +4,14 @@ export type TlsProtocol = "SSLv2" | "SSLv3" | "TLSv1" | "TLSv1.1" | "TLSv1.2" | 
 
 /** The ssl_* (termination) and proxy_ssl_* (origination) settings; defaults in tls-config.ts. */
 export interface CertificatePair {
+  /** A path, `data:` and inline PEM, or either with variables (evaluated per handshake). */
   readonly cert: string;
   readonly key: string;
+  /**
+   * Where a relative path that variables make at handshake time resolves (the prefix);
+   * absent until the prefix is applied, and for pairs without variables (resolved at load).
+   */
+  readonly base?: string;
 }
 
 export interface ServerTlsConfig {
@@ -19,6 +25,8 @@ export interface ServerTlsConfig {
   readonly sessionCache: string;
   readonly sessionTimeoutMs: number;
   readonly sessionTickets: boolean;
+  /** ssl_session_ticket_key files, in order: the first encrypts, every one decrypts. */
+  readonly sessionTicketKeys: readonly string[];
   readonly handshakeTimeoutMs: number;
   readonly verifyClient: "off" | "on" | "optional" | "optional_no_ca";
   readonly verifyDepth: number;
@@ -43,4 +51,6 @@ export interface ServerTlsConfig {
   readonly proxySslProtocols: readonly TlsProtocol[];
   readonly proxySslCiphers: string;
   readonly proxySslSessionReuse: boolean;
+  /** proxy_ssl_alpn as written (complex values); empty = no ALPN sent. */
+  readonly proxySslAlpn: readonly string[];
 }

@@ -236,13 +236,18 @@ export function listenKey(
 export interface ServerConfig {
   readonly listen: readonly ListenConfig[];
   /**
-   * nginx's content handler is exactly one of these two (the loaders refuse both and none):
+   * nginx's content handler is exactly one of these three (the loaders refuse two and none):
    * the upstream this server balances over (implicit upstreams are named "host:port"), or a
    * complex value naming one per session (`proxy_pass $upstream`)...
    */
   readonly proxyPass: string | null;
-  /** ...or `return VALUE`: the complex value is written to the client, which is then closed. */
+  /** ...or `return VALUE`: the complex value is written to the client, which is then closed... */
   readonly return: string | null;
+  /**
+   * ...or `pass ADDRESS` (an address, or text with variables): the connection starts over on
+   * this config's listener of that address; absent when the handler is another.
+   */
+  readonly pass?: string;
   /** `set $var VALUE` lines, run in order before the access phase. */
   readonly set: readonly SetConfig[];
   readonly proxy: ProxySettings;

@@ -53,7 +53,9 @@ export const PATH_REWRITERS: Readonly<Record<string, (config: Config, at: At) =>
     },
   }),
   ...Object.fromEntries(
-    ["ssl_certificate", "ssl_certificate_key", ...Object.keys(TLS_PATH_FIELDS)].map((d) => [d, tlsPaths(d)]),
+    ["ssl_certificate", "ssl_certificate_key", "ssl_session_ticket_key", ...Object.keys(TLS_PATH_FIELDS)].map((
+      d,
+    ) => [d, tlsPaths(d)]),
   ),
 };
 

@@ -95,11 +95,10 @@ export function resolveConfig(draft: ConfigDraft): Config {
       own.add(key);
       if (!listening.has(key)) listening.set(key, l.loc);
     }
-    if ((server.proxyPass === null) === (server.return === null)) {
-      throw new ConfigError(
-        server.proxyPass === null ? `no handler for server` : `"return" directive is duplicate`,
-        proxyPassLoc,
-      );
+    const handlers = [server.proxyPass !== null, server.return !== null, server.pass !== undefined].filter(Boolean).length;
+    if (handlers !== 1) {
+      const second = server.pass !== undefined ? "pass" : "return";
+      throw new ConfigError(handlers === 0 ? `no handler for server` : `"${second}" directive is duplicate`, proxyPassLoc);
     }
     // `proxy_pass $var` names its upstream per session; `return` needs none.
     if (server.proxyPass !== null && !hasVariables(server.proxyPass) && !upstreams.has(server.proxyPass)) {

@@ -47,8 +47,20 @@ export interface PhaseSession {
    * content serve the session from here on (an opaque route, session.ts's Route).
    */
   chooseRoute?(route: object): void;
+  /**
+   * ssl_preread read the client's server name: the server block it names among those on the
+   * address serves the session from here on (ngx_stream_ssl_preread_servername).
+   */
+  chooseServerByName?(serverName: string): void;
+  /**
+   * The ssl phase read the ClientHello: until the handshake ends, $ssl_server_name is this
+   * name (nginx's certificate callback reads it) and the other $ssl_* are not found.
+   */
+  tlsServerName?(name: string): void;
   /** The ssl phase: the client speaks through its TLS side from here on ($ssl_* read `facts`). */
   useTls(client: ClientConnection, facts: TlsFacts): void;
+  /** The client's handshake, when one ran already (`pass` hands on a connection with its TLS). */
+  readonly tlsFacts?: TlsFacts | null;
   /**
    * Hands back (and forgets) the client bytes kept so far: nginx leaves bytes after a PROXY
    * header in the socket, so preread must see them first, then keeps them again itself.

@@ -25,9 +25,10 @@ export function proxyProtocolPhase(timeoutMs: number): Phase {
 }
 
 async function readHeader(s: PhaseSession, timeoutMs: number): Promise<PhaseVerdict> {
-  let chunk: Uint8Array | null;
+  // Bytes a connection `pass` handed on were, in nginx, never taken off its socket: they come first.
+  let chunk: Uint8Array | null = s.takeEarlyData();
   try {
-    chunk = await s.client.read(timeoutMs);
+    chunk ??= await s.client.read(timeoutMs);
   } catch (err) {
     if (err instanceof ReadFailure && err.kind === "timeout") {
       s.logClientError("info", "client timed out (110: Connection timed out) while reading PROXY protocol");

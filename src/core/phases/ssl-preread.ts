@@ -1,7 +1,8 @@
 // ssl_preread (ngx_stream_ssl_preread_module) in the preread phase: reads the client's
 // ClientHello across reads, bounded by preread_buffer_size and one preread_timeout deadline,
 // for $ssl_preread_server_name/_alpn_protocols/_protocol. Every byte read goes to the
-// upstream first, as read; data that is not TLS leaves the variables not found.
+// upstream first, as read; data that is not TLS leaves the variables not found. The name read
+// chooses the server block among those sharing the address, as the handshake's SNI does.
 import { ReadFailure } from "../runtime.ts";
 import { ClientHelloParser } from "./client-hello.ts";
 import type { Phase, PhaseSession, PhaseVerdict } from "./phase.ts";
@@ -46,6 +47,8 @@ async function preread(s: PhaseSession, limits: PrereadLimits): Promise<PhaseVer
       case "done":
         s.preread = result.vars;
         s.keepEarlyData(buffered);
+        // nginx 1.25.5+: the name also chooses the server block (its content, logs and settings).
+        if (result.vars.serverName !== "") s.chooseServerByName?.(result.vars.serverName);
         return "next";
       case "not-tls":
         s.preread = null;

@@ -10,6 +10,7 @@ import { addPhase } from "./pipeline.ts";
 import { sslPhase } from "./ssl.ts";
 import { compileRouteTls, type RouteTls } from "./ssl-setup.ts";
 import type { VirtualRoutes } from "./ssl-sni.ts";
+import type { CertificateValues } from "../variables/stream-variables.ts";
 
 /** What withRouteTls reads and sets of a route (session.ts's Route). */
 interface TlsRoute {
@@ -17,6 +18,8 @@ interface TlsRoute {
   readonly phases?: readonly Phase[];
   readonly tls?: RouteTls | null;
   readonly virtual?: VirtualRoutes<TlsRoute>;
+  /** ssl_certificate pairs with variables (routes.ts). */
+  readonly certificates?: readonly CertificateValues[];
 }
 
 /**
@@ -33,11 +36,11 @@ export async function withRouteTls<R extends TlsRoute>(
   const warned = new Set<string>();
   const warn = (m: string) => void (!warned.has(m) && warned.add(m) && logger?.log("warn", m));
   const compiled = new Map<ServerConfig, Map<string, RouteTls | null>>();
-  const tlsOf = async (server: ServerConfig, ssl: boolean, byName: boolean) => {
+  const tlsOf = async ({ server, certificates }: TlsRoute, ssl: boolean, byName: boolean) => {
     let byServer = compiled.get(server);
     if (!byServer) compiled.set(server, byServer = new Map());
     const k = `${ssl} ${byName}`;
-    if (!byServer.has(k)) byServer.set(k, await compileRouteTls(runtime, server, ssl, byName, warn));
+    if (!byServer.has(k)) byServer.set(k, await compileRouteTls(runtime, server, ssl, byName, warn, certificates ?? null));
     return byServer.get(k)!;
   };
   const out = new Map<string, R>();
@@ -47,10 +50,10 @@ export async function withRouteTls<R extends TlsRoute>(
     const ssl = [route, ...others].some((r) => r.server.listen.find((l) => listenKey(l) === key)?.ssl === true);
     const named: R[] = [];
     for (const r of others) {
-      const tls = await tlsOf(r.server, ssl, true);
+      const tls = await tlsOf(r, ssl, true);
       named.push(tls ? { ...r, tls } : r);
     }
-    const tls = await tlsOf(route.server, ssl, false);
+    const tls = await tlsOf(route, ssl, false);
     const virtual = route.virtual ? { virtual: { names: route.virtual.names, routes: named } } : {};
     if (!tls) out.set(key, { ...route, ...virtual });
     else {

@@ -6,9 +6,32 @@ import { x509Error } from "./ssl.ts";
 
 const DAY_MS = 86_400_000;
 
+/** Marks the facts of a handshake still running (helloFacts). */
+const HANDSHAKING = Symbol("handshaking");
+
+/**
+ * What is known once the ClientHello is read, before the handshake ends: its name, which
+ * nginx's certificate callback reads as $ssl_server_name; the other $ssl_* are not found yet.
+ */
+export function helloFacts(serverName: string): TlsFacts {
+  return {
+    protocol: "",
+    cipher: "",
+    serverName,
+    alpnProtocol: "",
+    sessionReused: false,
+    sessionId: "",
+    peerCert: null,
+    verifyError: null,
+    chainDepth: 0,
+    [HANDSHAKING]: true,
+  } as TlsFacts;
+}
+
 /** `$ssl_NAME` for `name` without the `ssl_` prefix. */
 export function sslVariable(facts: TlsFacts | null, name: string, nowMs: number): string | null {
   if (facts === null) return null;
+  if (HANDSHAKING in facts) return name === "server_name" ? facts.serverName : null;
   const cert = facts.peerCert;
   switch (name) {
     case "protocol":

@@ -2,10 +2,16 @@
 // upstream handshake): run the handshake, judge the peer's certificate as nginx does after
 // it, and say what went wrong in nginx's log words.
 import type { ClientConnection } from "../runtime.ts";
-import { type TlsFacts, TlsHandshakeError } from "../runtime-tls.ts";
+import { type TlsFacts, TlsHandshakeError, type TlsServerContext } from "../runtime-tls.ts";
 import type { Phase, PhaseSession } from "./phase.ts";
 import type { RouteTls } from "./ssl-setup.ts";
-import { peekServerName, sniHost, UNRECOGNIZED_NAME_ALERT, type VirtualRoutes } from "./ssl-sni.ts";
+import {
+  findVirtualRoute,
+  INTERNAL_ERROR_ALERT,
+  peekServerName,
+  UNRECOGNIZED_NAME_ALERT,
+  type VirtualRoutes,
+} from "./ssl-sni.ts";
 
 /** What the ssl phase needs of a route chosen by name (session.ts's Route). */
 interface NamedRoute {
@@ -17,17 +23,21 @@ interface NamedRoute {
  * client's TLS side replaces its socket; a failed handshake ends the session with 500.
  */
 export function sslPhase<R extends NamedRoute>(tls: RouteTls, virtual: VirtualRoutes<R> | null = null): Phase {
-  const byName = virtual !== null || tls.settings.rejectHandshake;
+  // Certificates chosen per handshake need the ClientHello's name before the handshake, too.
+  const byName = virtual !== null || tls.settings.rejectHandshake || (tls.certificates ?? null) !== null;
   return {
     name: "ssl",
     run: async (s) => {
       // Read now: a socket a failed handshake closed no longer knows its peer.
       const remote = s.remoteAddress;
-      const log = (level: "info" | "crit", message: string) => {
+      const log = (level: "info" | "error" | "crit", message: string) => {
         if (s.logger.enabled(level)) s.logger.log(level, `*${s.id} ${message}, client: ${remote}, server: ${s.listenName}`);
         return 500 as const;
       };
+      // A connection `pass` handed on keeps its TLS: no second handshake, only this server's checks.
+      if (s.tlsFacts) return handshaken(s.tlsFacts, tls, log);
       let chosen = tls;
+      let context: TlsServerContext | null = null;
       let early = s.takeEarlyData();
       let timeoutMs = tls.settings.handshakeTimeoutMs;
       if (byName) {
@@ -46,9 +56,24 @@ export function sslPhase<R extends NamedRoute>(tls: RouteTls, virtual: VirtualRo
         }
         chosen = picked.tls;
         early = picked.bytes;
+        // Bytes that are no ClientHello never reach nginx's certificate callback: the library refuses them.
+        if (chosen.certificates && picked.complete) {
+          s.tlsServerName?.(picked.serverName);
+          const choice = await chosen.certificates.choose(s.variables);
+          if ("error" in choice) {
+            log("error", `${choice.error} while SSL handshaking`);
+            await s.client.write(INTERNAL_ERROR_ALERT).catch(() => {});
+            s.client.close();
+            return log(
+              "info",
+              `SSL_do_handshake() failed (SSL: error:0A000179:SSL routines::cert cb error) while SSL handshaking`,
+            );
+          }
+          context = choice.context;
+        }
         timeoutMs = Math.max(1, started + timeoutMs - Date.now());
       }
-      const r = await handshake(chosen, s.client, early, timeoutMs);
+      const r = await handshake(chosen, s.client, early, timeoutMs, context);
       if (!r.ok) return log(r.level, r.message);
       s.useTls(r.client, r.facts);
       return "next";
@@ -56,9 +81,23 @@ export function sslPhase<R extends NamedRoute>(tls: RouteTls, virtual: VirtualRo
   };
 }
 
+/** ngx_stream_ssl_handler on a connection that has TLS already: the client certificate checks alone. */
+function handshaken(facts: TlsFacts, tls: RouteTls, log: (level: "info", message: string) => 500): "next" | 500 {
+  const verify = tls.settings.verifyClient;
+  const error = verify === "off" ? null : clientVerifyError(facts, verify, tls.settings.verifyDepth);
+  return error === null ? "next" : log("info", `${error} while initializing session`);
+}
+
 type Picked =
   | { readonly kind: "timeout" | "closed" }
-  | { readonly kind: "hello"; readonly bytes: Uint8Array; readonly reject: boolean; readonly tls: RouteTls };
+  | {
+    readonly kind: "hello";
+    readonly bytes: Uint8Array;
+    readonly reject: boolean;
+    readonly tls: RouteTls;
+    readonly serverName: string;
+    readonly complete: boolean;
+  };
 
 /** The server block the ClientHello's name chooses (the session follows it from here on). */
 async function byServerName<R extends NamedRoute>(
@@ -70,15 +109,14 @@ async function byServerName<R extends NamedRoute>(
 ): Promise<Picked> {
   const hello = await peekServerName(s, early, deadline);
   if (hello.kind !== "hello") return hello;
-  const host = sniHost(hello.serverName);
-  const index = host === null || virtual === null ? null : virtual.names.find(host);
-  const route = index === null || index < 0 ? null : virtual!.routes[index]!;
+  const route = findVirtualRoute(virtual, hello.serverName, () => s.variables);
   if (route) s.chooseRoute?.(route);
   const own = route?.tls ?? null;
   // A chosen server without certificates of its own keeps the default server's (nginx keeps the SSL_CTX).
   const settings = own?.settings ?? tls.settings;
-  if (settings.rejectHandshake) return { kind: "hello", bytes: hello.bytes, reject: true, tls };
-  return { kind: "hello", bytes: hello.bytes, reject: false, tls: own?.server ? own : tls };
+  const { bytes, serverName, complete } = hello;
+  if (settings.rejectHandshake) return { kind: "hello", bytes, reject: true, tls, serverName, complete };
+  return { kind: "hello", bytes, reject: false, tls: own?.server ? own : tls, serverName, complete };
 }
 
 export type SslPhaseResult =
@@ -91,10 +129,12 @@ export async function handshake(
   client: ClientConnection,
   early: Uint8Array | null = null,
   timeoutMs = tls.settings.handshakeTimeoutMs,
+  /** The setup certificates with variables chose for this handshake; else the server's. */
+  context: TlsServerContext | null = null,
 ): Promise<SslPhaseResult> {
   let accepted;
   try {
-    accepted = await tls.support.accept(client, { context: tls.server!, timeoutMs, early });
+    accepted = await tls.support.accept(client, { context: context ?? tls.server!, timeoutMs, early });
   } catch (e) {
     return handshakeFailure(e, "client", "while SSL handshaking");
   }

@@ -14,6 +14,8 @@ import { type ConfigWarning, VariableError, variableName, VariableRegistry } fro
 import { SetPhase } from "./set.ts";
 import { SplitClients } from "./split-clients.ts";
 import type { RateValues } from "../rate-value.ts";
+import { certificatePairHasVariables } from "../config/tls-config.ts";
+import { compileServerNameRegex, serverNameCaptureNames } from "../server-names.ts";
 
 /** What a server{} evaluates per session; null members cost nothing. */
 export interface ServerVariables {
@@ -24,10 +26,21 @@ export interface ServerVariables {
   readonly proxyTarget: ComplexValue | null;
   /** `proxy_ssl_name` with variables: the name TLS to the upstream checks and sends, per session. */
   readonly proxySslName?: ComplexValue | null;
+  /** `proxy_ssl_alpn` when any of its values has variables: each evaluated per session. */
+  readonly proxySslAlpn?: readonly ComplexValue[] | null;
   /** proxy_upload_rate / proxy_download_rate with variables; null when none has any. */
   readonly rates: RateValues | null;
   /** proxy_bind with variables. */
   readonly bind?: ComplexValue | null;
+  /** `pass` with variables: evaluated per session to the address of a listener. */
+  readonly passTarget?: ComplexValue | null;
+  /** ssl_certificate/ssl_certificate_key pairs when any has variables: evaluated per handshake. */
+  readonly certificates?: readonly CertificateValues[] | null;
+}
+
+export interface CertificateValues {
+  readonly cert: ComplexValue;
+  readonly key: ComplexValue;
 }
 
 export interface StreamVariables {
@@ -68,6 +81,15 @@ export function compileStreamVariables(
       });
     }
     for (const server of stream.servers) {
+      // A server_name regex's named groups are variables (ngx_stream_regex_compile), set when it chooses the server.
+      for (const name of server.serverNames ?? []) {
+        if (!name.startsWith("~")) continue;
+        const re = compileServerNameRegex(name);
+        if (typeof re === "string") continue;
+        for (const group of serverNameCaptureNames(re)) {
+          withLoc(server.loc, () => registry.define(group, "capture", true, () => null));
+        }
+      }
       let set: SetPhase | null = null;
       for (const line of server.set) {
         set ??= new SetPhase();
@@ -79,14 +101,24 @@ export function compileStreamVariables(
         : null;
       const sslName = server.tls?.proxySslName ?? null;
       const proxySslName = sslName !== null && hasVariables(sslName) ? compile(sslName, registry, server.loc) : null;
+      const alpn = server.tls?.proxySslAlpn ?? [];
+      const proxySslAlpn = alpn.some(hasVariables) ? alpn.map((a) => compile(a, registry, server.loc)) : null;
       const rate = (v: number | string) => (typeof v === "string" ? compile(v, registry, server.loc) : null);
       const upload = rate(server.proxy.proxyUploadRate), download = rate(server.proxy.proxyDownloadRate);
       const rates = upload || download ? { upload, download } : null;
       const bind = server.proxyBind?.includes("$") ? compile(server.proxyBind, registry, server.loc) : null;
+      const passTarget = server.pass !== undefined && hasVariables(server.pass)
+        ? compile(server.pass, registry, server.loc)
+        : null;
+      const pairs = server.tls?.certificates ?? [];
+      // nginx compiles every pair once any has a variable (ngx_stream_ssl_compile_certificates).
+      const certificates = pairs.some(certificatePairHasVariables)
+        ? pairs.map((p) => ({ cert: compile(p.cert, registry, server.loc), key: compile(p.key, registry, server.loc) }))
+        : null;
       servers.set(
         server,
-        set || returnValue || proxyTarget || rates || bind || proxySslName
-          ? { set, returnValue, proxyTarget, rates, bind, proxySslName }
+        set || returnValue || proxyTarget || rates || bind || proxySslName || proxySslAlpn || passTarget || certificates
+          ? { set, returnValue, proxyTarget, rates, bind, proxySslName, proxySslAlpn, passTarget, certificates }
           : NONE,
       );
     }

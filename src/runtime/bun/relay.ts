@@ -3,14 +3,7 @@
 // forwarded with shutdown(), never end() (end() closes both ways).
 import type { SocketHandler } from "bun";
 import { IdleSweeper, type IdleWatch } from "../../core/idle.ts";
-import type {
-  ClientConnection,
-  RelayEnd,
-  RelayError,
-  RelayOptions,
-  RelayResult,
-  UpstreamConnection,
-} from "../../core/runtime.ts";
+import type { ClientConnection, RelayEnd, RelayError, RelayOptions, RelaySink, UpstreamConnection } from "../../core/runtime.ts";
 import { ReadFailure } from "../../core/runtime.ts";
 import { Pacer, RateBudget } from "../pace.ts";
 import { type BunConnection, type BunSocket, failWrite, flushWrite, pause, resume, type Side } from "./connection.ts";
@@ -24,13 +17,12 @@ export class Relay implements IdleWatch {
   idleMs = 0;
   /** When the upstream's first read returned ($upstream_first_byte_time). */
   private upstreamFirstReadAt = -1;
-  private resolve!: (r: RelayResult) => void;
-  readonly done = new Promise<RelayResult>((r) => (this.resolve = r));
 
   constructor(
     readonly client: BunSocket,
     readonly upstream: BunSocket,
     private readonly opts: RelayOptions,
+    private readonly sink: RelaySink,
   ) {
     sweeper.add(opts.idleTimeoutMs, this);
   }
@@ -209,7 +201,7 @@ export class Relay implements IdleWatch {
     if (error) void c.conn.remoteAddress;
     this.client.end();
     this.upstream.end();
-    this.resolve({
+    this.sink.relayEnded({
       end,
       bytesFromClient: c.bytesIn,
       bytesToClient: c.bytesOut,
@@ -282,12 +274,11 @@ export const relayHandlers: SocketHandler<Side> = {
   },
 };
 
-export function relay(client: ClientConnection, upstream: UpstreamConnection, opts: RelayOptions): Promise<RelayResult> {
-  const r = new Relay(
+export function relay(client: ClientConnection, upstream: UpstreamConnection, opts: RelayOptions, sink: RelaySink): void {
+  new Relay(
     (client as unknown as BunConnection).socket,
     (upstream as unknown as BunConnection).socket,
     opts,
-  );
-  r.start();
-  return r.done;
+    sink,
+  ).start();
 }

@@ -5,14 +5,17 @@ import type { TlsSupport } from "../../core/runtime.ts";
 import { connect as connectTls } from "../tls/client.ts";
 import { nodeTlsSupport } from "../tls/index.ts";
 import { BUN_LIMITS } from "../tls/limits.ts";
+import { connectSameKind } from "../node/same-kind.ts";
 import { connect } from "./tcp.ts";
 import { accept } from "./tls-accept.ts";
 
 const base = nodeTlsSupport(BUN_LIMITS);
 
+const connectPlain = connectSameKind(connect);
+
 export const bunTlsSupport: TlsSupport = {
   ...base,
   accept,
   connect: async (target, options, tls) =>
-    tls === null ? { connection: await connect(target, options), facts: null } : connectTls(target, options, tls),
+    tls === null ? { connection: await connectPlain(target, options), facts: null } : connectTls(target, options, tls),
 };

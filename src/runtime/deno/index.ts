@@ -10,6 +10,7 @@ import { denoProcesses } from "./processes.ts";
 import { relay } from "./relay.ts";
 import { connect, listen } from "./tcp.ts";
 import { relaySockets, SocketConnection } from "../node/socket.ts";
+import { connectSameKind } from "../node/same-kind.ts";
 import { nodeTlsSupport } from "../tls/index.ts";
 import { DENO_LIMITS } from "../tls/limits.ts";
 import { listenForTls } from "../tls/listen.ts";
@@ -25,17 +26,18 @@ export const denoRuntime: Runtime = {
   // Sessions with TLS on either side run on node:net/node:tls sockets (native ones cannot be
   // handed to a TLS layer); plain ones stay on the native path.
   listen: (options, onConnection) => (options.tls ? listenForTls(options, onConnection) : listen(options, onConnection)),
-  connect,
-  relay: (client, upstream, options) =>
+  connect: connectSameKind(connect),
+  relay: (client, upstream, options, sink) =>
     client instanceof SocketConnection
-      ? relaySockets(client, upstream as unknown as SocketConnection, options)
-      : relay(client, upstream, options),
+      ? relaySockets(client, upstream as unknown as SocketConnection, options, sink)
+      : relay(client, upstream, options, sink),
   bindDatagram,
   connectDatagram,
   datagramUnreachable: false,
   probe: probeDeno,
 
   readTextFile: (path) => Deno.readTextFile(path),
+  readFile: (path) => Deno.readFile(path),
   writeTextFile: (path, text) => Deno.writeTextFile(path, text),
   removeFile: async (path) => {
     try {

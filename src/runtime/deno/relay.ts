@@ -11,7 +11,7 @@ import type {
   RelayEnd,
   RelayError,
   RelayOptions,
-  RelayResult,
+  RelaySink,
   UpstreamConnection,
 } from "../../core/runtime.ts";
 
@@ -162,145 +162,143 @@ function pause(ms: number, pauses: Pauses): Promise<void> {
   });
 }
 
-export function relay(client: ClientConnection, upstream: UpstreamConnection, opts: RelayOptions): Promise<RelayResult> {
+export function relay(client: ClientConnection, upstream: UpstreamConnection, opts: RelayOptions, sink: RelaySink): void {
   const c = client as unknown as DenoConnection;
   const u = upstream as unknown as DenoConnection;
-  return new Promise<RelayResult>((resolve) => {
-    let ended: RelayEnd | null = null;
-    let halfDone = 0;
-    let upstreamFirstReadAt = -1;
-    // Rate pauses (proxy_upload_rate / proxy_download_rate) running now, made only for a
-    // session with a rate; nginx stops proxy_timeout meanwhile, however long they are.
-    const pauses: Pauses | null = opts.uploadRate || opts.downloadRate ? new Set() : null;
-    const onIdle = () => {
-      if (pauses && pauses.size > 0) watch = sweeper.watch(opts.idleTimeoutMs, onIdle);
-      else finish("idle_timeout");
-    };
-    let watch = sweeper.watch(opts.idleTimeoutMs, onIdle);
+  let ended: RelayEnd | null = null;
+  let halfDone = 0;
+  let upstreamFirstReadAt = -1;
+  // Rate pauses (proxy_upload_rate / proxy_download_rate) running now, made only for a
+  // session with a rate; nginx stops proxy_timeout meanwhile, however long they are.
+  const pauses: Pauses | null = opts.uploadRate || opts.downloadRate ? new Set() : null;
+  const onIdle = () => {
+    if (pauses && pauses.size > 0) watch = sweeper.watch(opts.idleTimeoutMs, onIdle);
+    else finish("idle_timeout");
+  };
+  let watch = sweeper.watch(opts.idleTimeoutMs, onIdle);
 
-    function fail(end: RelayEnd, op: RelayError["op"], err: unknown): void {
-      finish(end, { op, code: errorCode(err) });
+  function fail(end: RelayEnd, op: RelayError["op"], err: unknown): void {
+    finish(end, { op, code: errorCode(err) });
+  }
+
+  function finish(end: RelayEnd, error?: RelayError): void {
+    if (ended) return;
+    ended = end;
+    sweeper.unwatch(opts.idleTimeoutMs, watch);
+    if (pauses) {
+      for (const p of pauses) {
+        clearTimeout(p.timer);
+        p.wake();
+      }
+      pauses.clear();
     }
+    c.close();
+    u.close();
+    sink.relayEnded({
+      end,
+      bytesFromClient: c.bytesIn,
+      bytesToClient: c.bytesOut,
+      bytesFromUpstream: u.bytesIn,
+      bytesToUpstream: u.bytesOut,
+      upstreamFirstReadAt,
+      error,
+    });
+  }
 
-    function finish(end: RelayEnd, error?: RelayError): void {
+  async function pump(
+    src: DenoConnection,
+    dst: DenoConnection,
+    fromClient: boolean,
+    first: Uint8Array | null | undefined,
+    rate: number | undefined,
+  ): Promise<void> {
+    const eofEnd: RelayEnd = fromClient ? "client_closed" : "upstream_closed";
+    const readError: RelayEnd = fromClient ? "client_error" : "upstream_error";
+    const writeError: RelayEnd = fromClient ? "upstream_error" : "client_error";
+    if (first && first.byteLength > 0) {
+      try {
+        await writeAll(dst.conn, first);
+      } catch (err) {
+        return fail(writeError, "send", err);
+      }
       if (ended) return;
-      ended = end;
-      sweeper.unwatch(opts.idleTimeoutMs, watch);
-      if (pauses) {
-        for (const p of pauses) {
-          clearTimeout(p.timer);
-          p.wake();
-        }
-        pauses.clear();
-      }
-      c.close();
-      u.close();
-      resolve({
-        end,
-        bytesFromClient: c.bytesIn,
-        bytesToClient: c.bytesOut,
-        bytesFromUpstream: u.bytesIn,
-        bytesToUpstream: u.bytesOut,
-        upstreamFirstReadAt,
-        error,
-      });
+      dst.bytesOut += first.byteLength;
     }
-
-    async function pump(
-      src: DenoConnection,
-      dst: DenoConnection,
-      fromClient: boolean,
-      first: Uint8Array | null | undefined,
-      rate: number | undefined,
-    ): Promise<void> {
-      const eofEnd: RelayEnd = fromClient ? "client_closed" : "upstream_closed";
-      const readError: RelayEnd = fromClient ? "client_error" : "upstream_error";
-      const writeError: RelayEnd = fromClient ? "upstream_error" : "client_error";
-      if (first && first.byteLength > 0) {
-        try {
-          await writeAll(dst.conn, first);
-        } catch (err) {
-          return fail(writeError, "send", err);
-        }
-        if (ended) return;
-        dst.bytesOut += first.byteLength;
-      }
-      // nginx caps each read at what the budget allows, and Deno's reads can be capped too.
-      const budget = rate ? new RateBudget(rate, src.bytesIn) : null;
-      const large = Math.max(opts.bufferSize, LARGE_READ);
-      const small = new Uint8Array(Math.min(SMALL_READ, opts.bufferSize));
-      let buf: Uint8Array = small;
-      // A read() that timed out before the relay is still running: its bytes come first.
-      let pending = src.pending;
-      src.pending = null;
-      // The upstream's direction until its first read returns ($upstream_first_byte_time).
-      let stamp = !fromClient;
-      for (;;) {
-        let view = buf;
-        if (budget && !pending) {
-          let allowance = budget.allowance();
-          while (allowance <= 0) {
-            watch.active = true;
-            await pause(budget.waitMs(allowance), pauses!);
-            watch.active = true;
-            if (ended) return;
-            allowance = budget.allowance();
-          }
-          if (allowance < buf.byteLength) view = buf.subarray(0, allowance);
-        }
-        let n: number | null;
-        try {
-          if (pending) {
-            view = pending.buf;
-            n = await pending.result;
-            pending = null;
-          } else {
-            n = await src.conn.read(view);
-          }
-        } catch (err) {
-          if (stamp) upstreamFirstReadAt = Date.now();
-          return fail(readError, "recv", err);
-        }
-        if (stamp) {
-          stamp = false;
-          upstreamFirstReadAt = Date.now();
-        }
-        if (ended) return;
-        if (n === null) {
-          // The write side is flushed (writes are awaited), so the EOF can go on at once.
-          if (!opts.halfClose) return finish(eofEnd);
-          try {
-            await dst.conn.closeWrite();
-          } catch (err) {
-            return fail(writeError, "shutdown", err);
-          }
-          if (++halfDone === 2) finish(eofEnd);
-          return;
-        }
-        watch.active = true;
-        src.bytesIn += n;
-        try {
-          await writeAll(dst.conn, n === view.byteLength ? view : view.subarray(0, n));
-        } catch (err) {
-          return fail(writeError, "send", err);
-        }
-        dst.bytesOut += n;
-        if (budget) {
-          const ms = budget.took(n);
-          if (ms > 0) {
-            watch.active = true;
-            await pause(ms, pauses!);
-            watch.active = true;
-          }
+    // nginx caps each read at what the budget allows, and Deno's reads can be capped too.
+    const budget = rate ? new RateBudget(rate, src.bytesIn) : null;
+    const large = Math.max(opts.bufferSize, LARGE_READ);
+    const small = new Uint8Array(Math.min(SMALL_READ, opts.bufferSize));
+    let buf: Uint8Array = small;
+    // A read() that timed out before the relay is still running: its bytes come first.
+    let pending = src.pending;
+    src.pending = null;
+    // The upstream's direction until its first read returns ($upstream_first_byte_time).
+    let stamp = !fromClient;
+    for (;;) {
+      let view = buf;
+      if (budget && !pending) {
+        let allowance = budget.allowance();
+        while (allowance <= 0) {
+          watch.active = true;
+          await pause(budget.waitMs(allowance), pauses!);
+          watch.active = true;
           if (ended) return;
+          allowance = budget.allowance();
         }
-        const full = n === buf.byteLength;
-        if (buf !== small) giveLarge(buf);
-        buf = full ? takeLarge(large) : small;
+        if (allowance < buf.byteLength) view = buf.subarray(0, allowance);
       }
+      let n: number | null;
+      try {
+        if (pending) {
+          view = pending.buf;
+          n = await pending.result;
+          pending = null;
+        } else {
+          n = await src.conn.read(view);
+        }
+      } catch (err) {
+        if (stamp) upstreamFirstReadAt = Date.now();
+        return fail(readError, "recv", err);
+      }
+      if (stamp) {
+        stamp = false;
+        upstreamFirstReadAt = Date.now();
+      }
+      if (ended) return;
+      if (n === null) {
+        // The write side is flushed (writes are awaited), so the EOF can go on at once.
+        if (!opts.halfClose) return finish(eofEnd);
+        try {
+          await dst.conn.closeWrite();
+        } catch (err) {
+          return fail(writeError, "shutdown", err);
+        }
+        if (++halfDone === 2) finish(eofEnd);
+        return;
+      }
+      watch.active = true;
+      src.bytesIn += n;
+      try {
+        await writeAll(dst.conn, n === view.byteLength ? view : view.subarray(0, n));
+      } catch (err) {
+        return fail(writeError, "send", err);
+      }
+      dst.bytesOut += n;
+      if (budget) {
+        const ms = budget.took(n);
+        if (ms > 0) {
+          watch.active = true;
+          await pause(ms, pauses!);
+          watch.active = true;
+        }
+        if (ended) return;
+      }
+      const full = n === buf.byteLength;
+      if (buf !== small) giveLarge(buf);
+      buf = full ? takeLarge(large) : small;
     }
+  }
 
-    void pump(c, u, true, opts.upstreamFirst, opts.uploadRate);
-    void pump(u, c, false, null, opts.downloadRate);
-  });
+  void pump(c, u, true, opts.upstreamFirst, opts.uploadRate);
+  void pump(u, c, false, null, opts.downloadRate);
 }

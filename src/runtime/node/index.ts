@@ -10,6 +10,7 @@ import { dnsExchange } from "../dns-exchange.ts";
 import { procFdUsage } from "../fd-usage.ts";
 import { openAppendFile } from "../log-file.ts";
 import { connect } from "./connect.ts";
+import { connectSameKind } from "./same-kind.ts";
 import { serveNodeHttp } from "./http.ts";
 import { listen } from "./listen.ts";
 import { probeNode } from "./probe.ts";
@@ -28,7 +29,7 @@ export const nodeRuntime: Runtime = {
   hostname: hostname(),
 
   listen: (options, onConnection) => (options.tls ? listenForTls(options, onConnection) : listen(options, onConnection)),
-  connect,
+  connect: connectSameKind(connect),
   relay,
   bindDatagram,
   connectDatagram,
@@ -37,6 +38,7 @@ export const nodeRuntime: Runtime = {
   probe: probeNode,
 
   readTextFile: (path) => readFile(path, "utf8"),
+  readFile: (path) => readFile(path),
   writeTextFile: (path, text) => writeFile(path, text),
   removeFile: (path) => rm(path, { force: true }),
   sendSignal: (pid, signal) => void process.kill(pid, signal),

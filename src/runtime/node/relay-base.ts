@@ -1,7 +1,7 @@
 // What both Node relays share (TCP handles in relay.ts, net.Socket streams in socket.ts): a
 // session ends once, closes both sides, reports its byte counts, and has one idle watch.
 import { IdleSweeper, type IdleWatch } from "../../core/idle.ts";
-import type { RelayEnd, RelayError, RelayOptions, RelayResult } from "../../core/runtime.ts";
+import type { RelayEnd, RelayError, RelayOptions, RelaySink } from "../../core/runtime.ts";
 import type { Pacer } from "../pace.ts";
 
 const sweeper = new IdleSweeper();
@@ -38,23 +38,21 @@ export abstract class TwoWayRelay<C extends RelayedConnection & { readonly remot
   /** IdleWatch: set whenever bytes move. */
   active = false;
   idleMs = 0;
-  readonly result: Promise<RelayResult>;
   readonly halfClose: boolean;
   /** Rate-limited directions (proxy_upload_rate, proxy_download_rate); usually none. */
   pacers: Pacer[] | null = null;
   /** Set by the upstream's first read ($upstream_first_byte_time). */
   upstreamFirstReadAt = -1;
   private readonly idleTimeoutMs: number;
-  private resolve!: (result: RelayResult) => void;
 
   constructor(
     protected readonly client: C,
     protected readonly upstream: C,
     protected readonly options: RelayOptions,
+    private readonly sink: RelaySink,
   ) {
     this.idleTimeoutMs = options.idleTimeoutMs;
     this.halfClose = options.halfClose;
-    this.result = new Promise((resolve) => (this.resolve = resolve));
     sweeper.add(this.idleTimeoutMs, this);
   }
 
@@ -94,7 +92,7 @@ export abstract class TwoWayRelay<C extends RelayedConnection & { readonly remot
     if (error) void this.client.remoteAddress;
     this.client.destroy();
     this.upstream.destroy();
-    this.resolve({
+    this.sink.relayEnded({
       end,
       bytesFromClient: this.client.bytesIn,
       bytesToClient: this.client.bytesOut,

@@ -1,7 +1,7 @@
 // The relay on TCP handles: each read is written on at once, one buffer in flight per
 // direction (as nginx). Sessions on net.Socket streams relay in socket.ts instead.
 import { getSystemErrorName } from "node:util";
-import type { ClientConnection, RelayEnd, RelayOptions, RelayResult, UpstreamConnection } from "../../core/runtime.ts";
+import type { ClientConnection, RelayEnd, RelayOptions, RelaySink, UpstreamConnection } from "../../core/runtime.ts";
 import type { NodeConnection } from "./connection.ts";
 import { type PacedSink, Pacer, RateBudget } from "../pace.ts";
 import { TwoWayRelay } from "./relay-base.ts";
@@ -190,9 +190,7 @@ class HandleRelay extends TwoWayRelay<NodeConnection> {
   }
 }
 
-export function relay(client: ClientConnection, upstream: UpstreamConnection, opts: RelayOptions): Promise<RelayResult> {
-  if (client instanceof SocketConnection) return relaySockets(client, upstream as unknown as SocketConnection, opts);
-  const r = new HandleRelay(client as unknown as NodeConnection, upstream as unknown as NodeConnection, opts);
-  r.start();
-  return r.result;
+export function relay(client: ClientConnection, upstream: UpstreamConnection, opts: RelayOptions, sink: RelaySink): void {
+  if (client instanceof SocketConnection) return relaySockets(client, upstream as unknown as SocketConnection, opts, sink);
+  new HandleRelay(client as unknown as NodeConnection, upstream as unknown as NodeConnection, opts, sink).start();
 }

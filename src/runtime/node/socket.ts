@@ -9,7 +9,7 @@ import {
   ReadFailure,
   type RelayEnd,
   type RelayOptions,
-  type RelayResult,
+  type RelaySink,
 } from "../../core/runtime.ts";
 import { Pacer, RateBudget } from "../pace.ts";
 import { RelayedConnection, TwoWayRelay } from "./relay-base.ts";
@@ -204,10 +204,8 @@ export class SocketRelay extends TwoWayRelay<SocketConnection> {
   }
 }
 
-export function relaySockets(client: SocketConnection, upstream: SocketConnection, opts: RelayOptions): Promise<RelayResult> {
-  const r = new SocketRelay(client, upstream, opts);
-  r.start();
-  return r.result;
+export function relaySockets(client: SocketConnection, upstream: SocketConnection, opts: RelayOptions, sink: RelaySink): void {
+  new SocketRelay(client, upstream, opts, sink).start();
 }
 
 /** Connects to an address literal or a Unix-domain socket; rejects with a ConnectFailure. */

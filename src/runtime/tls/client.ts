@@ -56,6 +56,7 @@ export async function connect(
       ...(t.crl !== null && { crl: t.crl }),
       ...(t.cert !== null && key !== null && { cert: t.cert.cert, key }),
       ...(session !== undefined && { session }),
+      ...(t.alpn !== undefined && t.alpn.length > 0 && { ALPNProtocols: [...t.alpn] }),
       // The core judges the verdict (proxy_ssl_verify), as nginx does after the handshake.
       rejectUnauthorized: false,
       // Node's default hostname check only runs with rejectUnauthorized; the core does its own.

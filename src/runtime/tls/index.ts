@@ -4,7 +4,7 @@ import { statSync } from "node:fs";
 import type { TlsSupport } from "../../core/runtime.ts";
 import type { TlsClientOptions, TlsServerOptions } from "../../core/runtime-tls.ts";
 import { connect } from "./client.ts";
-import { accept, serverContext } from "./server.ts";
+import { accept, serverContext, withCertificates } from "./server.ts";
 import { shareTicketKeys } from "./ticket-keys.ts";
 
 export interface TlsLimits {
@@ -27,6 +27,7 @@ export function nodeTlsSupport(limits: TlsLimits): TlsSupport {
     // Where the library cannot take them, keys are not handed to it at all.
     shareTicketKeys: ticketKeysUnshared === null ? shareTicketKeys : () => {},
     serverContext,
+    withCertificates,
     accept,
     connect,
   };

@@ -2,12 +2,20 @@
 // on that runtime rather than run weaker (RUNTIMES-2.md §2.2, checked in test/e2e/tls.test.ts).
 import type { TlsClientOptions, TlsServerOptions } from "../../core/runtime-tls.ts";
 import { isServerOptions, type TlsLimits } from "./index.ts";
+import { ticketKeyFilesWork } from "./ticket-keys.ts";
 
 export const NODE_LIMITS = (openssl: string): TlsLimits => ({
   library: `OpenSSL ${openssl}`,
   sni: true,
   ticketKeysUnshared: null,
-  cannot: () => null,
+  cannot(o) {
+    const keys = isServerOptions(o) ? o.ticketKeys ?? [] : [];
+    if (keys.length === 0) return null;
+    if (!ticketKeyFilesWork()) return `"ssl_session_ticket_key"`;
+    // nginx encrypts with AES-256 under an 80-byte key; node:tls's ticket callback takes AES-128 keys only.
+    if (keys.some((k) => k.length === 80)) return `"ssl_session_ticket_key" with an 80-byte key (AES-256 tickets)`;
+    return null;
+  },
 });
 
 /** Bun's node:tls on BoringSSL. */
@@ -20,6 +28,7 @@ export const BUN_LIMITS: TlsLimits = {
     if (isServerOptions(o)) {
       if (o.crl !== null) return `"ssl_crl"`;
       if (o.ecdhCurve !== "auto") return `"ssl_ecdh_curve ${o.ecdhCurve}"`;
+      if ((o.ticketKeys ?? []).length > 0) return `"ssl_session_ticket_key"`;
     } else {
       if (o.crl !== null) return `"proxy_ssl_crl"`;
     }
@@ -43,6 +52,7 @@ export const DENO_LIMITS: TlsLimits = {
       if (o.preferServerCiphers) return `"ssl_prefer_server_ciphers on"`;
       if (o.ecdhCurve !== "auto") return `"ssl_ecdh_curve ${o.ecdhCurve}"`;
       if (!o.sessionTickets) return `"ssl_session_tickets off"`;
+      if ((o.ticketKeys ?? []).length > 0) return `"ssl_session_ticket_key"`;
     }
     return null;
   },

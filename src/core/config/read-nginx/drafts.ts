@@ -18,8 +18,8 @@ export interface ServerDraft {
   /** set_real_ip_from in this server{}. */
   readonly realipFrom: string[];
   readonly errorLogs: ErrorLogConfig[];
-  /** The content handler: the last of proxy_pass and return wins, as in nginx. */
-  handler: { readonly kind: "proxy_pass" | "return"; readonly value: string; readonly loc: SourceLoc } | null;
+  /** The content handler: the last of proxy_pass, return and pass wins, as in nginx. */
+  handler: { readonly kind: "proxy_pass" | "return" | "pass"; readonly value: string; readonly loc: SourceLoc } | null;
   readonly set: SetConfig[];
   readonly overrides: ProxyOverrides;
   /** ssl_* and proxy_ssl_* of this server{}. */

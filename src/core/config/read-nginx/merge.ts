@@ -28,6 +28,7 @@ export function mergeServer(
     listen: s.listen,
     proxyPass,
     return: handler.kind === "return" ? handler.value : null,
+    ...(handler.kind === "pass" && { pass: handler.value }),
     set: s.set,
     // nginx's merge: a server{} with rules of its own does not inherit stream{}'s.
     access: s.access.length > 0 ? s.access : block.access,

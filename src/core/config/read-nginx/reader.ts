@@ -22,7 +22,7 @@ import type { ReaderContext } from "./context.ts";
 import type { BlockDraft, Family, ProxyOverrides, ServerDraft } from "./drafts.ts";
 import { type ConfigFiles, type ConfigWarning, Includes } from "./files.ts";
 import { limitConnDirective, limitConnDraft, type ZoneTable } from "./limit-conn.ts";
-import { accessRule, proxyPass, realipFrom } from "./server-directives.ts";
+import { accessRule, passAddress, proxyPass, realipFrom } from "./server-directives.ts";
 import { listen } from "./listen.ts";
 import { tlsDirective } from "./ssl.ts";
 import { serverNameDirective } from "./server-name.ts";
@@ -271,6 +271,12 @@ class NginxReader {
         case "return":
           if (family === "stream") {
             s.handler = { kind: "return", value: e.args[0]!, loc: this.loc(e) };
+            return;
+          }
+          break;
+        case "pass":
+          if (family === "stream") {
+            s.handler = { kind: "pass", value: passAddress(this.cx, e), loc: this.loc(e) };
             return;
           }
           break;

@@ -1,5 +1,5 @@
 // The server{} and upstream{} directives whose arguments are read on their own: allow/deny,
-// proxy_pass, and the balancing methods.
+// proxy_pass, pass, and the balancing methods.
 import type { AccessRuleConfig, BalanceMethod } from "../model.ts";
 import type { NginxDirective } from "./tokenizer.ts";
 import { parseAccessRule } from "../../phases/access.ts";
@@ -8,6 +8,8 @@ import { boundFactorError, parseBoundFactor } from "../../balance/bounded-load.t
 import { hashKeyError } from "../../balance/key.ts";
 import type { ReaderContext } from "./context.ts";
 import { unixPath } from "./upstream-server.ts";
+import { passDirectiveProblem } from "../../pass-address.ts";
+import { hasVariables } from "../../variables/complex-value.ts";
 
 /**
  * `allow|deny ADDRESS|CIDR|unix:|all` (ngx_stream_access_rule): checked now, compiled by
@@ -35,6 +37,14 @@ export function proxyPass(cx: ReaderContext, d: NginxDirective): string {
   const target = d.args[0]!;
   if (target.toLowerCase().startsWith("unix:")) unixPath(cx, d, target);
   return target;
+}
+
+/** `pass ADDRESS`: an address as written is judged now, as nginx does; one with variables per session. */
+export function passAddress(cx: ReaderContext, d: NginxDirective): string {
+  const value = d.args[0]!;
+  const problem = hasVariables(value) ? null : passDirectiveProblem(value);
+  if (problem) cx.fail(d, problem);
+  return value;
 }
 
 /** `hash KEY [consistent [bounded=C]]`: bounded loads are streamlb's own, on top of ketama. */

@@ -64,14 +64,11 @@ const KIND_SETTERS: Record<TlsValueKind, (field: keyof ServerTlsConfig) => Sette
 };
 
 const SPECIAL_SETTERS: Record<TlsSpecial, Setter> = {
-  certificate: (cx, d, into) => {
-    noVariables(cx, d);
-    (into.certs ??= []).push(d.args[0]!);
-  },
-  certificate_key: (cx, d, into) => {
-    noVariables(cx, d);
-    (into.keys ??= []).push(d.args[0]!);
-  },
+  // Variables are evaluated per handshake (phases/ssl-certificates.ts).
+  certificate: (_cx, d, into) => void (into.certs ??= []).push(d.args[0]!),
+  certificate_key: (_cx, d, into) => void (into.keys ??= []).push(d.args[0]!),
+  // A plain path: nginx reads no variables in it.
+  session_ticket_key: (_cx, d, into) => void (into.sessionTicketKeys = [...(into.sessionTicketKeys ?? []), d.args[0]!]),
   session_cache: sessionCache,
   verify_client: (cx, d, into) => {
     const v = d.args[0]!;
@@ -83,6 +80,11 @@ const SPECIAL_SETTERS: Record<TlsSpecial, Setter> = {
   alpn: (cx, d, into) => {
     for (const a of d.args) if (a.length > 255) cx.fail(d, `"ssl_alpn" directive protocol too long`);
     into.alpn = [...d.args];
+  },
+  proxy_alpn: (cx, d, into) => {
+    // A value with variables is judged per session (empty or too long: skipped), as nginx does.
+    for (const a of d.args) if (!a.includes("$") && a.length > 255) cx.fail(d, `"proxy_ssl_alpn" directive protocol too long`);
+    into.proxySslAlpn = [...d.args];
   },
 };
 

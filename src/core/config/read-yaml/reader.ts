@@ -35,6 +35,8 @@ import {
 } from "./limit-conn.ts";
 
 const LISTEN_PARAMS = ["udp", "reuseport", "proxy_protocol", "ssl", "default_server"];
+/** A server's content handler: exactly one of them. */
+const HANDLER_KEYS = ["proxy_pass", "return", "pass"] as const;
 const bindOf = (bind: string | null) => (bind === null || bind === "off" ? {} : { proxyBind: bind });
 import { yamlAccess, yamlRealipFrom } from "./access.ts";
 import { yamlErrorLogs } from "./error-log.ts";
@@ -45,6 +47,8 @@ import { yamlSet, yamlVariableBlocks } from "./variables.ts";
 import { RESOLVER_KEYS, yamlResolver, yamlResolveServer, yamlZone } from "./resolve.ts";
 import { TLS_KEYS, yamlServerNames, yamlServerTls, yamlTlsOverrides } from "./tls.ts";
 import type { TlsOverrides } from "../read-nginx/ssl.ts";
+import { passDirectiveProblem } from "../../pass-address.ts";
+import { hasVariables } from "../../variables/complex-value.ts";
 
 const PROXY_KEYS = PROXY_SETTINGS.map((r) => r.yaml);
 const TOP_ROWS = MAIN_SETTINGS;
@@ -73,6 +77,7 @@ const SERVER_KEYS = [
   "listen",
   "proxy_pass",
   "return",
+  "pass",
   "set",
   "access_log",
   "access",
@@ -161,9 +166,10 @@ function server(
   const what = `stream.servers[${index}]`;
   const e = w.entries(node, what, SERVER_KEYS);
   if (!e.has("listen")) w.fail(node, `no "listen" is defined for ${what}`);
-  if (!e.has("proxy_pass") && !e.has("return")) w.fail(node, `no "proxy_pass" or "return" is defined for ${what}`);
-  if (e.has("proxy_pass") && e.has("return")) {
-    w.fail(e.get("return")!.key, `${what} has both "proxy_pass" and "return": one handles the session`);
+  const handlers = HANDLER_KEYS.filter((k) => e.has(k));
+  if (handlers.length === 0) w.fail(node, `no "proxy_pass", "return" or "pass" is defined for ${what}`);
+  if (handlers.length > 1) {
+    w.fail(e.get(handlers[1]!)!.key, `${what} has both "${handlers[0]}" and "${handlers[1]}": one handles the session`);
   }
   const listen: ListenConfig[] = w.listOrOne(e.get("listen")!.value).map((n) => {
     // nginx's spelling: the address, then `udp` and `reuseport` (`"127.0.0.1:53 udp"`).
@@ -190,11 +196,12 @@ function server(
     const def = params.includes("default_server") ? { defaultServer: true } : {};
     return { ...parsed, ...udp, ...pp, ...ssl, ...def, loc: w.loc(n) };
   });
-  const handlerNode = (e.get("proxy_pass") ?? e.get("return"))!.value;
+  const handlerNode = e.get(handlers[0]!)!.value;
   return {
     listen,
     proxyPass: e.has("proxy_pass") ? w.string(handlerNode, "proxy_pass") : null,
     return: e.has("return") ? String(w.scalar(handlerNode, "return")) : null,
+    ...(e.has("pass") && { pass: yamlPass(w, handlerNode) }),
     set: e.has("set") ? yamlSet(w, e.get("set")!.value, what) : [],
     proxyPassLoc: w.loc(handlerNode),
     proxy: yamlRows(w, e, PROXY_SETTINGS, inherited),
@@ -209,6 +216,14 @@ function server(
     ...(e.has("server_name") && { serverNames: yamlServerNames(w, e.get("server_name")!.value) }),
     loc: w.loc(node),
   };
+}
+
+/** `pass: ADDRESS`: an address as written is judged at load, as nginx judges it. */
+function yamlPass(w: YamlWalker, node: Node | null): string {
+  const value = w.string(node, "pass");
+  const problem = hasVariables(value) ? null : passDirectiveProblem(value);
+  if (problem) w.fail(node, problem);
+  return value;
 }
 
 function upstream(w: YamlWalker, name: string, loc: SourceLoc, node: Node | null): UpstreamConfig {

@@ -53,8 +53,10 @@ const KIND_READS: Record<TlsValueKind, (field: keyof ServerTlsConfig) => Read> =
 
 const SPECIAL_READS: Record<TlsSpecial, Read> = {
   // Several pairs (RSA + ECDSA): a list each, paired in order, as the repeated directives are.
-  certificate: (w, n, k, into) => void (into.certs = w.listOrOne(n).map((x) => filePath(w, x, k))),
-  certificate_key: (w, n, k, into) => void (into.keys = w.listOrOne(n).map((x) => filePath(w, x, k))),
+  // Variables are evaluated per handshake, as in nginx.conf.
+  certificate: (w, n, k, into) => void (into.certs = w.listOrOne(n).map((x) => w.string(x, k))),
+  certificate_key: (w, n, k, into) => void (into.keys = w.listOrOne(n).map((x) => w.string(x, k))),
+  session_ticket_key: (w, n, k, into) => void (into.sessionTicketKeys = w.listOrOne(n).map((x) => w.string(x, k))),
   session_cache: (w, n, k, into) => {
     const args = words(w, n, k);
     const problem = sessionCacheProblem(args);
@@ -74,6 +76,11 @@ const SPECIAL_READS: Record<TlsSpecial, Read> = {
     const list = words(w, n, k);
     if (list.some((a) => a.length > 255)) w.fail(n, `"ssl_alpn" directive protocol too long`);
     into.alpn = list;
+  },
+  proxy_alpn: (w, n, k, into) => {
+    const list = words(w, n, k);
+    if (list.some((a) => !a.includes("$") && a.length > 255)) w.fail(n, `"proxy_ssl_alpn" directive protocol too long`);
+    into.proxySslAlpn = list;
   },
 };
 

@@ -76,7 +76,7 @@ export const STREAM_DIRECTIVES: readonly DirectiveRow[] = [
     path: true,
   }),
   ...rows("proxy_ssl_protocols", "stream_proxy_module", "stream", S_SS, "1more", { unique, support: runs }),
-  ...rows("proxy_ssl_alpn", "stream_proxy_module", "stream", S_SS, "1more", { unique }),
+  ...rows("proxy_ssl_alpn", "stream_proxy_module", "stream", S_SS, "1more", { unique, support: runs }),
   ...rows("proxy_ssl_conf_command", "stream_proxy_module", "stream", S_SS, [2]),
   ...rows("proxy_ssl_certificate_cache", "stream_proxy_module", "stream", S_SS, [1, 2, 3], { unique }),
 
@@ -95,7 +95,7 @@ export const STREAM_DIRECTIVES: readonly DirectiveRow[] = [
     support: runs,
     path: true,
   }),
-  ...rows("ssl_session_ticket_key", "stream_ssl_module", "stream", S_SS, [1]),
+  ...rows("ssl_session_ticket_key", "stream_ssl_module", "stream", S_SS, [1], { support: runs, path: true }),
   ...rows("ssl_protocols ssl_alpn", "stream_ssl_module", "stream", S_SS, "1more", { unique, support: runs }),
   ...rows("ssl_conf_command", "stream_ssl_module", "stream", S_SS, [2]),
   ...rows("ssl_session_cache", "stream_ssl_module", "stream", S_SS, [1, 2], { unique, support: runs }),
@@ -136,7 +136,7 @@ export const STREAM_DIRECTIVES: readonly DirectiveRow[] = [
   ...rows("geo", "stream_geo_module", "stream", S, [1, 2], { block, support: runs }),
   ...rows("split_clients", "stream_split_clients_module", "stream", S, [2], { block, support: runs }),
   ...rows("return", "stream_return_module", "stream", SS, [1], { unique, support: runs }),
-  ...rows("pass", "stream_pass_module", "stream", SS, [1], { unique }),
+  ...rows("pass", "stream_pass_module", "stream", SS, [1], { unique, support: runs }),
   ...rows("set", "stream_set_module", "stream", SS, [2], { support: runs }),
   ...rows("geoip_country geoip_city geoip_org", "stream_geoip_module", "stream", S, [1, 2], { unique }),
 

@@ -6,7 +6,14 @@ import type { ServerTlsConfig } from "../model.ts";
 
 export type TlsValueKind = "text" | "flag" | "path" | "depth" | "protocols" | "seconds" | "milliseconds";
 
-export type TlsSpecial = "certificate" | "certificate_key" | "session_cache" | "verify_client" | "alpn";
+export type TlsSpecial =
+  | "certificate"
+  | "certificate_key"
+  | "session_cache"
+  | "verify_client"
+  | "alpn"
+  | "proxy_alpn"
+  | "session_ticket_key";
 
 export type TlsField =
   | { readonly kind: TlsValueKind; readonly field: keyof ServerTlsConfig }
@@ -27,6 +34,8 @@ export const TLS_FIELDS: ReadonlyMap<string, TlsField> = new Map<string, TlsFiel
   ["ssl_session_cache", special("session_cache")],
   ["ssl_session_timeout", f("seconds", "sessionTimeoutMs")],
   ["ssl_session_tickets", f("flag", "sessionTickets")],
+  // Repeatable: each adds a key file to the list.
+  ["ssl_session_ticket_key", special("session_ticket_key")],
   ["ssl_handshake_timeout", f("milliseconds", "handshakeTimeoutMs")],
   ["ssl_verify_client", special("verify_client")],
   ["ssl_verify_depth", f("depth", "verifyDepth")],
@@ -49,6 +58,8 @@ export const TLS_FIELDS: ReadonlyMap<string, TlsField> = new Map<string, TlsFiel
   ["proxy_ssl_protocols", f("protocols", "proxySslProtocols")],
   ["proxy_ssl_ciphers", f("text", "proxySslCiphers")],
   ["proxy_ssl_session_reuse", f("flag", "proxySslSessionReuse")],
+  // Complex values, compiled and checked with the others (variables/stream-variables.ts).
+  ["proxy_ssl_alpn", special("proxy_alpn")],
 ]);
 
 export const VERIFY_CLIENT_VALUES = ["off", "on", "optional", "optional_no_ca"] as const;

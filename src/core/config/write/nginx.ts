@@ -69,6 +69,7 @@ export function writeNginxConfig(config: Config, source?: string): string {
     for (const v of s.set) out.push(`${IN}${IN}set ${word(v.variable)} ${word(v.value)};`);
     if (s.proxyPass !== null) out.push(`${IN}${IN}proxy_pass ${word(s.proxyPass)};`);
     if (s.return !== null) out.push(`${IN}${IN}return ${word(s.return)};`);
+    if (s.pass !== undefined) out.push(`${IN}${IN}pass ${word(s.pass)};`);
     // Each server writes its merged rules: the same as nginx's inheritance, read back.
     for (const r of s.access) out.push(`${IN}${IN}${r.action} ${word(r.address)};`);
     for (const l of nginxLimitConn(s, word)) out.push(`${IN}${IN}${l}`);

@@ -39,6 +39,7 @@ const FIELDS: ReadonlyArray<readonly [string, keyof ServerTlsConfig, Kind]> = [
   ["proxy_ssl_protocols", "proxySslProtocols", "words"],
   ["proxy_ssl_ciphers", "proxySslCiphers", "text"],
   ["proxy_ssl_session_reuse", "proxySslSessionReuse", "flag"],
+  ["proxy_ssl_alpn", "proxySslAlpn", "words"],
 ];
 
 const same = (a: Value, b: Value) => (Array.isArray(a) && Array.isArray(b) ? a.join(" ") === b.join(" ") : a === b);
@@ -52,6 +53,8 @@ function changed(s: ServerConfig): Array<[string, Value, Kind]> {
   // A key is missing only after the last one given (a server that neither listens with ssl
   // nor proxies with it keeps such certificates unchecked).
   for (const c of t.certificates) if (c.key !== "") out.push(["ssl_certificate_key", c.key, "text"]);
+  // Repeated, as the pairs: one line a key file.
+  for (const k of t.sessionTicketKeys ?? []) out.push(["ssl_session_ticket_key", k, "text"]);
   for (const [name, field, kind] of FIELDS) {
     if (!same(t[field] as Value, DEFAULT_TLS[field] as Value)) out.push([name, t[field] as Value, kind]);
   }
@@ -78,17 +81,20 @@ export function nginxTlsLines(s: ServerConfig, word: (w: string) => string): str
   });
 }
 
+/** Directives a server may repeat, written in YAML as one list each. */
+const LISTS = ["ssl_certificate", "ssl_certificate_key", "ssl_session_ticket_key"];
+
 export function yamlTlsLines(s: ServerConfig, indent: string, scalar: (v: string) => string): string[] {
   const rows = changed(s);
   const out: string[] = [];
-  // The certificate pairs as two lists, paired in order.
-  for (const key of ["ssl_certificate", "ssl_certificate_key"]) {
+  // The certificate pairs as two lists, paired in order; the ticket keys as one.
+  for (const key of LISTS) {
     const paths = rows.filter(([n]) => n === key).map(([, v]) => scalar(v as string));
     if (paths.length === 1) out.push(`${indent}${key}: ${paths[0]}`);
     else if (paths.length > 1) out.push(`${indent}${key}: [${paths.join(", ")}]`);
   }
   for (const [name, v, kind] of rows) {
-    if (name === "ssl_certificate" || name === "ssl_certificate_key") continue;
+    if (LISTS.includes(name)) continue;
     const text = kind === "flag"
       ? String(v)
       : kind === "time"

@@ -62,6 +62,7 @@ export function writeYamlConfig(config: Config, source?: string): string {
     stream.push(`    - listen: ${listenValue(s.listen)}`);
     if (s.proxyPass !== null) stream.push(`      proxy_pass: ${scalar(s.proxyPass)}`);
     if (s.return !== null) stream.push(`      return: ${scalar(s.return)}`);
+    if (s.pass !== undefined) stream.push(`      pass: ${scalar(s.pass)}`);
     if (s.serverNames?.length) stream.push(`      server_name: [${s.serverNames.map(scalar).join(", ")}]`);
     if (s.set.length > 0) {
       stream.push(`      set: { ${s.set.map((v) => `${scalar(v.variable)}: ${scalar(v.value)}`).join(", ")} }`);
