@@ -10,84 +10,11 @@ import type { ClientConnection, TlsAccepted } from "../../core/runtime.ts";
 import { type TlsAcceptOptions, TlsHandshakeError } from "../../core/runtime-tls.ts";
 import { accept as acceptOnNodeTls, acceptedFacts, type NodeTlsServerContext, serverSocketOptions } from "../tls/server.ts";
 import { SocketConnection } from "../node/socket.ts";
-import { BunConnection, type BunSocket, newSide, resume, type Side } from "./connection.ts";
+import { BunConnection, type BunSocket, newSide, resume } from "./connection.ts";
 import { asStreamConnection } from "./native-duplex.ts";
-import { relayHandlers } from "./relay.ts";
+import { concat, Handshake, handshakeHandlers, upgraded } from "./tls-handshake.ts";
 import { nativeServerOptions } from "./tls-options.ts";
 import { NativeTlsView } from "./tls-view.ts";
-
-/**
- * The raw socket's events after the upgrade: Bun still shows it the ciphertext, which the TLS
- * socket reads itself, so they are let go (relay.ts's handlers call this as they call a relay);
- * closing the raw connection closes the TLS socket over it.
- */
-function upgraded(tlsSocket: () => BunSocket | null) {
-  const ignore = () => {};
-  return { onData: ignore, onDrain: ignore, onEnd: ignore, onClose: ignore, finish: () => tlsSocket()?.end() };
-}
-
-/**
- * A handshake in flight. It waits in the TLS socket's Side as its pending read, which is how
- * relay.ts's handlers tell of an end or a close before the handshake event.
- */
-class Handshake {
-  settled = false;
-  /** A pending read's own timer, which relay.ts's handlers clear: this one keeps its deadline. */
-  readonly timer = undefined;
-  private readonly deadline: ReturnType<typeof setTimeout>;
-  constructor(
-    readonly side: Side,
-    readonly ctx: NodeTlsServerContext,
-    timeoutMs: number,
-    private readonly done: (r: TlsAccepted | TlsHandshakeError) => void,
-  ) {
-    this.deadline = setTimeout(() => this.settle(new TlsHandshakeError("timeout", "handshake timed out")), timeoutMs);
-  }
-  settle(r: TlsAccepted | TlsHandshakeError): void {
-    if (this.settled) return;
-    this.settled = true;
-    clearTimeout(this.deadline);
-    this.done(r);
-  }
-  resolve(chunk: Uint8Array | null): void {
-    if (chunk === null) return this.settle(new TlsHandshakeError("closed", "peer closed connection in SSL handshake"));
-    // Bytes before the handshake event (not seen, but cheap to keep): they wait for the relay.
-    (this.side.early ??= []).unshift(chunk);
-    this.side.earlyBytes += chunk.byteLength;
-    this.side.bytesIn -= chunk.byteLength;
-    this.side.reader = this;
-  }
-  reject(): void {
-    this.settle(new TlsHandshakeError("closed", "peer closed connection in SSL handshake"));
-  }
-}
-
-/** relay.ts's handlers, and the handshake's end (Bun calls it once, on success or failure). */
-const tlsHandlers = {
-  ...relayHandlers,
-  handshake(s: BunSocket, ok: boolean, verifyError: { code?: string; message?: string } | null) {
-    const side = s.data;
-    const h = side.reader;
-    if (!(h instanceof Handshake) || h.settled) return;
-    side.reader = null;
-    if (!ok) {
-      s.end();
-      return h.settle(new TlsHandshakeError("failed", libraryReason(verifyError)));
-    }
-    const view = new NativeTlsView(s, verifyError?.code ?? null);
-    h.settle({ connection: side.conn as unknown as ClientConnection, facts: acceptedFacts(view.asTlsSocket(), h.ctx) });
-  },
-};
-
-/**
- * BoringSSL's `error:1000009c:SSL routines:OPENSSL_internal:HTTP_REQUEST` as node:tls on Bun
- * words it (its reason), so the log reads the same on either path.
- */
-function libraryReason(e: { code?: string; message?: string } | null): string {
-  const m = e?.message ?? "";
-  const reason = /^error:[0-9a-fA-F]+:[^:]*:[^:]*:(.+)$/.exec(m)?.[1];
-  return reason ?? (m || e?.code || "handshake failed");
-}
 
 export function accept(client: ClientConnection, options: TlsAcceptOptions): Promise<TlsAccepted> {
   const ctx = options.context as NodeTlsServerContext;
@@ -127,37 +54,28 @@ function acceptNative(
   if (side.paused) resume(raw);
   return new Promise((resolve, reject) => {
     const tlsSide = newSide(raw, conn.unix);
-    const h = new Handshake(tlsSide, ctx, options.timeoutMs, (r) => {
-      if (r instanceof TlsHandshakeError) {
+    const timedOut = () => new TlsHandshakeError("timeout", "handshake timed out");
+    tlsSide.reader = new Handshake(tlsSide, options.timeoutMs, timedOut, (end) => {
+      if (end instanceof Error) {
         tlsSocket?.end();
         raw.end();
-        reject(r);
-      } else resolve(r);
+        return reject(end);
+      }
+      const view = new NativeTlsView(end.socket, end.verifyError).asTlsSocket();
+      resolve({ connection: end.socket.data.conn as unknown as ClientConnection, facts: acceptedFacts(view, ctx) });
     });
-    tlsSide.reader = h;
     try {
       const pair = (raw as unknown as { upgradeTLS(o: object): [BunSocket, BunSocket] }).upgradeTLS({
         isServer: true,
         tls: native,
         data: tlsSide,
-        socket: tlsHandlers,
+        socket: handshakeHandlers,
         ...(first.length > 0 && { initialData: concat(first) }),
       });
       tlsSocket = pair[1];
       tlsSide.conn = new BunConnection(tlsSocket, conn.unix);
     } catch (err) {
-      h.settle(new TlsHandshakeError("failed", err instanceof Error ? err.message : String(err)));
+      (tlsSide.reader as Handshake).settle(new TlsHandshakeError("failed", err instanceof Error ? err.message : String(err)));
     }
   });
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
 }

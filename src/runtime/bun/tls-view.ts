@@ -13,7 +13,6 @@ interface NativeTls {
   getServername(): string | undefined;
   isSessionReused(): boolean;
   readonly alpnProtocol: string | false | null;
-  readonly authorized: boolean;
 }
 
 export class NativeTlsView {
@@ -27,8 +26,9 @@ export class NativeTlsView {
     return this.socket as unknown as NativeTls;
   }
 
+  /** The chain verified (or none was asked for): the handshake event said no error. */
   get authorized(): boolean {
-    return this.authorizationError === null && this.native.authorized;
+    return this.authorizationError === null;
   }
   get servername(): string | false {
     return this.native.getServername() || false;
