@@ -231,6 +231,85 @@ describe("TLS I/O: the ssl phase's handshake, its facts and the relay after it",
     }
   });
 
+  test("origination: SNI as asked, a client certificate, ALPN, a session reused, the chain's verdict", async () => {
+    // A backend that answers with what its handshake saw.
+    const seen: { servername: string | false; cn: string; alpn: string | false; reused: boolean }[] = [];
+    const server = tls.createServer({
+      cert: certs.pem("localhost"),
+      key: readFileSync(certs.key("localhost"), "utf8"),
+      ca: certs.pem("ca"),
+      requestCert: true,
+      rejectUnauthorized: false,
+      ALPNProtocols: ["v1", "v2"],
+    }, (s) => {
+      const peer = s.getPeerCertificate();
+      const cn = typeof peer?.subject?.CN === "string" ? peer.subject.CN : "";
+      seen.push({
+        servername: (s as unknown as { servername?: string | false | null }).servername || false,
+        cn,
+        alpn: s.alpnProtocol || false,
+        reused: s.isSessionReused(),
+      });
+      s.on("error", () => {});
+      s.end("hello\n");
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as net.AddressInfo).port;
+    const base = {
+      serverName: null,
+      protocols: ["TLSv1.2", "TLSv1.3"] as const,
+      ciphers: "DEFAULT",
+      ca: certs.pem("ca"),
+      crl: null,
+      cert: null,
+      sessionKey: null,
+    };
+    const origin = async (o: Partial<Parameters<TlsSupport["connect"]>[2] & object>) => {
+      const { connection, facts } = await tlsOf(runtime).connect(
+        { host: "127.0.0.1", port } as Parameters<Runtime["connect"]>[0],
+        CONNECT,
+        { ...base, ...o } as Parameters<TlsSupport["connect"]>[2],
+      );
+      let got = "";
+      for (let chunk = await connection.read(2000); chunk !== null; chunk = await connection.read(2000)) {
+        got += new TextDecoder().decode(chunk);
+      }
+      connection.close();
+      return { got, facts: facts! };
+    };
+    try {
+      const plain = await origin({});
+      assert.equal(plain.got, "hello\n");
+      assert.equal(plain.facts.verifyError, null, "the CA signed the backend's certificate");
+      assert.equal(plain.facts.peerCert?.subject, "CN=localhost");
+      assert.equal(plain.facts.protocol, "TLSv1.3");
+      assert.deepEqual(seen.at(-1), { servername: false, cn: "", alpn: false, reused: false }, "no SNI, no certificate, no ALPN");
+
+      const named = await origin({
+        serverName: "backend.test",
+        alpn: ["v2"],
+        cert: { cert: certs.pem("client"), key: readFileSync(certs.key("client"), "utf8"), passwords: [] },
+      });
+      assert.equal(named.got, "hello\n");
+      assert.deepEqual(seen.at(-1), { servername: "backend.test", cn: "client", alpn: "v2", reused: false });
+
+      // proxy_ssl_session_reuse: the session of the first connection resumes on the next.
+      // (Deno's node:tls client offers none: it does not resume, a gap of that runtime's own.)
+      await origin({ sessionKey: "peer" });
+      if (runtime.name !== "deno") {
+        assert.equal((await origin({ sessionKey: "peer" })).facts.sessionReused, true);
+        assert.equal(seen.at(-1)?.reused, true);
+      }
+
+      // Without the CA, the chain's verdict is the core's to judge: the handshake still ends.
+      const untrusted = await origin({ ca: certs.pem("selfsigned") });
+      assert.equal(untrusted.got, "hello\n");
+      assert.notEqual(untrusted.facts.verifyError, null);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
   test("on Bun: the handshake runs on the native socket, node:tls over it for what it cannot take", {
     skip: !isBun && "Bun only",
   }, async () => {
@@ -253,6 +332,23 @@ describe("TLS I/O: the ssl phase's handshake, its facts and the relay after it",
       backend,
     );
     assert.deepEqual(kinds, [true]);
+    // And so does a TLS backend's (proxy_ssl).
+    const server = tls.createServer({ cert: certs.pem("localhost"), key: readFileSync(certs.key("localhost"), "utf8") }, (s) => {
+      s.on("error", () => {});
+      s.end("hello\n");
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const { connection: backendSide } = await tlsOf(runtime).connect(
+        { host: "127.0.0.1", port: (server.address() as net.AddressInfo).port } as Parameters<Runtime["connect"]>[0],
+        CONNECT,
+        { serverName: null, protocols: ["TLSv1.3"], ciphers: "DEFAULT", ca: null, crl: null, cert: null, sessionKey: null },
+      );
+      assert.ok(backendSide instanceof connection.BunConnection);
+      backendSide.close();
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
     // node:tls over the native socket, relayed beside a native backend connection.
     await relayThrough(
       runtime,
