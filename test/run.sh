@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=node_modules/.bin
-step() { printf '\n=== %s\n' "$*"; }
+# Each step says when it starts (seconds into the run): the suite has a 15-minute budget.
+step() { printf '\n=== %s (at %ds)\n' "$*" "$SECONDS"; }
 
 step "lint and format (deno lint, deno fmt --check: one linter and formatter for all three runtimes' code)"
 "$bin/deno" lint
@@ -48,10 +49,11 @@ step "unit and library tests on Deno"
 node24="$bin/node"
 system_node=$(type -ap node | grep -v '/node_modules/' | head -n 1 || true)
 step "unit and library tests, and the property tests, on Node $("$node24" --version)"
-"$node24" --test dist/js/test/unit/*.test.js dist/js/test/lib/*.test.js
+# Two files at a time: many wait on sockets and timers, and the machine has two cores.
+"$node24" --test --test-concurrency=2 dist/js/test/unit/*.test.js dist/js/test/lib/*.test.js
 if [ -n "$system_node" ] && [ "$("$system_node" --version)" != "$("$node24" --version)" ]; then
   step "unit and library tests on the machine's Node $("$system_node" --version)"
-  "$system_node" --test "${js_units[@]}"
+  "$system_node" --test --test-concurrency=2 "${js_units[@]}"
 fi
 
 # Last, so the closing summary is the end-to-end one. One file at a time: several tests
@@ -60,3 +62,4 @@ fi
 # The runner's Node is the `node` target's (test/support/streamlb.ts): e2e runs once, on Node 24.
 step "end-to-end tests against node ($("$node24" --version)), deno, bun and the binary"
 "$node24" --test --test-concurrency=1 --test-timeout=300000 dist/js/test/e2e/*.test.js
+step "done"

@@ -68,7 +68,8 @@ export class BunConnection implements Connection {
 
   constructor(
     readonly socket: BunSocket,
-    unix: UnixNames | null,
+    /** A Unix-domain socket's names (a TLS socket over this one takes them on). */
+    readonly unix: UnixNames | null,
   ) {
     if (unix) {
       this.remoteAddr = unix.remote;

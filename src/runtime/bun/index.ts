@@ -13,10 +13,15 @@ import { relay } from "./relay.ts";
 import { connect, listen } from "./tcp.ts";
 import { relaySockets, SocketConnection } from "../node/socket.ts";
 import { connectSameKind } from "../node/same-kind.ts";
-import { nodeTlsSupport } from "../tls/index.ts";
-import { BUN_LIMITS } from "../tls/limits.ts";
-import { listenForTls } from "../tls/listen.ts";
+import { BunConnection } from "./connection.ts";
+import { asStreamConnection } from "./native-duplex.ts";
+import { bunTlsSupport } from "./tls.ts";
 import { bindDatagram, connectDatagram } from "./udp.ts";
+
+/** A side for the stream relay: a node:tls one as it is, a native one through a stream. */
+function streamSide(c: unknown): SocketConnection {
+  return c instanceof BunConnection ? asStreamConnection(c) : (c as SocketConnection);
+}
 
 export const bunRuntime: Runtime = {
   name: "bun",
@@ -24,14 +29,16 @@ export const bunRuntime: Runtime = {
   pid: process.pid,
   hostname: hostname(),
 
-  // Sessions with TLS on either side run on node:net/node:tls sockets (native ones cannot be
-  // handed to a TLS layer); plain ones stay on the native path.
-  listen: (options, onConnection) => (options.tls ? listenForTls(options, onConnection) : listen(options, onConnection)),
+  // Every listener is native: a TLS client's socket is upgraded in place (tls-accept.ts).
+  listen,
+  // A client on node:tls (a TLS setup only node:tls takes) gets a node:net upstream.
   connect: connectSameKind(connect),
+  // Native on both sides is the common case; a node:tls side (proxy_ssl, or a TLS setup only
+  // node:tls takes) puts the session on the stream relay, its native side seen as a stream.
   relay: (client, upstream, options, sink) =>
-    client instanceof SocketConnection
-      ? relaySockets(client, upstream as unknown as SocketConnection, options, sink)
-      : relay(client, upstream, options, sink),
+    client instanceof BunConnection && upstream instanceof BunConnection
+      ? relay(client, upstream, options, sink)
+      : relaySockets(streamSide(client), streamSide(upstream), options, sink),
   bindDatagram,
   connectDatagram,
   datagramUnreachable: true,
@@ -52,7 +59,7 @@ export const bunRuntime: Runtime = {
   writeStdout: (text) => void process.stdout.write(text),
   processes: bunProcesses,
   fds: procFdUsage,
-  tls: nodeTlsSupport(BUN_LIMITS),
+  tls: bunTlsSupport,
   dnsExchange,
   onSignal: (signal, handler) => void process.on(signal, handler),
   exit: (code) => process.exit(code),

@@ -157,7 +157,7 @@ export function connect(target: ConnectTarget, options: ConnectOptions): Promise
   });
 }
 
-function toConnectFailure(err: unknown, localAddress: string | undefined): ConnectFailure {
+export function toConnectFailure(err: unknown, localAddress: string | undefined): ConnectFailure {
   const e = err as { code?: string; message?: string; syscall?: string };
   const code = e?.code ?? "EIO";
   // A proxy_bind address this host does not have: nginx logs `bind(ADDR) failed (...)`.

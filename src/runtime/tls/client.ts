@@ -16,7 +16,7 @@ const MAX_SESSIONS = 1024;
 /** proxy_ssl_certificate_key, decrypted once per key text rather than per connection. */
 const keys = new Map<string, string>();
 
-function clientKey(pem: string, passwords: readonly string[]): string {
+export function clientKey(pem: string, passwords: readonly string[]): string {
   let key = keys.get(pem);
   if (key === undefined) {
     const unlocked = unlockKey(pem, passwords);

@@ -1,5 +1,6 @@
-// `listen … ssl` on every runtime: a node:net server, whose sockets node:tls can take over
-// (Bun's and Deno's native sockets cannot be handed to a TLS layer after accept).
+// `listen … ssl` on Node and Deno: a node:net server, whose sockets node:tls can take over
+// (Deno's native sockets cannot be handed to a TLS layer after accept; Bun upgrades its native
+// ones in place, bun/tls-accept.ts).
 import net from "node:net";
 import type { ClientConnection, Listener, ListenOptions } from "../../core/runtime.ts";
 import { SocketConnection, socketServer } from "../node/socket.ts";

@@ -7,6 +7,7 @@ import type { ClientConnection, TlsAccepted } from "../../core/runtime.ts";
 import {
   type TlsAcceptOptions,
   TlsConfigError,
+  type TlsFacts,
   TlsHandshakeError,
   type TlsServerContext,
   type TlsServerOptions,
@@ -104,6 +105,26 @@ function withPairs(made: Made, pairs: readonly { cert: string; key: string }[], 
   return context;
 }
 
+/**
+ * A server handshake's per-connection options beside its context: one place, so a runtime's
+ * own handshake (Bun's native one) takes exactly what node:tls is given, or knows it cannot.
+ */
+export function serverSocketOptions(ctx: NodeTlsServerContext): tls.TLSSocketOptions {
+  return {
+    isServer: true,
+    secureContext: ctx.secureContext,
+    requestCert: ctx.verifyClient !== "off",
+    rejectUnauthorized: false,
+    ...(ctx.alpn.length > 0 && { ALPNProtocols: [...ctx.alpn] }),
+  };
+}
+
+/** What a finished server handshake tells, with ssl_trusted_certificate's CAs counted in. */
+export function acceptedFacts(socket: tls.TLSSocket, ctx: NodeTlsServerContext): TlsFacts {
+  const facts = socketFacts(socket, true);
+  return { ...facts, verifyError: verdictWithTrusted(socket, facts.verifyError, ctx.anchors, Date.now()) };
+}
+
 export function accept(client: ClientConnection, options: TlsAcceptOptions): Promise<TlsAccepted> {
   const raw = client as unknown as SocketConnection;
   if (!(raw instanceof SocketConnection)) {
@@ -112,13 +133,7 @@ export function accept(client: ClientConnection, options: TlsAcceptOptions): Pro
   const ctx = options.context as NodeTlsServerContext;
   if (options.early && options.early.byteLength > 0) raw.socket.unshift(Buffer.from(options.early));
   return new Promise((resolve, reject) => {
-    const socket = new tls.TLSSocket(raw.socket, {
-      isServer: true,
-      secureContext: ctx.secureContext,
-      requestCert: ctx.verifyClient !== "off",
-      rejectUnauthorized: false,
-      ...(ctx.alpn.length > 0 && { ALPNProtocols: [...ctx.alpn] }),
-    });
+    const socket = new tls.TLSSocket(raw.socket, serverSocketOptions(ctx));
     let done = false;
     const fail = (e: TlsHandshakeError) => {
       if (done) return;
@@ -135,13 +150,14 @@ export function accept(client: ClientConnection, options: TlsAcceptOptions): Pro
       if (done) return;
       done = true;
       clearTimeout(timer);
-      const conn = new SocketConnection(socket);
-      const facts = socketFacts(socket, true);
-      const verifyError = verdictWithTrusted(socket, facts.verifyError, ctx.anchors, Date.now());
+      const accepted = {
+        connection: new SocketConnection(socket) as unknown as ClientConnection,
+        facts: acceptedFacts(socket, ctx),
+      };
       // Node's OpenSSL writes the TLS 1.3 session tickets after 'secure': bytes the session
       // wrote now would go ahead of them, and a client that reads once (nginx's tests) would
       // never see its ticket. A turn of the event loop puts them first, as nginx sends them.
-      setImmediate(() => resolve({ connection: conn as unknown as ClientConnection, facts: { ...facts, verifyError } }));
+      setImmediate(() => resolve(accepted));
     });
   });
 }
