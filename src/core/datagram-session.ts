@@ -133,6 +133,7 @@ export class DatagramSession extends DatagramSessionState {
         this.socket = await this.host.runtime.connectDatagram!(peer.config, {
           message: (data) => this.fromUpstream(data),
           error: (code, detail) => this.upstreamError(code, detail),
+          dropped: (n) => void (this.drops.dropped += n),
         }, proxy.proxyBufferSize);
       } catch (err) {
         this.host.budget.release();

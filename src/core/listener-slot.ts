@@ -74,7 +74,7 @@ export async function openDatagramSlot(
   });
   router.listener = await deps.runtime
     .bindDatagram(
-      { host: listen.host, port: listen.port, reusePort },
+      { host: listen.host, port: listen.port, reusePort, dropped: (n) => void (router.drops.dropped += n) },
       (data, address, port) => router.receive(data, address, port),
     )
     .catch((err: unknown) => {

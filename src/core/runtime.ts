@@ -235,6 +235,8 @@ export interface DatagramBindOptions {
   readonly port: number;
   /** SO_REUSEPORT, so each worker binds the port and the kernel keeps a client on one of them. */
   readonly reusePort?: boolean;
+  /** Datagrams a send accepted but the kernel refused later (an adapter that batches sends). */
+  dropped?(count: number): void;
 }
 
 /** One datagram from `address:port`. `data` is the caller's to keep (a fresh copy or view). */
@@ -258,6 +260,8 @@ export interface DatagramEvents {
   message(data: Uint8Array): void;
   /** A socket error; `code` is the system's (ECONNREFUSED for an ICMP port unreachable). */
   error(code: string, detail: string): void;
+  /** Datagrams a send accepted but the kernel refused later (an adapter that batches sends). */
+  dropped?(count: number): void;
 }
 
 export interface DatagramSocket {

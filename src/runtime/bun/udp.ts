@@ -1,6 +1,6 @@
 // UDP on Bun: Bun.udpSocket, the fastest datagram API of the three runtimes (RUNTIMES-2 §1.1).
-// send() hands the datagram to the kernel or returns false when the socket buffer is full:
-// then it is dropped and counted. Every socket has an error handler: without one, Bun ends
+// Sends are batched per event-loop turn (udp-batch.ts): one sendmmsg for all of a turn's
+// datagrams on a socket; what the kernel refuses of a batch is dropped and counted. Every socket has an error handler: without one, Bun ends
 // the process on the first ICMP port unreachable. Bun.udpSocket cannot share a port, so a
 // listener that must (workers) is bound with Bun's node:dgram, which can.
 import type {
@@ -12,6 +12,7 @@ import type {
   DatagramSocket,
 } from "../../core/runtime.ts";
 import { bindDgram } from "../node/udp.ts";
+import { SendBatch } from "./udp-batch.ts";
 
 export async function bindDatagram(options: DatagramBindOptions, onDatagram: DatagramHandler): Promise<DatagramListener> {
   if (options.reusePort) return bindDgram(options, onDatagram, true);
@@ -25,11 +26,15 @@ export async function bindDatagram(options: DatagramBindOptions, onDatagram: Dat
       error: () => undefined,
     },
   });
+  const batch = new SendBatch((p) => socket.sendMany(p), 3, (n) => options.dropped?.(n));
   return {
     host: socket.address.address,
     port: socket.port,
-    send: (data, address, port) => (socket.send(data, port, address) ? "sent" : "dropped"),
-    close: async () => socket.close(),
+    send: (data, address, port) => (batch.add(data, port, address) ? "sent" : "dropped"),
+    close: async () => {
+      batch.flush();
+      socket.close();
+    },
   };
 }
 
@@ -46,10 +51,15 @@ export async function connectDatagram(target: ConnectTarget, events: DatagramEve
       },
     },
   });
+  const batch = new SendBatch((p) => socket.sendMany(p as Uint8Array[]), 1, (n) => events.dropped?.(n));
   return {
     localAddress: socket.address.address,
     localPort: socket.address.port,
-    send: (data) => (socket.send(data) ? "sent" : "dropped"),
-    close: () => socket.close(),
+    send: (data) => (batch.add(data) ? "sent" : "dropped"),
+    // What this turn sent still goes out: a session may end right after its last send.
+    close: () => {
+      batch.flush();
+      socket.close();
+    },
   };
 }
