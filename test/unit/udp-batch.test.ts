@@ -25,9 +25,13 @@ test("what the kernel refuses of a batch is counted, and a full batch drops", as
   assert.equal(batch.add(new Uint8Array(1)), false);
   await turn();
   assert.equal(refused, 2);
-  const closed = new SendBatch(() => {
-    throw new Error("closed");
-  }, 1, (n) => (refused += n));
+  const closed = new SendBatch(
+    () => {
+      throw new Error("closed");
+    },
+    1,
+    (n) => (refused += n),
+  );
   closed.add(new Uint8Array(1));
   await turn();
   assert.equal(refused, 3);
