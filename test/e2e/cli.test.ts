@@ -139,9 +139,11 @@ for (const target of TARGETS) {
       const [exe, ...args] = command(target);
       const lb = wrap(spawn(exe!, [...args, "-c", "nginx.conf", ...flags], { stdio: ["ignore", "pipe", "pipe"] }));
       try {
-        // The harness, too, knows it is up when the pid file appears.
+        // The harness, too, knows it is up when the pid file appears. It reads the pid only
+        // later, to stop it: the file is created, then written, so wait for its line too.
         const pidFile = join(dir, "logs/g.pid");
-        for (let i = 0; i < 200 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 100));
+        const pidLine = () => (existsSync(pidFile) ? readFileSync(pidFile, "utf8") : "");
+        for (let i = 0; i < 200 && !pidLine().endsWith("\n"); i++) await new Promise((r) => setTimeout(r, 100));
         assert.equal(readFileSync(pidFile, "utf8").trim(), String(lb.pid));
         // The config names no error_log, so -e's file is the error log: a refused upstream shows there.
         await new Promise<void>((resolve) =>
