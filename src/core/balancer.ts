@@ -22,24 +22,19 @@ import { buildRoutes } from "./routes.ts";
 import { compileStreamVariables } from "./variables/stream-variables.ts";
 import { NGINX_COMPATIBLE } from "../version.ts";
 import { type Peer, Upstream, type UpstreamChange } from "./upstream.ts";
-import { closeTlsChanged, type ListenerSlot, listenStream, openDatagramSlot } from "./listener-slot.ts";
+import {
+  type BoundAddress,
+  boundAddress,
+  closeTlsChanged,
+  type ListenerInfo,
+  listenerInfo,
+  type ListenerSlot,
+  listenStream,
+  openDatagramSlot,
+} from "./listener-slot.ts";
 import { reloadSummary } from "./reload-summary.ts";
 
-/** One open listener, for status and metrics. */
-export interface ListenerInfo extends BoundAddress {
-  readonly upstream: string;
-  readonly stats: ListenerStats;
-  readonly protocol: "tcp" | "udp";
-  /** UDP: sessions that still take datagrams, and datagrams dropped (no connection or socket room). */
-  readonly udp?: { readonly sessions: number; readonly dropped: number };
-}
-
-export interface BoundAddress {
-  readonly host: string;
-  readonly port: number;
-  /** As configured (`*:8000`, `127.0.0.1:9000`). */
-  readonly configured: string;
-}
+export type { BoundAddress, ListenerInfo } from "./listener-slot.ts";
 
 export interface BalancerWorkerOptions {
   readonly health: HealthShare;
@@ -124,15 +119,7 @@ export class Balancer {
   }
 
   listeners(): ListenerInfo[] {
-    return [...this.slots.values()].map((s) => ({
-      host: s.listener.host,
-      port: s.listener.port,
-      configured: s.key,
-      upstream: s.route.target?.upstream.name ?? s.route.server.proxyPass ?? "",
-      stats: s.stats,
-      protocol: s.datagrams ? "udp" : "tcp",
-      ...(s.datagrams ? { udp: { sessions: s.datagrams.size, dropped: s.datagrams.drops.dropped } } : {}),
-    }));
+    return [...this.slots.values()].map(listenerInfo);
   }
 
   /** `-s reopen`: the servers' access and error logs (the main error logs are the controller's). */
@@ -141,7 +128,7 @@ export class Balancer {
   }
 
   addresses(): BoundAddress[] {
-    return [...this.slots.values()].map((s) => ({ host: s.listener.host, port: s.listener.port, configured: s.key }));
+    return [...this.slots.values()].map(boundAddress);
   }
 
   /** Starts or reloads; what can fail happens before any state changes (a failed apply changes nothing). */

@@ -24,6 +24,37 @@ export interface ListenerSlot {
   readonly owner: SessionOwner | null;
 }
 
+/** One open listener, for status and metrics. */
+export interface ListenerInfo extends BoundAddress {
+  readonly upstream: string;
+  readonly stats: ListenerStats;
+  readonly protocol: "tcp" | "udp";
+  /** UDP: sessions that still take datagrams, and datagrams dropped (no connection or socket room). */
+  readonly udp?: { readonly sessions: number; readonly dropped: number };
+}
+
+export interface BoundAddress {
+  readonly host: string;
+  readonly port: number;
+  /** As configured (`*:8000`, `127.0.0.1:9000`). */
+  readonly configured: string;
+}
+
+/** The slot as status and metrics show it. */
+export function listenerInfo(s: ListenerSlot): ListenerInfo {
+  return {
+    ...boundAddress(s),
+    upstream: s.route.target?.upstream.name ?? s.route.server.proxyPass ?? "",
+    stats: s.stats,
+    protocol: s.datagrams ? "udp" : "tcp",
+    ...(s.datagrams ? { udp: { sessions: s.datagrams.size, dropped: s.datagrams.drops.dropped } } : {}),
+  };
+}
+
+export function boundAddress(s: ListenerSlot): BoundAddress {
+  return { host: s.listener.host, port: s.listener.port, configured: s.key };
+}
+
 /** What opening a UDP listener needs from the balancer. */
 export interface DatagramSlotDeps {
   readonly runtime: Runtime;
