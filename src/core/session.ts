@@ -230,11 +230,8 @@ export class Session extends SessionFacts implements RelaySink {
         const options = { timeoutMs, noDelay, keepAlive, ...bind }, tls = this.route.tls;
         // A client `pass` may hand on came on a socket that could take TLS: its upstream must be of that kind.
         if (this.carried || this.route.upgradeable) Object.assign(options, { sameKindAs: this.client });
-        const sslName = this.route.proxySslName?.evaluate(this.variables) ?? null;
-        const alpn = this.route.proxySslAlpn?.map((v) => v.evaluate(this.variables)) ?? null;
-        const names = { upstream: upstream.name, sslName, listen: this.route.listenName, alpn };
         this.upstreamConn = tls
-          ? await connectUpstreamTls(tls, peer, names, options, header)
+          ? await connectUpstreamTls(tls, peer, this.tlsNames(upstream), options, header)
           : await this.runtime.connect(peer.config, options);
       } catch (err) {
         this.budget.release();
@@ -278,6 +275,13 @@ export class Session extends SessionFacts implements RelaySink {
     // This frame and the selection end here: an idle session is the relay and this object.
     this.relayStage(this.upstreamConn, this.peer);
     return RELAYING;
+  }
+
+  /** What a TLS connect names (proxy_ssl_name, proxy_ssl_alpn): made only for a TLS route. */
+  private tlsNames(upstream: Upstream) {
+    const sslName = this.route.proxySslName?.evaluate(this.variables) ?? null;
+    const alpn = this.route.proxySslAlpn?.map((v) => v.evaluate(this.variables)) ?? null;
+    return { upstream: upstream.name, sslName, listen: this.route.listenName, alpn };
   }
 
   private relayStage(upstreamConn: UpstreamConnection, peer: Peer): void {
